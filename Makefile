@@ -1,0 +1,52 @@
+# Chatapp: `make dev` runs the whole system, `make test` runs every test against real services.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PACKAGES := contracts kit client infra gateway projector media-worker benchmarks
+INFRA := node infra/dist/cli.js
+
+.PHONY: help install build typecheck lint format contracts dev test bench stop clean
+
+help:
+	@echo "make dev        run gateway, projector and media-worker on a local stack (Ctrl-C stops it)"
+	@echo "make test       lint, type-check and run every package's tests against real services"
+	@echo "make bench      a quick load benchmark (at most 2 minutes) with a report"
+	@echo "make contracts  regenerate docs/protocol/ (JSON Schema, AsyncAPI, error codes)"
+	@echo "make stop       stop services the stack started under .data/"
+
+# npm ci when the lock file changed since the last install (or nothing is installed yet).
+node_modules/.install-stamp: package.json package-lock.json $(addsuffix /package.json,$(PACKAGES))
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("Node >= 20.9 is required, found "+process.versions.node); process.exit(1) }'
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.install-stamp
+
+build: install
+	npx tsc -b
+
+typecheck: build
+	@for p in $(PACKAGES); do npx tsc -p $$p/tsconfig.test.json || exit 1; done
+
+lint: install
+	npx biome check .
+
+format: install
+	npx biome check --write .
+
+contracts: build
+	node contracts/dist/export-protocol.js docs/protocol
+
+dev: build
+	$(INFRA) dev
+
+test: lint typecheck
+	@bash infra/scripts/run-tests.sh $(PACKAGES)
+
+bench: build
+	node benchmarks/dist/cli.js quick
+
+stop: build
+	$(INFRA) stop
+
+clean:
+	rm -rf */dist */.tap node_modules/.install-stamp

@@ -1,0 +1,162 @@
+import { type Static, Type } from '@sinclair/typebox'
+
+/**
+ * The one catalogue of refusals. Every error frame, HTTP error body, `media.failed` reason and
+ * dead-letter record carries one of these codes. `retryable` says whether the same request can
+ * succeed later without being changed (after a wait, a reconnect or a token refresh).
+ */
+export interface ErrorSpec {
+  readonly status: number
+  readonly retryable: boolean
+  readonly meaning: string
+}
+
+const spec = (status: number, retryable: boolean, meaning: string): ErrorSpec => ({
+  status,
+  retryable,
+  meaning,
+})
+
+export const ERRORS = {
+  // frames and requests
+  BAD_JSON: spec(400, false, 'The frame or body is not valid JSON.'),
+  UNKNOWN_FRAME: spec(400, false, 'The frame `type` is not one the protocol defines.'),
+  INVALID_FRAME: spec(400, false, 'The frame does not match its schema; `details` names the fields.'),
+  INVALID_REQUEST: spec(400, false, 'The HTTP body or query does not match its schema.'),
+  FRAME_TOO_LARGE: spec(413, false, 'The frame exceeds `maxFrameBytes`; the socket is closed with 1009.'),
+  TEXT_TOO_LONG: spec(400, false, 'The text or caption exceeds the announced limit.'),
+  RATE_LIMITED: spec(429, true, 'Too many frames or requests; wait `retryAfterMs` before sending again.'),
+  NOT_FOUND: spec(404, false, 'No such endpoint.'),
+  METHOD_NOT_ALLOWED: spec(405, false, 'The endpoint exists but not with this method.'),
+  // authentication
+  UNAUTHENTICATED: spec(401, false, 'No valid access token: log in again.'),
+  TOKEN_EXPIRED: spec(401, true, 'The access token expired: refresh it and retry.'),
+  ALREADY_AUTHENTICATED: spec(400, false, 'An `auth` frame arrived on an authenticated connection.'),
+  ORIGIN_NOT_ALLOWED: spec(403, false, 'The Origin header is not in the allowlist.'),
+  INVALID_CREDENTIALS: spec(401, false, 'Unknown username or wrong password (deliberately not told apart).'),
+  INVALID_REFRESH_TOKEN: spec(401, false, 'The refresh token is unknown, expired, revoked or already used.'),
+  WEAK_PASSWORD: spec(400, false, 'The password is too short, too long or too common.'),
+  USERNAME_TAKEN: spec(409, false, 'Another account has this username.'),
+  // conversations
+  NOT_A_MEMBER: spec(
+    404,
+    false,
+    'The conversation does not exist or you are not a member of it; the two are not told apart, so ids do not leak.',
+  ),
+  NOT_ADMIN: spec(403, false, 'Only an admin of the group may do this.'),
+  NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
+  GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
+  USER_NOT_FOUND: spec(404, false, 'No user has this id or username.'),
+  SELF_CONVERSATION: spec(400, false, 'A direct conversation needs two different users.'),
+  // media
+  MEDIA_NOT_FOUND: spec(404, false, 'No such media, or not yours to attach or download.'),
+  MEDIA_KIND_MISMATCH: spec(400, false, 'The message kind does not match the kind of the uploaded media.'),
+  PAYLOAD_TOO_LARGE: spec(413, false, 'The upload exceeds the size limit of its kind.'),
+  UNSUPPORTED_MEDIA_TYPE: spec(
+    415,
+    false,
+    'The bytes are not a type this kind accepts (judged by content, not name).',
+  ),
+  UPLOAD_ABORTED: spec(400, true, 'The upload ended before all bytes arrived.'),
+  RANGE_NOT_SATISFIABLE: spec(416, false, 'The Range header does not fit the object.'),
+  MEDIA_CORRUPT: spec(422, false, 'The media could not be decoded: truncated or corrupt.'),
+  MEDIA_UNSUPPORTED: spec(422, false, 'The media decoded, but its format or codec is not supported.'),
+  MEDIA_TOO_MANY_PIXELS: spec(422, false, 'The image or video frame exceeds the decode pixel limit.'),
+  MEDIA_TOO_LONG: spec(422, false, 'The video or audio exceeds the duration limit.'),
+  MEDIA_TIMEOUT: spec(422, false, 'Processing exceeded its time bound.'),
+  MEDIA_PROCESSING_FAILED: spec(
+    500,
+    false,
+    'Processing failed for good after the bounded number of attempts.',
+  ),
+  // projections
+  EVENT_INVALID: spec(422, false, 'A stored event does not match any known schema; it was dead-lettered.'),
+  // infrastructure
+  UNAVAILABLE: spec(503, true, 'A dependency (NATS, PostgreSQL, S3) is unreachable; retry with backoff.'),
+  BUSY: spec(503, true, 'Too much contention on the conversation; retry shortly.'),
+  INTERNAL: spec(500, true, 'An unexpected server error; it has been logged.'),
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[]
+export const ErrorCodeSchema = Type.Union(
+  ERROR_CODES.map((c) => Type.Literal(c)),
+  { description: 'A stable machine-readable error code from the catalogue.' },
+)
+
+export const ErrorBody = Type.Object(
+  {
+    code: ErrorCodeSchema,
+    message: Type.String(),
+    retryable: Type.Boolean(),
+    retryAfterMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    details: Type.Optional(Type.Array(Type.String(), { maxItems: 20 })),
+  },
+  { $id: 'ErrorBody', description: 'An expected refusal: a value, never an exception.' },
+)
+export type ErrorBody = Static<typeof ErrorBody>
+
+/** Builds the error value for a code; `message` defaults to the catalogue's meaning. */
+export const errorBody = (
+  code: ErrorCode,
+  message?: string,
+  extra?: { details?: string[]; retryAfterMs?: number },
+): ErrorBody => ({
+  code,
+  message: message ?? ERRORS[code].meaning,
+  retryable: ERRORS[code].retryable,
+  ...(extra?.details ? { details: extra.details } : {}),
+  ...(extra?.retryAfterMs !== undefined ? { retryAfterMs: extra.retryAfterMs } : {}),
+})
+
+/** An expected refusal thrown across a shell boundary; carries the code to the edge. */
+export class ChatError extends Error {
+  readonly code: ErrorCode
+  readonly details: string[] | undefined
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: string[] }) {
+    super(
+      message ?? ERRORS[code].meaning,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.name = 'ChatError'
+    this.code = code
+    this.details = options?.details
+  }
+  toBody(): ErrorBody {
+    return errorBody(this.code, this.message, this.details ? { details: this.details } : undefined)
+  }
+}
+
+export const isChatError = (e: unknown): e is ChatError => e instanceof ChatError
+
+/**
+ * WebSocket close codes. `reconnect` tells a client whether to reconnect (with backoff) on its own.
+ */
+export const CLOSE_CODES = {
+  NORMAL: { code: 1000, reconnect: false, meaning: 'The client or server ended the session on purpose.' },
+  GOING_AWAY: {
+    code: 1001,
+    reconnect: true,
+    meaning: 'The server is shutting down; reconnect (to another instance).',
+  },
+  TOO_LARGE: { code: 1009, reconnect: true, meaning: 'A frame exceeded `maxFrameBytes`.' },
+  INTERNAL: { code: 1011, reconnect: true, meaning: 'An unexpected server error.' },
+  UNAUTHENTICATED: {
+    code: 4401,
+    reconnect: false,
+    meaning: 'The token is missing, invalid or expired; refresh before reconnecting.',
+  },
+  SESSION_REVOKED: { code: 4403, reconnect: false, meaning: 'The session was logged out.' },
+  AUTH_TIMEOUT: { code: 4408, reconnect: true, meaning: 'No `auth` frame within `authTimeoutMs`.' },
+  RATE_LIMITED: {
+    code: 4429,
+    reconnect: true,
+    meaning: 'The connection kept flooding after RATE_LIMITED errors.',
+  },
+  SLOW_CONSUMER: {
+    code: 4430,
+    reconnect: true,
+    meaning: 'The client read too slowly and its send buffer overflowed; reconnect and sync.',
+  },
+} as const
+export type CloseCodeName = keyof typeof CLOSE_CODES

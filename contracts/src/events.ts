@@ -1,0 +1,205 @@
+import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox'
+import { ClientMsgId, ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js'
+import { MediaRef, Variant } from './media.js'
+import type { Lane } from './naming.js'
+
+/**
+ * Stored events: the log is the source of truth, so these shapes never change in place. A new
+ * shape is a new `v`, with an upcaster in `upcast.ts` that lifts older versions on read.
+ */
+
+export const Role = Type.Union([Type.Literal('admin'), Type.Literal('member')])
+export type Role = Static<typeof Role>
+
+export const ConversationKind = Type.Union([Type.Literal('direct'), Type.Literal('group')])
+export type ConversationKind = Static<typeof ConversationKind>
+
+export const MessageKind = Type.Union([
+  Type.Literal('text'),
+  Type.Literal('image'),
+  Type.Literal('video'),
+  Type.Literal('audio'),
+  Type.Literal('document'),
+])
+export type MessageKind = Static<typeof MessageKind>
+
+export const Member = Type.Object({ userId: UserId, role: Role })
+export type Member = Static<typeof Member>
+
+const event = <T extends string, D extends TSchema>(type: T, data: D, description: string) =>
+  Type.Object(
+    {
+      v: Type.Literal(1),
+      type: Type.Literal(type),
+      /** Event identity, for de-duplication by views and clients. */
+      id: Type.String({ minLength: 1, maxLength: 200 }),
+      conversationId: ConversationId,
+      /** Who caused it: a user id, or `system` for the media worker. */
+      actor: Type.Union([UserId, Type.Literal('system')]),
+      at: Millis,
+      data,
+    },
+    { $id: type, description },
+  )
+
+export const ConversationCreated = event(
+  'conversation.created',
+  Type.Object({
+    kind: ConversationKind,
+    title: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
+    members: Type.Array(Member, { minItems: 1, maxItems: 100_000 }),
+  }),
+  'The first event of every conversation. A direct conversation has exactly two admins.',
+)
+
+export const ConversationRenamed = event(
+  'conversation.renamed',
+  Type.Object({ title: Type.String({ minLength: 1, maxLength: 100 }) }),
+  'A group got a new title.',
+)
+
+export const MemberAdded = event(
+  'member.added',
+  Type.Object({ userId: UserId, role: Role }),
+  'An admin added a user to a group. The user receives events from this one on.',
+)
+
+export const MemberRemoved = event(
+  'member.removed',
+  Type.Object({ userId: UserId }),
+  'An admin removed a member. The member receives this event and nothing after it.',
+)
+
+export const MemberLeft = event(
+  'member.left',
+  Type.Object({ userId: UserId }),
+  'A member left the group. When the last admin leaves, the longest-standing remaining member becomes admin (a rule of the fold, so no second event is needed).',
+)
+
+export const MemberRoleChanged = event(
+  'member.role_changed',
+  Type.Object({ userId: UserId, role: Role }),
+  'An admin promoted or demoted a member, or the group promoted one because its last admin left.',
+)
+
+export const MessageSent = event(
+  'message.sent',
+  Type.Object({
+    clientMsgId: ClientMsgId,
+    deviceId: DeviceId,
+    /** Dense, 1-based number of this message among the conversation's messages. */
+    n: Type.Integer({ minimum: 1 }),
+    kind: MessageKind,
+    text: Type.Optional(Type.String({ maxLength: 65_536 })),
+    media: Type.Optional(MediaRef),
+  }),
+  'A message: text, or media with an optional caption in `text`. `actor` is the sender.',
+)
+
+export const MediaReady = event(
+  'media.ready',
+  Type.Object({
+    mediaId: MediaId,
+    variants: Type.Array(Variant, { maxItems: 16 }),
+    width: Type.Optional(Type.Integer({ minimum: 1 })),
+    height: Type.Optional(Type.Integer({ minimum: 1 })),
+    durationMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** A tiny blurred preview (data URL) for images and video posters. */
+    placeholder: Type.Optional(Type.String({ maxLength: 4096 })),
+    /** Audio loudness summary, 0-255 per bucket, for drawing a voice note. */
+    waveform: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 255 }), { maxItems: 256 })),
+  }),
+  'The media worker made the variants of a media shared in this conversation.',
+)
+
+export const MediaFailed = event(
+  'media.failed',
+  Type.Object({
+    mediaId: MediaId,
+    code: Type.String({ maxLength: 64 }),
+    reason: Type.String({ maxLength: 500 }),
+  }),
+  'The media worker gave up on a media for good; `code` comes from the error catalogue.',
+)
+
+export const ReceiptDelivered = event(
+  'receipt.delivered',
+  Type.Object({ upTo: Seq }),
+  'The actor has received every message of the conversation up to stream sequence `upTo`.',
+)
+
+export const ReceiptRead = event(
+  'receipt.read',
+  Type.Object({ upTo: Seq }),
+  'The actor has read every message of the conversation up to stream sequence `upTo`.',
+)
+
+export const EVENT_SCHEMAS = [
+  ConversationCreated,
+  ConversationRenamed,
+  MemberAdded,
+  MemberRemoved,
+  MemberLeft,
+  MemberRoleChanged,
+  MessageSent,
+  MediaReady,
+  MediaFailed,
+  ReceiptDelivered,
+  ReceiptRead,
+] as const
+
+export const ChatEvent = Type.Union([...EVENT_SCHEMAS], {
+  $id: 'ChatEvent',
+  description: 'Any stored event of a conversation log.',
+})
+export type ChatEvent = Static<typeof ChatEvent>
+export type EventType = ChatEvent['type']
+export type EventOf<T extends EventType> = Extract<ChatEvent, { type: T }>
+export type EventData<T extends EventType> = EventOf<T>['data']
+
+export const EVENT_TYPES: EventType[] = (EVENT_SCHEMAS as readonly TObject[]).map(
+  (s) => (s.properties.type as unknown as { const: EventType }).const,
+)
+
+/** Which lane of the conversation an event type is appended to. */
+export const laneOf = (type: EventType): Lane => (type.startsWith('receipt.') ? 'r' : 'm')
+
+export const eventSchemaByType: Record<EventType, TObject> = Object.fromEntries(
+  EVENT_TYPES.map((t, i) => [t, EVENT_SCHEMAS[i]]),
+) as unknown as Record<EventType, TObject>
+
+/**
+ * A user's membership notice on the per-user subject: derived from the conversation logs so a
+ * gateway can find a user's conversations without scanning them. Idempotent by `id`.
+ */
+export const MembershipNotice = Type.Object(
+  {
+    v: Type.Literal(1),
+    id: Type.String({ maxLength: 200 }),
+    userId: UserId,
+    conversationId: ConversationId,
+    joined: Type.Boolean(),
+    /** Stream sequence of the conversation event that caused it. */
+    convSeq: Seq,
+    at: Millis,
+  },
+  { $id: 'MembershipNotice', description: 'A user joined or left a conversation.' },
+)
+export type MembershipNotice = Static<typeof MembershipNotice>
+
+/** A dead-letter record: the event a consumer could not apply, and why. */
+export const DeadLetter = Type.Object(
+  {
+    v: Type.Literal(1),
+    source: Type.String({ maxLength: 100 }),
+    stream: Type.String({ maxLength: 100 }),
+    seq: Seq,
+    subject: Type.String({ maxLength: 300 }),
+    code: Type.String({ maxLength: 64 }),
+    reason: Type.String({ maxLength: 2000 }),
+    payload: Type.String({ description: 'The raw event, base64.' }),
+    at: Millis,
+  },
+  { $id: 'DeadLetter' },
+)
+export type DeadLetter = Static<typeof DeadLetter>

@@ -1,0 +1,153 @@
+import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox'
+import { ClientMsgId, ConversationId, MediaId, RequestId, Seq, UserId } from './ids.js'
+
+/** Client → server frames. Every frame is a JSON object with a `type`. */
+
+const frame = <T extends string, P extends TProperties>(type: T, props: P, description: string) =>
+  Type.Object(
+    { type: Type.Literal(type), ...props },
+    { $id: `client.${type}`, description, additionalProperties: false },
+  )
+
+const rid = { rid: Type.Optional(RequestId) }
+const ridRequired = { rid: RequestId }
+
+export const AuthFrame = frame(
+  'auth',
+  { token: Type.String({ minLength: 1, maxLength: 4096 }) },
+  'First frame of a connection that did not authenticate in the Sec-WebSocket-Protocol header.',
+)
+
+export const SyncFrame = frame(
+  'sync',
+  {
+    ...rid,
+    cursors: Type.Optional(
+      Type.Record(ConversationId, Seq, {
+        description: 'Per conversation, the last stream sequence this device has processed.',
+      }),
+    ),
+    tail: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 500,
+        description: 'For conversations without a cursor: how many of the latest events to send.',
+      }),
+    ),
+  },
+  'Asks for the inbox and every event after the cursors, before live events. Send once after `hello`.',
+)
+
+export const SendFrame = frame(
+  'send',
+  {
+    ...ridRequired,
+    conversationId: ConversationId,
+    clientMsgId: ClientMsgId,
+    kind: Type.Union([
+      Type.Literal('text'),
+      Type.Literal('image'),
+      Type.Literal('video'),
+      Type.Literal('audio'),
+      Type.Literal('document'),
+    ]),
+    text: Type.Optional(Type.String({ description: 'The text, or the caption of a media message.' })),
+    mediaId: Type.Optional(MediaId),
+    retry: Type.Optional(
+      Type.Boolean({
+        description: 'Set when resending after a reconnect: asks for the durable de-duplication check.',
+      }),
+    ),
+  },
+  'Sends a message. Answered by `sent` (stored) or `error`.',
+)
+
+export const ReceiptFrame = frame(
+  'receipt',
+  {
+    conversationId: ConversationId,
+    kind: Type.Union([Type.Literal('delivered'), Type.Literal('read')]),
+    upTo: Seq,
+  },
+  'Moves this user’s delivered or read watermark in a conversation. Lower or equal watermarks are ignored.',
+)
+
+export const TypingFrame = frame(
+  'typing',
+  { conversationId: ConversationId, active: Type.Boolean() },
+  'Ephemeral: tells the other members that this user is (or stopped) typing. Not stored.',
+)
+
+export const PresenceSubscribeFrame = frame(
+  'presence.subscribe',
+  { ...rid, userIds: Type.Array(UserId, { maxItems: 256 }) },
+  'Replaces the set of users whose presence this connection receives (at most 256).',
+)
+
+export const DirectOpenFrame = frame(
+  'direct.open',
+  { ...ridRequired, peerId: UserId },
+  'Opens the direct conversation with a user; asking again returns the same conversation.',
+)
+
+export const GroupCreateFrame = frame(
+  'group.create',
+  {
+    ...ridRequired,
+    title: Type.String({ minLength: 1, maxLength: 100 }),
+    memberIds: Type.Array(UserId, { maxItems: 1023, uniqueItems: true }),
+  },
+  'Creates a group; the creator is its admin.',
+)
+
+const groupMemberCommand = <T extends string>(type: T, description: string) =>
+  frame(type, { ...ridRequired, conversationId: ConversationId, userId: UserId }, description)
+
+export const GroupAddFrame = groupMemberCommand('group.add', 'Admin only: adds a user to the group.')
+export const GroupRemoveFrame = groupMemberCommand('group.remove', 'Admin only: removes a member.')
+export const GroupPromoteFrame = groupMemberCommand('group.promote', 'Admin only: makes a member admin.')
+export const GroupDemoteFrame = groupMemberCommand(
+  'group.demote',
+  'Admin only: makes an admin a plain member.',
+)
+
+export const GroupLeaveFrame = frame(
+  'group.leave',
+  { ...ridRequired, conversationId: ConversationId },
+  'Leaves a group.',
+)
+
+export const GroupRenameFrame = frame(
+  'group.rename',
+  { ...ridRequired, conversationId: ConversationId, title: Type.String({ minLength: 1, maxLength: 100 }) },
+  'Admin only: renames the group.',
+)
+
+export const PingFrame = frame('ping', rid, 'Application-level ping; answered by `pong`.')
+
+export const CLIENT_FRAMES = [
+  AuthFrame,
+  SyncFrame,
+  SendFrame,
+  ReceiptFrame,
+  TypingFrame,
+  PresenceSubscribeFrame,
+  DirectOpenFrame,
+  GroupCreateFrame,
+  GroupAddFrame,
+  GroupRemoveFrame,
+  GroupPromoteFrame,
+  GroupDemoteFrame,
+  GroupLeaveFrame,
+  GroupRenameFrame,
+  PingFrame,
+] as const
+
+export const ClientFrame = Type.Union([...CLIENT_FRAMES], { $id: 'ClientFrame' })
+export type ClientFrame = Static<typeof ClientFrame>
+export type ClientFrameType = ClientFrame['type']
+export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>
+
+export const clientFrameSchemas: Record<ClientFrameType, TObject> = Object.fromEntries(
+  CLIENT_FRAMES.map((f) => [f.properties.type.const, f]),
+) as unknown as Record<ClientFrameType, TObject>

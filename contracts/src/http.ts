@@ -1,0 +1,239 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { MessageKind } from './events.js'
+import { ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js'
+import { InboxEntry } from './inbox.js'
+import { MediaKind, MediaRef, Variant } from './media.js'
+
+/** HTTP request and response bodies. Errors are `{ "error": ErrorBody }` with the code's status. */
+
+export const Username = Type.String({
+  pattern: '^[a-z0-9_.]{3,32}$',
+  description: 'Lower-case letters, digits, `_` and `.`; 3-32 characters.',
+})
+
+export const RegisterRequest = Type.Object(
+  {
+    username: Username,
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    displayName: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { $id: 'RegisterRequest', additionalProperties: false },
+)
+export type RegisterRequest = Static<typeof RegisterRequest>
+
+export const UserProfile = Type.Object(
+  { userId: UserId, username: Username, displayName: Type.String() },
+  { $id: 'UserProfile' },
+)
+export type UserProfile = Static<typeof UserProfile>
+
+export const LoginRequest = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    deviceId: Type.Optional(DeviceId),
+  },
+  { $id: 'LoginRequest', additionalProperties: false },
+)
+export type LoginRequest = Static<typeof LoginRequest>
+
+export const TokenPair = Type.Object(
+  {
+    userId: UserId,
+    deviceId: DeviceId,
+    accessToken: Type.String({ description: 'JWT (EdDSA), short-lived; send as `Authorization: Bearer`.' }),
+    accessExpiresAt: Millis,
+    refreshToken: Type.String({ description: 'Opaque, single use: every refresh returns a new one.' }),
+    refreshExpiresAt: Millis,
+  },
+  { $id: 'TokenPair' },
+)
+export type TokenPair = Static<typeof TokenPair>
+
+export const RefreshRequest = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  { $id: 'RefreshRequest', additionalProperties: false },
+)
+export type RefreshRequest = Static<typeof RefreshRequest>
+
+export const LogoutRequest = Type.Object(
+  {
+    refreshToken: Type.String({ minLength: 1, maxLength: 512 }),
+    allDevices: Type.Optional(Type.Boolean()),
+  },
+  { $id: 'LogoutRequest', additionalProperties: false },
+)
+export type LogoutRequest = Static<typeof LogoutRequest>
+
+export const UploadResponse = Type.Object(
+  {
+    mediaId: MediaId,
+    kind: MediaKind,
+    mime: Type.String(),
+    size: Type.Integer(),
+    name: Type.Optional(Type.String()),
+  },
+  { $id: 'UploadResponse' },
+)
+export type UploadResponse = Static<typeof UploadResponse>
+
+export const InboxResponse = Type.Object({ conversations: Type.Array(InboxEntry) }, { $id: 'InboxResponse' })
+export type InboxResponse = Static<typeof InboxResponse>
+
+export const MediaState = Type.Union([Type.Literal('pending'), Type.Literal('ready'), Type.Literal('failed')])
+
+export const HistoryMessage = Type.Object(
+  {
+    seq: Seq,
+    n: Type.Integer({ minimum: 1 }),
+    senderId: UserId,
+    kind: MessageKind,
+    text: Type.Optional(Type.String()),
+    media: Type.Optional(
+      Type.Intersect([
+        MediaRef,
+        Type.Object({ state: MediaState, variants: Type.Optional(Type.Array(Variant)) }),
+      ]),
+    ),
+    at: Millis,
+  },
+  { $id: 'HistoryMessage' },
+)
+export type HistoryMessage = Static<typeof HistoryMessage>
+
+export const HistoryQuery = Type.Object(
+  {
+    before: Type.Optional(Seq),
+    after: Type.Optional(Seq),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  },
+  { $id: 'HistoryQuery', additionalProperties: false },
+)
+export type HistoryQuery = Static<typeof HistoryQuery>
+
+export const HistoryResponse = Type.Object(
+  {
+    conversationId: ConversationId,
+    messages: Type.Array(HistoryMessage, { description: 'Oldest first.' }),
+    hasMore: Type.Boolean({ description: 'More messages exist past the end this page was read towards.' }),
+  },
+  { $id: 'HistoryResponse' },
+)
+export type HistoryResponse = Static<typeof HistoryResponse>
+
+export const MessageStatusResponse = Type.Object(
+  {
+    conversationId: ConversationId,
+    seq: Seq,
+    members: Type.Array(Type.Object({ userId: UserId, delivered: Type.Boolean(), read: Type.Boolean() })),
+  },
+  { $id: 'MessageStatusResponse' },
+)
+export type MessageStatusResponse = Static<typeof MessageStatusResponse>
+
+export const HealthResponse = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+    service: Type.String(),
+    checks: Type.Record(Type.String(), Type.Union([Type.Literal('up'), Type.Literal('down')])),
+  },
+  { $id: 'HealthResponse' },
+)
+export type HealthResponse = Static<typeof HealthResponse>
+
+/** The HTTP API, as data: the protocol document and the AsyncAPI export are generated from it. */
+export interface Endpoint {
+  method: 'GET' | 'POST' | 'DELETE'
+  path: string
+  auth: boolean
+  summary: string
+  request?: TSchema
+  response?: TSchema
+  status: number
+}
+
+export const HTTP_ENDPOINTS: readonly Endpoint[] = [
+  {
+    method: 'POST',
+    path: '/v1/auth/register',
+    auth: false,
+    summary: 'Create an account.',
+    request: RegisterRequest,
+    response: UserProfile,
+    status: 201,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/login',
+    auth: false,
+    summary: 'Log in a device; returns tokens.',
+    request: LoginRequest,
+    response: TokenPair,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/refresh',
+    auth: false,
+    summary: 'Rotate a refresh token into a new pair.',
+    request: RefreshRequest,
+    response: TokenPair,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/logout',
+    auth: false,
+    summary: 'Revoke a refresh token (or all of the user’s).',
+    request: LogoutRequest,
+    status: 204,
+  },
+  {
+    method: 'GET',
+    path: '/v1/users/by-username/:username',
+    auth: true,
+    summary: 'Find a user to start a chat with.',
+    response: UserProfile,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/media',
+    auth: true,
+    summary: 'Upload a media file (raw body, streamed); type judged by its bytes.',
+    response: UploadResponse,
+    status: 201,
+  },
+  {
+    method: 'GET',
+    path: '/v1/media/:mediaId/:variant',
+    auth: true,
+    summary: 'Download the original or a variant; Range supported.',
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations',
+    auth: true,
+    summary: 'The inbox.',
+    response: InboxResponse,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations/:conversationId/messages',
+    auth: true,
+    summary: 'A page of history.',
+    request: HistoryQuery,
+    response: HistoryResponse,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations/:conversationId/messages/:seq/status',
+    auth: true,
+    summary: 'Per-member delivered/read state of a message.',
+    response: MessageStatusResponse,
+    status: 200,
+  },
+]

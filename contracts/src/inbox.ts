@@ -1,0 +1,34 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { ConversationKind, MessageKind, Role } from './events.js'
+import { ConversationId, Millis, Seq, UserId } from './ids.js'
+
+/** A conversation as a user's inbox shows it; served by the `inbox` frame and `GET /v1/conversations`. */
+export const InboxEntry = Type.Object(
+  {
+    conversationId: ConversationId,
+    kind: ConversationKind,
+    title: Type.Union([Type.String(), Type.Null()]),
+    role: Role,
+    memberCount: Type.Integer({ minimum: 0 }),
+    /** For a direct conversation, the other member. */
+    peerId: Type.Optional(UserId),
+    lastSeq: Seq,
+    lastMessage: Type.Union([
+      Type.Object({
+        seq: Seq,
+        n: Type.Integer({ minimum: 1 }),
+        senderId: UserId,
+        kind: MessageKind,
+        text: Type.Optional(Type.String()),
+        at: Millis,
+      }),
+      Type.Null(),
+    ]),
+    unread: Type.Integer({ minimum: 0 }),
+    /** This user's own watermarks (stream sequences). */
+    deliveredUpTo: Seq,
+    readUpTo: Seq,
+  },
+  { $id: 'InboxEntry' },
+)
+export type InboxEntry = Static<typeof InboxEntry>

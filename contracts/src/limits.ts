@@ -1,0 +1,34 @@
+/**
+ * Protocol limits with their defaults. Every limit is configurable on the server; the
+ * effective values are announced to each client in the `hello` frame.
+ */
+export const DEFAULT_LIMITS = {
+  /** Largest WebSocket frame the gateway accepts; larger frames close the socket with 1009. */
+  maxFrameBytes: 64 * 1024,
+  /** Longest text message, in UTF-16 code units (what JavaScript's `length` counts). */
+  maxTextLength: 4096,
+  maxCaptionLength: 1024,
+  maxTitleLength: 100,
+  maxGroupMembers: 1024,
+  /** Token bucket per connection: sustained frames per second and burst. */
+  connFramesPerSecond: 50,
+  connBurst: 200,
+  /** Token bucket per user over all of that user's connections on one gateway. */
+  userFramesPerSecond: 100,
+  userBurst: 400,
+  /** How long a fresh socket may stay unauthenticated before it is closed with 4408. */
+  authTimeoutMs: 5000,
+  /** Events a sync sends, at most, for a conversation the device has no cursor for. */
+  syncTailForNewDevice: 50,
+  maxPresenceWatch: 256,
+} as const
+
+export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number }
+
+/** Upload size limits per media kind, in bytes (WhatsApp's published figures). */
+export const DEFAULT_UPLOAD_LIMITS = {
+  image: 16 * 1024 * 1024,
+  video: 16 * 1024 * 1024,
+  audio: 16 * 1024 * 1024,
+  document: 100 * 1024 * 1024,
+} as const

@@ -1,0 +1,112 @@
+import t from 'tap'
+import { decodeClientFrame, decodeEvent, decoder, decodeServerFrame, encodeJson } from '../src/codec.js'
+import { RegisterRequest } from '../src/http.js'
+
+const send = {
+  type: 'send',
+  rid: 'r1',
+  conversationId: 'd_abcdef123',
+  clientMsgId: 'cm_00000001',
+  kind: 'text',
+  text: 'hello',
+}
+
+t.test('decodes a valid send frame into its typed value', async (t) => {
+  const r = decodeClientFrame(JSON.stringify(send))
+  t.ok(r.ok)
+  if (r.ok) t.equal(r.value.type, 'send')
+})
+
+t.test('decodes frames given as bytes', async (t) => {
+  const r = decodeClientFrame(encodeJson({ type: 'ping' }))
+  t.same(r, { ok: true, value: { type: 'ping' } })
+  const ab = encodeJson({ type: 'ping', rid: 'x' })
+  const r2 = decodeClientFrame(ab.buffer.slice(ab.byteOffset, ab.byteOffset + ab.byteLength) as ArrayBuffer)
+  t.ok(r2.ok)
+})
+
+t.test('refuses malformed JSON with BAD_JSON', async (t) => {
+  const r = decodeClientFrame('{"type": "send",')
+  t.same(r.ok ? null : r.error.code, 'BAD_JSON')
+})
+
+t.test('refuses invalid UTF-8 bytes with BAD_JSON', async (t) => {
+  const r = decodeClientFrame(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))
+  t.same(r.ok ? null : r.error.code, 'BAD_JSON')
+})
+
+t.test('refuses a non-object or a frame without a type with INVALID_FRAME', async (t) => {
+  for (const raw of ['[]', '42', 'null', '{"kind":"x"}', '{"type":7}']) {
+    const r = decodeClientFrame(raw)
+    t.equal(r.ok ? null : r.error.code, 'INVALID_FRAME', raw)
+  }
+})
+
+t.test('refuses an unknown frame type with UNKNOWN_FRAME', async (t) => {
+  const r = decodeClientFrame('{"type":"launch.missiles"}')
+  t.equal(r.ok ? null : r.error.code, 'UNKNOWN_FRAME')
+})
+
+t.test('refuses schema violations with INVALID_FRAME and names the fields', async (t) => {
+  const r = decodeClientFrame(JSON.stringify({ ...send, conversationId: 'x.y.>', extra: 1 }))
+  t.notOk(r.ok)
+  if (!r.ok) {
+    t.equal(r.error.code, 'INVALID_FRAME')
+    t.equal(r.error.retryable, false)
+    t.ok(r.error.details?.some((d) => d.includes('/conversationId')))
+    t.ok((r.error.details?.length ?? 0) <= 5)
+  }
+})
+
+t.test('decodes a stored event and refuses an event of unknown type or version', async (t) => {
+  const ev = {
+    v: 1,
+    type: 'receipt.read',
+    id: 'e1',
+    conversationId: 'c_abcdef12',
+    actor: 'u_abcdef12',
+    at: 1,
+    data: { upTo: 5 },
+  }
+  t.ok(decodeEvent(JSON.stringify(ev)).ok)
+  const v2 = decodeEvent(JSON.stringify({ ...ev, v: 2 }))
+  t.equal(v2.ok ? null : v2.error.code, 'EVENT_INVALID')
+  const unknown = decodeEvent(JSON.stringify({ ...ev, type: 'message.exploded' }))
+  t.equal(unknown.ok ? null : unknown.error.code, 'EVENT_INVALID')
+  const garbage = decodeEvent('not json')
+  t.equal(garbage.ok ? null : garbage.error.code, 'EVENT_INVALID')
+})
+
+t.test('decodes server frames for client libraries', async (t) => {
+  t.ok(decodeServerFrame(JSON.stringify({ type: 'pong', serverTime: 1 })).ok)
+  const r = decodeServerFrame(JSON.stringify({ type: 'pong' }))
+  t.equal(r.ok ? null : r.error.code, 'INVALID_FRAME')
+})
+
+t.test('a schema decoder reports INVALID_REQUEST with details, or BAD_JSON', async (t) => {
+  const d = decoder(RegisterRequest)
+  t.ok(d.decode(JSON.stringify({ username: 'alice', password: 'pw', displayName: 'A' })).ok)
+  const bad = d.decode(JSON.stringify({ username: 'A!', password: '', displayName: 'A' }))
+  t.equal(bad.ok ? null : bad.error.code, 'INVALID_REQUEST')
+  t.ok(!bad.ok && (bad.error.details?.length ?? 0) > 0)
+  const notJson = d.decode('{')
+  t.equal(notJson.ok ? null : notJson.error.code, 'BAD_JSON')
+  t.equal(d.check({}), false)
+})
+
+t.test('lists at most five details, and names the root when the value itself is wrong', async (t) => {
+  const many = decodeClientFrame(
+    JSON.stringify({
+      type: 'send',
+      rid: 7,
+      conversationId: 1,
+      clientMsgId: 2,
+      kind: 'x',
+      text: 3,
+      mediaId: 4,
+    }),
+  )
+  t.equal(many.ok ? 0 : many.error.details?.length, 5)
+  const root = decoder(RegisterRequest).fromValue(42)
+  t.ok(!root.ok && root.error.details?.some((d) => d.startsWith('/:')))
+})

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { connectNats, createLogger } from '@chatapp/kit'
+import { runDev } from './dev.js'
+import { provision } from './provision.js'
+import { ensureStack, stackEnv, stopAll, stopSession, writeEnvFile } from './stack.js'
+import { cleanStaleTestNamespaces } from './test-support.js'
+
+const HELP = `infra — the local stack
+
+  infra ensure [--session NAME] [--env-file FILE] [--no-ffmpeg]
+      Reuse NATS, PostgreSQL and S3 where the environment points and they answer; start the
+      missing ones under .data/; install ffmpeg when missing. Writes the resulting variables
+      to FILE (shell 'export' lines).
+  infra provision
+      Create or update the streams, KV buckets, S3 bucket and schema of $CHATAPP_NS.
+  infra stop [--session NAME]
+      Stop what a session started (or, without --session, every service under .data/).
+  infra clean-tests [--older-than-minutes N]
+      Remove test namespaces that crashed runs left behind (default: older than 60 minutes).
+  infra dev
+      Run the whole system (what 'make dev' calls).
+`
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    session: { type: 'string' },
+    'env-file': { type: 'string' },
+    'no-ffmpeg': { type: 'boolean' },
+    'older-than-minutes': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+
+const command = positionals[0]
+const quiet = createLogger('infra', 'warn')
+
+const main = async (): Promise<void> => {
+  switch (command) {
+    case 'ensure': {
+      const stack = await ensureStack({
+        ffmpeg: !values['no-ffmpeg'],
+        ...(values.session ? { session: values.session } : {}),
+      })
+      if (values['env-file']) writeEnvFile(values['env-file'], stackEnv(stack))
+      console.error(
+        `[infra] NATS ${stack.natsUrl}, PostgreSQL ${stack.databaseUrl}, S3 ${stack.s3.endpoint}, ffmpeg ${stack.ffmpeg ?? 'not checked'}`,
+      )
+      return
+    }
+    case 'provision': {
+      const stack = await ensureStack({ ffmpeg: false })
+      const nc = await connectNats(stack.natsUrl, 'infra', quiet)
+      const ns = process.env.CHATAPP_NS || 'chatapp'
+      const shards = Number(process.env.CHATAPP_SHARDS || 8)
+      await provision({ nc, databaseUrl: stack.databaseUrl, s3: stack.s3, ns, shards })
+      await nc.close()
+      console.error(`[infra] provisioned ${ns} (${shards} shards)`)
+      return
+    }
+    case 'stop': {
+      const stopped = values.session ? await stopSession(values.session) : await stopAll()
+      console.error(`[infra] stopped: ${stopped.join(', ') || 'nothing'}`)
+      return
+    }
+    case 'clean-tests': {
+      const stack = await ensureStack({ ffmpeg: false })
+      const nc = await connectNats(stack.natsUrl, 'infra', quiet)
+      const minutes = Number(values['older-than-minutes'] ?? 60)
+      const removed = await cleanStaleTestNamespaces(stack, nc, minutes * 60_000)
+      await nc.close()
+      if (removed.length > 0) console.error(`[infra] removed ${removed.length} stale test namespaces`)
+      return
+    }
+    case 'dev':
+      await runDev()
+      return
+    default:
+      console.log(HELP)
+      if (!values.help && command !== undefined) process.exitCode = 2
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`[infra] ${e instanceof Error ? e.message : String(e)}`)
+  process.exit(1)
+})

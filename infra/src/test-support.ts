@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto'
+import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { DEFAULT_LOG_SETTINGS, type LogSettings, type Names, names } from '@chatapp/contracts'
+import {
+  connectNats,
+  createLogger,
+  deleteNamespaceStreams,
+  jetstreamManager,
+  type NatsConnection,
+} from '@chatapp/kit'
+import pg from 'pg'
+import { provision, s3Client } from './provision.js'
+import { ensureStack, type Stack } from './stack.js'
+import { findExecutable } from './system-packages.js'
+
+/**
+ * One isolated namespace per test file: its own streams, KV buckets, database schema and S3
+ * bucket, removed at teardown. A crashed run leaves a namespace behind that no later run sees;
+ * `infra clean-tests` removes them.
+ */
+export interface TestNamespace {
+  ns: string
+  names: Names
+  nc: NatsConnection
+  stack: Stack
+  /** The environment a service process of this namespace needs. */
+  env: Record<string, string>
+  cleanup(): Promise<void>
+}
+
+export const TEST_NS_PATTERN = /^t[0-9a-z]{8}[0-9a-f]{6}$/
+
+export const newTestNamespaceName = (): string =>
+  `t${Date.now().toString(36).padStart(8, '0')}${randomBytes(3).toString('hex')}`
+
+let stackOnce: Promise<Stack> | undefined
+export const testStack = (): Promise<Stack> => {
+  // `make test` has already installed ffmpeg and exported FFMPEG_PATH; a test file run on its own
+  // finds ffmpeg on PATH or goes without it.
+  stackOnce ??= ensureStack({ ffmpeg: false }).then((s) => ({
+    ...s,
+    ffmpeg: process.env.FFMPEG_PATH ?? findExecutable('ffmpeg'),
+  }))
+  return stackOnce
+}
+
+export const createTestNamespace = async (
+  opts: { shards?: number; settings?: Partial<LogSettings> } = {},
+): Promise<TestNamespace> => {
+  const stack = await testStack()
+  const ns = newTestNamespaceName()
+  const shards = opts.shards ?? 2
+  const nc = await connectNats(stack.natsUrl, `test-${ns}`, createLogger('test', 'silent'))
+  await provision({
+    nc,
+    databaseUrl: stack.databaseUrl,
+    s3: stack.s3,
+    ns,
+    shards,
+    settings: { ...DEFAULT_LOG_SETTINGS, ...opts.settings },
+  })
+  const n = names(ns, shards)
+  const env = {
+    CHATAPP_NS: ns,
+    CHATAPP_SHARDS: String(shards),
+    NATS_URL: stack.natsUrl,
+    DATABASE_URL: stack.databaseUrl,
+    S3_ENDPOINT: stack.s3.endpoint,
+    S3_REGION: stack.s3.region,
+    S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
+    S3_FORCE_PATH_STYLE: String(stack.s3.forcePathStyle),
+  }
+  return {
+    ns,
+    names: n,
+    nc,
+    stack,
+    env,
+    cleanup: async () => {
+      await removeNamespace(stack, ns, nc)
+      await nc.close()
+    },
+  }
+}
+
+/** Deletes a namespace's streams, KV buckets, schema and bucket. Used for test namespaces only. */
+export const removeNamespace = async (stack: Stack, ns: string, nc: NatsConnection): Promise<void> => {
+  await deleteNamespaceStreams(await jetstreamManager(nc), ns)
+  const db = new pg.Client({ connectionString: stack.databaseUrl })
+  await db.connect()
+  try {
+    await db.query(`DROP SCHEMA IF EXISTS "${ns}" CASCADE`)
+  } finally {
+    await db.end()
+  }
+  const s3 = s3Client(stack.s3)
+  const Bucket = `${ns}-media`
+  try {
+    for (;;) {
+      const list = await s3.send(new ListObjectsV2Command({ Bucket }))
+      const keys = (list.Contents ?? []).map((o) => ({ Key: o.Key! }))
+      if (keys.length === 0) break
+      await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }))
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket }))
+  } catch {
+    // a bucket that is already gone is the state we want
+  } finally {
+    s3.destroy()
+  }
+}
+
+/** Removes test namespaces older than `maxAgeMs` that crashed runs left behind. */
+export const cleanStaleTestNamespaces = async (
+  stack: Stack,
+  nc: NatsConnection,
+  maxAgeMs: number,
+): Promise<string[]> => {
+  const jsm = await jetstreamManager(nc)
+  const stale = new Set<string>()
+  for await (const si of jsm.streams.list()) {
+    const ns = si.config.name.replace(/^KV_/, '').split('-')[0]!
+    if (TEST_NS_PATTERN.test(ns) && Date.now() - Date.parse(si.created) > maxAgeMs) stale.add(ns)
+  }
+  for (const ns of stale) await removeNamespace(stack, ns, nc)
+  return [...stale]
+}

@@ -1,0 +1,105 @@
+/**
+ * Every environment variable the system reads, with its default and who reads it. Services read
+ * them only through `readConfig` in their `main.ts`; the README's table is checked against this
+ * list by a test, so the two cannot drift apart.
+ */
+export interface EnvVar {
+  readonly name: string
+  readonly default: string
+  readonly usedBy: readonly ('gateway' | 'projector' | 'media-worker' | 'infra' | 'benchmarks')[]
+  readonly description: string
+}
+
+const v = (name: string, def: string, usedBy: EnvVar['usedBy'], description: string): EnvVar => ({
+  name,
+  default: def,
+  usedBy,
+  description,
+})
+
+const ALL = ['gateway', 'projector', 'media-worker', 'infra'] as const
+
+export const ENV_VARS: readonly EnvVar[] = [
+  v(
+    'CHATAPP_NS',
+    'chatapp',
+    [...ALL, 'benchmarks'],
+    'Namespace of every stream, subject, KV bucket, DB schema and S3 bucket.',
+  ),
+  v(
+    'CHATAPP_SHARDS',
+    '8',
+    [...ALL, 'benchmarks'],
+    'Number of conversation shard streams. Fixed for the life of a namespace.',
+  ),
+  v('NATS_URL', 'nats://127.0.0.1:4222', [...ALL, 'benchmarks'], 'NATS server(s), comma-separated.'),
+  v('NATS_REPLICAS', '1', ['infra'], 'Replicas of every stream and KV bucket (3 in a cluster).'),
+  v('NATS_DUPLICATE_WINDOW_MS', '120000', ['infra'], 'JetStream de-duplication window for retried sends.'),
+  v(
+    'DATABASE_URL',
+    'postgres://postgres@127.0.0.1:5432/postgres',
+    [...ALL],
+    'PostgreSQL for accounts and views.',
+  ),
+  v(
+    'S3_ENDPOINT',
+    'http://127.0.0.1:14568',
+    ['gateway', 'media-worker', 'infra'],
+    'S3 endpoint (s3rver locally; any S3 in production).',
+  ),
+  v('S3_REGION', 'us-east-1', ['gateway', 'media-worker', 'infra'], 'S3 region.'),
+  v('S3_ACCESS_KEY_ID', 'S3RVER', ['gateway', 'media-worker', 'infra'], 'S3 access key.'),
+  v('S3_SECRET_ACCESS_KEY', 'S3RVER', ['gateway', 'media-worker', 'infra'], 'S3 secret key.'),
+  v(
+    'S3_FORCE_PATH_STYLE',
+    'true',
+    ['gateway', 'media-worker', 'infra'],
+    'Path-style bucket addressing (needed by s3rver and MinIO).',
+  ),
+  v('GATEWAY_HOST', '127.0.0.1', ['gateway'], 'Address the gateway listens on.'),
+  v('GATEWAY_PORT', '8080', ['gateway', 'benchmarks'], 'WebSocket and HTTP API port.'),
+  v('GATEWAY_OPS_PORT', '9100', ['gateway'], 'Port of /healthz, /readyz and /metrics.'),
+  v('PROJECTOR_OPS_PORT', '9101', ['projector'], 'Port of /healthz, /readyz and /metrics.'),
+  v('MEDIA_WORKER_OPS_PORT', '9102', ['media-worker'], 'Port of /healthz, /readyz and /metrics.'),
+  v('OPS_HOST', '127.0.0.1', ALL, 'Address the ops endpoints listen on.'),
+  v(
+    'ALLOWED_ORIGINS',
+    '*',
+    ['gateway'],
+    'Comma-separated Origin allowlist for WebSocket upgrades; `*` allows any (dev only).',
+  ),
+  v(
+    'JWT_PRIVATE_KEY_FILE',
+    '.data/keys/jwt-ed25519.pem',
+    ['gateway'],
+    'Ed25519 private key (PKCS#8 PEM) that signs access tokens; created if missing.',
+  ),
+  v('ACCESS_TOKEN_TTL_S', '900', ['gateway'], 'Access token lifetime.'),
+  v('REFRESH_TOKEN_TTL_S', '2592000', ['gateway'], 'Refresh token lifetime.'),
+  v('MAX_FRAME_BYTES', '65536', ['gateway'], 'Largest WebSocket frame accepted.'),
+  v('MAX_TEXT_LENGTH', '4096', ['gateway'], 'Longest text message.'),
+  v('MAX_GROUP_MEMBERS', '1024', ['gateway'], 'Largest group.'),
+  v('CONN_FRAMES_PER_SECOND', '50', ['gateway'], 'Sustained frame rate per connection (burst is 4x).'),
+  v(
+    'USER_FRAMES_PER_SECOND',
+    '100',
+    ['gateway'],
+    'Sustained frame rate per user on one gateway (burst is 4x).',
+  ),
+  v('UPLOAD_LIMIT_IMAGE', '16777216', ['gateway'], 'Largest photo upload, bytes.'),
+  v('UPLOAD_LIMIT_VIDEO', '16777216', ['gateway'], 'Largest video upload, bytes.'),
+  v('UPLOAD_LIMIT_AUDIO', '16777216', ['gateway'], 'Largest voice note upload, bytes.'),
+  v('UPLOAD_LIMIT_DOCUMENT', '104857600', ['gateway'], 'Largest document upload, bytes.'),
+  v('MEDIA_CONCURRENCY', '2', ['media-worker'], 'Jobs one media worker runs at once.'),
+  v('MEDIA_MAX_ATTEMPTS', '3', ['media-worker'], 'Attempts before a job ends as media.failed.'),
+  v('MEDIA_VIDEO_MAX_HEIGHT', '720', ['media-worker'], 'Largest video rendition height.'),
+  v('FFMPEG_PATH', 'ffmpeg', ['media-worker'], 'ffmpeg binary.'),
+  v('PROJECTOR_BATCH', '500', ['projector'], 'Events applied per transaction, at most.'),
+  v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
+]
+
+export const envDefault = (name: string): string => {
+  const e = ENV_VARS.find((x) => x.name === name)
+  if (!e) throw new Error(`unknown environment variable ${name}: add it to kit/src/env.ts`)
+  return e.default
+}

@@ -1,0 +1,112 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { HealthResponse } from '@chatapp/contracts'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { Logger } from './logger.js'
+
+/** A dependency check: true when the connection is up. Must answer quickly and never throw. */
+export type ReadinessCheck = () => boolean | Promise<boolean>
+
+export interface OpsServer {
+  readonly registry: Registry
+  readonly port: number
+  /** Marks the process as draining: /readyz answers 503 so load balancers stop sending work. */
+  setDraining(): void
+  close(): Promise<void>
+}
+
+export interface OpsOptions {
+  service: string
+  host: string
+  port: number
+  log: Logger
+  checks: Record<string, ReadinessCheck>
+  registry?: Registry
+}
+
+const CHECK_TIMEOUT_MS = 1000
+
+const runCheck = async (check: ReadinessCheck): Promise<'up' | 'down'> => {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS)
+  })
+  try {
+    return (await Promise.race([Promise.resolve().then(check), timeout])) ? 'up' : 'down'
+  } catch {
+    return 'down'
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * `/healthz` (the process runs), `/readyz` (every dependency is up and the process is not
+ * draining) and `/metrics` (Prometheus), on a port of their own so they never queue behind
+ * client traffic.
+ */
+export const startOpsServer = async (o: OpsOptions): Promise<OpsServer> => {
+  const registry = o.registry ?? new Registry()
+  registry.setDefaultLabels({ service: o.service })
+  collectDefaultMetrics({ register: registry })
+  let draining = false
+
+  const server: Server = createServer((req, res) => {
+    const reply = (status: number, body: HealthResponse) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      res.end(JSON.stringify(body))
+    }
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET') {
+      res.writeHead(405).end()
+      return
+    }
+    if (path === '/healthz') {
+      reply(200, { status: 'ok', service: o.service, checks: {} })
+      return
+    }
+    if (path === '/readyz') {
+      const names = Object.keys(o.checks)
+      Promise.all(names.map((n) => runCheck(o.checks[n]!))).then((results) => {
+        const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!]))
+        if (draining) checks.draining = 'down'
+        const ok = !draining && results.every((r) => r === 'up')
+        reply(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', service: o.service, checks })
+      })
+      return
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType })
+          res.end(text)
+        },
+        (err: unknown) => {
+          o.log.error({ err }, 'metrics collection failed')
+          res.writeHead(500).end()
+        },
+      )
+      return
+    }
+    res.writeHead(404).end()
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port, o.host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  o.log.info({ port, host: o.host }, 'ops endpoints listening (/healthz /readyz /metrics)')
+  return {
+    registry,
+    port,
+    setDraining: () => {
+      draining = true
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

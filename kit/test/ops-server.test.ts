@@ -1,0 +1,65 @@
+import t from 'tap'
+import { createLogger } from '../src/logger.js'
+import { startOpsServer } from '../src/ops-server.js'
+
+const log = createLogger('test', 'silent')
+
+t.test('answers /healthz, /readyz with each check, and /metrics', async (t) => {
+  let natsUp = true
+  const ops = await startOpsServer({
+    service: 'svc',
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    checks: {
+      nats: () => natsUp,
+      postgres: async () => true,
+      broken: () => {
+        throw new Error('boom')
+      },
+    },
+  })
+  t.teardown(() => ops.close())
+  const base = `http://127.0.0.1:${ops.port}`
+  const health = await fetch(`${base}/healthz`)
+  t.equal(health.status, 200)
+  const notReady = await fetch(`${base}/readyz`)
+  t.equal(notReady.status, 503)
+  t.same((await notReady.json()).checks, { nats: 'up', postgres: 'up', broken: 'down' })
+  const metrics = await (await fetch(`${base}/metrics`)).text()
+  t.match(metrics, /process_cpu_user_seconds_total\{service="svc"\}/)
+  t.equal((await fetch(`${base}/nope`)).status, 404)
+  t.equal((await fetch(`${base}/readyz`, { method: 'POST' })).status, 405)
+  natsUp = false
+  t.equal(((await (await fetch(`${base}/readyz`)).json()).checks as Record<string, string>).nats, 'down')
+})
+
+t.test('a draining process is not ready even when its dependencies are', async (t) => {
+  const ops = await startOpsServer({
+    service: 'svc',
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    checks: { nats: () => true },
+  })
+  t.teardown(() => ops.close())
+  const url = `http://127.0.0.1:${ops.port}/readyz`
+  t.equal((await fetch(url)).status, 200)
+  ops.setDraining()
+  const r = await fetch(url)
+  t.equal(r.status, 503)
+  t.equal((await r.json()).checks.draining, 'down')
+})
+
+t.test('a check that hangs counts as down after its timeout', async (t) => {
+  const ops = await startOpsServer({
+    service: 'svc',
+    host: '127.0.0.1',
+    port: 0,
+    log,
+    checks: { slow: () => new Promise<boolean>(() => {}) },
+  })
+  t.teardown(() => ops.close())
+  const r = await fetch(`http://127.0.0.1:${ops.port}/readyz`)
+  t.equal(r.status, 503)
+})
