@@ -13,10 +13,10 @@ help:
 	@echo "make contracts  regenerate docs/protocol/ (JSON Schema, AsyncAPI, error codes)"
 	@echo "make stop       stop services the stack started under .data/"
 
-# npm ci when the lock file changed since the last install (or nothing is installed yet).
+# npm install (honouring package-lock.json) when the manifests changed since the last install (or nothing is installed yet).
 node_modules/.install-stamp: package.json package-lock.json $(addsuffix /package.json,$(PACKAGES))
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("Node >= 20.9 is required, found "+process.versions.node); process.exit(1) }'
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 install: node_modules/.install-stamp

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 infra="node infra/dist/cli.js"
 envfile=.data/test.env
 
-$infra ensure --session test --env-file "$envfile" || exit 1
+$infra ensure --session test --write-env "$envfile" || exit 1
 trap '$infra stop --session test' EXIT
 # shellcheck disable=SC1090
 source "$envfile"
@@ -14,18 +14,25 @@ $infra clean-tests --older-than-minutes 60 || true
 
 declare -a results
 failed=0
+grand=0
+passed=0
 for pkg in "$@"; do
-  if ! ls "$pkg"/test/*.test.ts "$pkg"/test/**/*.test.ts >/dev/null 2>&1; then
+  if [ -z "$(find "$pkg/test" -name '*.test.ts' 2>/dev/null | head -1)" ]; then
     results+=("$pkg: no tests")
     continue
   fi
   echo "=== $pkg"
   start=$(date +%s)
-  out=$(mktemp)
-  (cd "$pkg" && npx tap --reporter=terse 2>&1) | tee "$out"
+  mkdir -p .data/test-logs
+  out=.data/test-logs/$pkg.tap
+  # Full TAP goes to .data/test-logs/<package>.tap; the console shows failures, subtests and totals.
+  (cd "$pkg" && npx tap --reporter=tap 2>&1) | tee "$out" | grep -Ev '^\s+ok [0-9]+ - |^npm warn'
   status=${PIPESTATUS[0]}
   counts=$(grep -Eo '# \{ total: [0-9]+, pass: [0-9]+[^}]*\}' "$out" | tail -1 | sed 's/^# //')
-  rm -f "$out"
+  total=$(echo "$counts" | grep -Eo 'total: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
+  pass=$(echo "$counts" | grep -Eo 'pass: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
+  grand=$((grand + ${total:-0}))
+  passed=$((passed + ${pass:-0}))
   secs=$(( $(date +%s) - start ))
   if [ "$status" -ne 0 ]; then failed=$((failed + 1)); results+=("$pkg: FAILED ${counts} (${secs}s)")
   else results+=("$pkg: ok ${counts} (${secs}s)"); fi
@@ -34,5 +41,7 @@ done
 echo
 echo "=== summary"
 printf '  %s\n' "${results[@]}"
+echo "tests: ${passed} passed, $((grand - passed)) failed"
 if [ "$failed" -ne 0 ]; then echo "$failed package(s) failed"; exit 1; fi
+if [ "$grand" -eq 0 ]; then echo "no test ran"; exit 1; fi
 echo "all packages passed"

@@ -8,7 +8,7 @@ import { cleanStaleTestNamespaces } from './test-support.js'
 
 const HELP = `infra — the local stack
 
-  infra ensure [--session NAME] [--env-file FILE] [--no-ffmpeg]
+  infra ensure [--session NAME] [--write-env FILE] [--no-ffmpeg]
       Reuse NATS, PostgreSQL and S3 where the environment points and they answer; start the
       missing ones under .data/; install ffmpeg when missing. Writes the resulting variables
       to FILE (shell 'export' lines).
@@ -26,7 +26,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     session: { type: 'string' },
-    'env-file': { type: 'string' },
+    'write-env': { type: 'string' },
     'no-ffmpeg': { type: 'boolean' },
     'older-than-minutes': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -43,7 +43,7 @@ const main = async (): Promise<void> => {
         ffmpeg: !values['no-ffmpeg'],
         ...(values.session ? { session: values.session } : {}),
       })
-      if (values['env-file']) writeEnvFile(values['env-file'], stackEnv(stack))
+      if (values['write-env']) writeEnvFile(values['write-env'], stackEnv(stack))
       console.error(
         `[infra] NATS ${stack.natsUrl}, PostgreSQL ${stack.databaseUrl}, S3 ${stack.s3.endpoint}, ffmpeg ${stack.ffmpeg ?? 'not checked'}`,
       )

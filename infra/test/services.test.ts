@@ -15,13 +15,12 @@ import { stopAll } from '../src/stack.js'
 const ownPortsFree = async () =>
   !(await tcpAnswers('127.0.0.1', OWN_PORTS.nats)) && !(await tcpAnswers('127.0.0.1', OWN_PORTS.postgres))
 
+const skip = (await ownPortsFree()) ? false : 'own service ports are in use by this run'
+
 t.test(
   'starts nats-server and PostgreSQL when the configured ones do not answer, then stops them',
+  { skip },
   async (t) => {
-    if (!(await ownPortsFree())) {
-      t.skip('own service ports are in use by this run')
-      return
-    }
     const dir = mkdtempSync(join(tmpdir(), 'chatapp-stack-'))
     t.teardown(async () => {
       await stopAll(dir)

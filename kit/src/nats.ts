@@ -56,7 +56,7 @@ const toStreamConfig = (s: StreamSpec): Partial<StreamConfig> & { name: string }
     : {}),
 })
 
-const isNotFound = (e: unknown) => e instanceof JetStreamApiError && e.code === 404
+const isNotFound = (e: unknown) => e instanceof JetStreamApiError && e.status === 404
 
 /** Creates each stream, or updates it to the spec: safe to run on every start, from any process. */
 export const ensureStreams = async (jsm: JetStreamManager, specs: StreamSpec[]): Promise<void> => {

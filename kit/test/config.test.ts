@@ -48,5 +48,12 @@ t.test('parses integers within bounds, booleans and lists', async (t) => {
 t.test('every variable is documented in the README table with its default', async (t) => {
   const { readFile } = await import('node:fs/promises')
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
-  for (const v of ENV_VARS) t.match(readme, `| \`${v.name}\` | \`${v.default}\` |`, v.name)
+  const quote = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  for (const v of ENV_VARS) {
+    t.match(
+      readme,
+      new RegExp(`\\|\\s*\`${quote(v.name)}\`\\s*\\|\\s*\`${quote(v.default)}\`\\s*\\|`),
+      v.name,
+    )
+  }
 })

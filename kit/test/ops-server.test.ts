@@ -25,13 +25,20 @@ t.test('answers /healthz, /readyz with each check, and /metrics', async (t) => {
   t.equal(health.status, 200)
   const notReady = await fetch(`${base}/readyz`)
   t.equal(notReady.status, 503)
-  t.same((await notReady.json()).checks, { nats: 'up', postgres: 'up', broken: 'down' })
+  t.same(((await notReady.json()) as { checks: unknown }).checks, {
+    nats: 'up',
+    postgres: 'up',
+    broken: 'down',
+  })
   const metrics = await (await fetch(`${base}/metrics`)).text()
   t.match(metrics, /process_cpu_user_seconds_total\{service="svc"\}/)
   t.equal((await fetch(`${base}/nope`)).status, 404)
   t.equal((await fetch(`${base}/readyz`, { method: 'POST' })).status, 405)
   natsUp = false
-  t.equal(((await (await fetch(`${base}/readyz`)).json()).checks as Record<string, string>).nats, 'down')
+  t.equal(
+    ((await (await fetch(`${base}/readyz`)).json()) as { checks: Record<string, string> }).checks.nats,
+    'down',
+  )
 })
 
 t.test('a draining process is not ready even when its dependencies are', async (t) => {
@@ -48,7 +55,7 @@ t.test('a draining process is not ready even when its dependencies are', async (
   ops.setDraining()
   const r = await fetch(url)
   t.equal(r.status, 503)
-  t.equal((await r.json()).checks.draining, 'down')
+  t.equal(((await r.json()) as { checks: Record<string, string> }).checks.draining, 'down')
 })
 
 t.test('a check that hangs counts as down after its timeout', async (t) => {
