@@ -58,7 +58,8 @@ export interface Names {
   deadLetterSubject(source: string): string
   projectorConsumer(shard: number): string
   s3Bucket: string
-  dbSchema: string
+  /** PostgreSQL schemas: the gateway's own tables (accounts, media records) and the projector's views. */
+  dbSchemas: { gateway: string; views: string }
 }
 
 export const names = (ns: string, shards: number): Names => {
@@ -94,7 +95,7 @@ export const names = (ns: string, shards: number): Names => {
     deadLetterSubject: (source) => `${ns}.dlq.${source}`,
     projectorConsumer: (s) => `${ns}-projector-${s}`,
     s3Bucket: `${ns}-media`,
-    dbSchema: ns,
+    dbSchemas: { gateway: `${ns}_gateway`, views: `${ns}_views` },
   }
 }
 

@@ -39,7 +39,7 @@ t.test('every name carries the namespace', async (t) => {
   ]) {
     t.match(name, /^abc-[a-z0-9-]+$/, 'kebab-case, no dots')
   }
-  t.equal(n.dbSchema, 'abc')
+  t.same(n.dbSchemas, { gateway: 'abc_gateway', views: 'abc_views' })
 })
 
 t.test('refuses namespaces and shard counts that would break subjects or names', async (t) => {

@@ -56,5 +56,5 @@ export const provision = async (o: ProvisionOptions): Promise<void> => {
   } finally {
     s3.destroy()
   }
-  await ensureSchema(o.databaseUrl, n.dbSchema)
+  for (const schema of Object.values(n.dbSchemas)) await ensureSchema(o.databaseUrl, schema)
 }

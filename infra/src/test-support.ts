@@ -90,7 +90,8 @@ export const removeNamespace = async (stack: Stack, ns: string, nc: NatsConnecti
   const db = new pg.Client({ connectionString: stack.databaseUrl })
   await db.connect()
   try {
-    await db.query(`DROP SCHEMA IF EXISTS "${ns}" CASCADE`)
+    for (const schema of Object.values(names(ns, 1).dbSchemas))
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
   } finally {
     await db.end()
   }
