@@ -31,8 +31,11 @@ t.test(
     await db.connect()
     t.teardown(() => db.end())
     const schemaExists = async () =>
-      (await db.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [tn.ns]))
-        .rowCount === 1
+      (
+        await db.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ANY($1)', [
+          Object.values(tn.names.dbSchemas),
+        ])
+      ).rowCount === 2
     t.ok(await schemaExists())
     const s3 = s3Client(tn.stack.s3)
     t.teardown(() => s3.destroy())
