@@ -1,0 +1,59 @@
+import type { MediaRef } from '@chatapp/contracts'
+
+/**
+ * The seams between the gateway's modules. Each is implemented by one module against the real
+ * service and consumed by others; memory twins are for unit tests only.
+ *
+ *   accounts/      → TokenVerifier, UserDirectory
+ *   conversations/ → MembershipPort
+ *   media/         → MediaPort
+ *   views/         → SentMessageLookup
+ */
+
+/** Who a verified access token belongs to. */
+export interface Principal {
+  userId: string
+  deviceId: string
+  /** The token's `jti`: identifies this login session (refresh-token family). */
+  sessionId: string
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+}
+
+export interface TokenVerifier {
+  /** Rejects with ChatError UNAUTHENTICATED (bad/unknown/revoked) or TOKEN_EXPIRED. */
+  verifyAccessToken(token: string): Promise<Principal>
+}
+
+export interface UserDirectory {
+  /** The subset of `userIds` that are registered users. One round trip for any number of ids. */
+  existing(userIds: readonly string[]): Promise<Set<string>>
+}
+
+export interface MembershipPort {
+  /**
+   * Whether the user is a member of the conversation now, from the log (not a lagging view).
+   * False for unknown conversations.
+   */
+  isMember(conversationId: string, userId: string): Promise<boolean>
+}
+
+export interface MediaPort {
+  /** The media as `userId` may attach it to a message: undefined when unknown or not theirs. */
+  forAttach(mediaId: string, userId: string): Promise<MediaRef | undefined>
+  /**
+   * Called after a message naming the media is stored at `seq`: records that members of the
+   * conversation may download it, and enqueues the media job. Idempotent (a retried send calls it
+   * again).
+   */
+  shared(input: { ref: MediaRef; conversationId: string; seq: number; uploaderId: string }): Promise<void>
+}
+
+export interface SentMessageLookup {
+  /** The stored message a client message id produced, from the durable record; undefined if none. */
+  find(
+    conversationId: string,
+    senderId: string,
+    clientMsgId: string,
+  ): Promise<{ seq: number; n: number; at: number } | undefined>
+}
