@@ -97,6 +97,9 @@ export const runDev = async (): Promise<void> => {
     CHATAPP_NS: ns,
     CHATAPP_SHARDS: String(shards),
     JWT_PRIVATE_KEY_FILE: process.env.JWT_PRIVATE_KEY_FILE || join(defaultDataDir(), 'keys/jwt-ed25519.pem'),
+    // The AWS SDK warns on every start that releases after January 2027 need Node 22; our
+    // versions are pinned, so the warning is noise in the logs.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   }
   SERVICES.forEach((s, i) => {
     const child = spawn(process.execPath, [join(repoRoot, s.entry)], {
