@@ -1,0 +1,21 @@
+/**
+ * The projector's view tables, shared by the projector (which writes them) and the gateway (which
+ * reads them), so neither spells a table name the other does not know. They live in the
+ * PostgreSQL schema `names(ns, shards).dbSchemas.views`. Columns are documented in
+ * projector/src/migrations and docs/query-plans.md; adding a column is additive, renaming one is a
+ * new migration and a new name here.
+ */
+export const VIEW_TABLES = {
+  conversations: 'conversations',
+  members: 'members',
+  messages: 'messages',
+  media: 'media',
+  offsets: 'projector_offsets',
+  deadLetters: 'dead_letters',
+} as const
+
+/** The views an operator can rebuild on their own (`rebuild --view NAME`). */
+export const VIEW_NAMES = ['conversations', 'members', 'messages', 'media'] as const
+export type ViewName = (typeof VIEW_NAMES)[number]
+
+export const isViewName = (s: string): s is ViewName => (VIEW_NAMES as readonly string[]).includes(s)

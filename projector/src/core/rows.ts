@@ -1,0 +1,84 @@
+import type { ConversationKind, MediaRef, MessageKind, Role, Variant } from '@chatapp/contracts'
+
+/**
+ * The rows of the views, as the pure core produces them. Column names are the snake_case of these
+ * fields (see migrations/0001-views.ts). Times are milliseconds since the epoch; `seq` values are
+ * stream sequences of the conversation's shard stream.
+ */
+
+export interface ConversationRow {
+  conversationId: string
+  kind: ConversationKind
+  title: string | null
+  createdSeq: number
+  createdAt: number
+  /** Last event on the conversation's `.m` lane (receipts never move it). */
+  lastSeq: number
+  lastAt: number
+  lastMsgSeq: number | null
+  /** `n` of the last message: unread counts are differences of `n`. */
+  lastN: number
+  memberCount: number
+}
+
+export interface MemberRow {
+  conversationId: string
+  userId: string
+  role: Role
+  active: boolean
+  /** Stream sequence of the event that (last) made them a member, and their order within it. */
+  joinedSeq: number
+  joinOrd: number
+  leftSeq: number | null
+}
+
+export interface MessageRow {
+  conversationId: string
+  seq: number
+  n: number
+  senderId: string
+  deviceId: string
+  clientMsgId: string
+  kind: MessageKind
+  text: string | null
+  mediaId: string | null
+  media: MediaRef | null
+  at: number
+}
+
+export type MediaState = 'pending' | 'ready' | 'failed'
+
+/**
+ * A change to a media record. `pending` comes from the message that shares it and never
+ * overwrites a later state; `ready` and `failed` come from the media worker.
+ */
+export interface MediaPatch {
+  conversationId: string
+  mediaId: string
+  state: MediaState
+  seq: number
+  ref?: MediaRef
+  variants?: Variant[]
+  width?: number
+  height?: number
+  durationMs?: number
+  placeholder?: string
+  waveform?: number[]
+  failureCode?: string
+  failureReason?: string
+}
+
+/** A receipt watermark moves only forward: stored as GREATEST(old, new). */
+export interface WatermarkPatch {
+  conversationId: string
+  userId: string
+  delivered: number
+  read: number
+}
+
+export type Change =
+  | { t: 'conversation'; row: ConversationRow }
+  | { t: 'member'; row: MemberRow }
+  | { t: 'message'; row: MessageRow }
+  | { t: 'media'; patch: MediaPatch }
+  | { t: 'watermark'; patch: WatermarkPatch }

@@ -1,0 +1,40 @@
+import type { ChatEvent } from '@chatapp/contracts'
+
+const clip = (s: string, max = 60) => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
+
+/** One line an operator can read in `replay`: what the event did, without its whole payload. */
+export const summarise = (e: ChatEvent): string => {
+  switch (e.type) {
+    case 'conversation.created':
+      return `${e.data.kind} ${e.data.title ? `"${clip(e.data.title, 30)}" ` : ''}with ${e.data.members
+        .map((m) => (m.role === 'admin' ? `${m.userId}*` : m.userId))
+        .join(', ')}`
+    case 'conversation.renamed':
+      return `renamed to "${clip(e.data.title, 40)}"`
+    case 'member.added':
+      return `added ${e.data.userId} as ${e.data.role}`
+    case 'member.removed':
+      return `removed ${e.data.userId}`
+    case 'member.left':
+      return `${e.data.userId} left`
+    case 'member.role_changed':
+      return `${e.data.userId} is now ${e.data.role}`
+    case 'message.sent': {
+      const media = e.data.media ? ` [${e.data.media.kind} ${e.data.media.mediaId}]` : ''
+      const text = e.data.text ? ` "${clip(e.data.text.replace(/\s+/g, ' '))}"` : ''
+      return `#${e.data.n} ${e.data.kind}${media}${text}`
+    }
+    case 'media.ready':
+      return `${e.data.mediaId} ready (${e.data.variants.map((v) => v.name).join(', ') || 'no variants'})`
+    case 'media.failed':
+      return `${e.data.mediaId} failed: ${e.data.code} ${clip(e.data.reason, 40)}`
+    case 'receipt.delivered':
+      return `delivered up to ${e.data.upTo}`
+    case 'receipt.read':
+      return `read up to ${e.data.upTo}`
+    default: {
+      const never: never = e
+      return (never as { type: string }).type
+    }
+  }
+}

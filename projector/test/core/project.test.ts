@@ -1,0 +1,198 @@
+import type { ChatEvent } from '@chatapp/contracts'
+import t from 'tap'
+import { type ConvState, type LogPosition, project } from '../../src/core/project.js'
+import type { Change } from '../../src/core/rows.js'
+import { created, DIRECT, ev, GROUP, sent, U } from '../support/events.js'
+
+const pos = (seq: number, e: ChatEvent): LogPosition => ({
+  seq,
+  conversationId: e.conversationId,
+  lane: e.type.startsWith('receipt.') ? 'r' : 'm',
+})
+
+/** given events (seq 1…), when one more, then its changes. */
+const given = (...events: ChatEvent[]) => {
+  let state: ConvState | undefined
+  let seq = 0
+  for (const e of events) {
+    const r = project(state, e, pos(++seq, e))
+    if (!r.ok) throw new Error(r.reason)
+    state = r.state
+  }
+  return {
+    state,
+    when: (e: ChatEvent, at = seq + 1) => project(state, e, pos(at, e)),
+  }
+}
+const of = <T extends Change['t']>(changes: Change[], t: T) =>
+  changes.filter((c): c is Extract<Change, { t: T }> => c.t === t)
+
+t.test('conversation.created makes the conversation row and one member row per member', async (t) => {
+  const r = given().when(created(), 1)
+  t.ok(r.ok)
+  if (!r.ok) return
+  t.match(of(r.changes, 'conversation')[0]!.row, { kind: 'group', title: 'Team', memberCount: 3, lastN: 0 })
+  t.same(
+    of(r.changes, 'member').map((m) => [m.row.userId, m.row.role, m.row.joinOrd]),
+    [
+      [U.ann, 'admin', 0],
+      [U.bob, 'member', 1],
+      [U.cat, 'member', 2],
+    ],
+  )
+})
+
+t.test('a second conversation.created is refused', async (t) => {
+  const r = given(created()).when(created())
+  t.same(r, { ok: false, reason: 'conversation already created' })
+})
+
+t.test('a direct conversation must have a d_ id', async (t) => {
+  const e = { ...created(DIRECT, [U.ann, U.bob]), conversationId: GROUP }
+  const r = given().when(e)
+  t.notOk(r.ok)
+})
+
+t.test('an event for a conversation never created is refused', async (t) => {
+  const r = given().when(sent(GROUP, U.ann, 1))
+  t.match(r, { ok: false, reason: /never created/ })
+})
+
+t.test('an event stored under another conversation or lane is refused', async (t) => {
+  const g = given(created())
+  const e = sent(GROUP, U.ann, 1)
+  t.match(project(g.state, e, { seq: 2, conversationId: 'c_other001', lane: 'm' }), { ok: false })
+  t.match(project(g.state, e, { seq: 2, conversationId: GROUP, lane: 'r' }), { ok: false, reason: /lane r/ })
+})
+
+t.test('message.sent adds a message, moves the cursor and counts n', async (t) => {
+  const r = given(created()).when(sent(GROUP, U.bob, 1, 'hi'), 7)
+  if (!r.ok) return t.fail(r.reason)
+  t.match(of(r.changes, 'message')[0]!.row, { seq: 7, n: 1, senderId: U.bob, text: 'hi', mediaId: null })
+  t.match(of(r.changes, 'conversation')[0]!.row, { lastSeq: 7, lastMsgSeq: 7, lastN: 1 })
+  t.same(of(r.changes, 'watermark')[0]!.patch, {
+    conversationId: GROUP,
+    userId: U.bob,
+    delivered: 7,
+    read: 7,
+  })
+})
+
+t.test('message.sent by a non-member or by system is refused', async (t) => {
+  t.match(given(created()).when(sent(GROUP, U.dan, 1)), { ok: false, reason: /not a member/ })
+  t.match(given(created()).when(sent(GROUP, 'system', 1)), { ok: false })
+})
+
+t.test('a media message makes a pending media record; ready and failed update it', async (t) => {
+  const media = { mediaId: 'm_photo001', kind: 'image' as const, mime: 'image/jpeg', size: 10 }
+  const msg = ev('message.sent', GROUP, U.ann, {
+    clientMsgId: 'cmid-photo1',
+    deviceId: 'd',
+    n: 1,
+    kind: 'image',
+    media,
+  })
+  const g = given(created())
+  const r = g.when(msg)
+  if (!r.ok) return t.fail(r.reason)
+  t.match(of(r.changes, 'media')[0]!.patch, { state: 'pending', ref: media })
+  t.equal(of(r.changes, 'message')[0]!.row.mediaId, 'm_photo001')
+  const ready = given(created(), msg).when(
+    ev('media.ready', GROUP, 'system', {
+      mediaId: 'm_photo001',
+      variants: [{ name: 'thumb', mime: 'image/webp', size: 3 }],
+      width: 10,
+      height: 5,
+      durationMs: 0,
+      placeholder: 'data:',
+      waveform: [1],
+    }),
+  )
+  if (!ready.ok) return t.fail(ready.reason)
+  t.match(of(ready.changes, 'media')[0]!.patch, { state: 'ready', width: 10, height: 5, waveform: [1] })
+  const failed = given(created(), msg).when(
+    ev('media.failed', GROUP, 'system', {
+      mediaId: 'm_photo001',
+      code: 'MEDIA_CORRUPT',
+      reason: 'truncated',
+    }),
+  )
+  if (!failed.ok) return t.fail(failed.reason)
+  t.match(of(failed.changes, 'media')[0]!.patch, { state: 'failed', failureCode: 'MEDIA_CORRUPT' })
+})
+
+t.test('receipts are watermarks; read implies delivered', async (t) => {
+  const g = given(created(), sent(GROUP, U.ann, 1))
+  const d = g.when(ev('receipt.delivered', GROUP, U.bob, { upTo: 2 }))
+  const r = g.when(ev('receipt.read', GROUP, U.bob, { upTo: 2 }))
+  if (!d.ok || !r.ok) return t.fail('refused')
+  t.same(of(d.changes, 'watermark')[0]!.patch, {
+    conversationId: GROUP,
+    userId: U.bob,
+    delivered: 2,
+    read: 0,
+  })
+  t.same(of(r.changes, 'watermark')[0]!.patch, {
+    conversationId: GROUP,
+    userId: U.bob,
+    delivered: 2,
+    read: 2,
+  })
+  t.match(g.when(ev('receipt.read', GROUP, 'system', { upTo: 2 })), { ok: false })
+})
+
+t.test('renaming, adding and changing roles update members and the conversation', async (t) => {
+  const g = given(created())
+  const rn = g.when(ev('conversation.renamed', GROUP, U.ann, { title: 'New' }))
+  if (!rn.ok) return t.fail(rn.reason)
+  t.equal(of(rn.changes, 'conversation')[0]!.row.title, 'New')
+  const add = g.when(ev('member.added', GROUP, U.ann, { userId: U.dan, role: 'member' }), 9)
+  if (!add.ok) return t.fail(add.reason)
+  t.match(of(add.changes, 'member')[0]!.row, { userId: U.dan, joinedSeq: 9, active: true })
+  t.equal(of(add.changes, 'conversation')[0]!.row.memberCount, 4)
+  t.match(g.when(ev('member.added', GROUP, U.ann, { userId: U.bob, role: 'member' })), { ok: false })
+  const role = g.when(ev('member.role_changed', GROUP, U.ann, { userId: U.bob, role: 'admin' }))
+  if (!role.ok) return t.fail(role.reason)
+  t.match(of(role.changes, 'member')[0]!.row, { userId: U.bob, role: 'admin' })
+  t.match(g.when(ev('member.role_changed', GROUP, U.ann, { userId: U.dan, role: 'admin' })), { ok: false })
+})
+
+t.test('member.removed deactivates the member without promoting anyone', async (t) => {
+  const g = given(created(), ev('member.role_changed', GROUP, U.ann, { userId: U.bob, role: 'admin' }))
+  const r = g.when(ev('member.removed', GROUP, U.bob, { userId: U.ann }), 5)
+  if (!r.ok) return t.fail(r.reason)
+  t.same(
+    of(r.changes, 'member').map((m) => m.row),
+    [{ ...g.state!.members.get(U.ann)!, active: false, leftSeq: 5 }],
+  )
+  t.equal(r.state.members.size, 2)
+  t.match(g.when(ev('member.removed', GROUP, U.bob, { userId: U.dan })), { ok: false })
+})
+
+t.test('when the last admin leaves, the longest-standing member becomes admin', async (t) => {
+  // dan joined later than bob and cat; bob is first in the creation list, so bob is promoted
+  const g = given(created(), ev('member.added', GROUP, U.ann, { userId: U.dan, role: 'member' }))
+  const r = g.when(ev('member.left', GROUP, U.ann, { userId: U.ann }))
+  if (!r.ok) return t.fail(r.reason)
+  const rows = of(r.changes, 'member').map((m) => [m.row.userId, m.row.role, m.row.active])
+  t.same(rows, [
+    [U.ann, 'admin', false],
+    [U.bob, 'admin', true],
+  ])
+  t.equal(r.state.members.get(U.bob)!.role, 'admin')
+})
+
+t.test('when an admin leaves and another admin remains, nobody is promoted', async (t) => {
+  const g = given(created(), ev('member.role_changed', GROUP, U.ann, { userId: U.cat, role: 'admin' }))
+  const r = g.when(ev('member.left', GROUP, U.ann, { userId: U.ann }))
+  if (!r.ok) return t.fail(r.reason)
+  t.equal(of(r.changes, 'member').length, 1)
+})
+
+t.test('the last member leaving leaves nobody to promote', async (t) => {
+  const g = given(created(DIRECT, [U.ann, U.bob]), ev('member.left', DIRECT, U.ann, { userId: U.ann }))
+  const r = g.when(ev('member.left', DIRECT, U.bob, { userId: U.bob }))
+  if (!r.ok) return t.fail(r.reason)
+  t.equal(r.state.members.size, 0)
+  t.equal(of(r.changes, 'conversation')[0]!.row.memberCount, 0)
+})
