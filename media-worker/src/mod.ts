@@ -1,1 +1,11 @@
-export {}
+export * from './av.js'
+export * from './events.js'
+export * from './failure.js'
+export * from './image.js'
+export * from './metrics.js'
+export * from './plan.js'
+export * from './process-job.js'
+export * from './run-process.js'
+export * from './store.js'
+export * from './tools.js'
+export * from './worker.js'
