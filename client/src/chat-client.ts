@@ -1,0 +1,645 @@
+import {
+  type ClientFrame,
+  type ClientFrameOf,
+  decodeServerFrame,
+  type ServerFrame,
+  type ServerFrameOf,
+} from '@chatapp/contracts'
+import WebSocket, { type RawData } from 'ws'
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
+import { type CloseAction, closeAction } from './close-policy.js'
+import { type CursorStore, MemoryCursorStore } from './cursor-store.js'
+import { Emitter } from './emitter.js'
+import { ChatClientError } from './errors.js'
+import { EventTracker } from './event-tracker.js'
+import { newClientMsgId } from './ids.js'
+import { ReceiptCoalescer, type ReceiptKind } from './receipt-coalescer.js'
+import { type PendingRequest, type RequestKind, RequestTable } from './request-table.js'
+import type {
+  ChatClientEvents,
+  ChatClientOptions,
+  ClientStats,
+  CommandResult,
+  ConnectionState,
+  EventFrame,
+  SendContent,
+  SendOptions,
+  SendResult,
+} from './types.js'
+import { TypingThrottle } from './typing-throttle.js'
+
+export const SUBPROTOCOL = 'chatapp.v1'
+export const WS_PATH = '/v1/ws'
+
+type FrameWithoutRid<F> = F extends { rid?: unknown } ? Omit<F, 'rid'> : F
+
+/**
+ * A chat connection that survives network trouble: it reconnects with backoff, syncs from its
+ * cursors, resends unacknowledged sends (same clientMsgId, `retry: true`), de-duplicates events
+ * by sequence and resyncs a conversation when it sees a hole. It never throws into the app:
+ * failures are rejected promises or `error` events.
+ *
+ * The pure parts live in their own files (event-tracker, request-table, receipt-coalescer,
+ * typing-throttle, backoff, close-policy); this class is the shell around one `ws` socket at a time.
+ */
+export class ChatClient {
+  readonly stats: ClientStats = {
+    framesIn: 0,
+    events: 0,
+    duplicates: 0,
+    gaps: 0,
+    resyncs: 0,
+    invalidFrames: 0,
+    reconnects: 0,
+  }
+  /** Set by `hello`. */
+  userId: string | undefined
+  limits: Record<string, number> = {}
+
+  private readonly emitter: Emitter<ChatClientEvents>
+  private readonly store: CursorStore
+  private readonly tracker = new EventTracker()
+  private readonly requests: RequestTable
+  private readonly receipts = new ReceiptCoalescer()
+  private readonly typingThrottle: TypingThrottle
+  private readonly backoff: BackoffOptions
+  private readonly timeoutMs: number
+  private readonly autoDeliver: boolean
+
+  private currentState: ConnectionState = 'connecting'
+  private ws: WebSocket | undefined
+  /** The socket got `hello`: frames other than `auth` may be written. */
+  private authenticated = false
+  private seeded = false
+  private syncRid: string | undefined
+  private attempt = 0
+  private refreshedForAuth = false
+  /** Set when the client itself drops a socket (dead keepalive, failed resync): always reconnect. */
+  private forceReconnect = false
+  private handshakeStatus: number | undefined
+  private closedByApp = false
+  private presence: string[] = []
+  private reconnectTimer: NodeJS.Timeout | undefined
+  private receiptTimer: NodeJS.Timeout | undefined
+  private sweepTimer: NodeJS.Timeout | undefined
+  private pingTimer: NodeJS.Timeout | undefined
+  private heardSincePing = true
+
+  constructor(
+    readonly url: string,
+    private readonly options: ChatClientOptions,
+  ) {
+    this.emitter = new Emitter((err, event) => {
+      // A throwing `error` listener must not recurse.
+      if (event !== 'error') this.emitError(new ChatClientError('INTERNAL', String(err), { cause: err }))
+    })
+    this.store = options.cursorStore ?? new MemoryCursorStore()
+    this.requests = new RequestTable(options.maxPending ?? 1000)
+    this.typingThrottle = new TypingThrottle(options.typingIntervalMs ?? 3000)
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000
+    this.autoDeliver = options.autoDeliver ?? false
+    void this.openSocket(false)
+  }
+
+  get state(): ConnectionState {
+    return this.currentState
+  }
+
+  /** Unanswered sends and commands (what a reconnect would resend). */
+  get pending(): number {
+    return this.requests.size
+  }
+
+  on<K extends keyof ChatClientEvents>(event: K, listener: ChatClientEvents[K]): this {
+    this.emitter.on(event, listener)
+    return this
+  }
+  off<K extends keyof ChatClientEvents>(event: K, listener: ChatClientEvents[K]): this {
+    this.emitter.off(event, listener)
+    return this
+  }
+  once<K extends keyof ChatClientEvents>(event: K, listener: ChatClientEvents[K]): this {
+    this.emitter.once(event, listener)
+    return this
+  }
+
+  /** Resolves when the client is live (synced); rejects when it closes first or after `timeoutMs`. */
+  ready(timeoutMs = 10_000): Promise<void> {
+    if (this.currentState === 'live') return Promise.resolve()
+    if (this.currentState === 'closed') return Promise.reject(new ChatClientError('CLIENT_CLOSED'))
+    return new Promise((resolve, reject) => {
+      const onState = (s: ConnectionState) => {
+        if (s !== 'live' && s !== 'closed') return
+        clearTimeout(timer)
+        this.off('state', onState)
+        if (s === 'live') resolve()
+        else reject(new ChatClientError('CLIENT_CLOSED'))
+      }
+      const timer = setTimeout(() => {
+        this.off('state', onState)
+        reject(new ChatClientError('CLIENT_TIMEOUT', `not live after ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.on('state', onState)
+    })
+  }
+
+  // ── the app's API ────────────────────────────────────────────────────────────────────────────
+
+  send(conversationId: string, content: SendContent, opts: SendOptions = {}): Promise<SendResult> {
+    const clientMsgId = opts.clientMsgId ?? newClientMsgId()
+    const text = 'text' in content ? content.text : content.caption
+    const max = 'text' in content ? this.limits.maxTextLength : this.limits.maxCaptionLength
+    if (text !== undefined && max !== undefined && text.length > max) {
+      return Promise.reject(new ChatClientError('TEXT_TOO_LONG', `longer than ${max}`))
+    }
+    const frame: FrameWithoutRid<ClientFrameOf<'send'>> =
+      'text' in content
+        ? { type: 'send', conversationId, clientMsgId, kind: 'text', text: content.text }
+        : {
+            type: 'send',
+            conversationId,
+            clientMsgId,
+            kind: content.kind,
+            mediaId: content.mediaId,
+            ...(content.caption !== undefined ? { text: content.caption } : {}),
+          }
+    return this.request('send', frame, true) as Promise<SendResult>
+  }
+
+  openDirect(peerId: string): Promise<CommandResult> {
+    return this.command({ type: 'direct.open', peerId })
+  }
+  /** Not resent after a drop (a second create would make a second group): fails with CLIENT_DISCONNECTED. */
+  createGroup(title: string, memberIds: string[]): Promise<CommandResult> {
+    return this.command({ type: 'group.create', title, memberIds }, false)
+  }
+  addMember(conversationId: string, userId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.add', conversationId, userId })
+  }
+  removeMember(conversationId: string, userId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.remove', conversationId, userId })
+  }
+  promote(conversationId: string, userId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.promote', conversationId, userId })
+  }
+  demote(conversationId: string, userId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.demote', conversationId, userId })
+  }
+  leave(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.leave', conversationId })
+  }
+  rename(conversationId: string, title: string): Promise<CommandResult> {
+    return this.command({ type: 'group.rename', conversationId, title })
+  }
+
+  markDelivered(conversationId: string, upTo: number): void {
+    this.mark(conversationId, 'delivered', upTo)
+  }
+  markRead(conversationId: string, upTo: number): void {
+    this.mark(conversationId, 'read', upTo)
+  }
+
+  /** Ephemeral and throttled; dropped while not connected (stale typing is worse than none). */
+  typing(conversationId: string, active: boolean): void {
+    if (!this.authenticated) return
+    if (this.typingThrottle.shouldSend(conversationId, active, Date.now())) {
+      this.write({ type: 'typing', conversationId, active })
+    }
+  }
+
+  /** Replaces the watched users; kept and re-sent after every reconnect. */
+  subscribePresence(userIds: string[]): void {
+    this.presence = [...userIds]
+    if (this.authenticated) this.write({ type: 'presence.subscribe', userIds: this.presence })
+  }
+
+  /** Round-trip time of an application ping, ms. */
+  ping(): Promise<number> {
+    if (!this.authenticated)
+      return Promise.reject(new ChatClientError('CLIENT_DISCONNECTED', 'not connected'))
+    return this.request('ping', { type: 'ping' }, false) as Promise<number>
+  }
+
+  /** Ends the session: flushes pending receipts, fails what is unanswered, never reconnects. */
+  close(): Promise<void> {
+    if (this.closedByApp) return Promise.resolve()
+    this.closedByApp = true
+    if (this.authenticated) this.flushReceipts()
+    clearTimeout(this.reconnectTimer)
+    const ws = this.ws
+    const closed =
+      ws === undefined || ws.readyState === WebSocket.CLOSED
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => ws.once('close', () => resolve()))
+    if (ws !== undefined) {
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate()
+      else ws.close(1000)
+    }
+    this.finish(1000, 'closed by the client', undefined)
+    return closed
+  }
+
+  // ── connection lifecycle ─────────────────────────────────────────────────────────────────────
+
+  private setState(next: ConnectionState): void {
+    const prev = this.currentState
+    if (prev === next) return
+    this.currentState = next
+    this.emitter.emit('state', next, prev)
+  }
+
+  private async openSocket(forceRefresh: boolean): Promise<void> {
+    this.setState('connecting')
+    let token: string
+    try {
+      if (!this.seeded) {
+        this.tracker.seed(await this.store.load())
+        this.seeded = true
+      }
+      token = await this.options.tokenProvider({ forceRefresh })
+    } catch (err) {
+      if (this.closedByApp) return
+      this.emitError(
+        new ChatClientError('UNAVAILABLE', `token provider failed: ${String(err)}`, { cause: err }),
+      )
+      this.scheduleReconnect()
+      return
+    }
+    if (this.closedByApp) return
+    const auth = this.options.auth ?? 'subprotocol'
+    const protocols = auth === 'subprotocol' ? [SUBPROTOCOL, `bearer.${token}`] : [SUBPROTOCOL]
+    this.handshakeStatus = undefined
+    this.forceReconnect = false
+    const ws = new WebSocket(this.url, protocols, {
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      maxPayload: this.options.maxPayload ?? 16 * 1024 * 1024,
+      ...(this.options.origin !== undefined ? { origin: this.options.origin } : {}),
+    })
+    this.ws = ws
+    // One closure per socket, not per frame; each checks it is still the current socket.
+    ws.on('open', () => {
+      if (ws !== this.ws) return
+      this.setState('authenticating')
+      if (auth === 'frame') ws.send(JSON.stringify({ type: 'auth', token }))
+    })
+    ws.on('message', (data: RawData) => {
+      // binaryType is 'nodebuffer' (ws's default): text and binary frames arrive as one Buffer.
+      if (ws === this.ws) this.onFrame(data as Buffer)
+    })
+    ws.on('unexpected-response', (_req, res) => {
+      // With this listener ws leaves aborting to us; terminate() ends in 'close' (1006).
+      this.handshakeStatus = res.statusCode
+      res.resume()
+      ws.terminate()
+    })
+    ws.on('error', () => {
+      // Always followed by 'close', where the decision is made.
+    })
+    ws.on('close', (code: number, reason: Buffer) => this.onSocketClosed(ws, code, reason.toString()))
+  }
+
+  private onSocketClosed(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return
+    this.ws = undefined
+    this.authenticated = false
+    this.syncRid = undefined
+    clearInterval(this.pingTimer)
+    this.pingTimer = undefined
+    const lost = new ChatClientError('CLIENT_DISCONNECTED', `connection closed (${code})`)
+    for (const p of this.requests.dropUnresendable()) p.reject(lost)
+    this.tracker.closeAllGaps()
+    this.receipts.requeueUnconfirmed()
+    this.typingThrottle.reset()
+    if (this.closedByApp) return
+    const action = this.decide(code)
+    switch (action) {
+      case 'refresh':
+        this.refreshedForAuth = true
+        this.stats.reconnects += 1
+        this.setState('reconnecting')
+        void this.openSocket(true)
+        return
+      case 'reconnect':
+        this.scheduleReconnect()
+        return
+      case 'stop':
+        this.finish(code, reason, this.stopError(code, reason))
+        return
+      default:
+        action satisfies never
+    }
+  }
+
+  private decide(code: number): CloseAction {
+    if (this.forceReconnect) return 'reconnect'
+    const status = this.handshakeStatus
+    if (status === undefined) return closeAction(code, this.refreshedForAuth)
+    if (status === 401) return closeAction(4401, this.refreshedForAuth)
+    // 403 (Origin not allowed), 400, 404: asking again will not help. 429 and 5xx may pass later.
+    return status >= 400 && status < 500 && status !== 408 && status !== 429 ? 'stop' : 'reconnect'
+  }
+
+  private stopError(code: number, reason: string): ChatClientError {
+    const status = this.handshakeStatus
+    if (status === 401 || code === 4401) return new ChatClientError('UNAUTHENTICATED', reason || undefined)
+    if (status !== undefined) return new ChatClientError('HANDSHAKE_REFUSED', `HTTP ${status} on upgrade`)
+    return new ChatClientError('SESSION_ENDED', `closed with ${code}${reason ? `: ${reason}` : ''}`)
+  }
+
+  private scheduleReconnect(): void {
+    const max = this.options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY
+    if (this.attempt >= max) {
+      this.finish(1006, 'gave up reconnecting', new ChatClientError('UNAVAILABLE', 'gave up reconnecting'))
+      return
+    }
+    const delay = backoffDelay(this.attempt, this.backoff, this.options.random)
+    this.attempt += 1
+    this.stats.reconnects += 1
+    this.setState('reconnecting')
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined
+      if (!this.closedByApp) void this.openSocket(false)
+    }, delay)
+  }
+
+  private finish(code: number, reason: string, error: ChatClientError | undefined): void {
+    if (this.currentState === 'closed') return
+    this.closedByApp = true
+    clearTimeout(this.reconnectTimer)
+    clearTimeout(this.receiptTimer)
+    clearInterval(this.sweepTimer)
+    clearInterval(this.pingTimer)
+    this.sweepTimer = undefined
+    const err = error ?? new ChatClientError('CLIENT_CLOSED')
+    for (const p of this.requests.clear()) p.reject(err)
+    this.setState('closed')
+    if (error !== undefined) this.emitError(error)
+    this.emitter.emit('closed', { code, reason, error })
+  }
+
+  // ── incoming frames ──────────────────────────────────────────────────────────────────────────
+
+  private onFrame(data: Buffer): void {
+    this.stats.framesIn += 1
+    this.heardSincePing = true
+    const decoded = decodeServerFrame(data)
+    if (!decoded.ok) {
+      this.stats.invalidFrames += 1
+      this.emitError(ChatClientError.fromBody(decoded.error))
+      return
+    }
+    this.dispatch(decoded.value)
+  }
+
+  private dispatch(f: ServerFrame): void {
+    switch (f.type) {
+      case 'event':
+        this.onEvent(f)
+        break
+      case 'sent': {
+        const p = this.requests.take(f.rid)
+        if (p === undefined) break
+        const result: SendResult = {
+          conversationId: f.conversationId,
+          clientMsgId: f.clientMsgId,
+          seq: f.seq,
+          n: f.n,
+          at: f.at,
+          duplicate: f.duplicate,
+        }
+        p.resolve(result)
+        break
+      }
+      case 'ok': {
+        const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
+        const result: CommandResult = { conversationId: f.conversationId, seq: f.seq }
+        p?.resolve(result)
+        break
+      }
+      case 'error': {
+        const err = ChatClientError.fromBody(f)
+        const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
+        if (p !== undefined) p.reject(err)
+        else this.emitError(err)
+        break
+      }
+      case 'hello':
+        this.onHello(f)
+        break
+      case 'inbox':
+        this.emitter.emit('inbox', f.conversations)
+        break
+      case 'synced':
+        this.onSynced(f)
+        break
+      case 'typing':
+        this.emitter.emit('typing', f)
+        break
+      case 'presence':
+        this.emitter.emit('presence', f)
+        break
+      case 'pong': {
+        const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
+        p?.resolve(Date.now() - p.startedAt)
+        break
+      }
+      default:
+        f satisfies never
+    }
+  }
+
+  private onHello(f: ServerFrameOf<'hello'>): void {
+    if (this.authenticated) return
+    this.authenticated = true
+    this.refreshedForAuth = false
+    this.userId = f.userId
+    this.limits = f.limits
+    this.setState('syncing')
+    this.emitter.emit('hello', f)
+    if (this.ws === undefined) return // a listener closed the client
+    this.syncRid = this.requests.nextRid()
+    const cursors = this.tracker.cursors()
+    const tail = this.options.syncTail
+    this.write({ type: 'sync', rid: this.syncRid, cursors, ...(tail !== undefined ? { tail } : {}) })
+    // Resend what the last connection left unanswered, in the order the app asked.
+    for (const p of this.requests.all()) this.writeRequest(p)
+    if (this.presence.length > 0) this.write({ type: 'presence.subscribe', userIds: this.presence })
+    if (this.receipts.hasPending) this.scheduleReceiptFlush()
+    this.startKeepalive()
+  }
+
+  private onSynced(f: ServerFrameOf<'synced'>): void {
+    const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
+    if (p !== undefined) {
+      p.resolve(f.cursors)
+      return
+    }
+    // The first sync of the connection (matched by rid; a server that does not echo it is taken
+    // at its word too, since only one sync is outstanding then).
+    if (this.currentState !== 'syncing' || (f.rid !== undefined && f.rid !== this.syncRid)) return
+    this.syncRid = undefined
+    this.tracker.closeAllGaps()
+    // Conversations the server reports but the device processed nothing of (a tail of 0): start
+    // from there, so the next sync does not ask for their whole history.
+    const known = this.tracker.cursors()
+    const fresh: Record<string, number> = {}
+    for (const [c, seq] of Object.entries(f.cursors)) if (known[c] === undefined) fresh[c] = seq
+    this.tracker.seed(fresh)
+    for (const [c, seq] of Object.entries(fresh)) this.store.set(c, seq)
+    this.attempt = 0
+    this.setState('live')
+    this.emitter.emit('synced', f.cursors)
+  }
+
+  private onEvent(f: EventFrame): void {
+    const c = f.conversationId
+    const verdict = this.tracker.check(c, f.lane, f.seq, f.prev)
+    if (verdict === 'duplicate') {
+      this.stats.duplicates += 1
+      return
+    }
+    if (verdict === 'gap') {
+      this.stats.gaps += 1
+      this.resync(c, f.lane)
+      return
+    }
+    this.stats.events += 1
+    this.emitter.emit('event', f)
+    this.store.set(c, this.tracker.commit(c, f.lane, f.seq))
+    if (this.autoDeliver && f.event.type === 'message.sent' && f.event.actor !== this.userId) {
+      this.mark(c, 'delivered', f.seq)
+    }
+  }
+
+  /**
+   * A hole on a lane: ask for the conversation again from before it, on this connection. If the
+   * server refuses or does not answer, drop the socket: the reconnect's sync starts from the
+   * same cursor, so nothing is skipped either way.
+   */
+  private resync(conversationId: string, lane: 'm' | 'r'): void {
+    const from = this.tracker.openGap(conversationId, lane)
+    if (from === undefined) return
+    this.stats.resyncs += 1
+    this.store.set(conversationId, from)
+    const ws = this.ws
+    this.request('sync', { type: 'sync', cursors: { [conversationId]: from } }, false).then(
+      () => {
+        const cursor = this.tracker.closeGap(conversationId)
+        if (cursor !== undefined) this.store.set(conversationId, cursor)
+      },
+      (err: ChatClientError) => {
+        if (err.code === 'CLIENT_DISCONNECTED' || err.code === 'CLIENT_CLOSED' || ws !== this.ws) return
+        this.emitError(err)
+        this.dropSocket()
+      },
+    )
+  }
+
+  // ── outgoing frames ──────────────────────────────────────────────────────────────────────────
+
+  private write(frame: ClientFrame): void {
+    const ws = this.ws
+    if (ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame))
+  }
+
+  private writeRequest(p: PendingRequest): void {
+    if (p.written && p.kind === 'send') (p.frame as ClientFrameOf<'send'>).retry = true
+    p.written = true
+    this.write(p.frame)
+  }
+
+  private command(frame: FrameWithoutRid<ClientFrame>, resend = true): Promise<CommandResult> {
+    return this.request('command', frame, resend) as Promise<CommandResult>
+  }
+
+  private request(kind: RequestKind, frame: FrameWithoutRid<ClientFrame>, resend: boolean): Promise<unknown> {
+    if (this.closedByApp) return Promise.reject(new ChatClientError('CLIENT_CLOSED'))
+    const rid = this.requests.nextRid()
+    const full = { ...frame, rid } as ClientFrame
+    return new Promise((resolve, reject) => {
+      const now = Date.now()
+      const p: PendingRequest = {
+        rid,
+        kind,
+        frame: full,
+        resend,
+        deadline: now + this.timeoutMs,
+        written: false,
+        startedAt: now,
+        resolve,
+        reject,
+      }
+      if (!this.requests.add(p)) {
+        reject(new ChatClientError('OUTBOX_FULL', `${this.requests.max} requests unanswered`))
+        return
+      }
+      if (this.authenticated) this.writeRequest(p)
+      this.ensureSweep()
+    })
+  }
+
+  /** One interval per client (not a timer per request) expires unanswered requests. */
+  private ensureSweep(): void {
+    if (this.sweepTimer !== undefined) return
+    const every = Math.max(5, Math.min(1000, Math.floor(this.timeoutMs / 4)))
+    this.sweepTimer = setInterval(() => {
+      for (const p of this.requests.expire(Date.now())) {
+        p.reject(
+          new ChatClientError('CLIENT_TIMEOUT', `no answer to ${p.frame.type} in ${this.timeoutMs} ms`),
+        )
+      }
+      if (this.requests.size === 0) {
+        clearInterval(this.sweepTimer)
+        this.sweepTimer = undefined
+      }
+    }, every)
+    this.sweepTimer.unref()
+  }
+
+  private mark(conversationId: string, kind: ReceiptKind, upTo: number): void {
+    if (this.receipts.mark(conversationId, kind, upTo) && this.authenticated) this.scheduleReceiptFlush()
+  }
+
+  private scheduleReceiptFlush(): void {
+    if (this.receiptTimer !== undefined) return
+    this.receiptTimer = setTimeout(() => {
+      this.receiptTimer = undefined
+      if (this.authenticated) this.flushReceipts()
+    }, this.options.receiptDelayMs ?? 200)
+    this.receiptTimer.unref()
+  }
+
+  private flushReceipts(): void {
+    for (const frame of this.receipts.drain()) this.write(frame)
+  }
+
+  private startKeepalive(): void {
+    const every = this.options.pingIntervalMs ?? 25_000
+    if (every <= 0) return
+    this.heardSincePing = true
+    this.pingTimer = setInterval(() => {
+      if (!this.heardSincePing) {
+        this.dropSocket()
+        return
+      }
+      this.heardSincePing = false
+      this.write({ type: 'ping' })
+    }, every)
+    this.pingTimer.unref()
+  }
+
+  /** Ends the current socket from our side; the close handler reconnects. */
+  private dropSocket(): void {
+    this.forceReconnect = true
+    this.ws?.terminate()
+  }
+
+  private emitError(err: ChatClientError): void {
+    this.emitter.emit('error', err)
+  }
+}
+
+/** Creates a client and starts connecting; `await client.ready()` to wait until it is live. */
+export const connect = (url: string, options: ChatClientOptions): ChatClient => new ChatClient(url, options)

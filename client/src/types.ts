@@ -1,0 +1,112 @@
+import type { InboxEntry, MessageKind, ServerFrameOf } from '@chatapp/contracts'
+import type { BackoffOptions } from './backoff.js'
+import type { CursorStore } from './cursor-store.js'
+import type { ChatClientError } from './errors.js'
+
+/**
+ * connecting → authenticating → syncing → live; any drop → reconnecting → connecting …;
+ * closed is final (close(), or a close code that forbids reconnecting).
+ */
+export type ConnectionState = 'connecting' | 'authenticating' | 'syncing' | 'live' | 'reconnecting' | 'closed'
+
+export interface TokenRequest {
+  /** True after the server refused the last token (close 4401): do not return a cached one. */
+  forceRefresh: boolean
+}
+
+export interface ChatClientOptions {
+  /** Called before every connection attempt; return a valid access token. */
+  tokenProvider: (req: TokenRequest) => Promise<string>
+  /** The device this client runs as (the one the token was issued to). */
+  deviceId: string
+  /** Where cursors are kept; memory by default (a new process syncs like a new device). */
+  cursorStore?: CursorStore
+  /** Origin header of the upgrade (the gateway checks it against its allowlist). */
+  origin?: string
+  /** `subprotocol` (default): token in Sec-WebSocket-Protocol; `frame`: an `auth` frame first. */
+  auth?: 'subprotocol' | 'frame'
+  /** Mark every message from others as delivered once the `event` listeners returned. */
+  autoDeliver?: boolean
+  /** Receipts are coalesced and flushed this long after the first pending mark. Default 200. */
+  receiptDelayMs?: number
+  /** Sends, commands and pings fail with CLIENT_TIMEOUT after this long. Default 30 000. */
+  requestTimeoutMs?: number
+  /** Unanswered requests at most; more fail at once with OUTBOX_FULL. Default 1 000. */
+  maxPending?: number
+  backoff?: Partial<BackoffOptions>
+  /** Give up (state closed) after this many failed reconnects in a row. Default: never. */
+  maxReconnectAttempts?: number
+  /** "typing" is sent at most once per this interval per conversation. Default 3 000. */
+  typingIntervalMs?: number
+  /** Application ping interval; a second ping without any traffic in between drops the socket. 0 = off. Default 25 000. */
+  pingIntervalMs?: number
+  /** For conversations without a cursor, how many latest events the first sync sends. */
+  syncTail?: number
+  /** Largest incoming frame. Default 16 MiB (an inbox can be large). */
+  maxPayload?: number
+  /** Source of randomness for backoff jitter (tests make it deterministic). */
+  random?: () => number
+}
+
+export type SendContent =
+  | { text: string }
+  | { kind: Exclude<MessageKind, 'text'>; mediaId: string; caption?: string }
+
+export interface SendOptions {
+  /** Reuse an id the app stored (its own durable outbox); a fresh random one by default. */
+  clientMsgId?: string
+}
+
+export interface SendResult {
+  conversationId: string
+  clientMsgId: string
+  seq: number
+  n: number
+  at: number
+  /** True when the server already had this message (a retry). */
+  duplicate: boolean
+}
+
+export interface CommandResult {
+  conversationId: string | undefined
+  seq: number | undefined
+}
+
+export type HelloFrame = ServerFrameOf<'hello'>
+export type EventFrame = ServerFrameOf<'event'>
+export type TypingFrame = ServerFrameOf<'typing'>
+export type PresenceFrame = ServerFrameOf<'presence'>
+
+export interface ClosedInfo {
+  /** WebSocket close code of the last socket (1000 after close()). */
+  code: number
+  reason: string
+  /** Why the client stopped, when it was not close(). */
+  error: ChatClientError | undefined
+}
+
+// A type alias rather than an interface, so it fits the emitter's index-signature constraint.
+export type ChatClientEvents = {
+  state: (state: ConnectionState, previous: ConnectionState) => void
+  hello: (frame: HelloFrame) => void
+  inbox: (conversations: InboxEntry[]) => void
+  /** A new event, in conversation order, never twice. The cursor advances when listeners return. */
+  event: (frame: EventFrame) => void
+  /** The first sync of a connection is complete: what follows is live. */
+  synced: (cursors: Record<string, number>) => void
+  typing: (frame: TypingFrame) => void
+  presence: (frame: PresenceFrame) => void
+  /** Refusals without a pending request, invalid frames, token provider failures. Never thrown. */
+  error: (error: ChatClientError) => void
+  closed: (info: ClosedInfo) => void
+}
+
+export interface ClientStats {
+  framesIn: number
+  events: number
+  duplicates: number
+  gaps: number
+  resyncs: number
+  invalidFrames: number
+  reconnects: number
+}
