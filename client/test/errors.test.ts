@@ -4,7 +4,9 @@ import { ChatClientError, isChatClientError } from '../src/errors.js'
 import { newClientMsgId } from '../src/ids.js'
 
 t.test('carries a server error body: code, retryable, retryAfterMs, details', async (t) => {
-  const e = ChatClientError.fromBody(errorBody('RATE_LIMITED', 'slow down', { retryAfterMs: 250, details: ['x'] }))
+  const e = ChatClientError.fromBody(
+    errorBody('RATE_LIMITED', 'slow down', { retryAfterMs: 250, details: ['x'] }),
+  )
   t.ok(isChatClientError(e))
   t.equal(e.code, 'RATE_LIMITED')
   t.equal(e.retryable, true)

@@ -2,7 +2,12 @@ import type { ClientFrame } from '@chatapp/contracts'
 import t from 'tap'
 import { type PendingRequest, type RequestKind, RequestTable } from '../src/request-table.js'
 
-const entry = (rid: string, kind: RequestKind, deadline: number, resend = kind === 'send'): PendingRequest => ({
+const entry = (
+  rid: string,
+  kind: RequestKind,
+  deadline: number,
+  resend = kind === 'send',
+): PendingRequest => ({
   rid,
   kind,
   frame: { type: 'ping', rid } as ClientFrame,
