@@ -1,1 +1,10 @@
-export {}
+/** The benchmark's pure parts, for tests and for anyone who wants to read a results file. */
+export * from './core/latency.js'
+export * from './core/options.js'
+export * from './core/plan.js'
+export * from './core/prometheus.js'
+export * from './core/result.js'
+export * from './core/sequence-checker.js'
+export * from './core/stamp.js'
+export * from './report/html.js'
+export * from './report/table.js'

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/** `npm run bench -- <scenario> [options]`; `make bench` runs `quick`. */
+import { HELP, parseOptions } from './core/options.js'
+
+// The AWS SDK (loaded by @chatapp/infra) warns about Node 20 at import; the notice is not ours to act on.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+const { runBenchmark } = await import('./scenarios/run.js')
+
+const parsed = parseOptions(process.argv.slice(2), 'benchmarks/results')
+if (!parsed.ok) {
+  if ('help' in parsed) {
+    process.stdout.write(HELP)
+    process.exit(0)
+  }
+  process.stderr.write(`bench: ${parsed.error}\n\n${HELP}`)
+  process.exit(2)
+}
+process.exit(await runBenchmark(parsed.options))

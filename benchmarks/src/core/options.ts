@@ -1,0 +1,218 @@
+import { parseArgs } from 'node:util'
+
+/** The command line: scenarios, their options and defaults, parsed without side effects. */
+export const SCENARIOS = [
+  'quick',
+  'direct',
+  'ramp',
+  'group',
+  'connections',
+  'reconnect',
+  'media',
+  'ceilings',
+] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
+export interface Options {
+  scenario: Scenario
+  workers: number
+  gatewayUrl?: string
+  projectorMetricsUrl?: string
+  shards: number
+  keep: boolean
+  out: string
+  ceilings: boolean
+  ceilingSeconds: number
+  msgBytes: number
+  receiptIntervalMs: number
+  durationS: number
+  drainTimeoutS: number
+  clients: number
+  rate: number
+  startRate: number
+  stepRate: number
+  maxRate: number
+  targetP99Ms: number
+  groups: number
+  groupSize: number
+  connections: number
+  users: number
+  sourceAddresses: number
+  holdS: number
+  reconnectClients: number
+  offlineS: number
+  uploads: number
+  photoShare: number
+  /** Hard bound on the whole run, after which everything is stopped and the run fails. */
+  maxRunS: number
+}
+
+interface Spec {
+  flag: string
+  key: keyof Options
+  help: string
+  /** Defaults per scenario, falling back to `*`. */
+  def: Partial<Record<Scenario | '*', number>>
+  min: number
+  max: number
+}
+
+const n = (flag: string, key: keyof Options, help: string, def: Spec['def'], min = 0, max = 1e9): Spec => ({
+  flag,
+  key,
+  help,
+  def,
+  min,
+  max,
+})
+
+export const NUMERIC: Spec[] = [
+  n('workers', 'workers', 'load generator processes', { '*': 2 }, 1, 64),
+  n('shards', 'shards', 'conversation shard streams of the run namespace', { '*': 8 }, 1, 1024),
+  n('msg-bytes', 'msgBytes', 'text size of each message', { '*': 100 }, 32, 4096),
+  n(
+    'receipt-interval-ms',
+    'receiptIntervalMs',
+    'receivers send coalesced delivered receipts this often (0 = none)',
+    { '*': 200 },
+    0,
+    60_000,
+  ),
+  n('duration', 'durationS', 'seconds of sending', { '*': 20, quick: 10, reconnect: 15, media: 30 }, 1, 3600),
+  n('drain-timeout', 'drainTimeoutS', 'seconds to wait for the last deliveries', { '*': 15 }, 1, 600),
+  n(
+    'clients',
+    'clients',
+    'connected users (direct, ramp, reconnect, media)',
+    { '*': 1000, quick: 100, reconnect: 200, media: 20 },
+    2,
+    200_000,
+  ),
+  n(
+    'rate',
+    'rate',
+    'messages per second offered in total',
+    { '*': 1000, quick: 200, group: 20, reconnect: 200 },
+    1,
+    1e7,
+  ),
+  n('start-rate', 'startRate', 'ramp: first rate', { '*': 500 }, 1, 1e7),
+  n('step-rate', 'stepRate', 'ramp: rate added per step', { '*': 500 }, 1, 1e7),
+  n('max-rate', 'maxRate', 'ramp: stop here at the latest', { '*': 20_000 }, 1, 1e7),
+  n('target-p99-ms', 'targetP99Ms', 'ramp: highest acceptable p99 send→delivered', { '*': 100 }, 1, 60_000),
+  n('groups', 'groups', 'group: number of groups', { '*': 4, quick: 2 }, 1, 10_000),
+  n('group-size', 'groupSize', 'group: members per group (at most 1024)', { '*': 64, quick: 32 }, 2, 1024),
+  n('connections', 'connections', 'connections: idle connections to open', { '*': 5000 }, 1, 1_000_000),
+  n('users', 'users', 'connections: distinct users sharing them', { '*': 100 }, 1, 100_000),
+  n(
+    'source-addresses',
+    'sourceAddresses',
+    'connections: 127.0.0.x source addresses to spread over',
+    { '*': 4 },
+    1,
+    250,
+  ),
+  n('hold', 'holdS', 'connections: seconds to hold them open before measuring', { '*': 5 }, 0, 3600),
+  n(
+    'reconnect-clients',
+    'reconnectClients',
+    'reconnect: devices that drop and resync',
+    { '*': 20 },
+    1,
+    100_000,
+  ),
+  n('offline', 'offlineS', 'reconnect: seconds they stay offline', { '*': 3 }, 0, 3600),
+  n('uploads', 'uploads', 'media: uploads in total', { '*': 40 }, 1, 100_000),
+  n('photo-share', 'photoShare', 'media: share of photos (the rest are videos), 0..1', { '*': 0.75 }, 0, 1),
+  n('ceiling-seconds', 'ceilingSeconds', 'seconds of each ceiling measurement', { '*': 5, quick: 3 }, 1, 600),
+  n('max-run', 'maxRunS', 'hard bound on the whole run, seconds', { '*': 900, quick: 120 }, 10, 86_400),
+]
+
+export const HELP = `chatapp benchmarks — load the whole pipeline over real WebSockets
+
+usage: npm run bench -- <scenario> [options]      (make bench = the quick scenario)
+
+scenarios
+  quick         a small direct run, a small group run and the ceilings (at most 2 minutes)
+  direct        N users in 1:1 pairs at a fixed offered rate
+  ramp          raise the rate step by step until p99 send→delivered passes the target or loss appears
+  group         G groups of S members: latency until the last member has each message
+  connections   C idle connections: gateway memory per connection
+  reconnect     K devices drop mid-run and resync: nothing may be missed
+  media         photo and video uploads: worker throughput and time to ready
+  ceilings      only the ceilings: raw JetStream publish and raw uWebSockets.js echo
+
+options
+  --gateway-url URL           target a running gateway instead of starting the system
+  --projector-metrics-url URL read projection lag there (with --gateway-url)
+  --keep                      keep the run's namespace (streams, tables, bucket) afterwards
+  --out DIR                   where the JSON and HTML reports go (default benchmarks/results)
+  --no-ceilings               skip the ceiling measurements
+${NUMERIC.map(
+  (s) =>
+    `  --${s.flag.padEnd(26)}${s.help} (default ${s.def['*']}${Object.entries(s.def)
+      .filter(([k]) => k !== '*')
+      .map(([k, v]) => `, ${k} ${v}`)
+      .join('')})`,
+).join('\n')}
+
+Every run is bounded (--max-run), talks only to 127.0.0.1, stops everything it started, and exits
+non-zero when any message was lost, duplicated or delivered out of order.
+`
+
+export type Parsed = { ok: true; options: Options } | { ok: false; error: string } | { ok: false; help: true }
+
+export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        keep: { type: 'boolean' },
+        'no-ceilings': { type: 'boolean' },
+        'gateway-url': { type: 'string' },
+        'projector-metrics-url': { type: 'string' },
+        out: { type: 'string' },
+        ...Object.fromEntries(NUMERIC.map((s) => [s.flag, { type: 'string' as const }])),
+      },
+    })
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) }
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>
+  if (v.help || parsed.positionals.length === 0) return { ok: false, help: true }
+  const scenario = parsed.positionals[0] as Scenario
+  if (!SCENARIOS.includes(scenario)) return { ok: false, error: `unknown scenario "${scenario}"` }
+  if (parsed.positionals.length > 1) return { ok: false, error: `unexpected "${parsed.positionals[1]}"` }
+  const out: Record<string, unknown> = {
+    scenario,
+    keep: v.keep === true,
+    ceilings: v['no-ceilings'] !== true,
+    out: typeof v.out === 'string' ? v.out : defaultOut,
+  }
+  for (const url of ['gateway-url', 'projector-metrics-url'] as const) {
+    const raw = v[url]
+    if (typeof raw !== 'string') continue
+    let u: URL
+    try {
+      u = new URL(raw)
+    } catch {
+      return { ok: false, error: `--${url}: not a URL` }
+    }
+    // Benchmarks only ever talk to this machine: a load test must not hit someone else's server by a typo.
+    if (!/^127\.\d+\.\d+\.\d+$|^localhost$/.test(u.hostname))
+      return { ok: false, error: `--${url}: only loopback addresses are allowed` }
+    out[url === 'gateway-url' ? 'gatewayUrl' : 'projectorMetricsUrl'] = raw.replace(/\/$/, '')
+  }
+  for (const s of NUMERIC) {
+    const raw = v[s.flag]
+    const value = typeof raw === 'string' ? Number(raw) : (s.def[scenario] ?? s.def['*']!)
+    if (!Number.isFinite(value) || value < s.min || value > s.max)
+      return { ok: false, error: `--${s.flag}=${raw}: expected a number from ${s.min} to ${s.max}` }
+    out[s.key] = value
+  }
+  return { ok: true, options: out as unknown as Options }
+}

@@ -1,0 +1,324 @@
+import { encodeHistogram, newHistogram, recordUs } from '../core/latency.js'
+import {
+  addCounts,
+  type CheckCounts,
+  SequenceChecker,
+  type StoredRange,
+  ZERO_COUNTS,
+} from '../core/sequence-checker.js'
+import { readStamp, stampText } from '../core/stamp.js'
+import { mapLimit, registerAndLogin } from './accounts.js'
+import type { ChatSetup, Progress, RunStep, StepResult } from './messages.js'
+import { type EventFrame, Session } from './session.js'
+
+const nowUs = () => performance.now() * 1000
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+interface Client {
+  index: number
+  token: string
+  session: Session
+  userId: string
+  online: boolean
+  /** Conversations with a delivered receipt to send, and up to which sequence. */
+  receipts: Map<string, number>
+}
+
+interface Conv {
+  id: string
+  kind: 'direct' | 'group'
+  members: number[]
+  /** Group: the member who sends next (rotates). */
+  turn: number
+}
+
+/**
+ * The chat load of one worker process: its users, their connections and the conversations among
+ * them (whole conversations only, so every latency is measured on this process's clock).
+ */
+export class ChatLoad {
+  private readonly clients = new Map<number, Client>()
+  private readonly convs: Conv[] = []
+  private readonly convById = new Map<string, Conv>()
+  private readonly joined = new Map<string, Set<number>>()
+  /** Per `<conversation>|<sender>`: the last number used, and what the gateway stored. */
+  private readonly numbers = new Map<string, number>()
+  private readonly stored = new Map<string, { upTo: number; refused: Set<number> }>()
+  private readonly checkers = new Map<number, SequenceChecker>()
+  /** Group messages still on their way to some member: `<conv>|<sender>|<n>` → members left. */
+  private readonly inFlightFanout = new Map<string, number>()
+  private hist = this.freshHistograms()
+  private counts = { sent: 0, stored: 0, delivered: 0, expected: 0, errors: 0, pending: 0 }
+  private sendErrors: Record<string, number> = {}
+  private unexpectedCloses = 0
+  private previousCheck: CheckCounts = ZERO_COUNTS
+  private previousRedelivered = 0
+  private receiptTimer: NodeJS.Timeout | undefined
+  private trackFanout = true
+
+  constructor(private readonly s: ChatSetup) {}
+
+  private freshHistograms() {
+    return { sent: newHistogram(), delivered: newHistogram(), last: newHistogram(), resync: newHistogram() }
+  }
+
+  progress(): Progress {
+    const open = [...this.clients.values()].filter((c) => c.session.open).length
+    const { sent, stored, delivered, errors } = this.counts
+    return { sent, stored, delivered, errors, open }
+  }
+
+  async setup(): Promise<{ clients: number; conversations: number }> {
+    await mapLimit(this.s.users, 4, async (u) => {
+      const t = await registerAndLogin(this.s.httpUrl, u, `bench${u.index}`)
+      const c: Client = {
+        index: u.index,
+        token: t.accessToken,
+        userId: t.userId,
+        online: false,
+        receipts: new Map(),
+        session: undefined as unknown as Session,
+      }
+      c.session = this.newSession(c)
+      this.clients.set(u.index, c)
+    })
+    await mapLimit([...this.clients.values()], 32, async (c) => {
+      await c.session.connect()
+      await c.session.sync(0)
+      c.online = true
+    })
+    await mapLimit(this.s.conversations, 16, async (p) => {
+      const first = this.clients.get(p.members[0]!)!
+      const reply =
+        p.kind === 'direct'
+          ? await first.session.request({
+              type: 'direct.open',
+              peerId: this.clients.get(p.members[1]!)!.userId,
+            })
+          : await first.session.request({
+              type: 'group.create',
+              title: `bench ${p.members[0]}`,
+              memberIds: p.members.slice(1).map((m) => this.clients.get(m)!.userId),
+            })
+      if (reply.type !== 'ok' || !reply.conversationId)
+        throw new Error(`creating a ${p.kind} conversation: ${JSON.stringify(reply)}`)
+      const conv: Conv = { id: reply.conversationId, kind: p.kind, members: p.members, turn: 0 }
+      this.convs.push(conv)
+      this.convById.set(conv.id, conv)
+    })
+    // Every member must have the conversation live before anything is measured.
+    const deadline = Date.now() + 60_000
+    while (!this.convs.every((c) => (this.joined.get(c.id)?.size ?? 0) >= c.members.length)) {
+      if (Date.now() > deadline) {
+        const missing = this.convs.filter((c) => (this.joined.get(c.id)?.size ?? 0) < c.members.length).length
+        throw new Error(`${missing} conversations not live for every member after 60 s`)
+      }
+      await sleep(20)
+    }
+    if (this.s.receiptIntervalMs > 0) {
+      this.receiptTimer = setInterval(() => this.flushReceipts(), this.s.receiptIntervalMs)
+    }
+    return { clients: this.clients.size, conversations: this.convs.length }
+  }
+
+  private newSession(c: Client): Session {
+    return new Session({
+      wsUrl: this.s.wsUrl,
+      token: c.token,
+      onEvent: (e, live) => this.onEvent(c, e, live),
+      onClose: () => {
+        if (c.online) this.unexpectedCloses++
+        c.online = false
+      },
+    })
+  }
+
+  private onEvent(c: Client, f: EventFrame, live: boolean): void {
+    const e = f.event
+    if (e.type === 'conversation.created' || e.type === 'member.added') {
+      const set = this.joined.get(f.conversationId) ?? new Set<number>()
+      this.joined.set(f.conversationId, set)
+      set.add(c.index)
+      return
+    }
+    if (e.type !== 'message.sent') return
+    const stamp = readStamp(e.data.text)
+    if (!stamp || stamp.sender === c.index) return
+    const at = nowUs()
+    this.counts.delivered++
+    const checker = this.checkers.get(c.index) ?? new SequenceChecker()
+    this.checkers.set(c.index, checker)
+    checker.receive(`${f.conversationId}|${stamp.sender}`, stamp.n)
+    if (live) recordUs(this.hist.delivered, at - stamp.sentAtUs)
+    const conv = this.convById.get(f.conversationId)
+    if (conv?.kind === 'group' && this.trackFanout) {
+      const key = `${f.conversationId}|${stamp.sender}|${stamp.n}`
+      const left = (this.inFlightFanout.get(key) ?? conv.members.length - 1) - 1
+      if (left <= 0) {
+        this.inFlightFanout.delete(key)
+        recordUs(this.hist.last, at - stamp.sentAtUs)
+      } else this.inFlightFanout.set(key, left)
+    }
+    if (this.s.receiptIntervalMs > 0) c.receipts.set(f.conversationId, f.seq)
+  }
+
+  /** Delivered receipts, coalesced per conversation as a phone does: one per interval, up to the newest. */
+  private flushReceipts(): void {
+    for (const c of this.clients.values()) {
+      if (c.receipts.size === 0 || !c.online) continue
+      for (const [conversationId, upTo] of c.receipts)
+        c.session.raw({ type: 'receipt', conversationId, kind: 'delivered', upTo })
+      c.receipts.clear()
+    }
+  }
+
+  private send(conv: Conv, sender: number): void {
+    const c = this.clients.get(sender)!
+    const key = `${conv.id}|${sender}`
+    const n = (this.numbers.get(key) ?? 0) + 1
+    this.numbers.set(key, n)
+    const st = this.stored.get(key) ?? { upTo: 0, refused: new Set<number>() }
+    this.stored.set(key, st)
+    const t0 = nowUs()
+    this.counts.sent++
+    this.counts.pending++
+    const range = st
+    c.session
+      .request({
+        type: 'send',
+        conversationId: conv.id,
+        clientMsgId: `bm${sender}n${n}`.padEnd(8, '0'),
+        kind: 'text',
+        text: stampText({ sender, n, sentAtUs: t0 }, this.s.msgBytes),
+      })
+      .then((r) => {
+        this.counts.pending--
+        if (r.type === 'sent') {
+          recordUs(this.hist.sent, nowUs() - t0)
+          this.counts.stored++
+          this.counts.expected += conv.members.length - 1
+          if (n > range.upTo) range.upTo = n
+        } else {
+          range.refused.add(n)
+          this.counts.errors++
+          const code = r.type === 'error' ? r.code : `unexpected ${r.type}`
+          this.sendErrors[code] = (this.sendErrors[code] ?? 0) + 1
+          // A refused group message will never reach anyone: stop waiting for its fan-out.
+          this.inFlightFanout.delete(`${conv.id}|${sender}|${n}`)
+        }
+      })
+  }
+
+  /** Open-loop sending at `rate`: due sends are issued on schedule whether or not earlier ones were answered. */
+  async run(step: RunStep): Promise<StepResult> {
+    this.hist = this.freshHistograms()
+    const before = { ...this.counts }
+    this.sendErrors = {}
+    this.trackFanout = !step.reconnect
+    const slots: { conv: Conv; sender?: number }[] = []
+    for (const conv of this.convs) {
+      if (conv.kind === 'direct') for (const m of conv.members) slots.push({ conv, sender: m })
+      else slots.push({ conv })
+    }
+    let issued = 0
+    let slot = 0
+    const start = performance.now()
+    const end = start + step.durationMs
+    const reconnecting = step.reconnect ? this.scheduleReconnect(step.reconnect) : Promise.resolve()
+    while (performance.now() < end && slots.length > 0) {
+      const due = Math.floor(((performance.now() - start) / 1000) * step.rate) - issued
+      for (let i = 0; i < due; i++) {
+        const s = slots[slot++ % slots.length]!
+        let sender = s.sender
+        if (sender === undefined) {
+          sender = s.conv.members[s.conv.turn++ % s.conv.members.length]!
+        }
+        issued++
+        // An offline device cannot send; its turn is skipped (and not counted as offered).
+        if (this.clients.get(sender)!.online) this.send(s.conv, sender)
+      }
+      await sleep(2)
+    }
+    const sendSeconds = (performance.now() - start) / 1000
+    await reconnecting
+    const drainEnd = performance.now() + step.drainTimeoutMs
+    while (
+      (this.counts.pending > 0 ||
+        this.counts.delivered - before.delivered < this.counts.expected - before.expected) &&
+      performance.now() < drainEnd
+    )
+      await sleep(10)
+    this.flushReceipts()
+    const check = this.check()
+    const stepCheck: CheckCounts = {
+      received: check.received - this.previousCheck.received,
+      duplicated: check.duplicated - this.previousCheck.duplicated,
+      outOfOrder: check.outOfOrder - this.previousCheck.outOfOrder,
+      lost: check.lost - this.previousCheck.lost,
+    }
+    this.previousCheck = check
+    const redelivered = [...this.clients.values()].reduce((a, c) => a + c.session.redelivered, 0)
+    const stepRedelivered = redelivered - this.previousRedelivered
+    this.previousRedelivered = redelivered
+    return {
+      sent: this.counts.sent - before.sent,
+      stored: this.counts.stored - before.stored,
+      delivered: this.counts.delivered - before.delivered,
+      expected: this.counts.expected - before.expected,
+      sendErrors: this.sendErrors,
+      sendToSent: encodeHistogram(this.hist.sent),
+      sendToDelivered: encodeHistogram(this.hist.delivered),
+      toLastMember: encodeHistogram(this.hist.last),
+      resync: encodeHistogram(this.hist.resync),
+      check: stepCheck,
+      redelivered: stepRedelivered,
+      unexpectedCloses: this.unexpectedCloses,
+      sendSeconds,
+    }
+  }
+
+  /** Drops some devices mid-run (no close handshake), keeps them offline, then reconnects them with their cursors. */
+  private async scheduleReconnect(r: NonNullable<RunStep['reconnect']>): Promise<void> {
+    await sleep(r.atMs)
+    const victims = [...this.clients.values()].filter((c) => c.online).slice(0, r.clients)
+    for (const c of victims) {
+      c.online = false
+      c.session.kill()
+    }
+    await sleep(r.offlineMs)
+    await mapLimit(victims, 32, async (c) => {
+      const t0 = nowUs()
+      await c.session.connect()
+      await c.session.sync(0)
+      recordUs(this.hist.resync, nowUs() - t0)
+      c.online = true
+    })
+  }
+
+  /** Loss, duplication and order over everything received so far, against what the senders had stored. */
+  private check(): CheckCounts {
+    let total = ZERO_COUNTS
+    for (const c of this.clients.values()) {
+      const expected = new Map<string, StoredRange>()
+      for (const conv of this.convs) {
+        if (!conv.members.includes(c.index)) continue
+        for (const m of conv.members) {
+          if (m === c.index) continue
+          const st = this.stored.get(`${conv.id}|${m}`)
+          if (st) expected.set(`${conv.id}|${m}`, st)
+        }
+      }
+      const checker = this.checkers.get(c.index) ?? new SequenceChecker()
+      total = addCounts(total, checker.finish(expected))
+    }
+    return total
+  }
+
+  close(): void {
+    if (this.receiptTimer) clearInterval(this.receiptTimer)
+    for (const c of this.clients.values()) {
+      c.online = false
+      c.session.close()
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import type { CheckCounts } from '../core/sequence-checker.js'
+
+/** What the coordinator and its load workers say to each other over the fork IPC channel. */
+
+export interface PlannedUser {
+  /** Global index: it is the `sender` stamped in message texts. */
+  index: number
+  username: string
+  password: string
+}
+
+export interface PlannedConversation {
+  kind: 'direct' | 'group'
+  members: number[]
+}
+
+export interface ChatSetup {
+  kind: 'chat'
+  httpUrl: string
+  wsUrl: string
+  users: PlannedUser[]
+  conversations: PlannedConversation[]
+  msgBytes: number
+  receiptIntervalMs: number
+}
+
+export interface EchoSetup {
+  kind: 'echo'
+  wsUrl: string
+  connections: number
+  msgBytes: number
+  depth: number
+  durationMs: number
+}
+
+export interface IdleSetup {
+  kind: 'idle'
+  httpUrl: string
+  wsUrl: string
+  users: PlannedUser[]
+  connections: number
+  localAddresses: string[]
+}
+
+export type Setup = ChatSetup | EchoSetup | IdleSetup
+
+export interface RunStep {
+  /** Messages per second this worker offers. */
+  rate: number
+  durationMs: number
+  drainTimeoutMs: number
+  reconnect?: { clients: number; offlineMs: number; atMs: number }
+}
+
+export type ToWorker = { type: 'setup'; setup: Setup } | { type: 'run'; step: RunStep } | { type: 'close' }
+
+export interface Progress {
+  sent: number
+  stored: number
+  delivered: number
+  errors: number
+  open: number
+}
+
+export interface StepResult {
+  sent: number
+  stored: number
+  delivered: number
+  expected: number
+  sendErrors: Record<string, number>
+  sendToSent: string
+  sendToDelivered: string
+  toLastMember: string
+  resync: string
+  check: CheckCounts
+  redelivered: number
+  unexpectedCloses: number
+  sendSeconds: number
+}
+
+export interface EchoResult {
+  echoed: number
+  seconds: number
+  rtt: string
+}
+
+export type FromWorker =
+  | { type: 'ready'; clients: number; conversations: number; setupMs: number }
+  | { type: 'progress'; progress: Progress }
+  | { type: 'step'; result: StepResult }
+  | { type: 'echo'; result: EchoResult }
+  | { type: 'failed'; message: string }

@@ -1,0 +1,126 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Cleanup } from '../system/cleanup.js'
+import type { EchoResult, FromWorker, Progress, RunStep, Setup, StepResult } from './messages.js'
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url))
+
+interface Worker {
+  child: ChildProcess
+  progress: Progress
+  waiting: ((m: FromWorker) => void) | undefined
+}
+
+/**
+ * The load generator's processes. Each gets its own setup; steps run on all at once. A worker
+ * that fails or dies fails the run with its message (never a silent partial result).
+ */
+export class WorkerPool {
+  private readonly workers: Worker[] = []
+
+  constructor(count: number, cleanup: Cleanup) {
+    for (let i = 0; i < count; i++) {
+      const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const w: Worker = {
+        child,
+        progress: { sent: 0, stored: 0, delivered: 0, errors: 0, open: 0 },
+        waiting: undefined,
+      }
+      child.on('message', (m: FromWorker) => {
+        if (m.type === 'progress') w.progress = m.progress
+        else w.waiting?.(m)
+      })
+      child.on('exit', (code, signal) => {
+        w.waiting?.({ type: 'failed', message: `load worker exited (${signal ?? code})` })
+      })
+      this.workers.push(w)
+    }
+    cleanup.add('load workers', () => this.close())
+  }
+
+  get size(): number {
+    return this.workers.length
+  }
+
+  pids(): number[] {
+    return this.workers.map((w) => w.child.pid ?? 0).filter((p) => p > 0 && this.workers.length > 0)
+  }
+
+  /** Sums of the workers' latest progress reports. */
+  progress(): Progress {
+    return this.workers.reduce(
+      (a, w) => ({
+        sent: a.sent + w.progress.sent,
+        stored: a.stored + w.progress.stored,
+        delivered: a.delivered + w.progress.delivered,
+        errors: a.errors + w.progress.errors,
+        open: a.open + w.progress.open,
+      }),
+      { sent: 0, stored: 0, delivered: 0, errors: 0, open: 0 },
+    )
+  }
+
+  private ask(w: Worker, m: Parameters<ChildProcess['send']>[0], timeoutMs: number): Promise<FromWorker> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`load worker did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      )
+      w.waiting = (r) => {
+        clearTimeout(timer)
+        w.waiting = undefined
+        if (r.type === 'failed') reject(new Error(`load worker: ${r.message}`))
+        else resolve(r)
+      }
+      w.child.send(m)
+    })
+  }
+
+  /** One setup per worker (an empty one for workers with nothing to do is skipped). */
+  async setup(setups: (Setup | undefined)[], timeoutMs: number): Promise<FromWorker[]> {
+    return Promise.all(
+      this.workers.map((w, i) =>
+        setups[i]
+          ? this.ask(w, { type: 'setup', setup: setups[i] }, timeoutMs)
+          : Promise.resolve({ type: 'ready', clients: 0, conversations: 0, setupMs: 0 } as FromWorker),
+      ),
+    )
+  }
+
+  async echo(setups: Setup[], timeoutMs: number): Promise<EchoResult[]> {
+    const r = await this.setup(setups, timeoutMs)
+    return r.flatMap((m) => (m.type === 'echo' ? [m.result] : []))
+  }
+
+  /** Runs a step on the workers that have a chat load; `rates` are per worker. */
+  async run(step: RunStep, rates: number[], active: boolean[]): Promise<StepResult[]> {
+    const timeoutMs = step.durationMs + step.drainTimeoutMs + (step.reconnect?.offlineMs ?? 0) + 60_000
+    const replies = await Promise.all(
+      this.workers.map((w, i) =>
+        active[i]
+          ? this.ask(w, { type: 'run', step: { ...step, rate: rates[i] ?? 0 } }, timeoutMs)
+          : undefined,
+      ),
+    )
+    return replies.flatMap((m) => (m?.type === 'step' ? [m.result] : []))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const c = w.child
+            if (c.exitCode !== null || c.signalCode !== null) return resolve()
+            const timer = setTimeout(() => c.kill('SIGKILL'), 3000)
+            c.once('exit', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            if (c.connected) c.send({ type: 'close' })
+            else c.kill('SIGTERM')
+          }),
+      ),
+    )
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A load worker: a separate process (child_process.fork) so the load generator's CPU is its own,
+ * measurable and spread over cores. It receives one setup, then runs steps until told to close.
+ */
+import { ChatLoad } from './chat-load.js'
+import { runEcho } from './echo-load.js'
+import { IdleLoad } from './idle-load.js'
+import type { FromWorker, ToWorker } from './messages.js'
+
+const say = (m: FromWorker) => process.send?.(m)
+let chat: ChatLoad | undefined
+let idle: IdleLoad | undefined
+let progressTimer: NodeJS.Timeout | undefined
+
+const fail = (e: unknown) => {
+  say({ type: 'failed', message: e instanceof Error ? (e.stack ?? e.message) : String(e) })
+}
+
+const handle = async (m: ToWorker): Promise<void> => {
+  switch (m.type) {
+    case 'setup': {
+      const t0 = performance.now()
+      const s = m.setup
+      switch (s.kind) {
+        case 'chat': {
+          chat = new ChatLoad(s)
+          const r = await chat.setup()
+          progressTimer = setInterval(() => say({ type: 'progress', progress: chat!.progress() }), 250)
+          say({ type: 'ready', ...r, setupMs: performance.now() - t0 })
+          return
+        }
+        case 'idle': {
+          idle = new IdleLoad(s)
+          const r = await idle.setup()
+          say({ type: 'ready', clients: r.clients, conversations: 0, setupMs: performance.now() - t0 })
+          return
+        }
+        case 'echo':
+          say({ type: 'echo', result: await runEcho(s) })
+          return
+        default: {
+          const never: never = s
+          return never
+        }
+      }
+    }
+    case 'run':
+      if (!chat) throw new Error('run before a chat setup')
+      say({ type: 'step', result: await chat.run(m.step) })
+      return
+    case 'close':
+      if (progressTimer) clearInterval(progressTimer)
+      chat?.close()
+      idle?.close()
+      setTimeout(() => process.exit(0), 200).unref()
+      process.disconnect?.()
+      return
+    default: {
+      const never: never = m
+      return never
+    }
+  }
+}
+
+process.on('message', (m: ToWorker) => {
+  handle(m).catch(fail)
+})
+// The coordinator went away (Ctrl-C, crash): a worker never outlives it.
+process.on('disconnect', () => process.exit(0))

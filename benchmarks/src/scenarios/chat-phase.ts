@@ -1,0 +1,124 @@
+import { mergeHistograms, summarize } from '../core/latency.js'
+import { splitRate, type WorkerPlan } from '../core/plan.js'
+import type { PhaseResult, TimelinePoint } from '../core/result.js'
+import { addCounts, ZERO_COUNTS } from '../core/sequence-checker.js'
+import type { RunStep, StepResult } from '../load/messages.js'
+import { fmtInt } from '../report/format.js'
+import type { RunContext } from './context.js'
+
+/** Sets up a chat load on the workers (users, connections, conversations): not measured. */
+export const setupChat = async (
+  ctx: RunContext,
+  plans: WorkerPlan[],
+): Promise<{ clients: number; conversations: number }> => {
+  const t0 = performance.now()
+  const total = plans.reduce((a, p) => a + p.users.length, 0)
+  ctx.bar.start(
+    'setup',
+    Math.max(5000, total * 60),
+    () => `${fmtInt(ctx.pool.progress().open)}/${fmtInt(total)} connected`,
+  )
+  try {
+    const replies = await ctx.pool.setup(
+      plans.map((p) =>
+        p.conversations.length === 0
+          ? undefined
+          : {
+              kind: 'chat' as const,
+              httpUrl: ctx.httpUrl,
+              wsUrl: ctx.wsUrl,
+              users: p.users,
+              conversations: p.conversations,
+              msgBytes: ctx.o.msgBytes,
+              receiptIntervalMs: ctx.o.receiptIntervalMs,
+            },
+      ),
+      600_000,
+    )
+    let clients = 0
+    let conversations = 0
+    for (const r of replies)
+      if (r.type === 'ready') {
+        clients += r.clients
+        conversations += r.conversations
+      }
+    ctx.bar.stop()
+    ctx.log(
+      `${fmtInt(clients)} clients in ${fmtInt(conversations)} conversations ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    )
+    return { clients, conversations }
+  } finally {
+    ctx.bar.stop()
+  }
+}
+
+/** Runs one measured step on every worker with a load, with a progress bar and a per-second timeline. */
+export const runChatStep = async (
+  ctx: RunContext,
+  name: string,
+  plans: WorkerPlan[],
+  size: { clients: number; conversations: number },
+  step: Omit<RunStep, 'rate'> & { rate: number },
+): Promise<PhaseResult> => {
+  const timeline: TimelinePoint[] = []
+  const base = ctx.pool.progress()
+  let last = base
+  const t0 = performance.now()
+  const timer = setInterval(() => {
+    const p = ctx.pool.progress()
+    timeline.push({
+      t: Math.round((performance.now() - t0) / 1000),
+      sent: p.sent - last.sent,
+      delivered: p.delivered - last.delivered,
+    })
+    last = p
+  }, 1000)
+  ctx.bar.start(name, step.durationMs, () => {
+    const p = ctx.pool.progress()
+    return `sent ${fmtInt(p.sent - base.sent)}  stored ${fmtInt(p.stored - base.stored)}  delivered ${fmtInt(p.delivered - base.delivered)}  errors ${fmtInt(p.errors - base.errors)}`
+  })
+  let results: StepResult[]
+  try {
+    results = await ctx.pool.run(
+      step,
+      splitRate(step.rate, plans),
+      plans.map((p) => p.conversations.length > 0),
+    )
+  } finally {
+    clearInterval(timer)
+    ctx.bar.stop()
+  }
+  const sum = (f: (r: StepResult) => number) => results.reduce((a, r) => a + f(r), 0)
+  const sendErrors: Record<string, number> = {}
+  for (const r of results)
+    for (const [k, v] of Object.entries(r.sendErrors)) sendErrors[k] = (sendErrors[k] ?? 0) + v
+  const sendSeconds = Math.max(0.001, ...results.map((r) => r.sendSeconds))
+  const delivered = sum((r) => r.delivered)
+  const expected = sum((r) => r.expected)
+  const closes = sum((r) => r.unexpectedCloses)
+  const resync = summarize(mergeHistograms(results.map((r) => r.resync)))
+  const lastMember = summarize(mergeHistograms(results.map((r) => r.toLastMember)))
+  return {
+    name,
+    offeredRate: step.rate,
+    durationS: Math.round(sendSeconds * 10) / 10,
+    clients: size.clients,
+    conversations: size.conversations,
+    sent: sum((r) => r.sent),
+    stored: sum((r) => r.stored),
+    delivered,
+    deliveredPerSecond: Math.round(delivered / sendSeconds),
+    sendErrors,
+    sendToSent: summarize(mergeHistograms(results.map((r) => r.sendToSent))),
+    sendToDelivered: summarize(mergeHistograms(results.map((r) => r.sendToDelivered))),
+    ...(lastMember.count > 0 ? { toLastMember: lastMember } : {}),
+    check: results.reduce((a, r) => addCounts(a, r.check), ZERO_COUNTS),
+    timeline,
+    extra: {
+      'expected deliveries': expected,
+      'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),
+      ...(closes > 0 ? { 'connections closed by the server': closes } : {}),
+      ...(resync.count > 0 ? { 'reconnect→synced': resync } : {}),
+    },
+  }
+}

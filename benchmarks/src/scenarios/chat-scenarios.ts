@@ -1,0 +1,79 @@
+import { directPlan, groupPlan, rampRates } from '../core/plan.js'
+import type { PhaseResult } from '../core/result.js'
+import { runChatStep, setupChat } from './chat-phase.js'
+import type { RunContext } from './context.js'
+
+const stepOf = (ctx: RunContext, rate: number, durationS = ctx.o.durationS) => ({
+  rate,
+  durationMs: durationS * 1000,
+  drainTimeoutMs: ctx.o.drainTimeoutS * 1000,
+})
+
+/** N users in 1:1 pairs, both sides sending, at a fixed total offered rate. */
+export const runDirect = async (ctx: RunContext, o = ctx.o, name = 'direct'): Promise<PhaseResult[]> => {
+  const plans = directPlan(o.clients, ctx.pool.size, `${ctx.runTag}d`)
+  const size = await setupChat(ctx, plans)
+  return [await runChatStep(ctx, name, plans, size, stepOf(ctx, o.rate, o.durationS))]
+}
+
+/** G groups of S members; members take turns sending; the figure is the time to the last member. */
+export const runGroup = async (ctx: RunContext, o = ctx.o, name = 'group'): Promise<PhaseResult[]> => {
+  const plans = groupPlan(o.groups, o.groupSize, ctx.pool.size, `${ctx.runTag}g`)
+  const size = await setupChat(ctx, plans)
+  return [
+    await runChatStep(
+      ctx,
+      `${name} ${o.groups}×${o.groupSize}`,
+      plans,
+      size,
+      stepOf(ctx, o.rate, o.durationS),
+    ),
+  ]
+}
+
+/**
+ * Raises the offered rate step by step on the same connections until p99 send→delivered passes
+ * the target, or a message is lost, or the system no longer keeps up with what is offered.
+ * The highest step that passed is the result ("sustained").
+ */
+export const runRamp = async (ctx: RunContext): Promise<PhaseResult[]> => {
+  const o = ctx.o
+  const plans = directPlan(o.clients, ctx.pool.size, `${ctx.runTag}r`)
+  const size = await setupChat(ctx, plans)
+  const phases: PhaseResult[] = []
+  let sustained: PhaseResult | undefined
+  for (const rate of rampRates(o.startRate, o.stepRate, o.maxRate)) {
+    const p = await runChatStep(ctx, `ramp ${rate}/s`, plans, size, stepOf(ctx, rate))
+    phases.push(p)
+    const failed =
+      p.sendToDelivered.p99 > o.targetP99Ms ||
+      p.check.lost + p.check.duplicated + p.check.outOfOrder > 0 ||
+      p.stored < 0.97 * p.sent ||
+      p.deliveredPerSecond < 0.9 * rate
+    ctx.log(
+      `ramp ${rate}/s: p99 send→delivered ${p.sendToDelivered.p99} ms, delivered ${p.deliveredPerSecond}/s${failed ? ' — over the target, stopping' : ''}`,
+    )
+    if (failed) break
+    sustained = p
+  }
+  ctx.notes.push(
+    sustained
+      ? `ramp: highest sustained rate ${sustained.offeredRate} msg/s (p99 send→delivered ${sustained.sendToDelivered.p99} ms ≤ ${o.targetP99Ms} ms, nothing lost)`
+      : `ramp: even the first step (${o.startRate} msg/s) missed the p99 target of ${o.targetP99Ms} ms`,
+  )
+  return phases.map((p) => ({ ...p, extra: { ...p.extra, sustained: p === sustained ? 'yes' : 'no' } }))
+}
+
+/** Direct pairs where K devices drop mid-run (no close handshake) and resync from their cursors. */
+export const runReconnect = async (ctx: RunContext): Promise<PhaseResult[]> => {
+  const o = ctx.o
+  const plans = directPlan(o.clients, ctx.pool.size, `${ctx.runTag}k`)
+  const size = await setupChat(ctx, plans)
+  const perWorker = Math.ceil(o.reconnectClients / ctx.pool.size)
+  return [
+    await runChatStep(ctx, 'reconnect', plans, size, {
+      ...stepOf(ctx, o.rate),
+      reconnect: { clients: perWorker, offlineMs: o.offlineS * 1000, atMs: (o.durationS * 1000) / 4 },
+    }),
+  ]
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { DEFAULT_LOG_SETTINGS, type Names, names } from '@chatapp/contracts'
+import { ensureStack, provision, removeNamespace, repoRoot, type Stack, stackEnv } from '@chatapp/infra'
+import { connectNats, createLogger, type NatsConnection } from '@chatapp/kit'
+import type { Cleanup } from './cleanup.js'
+import { type RunningService, type ServiceName, serviceBuilt, startService, stopService } from './services.js'
+
+/**
+ * The system under test: NATS, PostgreSQL and S3 reused or started by infra, a fresh namespace
+ * per run (so runs never see each other's data, and the numbers start from empty streams), and
+ * the services as child processes on free ports. Removed at the end unless kept.
+ */
+export interface BenchStack {
+  stack: Stack
+  ns: string
+  names: Names
+  nc: NatsConnection
+  env: Record<string, string>
+  services: Partial<Record<ServiceName, RunningService>>
+  gatewayUrl?: string
+}
+
+export const newBenchNamespace = (): string => `b${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+
+export interface BenchStackOptions {
+  shards: number
+  services: ServiceName[]
+  gatewayNofile?: number
+  keep: boolean
+  log: (m: string) => void
+  extraEnv?: Record<string, string>
+}
+
+export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): Promise<BenchStack> => {
+  const stack = await ensureStack({ ffmpeg: false, session: 'bench', log: (m) => o.log(`infra: ${m}`) })
+  if (stack.started.length > 0) {
+    o.log(`started ${stack.started.join(', ')} for this run`)
+    const { stopSession } = await import('@chatapp/infra')
+    cleanup.add('stack daemons', async () => void (await stopSession('bench')))
+  }
+  const ns = newBenchNamespace()
+  const nc = await connectNats(stack.natsUrl, `bench-${ns}`, createLogger('bench', 'silent'))
+  cleanup.add('NATS connection', () => nc.close())
+  const keyFile = join(repoRoot, '.data', 'bench', `jwt-${ns}.pem`)
+  cleanup.add('signing key of the run', async () => rmSync(keyFile, { force: true }))
+  await provision({
+    nc,
+    databaseUrl: stack.databaseUrl,
+    s3: stack.s3,
+    ns,
+    shards: o.shards,
+    settings: DEFAULT_LOG_SETTINGS,
+  })
+  if (!o.keep) cleanup.add(`namespace ${ns}`, () => removeNamespace(stack, ns, nc))
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...stackEnv(stack),
+    ...(process.env.FFMPEG_PATH ? { FFMPEG_PATH: process.env.FFMPEG_PATH } : {}),
+    CHATAPP_NS: ns,
+    CHATAPP_SHARDS: String(o.shards),
+    LOG_LEVEL: 'warn',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    OPS_HOST: '127.0.0.1',
+    JWT_PRIVATE_KEY_FILE: keyFile,
+    ...o.extraEnv,
+  }
+  const bs: BenchStack = { stack, ns, names: names(ns, o.shards), nc, env, services: {} }
+  for (const name of o.services) {
+    if (!serviceBuilt(repoRoot, name)) throw new Error(`${name} is not built (run: npx tsc -b)`)
+    const svc = await startService(name, {
+      root: repoRoot,
+      env,
+      ...(name === 'gateway' && o.gatewayNofile ? { nofile: o.gatewayNofile } : {}),
+    })
+    cleanup.add(name, () => stopService(svc))
+    bs.services[name] = svc
+    o.log(`${name} ready (pid ${svc.pid}, ops :${svc.opsPort}${svc.port ? `, port :${svc.port}` : ''})`)
+  }
+  if (bs.services.gateway?.port) bs.gatewayUrl = `http://127.0.0.1:${bs.services.gateway.port}`
+  return bs
+}

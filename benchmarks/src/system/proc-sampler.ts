@@ -1,0 +1,109 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { type ProcSample, readProc } from './proc-stat.js'
+
+/** One component (a service, or a set of processes such as the load workers) to measure. */
+export interface Component {
+  name: string
+  /** Looked up at every sample: workers and postgres backends come and go. */
+  pids: () => number[]
+}
+
+export interface ComponentUsage {
+  name: string
+  /** Average over the window, in cores (1.0 = one core busy the whole time). */
+  cpuCores: number
+  /** Highest sum of the processes' resident sets seen in a sample, and the kernel's peak per process summed. */
+  peakRssBytes: number
+  rssBytesEnd: number
+}
+
+const sum = (samples: (ProcSample | undefined)[]) =>
+  samples.reduce(
+    (a, s) => (s ? { cpu: a.cpu + s.cpuSeconds, rss: a.rss + s.rssBytes, hwm: a.hwm + s.peakRssBytes } : a),
+    { cpu: 0, rss: 0, hwm: 0 },
+  )
+
+/** Pids whose command name (`/proc/<pid>/comm`) is one of `names`: nats-server, postgres. */
+export const pidsByName = (...names: string[]): number[] => {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      if (names.includes(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d))
+    } catch {
+      // raced with the process exiting
+    }
+  }
+  return out
+}
+
+/**
+ * Samples components every `intervalMs` between start() and stop(). CPU is the difference of
+ * cumulative CPU time per pid (a pid seen first mid-window counts from its first sample).
+ */
+export class ProcSampler {
+  private timer: NodeJS.Timeout | undefined
+  private readonly first = new Map<string, Map<number, number>>()
+  private readonly last = new Map<string, Map<number, number>>()
+  private readonly peak = new Map<string, number>()
+  private readonly rssEnd = new Map<string, number>()
+  private startedAt = 0
+  private stoppedAt = 0
+
+  constructor(
+    private readonly components: Component[],
+    private readonly intervalMs = 500,
+  ) {}
+
+  start(): void {
+    this.startedAt = performance.now()
+    this.sample()
+    this.timer = setInterval(() => this.sample(), this.intervalMs)
+    this.timer.unref()
+  }
+
+  private sample(): void {
+    for (const c of this.components) {
+      const pids = c.pids()
+      const samples = pids.map(readProc)
+      const first = this.first.get(c.name) ?? new Map<number, number>()
+      const last = this.last.get(c.name) ?? new Map<number, number>()
+      pids.forEach((pid, i) => {
+        const s = samples[i]
+        if (!s) return
+        if (!first.has(pid)) first.set(pid, s.cpuSeconds)
+        last.set(pid, s.cpuSeconds)
+      })
+      this.first.set(c.name, first)
+      this.last.set(c.name, last)
+      const t = sum(samples)
+      this.peak.set(c.name, Math.max(this.peak.get(c.name) ?? 0, t.rss, pids.length === 1 ? t.hwm : 0))
+      this.rssEnd.set(c.name, t.rss)
+    }
+  }
+
+  /** Current resident set of one component, for before/after memory measurements. */
+  rssNow(name: string): number {
+    const c = this.components.find((x) => x.name === name)
+    return c ? sum(c.pids().map(readProc)).rss : 0
+  }
+
+  stop(): ComponentUsage[] {
+    if (this.timer) clearInterval(this.timer)
+    this.sample()
+    this.stoppedAt = performance.now()
+    const seconds = Math.max(0.001, (this.stoppedAt - this.startedAt) / 1000)
+    return this.components.map((c) => {
+      const first = this.first.get(c.name) ?? new Map()
+      const last = this.last.get(c.name) ?? new Map()
+      let cpu = 0
+      for (const [pid, end] of last) cpu += end - (first.get(pid) ?? end)
+      return {
+        name: c.name,
+        cpuCores: Math.round((cpu / seconds) * 1000) / 1000,
+        peakRssBytes: this.peak.get(c.name) ?? 0,
+        rssBytesEnd: this.rssEnd.get(c.name) ?? 0,
+      }
+    })
+  }
+}
