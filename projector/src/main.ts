@@ -8,31 +8,44 @@ import {
   readCommon,
   startOpsServer,
 } from '@chatapp/kit'
-import pg from 'pg'
+import { openPool } from './db.js'
+import { startProjector } from './projector.js'
 
 /** The only place that reads the environment and builds adapters. */
 const c = new ConfigReader()
 const common = readCommon(c)
 const opsPort = c.int('PROJECTOR_OPS_PORT', 0, 65535)
+const batch = c.int('PROJECTOR_BATCH', 1, 10_000)
 c.done()
 
 const log = createLogger('projector', common.logLevel)
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'projector', log)
-const db = new pg.Pool({ connectionString: common.databaseUrl, max: 4 })
+// One connection per shard applying, plus one for readiness.
+const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 1)
 
 const ops = await startOpsServer({
   service: 'projector',
   host: common.opsHost,
   port: opsPort,
   log,
-  checks: { nats: natsUp(nc), postgres: () => db.query('SELECT 1').then(() => true) },
+  checks: { nats: natsUp(nc), postgres: () => pool.query('SELECT 1').then(() => true) },
+})
+const projector = await startProjector({
+  nc,
+  pool,
+  databaseUrl: common.databaseUrl,
+  names: n,
+  batch,
+  log,
+  registry: ops.registry,
 })
 log.info({ ns: common.ns, shards: n.shards }, 'projector started')
 
 onShutdown(log, async () => {
   ops.setDraining()
+  await projector.stop()
   await nc.drain()
-  await db.end()
+  await pool.end()
   await ops.close()
 })

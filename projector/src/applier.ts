@@ -1,0 +1,34 @@
+import { fnv1a32 } from '@chatapp/contracts'
+import type pg from 'pg'
+import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
+import { inTransaction } from './db.js'
+import { loadStates, readOffset, writeDeadLetters, writeOffset, writePlan } from './sql-writer.js'
+
+/**
+ * Applies a batch of one shard's log to a views schema in ONE transaction that also moves the
+ * shard's offset. Events at or below the stored offset are skipped, so a batch delivered again
+ * (the process died between commit and ack, or a replay) changes nothing. The transaction holds
+ * an advisory lock per (schema, shard), so two writers of one shard serialise, and `rebuild` can
+ * stop the live projector for the instant of its switch-over.
+ */
+export const applyBatch = async (
+  pool: pg.Pool,
+  schema: string,
+  shard: number,
+  entries: readonly LogEntry[],
+  now: () => number = Date.now,
+): Promise<BatchResult> =>
+  inTransaction(pool, async (db) => {
+    await db.query('SELECT pg_advisory_xact_lock($1, $2)', [shardLockKey(schema), shard])
+    const offset = await readOffset(db, schema, shard)
+    const fresh = entries.filter((e) => e.seq > offset)
+    const states = await loadStates(db, schema, conversationsOf(fresh))
+    const r = projectBatch(states, entries, offset, 'projector', now())
+    await writePlan(db, schema, r.plan)
+    await writeDeadLetters(db, schema, r.deadLetters)
+    if (r.lastSeq > offset) await writeOffset(db, schema, shard, r.lastSeq, r.lastAt)
+    return r
+  })
+
+/** The advisory lock key of a views schema's shards (first key; the shard is the second). */
+export const shardLockKey = (schema: string): number => fnv1a32(`${schema}:shards`) | 0

@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** The projector's metrics, registered on the ops server's registry. */
+export interface ProjectorMetrics {
+  lagEvents: Gauge<'shard'>
+  lagSeconds: Gauge<'shard'>
+  batchSize: Histogram
+  applySeconds: Histogram
+  eventsTotal: Counter<'type'>
+  skippedTotal: Counter
+  deadLettersTotal: Counter
+  failuresTotal: Counter<'shard'>
+}
+
+export const createMetrics = (registry: Registry): ProjectorMetrics => ({
+  lagEvents: new Gauge({
+    name: 'projector_lag_events',
+    help: 'Events of the shard stream not yet applied (the consumer num_pending).',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+  lagSeconds: new Gauge({
+    name: 'projector_lag_seconds',
+    help: 'At the last commit: commit time minus the `at` of the last event applied.',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+  batchSize: new Histogram({
+    name: 'projector_batch_size',
+    help: 'Events per applied batch.',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000],
+    registers: [registry],
+  }),
+  applySeconds: new Histogram({
+    name: 'projector_apply_seconds',
+    help: 'Time to apply one batch (transaction included).',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  }),
+  eventsTotal: new Counter({
+    name: 'projector_events_total',
+    help: 'Events applied, by type.',
+    labelNames: ['type'],
+    registers: [registry],
+  }),
+  skippedTotal: new Counter({
+    name: 'projector_skipped_total',
+    help: 'Events delivered again at or below the stored offset, and skipped.',
+    registers: [registry],
+  }),
+  deadLettersTotal: new Counter({
+    name: 'projector_dead_letters_total',
+    help: 'Events dead-lettered (undecodable or breaking an invariant).',
+    registers: [registry],
+  }),
+  failuresTotal: new Counter({
+    name: 'projector_batch_failures_total',
+    help: 'Batches that failed to apply (infrastructure errors) and were retried.',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+})

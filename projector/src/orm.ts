@@ -1,0 +1,52 @@
+import { fnv1a32 } from '@chatapp/contracts'
+import { Migrator } from '@mikro-orm/migrations'
+import { MikroORM } from '@mikro-orm/postgresql'
+import pg from 'pg'
+import { ENTITIES } from './entities.js'
+import { Migration0001Views } from './migrations/0001-views.js'
+
+export type Orm = MikroORM
+
+/**
+ * A MikroORM instance bound to one views schema. The migrations are an explicit list (no file
+ * discovery, so the compiled package carries them) and run under a PostgreSQL advisory lock, so
+ * concurrent starts (several projectors, a CLI) never race to create the same tables.
+ */
+export const openOrm = async (databaseUrl: string, schema: string, poolMax = 4): Promise<Orm> => {
+  const orm = await MikroORM.init({
+    clientUrl: databaseUrl,
+    schema,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    pool: { min: 0, max: poolMax },
+    discovery: { warnWhenNoEntities: false },
+    debug: false,
+    allowGlobalContext: true,
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      migrationsList: [{ name: '0001-views', class: Migration0001Views }],
+      transactional: true,
+      snapshot: false,
+      silent: true,
+    },
+  })
+  await migrate(databaseUrl, schema, orm)
+  return orm
+}
+
+const migrate = async (databaseUrl: string, schema: string, orm: Orm): Promise<void> => {
+  const lock = new pg.Client({ connectionString: databaseUrl })
+  await lock.connect()
+  try {
+    await lock.query('SELECT pg_advisory_lock($1, $2)', [LOCK_MIGRATE, fnv1a32(schema) | 0])
+    await lock.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+    await orm.getMigrator().up()
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_MIGRATE, fnv1a32(schema) | 0]).catch(() => {})
+    await lock.end()
+  }
+}
+
+/** Advisory lock classes (first key); the second key is a hash of the schema or namespace. */
+export const LOCK_MIGRATE = 0x63_68_01
+export const LOCK_SHARD = 0x63_68_02
