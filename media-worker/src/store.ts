@@ -9,6 +9,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
 import { PermanentFailure } from './failure.js'
 
 /**
@@ -48,17 +49,13 @@ export const s3MediaStore = (s3: S3Client, bucket: string): MediaStore => ({
     return (await stat(path)).size
   },
   async putFile(key, path, contentType) {
-    const size = (await stat(path)).size
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: createReadStream(path),
-        ContentLength: size,
-        ContentType: contentType,
-      }),
-    )
-    return size
+    // lib-storage sends parts as buffers: a plain PutObject with a stream body goes out with
+    // aws-chunked encoding, which some S3 endpoints (s3rver) store verbatim, chunk headers and all.
+    await new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
+    }).done()
+    return (await stat(path)).size
   },
   async putBuffer(key, data, contentType) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentType: contentType }))
