@@ -1,0 +1,9 @@
+import type { MigrationObject } from '@mikro-orm/core'
+import { Migration0001Accounts } from './migrations/0001-accounts.js'
+
+/**
+ * The gateway schema's migrations, in order. An explicit list (no glob discovery: the compiled
+ * ESM package carries exactly these). Append only; never edit or reorder a released migration.
+ * Names are stored in `<schema>.mikro_orm_migrations`.
+ */
+export const GATEWAY_MIGRATIONS: MigrationObject[] = [{ name: '0001-accounts', class: Migration0001Accounts }]
