@@ -7,7 +7,11 @@ import type { EchoCeiling } from '../core/result.js'
 import type { WorkerPool } from '../load/pool.js'
 import type { Cleanup } from '../system/cleanup.js'
 
-const SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url))
+// From dist as built; tests running the TypeScript sources still start the built server.
+const SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url)).replace(
+  /\/src\/(?=ceilings\/echo-server\.js$)/,
+  '/dist/',
+)
 
 /** Starts the bare uWebSockets.js echo in its own process; resolves with its pid and port. */
 export const startEchoServer = async (

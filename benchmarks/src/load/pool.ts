@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url'
 import type { Cleanup } from '../system/cleanup.js'
 import type { EchoResult, FromWorker, Progress, RunStep, Setup, StepResult } from './messages.js'
 
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url))
+// Workers always run the built JavaScript (also when a test imports this file from src).
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url)).replace(
+  /\/src\/(?=load\/worker\.js$)/,
+  '/dist/',
+)
 
 interface Worker {
   child: ChildProcess

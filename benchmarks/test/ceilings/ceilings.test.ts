@@ -1,0 +1,37 @@
+import { createTestNamespace } from '@chatapp/infra'
+import t from 'tap'
+import { measureJetStream } from '../../src/ceilings/jetstream-ceiling.js'
+import { measureWsEcho, startEchoServer } from '../../src/ceilings/ws-echo-ceiling.js'
+import { WorkerPool } from '../../src/load/pool.js'
+import { Cleanup } from '../../src/system/cleanup.js'
+
+t.test('the JetStream ceiling appends to a temporary stream like a shard, and removes it', async (t) => {
+  const tn = await createTestNamespace({ shards: 1 })
+  t.teardown(tn.cleanup)
+  const c = await measureJetStream({
+    nc: tn.nc,
+    names: tn.names,
+    textBytes: 100,
+    durationMs: 400,
+    window: 8,
+    conversations: 10,
+  })
+  t.ok(c.floor.count > 0 && c.atMax.count > 0, 'both measures have samples')
+  t.ok(c.maxRate > 0)
+  t.equal(c.window, 8)
+  t.ok(c.msgBytes > 100, 'the payload is a whole event, larger than its text')
+  const { jetstreamManager } = await import('@chatapp/kit')
+  const jsm = await jetstreamManager(tn.nc)
+  await t.rejects(jsm.streams.info(`${tn.ns}-ceiling`), 'the temporary stream is gone')
+})
+
+t.test('the WebSocket ceiling echoes through uWebSockets.js from the load workers', async (t) => {
+  const cleanup = new Cleanup()
+  t.teardown(() => cleanup.run())
+  const echo = await startEchoServer(cleanup)
+  t.ok(echo.port > 0)
+  const pool = new WorkerPool(2, cleanup)
+  const c = await measureWsEcho(pool, echo.port, { connections: 3, depth: 2, msgBytes: 100, durationMs: 300 })
+  t.equal(c.connections, 3)
+  t.ok(c.maxRate > 0 && c.rtt.count > 0, `echoed ${c.rtt.count}`)
+})

@@ -1,0 +1,43 @@
+import t from 'tap'
+import { HELP, parseOptions } from '../../src/core/options.js'
+
+t.test('applies the scenario defaults', async (t) => {
+  const r = parseOptions(['quick'], 'out')
+  if (!r.ok) throw new Error('expected ok')
+  t.equal(r.options.scenario, 'quick')
+  t.equal(r.options.clients, 100)
+  t.equal(r.options.maxRunS, 120)
+  t.equal(r.options.ceilings, true)
+  const d = parseOptions(['direct'], 'out')
+  t.equal(d.ok && d.options.clients, 1000)
+})
+
+t.test('takes numbers, flags and a loopback gateway URL', async (t) => {
+  const r = parseOptions(
+    ['ramp', '--target-p99-ms', '50', '--no-ceilings', '--gateway-url', 'http://127.0.0.1:8080/'],
+    'out',
+  )
+  if (!r.ok) throw new Error('expected ok')
+  t.equal(r.options.targetP99Ms, 50)
+  t.equal(r.options.ceilings, false)
+  t.equal(r.options.gatewayUrl, 'http://127.0.0.1:8080')
+})
+
+t.test('refuses what it cannot run', async (t) => {
+  t.same(parseOptions(['nope'], 'out'), { ok: false, error: 'unknown scenario "nope"' })
+  t.match(parseOptions(['direct', '--clients', '1'], 'out'), { ok: false, error: /--clients=1/ })
+  t.match(parseOptions(['direct', '--clients', 'many'], 'out'), { ok: false, error: /--clients/ })
+  t.match(parseOptions(['direct', '--gateway-url', 'http://example.com'], 'out'), {
+    ok: false,
+    error: /loopback/,
+  })
+  t.match(parseOptions(['direct', '--gateway-url', 'not a url'], 'out'), { ok: false, error: /not a URL/ })
+  t.match(parseOptions(['direct', '--bogus'], 'out'), { ok: false, error: /bogus/ })
+  t.match(parseOptions(['direct', 'extra'], 'out'), { ok: false, error: /unexpected/ })
+})
+
+t.test('asks for help without a scenario or with --help', async (t) => {
+  t.same(parseOptions([], 'out'), { ok: false, help: true })
+  t.same(parseOptions(['quick', '-h'], 'out'), { ok: false, help: true })
+  t.match(HELP, /--group-size/)
+})

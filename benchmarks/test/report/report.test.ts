@@ -1,0 +1,78 @@
+import t from 'tap'
+import type { RunResult } from '../../src/core/result.js'
+import { failuresOf } from '../../src/core/result.js'
+import { escapeHtml, renderHtml } from '../../src/report/html.js'
+import { renderTable } from '../../src/report/table.js'
+
+const lat = (p50: number) => ({ count: 10, p50, p95: p50 * 2, p99: p50 * 3, max: p50 * 4, mean: p50 })
+
+const result = (lost = 0): RunResult => ({
+  id: 'x',
+  scenario: 'quick',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  durationS: 10,
+  machine: { cpuModel: 'cpu', cores: 2, memBytes: 1, node: 'v20', os: 'linux', loadAvgStart: 0.5 },
+  commit: '0123456789abcdef',
+  parameters: { rate: 100 },
+  phases: [
+    {
+      name: 'direct',
+      offeredRate: 100,
+      durationS: 10,
+      clients: 10,
+      conversations: 5,
+      sent: 1000,
+      stored: 1000,
+      delivered: 1000 - lost,
+      deliveredPerSecond: 100,
+      sendErrors: {},
+      sendToSent: lat(1),
+      sendToDelivered: lat(2),
+      toLastMember: lat(3),
+      check: { received: 1000 - lost, duplicated: 0, outOfOrder: 0, lost },
+      timeline: [
+        { t: 1, sent: 100, delivered: 99 },
+        { t: 2, sent: 100, delivered: 101 },
+      ],
+      extra: { 'reconnect→synced': lat(50), 'redelivered (de-duplicated by seq)': 3 },
+    },
+  ],
+  ceilings: {
+    jetstream: { msgBytes: 300, floor: lat(0.5), maxRate: 20_000, window: 256, atMax: lat(5) },
+    wsEcho: { msgBytes: 100, connections: 64, maxRate: 50_000, rtt: lat(0.2) },
+  },
+  usage: [{ name: 'gateway', cpuCores: 0.5, peakRssBytes: 100 * 1024 * 1024, rssBytesEnd: 1 }],
+  projectionLag: { metric: 'projector_lag_events', p99: 3, max: 4, samples: 10, unit: 'events' },
+  notes: ['a note <b>'],
+  failures: failuresOf([]),
+})
+
+t.test('the table shows latency, throughput, the ceilings as shares, cost and the verdict', async (t) => {
+  const text = renderTable(result())
+  t.match(text, /direct {2}send→delivered/)
+  t.match(text, /reconnect→synced/)
+  t.match(text, /JetStream publish, 300 B\s+20,000\s+0\.5 %/)
+  t.match(text, /gateway\s+0\.50\s+100\.0 MiB/)
+  t.match(text, /Projection lag .* p99 3 events/)
+  t.match(text, /PASS/)
+})
+
+t.test('a run with a lost message fails and says so', async (t) => {
+  const r = result(2)
+  r.failures = failuresOf(r.phases)
+  t.same(r.failures, ['direct: 2 messages lost'])
+  t.match(renderTable(r), /FAIL:\n {2}direct: 2 messages lost/)
+  t.same(failuresOf([{ ...r.phases[0]!, check: { received: 1, duplicated: 1, outOfOrder: 2, lost: 0 } }]), [
+    'direct: 1 messages duplicated',
+    'direct: 2 messages out of order',
+  ])
+})
+
+t.test('the HTML report is self-contained, with both charts and escaped text', async (t) => {
+  const html = renderHtml(result())
+  t.match(html, /<svg[^>]*>.*<rect/s)
+  t.match(html, /<polyline/)
+  t.notMatch(html, /<script|src="http|href="http/)
+  t.match(html, /a note &#60;b&#62;/)
+  t.equal(escapeHtml(`<"&'>`), '&#60;&#34;&#38;&#39;&#62;')
+})
