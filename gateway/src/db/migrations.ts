@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core'
+import { Migration0040Media } from '../media/migration.js'
 import { Migration0001Accounts } from './migrations/0001-accounts.js'
 
 /**
@@ -6,4 +7,7 @@ import { Migration0001Accounts } from './migrations/0001-accounts.js'
  * ESM package carries exactly these). Append only; never edit or reorder a released migration.
  * Names are stored in `<schema>.mikro_orm_migrations`.
  */
-export const GATEWAY_MIGRATIONS: MigrationObject[] = [{ name: '0001-accounts', class: Migration0001Accounts }]
+export const GATEWAY_MIGRATIONS: MigrationObject[] = [
+  { name: '0001-accounts', class: Migration0001Accounts },
+  { name: '0040-media', class: Migration0040Media },
+]

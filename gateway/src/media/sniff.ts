@@ -27,7 +27,22 @@ const contains = (b: Uint8Array, needle: string): boolean => ascii(b, 0, b.lengt
 const HEIC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'])
 const AVIF_BRANDS = new Set(['avif', 'avis'])
 const M4A_BRANDS = new Set(['M4A ', 'M4B ', 'M4P ', 'F4A '])
-const MP4_BRANDS = new Set(['isom', 'iso2', 'iso4', 'iso5', 'iso6', 'mp41', 'mp42', 'avc1', 'dash', 'mmp4', 'MSNV', 'M4V ', 'M4VH', 'f4v '])
+const MP4_BRANDS = new Set([
+  'isom',
+  'iso2',
+  'iso4',
+  'iso5',
+  'iso6',
+  'mp41',
+  'mp42',
+  'avc1',
+  'dash',
+  'mmp4',
+  'MSNV',
+  'M4V ',
+  'M4VH',
+  'f4v ',
+])
 
 /** ISO base media (`ftyp` box): the major brand and the compatible brands decide. */
 const sniffFtyp = (b: Uint8Array): Sniffed | undefined => {
@@ -87,8 +102,10 @@ const sniffMpegAudio = (b: Uint8Array): Sniffed | undefined => {
 
 export const sniff = (head: Uint8Array): Sniffed | undefined => {
   if (startsWith(head, [0xff, 0xd8, 0xff])) return { kind: 'image', mime: 'image/jpeg' }
-  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { kind: 'image', mime: 'image/png' }
-  if (ascii(head, 0, 6) === 'GIF87a' || ascii(head, 0, 6) === 'GIF89a') return { kind: 'image', mime: 'image/gif' }
+  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    return { kind: 'image', mime: 'image/png' }
+  if (ascii(head, 0, 6) === 'GIF87a' || ascii(head, 0, 6) === 'GIF89a')
+    return { kind: 'image', mime: 'image/gif' }
   if (ascii(head, 0, 4) === 'RIFF') {
     const form = ascii(head, 8, 4)
     if (form === 'WEBP') return { kind: 'image', mime: 'image/webp' }
@@ -134,7 +151,11 @@ export const sanitiseFileName = (raw: string | undefined): string | undefined =>
     // not percent-encoded: use it as it is
   }
   const base = name.split(/[/\\]/).pop() ?? ''
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const cleaned = base.replace(/[\u0000-\u001f\u007f"<>|:*?]/g, '_').replace(/^\.+/, '').trim().slice(0, 255)
+  const cleaned = [...base]
+    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || '"<>|:*?'.includes(ch) ? '_' : ch))
+    .join('')
+    .replace(/^\.+/, '')
+    .trim()
+    .slice(0, 255)
   return cleaned === '' ? undefined : cleaned
 }

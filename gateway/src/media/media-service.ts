@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3'
+import {
+  ChatError,
+  encodeJson,
+  type MediaJob,
+  type MediaKind,
+  type MediaRef,
+  mediaKeys,
+  type Names,
+  type UploadResponse,
+} from '@chatapp/contracts'
+import type { JetStreamClient } from '@nats-io/jetstream'
+import type { MediaPort, MembershipPort } from '../ports.js'
+import type { MediaRow } from './entities.js'
+import type { MediaRepo } from './media-repo.js'
+import { sanitiseFileName } from './sniff.js'
+import { streamToS3, type UploadLimits } from './upload.js'
+
+export interface MediaServiceDeps {
+  repo: MediaRepo
+  s3: S3Client
+  js: JetStreamClient
+  names: Names
+  membership: MembershipPort
+  limits: UploadLimits
+  now?: () => number
+  newMediaId?: () => string
+}
+
+/** What a download serves: the object's bytes (or a range of them) and how to label them. */
+export interface Download {
+  body: Readable
+  /** Bytes in this response. */
+  length: number
+  /** Size of the whole object. */
+  total: number
+  range: { start: number; end: number } | undefined
+  mime: string
+  etag: string | undefined
+  /** Documents are never rendered inline from our origin. */
+  attachment: boolean
+  name: string | null
+}
+
+/** Conversations checked per download, at most: a media forwarded further than that is rare. */
+const MAX_SHARES_CHECKED = 200
+
+export const newMediaId = (): string => `m_${randomBytes(16).toString('base64url')}`
+
+export interface MediaService extends MediaPort {
+  upload(input: {
+    userId: string
+    body: Readable
+    requestedKind: MediaKind | undefined
+    fileName: string | undefined
+    declaredLength?: number
+    signal?: AbortSignal
+  }): Promise<UploadResponse>
+  /** The media as `userId` may download it, or undefined: unknown and forbidden look the same. */
+  authorise(mediaId: string, userId: string): Promise<MediaRow | undefined>
+  /** Opens the original or a variant; `range` is resolved against the object's size by `pickRange`. */
+  open(
+    row: MediaRow,
+    variant: string,
+    pickRange: (size: number) => { start: number; end: number } | 'full' | 'unsatisfiable',
+  ): Promise<Download | { unsatisfiable: true; total: number } | undefined>
+}
+
+const isMissing = (e: unknown): boolean => {
+  const name = (e as { name?: string })?.name
+  return (
+    name === 'NoSuchKey' ||
+    name === 'NotFound' ||
+    (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404
+  )
+}
+
+export const createMediaService = (d: MediaServiceDeps): MediaService => {
+  const now = d.now ?? Date.now
+  const nextId = d.newMediaId ?? newMediaId
+  const bucket = d.names.s3Bucket
+
+  const toRef = (row: MediaRow): MediaRef => ({
+    mediaId: row.id,
+    kind: row.kind as MediaKind,
+    mime: row.mime,
+    size: row.size,
+    ...(row.name ? { name: row.name } : {}),
+  })
+
+  return {
+    async upload(input) {
+      const mediaId = nextId()
+      const key = mediaKeys.original(mediaId)
+      const stored = await streamToS3({
+        s3: d.s3,
+        bucket,
+        key,
+        body: input.body,
+        requestedKind: input.requestedKind,
+        limits: d.limits,
+        ...(input.declaredLength !== undefined ? { declaredLength: input.declaredLength } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+      })
+      // Only documents keep a name: a photo's file name says nothing to the receiver and may leak.
+      const name = stored.kind === 'document' ? (sanitiseFileName(input.fileName) ?? null) : null
+      await d.repo.insert({
+        id: mediaId,
+        uploaderId: input.userId,
+        kind: stored.kind,
+        mime: stored.mime,
+        size: stored.size,
+        name,
+        key,
+        createdAt: now(),
+      })
+      return { mediaId, kind: stored.kind, mime: stored.mime, size: stored.size, ...(name ? { name } : {}) }
+    },
+
+    async forAttach(mediaId, userId) {
+      const row = await d.repo.find(mediaId)
+      return row && row.uploaderId === userId ? toRef(row) : undefined
+    },
+
+    async shared({ ref, conversationId, seq, uploaderId }) {
+      const { needsJob } = await d.repo.recordShare(ref.mediaId, conversationId, seq)
+      if (!needsJob) return
+      const row = await d.repo.find(ref.mediaId)
+      if (!row) throw new ChatError('MEDIA_NOT_FOUND')
+      const job: MediaJob = {
+        v: 1,
+        mediaId: row.id,
+        conversationId,
+        uploaderId,
+        kind: row.kind as MediaKind,
+        mime: row.mime,
+        size: row.size,
+        ...(row.name ? { name: row.name } : {}),
+        key: row.key,
+        enqueuedAt: now(),
+      }
+      // The Msg-Id makes a retried send inside the duplicate window a no-op; `enqueuedAt`
+      // covers retries after it. A crash between the two publishes again: the worker's
+      // manifest makes that second job cheap, and its event id makes it a duplicate.
+      await d.js.publish(d.names.mediaJobSubject(row.kind), encodeJson(job), {
+        msgID: `${row.id}:${conversationId}`,
+      })
+      await d.repo.markEnqueued(row.id, conversationId, now())
+    },
+
+    async authorise(mediaId, userId) {
+      const row = await d.repo.find(mediaId)
+      if (!row) return undefined
+      if (row.uploaderId === userId) return row
+      for (const conversationId of await d.repo.sharedIn(mediaId, MAX_SHARES_CHECKED))
+        if (await d.membership.isMember(conversationId, userId)) return row
+      return undefined
+    },
+
+    async open(row, variant, pickRange) {
+      const key = variant === 'original' ? row.key : mediaKeys.variant(row.id, variant)
+      let head: HeadObjectCommandOutput
+      try {
+        head = await d.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+      } catch (e) {
+        if (isMissing(e)) return undefined
+        throw new ChatError('UNAVAILABLE', 'the media store is unreachable', { cause: e })
+      }
+      const total = head.ContentLength ?? 0
+      const picked = pickRange(total)
+      if (picked === 'unsatisfiable') return { unsatisfiable: true, total }
+      const range = picked === 'full' ? undefined : picked
+      const res = await d.s3
+        .send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+            ...(head.ETag ? { IfMatch: head.ETag } : {}),
+          }),
+        )
+        .catch((e: unknown) => {
+          throw new ChatError('UNAVAILABLE', 'the media store is unreachable', { cause: e })
+        })
+      return {
+        body: res.Body as Readable,
+        length: range ? range.end - range.start + 1 : total,
+        total,
+        range,
+        mime: variant === 'original' ? row.mime : (head.ContentType ?? 'application/octet-stream'),
+        etag: head.ETag,
+        attachment: row.kind === 'document',
+        name: row.name,
+      }
+    },
+  }
+}
