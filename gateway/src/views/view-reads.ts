@@ -1,0 +1,131 @@
+import type { HistoryMessage, InboxEntry, MessageStatusResponse } from '@chatapp/contracts'
+import { VIEW_TABLES } from '@chatapp/contracts'
+import type pg from 'pg'
+import type { SentMessageLookup } from '../ports.js'
+import { historyRange, toPage } from './history-page.js'
+
+/**
+ * The gateway's reads of the projector's views (schema `<ns>_views`). Every query is one indexed
+ * scan (docs/query-plans.md shows the plans; a test asserts them). Authorisation is the caller's:
+ * these functions answer for any conversation id they are given.
+ *
+ * Views lag the log by the projection delay: what a reconnecting client needs beyond a view's
+ * offset comes from the stream (the sync path), never from here.
+ */
+export interface ViewReads extends SentMessageLookup {
+  inbox(userId: string, limit?: number): Promise<InboxEntry[]>
+  history(
+    conversationId: string,
+    q: { before?: number; after?: number; limit?: number },
+  ): Promise<{ messages: HistoryMessage[]; hasMore: boolean }>
+  status(conversationId: string, seq: number): Promise<MessageStatusResponse['members']>
+}
+
+const num = (v: unknown): number => Number(v)
+const MAX_INBOX = 1000
+
+export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
+  if (!/^[a-z][a-z0-9_]*$/.test(schema)) throw new Error(`bad views schema ${schema}`)
+  const t = (name: keyof typeof VIEW_TABLES) => `"${schema}".${VIEW_TABLES[name]}`
+  const inboxSql = `
+    SELECT c.conversation_id, c.kind, c.title, m.role, c.member_count, c.last_seq, c.last_at, c.last_n,
+      m.delivered_up_to, m.read_up_to, lm.seq AS lm_seq, lm.n AS lm_n, lm.sender_id AS lm_sender,
+      lm.kind AS lm_kind, lm.text AS lm_text, lm.at AS lm_at,
+      CASE WHEN c.kind = 'direct' THEN (SELECT p.user_id FROM ${t('members')} p
+        WHERE p.conversation_id = c.conversation_id AND p.user_id <> m.user_id LIMIT 1) END AS peer_id,
+      COALESCE((SELECT r.n FROM ${t('messages')} r WHERE r.conversation_id = c.conversation_id
+        AND r.seq <= GREATEST(m.read_up_to, m.joined_seq) ORDER BY r.seq DESC LIMIT 1), 0) AS read_n
+    FROM ${t('members')} m
+    JOIN ${t('conversations')} c ON c.conversation_id = m.conversation_id
+    LEFT JOIN ${t('messages')} lm ON lm.conversation_id = c.conversation_id AND lm.seq = c.last_msg_seq
+    WHERE m.user_id = $1 AND m.active
+    ORDER BY c.last_at DESC, c.conversation_id
+    LIMIT $2`
+  const historySql = (direction: 'asc' | 'desc') => `
+    SELECT g.seq, g.n, g.sender_id, g.kind, g.text, g.media, g.at, md.state AS media_state,
+      md.variants AS media_variants
+    FROM ${t('messages')} g
+    LEFT JOIN ${t('media')} md ON md.conversation_id = g.conversation_id AND md.media_id = g.media_id
+    WHERE g.conversation_id = $1 AND g.seq > $2 AND ($3::int8 IS NULL OR g.seq < $3)
+    ORDER BY g.seq ${direction === 'asc' ? 'ASC' : 'DESC'}
+    LIMIT $4`
+  const statusSql = `
+    SELECT user_id, delivered_up_to >= $2 AS delivered, read_up_to >= $2 AS read
+    FROM ${t('members')} WHERE conversation_id = $1 AND active ORDER BY user_id`
+  const findSql = `
+    SELECT seq, n, at FROM ${t('messages')}
+    WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3`
+
+  return {
+    async inbox(userId, limit = MAX_INBOX) {
+      const r = await pool.query(inboxSql, [userId, Math.min(limit, MAX_INBOX)])
+      return r.rows.map((x): InboxEntry => {
+        const lastN = num(x.last_n)
+        return {
+          conversationId: x.conversation_id,
+          kind: x.kind,
+          title: x.title,
+          role: x.role,
+          memberCount: num(x.member_count),
+          ...(x.peer_id ? { peerId: x.peer_id } : {}),
+          lastSeq: num(x.last_seq),
+          lastMessage:
+            x.lm_seq === null
+              ? null
+              : {
+                  seq: num(x.lm_seq),
+                  n: num(x.lm_n),
+                  senderId: x.lm_sender,
+                  kind: x.lm_kind,
+                  ...(x.lm_text !== null ? { text: x.lm_text } : {}),
+                  at: num(x.lm_at),
+                },
+          unread: Math.max(0, lastN - num(x.read_n)),
+          deliveredUpTo: num(x.delivered_up_to),
+          readUpTo: num(x.read_up_to),
+        }
+      })
+    },
+    async history(conversationId, q) {
+      const range = historyRange(q)
+      const r = await pool.query(historySql(range.direction), [
+        conversationId,
+        range.after,
+        range.before,
+        range.read,
+      ])
+      const page = toPage(range, r.rows)
+      return {
+        hasMore: page.hasMore,
+        messages: page.rows.map(
+          (x): HistoryMessage => ({
+            seq: num(x.seq),
+            n: num(x.n),
+            senderId: x.sender_id,
+            kind: x.kind,
+            ...(x.text !== null ? { text: x.text } : {}),
+            ...(x.media
+              ? {
+                  media: {
+                    ...x.media,
+                    state: x.media_state ?? 'pending',
+                    ...(x.media_variants ? { variants: x.media_variants } : {}),
+                  },
+                }
+              : {}),
+            at: num(x.at),
+          }),
+        ),
+      }
+    },
+    async status(conversationId, seq) {
+      const r = await pool.query(statusSql, [conversationId, seq])
+      return r.rows.map((x) => ({ userId: x.user_id, delivered: x.delivered, read: x.read }))
+    },
+    async find(conversationId, senderId, clientMsgId) {
+      const r = await pool.query(findSql, [conversationId, senderId, clientMsgId])
+      const x = r.rows[0]
+      return x ? { seq: num(x.seq), n: num(x.n), at: num(x.at) } : undefined
+    },
+  }
+}

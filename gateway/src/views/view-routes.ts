@@ -1,0 +1,76 @@
+import {
+  ConversationId,
+  HistoryQuery,
+  type HistoryResponse,
+  type InboxResponse,
+  type MessageStatusResponse,
+} from '@chatapp/contracts'
+import { defineRoute, type HttpRoute, reply } from '../http/route.js'
+import type { MembershipPort } from '../ports.js'
+import type { ViewReads } from './view-reads.js'
+
+export interface ViewRoutesContext {
+  reads: ViewReads
+  membership: MembershipPort
+}
+
+const CONVERSATION_ID = new RegExp(ConversationId.pattern!)
+const SEQ = /^[0-9]{1,15}$/
+
+/**
+ * The HTTP reads served from the views. Access is decided by the log (MembershipPort), not by the
+ * lagging view: a member just added can read at once, one just removed cannot. A conversation
+ * that does not exist and one the caller is not in are the same 404 NOT_A_MEMBER.
+ */
+export const viewRoutes = (ctx: ViewRoutesContext): HttpRoute[] => {
+  const allowed = async (conversationId: string | undefined, userId: string) =>
+    conversationId !== undefined &&
+    CONVERSATION_ID.test(conversationId) &&
+    (await ctx.membership.isMember(conversationId, userId))
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/v1/conversations',
+      auth: true,
+      body: 'none',
+      handle: async (c) => {
+        const body: InboxResponse = { conversations: await ctx.reads.inbox(c.principal.userId) }
+        return reply.json(body)
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/conversations/:conversationId/messages',
+      auth: true,
+      body: 'none',
+      query: HistoryQuery,
+      handle: async (c) => {
+        const id = c.params.conversationId
+        if (!(await allowed(id, c.principal.userId))) return reply.error('NOT_A_MEMBER')
+        const page = await ctx.reads.history(id!, c.query)
+        const body: HistoryResponse = { conversationId: id!, ...page }
+        return reply.json(body)
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/conversations/:conversationId/messages/:seq/status',
+      auth: true,
+      body: 'none',
+      handle: async (c) => {
+        const id = c.params.conversationId
+        const seqRaw = c.params.seq ?? ''
+        if (!SEQ.test(seqRaw) || Number(seqRaw) < 1)
+          return reply.error('INVALID_REQUEST', { details: ['/seq: expected a positive integer'] })
+        if (!(await allowed(id, c.principal.userId))) return reply.error('NOT_A_MEMBER')
+        const seq = Number(seqRaw)
+        const body: MessageStatusResponse = {
+          conversationId: id!,
+          seq,
+          members: await ctx.reads.status(id!, seq),
+        }
+        return reply.json(body)
+      },
+    }),
+  ]
+}
