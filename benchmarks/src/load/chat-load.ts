@@ -1,3 +1,5 @@
+import { ChatClient, type EventFrame, isChatClientError } from '@chatapp/client'
+import type WebSocket from 'ws'
 import { encodeHistogram, newHistogram, recordUs } from '../core/latency.js'
 import {
   addCounts,
@@ -7,21 +9,22 @@ import {
   ZERO_COUNTS,
 } from '../core/sequence-checker.js'
 import { readStamp, stampText } from '../core/stamp.js'
-import { mapLimit, registerAndLogin } from './accounts.js'
+import { login, mapLimit, registerAndLogin } from './accounts.js'
 import type { ChatSetup, Progress, RunStep, StepResult } from './messages.js'
-import { type EventFrame, Session } from './session.js'
 
 const nowUs = () => performance.now() * 1000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Client {
   index: number
-  token: string
-  session: Session
   userId: string
+  client: ChatClient
+  /** Live (synced) now: events before `synced` come from the resync, not live delivery. */
+  live: boolean
+  /** False while this benchmark keeps the device offline: it sends nothing then. */
   online: boolean
-  /** Conversations with a delivered receipt to send, and up to which sequence. */
-  receipts: Map<string, number>
+  /** While offline: resolves when the network is back (the client cannot connect before). */
+  networkBack: Promise<void> | undefined
 }
 
 interface Conv {
@@ -53,7 +56,6 @@ export class ChatLoad {
   private unexpectedCloses = 0
   private previousCheck: CheckCounts = ZERO_COUNTS
   private previousRedelivered = 0
-  private receiptTimer: NodeJS.Timeout | undefined
   private trackFanout = true
 
   constructor(private readonly s: ChatSetup) {}
@@ -63,45 +65,56 @@ export class ChatLoad {
   }
 
   progress(): Progress {
-    const open = [...this.clients.values()].filter((c) => c.session.open).length
+    const open = [...this.clients.values()].filter((c) => c.live).length
     const { sent, stored, delivered, errors } = this.counts
     return { sent, stored, delivered, errors, open }
   }
 
   async setup(): Promise<{ clients: number; conversations: number }> {
     await mapLimit(this.s.users, 4, async (u) => {
-      const t = await registerAndLogin(this.s.httpUrl, u, `bench${u.index}`)
-      const c: Client = {
+      const deviceId = `bench${u.index}`
+      let tokens = await registerAndLogin(this.s.httpUrl, u, deviceId)
+      const c = {
         index: u.index,
-        token: t.accessToken,
-        userId: t.userId,
-        online: false,
-        receipts: new Map(),
-        session: undefined as unknown as Session,
-      }
-      c.session = this.newSession(c)
+        userId: tokens.userId,
+        live: false,
+        online: true,
+        networkBack: undefined,
+      } as Omit<Client, 'client'> as Client
+      c.client = new ChatClient(this.s.wsUrl, {
+        deviceId,
+        // A refused token (expired during a long run) is replaced by logging in again.
+        tokenProvider: async ({ forceRefresh }) => {
+          await c.networkBack
+          if (forceRefresh) tokens = await login(this.s.httpUrl, u, deviceId)
+          return tokens.accessToken
+        },
+        autoDeliver: this.s.receiptIntervalMs > 0,
+        receiptDelayMs: Math.max(1, this.s.receiptIntervalMs),
+        requestTimeoutMs: 30_000,
+        maxPending: 100_000,
+        syncTail: 0,
+        backoff: { baseMs: 100, maxMs: 2000 },
+      })
+      const client = c.client
+      client.on('state', (st) => {
+        c.live = st === 'live'
+        if (st === 'reconnecting' && c.online) this.unexpectedCloses++
+      })
+      client.on('event', (f) => this.onEvent(c, f, c.live))
       this.clients.set(u.index, c)
     })
-    await mapLimit([...this.clients.values()], 32, async (c) => {
-      await c.session.connect()
-      await c.session.sync(0)
-      c.online = true
-    })
+    await mapLimit([...this.clients.values()], 64, (c) => c.client.ready(60_000))
     await mapLimit(this.s.conversations, 16, async (p) => {
       const first = this.clients.get(p.members[0]!)!
       const reply =
         p.kind === 'direct'
-          ? await first.session.request({
-              type: 'direct.open',
-              peerId: this.clients.get(p.members[1]!)!.userId,
-            })
-          : await first.session.request({
-              type: 'group.create',
-              title: `bench ${p.members[0]}`,
-              memberIds: p.members.slice(1).map((m) => this.clients.get(m)!.userId),
-            })
-      if (reply.type !== 'ok' || !reply.conversationId)
-        throw new Error(`creating a ${p.kind} conversation: ${JSON.stringify(reply)}`)
+          ? await first.client.openDirect(this.clients.get(p.members[1]!)!.userId)
+          : await first.client.createGroup(
+              `bench ${p.members[0]}`,
+              p.members.slice(1).map((m) => this.clients.get(m)!.userId),
+            )
+      if (!reply.conversationId) throw new Error(`creating a ${p.kind} conversation: no conversation id`)
       const conv: Conv = { id: reply.conversationId, kind: p.kind, members: p.members, turn: 0 }
       this.convs.push(conv)
       this.convById.set(conv.id, conv)
@@ -115,22 +128,7 @@ export class ChatLoad {
       }
       await sleep(20)
     }
-    if (this.s.receiptIntervalMs > 0) {
-      this.receiptTimer = setInterval(() => this.flushReceipts(), this.s.receiptIntervalMs)
-    }
     return { clients: this.clients.size, conversations: this.convs.length }
-  }
-
-  private newSession(c: Client): Session {
-    return new Session({
-      wsUrl: this.s.wsUrl,
-      token: c.token,
-      onEvent: (e, live) => this.onEvent(c, e, live),
-      onClose: () => {
-        if (c.online) this.unexpectedCloses++
-        c.online = false
-      },
-    })
   }
 
   private onEvent(c: Client, f: EventFrame, live: boolean): void {
@@ -159,17 +157,6 @@ export class ChatLoad {
         recordUs(this.hist.last, at - stamp.sentAtUs)
       } else this.inFlightFanout.set(key, left)
     }
-    if (this.s.receiptIntervalMs > 0) c.receipts.set(f.conversationId, f.seq)
-  }
-
-  /** Delivered receipts, coalesced per conversation as a phone does: one per interval, up to the newest. */
-  private flushReceipts(): void {
-    for (const c of this.clients.values()) {
-      if (c.receipts.size === 0 || !c.online) continue
-      for (const [conversationId, upTo] of c.receipts)
-        c.session.raw({ type: 'receipt', conversationId, kind: 'delivered', upTo })
-      c.receipts.clear()
-    }
   }
 
   private send(conv: Conv, sender: number): void {
@@ -183,30 +170,30 @@ export class ChatLoad {
     this.counts.sent++
     this.counts.pending++
     const range = st
-    c.session
-      .request({
-        type: 'send',
-        conversationId: conv.id,
-        clientMsgId: `bm${sender}n${n}`.padEnd(8, '0'),
-        kind: 'text',
-        text: stampText({ sender, n, sentAtUs: t0 }, this.s.msgBytes),
-      })
-      .then((r) => {
-        this.counts.pending--
-        if (r.type === 'sent') {
+    c.client
+      .send(
+        conv.id,
+        { text: stampText({ sender, n, sentAtUs: t0 }, this.s.msgBytes) },
+        { clientMsgId: `bm${sender}n${n}`.padEnd(8, '0') },
+      )
+      .then(
+        () => {
+          this.counts.pending--
           recordUs(this.hist.sent, nowUs() - t0)
           this.counts.stored++
           this.counts.expected += conv.members.length - 1
           if (n > range.upTo) range.upTo = n
-        } else {
+        },
+        (err: unknown) => {
+          this.counts.pending--
           range.refused.add(n)
           this.counts.errors++
-          const code = r.type === 'error' ? r.code : `unexpected ${r.type}`
+          const code = isChatClientError(err) ? err.code : 'EXCEPTION'
           this.sendErrors[code] = (this.sendErrors[code] ?? 0) + 1
           // A refused group message will never reach anyone: stop waiting for its fan-out.
           this.inFlightFanout.delete(`${conv.id}|${sender}|${n}`)
-        }
-      })
+        },
+      )
   }
 
   /** Open-loop sending at `rate`: due sends are issued on schedule whether or not earlier ones were answered. */
@@ -248,7 +235,6 @@ export class ChatLoad {
       performance.now() < drainEnd
     )
       await sleep(10)
-    this.flushReceipts()
     const check = this.check()
     const stepCheck: CheckCounts = {
       received: check.received - this.previousCheck.received,
@@ -257,7 +243,7 @@ export class ChatLoad {
       lost: check.lost - this.previousCheck.lost,
     }
     this.previousCheck = check
-    const redelivered = [...this.clients.values()].reduce((a, c) => a + c.session.redelivered, 0)
+    const redelivered = [...this.clients.values()].reduce((a, c) => a + c.client.stats.duplicates, 0)
     const stepRedelivered = redelivered - this.previousRedelivered
     this.previousRedelivered = redelivered
     return {
@@ -281,15 +267,23 @@ export class ChatLoad {
   private async scheduleReconnect(r: NonNullable<RunStep['reconnect']>): Promise<void> {
     await sleep(r.atMs)
     const victims = [...this.clients.values()].filter((c) => c.online).slice(0, r.clients)
+    let networkBack = () => {}
+    const back = new Promise<void>((resolve) => {
+      networkBack = resolve
+    })
     for (const c of victims) {
       c.online = false
-      c.session.kill()
+      c.networkBack = back
+      // The client library has no way to lose its network on purpose: terminate its socket, which
+      // is what a dead network looks like to it (close 1006), and let it reconnect and resync.
+      ;(c.client as unknown as { ws?: WebSocket }).ws?.terminate()
     }
     await sleep(r.offlineMs)
+    const t0 = nowUs()
+    networkBack()
     await mapLimit(victims, 32, async (c) => {
-      const t0 = nowUs()
-      await c.session.connect()
-      await c.session.sync(0)
+      c.networkBack = undefined
+      await c.client.ready(60_000)
       recordUs(this.hist.resync, nowUs() - t0)
       c.online = true
     })
@@ -314,11 +308,12 @@ export class ChatLoad {
     return total
   }
 
-  close(): void {
-    if (this.receiptTimer) clearInterval(this.receiptTimer)
-    for (const c of this.clients.values()) {
-      c.online = false
-      c.session.close()
-    }
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.clients.values()].map((c) => {
+        c.online = false
+        return c.client.close()
+      }),
+    )
   }
 }

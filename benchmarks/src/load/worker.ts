@@ -23,6 +23,7 @@ const handle = async (m: ToWorker): Promise<void> => {
       const s = m.setup
       switch (s.kind) {
         case 'chat': {
+          await chat?.close()
           chat = new ChatLoad(s)
           const r = await chat.setup()
           progressTimer = setInterval(() => say({ type: 'progress', progress: chat!.progress() }), 250)
@@ -50,8 +51,8 @@ const handle = async (m: ToWorker): Promise<void> => {
       return
     case 'close':
       if (progressTimer) clearInterval(progressTimer)
-      chat?.close()
       idle?.close()
+      await chat?.close()
       setTimeout(() => process.exit(0), 200).unref()
       process.disconnect?.()
       return
