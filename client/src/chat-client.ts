@@ -429,7 +429,8 @@ export class ChatClient {
         this.onHello(f)
         break
       case 'inbox':
-        this.emitter.emit('inbox', f.conversations)
+        // A resync's inbox repeats what the app has: only a connection's first sync reports it.
+        if (f.rid === undefined || !this.requests.has(f.rid)) this.emitter.emit('inbox', f.conversations)
         break
       case 'synced':
         this.onSynced(f)
@@ -514,7 +515,7 @@ export class ChatClient {
   }
 
   /**
-   * A hole on a lane: ask for the conversation again from before it, on this connection. If the
+   * A hole on a lane: sync again on this connection, this conversation from before the hole. If the
    * server refuses or does not answer, drop the socket: the reconnect's sync starts from the
    * same cursor, so nothing is skipped either way.
    */
@@ -524,7 +525,10 @@ export class ChatClient {
     this.stats.resyncs += 1
     this.store.set(conversationId, from)
     const ws = this.ws
-    this.request('sync', { type: 'sync', cursors: { [conversationId]: from } }, false).then(
+    // All cursors, not just this conversation's, and `tail: 0`: a gateway treats a conversation
+    // missing from `cursors` as new to the device and would replay its tail. Replays of the
+    // others are then only what this device has, which the tracker drops.
+    this.request('sync', { type: 'sync', cursors: this.tracker.cursors(), tail: 0 }, false).then(
       () => {
         const cursor = this.tracker.closeGap(conversationId)
         if (cursor !== undefined) this.store.set(conversationId, cursor)

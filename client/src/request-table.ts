@@ -47,6 +47,10 @@ export class RequestTable {
     return true
   }
 
+  has(rid: string): boolean {
+    return this.pending.has(rid)
+  }
+
   /** Removes and returns the request an answer names; undefined for an unknown or settled rid. */
   take(rid: string): PendingRequest | undefined {
     const p = this.pending.get(rid)

@@ -96,14 +96,18 @@ t.test('receipts and messages interleave on their own lanes without false gaps',
 t.test('a gap on a lane triggers a resync of that conversation from before the hole', async (t) => {
   const store = new MemoryCursorStore()
   const { conn, events, client } = await live(t, { cursorStore: store })
+  const inboxes: unknown[] = []
+  client.on('inbox', (c) => inboxes.push(c))
+  conn.send(messageEvent(1, 0, undefined, 'c_other0001'))
   conn.send(messageEvent(1, 0))
   conn.send(messageEvent(2, 1))
-  await waitFor('two events', () => events.length === 2)
+  await waitFor('three events', () => events.length === 3)
   // 3 and 4 are lost; 5 arrives with prev 4.
   conn.send(messageEvent(5, 4))
   conn.send(messageEvent(6, 5))
   const resync = await conn.next('sync')
-  t.same(resync.cursors, { [CONV]: 2 })
+  t.same(resync.cursors, { [CONV]: 2, c_other0001: 1 }, 'every cursor, the gapped one before the hole')
+  t.equal(resync.tail, 0, 'no tail replay of conversations without a cursor')
   t.ok(resync.rid)
   t.equal(conn.count('sync'), 2, 'one resync for a burst of gapped events')
   t.equal(store.cursors.get(CONV), 2, 'the cursor stays before the hole')
@@ -114,13 +118,15 @@ t.test('a gap on a lane triggers a resync of that conversation from before the h
     [6, 5],
   ] as const)
     conn.send(messageEvent(seq, prev))
+  conn.send({ type: 'inbox', rid: resync.rid, conversations: [] })
   conn.send({ type: 'synced', rid: resync.rid, cursors: { [CONV]: 6 } })
   conn.send(messageEvent(7, 6))
   await waitFor('seq 7', () => events.some((e) => e.seq === 7))
   t.same(
-    events.map((e) => e.seq),
+    events.filter((e) => e.conversationId === CONV).map((e) => e.seq),
     [1, 2, 3, 4, 5, 6, 7],
   )
+  t.equal(inboxes.length, 0, "the resync's inbox is not reported again")
   t.equal(store.cursors.get(CONV), 7)
   t.equal(client.stats.resyncs, 1)
   t.equal(client.state, 'live', 'a resync does not leave live')
