@@ -13,6 +13,8 @@ export interface MemberState {
   read: number
   /** The message number `n` at the read watermark, for unread counts (`lastN - readN`). */
   readN: number
+  /** Sequence of this member's first message (0: none): who receipts in a group are relevant to. */
+  firstSent: number
 }
 
 export interface LastMessage {
@@ -77,7 +79,7 @@ export const nAt = (s: ConversationState, seq: number): number => {
 
 const addMember = (s: ConversationState, userId: string, role: Role): void => {
   if (s.members.has(userId)) return
-  s.members.set(userId, { role, order: s.joins++, delivered: 0, read: 0, readN: 0 })
+  s.members.set(userId, { role, order: s.joins++, delivered: 0, read: 0, readN: 0, firstSent: 0 })
 }
 
 /** A group always has an admin: when the last one goes, the longest-standing member becomes one. */
@@ -144,6 +146,7 @@ export const evolve = (s: ConversationState, e: ChatEvent, seq: number, lane: La
       // Sending is reading: the sender has seen everything up to their own message.
       const sender = s.members.get(e.actor)
       if (sender) {
+        if (sender.firstSent === 0) sender.firstSent = seq
         sender.delivered = Math.max(sender.delivered, seq)
         if (seq > sender.read) {
           sender.read = seq

@@ -1,0 +1,50 @@
+import { DEFAULT_LIMITS, type Limits } from '@chatapp/contracts'
+import type { ConfigReader } from '@chatapp/kit'
+
+/** The gateway's settings beyond the common ones; read once in main.ts, passed to startGateway. */
+export interface GatewayConfig {
+  ns: string
+  shards: number
+  host: string
+  port: number
+  allowedOrigins: string[]
+  limits: Limits
+  /** Seconds without traffic before uWS pings, then closes. */
+  idleTimeoutS: number
+  /** Buffered outgoing bytes beyond which a socket is a slow consumer (4430). */
+  maxBackpressureBytes: number
+  presenceRefreshMs: number
+}
+
+export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig => ({
+  ns,
+  shards,
+  host: '127.0.0.1',
+  port: 0,
+  allowedOrigins: ['*'],
+  limits: { ...DEFAULT_LIMITS },
+  idleTimeoutS: 120,
+  maxBackpressureBytes: 1024 * 1024,
+  presenceRefreshMs: 20_000,
+})
+
+export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): GatewayConfig => {
+  const connFps = c.int('CONN_FRAMES_PER_SECOND', 1, 100_000)
+  const userFps = c.int('USER_FRAMES_PER_SECOND', 1, 100_000)
+  return {
+    ...defaultGatewayConfig(ns, shards),
+    host: c.str('GATEWAY_HOST'),
+    port: c.int('GATEWAY_PORT', 0, 65535),
+    allowedOrigins: c.list('ALLOWED_ORIGINS'),
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxFrameBytes: c.int('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),
+      maxTextLength: c.int('MAX_TEXT_LENGTH', 1, 65_536),
+      maxGroupMembers: c.int('MAX_GROUP_MEMBERS', 2, 100_000),
+      connFramesPerSecond: connFps,
+      connBurst: connFps * 4,
+      userFramesPerSecond: userFps,
+      userBurst: userFps * 4,
+    },
+  }
+}

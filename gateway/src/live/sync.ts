@@ -1,0 +1,51 @@
+import type { ClientFrameOf, InboxEntry } from '@chatapp/contracts'
+import type { ConversationState } from '../conversations/state.js'
+import type { ConversationStore } from '../conversations/store.js'
+import type { Connection } from '../ws/connection.js'
+import type { Hub } from './hub.js'
+import { inboxEntry } from './inbox.js'
+
+/** Where a device without a cursor starts: before the `tail`-th latest message (pure). */
+export const tailStart = (s: ConversationState, tail: number): number => {
+  if (tail <= 0) return Math.max(s.lastM, s.lastR)
+  const r = s.recent
+  if (r.length < tail && r.length === s.n) return 0 // every message is in the window: from the start
+  const first = r[Math.max(0, r.length - tail)]
+  return first ? first[0] - 1 : 0
+}
+
+/**
+ * `sync`: the inbox, then every event after each cursor (or the last `tail` messages), in order,
+ * then `synced` with the cursors reached; live events of those conversations are held by the hub
+ * meanwhile and flushed after `synced`, de-duplicated by sequence. Nothing missed, nothing twice.
+ */
+export const runSync = async (
+  deps: { hub: Hub; store: ConversationStore; defaultTail: number },
+  conn: Connection,
+  f: ClientFrameOf<'sync'>,
+): Promise<void> => {
+  const userId = conn.userId
+  conn.synced = true
+  const convs = await deps.hub.conversationsOf(userId)
+  const inbox: InboxEntry[] = []
+  const plan: [string, number][] = []
+  for (const [id, joinedAt] of convs) {
+    const state = await deps.store.refresh(id)
+    const entry = inboxEntry(state, userId)
+    if (!entry) continue
+    inbox.push(entry)
+    const cursor = f.cursors?.[id]
+    const after = cursor ?? tailStart(state, f.tail ?? deps.defaultTail)
+    // Never replay what happened before the user joined.
+    plan.push([id, Math.max(after, joinedAt - 1)])
+  }
+  inbox.sort((a, b) => (b.lastMessage?.at ?? 0) - (a.lastMessage?.at ?? 0))
+  conn.send({ type: 'inbox', ...(f.rid !== undefined ? { rid: f.rid } : {}), conversations: inbox })
+  const cursors: Record<string, number> = {}
+  for (const [id, after] of plan) cursors[id] = await deps.hub.attach(conn, id, after)
+  conn.send({ type: 'synced', ...(f.rid !== undefined ? { rid: f.rid } : {}), cursors })
+  deps.hub.release(
+    conn,
+    plan.map(([id]) => id),
+  )
+}

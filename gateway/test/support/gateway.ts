@@ -1,0 +1,49 @@
+import type { TestNamespace } from '@chatapp/infra'
+import { createLogger } from '@chatapp/kit'
+import {
+  createTokenService,
+  generatePrivateKeyPem,
+  type TokenService,
+} from '../../src/accounts/token-service.js'
+import { defaultGatewayConfig, type GatewayConfig } from '../../src/config.js'
+import type { UserDirectory } from '../../src/ports.js'
+import { type Gateway, startGateway, WS_PATH } from '../../src/server.js'
+
+/** Users the directory knows; tests register ids here (A's accounts module owns the real one). */
+export const memoryDirectory = (users: Set<string>): UserDirectory => ({
+  existing: async (ids) => new Set(ids.filter((u) => users.has(u))),
+})
+
+export interface TestGateways {
+  tokens: TokenService
+  users: Set<string>
+  start(over?: Partial<GatewayConfig>): Promise<Gateway & { url: string }>
+  token(userId: string, deviceId?: string): Promise<string>
+}
+
+/** Gateways in this process over one test namespace, sharing a token key and user set. */
+export const testGateways = async (
+  tn: TestNamespace,
+  pem = generatePrivateKeyPem(),
+): Promise<TestGateways> => {
+  const tokens = await createTokenService({ privateKeyPem: pem, ttlS: 600 })
+  const users = new Set<string>()
+  return {
+    tokens,
+    users,
+    async start(over = {}) {
+      const config = { ...defaultGatewayConfig(tn.ns, tn.names.shards), ...over }
+      const gw = await startGateway(config, {
+        nc: tn.nc,
+        log: createLogger('gateway-test', process.env.TEST_LOG ?? 'silent'),
+        tokens,
+        directory: memoryDirectory(users),
+      })
+      return Object.assign(gw, { url: `ws://127.0.0.1:${gw.port}${WS_PATH}` })
+    },
+    async token(userId, deviceId = 'dev1') {
+      users.add(userId)
+      return (await tokens.issue(userId, deviceId, `s_${userId}_${deviceId}`)).accessToken
+    },
+  }
+}
