@@ -79,9 +79,8 @@ export const mediaRoutes = (d: MediaRoutesDeps): HttpRoute[] => [
         'content-type': dl.mime,
         'accept-ranges': 'bytes',
         'cache-control': 'private, max-age=86400',
-        // Nothing we serve is a page: no scripts, no plugins, no framing, even if a browser sniffs.
+        // Nothing we serve is a page: no scripts, no plugins, no framing (the transport adds nosniff).
         'content-security-policy': "default-src 'none'; sandbox",
-        'x-content-type-options': 'nosniff',
         ...(dl.etag ? { etag: dl.etag } : {}),
         ...(dl.range ? { 'content-range': `bytes ${dl.range.start}-${dl.range.end}/${dl.total}` } : {}),
         ...(dl.attachment || variant === 'original'

@@ -1,0 +1,255 @@
+import { request } from 'node:http'
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { type MediaRef, mediaJobDecoder, mediaKeys } from '@chatapp/contracts'
+import { createTestNamespace, s3Client } from '@chatapp/infra'
+import { createLogger } from '@chatapp/kit'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import sharp from 'sharp'
+import t from 'tap'
+import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
+import { openGatewayDb } from '../../src/db/gateway-db.js'
+import { startHttpServer } from '../../src/http/uws-http.js'
+import { mediaRepo } from '../../src/media/media-repo.js'
+import { createMediaService } from '../../src/media/media-service.js'
+import { mediaRoutes } from '../../src/media/routes.js'
+import type { MembershipPort } from '../../src/ports.js'
+
+const tn = await createTestNamespace({ shards: 1 })
+t.teardown(tn.cleanup)
+const log = createLogger('test', 'silent')
+const schema = tn.names.dbSchemas.gateway
+const db = await openGatewayDb(tn.stack.databaseUrl, schema, log)
+t.teardown(() => db.close())
+const s3 = s3Client(tn.stack.s3)
+t.teardown(() => s3.destroy())
+const bucket = tn.names.s3Bucket
+
+/** Membership as B's port reports it; a memory twin, since this file tests the media module. */
+const members = new Map<string, Set<string>>()
+const membership: MembershipPort = {
+  isMember: async (conversationId, userId) => members.get(conversationId)?.has(userId) ?? false,
+}
+const LIMITS = { image: 300_000, video: 400_000, audio: 100_000, document: 600_000 }
+const media = createMediaService({
+  repo: mediaRepo(db.orm, schema),
+  s3,
+  js: jetstream(tn.nc),
+  names: tn.names,
+  membership,
+  limits: LIMITS,
+})
+const tokens = await createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 60 })
+const server = await startHttpServer({
+  routes: mediaRoutes({ media, maxUploadBytes: Math.max(...Object.values(LIMITS)) }),
+  deps: { tokens, log },
+})
+t.teardown(() => server.close())
+const base = `http://127.0.0.1:${server.port}`
+
+const ANN = 'u_ann000001'
+const BOB = 'u_bob000001'
+const EVE = 'u_eve000001'
+const auth = async (userId: string) => ({
+  authorization: `Bearer ${(await tokens.issue(userId, 'dev1', `s_${userId}`)).accessToken}`,
+})
+const upload = async (
+  userId: string,
+  body: Buffer,
+  o: { query?: string; headers?: Record<string, string> } = {},
+) =>
+  fetch(`${base}/v1/media${o.query ?? ''}`, {
+    method: 'POST',
+    body,
+    headers: { ...(await auth(userId)), 'content-type': 'application/octet-stream', ...o.headers },
+  })
+const errorCode = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code
+const objectCount = async () =>
+  ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'media/' }))).Contents ?? []).length
+
+const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } })
+  .jpeg()
+  .toBuffer()
+const pdf = Buffer.from(
+  '%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n',
+)
+
+t.test('uploads a photo: type from the bytes, whatever the client claims', async (t) => {
+  const r = await upload(ANN, jpeg, {
+    headers: { 'content-type': 'application/pdf', 'x-file-name': 'evil.html' },
+  })
+  t.equal(r.status, 201)
+  const body = (await r.json()) as MediaRef
+  t.match(body, { mediaId: /^m_/, kind: 'image', mime: 'image/jpeg', size: jpeg.length })
+  t.notOk('name' in body, 'a photo keeps no file name')
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: mediaKeys.original(body.mediaId) }))
+  t.equal(head.ContentLength, jpeg.length)
+  t.equal(head.ContentType, 'image/jpeg')
+})
+
+t.test('refuses bytes that are no accepted type, and a kind the bytes contradict', async (t) => {
+  const before = await objectCount()
+  const html = await upload(ANN, Buffer.from('<!doctype html><script>alert(1)</script>'))
+  t.equal(html.status, 415)
+  t.equal(await errorCode(html), 'UNSUPPORTED_MEDIA_TYPE')
+  const lying = await upload(ANN, pdf, { query: '?kind=video' })
+  t.equal(lying.status, 415)
+  t.equal(await errorCode(lying), 'UNSUPPORTED_MEDIA_TYPE')
+  const bad = await upload(ANN, jpeg, { query: '?kind=sticker' })
+  t.equal(bad.status, 400)
+  t.equal(await objectCount(), before, 'nothing stored')
+})
+
+t.test('refuses an empty upload and one without a token', async (t) => {
+  const empty = await upload(ANN, Buffer.alloc(0))
+  t.equal(empty.status, 400)
+  t.equal(await errorCode(empty), 'INVALID_REQUEST')
+  const anon = await fetch(`${base}/v1/media`, { method: 'POST', body: jpeg })
+  t.equal(anon.status, 401)
+})
+
+t.test('stores any file as a document when asked, with a sanitised name', async (t) => {
+  const r = await upload(ANN, Buffer.from('just some notes\n'), {
+    query: '?kind=document',
+    headers: { 'x-file-name': encodeURIComponent('../secret/Notes "v2".txt') },
+  })
+  t.equal(r.status, 201)
+  t.match(await r.json(), { kind: 'document', mime: 'application/octet-stream', name: 'Notes _v2_.txt' })
+})
+
+t.test('refuses a photo over the photo limit and removes what was stored', async (t) => {
+  // Valid JPEG head, then padding: the limit is that of the sniffed kind (image), not document's.
+  const big = Buffer.concat([jpeg, Buffer.alloc(LIMITS.image, 1)])
+  const before = await objectCount()
+  const r = await upload(ANN, big)
+  t.equal(r.status, 413)
+  t.equal(await errorCode(r), 'PAYLOAD_TOO_LARGE')
+  // A chunked body (no Content-Length) is cut while streaming.
+  const chunked = await new Promise<number>((resolve, reject) => {
+    auth(ANN).then((h) => {
+      const req = request(`${base}/v1/media`, {
+        method: 'POST',
+        headers: { ...h, 'transfer-encoding': 'chunked' },
+      })
+      req.on('response', (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      for (let i = 0; i < big.length; i += 64 * 1024) req.write(big.subarray(i, i + 64 * 1024))
+      req.end()
+    }, reject)
+  })
+  t.equal(chunked, 413)
+  t.equal(await objectCount(), before, 'no partial object left')
+})
+
+t.test('an upload the client abandons leaves no object', async (t) => {
+  const before = await objectCount()
+  const h = await auth(ANN)
+  await new Promise<void>((resolve) => {
+    const req = request(`${base}/v1/media`, {
+      method: 'POST',
+      headers: { ...h, 'content-length': String(200_000) },
+    })
+    req.on('error', () => resolve())
+    req.write(Buffer.concat([jpeg, Buffer.alloc(20_000)]), () => setImmediate(() => req.destroy()))
+    req.on('close', () => resolve())
+  })
+  // The server notices the abort asynchronously: poll, bounded, for the store to be clean.
+  const deadline = Date.now() + 5000
+  while ((await objectCount()) !== before && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50))
+  t.equal(await objectCount(), before)
+})
+
+t.test('only the uploader may attach a media', async (t) => {
+  const r = (await (await upload(ANN, jpeg)).json()) as MediaRef
+  t.match(await media.forAttach(r.mediaId, ANN), { mediaId: r.mediaId, kind: 'image', mime: 'image/jpeg' })
+  t.equal(await media.forAttach(r.mediaId, BOB), undefined)
+  t.equal(await media.forAttach('m_doesnotexist', ANN), undefined)
+})
+
+t.test('sharing enqueues one media job per conversation, however often the send is retried', async (t) => {
+  const ref = (await (await upload(ANN, jpeg)).json()) as MediaRef
+  const convA = 'c_share00001'
+  const convB = 'c_share00002'
+  await media.shared({ ref, conversationId: convA, seq: 5, uploaderId: ANN })
+  await media.shared({ ref, conversationId: convA, seq: 5, uploaderId: ANN })
+  await media.shared({ ref, conversationId: convB, seq: 9, uploaderId: ANN })
+  const jsm = await jetstreamManager(tn.nc)
+  const jobs = []
+  for (let seq = 1; ; seq++) {
+    const m = await jsm.streams.getMessage(tn.names.mediaJobStream, { seq }).catch(() => undefined)
+    if (!m) break
+    const d = mediaJobDecoder.decode(m.data)
+    if (d.ok && d.value.mediaId === ref.mediaId) jobs.push({ subject: m.subject, job: d.value })
+  }
+  t.same(
+    jobs.map((j) => [j.subject, j.job.conversationId, j.job.kind, j.job.mime, j.job.key]),
+    [
+      [tn.names.mediaJobSubject('image'), convA, 'image', 'image/jpeg', mediaKeys.original(ref.mediaId)],
+      [tn.names.mediaJobSubject('image'), convB, 'image', 'image/jpeg', mediaKeys.original(ref.mediaId)],
+    ],
+  )
+})
+
+t.test('downloads: the uploader and members of a sharing conversation; anyone else gets 404', async (t) => {
+  const ref = (await (await upload(ANN, jpeg)).json()) as MediaRef
+  const get = async (userId: string, path = `/v1/media/${ref.mediaId}/original`, headers = {}) =>
+    fetch(`${base}${path}`, { headers: { ...(await auth(userId)), ...headers } })
+  const own = await get(ANN)
+  t.equal(own.status, 200)
+  t.same(Buffer.from(await own.arrayBuffer()), jpeg)
+  t.equal(own.headers.get('content-type'), 'image/jpeg')
+  t.equal(own.headers.get('x-content-type-options'), 'nosniff')
+  t.equal(own.headers.get('accept-ranges'), 'bytes')
+
+  const before = await get(BOB)
+  t.equal(before.status, 404, 'not shared with bob yet')
+  t.equal(await errorCode(before), 'MEDIA_NOT_FOUND')
+  members.set('c_dl0000001', new Set([ANN, BOB]))
+  await media.shared({ ref, conversationId: 'c_dl0000001', seq: 1, uploaderId: ANN })
+  t.equal((await get(BOB)).status, 200, 'bob is a member where it was shared')
+  const eve = await get(EVE)
+  t.equal(eve.status, 404)
+  t.equal(await errorCode(eve), 'MEDIA_NOT_FOUND')
+  const unknown = await get(EVE, '/v1/media/m_doesnotexist1/original')
+  t.equal(unknown.status, 404, 'unknown and forbidden look the same')
+  t.equal(await errorCode(unknown), 'MEDIA_NOT_FOUND')
+  t.equal((await get(ANN, `/v1/media/${ref.mediaId}/thumb`)).status, 404, 'variant not made yet')
+  t.equal((await get(ANN, `/v1/media/${ref.mediaId}/..%2f..%2fetc`)).status, 404, 'no such variant')
+  t.equal((await get(ANN, '/v1/media/not-an-id/original')).status, 404)
+  members.get('c_dl0000001')!.delete(BOB)
+  t.equal((await get(BOB)).status, 404, 'bob left the conversation')
+})
+
+t.test('serves byte ranges for seeking, and 416 outside the object', async (t) => {
+  const ref = (await (await upload(ANN, jpeg)).json()) as MediaRef
+  const path = `${base}/v1/media/${ref.mediaId}/original`
+  const part = await fetch(path, { headers: { ...(await auth(ANN)), range: 'bytes=10-19' } })
+  t.equal(part.status, 206)
+  t.equal(part.headers.get('content-range'), `bytes 10-19/${jpeg.length}`)
+  t.equal(part.headers.get('content-length'), '10')
+  t.same(Buffer.from(await part.arrayBuffer()), jpeg.subarray(10, 20))
+  const tail = await fetch(path, { headers: { ...(await auth(ANN)), range: 'bytes=-5' } })
+  t.same(Buffer.from(await tail.arrayBuffer()), jpeg.subarray(-5))
+  const out = await fetch(path, { headers: { ...(await auth(ANN)), range: `bytes=${jpeg.length}-` } })
+  t.equal(out.status, 416)
+  t.equal(out.headers.get('content-range'), `bytes */${jpeg.length}`)
+  t.equal(await errorCode(out), 'RANGE_NOT_SATISFIABLE')
+})
+
+t.test('serves documents as attachments under their name', async (t) => {
+  const r = await upload(ANN, pdf, { headers: { 'x-file-name': 'Q3 report.pdf' } })
+  const ref = (await r.json()) as MediaRef
+  t.match(ref, { kind: 'document', mime: 'application/pdf', name: 'Q3 report.pdf' })
+  const dl = await fetch(`${base}/v1/media/${ref.mediaId}/original`, { headers: await auth(ANN) })
+  t.equal(dl.status, 200)
+  t.equal(
+    dl.headers.get('content-disposition'),
+    `attachment; filename="Q3 report.pdf"; filename*=UTF-8''Q3%20report.pdf`,
+  )
+  t.equal(dl.headers.get('content-type'), 'application/pdf')
+  t.match(dl.headers.get('content-security-policy'), /sandbox/)
+  t.same(Buffer.from(await dl.arrayBuffer()), pdf)
+})
