@@ -25,6 +25,14 @@ interface Client {
   online: boolean
   /** While offline: resolves when the network is back (the client cannot connect before). */
   networkBack: Promise<void> | undefined
+  /** The current access token, for the HTTP API (uploads). */
+  token: string
+}
+
+/** A conversation of this worker with its members' clients, for loads beyond text (media). */
+export interface Participant {
+  conversationId: string
+  sender: { client: ChatClient; token: () => string }
 }
 
 interface Conv {
@@ -80,6 +88,7 @@ export class ChatLoad {
         live: false,
         online: true,
         networkBack: undefined,
+        token: tokens.accessToken,
       } as Omit<Client, 'client'> as Client
       c.client = new ChatClient(this.s.wsUrl, {
         deviceId,
@@ -87,6 +96,7 @@ export class ChatLoad {
         tokenProvider: async ({ forceRefresh }) => {
           await c.networkBack
           if (forceRefresh) tokens = await login(this.s.httpUrl, u, deviceId)
+          c.token = tokens.accessToken
           return tokens.accessToken
         },
         autoDeliver: this.s.receiptIntervalMs > 0,
@@ -131,8 +141,23 @@ export class ChatLoad {
     return { clients: this.clients.size, conversations: this.convs.length }
   }
 
+  /** Media state events (ready / failed) seen by any member, for the media load. */
+  onMedia: ((conversationId: string, mediaId: string, ok: boolean) => void) | undefined
+
+  /** The first member of each conversation, who sends media in the media scenario. */
+  participants(): Participant[] {
+    return this.convs.map((conv) => {
+      const c = this.clients.get(conv.members[0]!)!
+      return { conversationId: conv.id, sender: { client: c.client, token: () => c.token } }
+    })
+  }
+
   private onEvent(c: Client, f: EventFrame, live: boolean): void {
     const e = f.event
+    if (e.type === 'media.ready' || e.type === 'media.failed') {
+      this.onMedia?.(f.conversationId, e.data.mediaId, e.type === 'media.ready')
+      return
+    }
     if (e.type === 'conversation.created' || e.type === 'member.added') {
       const set = this.joined.get(f.conversationId) ?? new Set<number>()
       this.joined.set(f.conversationId, set)

@@ -52,7 +52,33 @@ export interface RunStep {
   reconnect?: { clients: number; offlineMs: number; atMs: number }
 }
 
-export type ToWorker = { type: 'setup'; setup: Setup } | { type: 'run'; step: RunStep } | { type: 'close' }
+export interface MediaStep {
+  httpUrl: string
+  uploads: number
+  photoShare: number
+  photoPath: string
+  videoPath: string
+  concurrency: number
+  readyTimeoutMs: number
+}
+
+export interface MediaResult {
+  uploads: number
+  ready: number
+  failed: number
+  notReady: number
+  errors: Record<string, number>
+  seconds: number
+  upload: string
+  imageToReady: string
+  videoToReady: string
+}
+
+export type ToWorker =
+  | { type: 'setup'; setup: Setup }
+  | { type: 'run'; step: RunStep }
+  | { type: 'media'; step: MediaStep }
+  | { type: 'close' }
 
 export interface Progress {
   sent: number
@@ -89,4 +115,5 @@ export type FromWorker =
   | { type: 'progress'; progress: Progress }
   | { type: 'step'; result: StepResult }
   | { type: 'echo'; result: EchoResult }
+  | { type: 'media'; result: MediaResult }
   | { type: 'failed'; message: string }

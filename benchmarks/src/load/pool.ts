@@ -1,7 +1,16 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Cleanup } from '../system/cleanup.js'
-import type { EchoResult, FromWorker, Progress, RunStep, Setup, StepResult } from './messages.js'
+import type {
+  EchoResult,
+  FromWorker,
+  MediaResult,
+  MediaStep,
+  Progress,
+  RunStep,
+  Setup,
+  StepResult,
+} from './messages.js'
 
 // Workers always run the built JavaScript (also when a test imports this file from src).
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url)).replace(
@@ -107,6 +116,16 @@ export class WorkerPool {
       ),
     )
     return replies.flatMap((m) => (m?.type === 'step' ? [m.result] : []))
+  }
+
+  /** Runs the media load on the workers that have conversations. */
+  async media(steps: (MediaStep | undefined)[], timeoutMs: number): Promise<MediaResult[]> {
+    const replies = await Promise.all(
+      this.workers.map((w, i) =>
+        steps[i] ? this.ask(w, { type: 'media', step: steps[i] }, timeoutMs) : undefined,
+      ),
+    )
+    return replies.flatMap((m) => (m?.type === 'media' ? [m.result] : []))
   }
 
   async close(): Promise<void> {

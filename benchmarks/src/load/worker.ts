@@ -5,6 +5,7 @@
 import { ChatLoad } from './chat-load.js'
 import { runEcho } from './echo-load.js'
 import { IdleLoad } from './idle-load.js'
+import { runMediaLoad } from './media-load.js'
 import type { FromWorker, ToWorker } from './messages.js'
 
 const say = (m: FromWorker) => process.send?.(m)
@@ -48,6 +49,10 @@ const handle = async (m: ToWorker): Promise<void> => {
     case 'run':
       if (!chat) throw new Error('run before a chat setup')
       say({ type: 'step', result: await chat.run(m.step) })
+      return
+    case 'media':
+      if (!chat) throw new Error('media before a chat setup')
+      say({ type: 'media', result: await runMediaLoad(chat, m.step) })
       return
     case 'close':
       if (progressTimer) clearInterval(progressTimer)
