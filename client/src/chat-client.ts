@@ -10,7 +10,7 @@ import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js
 import { type CloseAction, closeAction } from './close-policy.js'
 import { type CursorStore, MemoryCursorStore } from './cursor-store.js'
 import { Emitter } from './emitter.js'
-import { ChatClientError } from './errors.js'
+import { ChatClientError, isChatClientError } from './errors.js'
 import { EventTracker } from './event-tracker.js'
 import { newClientMsgId } from './ids.js'
 import { ReceiptCoalescer, type ReceiptKind } from './receipt-coalescer.js'
@@ -260,6 +260,12 @@ export class ChatClient {
       token = await this.options.tokenProvider({ forceRefresh })
     } catch (err) {
       if (this.closedByApp) return
+      // A provider that knows it cannot succeed (AuthApi.refresh rejecting with
+      // INVALID_REFRESH_TOKEN, say) ends the session instead of looping.
+      if (isChatClientError(err) && !err.retryable) {
+        this.finish(4401, 'token provider gave up', err)
+        return
+      }
       this.emitError(
         new ChatClientError('UNAVAILABLE', `token provider failed: ${String(err)}`, { cause: err }),
       )
@@ -423,6 +429,8 @@ export class ChatClient {
         const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
         if (p !== undefined) p.reject(err)
         else this.emitError(err)
+        // The connection's sync was refused: it cannot go live; try again on a new one (with backoff).
+        if (f.rid !== undefined && f.rid === this.syncRid) this.dropSocket()
         break
       }
       case 'hello':

@@ -1,7 +1,16 @@
 import { CLOSE_CODES } from '@chatapp/contracts'
 import t from 'tap'
 import { MemoryCursorStore } from '../src/cursor-store.js'
-import { CONV, FakeGateway, messageEvent, startClient, waitFor, whenClosed } from './fixtures/fake-gateway.js'
+import { ChatClientError } from '../src/errors.js'
+import {
+  CONV,
+  FakeGateway,
+  hello,
+  messageEvent,
+  startClient,
+  waitFor,
+  whenClosed,
+} from './fixtures/fake-gateway.js'
 
 t.test('authenticates with the subprotocol header and syncs from the stored cursors', async (t) => {
   const gw = await FakeGateway.start()
@@ -232,4 +241,32 @@ t.test('ready() times out when the server never finishes the sync', async (t) =>
   const { client } = startClient(gw)
   t.teardown(() => client.close())
   await t.rejects(client.ready(50), { code: 'CLIENT_TIMEOUT' })
+})
+
+t.test('a token provider that rejects with a non-retryable ChatClientError ends the session', async (t) => {
+  const gw = await FakeGateway.start()
+  t.teardown(() => gw.close())
+  const { client } = startClient(gw, {
+    tokenProvider: async () => {
+      throw new ChatClientError('INVALID_REFRESH_TOKEN')
+    },
+  })
+  const info = await whenClosed(client)
+  t.equal(info.error?.code, 'INVALID_REFRESH_TOKEN')
+  t.equal(gw.attempts, 0, 'never connected')
+})
+
+t.test('a refused first sync drops the connection and syncs again on a new one', async (t) => {
+  const gw = await FakeGateway.start()
+  t.teardown(() => gw.close())
+  const { client, errors } = startClient(gw)
+  t.teardown(() => client.close())
+  const c0 = await gw.conn(0)
+  c0.send(hello())
+  const sync = await c0.next('sync')
+  c0.send({ type: 'error', rid: sync.rid, code: 'UNAVAILABLE', message: 'views down', retryable: true })
+  const c1 = await gw.conn(1)
+  await c1.handshake()
+  await client.ready()
+  t.match(errors, [{ code: 'UNAVAILABLE', message: 'views down' }])
 })
