@@ -72,6 +72,14 @@ export interface ComponentUsageResult {
   rssBytesEnd: number
 }
 
+export interface LagResult {
+  metric: string
+  p99: number
+  max: number
+  samples: number
+  unit: string
+}
+
 export interface RunResult {
   id: string
   scenario: string
@@ -83,7 +91,8 @@ export interface RunResult {
   phases: PhaseResult[]
   ceilings: Ceilings
   usage: ComponentUsageResult[]
-  projectionLag?: { metric: string; p99: number; max: number; samples: number; unit: string }
+  /** Sampled once a second from the projector's metrics during the measured phases. */
+  projectionLag: LagResult[]
   notes: string[]
   failures: string[]
 }

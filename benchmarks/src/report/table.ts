@@ -104,11 +104,11 @@ export const renderTable = (r: RunResult): string => {
       ),
     )
   }
-  if (r.projectionLag)
+  for (const l of r.projectionLag)
     out.push(
-      '',
-      `Projection lag (${r.projectionLag.metric}, ${r.projectionLag.samples} samples): p99 ${r.projectionLag.p99} ${r.projectionLag.unit}, max ${r.projectionLag.max} ${r.projectionLag.unit}`,
+      `Projection lag ${l.metric} (worst shard, ${l.samples} samples): p99 ${l.p99} ${l.unit}, max ${l.max} ${l.unit}`,
     )
+  out.push('')
   for (const n of r.notes) out.push(`note: ${n}`)
   out.push(
     '',

@@ -187,7 +187,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       phases,
       ceilings,
       usage,
-      ...(lagResult ? { projectionLag: lagResult } : {}),
+      projectionLag: lagResult ?? [],
       notes: ctx.notes,
       failures: failuresOf(phases),
     }

@@ -1,14 +1,14 @@
 import { parsePrometheus, percentile } from '../core/prometheus.js'
+import type { LagResult } from '../core/result.js'
 
 /**
  * Samples the projector's lag once a second from its /metrics, for the run's projection-lag p99.
- * Uses the first `projector_lag_*` gauge it finds (preferring seconds), so the benchmark keeps
- * working if the projector renames or adds lag metrics.
+ * Every `projector_lag_*` gauge is kept (today: events behind and seconds behind, per shard; the
+ * worst shard counts), so the benchmark follows the projector if it adds or renames one.
  */
 export class LagProbe {
   private timer: NodeJS.Timeout | undefined
-  private readonly values: number[] = []
-  private metric: string | undefined
+  private readonly values = new Map<string, number[]>()
 
   constructor(private readonly metricsUrl: string) {}
 
@@ -16,15 +16,12 @@ export class LagProbe {
     const tick = async () => {
       try {
         const r = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(900) })
-        const samples = parsePrometheus(await r.text()).filter(
-          (s) => s.name.startsWith('projector_lag') && !/_(bucket|sum|count|created)$/.test(s.name),
-        )
-        if (!this.metric) {
-          const names = [...new Set(samples.map((s) => s.name))]
-          this.metric = names.find((n) => n.includes('seconds')) ?? names[0]
+        const worst = new Map<string, number>()
+        for (const s of parsePrometheus(await r.text())) {
+          if (!s.name.startsWith('projector_lag') || /_(bucket|sum|count|created)$/.test(s.name)) continue
+          worst.set(s.name, Math.max(worst.get(s.name) ?? Number.NEGATIVE_INFINITY, s.value))
         }
-        const mine = samples.filter((s) => s.name === this.metric)
-        if (mine.length > 0) this.values.push(Math.max(...mine.map((s) => s.value)))
+        for (const [name, v] of worst) this.values.set(name, [...(this.values.get(name) ?? []), v])
       } catch {
         // a missed scrape is a missing sample, not a failed run
       }
@@ -34,19 +31,14 @@ export class LagProbe {
     this.timer.unref()
   }
 
-  stop(): { metric: string; p99: number; max: number; samples: number; unit: string } | undefined {
+  stop(): LagResult[] {
     if (this.timer) clearInterval(this.timer)
-    if (!this.metric || this.values.length === 0) return undefined
-    return {
-      metric: this.metric,
-      p99: percentile(this.values, 99),
-      max: Math.max(...this.values),
-      samples: this.values.length,
-      unit: this.metric.includes('seconds')
-        ? 's'
-        : this.metric.includes('events') || this.metric.includes('messages')
-          ? 'events'
-          : '',
-    }
+    return [...this.values].map(([metric, vs]) => ({
+      metric,
+      p99: percentile(vs, 99),
+      max: Math.max(...vs),
+      samples: vs.length,
+      unit: metric.endsWith('seconds') ? 's' : metric.endsWith('events') ? 'events' : '',
+    }))
   }
 }

@@ -42,7 +42,7 @@ const result = (lost = 0): RunResult => ({
     wsEcho: { msgBytes: 100, connections: 64, maxRate: 50_000, rtt: lat(0.2) },
   },
   usage: [{ name: 'gateway', cpuCores: 0.5, peakRssBytes: 100 * 1024 * 1024, rssBytesEnd: 1 }],
-  projectionLag: { metric: 'projector_lag_events', p99: 3, max: 4, samples: 10, unit: 'events' },
+  projectionLag: [{ metric: 'projector_lag_events', p99: 3, max: 4, samples: 10, unit: 'events' }],
   notes: ['a note <b>'],
   failures: failuresOf([]),
 })
@@ -53,7 +53,7 @@ t.test('the table shows latency, throughput, the ceilings as shares, cost and th
   t.match(text, /reconnect→synced/)
   t.match(text, /JetStream publish, 300 B\s+20,000\s+0\.5 %/)
   t.match(text, /gateway\s+0\.50\s+100\.0 MiB/)
-  t.match(text, /Projection lag .* p99 3 events/)
+  t.match(text, /Projection lag projector_lag_events .* p99 3 events/)
   t.match(text, /PASS/)
 })
 
