@@ -1,7 +1,7 @@
 import { fnv1a32 } from '@chatapp/contracts'
 import type pg from 'pg'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
-import { inTransaction } from './db.js'
+import { inTransaction, type Queryable } from './db.js'
 import { loadStates, readOffset, writeDeadLetters, writeOffset, writePlan } from './sql-writer.js'
 
 /**
@@ -20,15 +20,26 @@ export const applyBatch = async (
 ): Promise<BatchResult> =>
   inTransaction(pool, async (db) => {
     await db.query('SELECT pg_advisory_xact_lock($1, $2)', [shardLockKey(schema), shard])
-    const offset = await readOffset(db, schema, shard)
-    const fresh = entries.filter((e) => e.seq > offset)
-    const states = await loadStates(db, schema, conversationsOf(fresh))
-    const r = projectBatch(states, entries, offset, 'projector', now())
-    await writePlan(db, schema, r.plan)
-    await writeDeadLetters(db, schema, r.deadLetters)
-    if (r.lastSeq > offset) await writeOffset(db, schema, shard, r.lastSeq, r.lastAt)
-    return r
+    return applyIn(db, schema, shard, entries, now)
   })
+
+/** The body of `applyBatch`, inside a transaction the caller owns (and whose locks it holds). */
+export const applyIn = async (
+  db: Queryable,
+  schema: string,
+  shard: number,
+  entries: readonly LogEntry[],
+  now: () => number = Date.now,
+): Promise<BatchResult> => {
+  const offset = await readOffset(db, schema, shard)
+  const fresh = entries.filter((e) => e.seq > offset)
+  const states = await loadStates(db, schema, conversationsOf(fresh))
+  const r = projectBatch(states, entries, offset, 'projector', now())
+  await writePlan(db, schema, r.plan)
+  await writeDeadLetters(db, schema, r.deadLetters)
+  if (r.lastSeq > offset) await writeOffset(db, schema, shard, r.lastSeq, r.lastAt)
+  return r
+}
 
 /** The advisory lock key of a views schema's shards (first key; the shard is the second). */
 export const shardLockKey = (schema: string): number => fnv1a32(`${schema}:shards`) | 0

@@ -1,0 +1,249 @@
+import { parseArgs } from 'node:util'
+import { ConversationId, isViewName, names, VIEW_NAMES } from '@chatapp/contracts'
+import { ConfigReader, connectNats, createLogger, readCommon } from '@chatapp/kit'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { openPool } from './db.js'
+import { listDeadLetters } from './dead-letters.js'
+import { lag } from './lag.js'
+import { openOrm } from './orm.js'
+import { rebuild } from './rebuild.js'
+import { type ReplayLine, replay } from './replay.js'
+import { formatAge, progressLine, renderTable } from './table-format.js'
+import { verify } from './verify.js'
+
+export interface CliIo {
+  out(s: string): void
+  err(s: string): void
+  /** Progress bars are drawn only on a terminal. */
+  isTTY: boolean
+  env: Record<string, string | undefined>
+}
+
+export const USAGE = `chatapp-ops: operate the projector's views
+
+usage: chatapp-ops <command> [options]        (or: node projector/dist/cli.js …)
+
+commands:
+  replay <conversation> [--from-seq N | --since TIME]
+                         the conversation's events in order: seq, time, type, actor, summary
+  rebuild [--view NAME]  rebuild the views from sequence 1 into fresh tables while the live
+                         views keep serving, then switch over (NAME: ${VIEW_NAMES.join(', ')})
+  lag                    per projector consumer: pending events and the age of the oldest
+  verify [--conversation ID]
+                         recompute the views from the log and report every difference
+                         (exit status 1 when there is one)
+  dead-letters [--limit N]
+                         events the projector could not apply, newest first
+
+options:
+  --json                 machine-readable output (one JSON document) instead of tables
+  --batch N              events per transaction for rebuild/verify (default 2000)
+  -h, --help             this help
+
+environment: CHATAPP_NS, CHATAPP_SHARDS, NATS_URL, DATABASE_URL (see README).
+exit status: 0 ok, 1 differences found (verify), 2 usage error, 3 failure.`
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'from-seq': { type: 'string' },
+  since: { type: 'string' },
+  view: { type: 'string' },
+  conversation: { type: 'string' },
+  limit: { type: 'string' },
+  batch: { type: 'string' },
+} as const
+
+class UsageError extends Error {}
+
+const CONV = new RegExp(ConversationId.pattern!)
+const positiveInt = (name: string, v: string | undefined, def: number): number => {
+  if (v === undefined) return def
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`)
+  return n
+}
+
+/** Runs one CLI command; returns the exit status. Never calls process.exit (testable in-process). */
+export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (e) {
+    io.err(`${(e as Error).message}\n\n${USAGE}\n`)
+    return 2
+  }
+  const { values: v, positionals } = parsed
+  const [command, ...rest] = positionals
+  if (v.help || command === undefined || command === 'help') {
+    io.out(`${USAGE}\n`)
+    return command === undefined && !v.help ? 2 : 0
+  }
+  const c = new ConfigReader(io.env)
+  const common = readCommon(c)
+  c.done()
+  const n = names(common.ns, common.shards)
+  const log = createLogger('chatapp-ops', 'silent')
+  const batch = (() => {
+    try {
+      return positiveInt('batch', v.batch, 2000)
+    } catch {
+      return -1
+    }
+  })()
+  const json = v.json === true
+  const print = (value: unknown, table: () => string) =>
+    io.out(`${json ? JSON.stringify(value, null, 2) : table()}\n`)
+  let lastDraw = 0
+  const progress = (done: number, total: number, startedAt: number) => {
+    if (!io.isTTY || json) return
+    const now = Date.now()
+    if (now - lastDraw < 100 && done < total) return
+    lastDraw = now
+    io.err(`\r${progressLine(done, total, done / Math.max(0.001, (now - startedAt) / 1000))}`)
+  }
+
+  try {
+    if (batch < 0) throw new UsageError('--batch must be a positive integer')
+    if (!['replay', 'rebuild', 'lag', 'verify', 'dead-letters'].includes(command))
+      throw new UsageError(`unknown command "${command}"`)
+    if (command === 'replay') {
+      const id = rest[0]
+      if (!id || !CONV.test(id)) throw new UsageError('replay needs a conversation id (c_… or d_…)')
+      if (v['from-seq'] !== undefined && v.since !== undefined)
+        throw new UsageError('use --from-seq or --since, not both')
+      const fromSeq = v['from-seq'] !== undefined ? positiveInt('from-seq', v['from-seq'], 1) : undefined
+      const since = v.since !== undefined ? new Date(v.since) : undefined
+      if (since && Number.isNaN(since.getTime()))
+        throw new UsageError('--since must be a date/time (ISO 8601)')
+      const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
+      try {
+        const lines: ReplayLine[] = []
+        for await (const l of replay(jetstream(nc), await jetstreamManager(nc), n, id, {
+          ...(fromSeq !== undefined ? { fromSeq } : {}),
+          ...(since ? { since } : {}),
+        }))
+          lines.push(l)
+        print(lines, () =>
+          lines.length === 0
+            ? `no events for ${id}`
+            : renderTable(
+                ['seq', 'time', 'type', 'actor', 'summary'],
+                lines.map((l) => [l.seq, l.time, l.type, l.actor, l.summary]),
+              ),
+        )
+      } finally {
+        await nc.close()
+      }
+      return 0
+    }
+    if (command === 'dead-letters') {
+      const limit = positiveInt('limit', v.limit, 100)
+      const orm = await openOrm(common.databaseUrl, n.dbSchemas.views, 1)
+      try {
+        const rows = await listDeadLetters(orm, limit)
+        print(rows, () =>
+          rows.length === 0
+            ? 'no dead letters'
+            : renderTable(
+                ['at', 'stream', 'seq', 'code', 'reason'],
+                rows.map((r) => [r.at, r.stream, r.seq, r.code, r.reason]),
+              ),
+        )
+      } finally {
+        await orm.close()
+      }
+      return 0
+    }
+    if (v.view !== undefined && !isViewName(v.view))
+      throw new UsageError(`--view must be one of ${VIEW_NAMES.join(', ')}`)
+    if (v.conversation !== undefined && !CONV.test(v.conversation))
+      throw new UsageError('--conversation must be a conversation id (c_… or d_…)')
+    const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
+    const pool = openPool(common.databaseUrl, 2)
+    try {
+      const js = jetstream(nc)
+      const jsm = await jetstreamManager(nc)
+      if (command === 'lag') {
+        const rows = await lag(jsm, pool, n)
+        print(rows, () =>
+          renderTable(
+            ['consumer', 'stream', 'last seq', 'applied', 'pending', 'oldest pending'],
+            rows.map((r) => [
+              r.exists ? r.consumer : `${r.consumer} (missing)`,
+              r.stream,
+              r.lastSeq,
+              r.appliedSeq,
+              r.pending,
+              formatAge(r.oldestAgeSeconds),
+            ]),
+          ),
+        )
+        return 0
+      }
+      if (command === 'rebuild') {
+        const startedAt = Date.now()
+        const r = await rebuild({
+          js,
+          jsm,
+          pool,
+          databaseUrl: common.databaseUrl,
+          names: n,
+          batch,
+          ...(v.view && isViewName(v.view) ? { view: v.view } : {}),
+          onProgress: (p) => progress(p.events, p.total, startedAt),
+        })
+        if (io.isTTY && !json) io.err('\n')
+        const rate = r.events / Math.max(r.seconds, 0.001)
+        print({ ...r, view: v.view ?? 'all', eventsPerSecond: Math.round(rate) }, () =>
+          [
+            `rebuilt ${v.view ?? 'all views'} of ${n.dbSchemas.views} from ${r.events} events in ${r.seconds.toFixed(1)}s (${Math.round(rate)} events/s)`,
+            `switched over at offsets ${r.offsets.map((o, i) => `${i}:${o}`).join(' ')}`,
+          ].join('\n'),
+        )
+        return 0
+      }
+      // verify
+      const startedAt = Date.now()
+      const r = await verify({
+        js,
+        jsm,
+        pool,
+        databaseUrl: common.databaseUrl,
+        names: n,
+        batch,
+        ...(v.conversation ? { conversationId: v.conversation } : {}),
+        onProgress: (events) => progress(events, events, startedAt),
+      })
+      if (io.isTTY && !json) io.err('\n')
+      print(r, () => {
+        const head = `verified ${v.conversation ?? 'all conversations'} against ${r.events} events at offsets ${r.offsets.map((o, i) => `${i}:${o}`).join(' ')}`
+        if (r.differences.length === 0) return `${head}\nno differences`
+        return `${head}\n${r.differences.length} difference(s):\n${renderTable(
+          ['view', 'key', 'problem', 'columns (view ≠ log)'],
+          r.differences.map((d) => [
+            d.view,
+            Object.values(d.key).join('/'),
+            d.kind,
+            d.columns
+              ? Object.entries(d.columns)
+                  .map(([k, [a, b]]) => `${k}: ${JSON.stringify(a)} ≠ ${JSON.stringify(b)}`)
+                  .join('; ')
+              : '',
+          ]),
+        )}`
+      })
+      return r.differences.length > 0 ? 1 : 0
+    } finally {
+      await pool.end()
+      await nc.close()
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n\nrun with --help for usage\n`)
+      return 2
+    }
+    io.err(`${command} failed: ${(e as Error).message}\n`)
+    return 3
+  }
+}

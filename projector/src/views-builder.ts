@@ -1,0 +1,87 @@
+import type { Names } from '@chatapp/contracts'
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import type pg from 'pg'
+import { applyBatch, applyIn, shardLockKey } from './applier.js'
+import type { Queryable } from './db.js'
+import { readLog } from './log-reader.js'
+import { readOffset } from './sql-writer.js'
+
+export interface BuildOptions {
+  js: JetStreamClient
+  jsm: JetStreamManager
+  pool: pg.Pool
+  names: Names
+  /** The schema being filled (already migrated). */
+  target: string
+  batch: number
+  /** Only this conversation's events (verify of one conversation). */
+  conversationId?: string
+  /** Per shard, the last sequence to apply; default: each stream's last sequence now. */
+  untilSeqs?: number[]
+  onProgress?: (p: { shard: number; seq: number; events: number }) => void
+}
+
+const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
+  o.conversationId !== undefined
+    ? [o.names.shardOf(o.conversationId)]
+    : Array.from({ length: o.names.shards }, (_, i) => i)
+
+/**
+ * Fills `target` from the log, shard by shard, from wherever its own offsets stand (so it can
+ * be called again to catch up). Returns the number of events read.
+ */
+export const buildViews = async (o: BuildOptions): Promise<number> => {
+  let events = 0
+  for (const shard of shardsOf(o)) {
+    const from = (await readOffset(o.pool, o.target, shard)) + 1
+    const until = o.untilSeqs?.[shard]
+    if (until !== undefined && until < from) continue
+    for await (const entries of readLog(o.js, o.jsm, {
+      stream: o.names.convStream(shard),
+      ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
+      fromSeq: from,
+      ...(until !== undefined ? { untilSeq: until } : {}),
+      batch: o.batch,
+    })) {
+      await applyBatch(o.pool, o.target, shard, entries)
+      events += entries.length
+      o.onProgress?.({ shard, seq: entries[entries.length - 1]!.seq, events })
+    }
+  }
+  return events
+}
+
+/** The live views' offset of every shard (0 where nothing was applied yet). */
+export const liveOffsets = async (db: Queryable, o: { names: Names }): Promise<number[]> => {
+  const out: number[] = []
+  for (let s = 0; s < o.names.shards; s++) out.push(await readOffset(db, o.names.dbSchemas.views, s))
+  return out
+}
+
+/**
+ * Inside the caller's transaction: takes the live projector's shard locks (it pauses for the
+ * rest of the transaction), then applies to `target` whatever the live views have applied and
+ * `target` has not, so both stand at exactly the same offsets while the transaction lasts.
+ */
+export const holdAndCatchUp = async (
+  db: pg.PoolClient,
+  o: Omit<BuildOptions, 'untilSeqs' | 'onProgress'>,
+) => {
+  const live = o.names.dbSchemas.views
+  for (let s = 0; s < o.names.shards; s++)
+    await db.query('SELECT pg_advisory_xact_lock($1, $2)', [shardLockKey(live), s])
+  const offsets = await liveOffsets(db, o)
+  for (const shard of shardsOf(o)) {
+    const from = (await readOffset(db, o.target, shard)) + 1
+    if (offsets[shard]! < from) continue
+    for await (const entries of readLog(o.js, o.jsm, {
+      stream: o.names.convStream(shard),
+      ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
+      fromSeq: from,
+      untilSeq: offsets[shard]!,
+      batch: o.batch,
+    }))
+      await applyIn(db, o.target, shard, entries)
+  }
+  return offsets
+}
