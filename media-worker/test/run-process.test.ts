@@ -36,11 +36,11 @@ t.test('kills a command past its time bound and reports MEDIA_TIMEOUT', async (t
 })
 
 t.test('rejects with the exit code and the tail of stderr on failure', async (t) => {
-  const e = await runBounded(
+  const e = (await runBounded(
     process.execPath,
     ['-e', 'console.error("bad input"); process.exit(3)'],
     noLimits,
-  ).catch((x: unknown) => x as Error & { exitCode?: number })
+  ).catch((x: unknown) => x)) as Error & { exitCode?: number }
   t.equal(e.exitCode, 3)
   t.match(e.message, /exited 3: bad input/)
   t.notOk(isPermanent(e), 'the caller decides what an exit means')
