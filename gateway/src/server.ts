@@ -145,7 +145,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     app,
     {
       path: WS_PATH,
-      maxPayloadLength: config.limits.maxFrameBytes,
+      maxFrameBytes: config.limits.maxFrameBytes,
       maxBackpressure: config.maxBackpressureBytes,
       idleTimeoutS: config.idleTimeoutS,
     },

@@ -26,7 +26,8 @@ export interface WsHandlers<S> {
 
 export interface WsOptions {
   path: string
-  maxPayloadLength: number
+  /** Frames above this are refused (FRAME_TOO_LARGE, close 1009) by the core. */
+  maxFrameBytes: number
   /** Buffered bytes beyond which a socket is a slow consumer (closed with 4430). */
   maxBackpressure: number
   idleTimeoutS: number
@@ -69,7 +70,9 @@ class UwsSocket implements Socket {
 
 export const mountWebSocket = <S>(app: uWS.TemplatedApp, o: WsOptions, h: WsHandlers<S>): void => {
   app.ws<UserData>(o.path, {
-    maxPayloadLength: o.maxPayloadLength,
+    // uWS cuts a frame over its limit without a close frame (1006). It gets a hard cap of 4x the
+    // limit, so an oversize frame below it is closed politely with 1009 by the core.
+    maxPayloadLength: o.maxFrameBytes * 4,
     // uWS drops frames past this; our own check closes earlier with 4430 so nothing is lost silently.
     maxBackpressure: o.maxBackpressure * 2,
     closeOnBackpressureLimit: 0,
@@ -124,6 +127,11 @@ export const mountWebSocket = <S>(app: uWS.TemplatedApp, o: WsOptions, h: WsHand
     },
     message: (ws, data) => {
       const ud = ws.getUserData()
+      if (data.byteLength > o.maxFrameBytes) {
+        ud.sock?.send(JSON.stringify({ type: 'error', ...errorBody('FRAME_TOO_LARGE') }))
+        ud.sock?.close(1009, 'frame too large')
+        return
+      }
       // `data` is only valid during this call; the core decodes it synchronously.
       h.message(ud.conn, data)
     },
