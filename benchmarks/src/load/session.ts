@@ -1,11 +1,11 @@
+import { SUBPROTOCOL } from '@chatapp/client'
 import type { ClientFrame, ServerFrame, ServerFrameOf } from '@chatapp/contracts'
 import WebSocket from 'ws'
 
 /**
- * One device's WebSocket to the gateway, speaking the documented JSON protocol: authenticate,
- * sync, send with a request id, receive events. Kept minimal so the load generator spends its
- * CPU on load, not on bookkeeping; it de-duplicates redelivered events by sequence per lane,
- * as the protocol asks every client to.
+ * A bare device connection for the `connections` scenario, which must choose its source address
+ * (`localAddress`), something @chatapp/client does not expose: authenticate, sync, sit. It
+ * de-duplicates redelivered events by sequence per lane, as the protocol asks every client to.
  */
 export type EventFrame = ServerFrameOf<'event'>
 
@@ -47,7 +47,8 @@ export class Session {
   connect(): Promise<ServerFrameOf<'hello'>> {
     const timeoutMs = this.o.timeoutMs ?? 15_000
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.o.wsUrl, {
+      // Authenticated in the upgrade, as @chatapp/client does by default.
+      const ws = new WebSocket(this.o.wsUrl, [SUBPROTOCOL, `bearer.${this.o.token}`], {
         perMessageDeflate: false,
         ...(this.o.localAddress ? { localAddress: this.o.localAddress } : {}),
       })
@@ -61,7 +62,6 @@ export class Session {
         this.userId = h.userId
         resolve(h)
       }
-      ws.on('open', () => this.raw({ type: 'auth', token: this.o.token }))
       ws.on('message', (data) => this.onMessage(data as Buffer))
       ws.on('error', (e) => {
         clearTimeout(timer)
