@@ -72,6 +72,8 @@ export class ChatClient {
   private authenticated = false
   private seeded = false
   private syncRid: string | undefined
+  /** Conversations with a hole when the connection's sync was sent (that sync fills them). */
+  private gapsAtSync: string[] = []
   private attempt = 0
   private refreshedForAuth = false
   /** Set when the client itself drops a socket (dead keepalive, failed resync): always reconnect. */
@@ -315,7 +317,7 @@ export class ChatClient {
     this.pingTimer = undefined
     const lost = new ChatClientError('CLIENT_DISCONNECTED', `connection closed (${code})`)
     for (const p of this.requests.dropUnresendable()) p.reject(lost)
-    this.tracker.closeAllGaps()
+    // Open gaps stay open: the reconnect's sync starts from before them and closes them.
     this.receipts.requeueUnconfirmed()
     this.typingThrottle.reset()
     if (this.closedByApp) return
@@ -468,6 +470,7 @@ export class ChatClient {
     this.setState('syncing')
     this.emitter.emit('hello', f)
     if (this.ws === undefined) return // a listener closed the client
+    this.gapsAtSync = this.tracker.gaps()
     this.syncRid = this.requests.nextRid()
     const cursors = this.tracker.cursors()
     const tail = this.options.syncTail
@@ -489,7 +492,9 @@ export class ChatClient {
     // at its word too, since only one sync is outstanding then).
     if (this.currentState !== 'syncing' || (f.rid !== undefined && f.rid !== this.syncRid)) return
     this.syncRid = undefined
-    this.tracker.closeAllGaps()
+    // Only the holes this sync was asked to fill: one found since has its own resync pending.
+    for (const c of this.gapsAtSync) this.closeGap(c)
+    this.gapsAtSync = []
     // Conversations the server reports but the device processed nothing of (a tail of 0): start
     // from there, so the next sync does not ask for their whole history.
     const known = this.tracker.cursors()
@@ -537,16 +542,18 @@ export class ChatClient {
     // missing from `cursors` as new to the device and would replay its tail. Replays of the
     // others are then only what this device has, which the tracker drops.
     this.request('sync', { type: 'sync', cursors: this.tracker.cursors(), tail: 0 }, false).then(
-      () => {
-        const cursor = this.tracker.closeGap(conversationId)
-        if (cursor !== undefined) this.store.set(conversationId, cursor)
-      },
+      () => this.closeGap(conversationId),
       (err: ChatClientError) => {
         if (err.code === 'CLIENT_DISCONNECTED' || err.code === 'CLIENT_CLOSED' || ws !== this.ws) return
         this.emitError(err)
         this.dropSocket()
       },
     )
+  }
+
+  private closeGap(conversationId: string): void {
+    const cursor = this.tracker.closeGap(conversationId)
+    if (cursor !== undefined) this.store.set(conversationId, cursor)
   }
 
   // ── outgoing frames ──────────────────────────────────────────────────────────────────────────

@@ -88,8 +88,11 @@ export class EventTracker {
     return s.max
   }
 
-  closeAllGaps(): void {
-    for (const s of this.convs.values()) s.gapFrom = undefined
+  /** Conversations with a resync outstanding. */
+  gaps(): string[] {
+    const out: string[] = []
+    for (const [c, s] of this.convs) if (s.gapFrom !== undefined) out.push(c)
+    return out
   }
 
   cursor(conversationId: string): number | undefined {

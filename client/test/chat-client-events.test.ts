@@ -226,3 +226,23 @@ t.test(
     t.same((await c1.handshake()).cursors, { [CONV]: 30, c_group0001: 4 })
   },
 )
+
+t.test(
+  'a hole survives a drop: the reconnect syncs from before it even if the other lane moved on',
+  async (t) => {
+    const store = new MemoryCursorStore()
+    const { conn, gw, events } = await live(t, { cursorStore: store })
+    conn.send(messageEvent(1, 0))
+    conn.send(messageEvent(5, 3)) // 2..3 missing on lane m
+    const resync = await conn.next('sync')
+    t.same(resync.cursors, { [CONV]: 1 })
+    conn.send(receiptEvent(6, 0, 1)) // lane r goes on
+    await waitFor('the receipt', () => events.some((e) => e.seq === 6))
+    t.equal(store.cursors.get(CONV), 1, 'still held before the hole')
+    conn.ws.terminate() // the resync is never answered
+    const c1 = await gw.conn(1)
+    const sync = await c1.handshake()
+    t.same(sync.cursors, { [CONV]: 1 }, 'the reconnect asks from before the hole')
+    await waitFor('its synced closes the hole', () => store.cursors.get(CONV) === 6)
+  },
+)
