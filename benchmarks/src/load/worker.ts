@@ -34,6 +34,15 @@ const handle = async (m: ToWorker): Promise<void> => {
         case 'idle': {
           idle = new IdleLoad(s)
           const r = await idle.setup()
+          const it = idle
+          progressTimer = setInterval(
+            () =>
+              say({
+                type: 'progress',
+                progress: { sent: 0, stored: 0, delivered: 0, errors: 0, open: it.openCount() },
+              }),
+            250,
+          )
           say({ type: 'ready', clients: r.clients, conversations: 0, setupMs: performance.now() - t0 })
           return
         }

@@ -53,8 +53,10 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
   }
   const openSeconds = (performance.now() - t0) / 1000
   ctx.log(`${fmtInt(opened)} connections open in ${openSeconds.toFixed(1)} s; holding ${o.holdS} s`)
-  await sleep(o.holdS * 1000)
+  await sleep(o.holdS * 1000 + 500)
   const rssAfter = ctx.sampler.rssNow('gateway')
+  // Still open after the hold: the gateway must not shed idle, authenticated connections.
+  const stillOpen = ctx.pool.progress().open
   const perConn = opened > 0 ? (rssAfter - rssBefore) / opened : 0
   ctx.notes.push(
     `connections: gateway RSS ${fmtBytes(rssBefore)} → ${fmtBytes(rssAfter)} for ${fmtInt(opened)} connections = ${fmtBytes(perConn)} per connection`,
@@ -70,13 +72,17 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
       stored: 0,
       delivered: 0,
       deliveredPerSecond: 0,
-      sendErrors: opened < o.connections ? { 'not opened': o.connections - opened } : {},
+      sendErrors: {
+        ...(opened < o.connections ? { 'not opened': o.connections - opened } : {}),
+        ...(stillOpen < opened ? { 'closed during the hold': opened - stillOpen } : {}),
+      },
       sendToSent: zero,
       sendToDelivered: zero,
       check: ZERO_COUNTS,
       timeline: [],
       extra: {
         'connections opened': opened,
+        'still open after the hold': stillOpen,
         'connections per second': Math.round(opened / Math.max(0.001, openSeconds)),
         'gateway RSS before (bytes)': rssBefore,
         'gateway RSS after (bytes)': rssAfter,
