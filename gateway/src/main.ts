@@ -10,20 +10,42 @@ import {
   readS3,
   startOpsServer,
 } from '@chatapp/kit'
+import { jetstream } from '@nats-io/jetstream'
 import pg from 'pg'
+import { createAccountService } from './accounts/account-service.js'
+import { readAccountsConfig } from './accounts/config.js'
+import { createPasswordHasher } from './accounts/password-hasher.js'
+import { createTokenService, loadOrCreateKeyFile } from './accounts/token-service.js'
+import { readGatewayConfig } from './config.js'
+import { openGatewayDb } from './db/gateway-db.js'
+import { httpRoutes } from './http/api.js'
+import { readHttpConfig } from './http/config.js'
+import { mountHttp } from './http/uws-http.js'
+import { createMediaService, type MediaService, mediaRepo } from './media/mod.js'
+import { startGateway } from './server.js'
+import { pgViewReads } from './views/view-reads.js'
 
 /** The only place that reads the environment and builds adapters. */
 const c = new ConfigReader()
 const common = readCommon(c)
 const s3cfg = readS3(c)
-const port = c.int('GATEWAY_PORT', 0, 65535)
+const config = readGatewayConfig(c, common.ns, common.shards)
+const accountsCfg = readAccountsConfig(c)
+const httpCfg = readHttpConfig(c)
 const opsPort = c.int('GATEWAY_OPS_PORT', 0, 65535)
+const uploadLimits = {
+  image: c.int('UPLOAD_LIMIT_IMAGE', 1, 2 ** 40),
+  video: c.int('UPLOAD_LIMIT_VIDEO', 1, 2 ** 40),
+  audio: c.int('UPLOAD_LIMIT_AUDIO', 1, 2 ** 40),
+  document: c.int('UPLOAD_LIMIT_DOCUMENT', 1, 2 ** 40),
+}
 c.done()
 
 const log = createLogger('gateway', common.logLevel)
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'gateway', log)
-const db = new pg.Pool({ connectionString: common.databaseUrl, max: 10 })
+const views = new pg.Pool({ connectionString: common.databaseUrl, max: 10 })
+const db = await openGatewayDb(common.databaseUrl, n.dbSchemas.gateway, log)
 const s3 = new S3Client({
   endpoint: s3cfg.endpoint,
   region: s3cfg.region,
@@ -38,16 +60,60 @@ const ops = await startOpsServer({
   log,
   checks: {
     nats: natsUp(nc),
-    postgres: () => db.query('SELECT 1').then(() => true),
+    postgres: () => db.ping(),
     s3: () => s3.send(new HeadBucketCommand({ Bucket: n.s3Bucket })).then(() => true),
   },
 })
-log.info({ port, ns: common.ns }, 'gateway started')
+
+const tokens = await createTokenService({
+  privateKeyPem: await loadOrCreateKeyFile(accountsCfg.jwtPrivateKeyFile),
+  ttlS: accountsCfg.accessTokenTtlS,
+})
+const accounts = createAccountService({
+  orm: db.orm,
+  tokens,
+  hasher: await createPasswordHasher(),
+  refreshTtlS: accountsCfg.refreshTokenTtlS,
+  log,
+})
+const reads = pgViewReads(views, n.dbSchemas.views)
+let media: MediaService | undefined
+
+const gateway = await startGateway(config, {
+  nc,
+  log,
+  tokens,
+  directory: accounts,
+  registry: ops.registry,
+  sentLookup: reads,
+  media: (ctx) => {
+    media = createMediaService({
+      repo: mediaRepo(db.orm, n.dbSchemas.gateway),
+      s3,
+      js: jetstream(nc),
+      names: n,
+      membership: ctx.membership,
+      limits: uploadLimits,
+    })
+    return media
+  },
+  mountHttp: (app, ctx) =>
+    mountHttp(app, httpRoutes({ accounts, views: { reads, membership: ctx.membership } }), {
+      tokens,
+      log,
+      registry: ops.registry,
+      rateLimits: httpCfg.rateLimits,
+      trustedProxyHops: httpCfg.trustedProxyHops,
+    }),
+})
+log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 onShutdown(log, async () => {
   ops.setDraining()
+  await gateway.close()
   await nc.drain()
-  await db.end()
+  await db.close()
+  await views.end()
   s3.destroy()
   await ops.close()
 })

@@ -36,7 +36,8 @@ export interface GatewayDeps {
   tokens: TokenVerifier
   directory: UserDirectory
   registry?: Registry
-  media?: MediaPort
+  /** Built from the context, because the media module needs this gateway's MembershipPort. */
+  media?: (ctx: GatewayContext) => MediaPort
   sentLookup?: SentMessageLookup
   /** Mounts the HTTP API (engineer A's `mountHttp(app, httpRoutes(ctx), …)`) on the same app and port. */
   mountHttp?: (app: App, ctx: GatewayContext) => void
@@ -123,6 +124,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     membership,
     hub,
   }
+  const media = deps.media?.(ctx)
   const protocol = createProtocol({
     names: n,
     nc,
@@ -134,7 +136,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     store,
     hub,
     presence,
-    media: deps.media,
+    media,
     sentLookup: deps.sentLookup,
     logger: log,
     onFrame: (type) => m.frames.inc({ type }),
