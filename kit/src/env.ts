@@ -96,6 +96,14 @@ export const ENV_VARS: readonly EnvVar[] = [
   v('FFMPEG_PATH', 'ffmpeg', ['media-worker'], 'ffmpeg binary.'),
   v('PROJECTOR_BATCH', '500', ['projector'], 'Events applied per transaction, at most.'),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
+  v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
+  v('AUTH_RATE_BURST', '10', ['gateway'], 'Register and login requests one client address may burst.'),
+  v(
+    'TRUSTED_PROXY_HOPS',
+    '0',
+    ['gateway'],
+    'Proxies in front of the gateway that append to X-Forwarded-For (0: the peer is the client).',
+  ),
 ]
 
 export const envDefault = (name: string): string => {

@@ -6,6 +6,7 @@ import type { Logger } from '@chatapp/kit'
 import { Value } from '@sinclair/typebox/value'
 import type { Registry } from 'prom-client'
 import type { TokenVerifier } from '../ports.js'
+import { DEFAULT_RATE_LIMITS } from './config.js'
 import { createHttpMetrics, type HttpMetrics } from './http-metrics.js'
 import { type BucketSpec, KeyedRateLimiter } from './rate-limiter.js'
 import {
@@ -40,11 +41,6 @@ export interface HttpDeps {
    */
   trustedProxyHops?: number
   now?: () => number
-}
-
-/** Login, register and refresh are expensive (argon2) and guessable: 20 per minute, burst 10. */
-export const DEFAULT_RATE_LIMITS: Readonly<Record<string, BucketSpec>> = {
-  auth: { perSecond: 20 / 60, burst: 10 },
 }
 
 const text = new TextDecoder()

@@ -1,0 +1,272 @@
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  ChatError,
+  type LoginRequest,
+  type RegisterRequest,
+  type TokenPair,
+  type UserProfile,
+} from '@chatapp/contracts'
+import type { Logger } from '@chatapp/kit'
+import {
+  type EntityManager,
+  LockMode,
+  type MikroORM,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core'
+import type { UserDirectory } from '../ports.js'
+import { RefreshTokenSchema, SessionSchema, UserSchema } from './entities.js'
+import type { PasswordHasher } from './password-hasher.js'
+import { checkPassword } from './password-policy.js'
+import { decideRefresh } from './refresh-decision.js'
+import type { TokenService } from './token-service.js'
+
+/**
+ * Accounts and sessions in PostgreSQL (docs/adr/0010-accounts-in-postgres.md). A session is one
+ * logged-in device and one refresh-token family; its id is the access token's `jti`.
+ */
+export interface AccountService extends UserDirectory {
+  /** USERNAME_TAKEN, WEAK_PASSWORD, INVALID_REQUEST. */
+  register(input: RegisterRequest): Promise<UserProfile>
+  /** INVALID_CREDENTIALS for an unknown user and a wrong password alike, in the same time. */
+  login(input: LoginRequest): Promise<TokenPair>
+  /** Single use: INVALID_REFRESH_TOKEN, and a reused token revokes its whole session. */
+  refresh(refreshToken: string): Promise<TokenPair>
+  /** Revokes the token's session, or every session of its user. INVALID_REFRESH_TOKEN. */
+  logout(refreshToken: string, allDevices: boolean): Promise<void>
+  findByUsername(username: string): Promise<UserProfile | undefined>
+}
+
+export type RevocationReason = 'logout' | 'logout-all' | 'reuse' | 'replaced'
+
+export interface AccountServiceDeps {
+  orm: MikroORM
+  tokens: TokenService
+  hasher: PasswordHasher
+  refreshTtlS: number
+  log: Logger
+  now?: () => number
+  /**
+   * Told after sessions were revoked (committed), e.g. to close their WebSockets with 4403
+   * before their access tokens expire. Must not throw.
+   */
+  onSessionsRevoked?: (userId: string, sessionIds: string[], reason: RevocationReason) => void
+}
+
+const USERNAME = /^[a-z0-9_.]{3,32}$/
+// Control characters and bidi overrides would let one display name impersonate another.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+const BAD_DISPLAY_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+
+const randomId = (prefix: string, bytes: number) => `${prefix}${randomBytes(bytes).toString('base64url')}`
+export const hashRefreshToken = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+export const createAccountService = (d: AccountServiceDeps): AccountService => {
+  const now = d.now ?? Date.now
+  const refreshTtlMs = d.refreshTtlS * 1000
+  const notify = (userId: string, ids: string[], reason: RevocationReason) => {
+    if (ids.length === 0 || !d.onSessionsRevoked) return
+    try {
+      d.onSessionsRevoked(userId, ids, reason)
+    } catch (err) {
+      d.log.error({ err }, 'onSessionsRevoked failed')
+    }
+  }
+
+  /** A new refresh token of `sessionId`, written through `em` (flushed by the caller). */
+  const newRefreshToken = (em: EntityManager, sessionId: string, at: number) => {
+    const token = `rt_${randomBytes(32).toString('base64url')}` // 256 bits
+    const expiresAt = at + refreshTtlMs
+    em.create(RefreshTokenSchema, {
+      tokenHash: hashRefreshToken(token),
+      sessionId,
+      issuedAt: at,
+      expiresAt,
+      rotatedAt: null,
+    })
+    return { token, expiresAt }
+  }
+
+  const pair = async (
+    userId: string,
+    deviceId: string,
+    sessionId: string,
+    refresh: { token: string; expiresAt: number },
+  ): Promise<TokenPair> => {
+    const access = await d.tokens.issue(userId, deviceId, sessionId)
+    return {
+      userId,
+      deviceId,
+      accessToken: access.accessToken,
+      accessExpiresAt: access.expiresAt,
+      refreshToken: refresh.token,
+      refreshExpiresAt: refresh.expiresAt,
+    }
+  }
+
+  const revokeLive = async (
+    em: EntityManager,
+    where: { userId: string; deviceId?: string } | { id: string },
+    reason: RevocationReason,
+    at: number,
+  ): Promise<string[]> => {
+    const live = await em.find(SessionSchema, { ...where, revokedAt: null }, { fields: ['id'] })
+    const ids = live.map((s) => s.id)
+    if (ids.length > 0) {
+      await em.nativeUpdate(SessionSchema, { id: { $in: ids } }, { revokedAt: at, revokedReason: reason })
+    }
+    return ids
+  }
+
+  return {
+    async register(input) {
+      const verdict = checkPassword(input.password, input.username)
+      if (!verdict.ok) throw new ChatError('WEAK_PASSWORD', `The password is too weak: ${verdict.reason}.`)
+      const displayName = input.displayName.trim()
+      if (displayName.length === 0 || BAD_DISPLAY_CHARS.test(displayName)) {
+        throw new ChatError('INVALID_REQUEST', 'The display name is empty or has control characters.', {
+          details: ['/displayName'],
+        })
+      }
+      const em = d.orm.em.fork()
+      // Saves an argon2 hash for the common case; the unique index decides races.
+      if ((await em.count(UserSchema, { username: input.username })) > 0)
+        throw new ChatError('USERNAME_TAKEN')
+      const user = em.create(UserSchema, {
+        id: randomId('u_', 16),
+        username: input.username,
+        displayName,
+        passwordHash: await d.hasher.hash(input.password),
+        createdAt: now(),
+      })
+      try {
+        await em.flush()
+      } catch (e) {
+        if (e instanceof UniqueConstraintViolationException) throw new ChatError('USERNAME_TAKEN')
+        throw e
+      }
+      d.log.info({ userId: user.id }, 'user registered')
+      return { userId: user.id, username: user.username, displayName: user.displayName }
+    },
+
+    async login(input) {
+      const username = input.username.toLowerCase()
+      const em = d.orm.em.fork()
+      // The same query and the same argon2 work whether or not the user exists.
+      const user = USERNAME.test(username)
+        ? await em.findOne(UserSchema, { username }, { populate: ['passwordHash'] })
+        : null
+      const ok = user
+        ? await d.hasher.verify(user.passwordHash, input.password)
+        : await d.hasher.verifyDummy(input.password)
+      if (!user || !ok) throw new ChatError('INVALID_CREDENTIALS')
+
+      const deviceId = input.deviceId ?? randomId('d', 12)
+      const at = now()
+      const sessionId = randomId('s_', 16)
+      const { replaced, refresh } = await em.transactional(async (tx) => {
+        // One family per device: logging in again on a device ends its previous session.
+        const replaced = await revokeLive(tx, { userId: user.id, deviceId }, 'replaced', at)
+        tx.create(SessionSchema, {
+          id: sessionId,
+          userId: user.id,
+          deviceId,
+          createdAt: at,
+          revokedAt: null,
+          revokedReason: null,
+        })
+        // The entities declare no relations, so the unit of work cannot order these inserts itself.
+        await tx.flush()
+        return { replaced, refresh: newRefreshToken(tx, sessionId, at) }
+      })
+      notify(user.id, replaced, 'replaced')
+      d.log.info({ userId: user.id, deviceId, sessionId }, 'login')
+      return pair(user.id, deviceId, sessionId, refresh)
+    },
+
+    async refresh(refreshToken) {
+      const tokenHash = hashRefreshToken(refreshToken)
+      const at = now()
+      const outcome = await d.orm.em.fork().transactional(async (tx) => {
+        // Row lock: two refreshes of one token serialise, and the second sees it rotated.
+        const token = await tx.findOne(
+          RefreshTokenSchema,
+          { tokenHash },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        )
+        const session = token ? await tx.findOne(SessionSchema, { id: token.sessionId }) : null
+        const decision = decideRefresh(token ?? undefined, session ?? undefined, at)
+        switch (decision.action) {
+          case 'refuse':
+            return { kind: 'refuse' as const, why: decision.why }
+          case 'reuse': {
+            const s = session!
+            await revokeLive(tx, { id: s.id }, 'reuse', at)
+            return { kind: 'reuse' as const, userId: s.userId, sessionId: s.id }
+          }
+          case 'rotate': {
+            token!.rotatedAt = at
+            const s = session!
+            return { kind: 'rotate' as const, session: s, refresh: newRefreshToken(tx, s.id, at) }
+          }
+          default: {
+            const never: never = decision
+            throw new Error(`unknown decision ${JSON.stringify(never)}`)
+          }
+        }
+      })
+      switch (outcome.kind) {
+        case 'refuse':
+          throw new ChatError('INVALID_REFRESH_TOKEN', undefined, { details: [outcome.why] })
+        case 'reuse':
+          d.log.warn(
+            { userId: outcome.userId, sessionId: outcome.sessionId },
+            'refresh token reused: session revoked (possible theft)',
+          )
+          notify(outcome.userId, [outcome.sessionId], 'reuse')
+          throw new ChatError(
+            'INVALID_REFRESH_TOKEN',
+            'The refresh token was already used; the session is revoked.',
+          )
+        case 'rotate':
+          return pair(outcome.session.userId, outcome.session.deviceId, outcome.session.id, outcome.refresh)
+        default: {
+          const never: never = outcome
+          throw new Error(`unknown outcome ${JSON.stringify(never)}`)
+        }
+      }
+    },
+
+    async logout(refreshToken, allDevices) {
+      const at = now()
+      const em = d.orm.em.fork()
+      const token = await em.findOne(RefreshTokenSchema, { tokenHash: hashRefreshToken(refreshToken) })
+      const session = token ? await em.findOne(SessionSchema, { id: token.sessionId }) : null
+      if (!token || !session) throw new ChatError('INVALID_REFRESH_TOKEN')
+      if (allDevices) {
+        // Ending every device is stronger than ending one: only a current token may ask for it.
+        if (decideRefresh(token, session, at).action !== 'rotate')
+          throw new ChatError('INVALID_REFRESH_TOKEN')
+        const ids = await revokeLive(em, { userId: session.userId }, 'logout-all', at)
+        notify(session.userId, ids, 'logout-all')
+        d.log.info({ userId: session.userId, sessions: ids.length }, 'logout of all devices')
+        return
+      }
+      const ids = await revokeLive(em, { id: session.id }, 'logout', at)
+      notify(session.userId, ids, 'logout')
+    },
+
+    async findByUsername(username) {
+      if (!USERNAME.test(username)) return undefined
+      const user = await d.orm.em.fork().findOne(UserSchema, { username })
+      return user ? { userId: user.id, username: user.username, displayName: user.displayName } : undefined
+    },
+
+    async existing(userIds) {
+      if (userIds.length === 0) return new Set()
+      const rows = await d.orm.em
+        .fork()
+        .find(UserSchema, { id: { $in: [...new Set(userIds)] } }, { fields: ['id'] })
+      return new Set(rows.map((r) => r.id))
+    },
+  }
+}

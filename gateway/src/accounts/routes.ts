@@ -1,0 +1,64 @@
+import { LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest } from '@chatapp/contracts'
+import { defineRoute, type HttpRoute, reply } from '../http/route.js'
+import type { AccountService } from './account-service.js'
+
+/**
+ * The accounts endpoints of HTTP_ENDPOINTS. Password and token endpoints are rate limited per
+ * client address: `auth` (argon2 work, password guessing) and `refresh`.
+ */
+export const accountRoutes = (accounts: AccountService): HttpRoute[] => [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/register',
+    auth: false,
+    body: 'json',
+    schema: RegisterRequest,
+    maxBodyBytes: 4096,
+    rateLimit: 'auth',
+    handle: async (ctx) => reply.json(await accounts.register(ctx.body), 201),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/login',
+    auth: false,
+    body: 'json',
+    schema: LoginRequest,
+    maxBodyBytes: 4096,
+    rateLimit: 'auth',
+    handle: async (ctx) => reply.json(await accounts.login(ctx.body)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/refresh',
+    auth: false,
+    body: 'json',
+    schema: RefreshRequest,
+    maxBodyBytes: 2048,
+    rateLimit: 'refresh',
+    handle: async (ctx) => reply.json(await accounts.refresh(ctx.body.refreshToken)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/logout',
+    auth: false,
+    body: 'json',
+    schema: LogoutRequest,
+    maxBodyBytes: 2048,
+    rateLimit: 'refresh',
+    handle: async (ctx) => {
+      await accounts.logout(ctx.body.refreshToken, ctx.body.allDevices ?? false)
+      return reply.empty(204)
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/users/by-username/:username',
+    auth: true,
+    body: 'none',
+    rateLimit: 'lookup',
+    handle: async (ctx) => {
+      const user = await accounts.findByUsername((ctx.params.username ?? '').toLowerCase())
+      return user ? reply.json(user) : reply.error('USER_NOT_FOUND')
+    },
+  }),
+]

@@ -1,0 +1,31 @@
+import type { ConfigReader } from '@chatapp/kit'
+import type { BucketSpec } from './rate-limiter.js'
+
+/**
+ * Per-client-address token buckets, by the name routes give in `rateLimit`:
+ * - `auth`: register and login (argon2 work, password guessing);
+ * - `refresh`: refresh and logout (a client refreshes every ~15 minutes);
+ * - `lookup`: finding users by username (enumeration by logged-in users).
+ */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<string, BucketSpec>> = {
+  auth: { perSecond: 20 / 60, burst: 10 },
+  refresh: { perSecond: 1, burst: 30 },
+  lookup: { perSecond: 1, burst: 30 },
+}
+
+export interface HttpConfig {
+  rateLimits: Record<string, BucketSpec>
+  trustedProxyHops: number
+}
+
+/** Called from main.ts with its ConfigReader (the only place reading the environment). */
+export const readHttpConfig = (c: ConfigReader): HttpConfig => ({
+  rateLimits: {
+    ...DEFAULT_RATE_LIMITS,
+    auth: {
+      perSecond: c.int('AUTH_RATE_PER_MINUTE', 1, 1_000_000) / 60,
+      burst: c.int('AUTH_RATE_BURST', 1, 1_000_000),
+    },
+  },
+  trustedProxyHops: c.int('TRUSTED_PROXY_HOPS', 0, 10),
+})

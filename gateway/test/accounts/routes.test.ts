@@ -1,0 +1,289 @@
+import type { TokenPair, UserProfile } from '@chatapp/contracts'
+import { createTestNamespace } from '@chatapp/infra'
+import { createLogger } from '@chatapp/kit'
+import t from 'tap'
+import { createAccountService, type RevocationReason } from '../../src/accounts/account-service.js'
+import { createPasswordHasher } from '../../src/accounts/password-hasher.js'
+import { accountRoutes } from '../../src/accounts/routes.js'
+import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
+import { openGatewayDb } from '../../src/db/gateway-db.js'
+import { startHttpServer } from '../../src/http/uws-http.js'
+
+const tn = await createTestNamespace({ shards: 1 })
+t.teardown(tn.cleanup)
+const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent')
+const db = await openGatewayDb(tn.stack.databaseUrl, tn.names.dbSchemas.gateway, log)
+t.teardown(() => db.close())
+const pem = generatePrivateKeyPem()
+// One second of tolerance keeps the expiry test short.
+const tokens = await createTokenService({ privateKeyPem: pem, ttlS: 900, clockToleranceS: 1 })
+const revoked: { userId: string; sessionIds: string[]; reason: RevocationReason }[] = []
+const accounts = createAccountService({
+  orm: db.orm,
+  tokens,
+  hasher: await createPasswordHasher(),
+  refreshTtlS: 3600,
+  log,
+  onSessionsRevoked: (userId, sessionIds, reason) => revoked.push({ userId, sessionIds, reason }),
+})
+const routes = accountRoutes(accounts)
+const server = await startHttpServer({
+  routes,
+  deps: { tokens, log, rateLimits: { auth: { perSecond: 1000, burst: 1000 } } },
+})
+t.teardown(() => server.close())
+const base = `http://127.0.0.1:${server.port}`
+
+type Json = Record<string, unknown>
+const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  })
+  const text = await r.text()
+  return { status: r.status, headers: r.headers, body: (text ? JSON.parse(text) : undefined) as Json }
+}
+const code = (r: { body: Json }) => (r.body.error as { code: string } | undefined)?.code
+const PASSWORD = 'violet-harbour-tangent'
+const register = (username: string, password = PASSWORD) =>
+  call('POST', '/v1/auth/register', { username, password, displayName: `${username} display` })
+const login = async (username: string, deviceId?: string, password = PASSWORD) =>
+  call('POST', '/v1/auth/login', { username, password, ...(deviceId ? { deviceId } : {}) })
+
+t.test('registers, logs in, and the access token opens authenticated routes', async (t) => {
+  const reg = await register('alice')
+  t.equal(reg.status, 201)
+  const profile = reg.body as unknown as UserProfile
+  t.match(profile, { username: 'alice', displayName: 'alice display', userId: /^u_[A-Za-z0-9_-]{20,}$/ })
+  t.notOk('passwordHash' in reg.body)
+  t.equal(reg.headers.get('cache-control'), 'no-store')
+
+  const l = await login('Alice', 'phone')
+  t.equal(l.status, 200, 'usernames are case-insensitive at login')
+  const pair = l.body as unknown as TokenPair
+  t.match(pair, { userId: profile.userId, deviceId: 'phone', refreshToken: /^rt_/ })
+  t.ok(pair.accessExpiresAt > Date.now() && pair.refreshExpiresAt > pair.accessExpiresAt)
+  t.equal(l.headers.get('cache-control'), 'no-store', 'token responses are never cached')
+
+  const me = await tokens.verifyAccessToken(pair.accessToken)
+  t.match(me, { userId: profile.userId, deviceId: 'phone' })
+  const found = await call('GET', '/v1/users/by-username/ALICE', undefined, {
+    authorization: `Bearer ${pair.accessToken}`,
+  })
+  t.same(found.body, profile)
+  const missing = await call('GET', '/v1/users/by-username/nobody', undefined, {
+    authorization: `Bearer ${pair.accessToken}`,
+  })
+  t.equal(missing.status, 404)
+  t.equal(code(missing), 'USER_NOT_FOUND')
+  const anonymous = await call('GET', '/v1/users/by-username/alice')
+  t.equal(anonymous.status, 401)
+  t.equal(code(anonymous), 'UNAUTHENTICATED')
+
+  const noDevice = (await login('alice')).body as unknown as TokenPair
+  t.match(noDevice.deviceId, /^d[A-Za-z0-9_-]{8,}$/, 'a device id is assigned when none is given')
+})
+
+t.test('refuses a taken username with USERNAME_TAKEN, also when two register at once', async (t) => {
+  await register('bob')
+  const again = await register('bob', 'another-fine-password')
+  t.equal(again.status, 409)
+  t.equal(code(again), 'USERNAME_TAKEN')
+  const race = await Promise.all([register('carol'), register('carol'), register('carol')])
+  t.same(race.map((r) => r.status).sort(), [201, 409, 409])
+})
+
+t.test('refuses weak and common passwords with WEAK_PASSWORD', async (t) => {
+  for (const password of [
+    'short',
+    'password123',
+    'Qwerty123!',
+    'iloveyou2',
+    'dave-the-dave-99',
+    '𝒂'.repeat(257),
+  ]) {
+    const r = await register('dave', password)
+    t.equal(r.status, 400, password.slice(0, 20))
+    t.equal(code(r), 'WEAK_PASSWORD', password.slice(0, 20))
+  }
+  t.equal((await register('dave', 'a perfectly decent passphrase')).status, 201)
+})
+
+t.test('refuses malformed registration bodies with codes', async (t) => {
+  const cases: [unknown, string][] = [
+    ['{"username":', 'BAD_JSON'],
+    [{ username: 'Has Space', password: 'long enough pass', displayName: 'x' }, 'INVALID_REQUEST'],
+    [{ username: 'erin', password: 'long enough pass' }, 'INVALID_REQUEST'],
+    [{ username: 'erin', password: 'long enough pass', displayName: 'x', admin: true }, 'INVALID_REQUEST'],
+    [{ username: 'erin', password: 'long enough pass', displayName: 'evil\u202eeman' }, 'INVALID_REQUEST'],
+    [{ username: 'erin', password: 'x'.repeat(5000), displayName: 'x' }, 'PAYLOAD_TOO_LARGE'],
+  ]
+  for (const [body, expected] of cases) {
+    const r = await call('POST', '/v1/auth/register', body)
+    t.equal(code(r), expected, JSON.stringify(body).slice(0, 60))
+  }
+  t.equal(code(await call('GET', '/v1/auth/register')), 'METHOD_NOT_ALLOWED')
+  t.equal(code(await call('POST', '/v1/auth/nothing', {})), 'NOT_FOUND')
+})
+
+t.test('an unknown user and a wrong password get the same answer in about the same time', async (t) => {
+  await register('frank')
+  const wrong = () => login('frank', 'd1', 'not-the-password')
+  const unknown = () => login('nosuchuser', 'd1', 'not-the-password')
+  const a = await wrong()
+  const b = await unknown()
+  t.equal(a.status, 401)
+  t.same(a.body, b.body)
+  t.equal(code(a), 'INVALID_CREDENTIALS')
+  const names = (h: Headers) => [...h.keys()].filter((k) => k !== 'date').sort()
+  t.same(names(a.headers), names(b.headers))
+  t.equal(
+    code(await login('x', 'd1', 'whatever-password')),
+    'INVALID_CREDENTIALS',
+    'not even a valid username',
+  )
+
+  const time = async (f: () => Promise<unknown>) => {
+    const start = performance.now()
+    await f()
+    return performance.now() - start
+  }
+  const tw: number[] = []
+  const tu: number[] = []
+  for (let i = 0; i < 5; i++) {
+    tw.push(await time(wrong))
+    tu.push(await time(unknown))
+  }
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[2]!
+  const ratio = median(tu) / median(tw)
+  t.ok(ratio > 0.5 && ratio < 2, `unknown/wrong median time ratio ${ratio.toFixed(2)}`)
+})
+
+t.test('refresh rotates the token; reusing a rotated one revokes the whole session', async (t) => {
+  await register('grace')
+  const first = (await login('grace', 'laptop')).body as unknown as TokenPair
+  const r1 = await call('POST', '/v1/auth/refresh', { refreshToken: first.refreshToken })
+  t.equal(r1.status, 200)
+  const second = r1.body as unknown as TokenPair
+  t.not(second.refreshToken, first.refreshToken, 'a new refresh token')
+  t.equal(second.deviceId, 'laptop')
+  const s1 = await tokens.verifyAccessToken(first.accessToken)
+  const s2 = await tokens.verifyAccessToken(second.accessToken)
+  t.equal(s2.sessionId, s1.sessionId, 'same session (family)')
+
+  revoked.length = 0
+  const reuse = await call('POST', '/v1/auth/refresh', { refreshToken: first.refreshToken })
+  t.equal(reuse.status, 401)
+  t.equal(code(reuse), 'INVALID_REFRESH_TOKEN')
+  t.same(revoked, [{ userId: second.userId, sessionIds: [s1.sessionId], reason: 'reuse' }])
+  const legit = await call('POST', '/v1/auth/refresh', { refreshToken: second.refreshToken })
+  t.equal(code(legit), 'INVALID_REFRESH_TOKEN', 'the current token of the family died with it')
+  t.equal(
+    code(await call('POST', '/v1/auth/refresh', { refreshToken: 'rt_unknown' })),
+    'INVALID_REFRESH_TOKEN',
+  )
+  t.equal(code(await call('POST', '/v1/auth/refresh', {})), 'INVALID_REQUEST')
+})
+
+t.test('two refreshes of one token at once: one wins, the other is reuse', async (t) => {
+  await register('heidi')
+  const p = (await login('heidi', 'tab')).body as unknown as TokenPair
+  const both = await Promise.all([
+    call('POST', '/v1/auth/refresh', { refreshToken: p.refreshToken }),
+    call('POST', '/v1/auth/refresh', { refreshToken: p.refreshToken }),
+  ])
+  t.same(both.map((r) => r.status).sort(), [200, 401])
+})
+
+t.test('logging in again on a device replaces its session; other devices keep theirs', async (t) => {
+  await register('ivan')
+  const phone1 = (await login('ivan', 'phone')).body as unknown as TokenPair
+  const desk = (await login('ivan', 'desk')).body as unknown as TokenPair
+  const phone2 = (await login('ivan', 'phone')).body as unknown as TokenPair
+  t.equal(
+    code(await call('POST', '/v1/auth/refresh', { refreshToken: phone1.refreshToken })),
+    'INVALID_REFRESH_TOKEN',
+  )
+  t.equal((await call('POST', '/v1/auth/refresh', { refreshToken: desk.refreshToken })).status, 200)
+  t.equal((await call('POST', '/v1/auth/refresh', { refreshToken: phone2.refreshToken })).status, 200)
+})
+
+t.test('logout ends one device; logout of all devices ends every session', async (t) => {
+  await register('judy')
+  const a = (await login('judy', 'a')).body as unknown as TokenPair
+  const b = (await login('judy', 'b')).body as unknown as TokenPair
+  const c = (await login('judy', 'c')).body as unknown as TokenPair
+  const out = await call('POST', '/v1/auth/logout', { refreshToken: a.refreshToken })
+  t.equal(out.status, 204)
+  t.equal(
+    code(await call('POST', '/v1/auth/refresh', { refreshToken: a.refreshToken })),
+    'INVALID_REFRESH_TOKEN',
+  )
+  const bNext = (await call('POST', '/v1/auth/refresh', { refreshToken: b.refreshToken }))
+    .body as unknown as TokenPair
+  t.ok(bNext.refreshToken, 'device b is still logged in')
+
+  revoked.length = 0
+  t.equal(
+    code(await call('POST', '/v1/auth/logout', { refreshToken: b.refreshToken, allDevices: true })),
+    'INVALID_REFRESH_TOKEN',
+    'a rotated token may not end every device',
+  )
+  t.equal(
+    (await call('POST', '/v1/auth/logout', { refreshToken: bNext.refreshToken, allDevices: true })).status,
+    204,
+  )
+  t.equal(revoked.length, 1)
+  t.equal(revoked[0]!.reason, 'logout-all')
+  t.equal(revoked[0]!.sessionIds.length, 2, 'b and c')
+  for (const token of [bNext.refreshToken, c.refreshToken]) {
+    t.equal(code(await call('POST', '/v1/auth/refresh', { refreshToken: token })), 'INVALID_REFRESH_TOKEN')
+  }
+  t.equal(code(await call('POST', '/v1/auth/logout', { refreshToken: 'rt_nope' })), 'INVALID_REFRESH_TOKEN')
+})
+
+t.test('an access token past its expiry is refused with TOKEN_EXPIRED', async (t) => {
+  const reg = (await register('kim')).body as unknown as UserProfile
+  const short = await createTokenService({ privateKeyPem: pem, ttlS: 1 })
+  const { accessToken, expiresAt } = await short.issue(reg.userId, 'd1', 's_abcdefgh')
+  const get = () =>
+    call('GET', '/v1/users/by-username/kim', undefined, { authorization: `Bearer ${accessToken}` })
+  t.equal((await get()).status, 200, 'valid before it expires')
+  // The server allows 1 s of clock skew: wait for that instant on the clock, bounded.
+  const deadline = expiresAt + 1000
+  while (Date.now() <= deadline)
+    await new Promise((r) => setTimeout(r, Math.min(100, deadline - Date.now() + 1)))
+  const r = await get()
+  t.equal(r.status, 401)
+  t.equal(code(r), 'TOKEN_EXPIRED')
+})
+
+t.test('the directory answers which user ids exist, in one round trip', async (t) => {
+  const l = (await register('leo')).body as unknown as UserProfile
+  const m = (await register('mia')).body as unknown as UserProfile
+  t.same(await accounts.existing([]), new Set())
+  t.same(
+    await accounts.existing([l.userId, m.userId, 'u_doesnotexist', l.userId]),
+    new Set([l.userId, m.userId]),
+  )
+})
+
+t.test('register and login are rate limited per client address', async (t) => {
+  const limited = await startHttpServer({ routes, deps: { tokens, log, trustedProxyHops: 1 } })
+  t.teardown(() => limited.close())
+  const attempt = (ip: string) =>
+    fetch(`http://127.0.0.1:${limited.port}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+      body: JSON.stringify({ username: 'nobody', password: 'guess-guess-guess' }),
+    })
+  const statuses: number[] = []
+  for (let i = 0; i < 11; i++) statuses.push((await attempt('203.0.113.7')).status)
+  t.same(statuses, [...Array(10).fill(401), 429], 'the default burst is 10')
+  const r = await attempt('203.0.113.7')
+  t.equal(r.status, 429)
+  t.ok(Number(r.headers.get('retry-after')) >= 1)
+  t.equal(((await r.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED')
+  t.equal((await attempt('198.51.100.2')).status, 401, 'another address is not limited')
+})
