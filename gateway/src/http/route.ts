@@ -109,7 +109,15 @@ export type HttpReply =
       length?: number
       headers?: Headers
     }
-  | { kind: 'error'; code: ErrorCode; message?: string; details?: string[]; retryAfterMs?: number }
+  | {
+      kind: 'error'
+      code: ErrorCode
+      message?: string
+      details?: string[]
+      retryAfterMs?: number
+      /** E.g. `content-range: bytes *\/<size>` on a 416. */
+      headers?: Headers
+    }
 
 export const reply = {
   json: (body: unknown, status = 200, headers?: Headers): HttpReply => ({
@@ -129,6 +137,6 @@ export const reply = {
   /** An expected refusal; throwing a ChatError does the same. */
   error: (
     code: ErrorCode,
-    extra: { message?: string; details?: string[]; retryAfterMs?: number } = {},
+    extra: { message?: string; details?: string[]; retryAfterMs?: number; headers?: Headers } = {},
   ): HttpReply => ({ kind: 'error', code, ...extra }),
 }

@@ -135,7 +135,7 @@ class Exchange {
   }
 
   error(r: HttpReply & { kind: 'error' }, headers?: Headers): void {
-    const extra: Record<string, string> = { ...headers }
+    const extra: Record<string, string> = { ...r.headers, ...headers }
     if (r.retryAfterMs !== undefined)
       extra['retry-after'] = String(Math.max(1, Math.ceil(r.retryAfterMs / 1000)))
     this.json(ERRORS[r.code].status, { error: errorBody(r.code, r.message, r) }, extra)

@@ -107,6 +107,13 @@ const routes = [
   }),
   defineRoute({
     method: 'GET',
+    path: '/t/range',
+    auth: false,
+    body: 'none',
+    handle: async () => reply.error('RANGE_NOT_SATISFIABLE', { headers: { 'content-range': 'bytes */10' } }),
+  }),
+  defineRoute({
+    method: 'GET',
     path: '/t/boom',
     auth: false,
     body: 'none',
@@ -310,6 +317,10 @@ t.test(
     const refused = await fetch(`${base}/t/refused`)
     t.equal(refused.status, 404)
     t.equal((await errorOf(refused)).code, 'NOT_A_MEMBER')
+    const range = await fetch(`${base}/t/range`)
+    t.equal(range.status, 416)
+    t.equal(range.headers.get('content-range'), 'bytes */10', 'an error reply may carry headers')
+    t.equal((await errorOf(range)).code, 'RANGE_NOT_SATISFIABLE')
     const boom = await fetch(`${base}/t/boom`)
     t.equal(boom.status, 500)
     const e = await errorOf(boom)
