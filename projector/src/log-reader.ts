@@ -26,31 +26,38 @@ export async function* readLog(
   const until = Math.min(r.untilSeq ?? info.state.last_seq, info.state.last_seq)
   const from = Math.max(r.fromSeq ?? 1, info.state.first_seq)
   if (info.state.messages === 0 || until < from) return
+  if (r.subject) {
+    // Nothing stored under the filter: an ordered consumer would wait for a first message forever.
+    const filtered = await jsm.streams.info(r.stream, { subjects_filter: r.subject })
+    const count = Object.values(filtered.state.subjects ?? {}).reduce((a, b) => a + b, 0)
+    if (count === 0) return
+  }
   const consumer = await js.consumers.get(r.stream, {
     ...(r.subject ? { filter_subjects: r.subject } : {}),
     ...(r.since
       ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: r.since.toISOString() }
       : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }),
   })
-  const messages = await consumer.consume({ max_messages: Math.max(r.batch * 2, 256) })
-  let batch: LogEntry[] = []
-  try {
-    // A filtered read may have nothing to deliver at all: check before waiting for a message.
-    const first = await consumer.info(true)
-    if (first.num_pending === 0) return
-    for await (const m of messages) {
-      if (m.seq > until) break
-      batch.push({ stream: r.stream, seq: m.seq, subject: m.subject, data: m.data })
-      const done = m.seq >= until || m.info.pending === 0
-      if (batch.length >= r.batch || done) {
-        yield batch
-        batch = []
+  // Fetches, not a long-lived consume: an empty fetch (after its 1 s expiry) is how a read whose
+  // start lies past the last match (a `since` in the future) learns there is nothing to read.
+  for (;;) {
+    const batch: LogEntry[] = []
+    let done = false
+    let got = 0
+    for await (const m of await consumer.fetch({ max_messages: r.batch, expires: 1000 })) {
+      got++
+      if (m.seq > until) {
+        done = true
+        break
       }
-      if (done) break
+      batch.push({ stream: r.stream, seq: m.seq, subject: m.subject, data: m.data })
+      if (m.seq >= until || m.info.pending === 0) {
+        done = true
+        break
+      }
     }
     if (batch.length > 0) yield batch
-  } finally {
-    await messages.close()
+    if (done || got === 0) return
   }
 }
 
