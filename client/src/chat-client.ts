@@ -66,6 +66,9 @@ export class ChatClient {
   private readonly timeoutMs: number
   private readonly autoDeliver: boolean
 
+  /** Gateways to try, in turn: each reconnect after a failure moves to the next one. */
+  private readonly urls: string[]
+  private urlIndex = 0
   private currentState: ConnectionState = 'connecting'
   private ws: WebSocket | undefined
   /** The socket got `hello`: frames other than `auth` may be written. */
@@ -88,9 +91,11 @@ export class ChatClient {
   private heardSincePing = true
 
   constructor(
-    readonly url: string,
+    url: string | readonly string[],
     private readonly options: ChatClientOptions,
   ) {
+    this.urls = typeof url === 'string' ? [url] : [...url]
+    if (this.urls.length === 0) throw new TypeError('ChatClient needs at least one URL')
     this.emitter = new Emitter((err, event) => {
       // A throwing `error` listener must not recurse.
       if (event !== 'error') this.emitError(new ChatClientError('INTERNAL', String(err), { cause: err }))
@@ -102,6 +107,11 @@ export class ChatClient {
     this.timeoutMs = options.requestTimeoutMs ?? 30_000
     this.autoDeliver = options.autoDeliver ?? false
     void this.openSocket(false)
+  }
+
+  /** The gateway URL of the current (or next) connection. */
+  get url(): string {
+    return this.urls[this.urlIndex % this.urls.length]!
   }
 
   get state(): ConnectionState {
@@ -364,6 +374,8 @@ export class ChatClient {
     }
     const delay = backoffDelay(this.attempt, this.backoff, this.options.random)
     this.attempt += 1
+    // Without a load balancer in front, a dead gateway is left for the next one on the list.
+    this.urlIndex += 1
     this.stats.reconnects += 1
     this.setState('reconnecting')
     this.reconnectTimer = setTimeout(() => {
@@ -660,5 +672,9 @@ export class ChatClient {
   }
 }
 
-/** Creates a client and starts connecting; `await client.ready()` to wait until it is live. */
-export const connect = (url: string, options: ChatClientOptions): ChatClient => new ChatClient(url, options)
+/**
+ * Creates a client and starts connecting; `url` may list several gateways (tried in turn on
+ * reconnect). `await client.ready()` to wait until it is live.
+ */
+export const connect = (url: string | readonly string[], options: ChatClientOptions): ChatClient =>
+  new ChatClient(url, options)

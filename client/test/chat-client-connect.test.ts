@@ -270,3 +270,21 @@ t.test('a refused first sync drops the connection and syncs again on a new one',
   await client.ready()
   t.match(errors, [{ code: 'UNAVAILABLE', message: 'views down' }])
 })
+
+t.test('with several gateway URLs, a reconnect after a failure tries the next one', async (t) => {
+  const g1 = await FakeGateway.start()
+  const g2 = await FakeGateway.start()
+  t.teardown(() => Promise.all([g1.close(), g2.close()]))
+  const { client } = startClient([g1, g2])
+  t.teardown(() => client.close())
+  t.equal(client.url, g1.url)
+  const c0 = await g1.conn(0)
+  await c0.handshake()
+  await client.ready()
+  await g1.close() // the gateway dies
+  const c1 = await g2.conn(0)
+  t.equal(client.url, g2.url)
+  await c1.handshake()
+  await client.ready()
+  t.equal(g1.attempts, 1)
+})
