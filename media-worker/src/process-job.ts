@@ -30,6 +30,18 @@ export const processJob = async (job: MediaJob, d: JobDeps): Promise<ReadyData> 
   const existing = await d.store.getJson(mediaKeys.manifest(job.mediaId))
   if (existing && typeof existing === 'object' && (existing as ReadyData).mediaId === job.mediaId)
     return existing as ReadyData
+  if (job.kind === 'document') {
+    // Stored as uploaded: nothing to decode, so nothing is downloaded; only its presence matters.
+    if ((await d.store.size(job.key)) === undefined)
+      throw new PermanentFailure('MEDIA_NOT_FOUND', `original ${job.key} is missing`)
+    const ready: ReadyData = { mediaId: job.mediaId, variants: [] }
+    await d.store.putBuffer(
+      mediaKeys.manifest(job.mediaId),
+      Buffer.from(JSON.stringify(ready)),
+      'application/json',
+    )
+    return ready
+  }
   const dir = await mkdtemp(join(d.tmpRoot ?? tmpdir(), 'media-'))
   try {
     const input = join(dir, 'original')
@@ -55,6 +67,7 @@ const render = async (job: MediaJob, input: string, dir: string, d: JobDeps): Pr
   const limits = { maxPixels: d.config.maxPixels }
   switch (job.kind) {
     case 'document':
+      // handled before anything is downloaded (processJob)
       return { mediaId: job.mediaId, variants: [] }
     case 'image': {
       const p = must(plan(job, await probeImage(input, limits), d.config))

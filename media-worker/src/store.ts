@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadBucketCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
@@ -21,6 +22,8 @@ export interface MediaStore {
   download(key: string, path: string, maxBytes: number): Promise<number>
   putFile(key: string, path: string, contentType: string): Promise<number>
   putBuffer(key: string, data: Buffer, contentType: string): Promise<number>
+  /** Size of an object, or undefined when it does not exist. */
+  size(key: string): Promise<number | undefined>
   /** undefined when the object does not exist. */
   getJson(key: string): Promise<unknown | undefined>
   ping(): Promise<boolean>
@@ -60,6 +63,14 @@ export const s3MediaStore = (s3: S3Client, bucket: string): MediaStore => ({
   async putBuffer(key, data, contentType) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentType: contentType }))
     return data.length
+  },
+  async size(key) {
+    try {
+      return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength ?? 0
+    } catch (e) {
+      if (isMissing(e)) return undefined
+      throw e
+    }
   },
   async getJson(key) {
     try {

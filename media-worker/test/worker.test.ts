@@ -206,7 +206,7 @@ t.test('hostile and broken inputs end as media.failed with a reason, and good jo
   t.equal((await h.outcome(good)).type, 'media.ready', 'a good job after them is processed')
 })
 
-t.test('a job whose original is gone fails with MEDIA_NOT_FOUND', async (t) => {
+t.test('a job whose original is gone fails with MEDIA_NOT_FOUND, whatever its kind', async (t) => {
   const job = {
     v: 1 as const,
     mediaId: newId('m'),
@@ -221,6 +221,9 @@ t.test('a job whose original is gone fails with MEDIA_NOT_FOUND', async (t) => {
   await h.publishJob(job)
   const e = await h.outcome(job)
   t.match(e, { type: 'media.failed', data: { code: 'MEDIA_NOT_FOUND' } })
+  const doc = { ...job, mediaId: newId('m'), kind: 'document' as const, mime: 'application/pdf' }
+  await h.publishJob(doc)
+  t.match(await h.outcome(doc), { type: 'media.failed', data: { code: 'MEDIA_NOT_FOUND' } }, 'a document too')
 })
 
 t.test('the same media shared in a second conversation reuses the manifest', async (t) => {
