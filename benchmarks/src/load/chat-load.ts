@@ -62,6 +62,8 @@ export class ChatLoad {
   private counts = { sent: 0, stored: 0, delivered: 0, expected: 0, errors: 0, pending: 0 }
   private sendErrors: Record<string, number> = {}
   private unexpectedCloses = 0
+  /** Errors the client library reported outside any request (refusals, invalid frames, closes). */
+  private readonly clientErrors: Record<string, number> = {}
   private previousCheck: CheckCounts = ZERO_COUNTS
   private previousRedelivered = 0
   private trackFanout = true
@@ -112,6 +114,13 @@ export class ChatLoad {
         if (st === 'reconnecting' && c.online) this.unexpectedCloses++
       })
       client.on('event', (f) => this.onEvent(c, f, c.live))
+      client.on('error', (e) => {
+        this.clientErrors[e.code] = (this.clientErrors[e.code] ?? 0) + 1
+      })
+      client.on('closed', (info) => {
+        if (c.online)
+          this.clientErrors[`closed ${info.code}`] = (this.clientErrors[`closed ${info.code}`] ?? 0) + 1
+      })
       this.clients.set(u.index, c)
     })
     await mapLimit([...this.clients.values()], 64, (c) => c.client.ready(60_000))
@@ -171,7 +180,11 @@ export class ChatLoad {
     this.counts.delivered++
     const checker = this.checkers.get(c.index) ?? new SequenceChecker()
     this.checkers.set(c.index, checker)
-    checker.receive(`${f.conversationId}|${stamp.sender}`, stamp.n)
+    const verdict = checker.receive(`${f.conversationId}|${stamp.sender}`, stamp.n)
+    if (process.env.BENCH_DEBUG && verdict !== 'ok')
+      process.stderr.write(
+        `[worker] receiver ${c.index}: ${verdict} n=${stamp.n} from ${stamp.sender} seq ${f.seq} prev ${f.prev} live ${live}\n`,
+      )
     if (live) recordUs(this.hist.delivered, at - stamp.sentAtUs)
     const conv = this.convById.get(f.conversationId)
     if (conv?.kind === 'group' && this.trackFanout) {
@@ -199,11 +212,17 @@ export class ChatLoad {
       .send(
         conv.id,
         { text: stampText({ sender, n, sentAtUs: t0 }, this.s.msgBytes) },
-        { clientMsgId: `bm${sender}n${n}`.padEnd(8, '0') },
+        // Unique per sender and conversation, and at least 8 characters as the protocol asks.
+        { clientMsgId: `bench-${sender}-${n}` },
       )
       .then(
-        () => {
+        (r) => {
           this.counts.pending--
+          // Every clientMsgId here is new: an acknowledgement as a duplicate means the gateway
+          // matched it to some other message.
+          if (r.duplicate)
+            this.sendErrors['acknowledged as duplicate'] =
+              (this.sendErrors['acknowledged as duplicate'] ?? 0) + 1
           recordUs(this.hist.sent, nowUs() - t0)
           this.counts.stored++
           this.counts.expected += conv.members.length - 1
@@ -284,6 +303,7 @@ export class ChatLoad {
       check: stepCheck,
       redelivered: stepRedelivered,
       unexpectedCloses: this.unexpectedCloses,
+      clientErrors: { ...this.clientErrors },
       sendSeconds,
     }
   }
@@ -328,7 +348,12 @@ export class ChatLoad {
         }
       }
       const checker = this.checkers.get(c.index) ?? new SequenceChecker()
-      total = addCounts(total, checker.finish(expected))
+      const counts = checker.finish(expected)
+      if (process.env.BENCH_DEBUG && counts.lost > 0)
+        process.stderr.write(
+          `[worker] receiver ${c.index} (${c.userId}) lost ${counts.lost}, received ${counts.received}, live ${c.live}, state ${c.client.state}, stats ${JSON.stringify(c.client.stats)}\n`,
+        )
+      total = addCounts(total, counts)
     }
     return total
   }

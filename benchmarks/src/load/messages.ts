@@ -101,6 +101,7 @@ export interface StepResult {
   check: CheckCounts
   redelivered: number
   unexpectedCloses: number
+  clientErrors: Record<string, number>
   sendSeconds: number
 }
 

@@ -16,7 +16,7 @@ export class ProgressBar {
       const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░')
       const line = `${label.padEnd(18)} ${bar} ${(elapsed / 1000).toFixed(0).padStart(3)}/${(totalMs / 1000).toFixed(0)} s  ${status()}`
       if (this.tty) process.stderr.write(`\r\x1b[K${line}`)
-      else if (elapsed - this.lastLine >= 5000 || frac >= 1) {
+      else if (elapsed - this.lastLine >= 5000) {
         this.lastLine = elapsed
         process.stderr.write(`${line}\n`)
       }

@@ -96,6 +96,9 @@ export const runChatStep = async (
   const delivered = sum((r) => r.delivered)
   const expected = sum((r) => r.expected)
   const closes = sum((r) => r.unexpectedCloses)
+  const clientErrors: Record<string, number> = {}
+  for (const r of results)
+    for (const [k, v] of Object.entries(r.clientErrors)) clientErrors[k] = (clientErrors[k] ?? 0) + v
   const resync = summarize(mergeHistograms(results.map((r) => r.resync)))
   const lastMember = summarize(mergeHistograms(results.map((r) => r.toLastMember)))
   return {
@@ -118,6 +121,7 @@ export const runChatStep = async (
       'expected deliveries': expected,
       'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),
       ...(closes > 0 ? { 'connections closed by the server': closes } : {}),
+      ...Object.fromEntries(Object.entries(clientErrors).map(([k, v]) => [`client error ${k}`, v])),
       ...(resync.count > 0 ? { 'reconnect→synced': resync } : {}),
     },
   }
