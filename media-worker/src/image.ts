@@ -10,22 +10,32 @@ import type { Probe, Rendition } from './plan.js'
  */
 export interface ImageLimits {
   maxPixels: number
+  /** Wall-clock bound of one encode (libvips stops the pipeline); default 60 s. */
+  timeoutSeconds?: number
 }
 
 const open = (input: string | Buffer, l: ImageLimits) =>
-  sharp(input, { limitInputPixels: l.maxPixels, failOn: 'error', animated: false, sequentialRead: true })
+  sharp(input, {
+    limitInputPixels: l.maxPixels,
+    failOn: 'error',
+    animated: false,
+    sequentialRead: true,
+  }).timeout({
+    seconds: l.timeoutSeconds ?? 60,
+  })
 
 /** Maps sharp/libvips messages to stable codes; anything unrecognised about the bytes is corrupt. */
 export const classifySharpError = (e: unknown): PermanentFailure => {
   const msg = String((e as Error)?.message ?? e)
   if (/pixel limit/i.test(msg))
     return new PermanentFailure('MEDIA_TOO_MANY_PIXELS', msg.slice(0, 500), { cause: e })
+  if (/^timeout/i.test(msg)) return new PermanentFailure('MEDIA_TIMEOUT', msg.slice(0, 500), { cause: e })
   if (/unsupported image format|no decoding plugin|compression format has not been built in|heif:/i.test(msg))
     return new PermanentFailure('MEDIA_UNSUPPORTED', msg.slice(0, 500), { cause: e })
   return new PermanentFailure('MEDIA_CORRUPT', msg.slice(0, 500), { cause: e })
 }
 
-export const probeImage = async (path: string, l: ImageLimits): Promise<Probe> => {
+export const probeImage = async (path: string | Buffer, l: ImageLimits): Promise<Probe> => {
   try {
     const m = await sharp(path, { limitInputPixels: false, animated: false }).metadata()
     if (!m.width || !m.height) throw new Error('no dimensions')

@@ -1,0 +1,50 @@
+import sharp from 'sharp'
+import t from 'tap'
+import { classifySharpError, placeholder, probeImage, renderImage } from '../src/image.js'
+import { png, pngBomb } from './support/fixtures.js'
+
+t.test('maps sharp errors to stable codes', async (t) => {
+  t.equal(classifySharpError(new Error('Input image exceeds pixel limit')).code, 'MEDIA_TOO_MANY_PIXELS')
+  t.equal(classifySharpError(new Error('timeout: 12% complete')).code, 'MEDIA_TIMEOUT')
+  t.equal(
+    classifySharpError(new Error('Input buffer contains unsupported image format')).code,
+    'MEDIA_UNSUPPORTED',
+  )
+  t.equal(
+    classifySharpError(new Error('heif: Unsupported feature: Unsupported codec')).code,
+    'MEDIA_UNSUPPORTED',
+  )
+  t.equal(classifySharpError(new Error('VipsJpeg: Premature end of input file')).code, 'MEDIA_CORRUPT')
+  t.equal(classifySharpError('weird').code, 'MEDIA_CORRUPT')
+})
+
+t.test('refuses a declared bomb from its header, before decoding any pixel', async (t) => {
+  const e = await probeImage(await pngBomb(50_000, 50_000), { maxPixels: 1_000_000 }).catch((x: unknown) => x)
+  t.match(e, { code: 'MEDIA_TOO_MANY_PIXELS' })
+  const decode = await renderImage(
+    await png(2000, 2000),
+    { name: 'thumb', op: 'image', format: 'webp', maxSide: 320, quality: 80 },
+    { maxPixels: 1_000_000 },
+  ).catch((x: unknown) => x)
+  t.match(decode, { code: 'MEDIA_TOO_MANY_PIXELS' }, 'and the decoder enforces the limit too')
+})
+
+t.test('flattens transparency in the JPEG fallback and never enlarges', async (t) => {
+  const out = await renderImage(
+    await png(100, 50),
+    { name: 'display-fallback', op: 'image', format: 'jpeg', maxSide: 1600, quality: 82 },
+    { maxPixels: 1_000_000 },
+  )
+  t.same([out.width, out.height], [100, 50])
+  const m = await sharp(out.data).metadata()
+  t.equal(m.format, 'jpeg')
+  t.equal(m.hasAlpha, false)
+})
+
+t.test('makes a placeholder of a few hundred bytes', async (t) => {
+  const url = await placeholder(await png(400, 300), { maxPixels: 1_000_000 })
+  t.match(url, /^data:image\/jpeg;base64,/)
+  t.ok(url.length < 1500, `${url.length} characters`)
+  const m = await sharp(Buffer.from(url.split(',')[1]!, 'base64')).metadata()
+  t.ok(Math.max(m.width!, m.height!) <= 16)
+})
