@@ -5,16 +5,16 @@ import {
   type ServerFrame,
   type ServerFrameOf,
 } from '@chatapp/contracts'
-import WebSocket, { type RawData } from 'ws'
-import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js'
-import { type CloseAction, closeAction } from './close-policy.js'
+import { DEFAULT_BACKOFF } from './backoff.js'
+import { Connector } from './connector.js'
 import { type CursorStore, MemoryCursorStore } from './cursor-store.js'
 import { Emitter } from './emitter.js'
-import { ChatClientError, isChatClientError } from './errors.js'
+import { ChatClientError } from './errors.js'
 import { EventTracker } from './event-tracker.js'
 import { newClientMsgId } from './ids.js'
+import { type FrameWithoutRid, Outbox } from './outbox.js'
 import { ReceiptCoalescer, type ReceiptKind } from './receipt-coalescer.js'
-import { type PendingRequest, type RequestKind, RequestTable } from './request-table.js'
+import type { RequestKind } from './request-table.js'
 import type {
   ChatClientEvents,
   ChatClientOptions,
@@ -28,10 +28,8 @@ import type {
 } from './types.js'
 import { TypingThrottle } from './typing-throttle.js'
 
-export const SUBPROTOCOL = 'chatapp.v1'
+export { SUBPROTOCOL } from './connector.js'
 export const WS_PATH = '/v1/ws'
-
-type FrameWithoutRid<F> = F extends { rid?: unknown } ? Omit<F, 'rid'> : F
 
 /**
  * A chat connection that survives network trouble: it reconnects with backoff, syncs from its
@@ -57,61 +55,70 @@ export class ChatClient {
   limits: Record<string, number> = {}
 
   private readonly emitter: Emitter<ChatClientEvents>
+  private readonly conn: Connector
   private readonly store: CursorStore
   private readonly tracker = new EventTracker()
-  private readonly requests: RequestTable
+  private readonly requests: Outbox
   private readonly receipts = new ReceiptCoalescer()
   private readonly typingThrottle: TypingThrottle
-  private readonly backoff: BackoffOptions
-  private readonly timeoutMs: number
   private readonly autoDeliver: boolean
 
-  /** Gateways to try, in turn: each reconnect after a failure moves to the next one. */
-  private readonly urls: string[]
-  private urlIndex = 0
   private currentState: ConnectionState = 'connecting'
-  private ws: WebSocket | undefined
   /** The socket got `hello`: frames other than `auth` may be written. */
   private authenticated = false
   private seeded = false
   private syncRid: string | undefined
   /** Conversations with a hole when the connection's sync was sent (that sync fills them). */
   private gapsAtSync: string[] = []
-  private attempt = 0
-  private refreshedForAuth = false
-  /** Set when the client itself drops a socket (dead keepalive, failed resync): always reconnect. */
-  private forceReconnect = false
-  private handshakeStatus: number | undefined
   private closedByApp = false
   private presence: string[] = []
-  private reconnectTimer: NodeJS.Timeout | undefined
   private receiptTimer: NodeJS.Timeout | undefined
-  private sweepTimer: NodeJS.Timeout | undefined
-  private pingTimer: NodeJS.Timeout | undefined
-  private heardSincePing = true
 
   constructor(
     url: string | readonly string[],
     private readonly options: ChatClientOptions,
   ) {
-    this.urls = typeof url === 'string' ? [url] : [...url]
-    if (this.urls.length === 0) throw new TypeError('ChatClient needs at least one URL')
     this.emitter = new Emitter((err, event) => {
       // A throwing `error` listener must not recurse.
       if (event !== 'error') this.emitError(new ChatClientError('INTERNAL', String(err), { cause: err }))
     })
     this.store = options.cursorStore ?? new MemoryCursorStore()
-    this.requests = new RequestTable(options.maxPending ?? 1000)
     this.typingThrottle = new TypingThrottle(options.typingIntervalMs ?? 3000)
-    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
-    this.timeoutMs = options.requestTimeoutMs ?? 30_000
+    this.requests = new Outbox(options.maxPending ?? 1000, options.requestTimeoutMs ?? 30_000, (f) =>
+      this.write(f),
+    )
     this.autoDeliver = options.autoDeliver ?? false
-    void this.openSocket(false)
+    this.conn = new Connector(
+      {
+        urls: typeof url === 'string' ? [url] : url,
+        token: (forceRefresh) => this.token(forceRefresh),
+        auth: options.auth ?? 'subprotocol',
+        origin: options.origin,
+        maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
+        backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+        maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
+        pingIntervalMs: options.pingIntervalMs ?? 25_000,
+        random: options.random,
+      },
+      {
+        connecting: () => this.setState('connecting'),
+        open: () => this.setState('authenticating'),
+        frame: (data) => this.onFrame(data),
+        lost: (code) => this.onLost(code),
+        reconnecting: () => {
+          this.stats.reconnects += 1
+          this.setState('reconnecting')
+        },
+        stopped: (code, reason, error) => this.finish(code, reason, error),
+        error: (error) => this.emitError(error),
+      },
+    )
+    this.conn.start()
   }
 
   /** The gateway URL of the current (or next) connection. */
   get url(): string {
-    return this.urls[this.urlIndex % this.urls.length]!
+    return this.conn.url
   }
 
   get state(): ConnectionState {
@@ -236,18 +243,8 @@ export class ChatClient {
   /** Ends the session: flushes pending receipts, fails what is unanswered, never reconnects. */
   close(): Promise<void> {
     if (this.closedByApp) return Promise.resolve()
-    this.closedByApp = true
     if (this.authenticated) this.flushReceipts()
-    clearTimeout(this.reconnectTimer)
-    const ws = this.ws
-    const closed =
-      ws === undefined || ws.readyState === WebSocket.CLOSED
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => ws.once('close', () => resolve()))
-    if (ws !== undefined) {
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate()
-      else ws.close(1000)
-    }
+    const closed = this.conn.close()
     this.finish(1000, 'closed by the client', undefined)
     return closed
   }
@@ -261,139 +258,32 @@ export class ChatClient {
     this.emitter.emit('state', next, prev)
   }
 
-  private async openSocket(forceRefresh: boolean): Promise<void> {
-    this.setState('connecting')
-    let token: string
-    try {
-      if (!this.seeded) {
-        this.tracker.seed(await this.store.load())
-        this.seeded = true
-      }
-      token = await this.options.tokenProvider({ forceRefresh })
-    } catch (err) {
-      if (this.closedByApp) return
-      // A provider that knows it cannot succeed (AuthApi.refresh rejecting with
-      // INVALID_REFRESH_TOKEN, say) ends the session instead of looping.
-      if (isChatClientError(err) && !err.retryable) {
-        this.finish(4401, 'token provider gave up', err)
-        return
-      }
-      this.emitError(
-        new ChatClientError('UNAVAILABLE', `token provider failed: ${String(err)}`, { cause: err }),
-      )
-      this.scheduleReconnect()
-      return
+  /** Seeds the tracker from the store before the first connection, then asks the app's provider. */
+  private async token(forceRefresh: boolean): Promise<string> {
+    if (!this.seeded) {
+      this.tracker.seed(await this.store.load())
+      this.seeded = true
     }
-    if (this.closedByApp) return
-    const auth = this.options.auth ?? 'subprotocol'
-    const protocols = auth === 'subprotocol' ? [SUBPROTOCOL, `bearer.${token}`] : [SUBPROTOCOL]
-    this.handshakeStatus = undefined
-    this.forceReconnect = false
-    const ws = new WebSocket(this.url, protocols, {
-      perMessageDeflate: false,
-      handshakeTimeout: 10_000,
-      maxPayload: this.options.maxPayload ?? 16 * 1024 * 1024,
-      ...(this.options.origin !== undefined ? { origin: this.options.origin } : {}),
-    })
-    this.ws = ws
-    // One closure per socket, not per frame; each checks it is still the current socket.
-    ws.on('open', () => {
-      if (ws !== this.ws) return
-      this.setState('authenticating')
-      if (auth === 'frame') ws.send(JSON.stringify({ type: 'auth', token }))
-    })
-    ws.on('message', (data: RawData) => {
-      // binaryType is 'nodebuffer' (ws's default): text and binary frames arrive as one Buffer.
-      if (ws === this.ws) this.onFrame(data as Buffer)
-    })
-    ws.on('unexpected-response', (_req, res) => {
-      // With this listener ws leaves aborting to us; terminate() ends in 'close' (1006).
-      this.handshakeStatus = res.statusCode
-      res.resume()
-      ws.terminate()
-    })
-    ws.on('error', () => {
-      // Always followed by 'close', where the decision is made.
-    })
-    ws.on('close', (code: number, reason: Buffer) => this.onSocketClosed(ws, code, reason.toString()))
+    return this.options.tokenProvider({ forceRefresh })
   }
 
-  private onSocketClosed(ws: WebSocket, code: number, reason: string): void {
-    if (ws !== this.ws) return
-    this.ws = undefined
+  /** The socket is gone: what only lived on it is failed or queued again. */
+  private onLost(code: number): void {
     this.authenticated = false
     this.syncRid = undefined
-    clearInterval(this.pingTimer)
-    this.pingTimer = undefined
     const lost = new ChatClientError('CLIENT_DISCONNECTED', `connection closed (${code})`)
-    for (const p of this.requests.dropUnresendable()) p.reject(lost)
+    this.requests.failUnresendable(lost)
     // Open gaps stay open: the reconnect's sync starts from before them and closes them.
     this.receipts.requeueUnconfirmed()
     this.typingThrottle.reset()
-    if (this.closedByApp) return
-    const action = this.decide(code)
-    switch (action) {
-      case 'refresh':
-        this.refreshedForAuth = true
-        this.stats.reconnects += 1
-        this.setState('reconnecting')
-        void this.openSocket(true)
-        return
-      case 'reconnect':
-        this.scheduleReconnect()
-        return
-      case 'stop':
-        this.finish(code, reason, this.stopError(code, reason))
-        return
-      default:
-        action satisfies never
-    }
-  }
-
-  private decide(code: number): CloseAction {
-    if (this.forceReconnect) return 'reconnect'
-    const status = this.handshakeStatus
-    if (status === undefined) return closeAction(code, this.refreshedForAuth)
-    if (status === 401) return closeAction(4401, this.refreshedForAuth)
-    // 403 (Origin not allowed), 400, 404: asking again will not help. 429 and 5xx may pass later.
-    return status >= 400 && status < 500 && status !== 408 && status !== 429 ? 'stop' : 'reconnect'
-  }
-
-  private stopError(code: number, reason: string): ChatClientError {
-    const status = this.handshakeStatus
-    if (status === 401 || code === 4401) return new ChatClientError('UNAUTHENTICATED', reason || undefined)
-    if (status !== undefined) return new ChatClientError('HANDSHAKE_REFUSED', `HTTP ${status} on upgrade`)
-    return new ChatClientError('SESSION_ENDED', `closed with ${code}${reason ? `: ${reason}` : ''}`)
-  }
-
-  private scheduleReconnect(): void {
-    const max = this.options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY
-    if (this.attempt >= max) {
-      this.finish(1006, 'gave up reconnecting', new ChatClientError('UNAVAILABLE', 'gave up reconnecting'))
-      return
-    }
-    const delay = backoffDelay(this.attempt, this.backoff, this.options.random)
-    this.attempt += 1
-    // Without a load balancer in front, a dead gateway is left for the next one on the list.
-    this.urlIndex += 1
-    this.stats.reconnects += 1
-    this.setState('reconnecting')
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined
-      if (!this.closedByApp) void this.openSocket(false)
-    }, delay)
   }
 
   private finish(code: number, reason: string, error: ChatClientError | undefined): void {
     if (this.currentState === 'closed') return
     this.closedByApp = true
-    clearTimeout(this.reconnectTimer)
     clearTimeout(this.receiptTimer)
-    clearInterval(this.sweepTimer)
-    clearInterval(this.pingTimer)
-    this.sweepTimer = undefined
     const err = error ?? new ChatClientError('CLIENT_CLOSED')
-    for (const p of this.requests.clear()) p.reject(err)
+    this.requests.failAll(err)
     this.setState('closed')
     if (error !== undefined) this.emitError(error)
     this.emitter.emit('closed', { code, reason, error })
@@ -403,7 +293,6 @@ export class ChatClient {
 
   private onFrame(data: Buffer): void {
     this.stats.framesIn += 1
-    this.heardSincePing = true
     const decoded = decodeServerFrame(data)
     if (!decoded.ok) {
       this.stats.invalidFrames += 1
@@ -444,7 +333,7 @@ export class ChatClient {
         if (p !== undefined) p.reject(err)
         else this.emitError(err)
         // The connection's sync was refused: it cannot go live; try again on a new one (with backoff).
-        if (f.rid !== undefined && f.rid === this.syncRid) this.dropSocket()
+        if (f.rid !== undefined && f.rid === this.syncRid) this.conn.drop()
         break
       }
       case 'hello':
@@ -476,22 +365,21 @@ export class ChatClient {
   private onHello(f: ServerFrameOf<'hello'>): void {
     if (this.authenticated) return
     this.authenticated = true
-    this.refreshedForAuth = false
     this.userId = f.userId
     this.limits = f.limits
     this.setState('syncing')
     this.emitter.emit('hello', f)
-    if (this.ws === undefined) return // a listener closed the client
+    if (this.closedByApp) return // a listener closed the client
     this.gapsAtSync = this.tracker.gaps()
     this.syncRid = this.requests.nextRid()
     const cursors = this.tracker.cursors()
     const tail = this.options.syncTail
     this.write({ type: 'sync', rid: this.syncRid, cursors, ...(tail !== undefined ? { tail } : {}) })
     // Resend what the last connection left unanswered, in the order the app asked.
-    for (const p of this.requests.all()) this.writeRequest(p)
+    this.requests.resendAll()
     if (this.presence.length > 0) this.write({ type: 'presence.subscribe', userIds: this.presence })
     if (this.receipts.hasPending) this.scheduleReceiptFlush()
-    this.startKeepalive()
+    this.conn.authenticated()
   }
 
   private onSynced(f: ServerFrameOf<'synced'>): void {
@@ -514,7 +402,7 @@ export class ChatClient {
     for (const [c, seq] of Object.entries(f.cursors)) if (known[c] === undefined) fresh[c] = seq
     this.tracker.seed(fresh)
     for (const [c, seq] of Object.entries(fresh)) this.store.set(c, seq)
-    this.attempt = 0
+    this.conn.live()
     this.setState('live')
     this.emitter.emit('synced', f.cursors)
   }
@@ -549,16 +437,16 @@ export class ChatClient {
     if (from === undefined) return
     this.stats.resyncs += 1
     this.store.set(conversationId, from)
-    const ws = this.ws
     // All cursors, not just this conversation's, and `tail: 0`: a gateway treats a conversation
     // missing from `cursors` as new to the device and would replay its tail. Replays of the
     // others are then only what this device has, which the tracker drops.
     this.request('sync', { type: 'sync', cursors: this.tracker.cursors(), tail: 0 }, false).then(
       () => this.closeGap(conversationId),
       (err: ChatClientError) => {
-        if (err.code === 'CLIENT_DISCONNECTED' || err.code === 'CLIENT_CLOSED' || ws !== this.ws) return
+        // Disconnected or closed: the reconnect's sync (from the same held cursor) takes over.
+        if (err.code === 'CLIENT_DISCONNECTED' || err.code === 'CLIENT_CLOSED') return
         this.emitError(err)
-        this.dropSocket()
+        this.conn.drop()
       },
     )
   }
@@ -571,14 +459,7 @@ export class ChatClient {
   // ── outgoing frames ──────────────────────────────────────────────────────────────────────────
 
   private write(frame: ClientFrame): void {
-    const ws = this.ws
-    if (ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame))
-  }
-
-  private writeRequest(p: PendingRequest): void {
-    if (p.written && p.kind === 'send') (p.frame as ClientFrameOf<'send'>).retry = true
-    p.written = true
-    this.write(p.frame)
+    this.conn.send(JSON.stringify(frame))
   }
 
   private command(frame: FrameWithoutRid<ClientFrame>, resend = true): Promise<CommandResult> {
@@ -587,46 +468,7 @@ export class ChatClient {
 
   private request(kind: RequestKind, frame: FrameWithoutRid<ClientFrame>, resend: boolean): Promise<unknown> {
     if (this.closedByApp) return Promise.reject(new ChatClientError('CLIENT_CLOSED'))
-    const rid = this.requests.nextRid()
-    const full = { ...frame, rid } as ClientFrame
-    return new Promise((resolve, reject) => {
-      const now = Date.now()
-      const p: PendingRequest = {
-        rid,
-        kind,
-        frame: full,
-        resend,
-        deadline: now + this.timeoutMs,
-        written: false,
-        startedAt: now,
-        resolve,
-        reject,
-      }
-      if (!this.requests.add(p)) {
-        reject(new ChatClientError('OUTBOX_FULL', `${this.requests.max} requests unanswered`))
-        return
-      }
-      if (this.authenticated) this.writeRequest(p)
-      this.ensureSweep()
-    })
-  }
-
-  /** One interval per client (not a timer per request) expires unanswered requests. */
-  private ensureSweep(): void {
-    if (this.sweepTimer !== undefined) return
-    const every = Math.max(5, Math.min(1000, Math.floor(this.timeoutMs / 4)))
-    this.sweepTimer = setInterval(() => {
-      for (const p of this.requests.expire(Date.now())) {
-        p.reject(
-          new ChatClientError('CLIENT_TIMEOUT', `no answer to ${p.frame.type} in ${this.timeoutMs} ms`),
-        )
-      }
-      if (this.requests.size === 0) {
-        clearInterval(this.sweepTimer)
-        this.sweepTimer = undefined
-      }
-    }, every)
-    this.sweepTimer.unref()
+    return this.requests.request(kind, frame, resend, this.authenticated)
   }
 
   private mark(conversationId: string, kind: ReceiptKind, upTo: number): void {
@@ -644,27 +486,6 @@ export class ChatClient {
 
   private flushReceipts(): void {
     for (const frame of this.receipts.drain()) this.write(frame)
-  }
-
-  private startKeepalive(): void {
-    const every = this.options.pingIntervalMs ?? 25_000
-    if (every <= 0) return
-    this.heardSincePing = true
-    this.pingTimer = setInterval(() => {
-      if (!this.heardSincePing) {
-        this.dropSocket()
-        return
-      }
-      this.heardSincePing = false
-      this.write({ type: 'ping' })
-    }, every)
-    this.pingTimer.unref()
-  }
-
-  /** Ends the current socket from our side; the close handler reconnects. */
-  private dropSocket(): void {
-    this.forceReconnect = true
-    this.ws?.terminate()
   }
 
   private emitError(err: ChatClientError): void {
