@@ -22,6 +22,12 @@ import { type NatsConnection, headers as natsHeaders } from '@nats-io/nats-core'
 export interface StoredEvent {
   seq: number
   lane: Lane
+  /**
+   * The previous sequence on the `.m` lane, as the appender knew it (the subject-sequence
+   * expectation it published under; header `Chat-Prev`). Undefined for events appended without
+   * one (receipts, media state), so a replay can state `prev` exactly without a backward scan.
+   */
+  prev?: number
   event: ChatEvent
 }
 
@@ -54,6 +60,9 @@ export interface ConversationLog {
   readonly jsm: JetStreamManager
 }
 
+/** The appender's known previous `.m` sequence, stored with the event (see StoredEvent.prev). */
+export const PREV_HEADER = 'Chat-Prev'
+
 const isWrongLast = (e: unknown) => e instanceof JetStreamApiError && e.code === 10071
 const isNotFound = (e: unknown) => e instanceof JetStreamApiError && (e.code === 10037 || e.status === 404)
 
@@ -62,13 +71,19 @@ export const createConversationLog = async (nc: NatsConnection, n: Names): Promi
   const jsm = await jetstreamManager(nc)
   const stream = (id: string) => n.convStream(n.shardOf(id))
 
-  const toStored = (subject: string, seq: number, data: Uint8Array): StoredEvent | undefined => {
+  const toStored = (
+    subject: string,
+    seq: number,
+    data: Uint8Array,
+    prevHeader: string | undefined,
+  ): StoredEvent | undefined => {
     const p = parseConvSubject(subject)
     const d = decodeEvent(data)
     // A stored event we cannot decode is skipped (and visible to the projector's dead letters):
     // one bad record must not make a conversation unreadable.
     if (!p || !d.ok) return undefined
-    return { seq, lane: p.lane, event: d.value }
+    const prev = prevHeader ? Number(prevHeader) : Number.NaN
+    return { seq, lane: p.lane, event: d.value, ...(Number.isInteger(prev) ? { prev } : {}) }
   }
 
   const lastOn = async (subject: string, streamName: string): Promise<number> => {
@@ -88,14 +103,14 @@ export const createConversationLog = async (nc: NatsConnection, n: Names): Promi
     async *read(id, after, upTo, lane) {
       const filter = lane ? n.convSubject(id, lane) : n.convAllSubject(id)
       for await (const m of readRange(js, stream(id), filter, after, upTo)) {
-        const s = toStored(m.subject, m.seq, m.data)
+        const s = toStored(m.subject, m.seq, m.data, m.prev)
         if (s) yield s
       }
     },
     async get(id, seq) {
       try {
         const m = await jsm.direct.getMessage(stream(id), { seq })
-        return m ? toStored(m.subject, m.seq, m.data) : undefined
+        return m ? toStored(m.subject, m.seq, m.data, m.header.get(PREV_HEADER) || undefined) : undefined
       } catch (e) {
         if (isNotFound(e)) return undefined
         throw e
@@ -105,6 +120,7 @@ export const createConversationLog = async (nc: NatsConnection, n: Names): Promi
       const lane = laneOf(event.type)
       const h = natsHeaders()
       h.set(HEADERS.eventType, event.type)
+      if (opts.expectLastSeq !== undefined) h.set(PREV_HEADER, String(opts.expectLastSeq))
       try {
         const ack = await js.publish(n.convSubject(event.conversationId, lane), encodeJson(event), {
           headers: h,
@@ -132,7 +148,11 @@ export async function* readRange(
   filter: string,
   after: number,
   upTo: number,
-): AsyncGenerator<{ subject: string; seq: number; data: Uint8Array }, void, undefined> {
+): AsyncGenerator<
+  { subject: string; seq: number; data: Uint8Array; prev: string | undefined },
+  void,
+  undefined
+> {
   if (upTo <= after) return
   const c = await js.consumers.get(stream, {
     filter_subjects: filter,
@@ -145,7 +165,7 @@ export async function* readRange(
     for await (const m of batch) {
       got++
       if (m.seq > upTo) return
-      yield { subject: m.subject, seq: m.seq, data: m.data }
+      yield { subject: m.subject, seq: m.seq, data: m.data, prev: m.headers?.get(PREV_HEADER) || undefined }
       if (m.seq >= upTo || m.info.pending === 0) return
     }
     if (got === 0) return

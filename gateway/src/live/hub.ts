@@ -18,11 +18,16 @@ import { receiptAudience, receiptVisibleInSync } from './receipt-audience.js'
 
 /** Live events of one conversation, for one connection, held while its catch-up runs. */
 interface Entry {
-  pending: { seq: number; text: string }[] | null
+  pending: { seq: number; lane: Lane; prev: number; raw: string }[] | null
   /** Last sequence sent to this connection (catch-up or live). */
   head: number
   /** The user was removed: detach once the pending removal event is flushed. */
   detachAfter: boolean
+  /**
+   * Last `.r` event sent to this connection: the `prev` of its next one. Receipts are filtered
+   * per recipient in groups (ADR 0020), so on lane `r` the gap proof is per connection.
+   */
+  lastR: number
 }
 
 /** Most events a connection may have pending during its catch-up before it counts as slow. */
@@ -109,7 +114,7 @@ export const createHub = (d: HubDeps) => {
       // The new member's connected devices receive the event that adds them and all after it.
       for (const c of users.get(event.data.userId)?.conns ?? []) {
         if (c.synced && !room.entries.has(c)) {
-          room.entries.set(c, { pending: null, head: e.seq - 1, detachAfter: false })
+          room.entries.set(c, { pending: null, head: e.seq - 1, detachAfter: false, lastR: 0 })
           c.rooms.add(room.id)
         }
       }
@@ -136,19 +141,23 @@ export const createHub = (d: HubDeps) => {
     }
     store.apply(room.id, e, prev)
     room.last[e.lane] = e.seq
-    const text = eventFrame(room.id, e.seq, prev, e.lane, raw)
+    const shared = e.lane === 'm' ? eventFrame(room.id, e.seq, prev, 'm', raw) : ''
     const removed = removes(event)
     for (const [conn, entry] of room.entries) {
       if (audience !== 'all' && !audience.has(conn.userId)) continue
       if (entry.pending) {
-        if (e.seq > entry.head) entry.pending.push({ seq: e.seq, text })
+        // Framed at release: a held receipt's `prev` depends on what the catch-up sent before it.
+        if (e.seq > entry.head) entry.pending.push({ seq: e.seq, lane: e.lane, prev, raw })
         if (removed === conn.userId) entry.detachAfter = true
         if (entry.pending.length > MAX_PENDING) conn.close('SLOW_CONSUMER', 'too many pending events')
         continue
       }
       if (e.seq <= entry.head) continue
       entry.head = e.seq
-      conn.sendRaw(text)
+      if (e.lane === 'r') {
+        conn.sendRaw(eventFrame(room.id, e.seq, entry.lastR, 'r', raw))
+        entry.lastR = e.seq
+      } else conn.sendRaw(shared)
       if (removed === conn.userId) detach(conn, room)
     }
     d.metrics?.liveEvents.inc()
@@ -165,7 +174,7 @@ export const createHub = (d: HubDeps) => {
       d.metrics?.gapBackfills.inc()
       let before = room.last[lane]
       for await (const e of log.read(room.id, room.last[lane], seq - 1, lane)) {
-        await deliver(room, e, before, JSON.stringify(e.event))
+        await deliver(room, e, e.prev ?? before, JSON.stringify(e.event))
         before = e.seq
       }
     }
@@ -228,40 +237,52 @@ export const createHub = (d: HubDeps) => {
    */
   const attach = async (conn: Connection, id: string, after: number): Promise<number> => {
     const r = room(id)
-    const existing = r.entries.get(conn)
-    if (existing) return existing.head
-    const entry: Entry = { pending: [], head: after, detachAfter: false }
-    r.entries.set(conn, entry)
-    conn.rooms.add(id)
+    let entry = r.entries.get(conn)
+    if (entry?.pending) return entry.head // a catch-up is already running for it
+    if (entry) {
+      // A later `sync` on a live connection (a client filling a hole): replay from its cursor,
+      // holding live events again meanwhile.
+      entry.pending = []
+      entry.head = after
+    } else {
+      entry = { pending: [], head: after, detachAfter: false, lastR: 0 }
+      r.entries.set(conn, entry)
+      conn.rooms.add(id)
+    }
+    const mine = entry
     await r.ready
     const state = await store.get(id)
     const upTo = Math.max(await log.lastSeq(id, 'm'), await log.lastSeq(id, 'r'))
-    const lastOn = { m: after, r: after }
+    let lastM = 0
     const userId = conn.userId
     for await (const e of log.read(id, after, upTo)) {
-      if (r.entries.get(conn) !== entry || conn.socket.closed) break
+      if (r.entries.get(conn) !== mine || conn.socket.closed) break
       const ev = e.event
-      const visible =
-        e.lane === 'm' ||
-        ((ev.type === 'receipt.read' || ev.type === 'receipt.delivered') &&
-          receiptVisibleInSync(
-            state.kind,
-            userId,
-            ev.actor,
-            ev.data.upTo,
-            state.members.get(userId)?.firstSent ?? 0,
-          ))
-      if (visible) {
-        conn.sendRaw(eventFrame(id, e.seq, lastOn[e.lane], e.lane, JSON.stringify(ev)))
-        lastOn[e.lane] = e.seq
+      if (e.lane === 'm') {
+        // Exact when the appender stored it; else the previous `.m` event of this replay.
+        conn.sendRaw(eventFrame(id, e.seq, e.prev ?? lastM, 'm', JSON.stringify(ev)))
+        lastM = e.seq
+      } else if (
+        (ev.type === 'receipt.read' || ev.type === 'receipt.delivered') &&
+        e.seq > mine.lastR &&
+        receiptVisibleInSync(
+          state.kind,
+          userId,
+          ev.actor,
+          ev.data.upTo,
+          state.members.get(userId)?.firstSent ?? 0,
+        )
+      ) {
+        conn.sendRaw(eventFrame(id, e.seq, mine.lastR, 'r', JSON.stringify(ev)))
+        mine.lastR = e.seq
       }
-      entry.head = e.seq
+      mine.head = e.seq
       if (removes(ev) === userId) {
-        entry.detachAfter = true
+        mine.detachAfter = true
         break
       }
     }
-    return entry.head
+    return mine.head
   }
 
   /** Ends the catch-up of `conn` in these rooms: held live events after its cursor are sent. */
@@ -273,7 +294,10 @@ export const createHub = (d: HubDeps) => {
       for (const p of entry.pending) {
         if (p.seq <= entry.head) continue
         entry.head = p.seq
-        conn.sendRaw(p.text)
+        if (p.lane === 'r') {
+          conn.sendRaw(eventFrame(id, p.seq, entry.lastR, 'r', p.raw))
+          entry.lastR = p.seq
+        } else conn.sendRaw(eventFrame(id, p.seq, p.prev, 'm', p.raw))
       }
       entry.pending = null
       if (entry.detachAfter) detach(conn, r)
@@ -296,6 +320,8 @@ export const createHub = (d: HubDeps) => {
   return {
     attach,
     release,
+    /** The cursor reached by `conn` in a conversation it receives, or undefined. */
+    headOf: (conn: Connection, id: string): number | undefined => rooms.get(id)?.entries.get(conn)?.head,
     /** Registers an authenticated connection; resolves when the user's conversations are known. */
     async addConnection(conn: Connection): Promise<UserConversations> {
       const userId = conn.userId

@@ -15,7 +15,7 @@ export const tailStart = (s: ConversationState, tail: number): number => {
 }
 
 /**
- * `sync`: the inbox, then every event after each cursor (or the last `tail` messages), in order,
+ * `sync` (once after `hello`, and again on a live connection to fill a hole): the inbox, then every event after each cursor (or the last `tail` messages), in order,
  * then `synced` with the cursors reached; live events of those conversations are held by the hub
  * meanwhile and flushed after `synced`, de-duplicated by sequence. Nothing missed, nothing twice.
  */
@@ -42,10 +42,17 @@ export const runSync = async (
   inbox.sort((a, b) => (b.lastMessage?.at ?? 0) - (a.lastMessage?.at ?? 0))
   conn.send({ type: 'inbox', ...(f.rid !== undefined ? { rid: f.rid } : {}), conversations: inbox })
   const cursors: Record<string, number> = {}
-  for (const [id, after] of plan) cursors[id] = await deps.hub.attach(conn, id, after)
+  const replayed: string[] = []
+  for (const [id, after] of plan) {
+    // A later sync on a live connection replays only the conversations it names a cursor for.
+    const head = f.cursors?.[id] === undefined ? deps.hub.headOf(conn, id) : undefined
+    if (head !== undefined) {
+      cursors[id] = head
+      continue
+    }
+    cursors[id] = await deps.hub.attach(conn, id, after)
+    replayed.push(id)
+  }
   conn.send({ type: 'synced', ...(f.rid !== undefined ? { rid: f.rid } : {}), cursors })
-  deps.hub.release(
-    conn,
-    plan.map(([id]) => id),
-  )
+  deps.hub.release(conn, replayed)
 }
