@@ -102,3 +102,70 @@ t.test('two users chat 1:1 through two real gateways with the client library', a
   const closing: ChatClient[] = [alice.client, back.client]
   await Promise.all(closing.map((c) => c.close()))
 })
+
+t.test(
+  'a gateway killed mid-conversation: its client moves to the other one and loses nothing',
+  async (t) => {
+    const tn = await createTestNamespace()
+    t.teardown(tn.cleanup)
+    const tokens = await createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 600 })
+    const users = new Set([ALICE, BOB])
+    const start = async () => {
+      const gw = await startGateway(defaultGatewayConfig(tn.ns, tn.names.shards), {
+        nc: tn.nc,
+        log: createLogger('gateway-test', 'silent'),
+        tokens,
+        directory: { existing: async (ids) => new Set(ids.filter((u) => users.has(u))) },
+      })
+      let closed = false
+      const close = async () => {
+        if (closed) return
+        closed = true
+        await gw.close()
+      }
+      t.teardown(close)
+      return { url: `ws://127.0.0.1:${gw.port}${WS_PATH}`, close }
+    }
+    const g1 = await start()
+    const g2 = await start()
+    const open = (urls: string[], userId: string) => {
+      const events: EventFrame[] = []
+      const client = connect(urls, {
+        deviceId: 'dev1',
+        tokenProvider: async () => (await tokens.issue(userId, 'dev1', `s_${userId}`)).accessToken,
+        pingIntervalMs: 0,
+        backoff: { baseMs: 20, maxMs: 200 },
+      })
+      client.on('event', (f) => events.push(f))
+      t.teardown(() => client.close())
+      return { client, events }
+    }
+    const alice = open([g1.url, g2.url], ALICE)
+    const bob = open([g2.url], BOB)
+    await Promise.all([alice.client.ready(), bob.client.ready()])
+    const { conversationId } = await alice.client.openDirect(BOB)
+    const dm = conversationId!
+
+    // Twenty sends in flight; the gateway dies after the first is acknowledged.
+    const wanted = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`)
+    const sends = wanted.map((text) => alice.client.send(dm, { text }))
+    await sends[0]
+    await g1.close()
+    const results = await Promise.all(sends)
+    t.equal(alice.client.url, g2.url, 'alice moved to the other gateway')
+  t.comment(`${results.filter((r) => r.duplicate).length} resends were answered as duplicates`)
+    t.equal(new Set(results.map((r) => r.seq)).size, 20, 'every send stored, each at its own sequence')
+    t.same(
+      results.map((r) => r.n),
+      wanted.map((_, i) => i + 1),
+      'stored in the order they were made',
+    )
+
+    const got = () =>
+      bob.events.flatMap((e) =>
+        e.conversationId === dm && e.event.type === 'message.sent' ? [e.event.data.text] : [],
+      )
+    await waitFor('bob has all twenty', () => got().length >= 20, 10_000)
+    t.same(got(), wanted, 'bob got each message once, in order')
+  },
+)
