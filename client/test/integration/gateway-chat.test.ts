@@ -153,7 +153,7 @@ t.test(
     await g1.close()
     const results = await Promise.all(sends)
     t.equal(alice.client.url, g2.url, 'alice moved to the other gateway')
-  t.comment(`${results.filter((r) => r.duplicate).length} resends were answered as duplicates`)
+    t.comment(`${results.filter((r) => r.duplicate).length} resends were answered as duplicates`)
     t.equal(new Set(results.map((r) => r.seq)).size, 20, 'every send stored, each at its own sequence')
     t.same(
       results.map((r) => r.n),
