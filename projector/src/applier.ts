@@ -1,5 +1,6 @@
 import { fnv1a32 } from '@chatapp/contracts'
 import type pg from 'pg'
+import type { ConvState } from './core/project.js'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
 import { inTransaction, type Queryable } from './db.js'
 import { loadStates, readOffset, writeDeadLetters, writeOffset, writePlan } from './sql-writer.js'
@@ -17,11 +18,28 @@ export const applyBatch = async (
   shard: number,
   entries: readonly LogEntry[],
   now: () => number = Date.now,
-): Promise<BatchResult> =>
-  inTransaction(pool, async (db) => {
+  cache?: StateCache,
+): Promise<BatchResult> => {
+  const touched = new Map<string, ConvState>()
+  const r = await inTransaction(pool, async (db) => {
     await db.query('SELECT pg_advisory_xact_lock($1, $2)', [shardLockKey(schema), shard])
-    return applyIn(db, schema, shard, entries, now)
+    return applyIn(db, schema, shard, entries, now, cache, touched)
   })
+  // Only what was committed enters the cache.
+  if (cache) {
+    if (cache.size + touched.size > MAX_CACHED) cache.clear()
+    for (const [id, s] of touched) cache.set(id, s)
+  }
+  return r
+}
+
+/**
+ * Conversation states kept across batches by a writer that is the only one of its schema (a
+ * rebuild or verify copy), saving the per-batch state query. The live projector does not use
+ * one: reading the state in the transaction keeps several writers correct.
+ */
+export type StateCache = Map<string, ConvState>
+const MAX_CACHED = 200_000
 
 /** The body of `applyBatch`, inside a transaction the caller owns (and whose locks it holds). */
 export const applyIn = async (
@@ -30,11 +48,16 @@ export const applyIn = async (
   shard: number,
   entries: readonly LogEntry[],
   now: () => number = Date.now,
+  cache?: StateCache,
+  touched?: Map<string, ConvState>,
 ): Promise<BatchResult> => {
   const offset = await readOffset(db, schema, shard)
   const fresh = entries.filter((e) => e.seq > offset)
-  const states = await loadStates(db, schema, conversationsOf(fresh))
+  const ids = conversationsOf(fresh)
+  const states = await loadStates(db, schema, cache ? ids.filter((id) => !cache.has(id)) : ids)
+  if (cache) for (const id of ids) if (cache.has(id)) states.set(id, cache.get(id)!)
   const r = projectBatch(states, entries, offset, 'projector', now())
+  if (touched) for (const id of ids) if (states.has(id)) touched.set(id, states.get(id)!)
   await writePlan(db, schema, r.plan)
   await writeDeadLetters(db, schema, r.deadLetters)
   if (r.lastSeq > offset) await writeOffset(db, schema, shard, r.lastSeq, r.lastAt)

@@ -160,7 +160,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     if (v.conversation !== undefined && !CONV.test(v.conversation))
       throw new UsageError('--conversation must be a conversation id (c_… or d_…)')
     const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
-    const pool = openPool(common.databaseUrl, 2)
+    const pool = openPool(common.databaseUrl, 6)
     try {
       const js = jetstream(nc)
       const jsm = await jetstreamManager(nc)

@@ -1,7 +1,7 @@
 import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
-import { applyBatch, applyIn, shardLockKey } from './applier.js'
+import { applyBatch, applyIn, type StateCache, shardLockKey } from './applier.js'
 import type { Queryable } from './db.js'
 import { readLog } from './log-reader.js'
 import { readOffset } from './sql-writer.js'
@@ -32,10 +32,11 @@ const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
  */
 export const buildViews = async (o: BuildOptions): Promise<number> => {
   let events = 0
-  for (const shard of shardsOf(o)) {
+  const cache: StateCache = new Map()
+  const one = async (shard: number) => {
     const from = (await readOffset(o.pool, o.target, shard)) + 1
     const until = o.untilSeqs?.[shard]
-    if (until !== undefined && until < from) continue
+    if (until !== undefined && until < from) return
     for await (const entries of readLog(o.js, o.jsm, {
       stream: o.names.convStream(shard),
       ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
@@ -43,13 +44,21 @@ export const buildViews = async (o: BuildOptions): Promise<number> => {
       ...(until !== undefined ? { untilSeq: until } : {}),
       batch: o.batch,
     })) {
-      await applyBatch(o.pool, o.target, shard, entries)
+      await applyBatch(o.pool, o.target, shard, entries, Date.now, cache)
       events += entries.length
       o.onProgress?.({ shard, seq: entries[entries.length - 1]!.seq, events })
     }
   }
+  // Shards are independent logs: a few at once keep NATS reads and PostgreSQL writes overlapping.
+  const queue = shardsOf(o)
+  const worker = async () => {
+    for (let s = queue.shift(); s !== undefined; s = queue.shift()) await one(s)
+  }
+  await Promise.all(Array.from({ length: Math.min(BUILD_CONCURRENCY, queue.length) }, worker))
   return events
 }
+
+const BUILD_CONCURRENCY = 4
 
 /** The live views' offset of every shard (0 where nothing was applied yet). */
 export const liveOffsets = async (db: Queryable, o: { names: Names }): Promise<number[]> => {
