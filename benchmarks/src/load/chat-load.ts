@@ -110,6 +110,12 @@ export class ChatLoad {
       })
       const client = c.client
       client.on('state', (st) => {
+        if (process.env.BENCH_DEBUG && st === 'live') {
+          const ws = (client as unknown as { ws?: WebSocket }).ws
+          ws?.once('close', (code, reason) => {
+            if (c.online) process.stderr.write(`[worker] client ${c.index} socket closed ${code} ${reason}\n`)
+          })
+        }
         c.live = st === 'live'
         if (st === 'reconnecting' && c.online) this.unexpectedCloses++
       })
@@ -244,6 +250,7 @@ export class ChatLoad {
   async run(step: RunStep): Promise<StepResult> {
     this.hist = this.freshHistograms()
     const before = { ...this.counts }
+    const closesBefore = this.unexpectedCloses
     this.sendErrors = {}
     this.trackFanout = !step.reconnect
     const slots: { conv: Conv; sender?: number }[] = []
@@ -302,7 +309,7 @@ export class ChatLoad {
       resync: encodeHistogram(this.hist.resync),
       check: stepCheck,
       redelivered: stepRedelivered,
-      unexpectedCloses: this.unexpectedCloses,
+      unexpectedCloses: this.unexpectedCloses - closesBefore,
       clientErrors: { ...this.clientErrors },
       sendSeconds,
     }
