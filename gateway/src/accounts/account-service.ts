@@ -34,7 +34,15 @@ export interface AccountService extends UserDirectory {
   /** Revokes the token's session, or every session of its user. INVALID_REFRESH_TOKEN. */
   logout(refreshToken: string, allDevices: boolean): Promise<void>
   findByUsername(username: string): Promise<UserProfile | undefined>
+  /**
+   * Deletes refresh tokens expired more than `PURGE_GRACE_MS` ago (until then a replayed rotated
+   * token is still recognised as reuse), then sessions left without tokens. Idempotent; run it
+   * periodically from one or all instances.
+   */
+  purgeExpired(): Promise<{ tokens: number; sessions: number }>
 }
+
+export const PURGE_GRACE_MS = 7 * 86_400_000
 
 export type RevocationReason = 'logout' | 'logout-all' | 'reuse' | 'replaced'
 
@@ -259,6 +267,21 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
       if (!USERNAME.test(username)) return undefined
       const user = await d.orm.em.fork().findOne(UserSchema, { username })
       return user ? { userId: user.id, username: user.username, displayName: user.displayName } : undefined
+    },
+
+    async purgeExpired() {
+      const em = d.orm.em.fork()
+      const tokens = await em.nativeDelete(RefreshTokenSchema, { expiresAt: { $lt: now() - PURGE_GRACE_MS } })
+      const schema = d.orm.config.get('schema')
+      // A session lives exactly as long as one of its tokens: login writes both in one transaction.
+      const res = await em
+        .getConnection()
+        .execute<{ affectedRows: number }>(
+          `DELETE FROM "${schema}".sessions s WHERE NOT EXISTS (SELECT 1 FROM "${schema}".refresh_tokens r WHERE r.session_id = s.id)`,
+          [],
+          'run',
+        )
+      return { tokens, sessions: res.affectedRows }
     },
 
     async existing(userIds) {
