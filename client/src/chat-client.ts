@@ -409,7 +409,12 @@ export class ChatClient {
 
   private onEvent(f: EventFrame): void {
     const c = f.conversationId
-    const verdict = this.tracker.check(c, f.lane, f.seq, f.prev)
+    let verdict = this.tracker.check(c, f.lane, f.seq, f.prev)
+    if (verdict === 'gap' && f.event.type === 'member.added' && f.event.data.userId === this.userId) {
+      // Re-added to a group: the events while we were out are not ours; the hole is by design.
+      this.tracker.rejoin(c, f.seq)
+      verdict = 'new'
+    }
     if (verdict === 'duplicate') {
       this.stats.duplicates += 1
       return

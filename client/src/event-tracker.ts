@@ -66,6 +66,18 @@ export class EventTracker {
   }
 
   /**
+   * A legitimate discontinuity: the device's user (re)joins the conversation at `seq`, and what
+   * happened while they were not a member is not theirs to see. Everything before `seq` counts as
+   * seen on both lanes, so the join event and what follows it are new, not a hole.
+   */
+  rejoin(conversationId: string, seq: number): void {
+    const s = this.convs.get(conversationId)
+    if (s === undefined) return
+    s.m = Math.max(s.m, seq - 1)
+    s.r = Math.max(s.r, seq - 1)
+  }
+
+  /**
    * Marks a gap on a lane; returns the cursor to resync from, or undefined when a resync of this
    * conversation is already outstanding (one at a time, so a burst of gapped events asks once).
    */

@@ -1,3 +1,4 @@
+import type { ServerFrame } from '@chatapp/contracts'
 import t, { type Test } from 'tap'
 import { MemoryCursorStore } from '../src/cursor-store.js'
 import {
@@ -6,6 +7,8 @@ import {
   messageEvent,
   receiptEvent,
   startClient,
+  USER_A,
+  USER_B,
   waitFor,
 } from './fixtures/fake-gateway.js'
 
@@ -246,3 +249,61 @@ t.test(
     await waitFor('its synced closes the hole', () => store.cursors.get(CONV) === 6)
   },
 )
+
+t.test(
+  'being re-added to a group is not a hole: no resync, the join and what follows are delivered',
+  async (t) => {
+    const { conn, events, client } = await live(t)
+    const G = 'c_group0001'
+    conn.send(messageEvent(3, 0, USER_B, G))
+    const added: ServerFrame = {
+      type: 'event',
+      conversationId: G,
+      seq: 50,
+      prev: 44,
+      lane: 'm',
+      event: {
+        v: 1,
+        type: 'member.added',
+        id: 'e50',
+        conversationId: G,
+        actor: USER_B,
+        at: 1,
+        data: { userId: USER_A, role: 'member' },
+      },
+    }
+    conn.send(added)
+    conn.send(messageEvent(51, 50, USER_B, G))
+    conn.send(receiptEvent(52, 47, 51, G))
+    await waitFor('four events', () => events.length === 4)
+    t.same(
+      events.map((e) => e.seq),
+      [3, 50, 51, 52],
+    )
+    t.equal(client.stats.gaps, 0)
+    t.equal(conn.count('sync'), 1, 'no resync')
+  },
+)
+
+t.test('someone else being added is no excuse for a hole', async (t) => {
+  const { conn, client } = await live(t)
+  conn.send(messageEvent(3, 0))
+  conn.send({
+    type: 'event',
+    conversationId: CONV,
+    seq: 9,
+    prev: 7,
+    lane: 'm',
+    event: {
+      v: 1,
+      type: 'member.added',
+      id: 'e9',
+      conversationId: CONV,
+      actor: USER_B,
+      at: 1,
+      data: { userId: 'u_carol0001', role: 'member' },
+    },
+  })
+  await conn.next('sync')
+  t.equal(client.stats.gaps, 1)
+})

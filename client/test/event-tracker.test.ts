@@ -86,3 +86,18 @@ t.test('seeding never moves a conversation backwards, nor past an open gap', asy
   tr.seed({ [C]: 40 })
   t.equal(tr.cursor(C), 30)
 })
+
+t.test('a rejoin makes the join event and later events new, not a hole', async (t) => {
+  const tr = new EventTracker()
+  tr.commit(C, 'm', 10) // removed at 10
+  tr.commit(C, 'r', 8)
+  t.equal(tr.check(C, 'm', 40, 35), 'gap', 're-added at 40, after events we may not see')
+  tr.rejoin(C, 40)
+  t.equal(tr.check(C, 'm', 40, 35), 'new')
+  tr.commit(C, 'm', 40)
+  t.equal(tr.check(C, 'r', 41, 30), 'new', 'a receipt whose previous receipt was while we were out')
+  tr.rejoin(C, 5)
+  t.equal(tr.check(C, 'm', 40, 35), 'duplicate', 'a rejoin never moves a lane back')
+  tr.rejoin('d_unknown1', 3)
+  t.equal(tr.cursor('d_unknown1'), undefined)
+})
