@@ -19,6 +19,11 @@ export interface ViewReads extends SentMessageLookup {
     q: { before?: number; after?: number; limit?: number },
   ): Promise<{ messages: HistoryMessage[]; hasMore: boolean }>
   status(conversationId: string, seq: number): Promise<MessageStatusResponse['members']>
+  /**
+   * The last stream sequence of a shard the views have applied (0 when none): the sync path reads
+   * views up to it and the stream after it, so projection lag never shows as a gap.
+   */
+  projectedUpTo(shard: number): Promise<number>
 }
 
 const num = (v: unknown): number => Number(v)
@@ -56,7 +61,13 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     SELECT seq, n, at FROM ${t('messages')}
     WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3`
 
+  const offsetSql = `SELECT last_seq FROM ${t('offsets')} WHERE shard = $1`
+
   return {
+    async projectedUpTo(shard) {
+      const r = await pool.query(offsetSql, [shard])
+      return r.rows[0] ? num(r.rows[0].last_seq) : 0
+    },
     async inbox(userId, limit = MAX_INBOX) {
       const r = await pool.query(inboxSql, [userId, Math.min(limit, MAX_INBOX)])
       return r.rows.map((x): InboxEntry => {
