@@ -129,12 +129,24 @@ export class Connector {
     const frameAuth = this.o.auth === 'frame'
     this.handshakeStatus = undefined
     this.forceReconnect = false
-    const ws = new WebSocket(this.url, frameAuth ? [SUBPROTOCOL] : [SUBPROTOCOL, `bearer.${token}`], {
-      perMessageDeflate: false,
-      handshakeTimeout: 10_000,
-      maxPayload: this.o.maxPayload,
-      ...(this.o.origin !== undefined ? { origin: this.o.origin } : {}),
-    })
+    let ws: WebSocket
+    try {
+      ws = new WebSocket(this.url, frameAuth ? [SUBPROTOCOL] : [SUBPROTOCOL, `bearer.${token}`], {
+        perMessageDeflate: false,
+        handshakeTimeout: 10_000,
+        maxPayload: this.o.maxPayload,
+        ...(this.o.origin !== undefined ? { origin: this.o.origin } : {}),
+      })
+    } catch (err) {
+      // ws throws at once for a malformed URL or a token that is not a valid header token:
+      // no retry can fix either.
+      this.stop(
+        1006,
+        'cannot open a WebSocket',
+        new ChatClientError('INVALID_CONFIG', String(err), { cause: err }),
+      )
+      return
+    }
     this.ws = ws
     // One closure per socket, not per frame; each checks it is still the current socket.
     ws.on('open', () => {

@@ -17,6 +17,10 @@ export const CLIENT_ERRORS = {
     meaning: 'The server ended the session for good (close code without reconnect).',
   },
   HANDSHAKE_REFUSED: { retryable: false, meaning: 'The server refused the WebSocket upgrade.' },
+  INVALID_CONFIG: {
+    retryable: false,
+    meaning: 'The URL or the token cannot open a WebSocket (malformed URL, token not a header token).',
+  },
 } as const
 
 export type ClientOnlyCode = keyof typeof CLIENT_ERRORS

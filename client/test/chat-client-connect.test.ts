@@ -1,5 +1,6 @@
 import { CLOSE_CODES } from '@chatapp/contracts'
 import t from 'tap'
+import { connect } from '../src/chat-client.js'
 import { MemoryCursorStore } from '../src/cursor-store.js'
 import { ChatClientError } from '../src/errors.js'
 import {
@@ -287,4 +288,14 @@ t.test('with several gateway URLs, a reconnect after a failure tries the next on
   await c1.handshake()
   await client.ready()
   t.equal(g1.attempts, 1)
+})
+
+t.test('a malformed URL or token ends the session with INVALID_CONFIG instead of throwing', async (t) => {
+  const gw = await FakeGateway.start()
+  t.teardown(() => gw.close())
+  const bad = connect('not a url', { deviceId: 'dev1', tokenProvider: async () => 'tok' })
+  t.equal((await whenClosed(bad)).error?.code, 'INVALID_CONFIG')
+  const { client } = startClient(gw, { tokenProvider: async () => 'has spaces, and a comma' })
+  t.equal((await whenClosed(client)).error?.code, 'INVALID_CONFIG')
+  t.equal(gw.attempts, 0)
 })
