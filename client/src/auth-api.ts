@@ -8,6 +8,8 @@ import {
 } from '@chatapp/contracts'
 import { ChatClientError } from './errors.js'
 
+type Decode<T> = (v: unknown) => { ok: true; value: T } | { ok: false; error: ErrorBody }
+
 const tokenPair = decoder(TokenPair)
 const userProfile = decoder(UserProfile)
 const errorBody = decoder(ErrorBody)
@@ -20,7 +22,7 @@ export interface AuthApiOptions {
 }
 
 /**
- * The HTTP auth endpoints (POST /v1/auth/register|login|refresh|logout). Refusals reject with a
+ * The HTTP auth endpoints (POST /v1/auth/register|login|refresh|logout) and the user lookup. Refusals reject with a
  * ChatClientError carrying the server's code; an unreachable server or a body that matches no
  * schema rejects with UNAVAILABLE / INTERNAL, so the caller handles one error type.
  */
@@ -53,17 +55,37 @@ export class AuthApi {
     await this.post('/v1/auth/logout', { refreshToken, ...(allDevices ? { allDevices } : {}) }, undefined)
   }
 
-  private async post<T>(
+  /** The one lookup an app needs before `openDirect`: a user id from a username. */
+  async userByUsername(accessToken: string, username: string): Promise<UserProfile> {
+    return this.call(
+      'GET',
+      `/v1/users/by-username/${encodeURIComponent(username)}`,
+      undefined,
+      (v) => userProfile.fromValue(v, 'INTERNAL'),
+      accessToken,
+    )
+  }
+
+  private post<T>(path: string, body: unknown, decode: Decode<T> | undefined): Promise<T> {
+    return this.call('POST', path, body, decode, undefined)
+  }
+
+  private async call<T>(
+    method: 'GET' | 'POST',
     path: string,
     body: unknown,
-    decode: ((v: unknown) => { ok: true; value: T } | { ok: false; error: ErrorBody }) | undefined,
+    decode: Decode<T> | undefined,
+    accessToken: string | undefined,
   ): Promise<T> {
     let res: Response
     try {
+      const headers: Record<string, string> = {}
+      if (body !== undefined) headers['content-type'] = 'application/json'
+      if (accessToken !== undefined) headers.authorization = `Bearer ${accessToken}`
       res = await this.fetchImpl(this.base + path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.timeoutMs),
       })
     } catch (err) {

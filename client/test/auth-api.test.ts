@@ -118,3 +118,25 @@ t.test('a server that does not answer in time is UNAVAILABLE', async (t) => {
   })
   await t.rejects(new AuthApi(base, { timeoutMs: 50 }).refresh('r'), { code: 'UNAVAILABLE' })
 })
+
+t.test('looks a user up by username with the access token as a bearer', async (t) => {
+  const seenAuth: Array<string | undefined> = []
+  const { base, seen } = await serve(t, (req, _body, res) => {
+    seenAuth.push(req.headers.authorization)
+    if (req.method !== 'GET') return json(res, 405, { error: errorBody('METHOD_NOT_ALLOWED') })
+    if (req.url === '/v1/users/by-username/bob') {
+      return json(res, 200, { userId: 'u_bobby0001', username: 'bob', displayName: 'Bob' })
+    }
+    json(res, 404, { error: errorBody('USER_NOT_FOUND') })
+  })
+  const api = new AuthApi(base)
+  t.same(await api.userByUsername('a.b.c', 'bob'), {
+    userId: 'u_bobby0001',
+    username: 'bob',
+    displayName: 'Bob',
+  })
+  await t.rejects(api.userByUsername('a.b.c', 'no/body'), { code: 'USER_NOT_FOUND' })
+  t.same(seenAuth, ['Bearer a.b.c', 'Bearer a.b.c'])
+  t.equal(seen[1]?.path, '/v1/users/by-username/no%2Fbody')
+  t.equal(seen[0]?.contentType, undefined, 'no body, no content type')
+})
