@@ -13,7 +13,15 @@ const tn = await createTestNamespace({ shards: 2 })
 const n = tn.names
 const js = jetstream(tn.nc)
 const pool = openPool(tn.stack.databaseUrl, 4)
-const p = await startProjector({ nc: tn.nc, pool, databaseUrl: tn.stack.databaseUrl, names: n, batch: 100, log: createLogger('x', 'silent'), registry: new Registry() })
+const p = await startProjector({
+  nc: tn.nc,
+  pool,
+  databaseUrl: tn.stack.databaseUrl,
+  names: n,
+  batch: 100,
+  log: createLogger('x', 'silent'),
+  registry: new Registry(),
+})
 await append(js, n, created(GROUP))
 const s1 = await append(js, n, sent(GROUP, U.bob, 1, 'Lunch at noon?'))
 await append(js, n, ev('member.added', GROUP, U.ann, { userId: U.dan, role: 'member' }))
@@ -27,8 +35,21 @@ await waitFor(async () => {
   const r = await pool.query(`SELECT sum(last_seq)::int AS s FROM "${n.dbSchemas.views}".projector_offsets`)
   return Number(r.rows[0]?.s ?? 0) >= last + 7
 })
-const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stdout.write(s), isTTY: false, env: { ...tn.env } }
-for (const argv of [['replay', GROUP], ['replay', GROUP, '--from-seq', '5', '--json'], ['lag'], ['dead-letters'], ['verify'], ['rebuild'], ['rebuild', '--view', 'messages']]) {
+const io = {
+  out: (s: string) => process.stdout.write(s),
+  err: (s: string) => process.stdout.write(s),
+  isTTY: false,
+  env: { ...tn.env },
+}
+for (const argv of [
+  ['replay', GROUP],
+  ['replay', GROUP, '--from-seq', '5', '--json'],
+  ['lag'],
+  ['dead-letters'],
+  ['verify'],
+  ['rebuild'],
+  ['rebuild', '--view', 'messages'],
+]) {
   console.log(`\n$ chatapp-ops ${argv.join(' ')}`)
   const code = await runCli(argv, io)
   console.log(`(exit ${code})`)
