@@ -1,4 +1,4 @@
-import { mapLimit, registerAndLogin } from './accounts.js'
+import { mapLimit } from './accounts.js'
 import type { IdleSetup } from './messages.js'
 import { Session } from './session.js'
 
@@ -14,11 +14,7 @@ export class IdleLoad {
   constructor(private readonly s: IdleSetup) {}
 
   async setup(): Promise<{ clients: number }> {
-    const tokens = await mapLimit(
-      this.s.users,
-      4,
-      async (u) => (await registerAndLogin(this.s.httpUrl, u, `bench${u.index}`)).accessToken,
-    )
+    const tokens = this.s.tokens
     let opened = 0
     await mapLimit(
       Array.from({ length: this.s.connections }, (_, i) => i),

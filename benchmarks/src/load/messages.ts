@@ -35,9 +35,9 @@ export interface EchoSetup {
 
 export interface IdleSetup {
   kind: 'idle'
-  httpUrl: string
   wsUrl: string
-  users: PlannedUser[]
+  /** Access tokens (users logged in beforehand), shared round robin by the connections. */
+  tokens: string[]
   connections: number
   localAddresses: string[]
 }

@@ -31,6 +31,10 @@ export const renderTable = (r: RunResult): string => {
     latencyRows.push(lat(`ceiling  JetStream publish, ${c.jetstream.window} in flight`, c.jetstream.atMax))
   }
   if (c.wsEcho) latencyRows.push(lat(`ceiling  uWS echo RTT, ${c.wsEcho.connections} conns`, c.wsEcho.rtt))
+  // Phases without a measure (connections has no sends) leave empty rows out.
+  const measured = latencyRows.filter((row) => row[1] !== '0')
+  latencyRows.length = 0
+  latencyRows.push(...measured)
   if (latencyRows.length > 0) {
     out.push('', 'Latency (ms)')
     out.push(textTable(['', 'count', 'p50', 'p95', 'p99', 'max'], latencyRows))

@@ -1,6 +1,7 @@
 import { sourceAddresses, splitCount, username } from '../core/plan.js'
 import type { PhaseResult } from '../core/result.js'
 import { ZERO_COUNTS } from '../core/sequence-checker.js'
+import { mapLimit, registerAndLogin } from '../load/accounts.js'
 import { fmtBytes, fmtInt } from '../report/format.js'
 import type { RunContext } from './context.js'
 
@@ -15,11 +16,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> => {
   const o = ctx.o
   const users = Math.min(o.users, o.connections)
-  const perWorkerConns = splitCount(o.connections, ctx.pool.size)
-  const perWorkerUsers = splitCount(users, ctx.pool.size)
-  let next = 0
   const addrs = sourceAddresses(o.sourceAddresses)
+  // Users log in first, so the slow password hashing (and its memory) is behind the baseline.
+  ctx.bar.start('logins', Math.max(5000, users * 250), () => `${fmtInt(users)} users`)
+  let tokens: string[]
+  try {
+    tokens = await mapLimit(
+      Array.from({ length: users }, (_, i) => i),
+      8,
+      async (i) =>
+        (
+          await registerAndLogin(
+            ctx.httpUrl,
+            { username: username(`${ctx.runTag}c`, i), password: `pw-${ctx.runTag}-${i}` },
+            `bench${i}`,
+          )
+        ).accessToken,
+    )
+  } finally {
+    ctx.bar.stop()
+  }
+  await sleep(1000)
   const rssBefore = ctx.sampler.rssNow('gateway')
+  const perWorkerConns = splitCount(o.connections, ctx.pool.size)
   const t0 = performance.now()
   ctx.bar.start(
     'connections',
@@ -29,22 +48,11 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
   let opened = 0
   try {
     const replies = await ctx.pool.setup(
-      perWorkerConns.map((connections, w) => {
-        const us = Array.from({ length: Math.max(1, perWorkerUsers[w]!) }, () => {
-          const index = next++
-          return { index, username: username(`${ctx.runTag}c`, index), password: `pw-${ctx.runTag}-${index}` }
-        })
-        return connections === 0
+      perWorkerConns.map((connections) =>
+        connections === 0
           ? undefined
-          : {
-              kind: 'idle' as const,
-              httpUrl: ctx.httpUrl,
-              wsUrl: ctx.wsUrl,
-              users: us,
-              connections,
-              localAddresses: addrs,
-            }
-      }),
+          : { kind: 'idle' as const, wsUrl: ctx.wsUrl, tokens, connections, localAddresses: addrs },
+      ),
       900_000,
     )
     for (const r of replies) if (r.type === 'ready') opened += r.clients
