@@ -69,12 +69,14 @@ const tokens = await createTokenService({
   privateKeyPem: await loadOrCreateKeyFile(accountsCfg.jwtPrivateKeyFile),
   ttlS: accountsCfg.accessTokenTtlS,
 })
+let gatewayRef: { revokeSessions(userId: string, sessionIds: string[]): void } | undefined
 const accounts = createAccountService({
   orm: db.orm,
   tokens,
   hasher: await createPasswordHasher(),
   refreshTtlS: accountsCfg.refreshTokenTtlS,
   log,
+  onSessionsRevoked: (userId, sessionIds) => gatewayRef?.revokeSessions(userId, sessionIds),
 })
 const reads = pgViewReads(views, n.dbSchemas.views)
 let media: MediaService | undefined
@@ -106,6 +108,7 @@ const gateway = await startGateway(config, {
       trustedProxyHops: httpCfg.trustedProxyHops,
     }),
 })
+gatewayRef = gateway
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 onShutdown(log, async () => {

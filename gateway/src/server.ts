@@ -47,6 +47,11 @@ export interface Gateway {
   readonly port: number
   readonly ctx: GatewayContext
   connections(): number
+  /**
+   * Closes the WebSockets of revoked sessions with 4403 on every gateway of the namespace
+   * (broadcast on core NATS; a gateway that misses it lets the access token expire instead).
+   */
+  revokeSessions(userId: string, sessionIds: string[]): void
   /** Stops listening and closes every socket with 1001 (clients reconnect elsewhere). */
   close(): Promise<void>
 }
@@ -142,6 +147,19 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     onFrame: (type) => m.frames.inc({ type }),
     onError: (code) => m.errors.inc({ code }),
   })
+  // Logout on any gateway closes the session's sockets on all of them.
+  const revokedSubject = `${n.ns}.eph.revoked`
+  const revoked = nc.subscribe(revokedSubject, {
+    callback: (err, msg) => {
+      if (err) return
+      try {
+        const r = msg.json<{ userId: string; sessionIds: string[] }>()
+        protocol.closeSessions(r.userId, r.sessionIds)
+      } catch {
+        // not ours: ignore
+      }
+    },
+  })
   const app = createApp()
   mountWebSocket(
     app,
@@ -170,7 +188,11 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     port: listener.port,
     ctx,
     connections: protocol.connections,
+    revokeSessions(userId, sessionIds) {
+      nc.publish(revokedSubject, JSON.stringify({ userId, sessionIds }))
+    },
     async close() {
+      revoked.unsubscribe()
       listener.close()
       protocol.closeAll()
       hub.close()

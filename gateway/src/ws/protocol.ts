@@ -46,7 +46,8 @@ export interface ProtocolDeps {
   onError?: (code: string) => void
 }
 
-type Init = { principal: Principal | undefined }
+/** What the upgrade learned: the principal, or the refusal to report once the socket is open. */
+type Init = { principal: Principal | undefined; refused?: unknown }
 
 /**
  * The WebSocket protocol core, transport-free: the upgrade decision (Origin, subprotocol auth),
@@ -271,10 +272,10 @@ export const createProtocol = (d: ProtocolDeps) => {
       } catch (e) {
         if (!isChatError(e)) throw e
         // Refused in the handshake: a browser cannot read the status, so it is told by close code 4401 instead.
-        return { ok: true, protocol, state: { principal: undefined, refused: e } as Init }
+        return { ok: true, protocol, state: { principal: undefined, refused: e } }
       }
     },
-    open(socket: Socket, init: Init & { refused?: unknown }) {
+    open(socket: Socket, init: Init) {
       const conn = new Connection(
         socket,
         nextId++,
@@ -357,6 +358,12 @@ export const createProtocol = (d: ProtocolDeps) => {
   return {
     handlers,
     connections: () => conns.size,
+    /** Closes the sockets of revoked sessions (logout) with 4403. */
+    closeSessions(userId: string, sessionIds: readonly string[]) {
+      for (const c of conns)
+        if (c.principal?.userId === userId && sessionIds.includes(c.principal.sessionId))
+          c.close('SESSION_REVOKED', 'logged out')
+    },
     /** Closes every socket with 1001 (going away): clients reconnect to another instance. */
     closeAll() {
       for (const c of conns) c.close('GOING_AWAY', 'server shutting down')

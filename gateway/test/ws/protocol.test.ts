@@ -129,6 +129,18 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
     t.equal(errorCode(big.frames.at(-1)!), 'FRAME_TOO_LARGE')
   })
 
+  await t.test('a logged-out session is closed with 4403, other sessions stay', async (t) => {
+    const phone = await TestClient.open(gw.url, { token: await gws.token(A, 'phone') })
+    const laptop = await TestClient.open(gw.url, { token: await gws.token(A, 'laptop') })
+    t.teardown(() => laptop.close())
+    await phone.waitFor(isType('hello'))
+    await laptop.waitFor(isType('hello'))
+    gw.revokeSessions(A, [`s_${A}_phone`])
+    t.equal((await phone.waitClosed()).code, 4403)
+    laptop.send({ type: 'ping', rid: 'alive' })
+    t.equal((await laptop.waitFor(isType('pong'))).rid, 'alive')
+  })
+
   await t.test('floods get RATE_LIMITED with retryAfterMs, then 4429', async (t) => {
     const c = await TestClient.open(gw.url, { token: tokenA })
     await c.waitFor(isType('hello'))
