@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { createTestNamespace } from '@chatapp/infra'
+import t from 'tap'
+import { AuthApi } from '../../src/auth-api.js'
+import { connect } from '../../src/chat-client.js'
+import type { EventFrame } from '../../src/types.js'
+import { waitFor } from '../fixtures/fake-gateway.js'
+
+/**
+ * The whole path an app takes, against the gateway as it is deployed: its own process
+ * (`gateway/dist/main.js`), accounts through the HTTP API, then chat over the WebSocket.
+ */
+const MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url))
+
+const startGatewayProcess = async (
+  env: Record<string, string>,
+): Promise<{ port: number; child: ChildProcess }> => {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join('\n')}`)), 30_000)
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${lines.join('\n')}`)))
+    createInterface({ input: child.stderr! }).on('line', (l) => lines.push(l))
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      lines.push(l)
+      try {
+        const rec = JSON.parse(l) as { msg?: string; port?: number }
+        if (rec.msg === 'gateway started' && typeof rec.port === 'number') {
+          clearTimeout(timer)
+          resolve(rec.port)
+        }
+      } catch {
+        // not a log record
+      }
+    })
+  })
+  return { port, child }
+}
+
+t.test('register, log in, look up and chat through a gateway process', async (t) => {
+  const tn = await createTestNamespace()
+  t.teardown(tn.cleanup)
+  const keyDir = mkdtempSync(join(tmpdir(), 'chatapp-client-'))
+  t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
+  const { port, child } = await startGatewayProcess({
+    ...tn.env,
+    GATEWAY_PORT: '0',
+    GATEWAY_OPS_PORT: '0',
+    JWT_PRIVATE_KEY_FILE: join(keyDir, 'jwt.pem'),
+    LOG_LEVEL: 'info',
+  })
+  t.teardown(async () => {
+    if (child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  })
+  const api = new AuthApi(`http://127.0.0.1:${port}`)
+  const password = 'plum-kettle-harbour-71'
+  const account = async (username: string) => {
+    const profile = await api.register({ username, password, displayName: username })
+    t.equal(profile.username, username)
+    let pair = await api.login({ username, password, deviceId: 'laptop' })
+    t.equal(pair.userId, profile.userId)
+    const events: EventFrame[] = []
+    const client = connect(`ws://127.0.0.1:${port}/v1/ws`, {
+      deviceId: pair.deviceId,
+      pingIntervalMs: 0,
+      receiptDelayMs: 20,
+      tokenProvider: async ({ forceRefresh }) => {
+        if (forceRefresh) pair = await api.refresh(pair.refreshToken)
+        return pair.accessToken
+      },
+    })
+    client.on('event', (f) => events.push(f))
+    t.teardown(() => client.close())
+    return { client, events, pair: () => pair }
+  }
+  const alice = await account('alice_e2e')
+  const bob = await account('bob_e2e')
+  await Promise.all([alice.client.ready(), bob.client.ready()])
+
+  await t.rejects(api.register({ username: 'bob_e2e', password, displayName: 'x' }), {
+    code: 'USERNAME_TAKEN',
+  })
+  await t.rejects(api.login({ username: 'bob_e2e', password: 'wrong-password-00' }), {
+    code: 'INVALID_CREDENTIALS',
+  })
+
+  const found = await api.userByUsername(alice.pair().accessToken, 'bob_e2e')
+  t.equal(found.userId, bob.pair().userId)
+  const { conversationId } = await alice.client.openDirect(found.userId)
+  const dm = conversationId!
+  const sent = await alice.client.send(dm, { text: 'hello from a process' })
+  t.equal(sent.n, 1)
+  await waitFor(
+    'bob receives it',
+    () => bob.events.some((e) => e.event.type === 'message.sent' && e.seq === sent.seq),
+    10_000,
+  )
+  bob.client.markRead(dm, sent.seq)
+  await waitFor(
+    'alice sees it read',
+    () => alice.events.some((e) => e.event.type === 'receipt.read' && e.event.data.upTo === sent.seq),
+    10_000,
+  )
+
+  // A rotated refresh token is single use.
+  const old = alice.pair().refreshToken
+  const rotated = await api.refresh(old)
+  await t.rejects(api.refresh(old), { code: 'INVALID_REFRESH_TOKEN' })
+  await api.logout(rotated.refreshToken)
+})
