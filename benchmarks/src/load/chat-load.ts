@@ -1,5 +1,4 @@
 import { ChatClient, type EventFrame, isChatClientError } from '@chatapp/client'
-import type WebSocket from 'ws'
 import { encodeHistogram, newHistogram, recordUs } from '../core/latency.js'
 import {
   addCounts,
@@ -11,6 +10,18 @@ import {
 import { readStamp, stampText } from '../core/stamp.js'
 import { login, mapLimit, registerAndLogin } from './accounts.js'
 import type { ChatSetup, Progress, RunStep, StepResult } from './messages.js'
+
+/**
+ * The client library has no public way to lose the network: end its socket from our side the way
+ * its own keepalive does (the Connector's `drop`), which is what a dead network looks like to it;
+ * it then reconnects and resyncs. Fails loudly if the library's insides moved.
+ */
+const dropConnection = (client: ChatClient): void => {
+  const conn = (client as unknown as { conn?: { drop?: () => void } }).conn
+  if (typeof conn?.drop !== 'function')
+    throw new Error('cannot drop the ChatClient connection (internals changed)')
+  conn.drop()
+}
 
 const nowUs = () => performance.now() * 1000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -110,12 +121,6 @@ export class ChatLoad {
       })
       const client = c.client
       client.on('state', (st) => {
-        if (process.env.BENCH_DEBUG && st === 'live') {
-          const ws = (client as unknown as { ws?: WebSocket }).ws
-          ws?.once('close', (code, reason) => {
-            if (c.online) process.stderr.write(`[worker] client ${c.index} socket closed ${code} ${reason}\n`)
-          })
-        }
         c.live = st === 'live'
         if (st === 'reconnecting' && c.online) this.unexpectedCloses++
       })
@@ -326,11 +331,11 @@ export class ChatLoad {
     for (const c of victims) {
       c.online = false
       c.networkBack = back
-      // The client library has no way to lose its network on purpose: terminate its socket, which
-      // is what a dead network looks like to it (close 1006), and let it reconnect and resync.
-      ;(c.client as unknown as { ws?: WebSocket }).ws?.terminate()
+      dropConnection(c.client)
     }
     await sleep(r.offlineMs)
+    const stillLive = victims.filter((c) => c.client.state === 'live').length
+    if (stillLive > 0) throw new Error(`${stillLive} devices were still live after losing their network`)
     const t0 = nowUs()
     networkBack()
     await mapLimit(victims, 32, async (c) => {

@@ -100,6 +100,7 @@ export const runChatStep = async (
   for (const r of results)
     for (const [k, v] of Object.entries(r.clientErrors)) clientErrors[k] = (clientErrors[k] ?? 0) + v
   const resync = summarize(mergeHistograms(results.map((r) => r.resync)))
+  const sendToDelivered = summarize(mergeHistograms(results.map((r) => r.sendToDelivered)))
   const lastMember = summarize(mergeHistograms(results.map((r) => r.toLastMember)))
   return {
     name,
@@ -113,7 +114,7 @@ export const runChatStep = async (
     deliveredPerSecond: Math.round(delivered / sendSeconds),
     sendErrors,
     sendToSent: summarize(mergeHistograms(results.map((r) => r.sendToSent))),
-    sendToDelivered: summarize(mergeHistograms(results.map((r) => r.sendToDelivered))),
+    sendToDelivered,
     ...(lastMember.count > 0 ? { toLastMember: lastMember } : {}),
     check: results.reduce((a, r) => addCounts(a, r.check), ZERO_COUNTS),
     timeline,
@@ -122,7 +123,12 @@ export const runChatStep = async (
       'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),
       ...(closes > 0 ? { 'connections closed by the server': closes } : {}),
       ...Object.fromEntries(Object.entries(clientErrors).map(([k, v]) => [`client error ${k}`, v])),
-      ...(resync.count > 0 ? { 'reconnect→synced': resync } : {}),
+      ...(resync.count > 0
+        ? {
+            'reconnect→synced': resync,
+            'delivered by a resync (not live)': delivered - sendToDelivered.count,
+          }
+        : {}),
     },
   }
 }
