@@ -108,7 +108,12 @@ const run = async (o: ChatCliOptions): Promise<void> => {
       (e: unknown) => console.error(`! not sent: ${isChatClientError(e) ? e.code : String(e)}`),
     )
   })
-  rl.on('close', () => void client.close())
+  rl.on('close', async () => {
+    // Piped input ends at once: let what was typed be stored (bounded) before leaving.
+    const until = Date.now() + 10_000
+    while (client.pending > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+    await client.close()
+  })
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href
