@@ -58,6 +58,19 @@ export const parseChatArgs = (
 export const wsUrlOf = (httpUrl: string): string =>
   `${httpUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/v1/ws`
 
+/** Waits for the peer to register (the two sides of a demo start in either order). */
+const lookUp = async (api: AuthApi, token: string, username: string) => {
+  for (let waited = 0; ; waited += 2000) {
+    try {
+      return await api.userByUsername(token, username)
+    } catch (err) {
+      if (!(isChatClientError(err) && err.code === 'USER_NOT_FOUND') || waited >= 300_000) throw err
+      if (waited === 0) console.error(`· waiting for ${username} to register`)
+      await new Promise((r) => setTimeout(r, 2000))
+    }
+  }
+}
+
 const run = async (o: ChatCliOptions): Promise<void> => {
   const api = new AuthApi(o.url)
   if (o.register) {
@@ -68,7 +81,7 @@ const run = async (o: ChatCliOptions): Promise<void> => {
       })
   }
   let pair = await api.login({ username: o.user, password: o.password, deviceId: o.device })
-  const peer = await api.userByUsername(pair.accessToken, o.to)
+  const peer = await lookUp(api, pair.accessToken, o.to)
   const client = connect(wsUrlOf(o.url), {
     deviceId: pair.deviceId,
     autoDeliver: true,
