@@ -105,6 +105,9 @@ export const failuresOf = (phases: readonly PhaseResult[]): string[] => {
     if (lost > 0) out.push(`${p.name}: ${lost} messages lost`)
     if (duplicated > 0) out.push(`${p.name}: ${duplicated} messages duplicated`)
     if (outOfOrder > 0) out.push(`${p.name}: ${outOfOrder} messages out of order`)
+    // Media that never became ready is a lost message too, as far as the recipient can tell.
+    for (const k of ['media.failed', 'not ready in time'])
+      if ((p.sendErrors[k] ?? 0) > 0) out.push(`${p.name}: ${p.sendErrors[k]} media ${k}`)
   }
   return out
 }

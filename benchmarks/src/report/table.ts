@@ -72,11 +72,12 @@ export const renderTable = (r: RunResult): string => {
         ]),
       ),
     )
-    const extras = r.phases.flatMap((p) =>
-      Object.entries(p.extra)
+    const extras = r.phases.flatMap((p) => [
+      ...Object.entries(p.sendErrors).map(([k, v]) => [p.name, `error: ${k}`, fmtInt(v)]),
+      ...Object.entries(p.extra)
         .filter(([, v]) => typeof v !== 'object')
         .map(([k, v]) => [p.name, k, typeof v === 'number' ? fmtInt(v) : String(v)]),
-    )
+    ])
     if (extras.length > 0) out.push('', textTable(['phase', 'figure', 'value'], extras))
   }
 

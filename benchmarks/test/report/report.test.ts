@@ -51,6 +51,10 @@ t.test('the table shows latency, throughput, the ceilings as shares, cost and th
   const text = renderTable(result())
   t.match(text, /direct {2}send→delivered/)
   t.match(text, /reconnect→synced/)
+  t.match(
+    renderTable({ ...result(), phases: [{ ...result().phases[0]!, sendErrors: { RATE_LIMITED: 4 } }] }),
+    /error: RATE_LIMITED\s+4/,
+  )
   t.match(text, /JetStream publish, 300 B\s+20,000\s+0\.5 %/)
   t.match(text, /gateway\s+0\.50\s+100\.0 MiB/)
   t.match(text, /Projection lag projector_lag_events .* p99 3 events/)
@@ -62,10 +66,16 @@ t.test('a run with a lost message fails and says so', async (t) => {
   r.failures = failuresOf(r.phases)
   t.same(r.failures, ['direct: 2 messages lost'])
   t.match(renderTable(r), /FAIL:\n {2}direct: 2 messages lost/)
-  t.same(failuresOf([{ ...r.phases[0]!, check: { received: 1, duplicated: 1, outOfOrder: 2, lost: 0 } }]), [
-    'direct: 1 messages duplicated',
-    'direct: 2 messages out of order',
-  ])
+  t.same(
+    failuresOf([
+      {
+        ...r.phases[0]!,
+        check: { received: 1, duplicated: 1, outOfOrder: 2, lost: 0 },
+        sendErrors: { 'not ready in time': 3, RATE_LIMITED: 1 },
+      },
+    ]),
+    ['direct: 1 messages duplicated', 'direct: 2 messages out of order', 'direct: 3 media not ready in time'],
+  )
 })
 
 t.test('the HTML report is self-contained, with both charts and escaped text', async (t) => {
