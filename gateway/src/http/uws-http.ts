@@ -25,7 +25,8 @@ import { createRouter } from './router.js'
  * - `onAborted` is registered before the first `await`, and nothing touches `res` after it fired;
  * - every write made after an `await` (or from a stream event) is inside `res.cork`;
  * - request bodies are read with backpressure (`pause`/`resume`) and cut at `maxBodyBytes`;
- *   streamed replies respect backpressure (`tryEnd`/`write` + `onWritable`).
+ *   streamed replies respect backpressure (`tryEnd`/`write` + `onWritable`);
+ * - an answer sent before the body was read leaves the connection open (no RST, see `end`).
  */
 
 export interface HttpDeps {
@@ -73,6 +74,8 @@ class Exchange {
   finished = false
   /** The request body has been read to its end (or there was none). */
   bodyComplete = true
+  /** Reading of the request body is paused (backpressure from a streamed body's consumer). */
+  paused = false
   readonly controller = new AbortController()
   private readonly started = performance.now()
   routeLabel = 'unmatched'
@@ -119,15 +122,29 @@ class Exchange {
     if (!cache && noStore) res.writeHeader('cache-control', 'no-store')
   }
 
-  /** Ends with a complete body. Closes the connection when the request body was not read. */
+  /**
+   * Ends with a complete body. When the request body was not read to its end (413, 401, a handler
+   * that answered early) the connection is NOT closed: closing a socket with unread input makes
+   * the kernel send RST, which can destroy the answer before the client reads it. uWS discards the
+   * rest of the body instead (a polite client stops sending when it sees the answer).
+   */
   end(status: number, headers: Headers | undefined, body?: string): void {
     if (!this.open) return
     this.res.cork(() => {
+      this.unpause()
       this.head(status, headers)
-      if (body === undefined) this.res.endWithoutBody(0, !this.bodyComplete)
-      else this.res.end(body, !this.bodyComplete)
+      if (body === undefined) this.res.endWithoutBody(0)
+      else this.res.end(body)
     })
     this.done(status)
+  }
+
+  /** A paused socket would never drain the rest of the body after an early answer. */
+  unpause(): void {
+    if (this.paused && !this.bodyComplete) {
+      this.paused = false
+      this.res.resume()
+    }
   }
 
   json(status: number, body: unknown, headers?: Headers): void {
@@ -150,7 +167,10 @@ class Exchange {
     const res = this.res
     let headWritten = false
     const writeHead = () => {
-      if (!headWritten) this.head(status, headers)
+      if (!headWritten) {
+        this.unpause()
+        this.head(status, headers)
+      }
       headWritten = true
     }
     this.onAbort.push(() => body.destroy())
@@ -193,7 +213,7 @@ class Exchange {
       if (length === undefined || (length === 0 && sent === 0)) {
         res.cork(() => {
           writeHead()
-          res.end(undefined, !this.bodyComplete)
+          res.end()
         })
         this.done(status)
       } else {
@@ -243,12 +263,11 @@ const readBody = (ex: Exchange, max: number): Promise<Buffer> =>
 
 /** Feeds the body into a Readable, pausing the socket while the consumer is behind. */
 const streamBody = (ex: Exchange, max: number, hasBody: boolean): Readable => {
-  let paused = false
   const stream = new Readable({
     highWaterMark: 256 * 1024,
     read() {
-      if (paused && ex.open) {
-        paused = false
+      if (ex.paused && ex.open) {
+        ex.paused = false
         ex.res.resume()
       }
     },
@@ -269,7 +288,7 @@ const streamBody = (ex: Exchange, max: number, hasBody: boolean): Readable => {
       return
     }
     if (!stream.push(Buffer.from(ab.slice(0))) && !last) {
-      paused = true
+      ex.paused = true
       ex.res.pause()
     }
     if (last) {

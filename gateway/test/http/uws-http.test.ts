@@ -1,14 +1,17 @@
+import uWS from 'uWebSockets.js'
 import { createHash, randomBytes } from 'node:crypto'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import { ChatError } from '@chatapp/contracts'
 import { createLogger } from '@chatapp/kit'
 import { Type } from '@sinclair/typebox'
 import { Registry } from 'prom-client'
 import t from 'tap'
+import WebSocket from 'ws'
 import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
 import { defineRoute, reply } from '../../src/http/route.js'
-import { startHttpServer } from '../../src/http/uws-http.js'
+import { mountHttp, startHttpServer } from '../../src/http/uws-http.js'
 
 const serverPem = generatePrivateKeyPem()
 const tokens = await createTokenService({ privateKeyPem: serverPem, ttlS: 60 })
@@ -355,7 +358,10 @@ const waitFor = async (predicate: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-/** node:http, to control chunked encoding and to read an answer sent before the body ended. */
+/**
+ * A raw socket, to control chunked encoding and to read an answer the server sends (and then
+ * closes the connection) before the whole body went out: write errors are expected then.
+ */
 function rawRequest(
   method: string,
   path: string,
@@ -363,34 +369,88 @@ function rawRequest(
   o: { chunked?: boolean; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, {
-      method,
-      headers: { ...o.headers, ...(o.chunked ? {} : { 'content-length': String(body.length) }) },
+    const socket = connect(server.port, '127.0.0.1')
+    const headers = {
+      host: '127.0.0.1',
+      ...o.headers,
+      ...(o.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(body.length) }),
+    }
+    const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`
+    let received = Buffer.alloc(0)
+    let done = false
+    const tryParse = (final: boolean) => {
+      const end = received.indexOf('\r\n\r\n')
+      if (end < 0) return final ? reject(new Error('no response')) : undefined
+      const lines = received.subarray(0, end).toString().split('\r\n')
+      const status = Number(lines[0]!.split(' ')[1])
+      const length = Number(lines.find((l) => /^content-length:/i.test(l))?.split(':')[1] ?? 'NaN')
+      const content = received.subarray(end + 4)
+      if (Number.isInteger(length) ? content.length >= length : final) {
+        done = true
+        socket.destroy()
+        resolve({
+          status,
+          body: content.subarray(0, Number.isInteger(length) ? length : undefined).toString(),
+        })
+      }
+    }
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d])
+      tryParse(false)
     })
-    req.on('response', (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => {
-        text += c
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
-      res.on('error', reject)
+    socket.on('error', () => {}) // EPIPE / ECONNRESET once the server has answered and closed
+    socket.on('close', () => {
+      if (!done) tryParse(true)
     })
-    req.on('error', reject)
-    // Write in pieces so the server can answer before the whole body is sent.
+    socket.write(head)
     let i = 0
     const step = 256 * 1024
     const next = (): void => {
-      if (req.destroyed) return
+      if (socket.destroyed || done) return
       if (i >= body.length) {
-        req.end()
+        if (o.chunked) socket.write('0\r\n\r\n')
         return
       }
       const piece = body.subarray(i, i + step)
       i += step
-      if (req.write(piece)) setImmediate(next)
-      else req.once('drain', next)
+      const framed = o.chunked
+        ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
+        : piece
+      if (socket.write(framed)) setImmediate(next)
+      else socket.once('drain', next)
     }
     next()
   })
 }
+
+t.test('leaves a WebSocket endpoint on the same app to uWS, and answers plain HTTP around it', async (t) => {
+  const app = uWS.App()
+  app.ws('/v1/ws', {
+    open: (ws) => {
+      ws.send('welcome')
+    },
+  })
+  mountHttp(app, routes, {
+    tokens,
+    log: createLogger('test', 'silent'),
+    rateLimits: { tight: { perSecond: 1, burst: 1 } },
+  })
+  const token = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (tok) => (tok ? resolve(tok) : reject(new Error('listen failed')))),
+  )
+  t.teardown(() => uWS.us_listen_socket_close(token))
+  const port = uWS.us_socket_local_port(token)
+  const first = await new Promise<string>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws`)
+    ws.once('message', (m) => {
+      resolve(m.toString())
+      ws.close()
+    })
+    ws.once('error', reject)
+  })
+  t.equal(first, 'welcome')
+  t.equal((await fetch(`http://127.0.0.1:${port}/t/public`)).status, 200)
+  t.equal((await fetch(`http://127.0.0.1:${port}/v1/nope`)).status, 404)
+})
