@@ -1,4 +1,4 @@
-import type { DeadLetter } from '@chatapp/contracts'
+import type { DeadLetter, Role } from '@chatapp/contracts'
 import type { BatchPlan } from './core/batch-plan.js'
 import type { ConvState } from './core/project.js'
 import type { MemberRow } from './core/rows.js'
@@ -164,6 +164,16 @@ export const readOffset = async (db: Queryable, schema: string, shard: number): 
   return r.rows[0]?.last_seq ?? 0
 }
 
+/** The offset upsert with its integers inlined, so it can share one round trip with COMMIT. */
+export const offsetSql = (schema: string, shard: number, lastSeq: number, lastAt: number): string => {
+  for (const v of [shard, lastSeq, lastAt])
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`offset value ${v} is not a safe integer`)
+  return `INSERT INTO ${ident(schema)}.projector_offsets (shard, last_seq, last_at, updated_at)
+    VALUES (${shard}, ${lastSeq}, ${lastAt}, now())
+    ON CONFLICT (shard) DO UPDATE SET last_seq = GREATEST(projector_offsets.last_seq, excluded.last_seq),
+      last_at = excluded.last_at, updated_at = now()`
+}
+
 export const writeOffset = async (
   db: Queryable,
   schema: string,
@@ -179,7 +189,10 @@ export const writeOffset = async (
   )
 }
 
-/** The projection state of the given conversations, as the views hold it (one round trip each table). */
+/**
+ * The projection state of the given conversations, as the views hold it: one round trip (the
+ * active members come along as a JSON array per conversation).
+ */
 export const loadStates = async (
   db: Queryable,
   schema: string,
@@ -189,11 +202,25 @@ export const loadStates = async (
   if (ids.length === 0) return out
   const s = ident(schema)
   const convs = await db.query(
-    `SELECT conversation_id, kind, title, created_seq, created_at, last_seq, last_at, last_msg_seq, last_n,
-       member_count FROM ${s}.conversations WHERE conversation_id = ANY($1::text[])`,
+    `SELECT c.conversation_id, c.kind, c.title, c.created_seq, c.created_at, c.last_seq, c.last_at,
+       c.last_msg_seq, c.last_n, c.member_count,
+       (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
+        FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members
+     FROM ${s}.conversations c WHERE c.conversation_id = ANY($1::text[])`,
     [ids],
   )
-  for (const c of convs.rows)
+  for (const c of convs.rows) {
+    const members = new Map<string, MemberRow>()
+    for (const [userId, role, joinedSeq, joinOrd] of (c.members ?? []) as [string, Role, number, number][])
+      members.set(userId, {
+        conversationId: c.conversation_id,
+        userId,
+        role,
+        active: true,
+        joinedSeq: Number(joinedSeq),
+        joinOrd: Number(joinOrd),
+        leftSeq: null,
+      })
     out.set(c.conversation_id, {
       row: {
         conversationId: c.conversation_id,
@@ -207,25 +234,8 @@ export const loadStates = async (
         lastN: c.last_n,
         memberCount: c.member_count,
       },
-      members: new Map(),
+      members,
     })
-  if (out.size === 0) return out
-  const members = await db.query(
-    `SELECT conversation_id, user_id, role, joined_seq, join_ord FROM ${s}.members
-     WHERE conversation_id = ANY($1::text[]) AND active`,
-    [[...out.keys()]],
-  )
-  for (const m of members.rows) {
-    const row: MemberRow = {
-      conversationId: m.conversation_id,
-      userId: m.user_id,
-      role: m.role,
-      active: true,
-      joinedSeq: m.joined_seq,
-      joinOrd: m.join_ord,
-      leftSeq: null,
-    }
-    out.get(m.conversation_id)?.members.set(m.user_id, row)
   }
   return out
 }
