@@ -55,7 +55,7 @@ const clientIp = (peer: string, xff: string | undefined, hops: number): string =
 }
 
 const parseQuery = (raw: string): Record<string, string> => {
-  const out: Record<string, string> = {}
+  const out: Record<string, string> = Object.create(null)
   for (const [k, v] of new URLSearchParams(raw)) out[k] = v
   return out
 }
@@ -338,7 +338,8 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
     const method = req.getCaseSensitiveMethod().toUpperCase()
     const url = req.getUrl()
     const rawQuery = req.getQuery() ?? ''
-    const headers: Record<string, string> = {}
+    // No prototype: a header or query key named `__proto__` or `constructor` is just a key.
+    const headers: Record<string, string> = Object.create(null)
     req.forEach((k, v) => {
       headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`
     })

@@ -247,6 +247,10 @@ t.test('converts and checks the query, and decodes path parameters', async (t) =
   t.equal((await errorOf(bad)).code, 'INVALID_REQUEST')
   const nan = await fetch(`${base}/t/items/x?limit=many`)
   t.equal((await errorOf(nan)).code, 'INVALID_REQUEST')
+  const proto = await fetch(`${base}/t/items/x?__proto__=1&constructor=2&limit=3`, {
+    headers: { constructor: 'x' },
+  })
+  t.same(await proto.json(), { id: 'x', limit: 3, ip: '127.0.0.1' }, 'prototype-named keys are plain keys')
 })
 
 t.test('streams an upload through a slow consumer without losing a byte', async (t) => {
