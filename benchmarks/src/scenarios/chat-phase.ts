@@ -64,6 +64,7 @@ export const runChatStep = async (
   const base = ctx.pool.progress()
   let last = base
   const t0 = performance.now()
+  const cpuBefore = ctx.sampler.cpuNow()
   const timer = setInterval(() => {
     const p = ctx.pool.progress()
     timeline.push({
@@ -87,6 +88,17 @@ export const runChatStep = async (
   } finally {
     clearInterval(timer)
     ctx.bar.stop()
+  }
+  // CPU of each component over this step only (setup and other phases excluded).
+  const stepSeconds = (performance.now() - t0) / 1000
+  const cpu: Record<string, string> = {}
+  for (const [name, end] of ctx.sampler.cpuNow()) {
+    const start = cpuBefore.get(name) ?? end
+    const used = (end.cpu - start.cpu) / stepSeconds
+    // Waiting for a CPU while runnable, as a share of the step: > 0.1 means starved of CPU.
+    const waited = (end.wait - start.wait) / stepSeconds
+    cpu[`cpu: ${name}`] =
+      `${used.toFixed(2)} cores, waited for a CPU ${(100 * waited).toFixed(0)} % of the time`
   }
   const sum = (f: (r: StepResult) => number) => results.reduce((a, r) => a + f(r), 0)
   const sendErrors: Record<string, number> = {}
@@ -120,6 +132,7 @@ export const runChatStep = async (
     timeline,
     extra: {
       'expected deliveries': expected,
+      ...cpu,
       'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),
       ...(closes > 0 ? { 'connections closed by the server': closes } : {}),
       ...Object.fromEntries(Object.entries(clientErrors).map(([k, v]) => [`client error ${k}`, v])),

@@ -19,8 +19,16 @@ export interface ComponentUsage {
 
 const sum = (samples: (ProcSample | undefined)[]) =>
   samples.reduce(
-    (a, s) => (s ? { cpu: a.cpu + s.cpuSeconds, rss: a.rss + s.rssBytes, hwm: a.hwm + s.peakRssBytes } : a),
-    { cpu: 0, rss: 0, hwm: 0 },
+    (a, s) =>
+      s
+        ? {
+            cpu: a.cpu + s.cpuSeconds,
+            rss: a.rss + s.rssBytes,
+            hwm: a.hwm + s.peakRssBytes,
+            wait: a.wait + s.waitSeconds,
+          }
+        : a,
+    { cpu: 0, rss: 0, hwm: 0, wait: 0 },
   )
 
 /** Pids whose command name (`/proc/<pid>/comm`) is one of `names`: nats-server, postgres. */
@@ -80,6 +88,16 @@ export class ProcSampler {
       this.peak.set(c.name, Math.max(this.peak.get(c.name) ?? 0, t.rss, pids.length === 1 ? t.hwm : 0))
       this.rssEnd.set(c.name, t.rss)
     }
+  }
+
+  /** Cumulative CPU seconds of every component now, for the CPU share of one phase. */
+  cpuNow(): Map<string, { cpu: number; wait: number }> {
+    return new Map(
+      this.components.map((c) => {
+        const t = sum(c.pids().map(readProc))
+        return [c.name, { cpu: t.cpu, wait: t.wait }]
+      }),
+    )
   }
 
   /** Current resident set of one component, for before/after memory measurements. */

@@ -12,6 +12,17 @@ export interface ProcSample {
   rssBytes: number
   /** VmHWM: the kernel's own peak resident set, so no short spike between samples is missed. */
   peakRssBytes: number
+  /**
+   * Time the main thread (Node's event loop) was runnable but waiting for a CPU: on a shared or
+   * overloaded machine this, not the CPU used, is what stretches latency.
+   */
+  waitSeconds: number
+}
+
+/** `/proc/<pid>/schedstat`: time on CPU, time waiting on a run queue (ns), timeslices. */
+export const parseSchedstat = (text: string): number => {
+  const wait = Number(text.trim().split(/\s+/)[1])
+  return Number.isFinite(wait) ? wait / 1e9 : 0
 }
 
 /** Fields after the `(comm)` part, which may itself contain spaces and parentheses. */
@@ -37,7 +48,13 @@ export const parseStatus = (status: string): { rssBytes: number; peakRssBytes: n
 export const readProc = (pid: number): ProcSample | undefined => {
   try {
     const cpuSeconds = parseStatCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-    return { cpuSeconds, ...parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8')) }
+    let waitSeconds = 0
+    try {
+      waitSeconds = parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8'))
+    } catch {
+      // kernels without schedstats
+    }
+    return { cpuSeconds, waitSeconds, ...parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8')) }
   } catch {
     return undefined // the process is gone (or this is not Linux): no sample
   }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseStatCpuSeconds, parseStatus, readProc } from '../../src/system/proc-stat.js'
+import { parseSchedstat, parseStatCpuSeconds, parseStatus, readProc } from '../../src/system/proc-stat.js'
 
 t.test('reads CPU seconds past a command name with spaces and parentheses', async (t) => {
   const stat = '1234 (node (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 200 300'
@@ -19,4 +19,9 @@ t.test('samples this very process, and nothing for a pid that is gone', async (t
   const s = readProc(process.pid)
   t.ok(s && s.rssBytes > 0 && s.peakRssBytes >= s.rssBytes && s.cpuSeconds > 0)
   t.equal(readProc(2 ** 22 + 17), undefined)
+})
+
+t.test('reads the run-queue wait from schedstat in seconds', async (t) => {
+  t.equal(parseSchedstat('2000000000 1500000000 42\n'), 1.5)
+  t.equal(parseSchedstat(''), 0)
 })
