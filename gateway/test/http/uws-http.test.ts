@@ -349,7 +349,7 @@ t.test('rate limits per client address with Retry-After', async (t) => {
 
 t.test('counts requests by route pattern and status', async (t) => {
   const text = await registry.metrics()
-  t.match(text, /http_requests_total\{route="\/t\/items\/:id",method="GET",status="200"\} 1/)
+  t.match(text, /http_requests_total\{route="\/t\/items\/:id",method="GET",status="200"\} 2/)
   t.match(text, /http_requests_total\{route="unmatched",method="GET",status="404"\} 1/)
   t.match(text, /http_request_duration_seconds_bucket\{le="0.1",route="\/t\/public",method="GET"\}/)
 })
