@@ -33,11 +33,9 @@ export const renderTable = (r: RunResult): string => {
   if (c.wsEcho) latencyRows.push(lat(`ceiling  uWS echo RTT, ${c.wsEcho.connections} conns`, c.wsEcho.rtt))
   // Phases without a measure (connections has no sends) leave empty rows out.
   const measured = latencyRows.filter((row) => row[1] !== '0')
-  latencyRows.length = 0
-  latencyRows.push(...measured)
-  if (latencyRows.length > 0) {
+  if (measured.length > 0) {
     out.push('', 'Latency (ms)')
-    out.push(textTable(['', 'count', 'p50', 'p95', 'p99', 'max'], latencyRows))
+    out.push(textTable(['', 'count', 'p50', 'p95', 'p99', 'max'], measured))
   }
 
   if (r.phases.length > 0) {
