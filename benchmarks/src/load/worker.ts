@@ -25,9 +25,12 @@ const handle = async (m: ToWorker): Promise<void> => {
       switch (s.kind) {
         case 'chat': {
           await chat?.close()
-          chat = new ChatLoad(s)
-          const r = await chat.setup()
-          progressTimer = setInterval(() => say({ type: 'progress', progress: chat!.progress() }), 250)
+          if (progressTimer) clearInterval(progressTimer)
+          const load = new ChatLoad(s)
+          chat = load
+          // Progress during the setup too: logging a thousand users in takes a while.
+          progressTimer = setInterval(() => say({ type: 'progress', progress: load.progress() }), 250)
+          const r = await load.setup()
           say({ type: 'ready', ...r, setupMs: performance.now() - t0 })
           return
         }

@@ -15,7 +15,7 @@ export const setupChat = async (
   const total = plans.reduce((a, p) => a + p.users.length, 0)
   ctx.bar.start(
     'setup',
-    Math.max(5000, total * 60),
+    Math.max(5000, total * 150),
     () => `${fmtInt(ctx.pool.progress().open)}/${fmtInt(total)} connected`,
   )
   try {
