@@ -31,19 +31,24 @@ t.test('authenticates with the subprotocol header and syncs from the stored curs
   t.equal(client.userId, 'u_alice0001')
 })
 
-t.test('with auth "frame", sends the token in an auth frame first and no bearer protocol', async (t) => {
-  const gw = await FakeGateway.start()
-  t.teardown(() => gw.close())
-  const { client } = startClient(gw, { auth: 'frame' })
-  t.teardown(() => client.close())
-  const conn = await gw.conn(0)
-  t.same(conn.protocols, ['chatapp.v1'])
-  const auth = await conn.next('auth')
-  t.equal(auth.token, 'tok1')
-  t.equal(conn.frames[0]?.type, 'auth')
-  await conn.handshake()
-  await client.ready()
-})
+t.test(
+  'with auth "frame", sends the token in an auth frame first, no bearer protocol, and the Origin',
+  async (t) => {
+    const gw = await FakeGateway.start()
+    t.teardown(() => gw.close())
+    const { client } = startClient(gw, { auth: 'frame', origin: 'https://app.example.org' })
+    t.teardown(() => client.close())
+    const conn = await gw.conn(0)
+    t.same(conn.protocols, ['chatapp.v1'])
+    t.equal(conn.req.headers.origin, 'https://app.example.org', 'the Origin option is sent')
+    t.notOk(conn.req.url?.includes('tok'), 'the token never travels in the URL')
+    const auth = await conn.next('auth')
+    t.equal(auth.token, 'tok1')
+    t.equal(conn.frames[0]?.type, 'auth')
+    await conn.handshake()
+    await client.ready()
+  },
+)
 
 t.test('cursors advance as events are processed and are sent on the next connection', async (t) => {
   const gw = await FakeGateway.start()
