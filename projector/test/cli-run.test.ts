@@ -188,3 +188,17 @@ t.test(
     )
   },
 )
+
+t.test('lag shows pending events and the age of the oldest while the projector is stopped', async (t) => {
+  await projector.stop()
+  const at = Date.now()
+  await append(js, n, sent(GROUP, U.bob, 4, 'while stopped'))
+  await new Promise((r) => setTimeout(r, 50)) // so the oldest pending event has a measurable age
+  const rows = JSON.parse((await cli('lag', '--json')).out)
+  const row = rows.find((r: { stream: string }) => r.stream === n.convStream(n.shardOf(GROUP)))
+  t.match(row, { pending: 1 })
+  t.ok(
+    row.oldestAgeSeconds > 0 && row.oldestAgeSeconds < (Date.now() - at) / 1000 + 1,
+    `age ${row.oldestAgeSeconds}`,
+  )
+})
