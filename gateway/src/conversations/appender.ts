@@ -92,8 +92,11 @@ export const createAppender = (
   }
 
   return {
-    execute: (id, command, opts = {}) =>
-      serial(id, async (): Promise<AppendOutcome> => {
+    execute: (id, command, opts = {}) => {
+      // Receipts append without an expectation and need no linearisation: they skip the queue,
+      // so a read wave in a big group never delays its messages.
+      const run = command.type === 'receipt' ? <T>(_: string, f: () => Promise<T>) => f() : serial
+      return run(id, async (): Promise<AppendOutcome> => {
         let state = await store.get(id)
         for (let attempt = 0; attempt < maxAttempts; attempt++) {
           const d = decide(state, command, { now: now(), newId: randomUUID, limits: o.limits })
@@ -138,6 +141,7 @@ export const createAppender = (
           return { ok: true, conversationId: id, seq: r.seq, event: e, duplicate: false }
         }
         return { ok: false, code: 'BUSY' }
-      }),
+      })
+    },
   }
 }

@@ -5,6 +5,8 @@ import type { Connection } from '../ws/connection.js'
 import type { Hub } from './hub.js'
 import { inboxEntry } from './inbox.js'
 
+const SYNC_PARALLEL = 16
+
 /** Where a device without a cursor starts: before the `tail`-th latest message (pure). */
 export const tailStart = (s: ConversationState, tail: number): number => {
   if (tail <= 0) return Math.max(s.lastM, s.lastR)
@@ -29,15 +31,20 @@ export const runSync = async (
   const convs = await deps.hub.conversationsOf(userId)
   const inbox: InboxEntry[] = []
   const plan: [string, number][] = []
-  for (const [id, joinedAt] of convs) {
-    const state = await deps.store.refresh(id)
-    const entry = inboxEntry(state, userId)
-    if (!entry) continue
-    inbox.push(entry)
-    const cursor = f.cursors?.[id]
-    const after = cursor ?? tailStart(state, f.tail ?? deps.defaultTail)
-    // Never replay what happened before the user joined.
-    plan.push([id, Math.max(after, joinedAt - 1)])
+  const ids = [...convs]
+  // Bounded parallelism: a user in hundreds of conversations must not wait for each in turn.
+  for (let i = 0; i < ids.length; i += SYNC_PARALLEL) {
+    const states = await Promise.all(ids.slice(i, i + SYNC_PARALLEL).map(([id]) => deps.store.refresh(id)))
+    states.forEach((state, k) => {
+      const [id, joinedAt] = ids[i + k]!
+      const entry = inboxEntry(state, userId)
+      if (!entry) return
+      inbox.push(entry)
+      const cursor = f.cursors?.[id]
+      const after = cursor ?? tailStart(state, f.tail ?? deps.defaultTail)
+      // Never replay what happened before the user joined.
+      plan.push([id, Math.max(after, joinedAt - 1)])
+    })
   }
   inbox.sort((a, b) => (b.lastMessage?.at ?? 0) - (a.lastMessage?.at ?? 0))
   conn.send({ type: 'inbox', ...(f.rid !== undefined ? { rid: f.rid } : {}), conversations: inbox })

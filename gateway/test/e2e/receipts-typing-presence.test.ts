@@ -77,8 +77,21 @@ t.test(
     b.send({ type: 'receipt', conversationId: grp, kind: 'read', upTo: m2.seq })
     const toC = await c.waitFor(receiptBy(B, m2.seq))
     t.ok(toC.prev === 0, 'C gets the receipt covering its message, prev chained per connection')
-    const toA2 = await a.waitFor(receiptBy(B, m2.seq))
-    t.equal(toA2.prev, toA.seq, 'A’s receipt lane chains by what A was sent')
+    // A's next message, read by B: the receipt reaches A, chained to the last receipt A was sent.
+    const m3 = (await a.request({
+      type: 'send',
+      conversationId: grp,
+      clientMsgId: 'cm_rcpt0003',
+      kind: 'text',
+      text: 'again',
+    })) as ServerFrameOf<'sent'>
+    await b.waitFor((f): f is Ev => f.type === 'event' && f.seq === m3.seq)
+    b.send({ type: 'receipt', conversationId: grp, kind: 'read', upTo: m3.seq })
+    const toA3 = await a.waitFor(receiptBy(B, m3.seq))
+    const toAprev = a.frames
+      .filter((f): f is Ev => f.type === 'event' && f.lane === 'r' && f.seq < toA3.seq)
+      .at(-1)
+    t.equal(toA3.prev, toAprev?.seq, 'A’s receipt lane chains by what A was sent')
     t.notOk(a.frames.some(receiptBy(B, m1.seq - 1)))
 
     // Receipts beyond the end, and on foreign conversations, are refused.
@@ -123,10 +136,10 @@ t.test(
     const replay = c.frames.slice(before).filter(isType('event'))
     t.same(
       replay.filter((e) => e.lane === 'm').map((e) => e.seq),
-      [m1.seq, m2.seq],
+      [m1.seq, m2.seq, m3.seq],
       'the replay has every m event after the cursor',
     )
     t.equal(synced.rid, 'hole')
-    t.ok(synced.cursors[grp]! >= m2.seq)
+    t.ok(synced.cursors[grp]! >= m3.seq)
   },
 )
