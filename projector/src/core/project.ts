@@ -234,7 +234,10 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
       // membership check of the message lane): it moves nothing, since only members have rows
       // that a watermark update touches.
       if (e.actor === 'system') return fail('a receipt needs a user actor')
-      const read = e.type === 'receipt.read' ? e.data.upTo : 0
+      // A receipt can only acknowledge what was in the log before it: capping at its own sequence
+      // keeps a bogus `upTo` from marking future messages delivered or read.
+      const upTo = Math.min(e.data.upTo, seq)
+      const read = e.type === 'receipt.read' ? upTo : 0
       return {
         ok: true,
         state,
@@ -245,7 +248,7 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
               conversationId: e.conversationId,
               userId: e.actor,
               // Reading implies having received.
-              delivered: e.data.upTo,
+              delivered: upTo,
               read,
             },
           },

@@ -141,6 +141,15 @@ t.test('receipts are watermarks; read implies delivered', async (t) => {
   t.match(g.when(ev('receipt.read', GROUP, 'system', { upTo: 2 })), { ok: false })
 })
 
+t.test('a receipt cannot acknowledge beyond its own place in the log', async (t) => {
+  const r = given(created(), sent(GROUP, U.ann, 1)).when(
+    ev('receipt.read', GROUP, U.bob, { upTo: 1_000_000 }),
+    3,
+  )
+  if (!r.ok) return t.fail(r.reason)
+  t.match(of(r.changes, 'watermark')[0]!.patch, { delivered: 3, read: 3 })
+})
+
 t.test('renaming, adding and changing roles update members and the conversation', async (t) => {
   const g = given(created())
   const rn = g.when(ev('conversation.renamed', GROUP, U.ann, { title: 'New' }))
