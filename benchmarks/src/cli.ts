@@ -6,6 +6,10 @@ import { HELP, parseOptions } from './core/options.js'
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 const { runBenchmark } = await import('./scenarios/run.js')
 
+// A reader that goes away (`| head`) must not kill the run before it stops what it started.
+process.stdout.on('error', () => {})
+process.stderr.on('error', () => {})
+
 const parsed = parseOptions(process.argv.slice(2), 'benchmarks/results')
 if (!parsed.ok) {
   if ('help' in parsed) {

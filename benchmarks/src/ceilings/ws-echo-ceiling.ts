@@ -25,6 +25,9 @@ export const startEchoServer = async (
       child.kill('SIGTERM')
     })
   cleanup.add('echo server', stop)
+  const orphanGuard = () => child.kill('SIGTERM')
+  process.once('exit', orphanGuard)
+  child.once('exit', () => process.off('exit', orphanGuard))
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('echo server did not start in 10 s')), 10_000)
     createInterface({ input: child.stdout! }).on('line', (l) => {

@@ -69,6 +69,11 @@ export const startService = async (name: ServiceName, o: StartOptions): Promise<
       ? ['/usr/bin/prlimit', `--nofile=${o.nofile}:${o.nofile}`, ...node]
       : node
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: o.root })
+  // If this process dies without its cleanup (a crash, EPIPE on a closed pipe), the service
+  // must not outlive it: kill() is synchronous, so it works from the 'exit' event.
+  const orphanGuard = () => child.kill('SIGTERM')
+  process.once('exit', orphanGuard)
+  child.once('exit', () => process.off('exit', orphanGuard))
   const tail: string[] = []
   for (const s of [child.stdout!, child.stderr!])
     createInterface({ input: s }).on('line', (l) => {
