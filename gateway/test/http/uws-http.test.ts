@@ -102,6 +102,29 @@ const routes = [
     },
   }),
   defineRoute({
+    method: 'GET',
+    path: '/t/endless',
+    auth: false,
+    body: 'none',
+    handle: async () => {
+      // Produces on demand only: how much it produced shows whether the transport waited.
+      endless.produced = 0
+      endless.destroyed = false
+      const chunk = Buffer.alloc(64 * 1024, 1)
+      const source = new Readable({
+        read() {
+          endless.produced += chunk.length
+          this.push(chunk)
+        },
+        destroy(err, cb) {
+          endless.destroyed = true
+          cb(err)
+        },
+      })
+      return reply.stream(source, { length: 1024 * 1024 * 1024 })
+    },
+  }),
+  defineRoute({
     method: 'DELETE',
     path: '/t/thing',
     auth: false,
@@ -142,6 +165,8 @@ const routes = [
     handle: async () => reply.empty(),
   }),
 ]
+
+const endless = { produced: 0, destroyed: false }
 
 function* chunks(data: Buffer): Generator<Buffer> {
   for (let i = 0; i < data.length; i += 64 * 1024) yield data.subarray(i, i + 64 * 1024)
@@ -313,6 +338,28 @@ t.test('streams a download with a known length (206) and a chunked one', async (
   const failed = await fetch(`${base}/t/download/fail`)
   t.equal(failed.status, 404, 'a stream failing before its first byte answers with its error')
   t.equal((await errorOf(failed)).code, 'MEDIA_NOT_FOUND')
+})
+
+t.test('a download to a client that stops reading is paused, and dropped when it goes away', async (t) => {
+  const socket = connect(server.port, '127.0.0.1')
+  socket.on('error', () => {})
+  socket.write('GET /t/endless HTTP/1.1\r\nhost: x\r\n\r\n')
+  await waitFor(() => endless.produced > 0, 5000)
+  socket.pause() // read nothing more
+  // Let the socket buffers fill up; a transport ignoring backpressure would keep producing.
+  let last = -1
+  while (endless.produced !== last && endless.produced < 64 * 1024 * 1024) {
+    last = endless.produced
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  t.ok(
+    endless.produced < 64 * 1024 * 1024,
+    `stopped after ${(endless.produced / 1048576).toFixed(1)} MiB of 1 GiB`,
+  )
+  socket.destroy()
+  await waitFor(() => endless.destroyed, 5000)
+  t.ok(endless.destroyed, 'the source is destroyed when the client goes away')
+  t.equal((await fetch(`${base}/t/public`)).status, 200, 'the server goes on')
 })
 
 t.test(
