@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { AuthApi } from './auth-api.js'
 import { connect } from './chat-client.js'
 import { isChatClientError } from './errors.js'
+import { tokenSession } from './token-session.js'
 
 /**
  * A terminal chat over the client library, to try a running gateway by hand:
@@ -80,15 +81,12 @@ const run = async (o: ChatCliOptions): Promise<void> => {
         if (!(isChatClientError(err) && err.code === 'USERNAME_TAKEN')) throw err
       })
   }
-  let pair = await api.login({ username: o.user, password: o.password, deviceId: o.device })
+  const pair = await api.login({ username: o.user, password: o.password, deviceId: o.device })
   const peer = await lookUp(api, pair.accessToken, o.to)
   const client = connect(wsUrlOf(o.url), {
     deviceId: pair.deviceId,
     autoDeliver: true,
-    tokenProvider: async ({ forceRefresh }) => {
-      if (forceRefresh) pair = await api.refresh(pair.refreshToken)
-      return pair.accessToken
-    },
+    tokenProvider: tokenSession(api, pair).tokenProvider,
   })
   client.on('state', (s) => console.error(`· ${s}`))
   client.on('error', (e) => console.error(`! ${e.code}: ${e.message}`))

@@ -14,4 +14,5 @@ export {
 export { EventTracker, type Verdict } from './event-tracker.js'
 export { newClientMsgId } from './ids.js'
 export { ReceiptCoalescer, type ReceiptKind } from './receipt-coalescer.js'
+export { type TokenSession, type TokenSessionOptions, tokenSession } from './token-session.js'
 export type * from './types.js'

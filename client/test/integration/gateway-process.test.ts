@@ -8,6 +8,7 @@ import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { AuthApi } from '../../src/auth-api.js'
 import { connect } from '../../src/chat-client.js'
+import { tokenSession } from '../../src/token-session.js'
 import type { EventFrame } from '../../src/types.js'
 import { waitFor } from '../fixtures/fake-gateway.js'
 
@@ -68,21 +69,19 @@ t.test('register, log in, look up and chat through a gateway process', async (t)
   const account = async (username: string) => {
     const profile = await api.register({ username, password, displayName: username })
     t.equal(profile.username, username)
-    let pair = await api.login({ username, password, deviceId: 'laptop' })
+    const pair = await api.login({ username, password, deviceId: 'laptop' })
     t.equal(pair.userId, profile.userId)
+    const session = tokenSession(api, pair)
     const events: EventFrame[] = []
     const client = connect(`ws://127.0.0.1:${port}/v1/ws`, {
       deviceId: pair.deviceId,
       pingIntervalMs: 0,
       receiptDelayMs: 20,
-      tokenProvider: async ({ forceRefresh }) => {
-        if (forceRefresh) pair = await api.refresh(pair.refreshToken)
-        return pair.accessToken
-      },
+      tokenProvider: session.tokenProvider,
     })
     client.on('event', (f) => events.push(f))
     t.teardown(() => client.close())
-    return { client, events, pair: () => pair }
+    return { client, events, session, pair: () => session.current() }
   }
   const alice = await account('alice_e2e')
   const bob = await account('bob_e2e')
@@ -113,9 +112,10 @@ t.test('register, log in, look up and chat through a gateway process', async (t)
     10_000,
   )
 
-  // A rotated refresh token is single use.
-  const old = alice.pair().refreshToken
-  const rotated = await api.refresh(old)
+  // The token session refreshes on demand (as after a 4401); the old refresh token is spent.
+  const old = bob.pair().refreshToken
+  t.not(await bob.session.tokenProvider({ forceRefresh: true }), '')
+  t.not(bob.pair().refreshToken, old, 'rotated')
   await t.rejects(api.refresh(old), { code: 'INVALID_REFRESH_TOKEN' })
-  await api.logout(rotated.refreshToken)
+  await api.logout(alice.pair().refreshToken)
 })
