@@ -20,10 +20,17 @@ export interface HistoryRange {
   limit: number
 }
 
-export const historyRange = (q: { before?: number; after?: number; limit?: number }): HistoryRange => {
+/**
+ * `floor`: the reader sees nothing at or below it (a member added to a group reads from the
+ * event that added them on, as the protocol promises live).
+ */
+export const historyRange = (
+  q: { before?: number; after?: number; limit?: number },
+  floor = 0,
+): HistoryRange => {
   const limit = Math.min(Math.max(q.limit ?? DEFAULT_HISTORY_LIMIT, 1), MAX_HISTORY_LIMIT)
   return {
-    after: q.after ?? 0,
+    after: Math.max(q.after ?? 0, floor),
     before: q.before ?? null,
     direction: q.after !== undefined ? 'asc' : 'desc',
     read: limit + 1,

@@ -14,10 +14,17 @@ import { historyRange, toPage } from './history-page.js'
  */
 export interface ViewReads extends SentMessageLookup {
   inbox(userId: string, limit?: number): Promise<InboxEntry[]>
+  /** A page of history; nothing at or below `floor` (see `joinedAt`). */
   history(
     conversationId: string,
     q: { before?: number; after?: number; limit?: number },
+    floor?: number,
   ): Promise<{ messages: HistoryMessage[]; hasMore: boolean }>
+  /**
+   * The sequence of the event that (last) made the user a member, per the views; undefined when
+   * the views do not know them as an active member yet (projection lag).
+   */
+  joinedAt(conversationId: string, userId: string): Promise<number | undefined>
   status(conversationId: string, seq: number): Promise<MessageStatusResponse['members']>
   /**
    * The last stream sequence of a shard the views have applied (0 when none): the sync path reads
@@ -61,6 +68,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     SELECT seq, n, at FROM ${t('messages')}
     WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3`
 
+  const joinedSql = `SELECT joined_seq FROM ${t('members')} WHERE conversation_id = $1 AND user_id = $2 AND active`
   const offsetSql = `SELECT last_seq FROM ${t('offsets')} WHERE shard = $1`
 
   return {
@@ -97,8 +105,12 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
         }
       })
     },
-    async history(conversationId, q) {
-      const range = historyRange(q)
+    async joinedAt(conversationId, userId) {
+      const r = await pool.query(joinedSql, [conversationId, userId])
+      return r.rows[0] ? num(r.rows[0].joined_seq) : undefined
+    },
+    async history(conversationId, q, floor = 0) {
+      const range = historyRange(q, floor)
       const r = await pool.query(historySql(range.direction), [
         conversationId,
         range.after,

@@ -47,7 +47,14 @@ export const viewRoutes = (ctx: ViewRoutesContext): HttpRoute[] => {
       handle: async (c) => {
         const id = c.params.conversationId
         if (!(await allowed(id, c.principal.userId))) return reply.error('NOT_A_MEMBER')
-        const page = await ctx.reads.history(id!, c.query)
+        // A member reads from the event that added them on. Until the views know the membership
+        // (projection lag right after being added), there is nothing they may read here yet;
+        // the WebSocket sync delivers it from the log meanwhile.
+        const joined = await ctx.reads.joinedAt(id!, c.principal.userId)
+        const page =
+          joined === undefined
+            ? { messages: [], hasMore: false }
+            : await ctx.reads.history(id!, c.query, joined - 1)
         const body: HistoryResponse = { conversationId: id!, ...page }
         return reply.json(body)
       },

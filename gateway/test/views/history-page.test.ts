@@ -19,3 +19,9 @@ t.test('the limit is clamped to 1…200 and defaults to 50', async (t) => {
   t.equal(historyRange({ limit: 10_000 }).limit, MAX_HISTORY_LIMIT)
   t.equal(historyRange({ limit: 0 }).limit, 1)
 })
+
+t.test('a floor hides what came before the reader joined, whatever the cursor', async (t) => {
+  t.match(historyRange({ limit: 5 }, 10), { after: 10, direction: 'desc' })
+  t.match(historyRange({ after: 3 }, 10), { after: 10, direction: 'asc' })
+  t.match(historyRange({ after: 30 }, 10), { after: 30 })
+})

@@ -61,6 +61,7 @@ const projected = async (conversationId: string, seq: number) => {
 const ann = 'u_ann0001'
 const bob = 'u_bob0001'
 const eve = 'u_eve0001'
+const dan = 'u_dan0001'
 const G = 'c_views001'
 const D = 'd_views001'
 
@@ -112,6 +113,29 @@ const lastD = await append('message.sent', D, bob, {
   kind: 'text',
   text: 'psst',
 })
+// A group dan joins late.
+const G2 = 'c_views002'
+await append('conversation.created', G2, ann, {
+  kind: 'group',
+  title: 'Late',
+  members: [{ userId: ann, role: 'admin' }],
+})
+await append('message.sent', G2, ann, {
+  clientMsgId: 'cmid-before-dan',
+  deviceId: 'd1',
+  n: 1,
+  kind: 'text',
+  text: 'secret',
+})
+const danAdded = await append('member.added', G2, ann, { userId: dan, role: 'member' })
+const afterDan = await append('message.sent', G2, ann, {
+  clientMsgId: 'cmid-after-dan',
+  deviceId: 'd1',
+  n: 2,
+  kind: 'text',
+  text: 'welcome dan',
+})
+await projected(G2, afterDan)
 await projected(G, lastG)
 await projected(D, lastD)
 
@@ -219,7 +243,9 @@ t.test('a client message id finds its stored message; an unknown one finds nothi
 })
 
 const membership: MembershipPort = {
-  isMember: async (conversationId, userId) => [ann, bob].includes(userId) && [G, D].includes(conversationId),
+  isMember: async (conversationId, userId) =>
+    ([ann, bob].includes(userId) && [G, D].includes(conversationId)) ||
+    (userId === dan && conversationId === G2),
 }
 const routes = viewRoutes({ reads, membership })
 const route = (path: string) => routes.find((r) => r.path === path)!
@@ -242,6 +268,27 @@ const call = (
     stream: undefined,
     log: undefined as never,
   } as unknown as RequestContext)
+
+t.test('a member added later reads history from the event that added them on', async (t) => {
+  const page = await call('/v1/conversations/:conversationId/messages', dan, { conversationId: G2 })
+  t.match(page, { kind: 'json', body: { hasMore: false } })
+  t.same(
+    (page as { body: { messages: { seq: number }[] } }).body.messages.map((m) => m.seq),
+    [afterDan],
+  )
+  t.equal(await reads.joinedAt(G2, dan), danAdded)
+  t.equal(await reads.joinedAt(G2, eve), undefined)
+  // Known to the log but not yet to the views (projection lag): nothing, never everything.
+  const lagging = viewRoutes({ reads, membership: { isMember: async () => true } })
+  const early = await lagging
+    .find((r) => r.path === '/v1/conversations/:conversationId/messages')!
+    .handle({
+      params: { conversationId: G2 },
+      query: {},
+      principal: { userId: eve },
+    } as unknown as RequestContext)
+  t.match(early, { kind: 'json', body: { messages: [], hasMore: false } })
+})
 
 t.test('routes serve members and refuse everyone else with NOT_A_MEMBER', async (t) => {
   const inbox = await call('/v1/conversations', bob, {})
