@@ -70,8 +70,11 @@ export interface HubDeps {
 }
 
 interface UserEntry {
+  userId: string
   conns: Set<Connection>
   convs: Promise<UserConversations>
+  /** The last load failed: the next caller loads again instead of inheriting the failure. */
+  failed: boolean
   chain: Promise<void>
   sub: Subscription
 }
@@ -236,6 +239,8 @@ export const createHub = (d: HubDeps) => {
    * live events for it are held. Returns the cursor reached. `release` then flushes what is held.
    */
   const attach = async (conn: Connection, id: string, after: number): Promise<number> => {
+    // A socket that closed while its sync was in flight must not pin a room (nothing would detach it).
+    if (conn.socket.closed) return after
     const r = room(id)
     let entry = r.entries.get(conn)
     if (entry?.pending) return entry.head // a catch-up is already running for it
@@ -304,10 +309,21 @@ export const createHub = (d: HubDeps) => {
     }
   }
 
+  const loadConvs = (u: UserEntry): Promise<UserConversations> => {
+    u.failed = false
+    const p = d.nc.flush().then(() => loadUserConversations(log.js, log.jsm, n, u.userId))
+    p.catch(() => {
+      if (u.convs === p) u.failed = true
+    })
+    u.convs = p
+    return p
+  }
+  const convsOf = (u: UserEntry): Promise<UserConversations> => (u.failed ? loadConvs(u) : u.convs)
+
   const onNotice = async (u: UserEntry, raw: Uint8Array) => {
     const notice = membershipNoticeDecoder.decode(raw)
     if (!notice.ok) return
-    const convs = await u.convs
+    const convs = await convsOf(u)
     foldNotice(convs, notice.value)
     if (!notice.value.joined) return
     for (const c of u.conns) {
@@ -328,6 +344,8 @@ export const createHub = (d: HubDeps) => {
       let u = users.get(userId)
       if (!u) {
         const entry: UserEntry = {
+          userId,
+          failed: false,
           conns: new Set(),
           convs: Promise.resolve(new Map()),
           chain: Promise.resolve(),
@@ -341,17 +359,13 @@ export const createHub = (d: HubDeps) => {
             },
           }),
         }
-        entry.convs = d.nc.flush().then(() => loadUserConversations(log.js, log.jsm, n, userId))
-        // Never leave a rejected promise behind for later callers: they retry on the next connect.
-        entry.convs.catch(() => {
-          if (users.get(userId) === entry && entry.conns.size === 0) users.delete(userId)
-        })
+        loadConvs(entry)
         users.set(userId, entry)
         u = entry
         d.onUserOnline?.(userId)
       }
       u.conns.add(conn)
-      return u.convs
+      return convsOf(u)
     },
     removeConnection(conn: Connection): void {
       for (const id of [...conn.rooms]) {
@@ -369,7 +383,8 @@ export const createHub = (d: HubDeps) => {
       }
     },
     conversationsOf(userId: string): Promise<UserConversations> {
-      return users.get(userId)?.convs ?? Promise.resolve(new Map())
+      const u = users.get(userId)
+      return u ? convsOf(u) : Promise.resolve(new Map())
     },
     /** Live rooms and users on this gateway (metrics, tests). */
     stats: () => ({ rooms: rooms.size, users: users.size }),

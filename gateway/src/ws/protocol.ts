@@ -63,6 +63,8 @@ export const createProtocol = (d: ProtocolDeps) => {
     d.allowedOrigins.includes('*') || origin === '' || d.allowedOrigins.includes(origin)
 
   const authenticated = async (conn: Connection, p: Principal) => {
+    // Closed while its token was being checked: registering it now would leak it (and its presence).
+    if (conn.socket.closed) return
     conn.principal = p
     clearTimeout(conn.authTimer)
     conn.authTimer = undefined
