@@ -46,24 +46,26 @@ const startGatewayProcess = async (
   return { port, child }
 }
 
+// One gateway process (and namespace) for the file.
+const tn = await createTestNamespace()
+t.teardown(tn.cleanup)
+const keyDir = mkdtempSync(join(tmpdir(), 'chatapp-client-'))
+t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
+const { port, child } = await startGatewayProcess({
+  ...tn.env,
+  GATEWAY_PORT: '0',
+  GATEWAY_OPS_PORT: '0',
+  JWT_PRIVATE_KEY_FILE: join(keyDir, 'jwt.pem'),
+  LOG_LEVEL: 'info',
+})
+t.teardown(async () => {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
+})
+
 t.test('register, log in, look up and chat through a gateway process', async (t) => {
-  const tn = await createTestNamespace()
-  t.teardown(tn.cleanup)
-  const keyDir = mkdtempSync(join(tmpdir(), 'chatapp-client-'))
-  t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
-  const { port, child } = await startGatewayProcess({
-    ...tn.env,
-    GATEWAY_PORT: '0',
-    GATEWAY_OPS_PORT: '0',
-    JWT_PRIVATE_KEY_FILE: join(keyDir, 'jwt.pem'),
-    LOG_LEVEL: 'info',
-  })
-  t.teardown(async () => {
-    if (child.exitCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  })
   const api = new AuthApi(`http://127.0.0.1:${port}`)
   const password = 'plum-kettle-harbour-71'
   const account = async (username: string) => {
@@ -118,4 +120,37 @@ t.test('register, log in, look up and chat through a gateway process', async (t)
   t.not(bob.pair().refreshToken, old, 'rotated')
   await t.rejects(api.refresh(old), { code: 'INVALID_REFRESH_TOKEN' })
   await api.logout(alice.pair().refreshToken)
+})
+
+t.test('two terminal chats (chatapp-chat) talk to each other', async (t) => {
+  const CLI = fileURLToPath(new URL('../../dist/chat-cli.js', import.meta.url))
+  const cli = (user: string, to: string) => {
+    const args = ['--url', `http://127.0.0.1:${port}`, '--user', user, '--password', 'plum-kettle-harbour-71']
+    const p = spawn(process.execPath, [CLI, ...args, '--register', '--to', to], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const out = { stdout: '', stderr: '' }
+    p.stdout.on('data', (d) => {
+      out.stdout += d
+    })
+    p.stderr.on('data', (d) => {
+      out.stderr += d
+    })
+    const exited = new Promise((resolve) => p.once('exit', resolve))
+    t.teardown(async () => {
+      if (p.exitCode === null) p.kill()
+      await exited
+    })
+    return { p, out, exited }
+  }
+  const carol = cli('carol_cli', 'dave_cli') // starts first: waits for dave to register
+  const dave = cli('dave_cli', 'carol_cli')
+  const chatting = (o: { stderr: string }) => o.stderr.includes('chatting with')
+  await waitFor('both chatting', () => chatting(carol.out) && chatting(dave.out), 30_000)
+  carol.p.stdin.end('hello dave\n')
+  await waitFor('dave reads it', () => dave.out.stdout.includes('[carol_cli] hello dave'), 15_000)
+  await carol.exited
+  t.match(carol.out.stderr, /✓ #1/, 'carol saw it stored')
+  dave.p.stdin.end()
+  await dave.exited
 })
