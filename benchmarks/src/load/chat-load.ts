@@ -291,6 +291,10 @@ export class ChatLoad {
       performance.now() < drainEnd
     )
       await sleep(10)
+    // Sends still unanswered when the drain gave up: neither stored nor refused as far as we know.
+    if (this.counts.pending > 0)
+      this.sendErrors['unanswered at the drain timeout'] =
+        (this.sendErrors['unanswered at the drain timeout'] ?? 0) + this.counts.pending
     const check = this.check()
     const stepCheck: CheckCounts = {
       received: check.received - this.previousCheck.received,

@@ -4,6 +4,7 @@ import type { PhaseResult, TimelinePoint } from '../core/result.js'
 import { addCounts, ZERO_COUNTS } from '../core/sequence-checker.js'
 import type { RunStep, StepResult } from '../load/messages.js'
 import { fmtInt } from '../report/format.js'
+import { cpuBetween } from '../system/proc-sampler.js'
 import type { RunContext } from './context.js'
 
 /** Sets up a chat load on the workers (users, connections, conversations): not measured. */
@@ -92,11 +93,10 @@ export const runChatStep = async (
   // CPU of each component over this step only (setup and other phases excluded).
   const stepSeconds = (performance.now() - t0) / 1000
   const cpu: Record<string, string> = {}
-  for (const [name, end] of ctx.sampler.cpuNow()) {
-    const start = cpuBefore.get(name) ?? end
-    const used = (end.cpu - start.cpu) / stepSeconds
+  for (const [name, d] of cpuBetween(cpuBefore, ctx.sampler.cpuNow())) {
+    const used = d.cpu / stepSeconds
     // Waiting for a CPU while runnable, as a share of the step: > 0.1 means starved of CPU.
-    const waited = (end.wait - start.wait) / stepSeconds
+    const waited = d.wait / stepSeconds
     cpu[`cpu: ${name}`] =
       `${used.toFixed(2)} cores, waited for a CPU ${(100 * waited).toFixed(0)} % of the time`
   }

@@ -31,6 +31,30 @@ const sum = (samples: (ProcSample | undefined)[]) =>
     { cpu: 0, rss: 0, hwm: 0, wait: 0 },
   )
 
+/** Per component, per pid: cumulative CPU and run-queue wait seconds. */
+export type CpuSnapshot = Map<string, Map<number, { cpu: number; wait: number }>>
+
+/**
+ * CPU used and time waited between two snapshots, over the pids present in both (PostgreSQL
+ * backends come and go; a pid seen once has no difference to contribute).
+ */
+export const cpuBetween = (a: CpuSnapshot, b: CpuSnapshot): Map<string, { cpu: number; wait: number }> => {
+  const out = new Map<string, { cpu: number; wait: number }>()
+  for (const [name, after] of b) {
+    const before = a.get(name) ?? new Map()
+    let cpu = 0
+    let wait = 0
+    for (const [pid, x] of after) {
+      const y = before.get(pid)
+      if (!y) continue
+      cpu += x.cpu - y.cpu
+      wait += x.wait - y.wait
+    }
+    out.set(name, { cpu, wait })
+  }
+  return out
+}
+
 /** Pids whose command name (`/proc/<pid>/comm`) is one of `names`: nats-server, postgres. */
 export const pidsByName = (...names: string[]): number[] => {
   const out: number[] = []
@@ -91,11 +115,15 @@ export class ProcSampler {
   }
 
   /** Cumulative CPU seconds of every component now, for the CPU share of one phase. */
-  cpuNow(): Map<string, { cpu: number; wait: number }> {
+  cpuNow(): CpuSnapshot {
     return new Map(
       this.components.map((c) => {
-        const t = sum(c.pids().map(readProc))
-        return [c.name, { cpu: t.cpu, wait: t.wait }]
+        const per = new Map<number, { cpu: number; wait: number }>()
+        for (const pid of c.pids()) {
+          const s = readProc(pid)
+          if (s) per.set(pid, { cpu: s.cpuSeconds, wait: s.waitSeconds })
+        }
+        return [c.name, per]
       }),
     )
   }
