@@ -44,6 +44,8 @@ export interface TokenServiceOptions {
   clockToleranceS?: number
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number
+  /** Sessions logged out before their tokens expire (see session-revocations.ts). */
+  isRevoked?: (sessionId: string) => boolean
 }
 
 export const DEFAULT_ISSUER = 'chatapp'
@@ -142,6 +144,7 @@ export const createTokenService = async (o: TokenServiceOptions): Promise<TokenS
       if (!isNonEmptyString(sub) || !isNonEmptyString(did) || !isNonEmptyString(jti) || exp === undefined) {
         throw new ChatError('UNAUTHENTICATED', 'the token lacks a required claim')
       }
+      if (o.isRevoked?.(jti)) throw new ChatError('UNAUTHENTICATED', 'The session was logged out.')
       return { userId: sub, deviceId: did, sessionId: jti, expiresAt: exp * 1000 } satisfies Principal
     },
   }
