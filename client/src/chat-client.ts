@@ -37,8 +37,10 @@ export const WS_PATH = '/v1/ws'
  * by sequence and resyncs a conversation when it sees a hole. It never throws into the app:
  * failures are rejected promises or `error` events.
  *
- * The pure parts live in their own files (event-tracker, request-table, receipt-coalescer,
- * typing-throttle, backoff, close-policy); this class is the shell around one `ws` socket at a time.
+ * This class is the protocol session; the socket lifecycle (token, auth, reconnect decision,
+ * backoff, keepalive) is the Connector's, requests in flight are the Outbox's, and the decisions
+ * are pure code in their own files (event-tracker, request-table, receipt-coalescer,
+ * typing-throttle, backoff, close-policy).
  */
 export class ChatClient {
   readonly stats: ClientStats = {
@@ -70,7 +72,8 @@ export class ChatClient {
   private syncRid: string | undefined
   /** Conversations with a hole when the connection's sync was sent (that sync fills them). */
   private gapsAtSync: string[] = []
-  private closedByApp = false
+  /** close() was called or the session ended for good. */
+  private ended = false
   private presence: string[] = []
   private receiptTimer: NodeJS.Timeout | undefined
 
@@ -242,7 +245,7 @@ export class ChatClient {
 
   /** Ends the session: flushes pending receipts, fails what is unanswered, never reconnects. */
   close(): Promise<void> {
-    if (this.closedByApp) return Promise.resolve()
+    if (this.ended) return Promise.resolve()
     if (this.authenticated) this.flushReceipts()
     const closed = this.conn.close()
     this.finish(1000, 'closed by the client', undefined)
@@ -280,7 +283,7 @@ export class ChatClient {
 
   private finish(code: number, reason: string, error: ChatClientError | undefined): void {
     if (this.currentState === 'closed') return
-    this.closedByApp = true
+    this.ended = true
     clearTimeout(this.receiptTimer)
     const err = error ?? new ChatClientError('CLIENT_CLOSED')
     this.requests.failAll(err)
@@ -369,7 +372,7 @@ export class ChatClient {
     this.limits = f.limits
     this.setState('syncing')
     this.emitter.emit('hello', f)
-    if (this.closedByApp) return // a listener closed the client
+    if (this.ended) return // a listener closed the client
     this.gapsAtSync = this.tracker.gaps()
     this.syncRid = this.requests.nextRid()
     const cursors = this.tracker.cursors()
@@ -472,7 +475,7 @@ export class ChatClient {
   }
 
   private request(kind: RequestKind, frame: FrameWithoutRid<ClientFrame>, resend: boolean): Promise<unknown> {
-    if (this.closedByApp) return Promise.reject(new ChatClientError('CLIENT_CLOSED'))
+    if (this.ended) return Promise.reject(new ChatClientError('CLIENT_CLOSED'))
     return this.requests.request(kind, frame, resend, this.authenticated)
   }
 
