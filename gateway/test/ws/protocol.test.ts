@@ -150,3 +150,48 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
     t.equal((await c.waitClosed()).code, 4429)
   })
 })
+
+t.test('a client that stops reading is closed as a slow consumer (4430)', async (t) => {
+  const tn = await createTestNamespace()
+  t.teardown(tn.cleanup)
+  const gws = await testGateways(tn)
+  const gw = await gws.start({
+    maxBackpressureBytes: 256 * 1024,
+    limits: {
+      ...(await import('@chatapp/contracts')).DEFAULT_LIMITS,
+      maxTextLength: 60_000,
+      connFramesPerSecond: 10_000,
+      connBurst: 10_000,
+      userFramesPerSecond: 10_000,
+      userBurst: 10_000,
+    },
+  })
+  t.teardown(() => gw.close())
+  const a = await TestClient.open(gw.url, { token: await gws.token(A) })
+  const b = await TestClient.open(gw.url, { token: await gws.token(B) })
+  t.teardown(() => a.close())
+  for (const c of [a, b]) {
+    await c.waitFor(isType('hello'))
+    c.send({ type: 'sync', rid: 's' })
+    await c.waitFor(isType('synced'))
+  }
+  const dm = ((await a.request({ type: 'direct.open', peerId: B })) as ServerFrameOf<'ok'>).conversationId!
+  await b.waitFor((f) => f.type === 'event' && f.conversationId === dm)
+  // B stops reading: the kernel buffers fill, then the gateway's send buffer passes its bound.
+  const raw = (b.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket
+  raw.pause()
+  // Well past what the kernel's socket buffers absorb on loopback (a few MiB).
+  const text = 'x'.repeat(60_000)
+  for (let i = 0; i < 400 && !b.closed; i++) {
+    const r = await a.request({
+      type: 'send',
+      conversationId: dm,
+      clientMsgId: `cm_slow${String(i).padStart(5, '0')}`,
+      kind: 'text',
+      text,
+    })
+    if (r.type !== 'sent') break
+  }
+  raw.resume()
+  t.equal((await b.waitClosed(10_000)).code, 4430)
+})
