@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client'
 import { createMetrics, type ProjectorMetrics } from './metrics.js'
 import { openOrm } from './orm.js'
 import { ShardConsumer } from './shard-consumer.js'
+import { ShardLeases } from './shard-leases.js'
 
 export interface ProjectorOptions {
   nc: NatsConnection
@@ -16,10 +17,14 @@ export interface ProjectorOptions {
   log: Logger
   registry: Registry
   ackWaitMs?: number
+  /** How often shards leased by another projector are tried again (default 2 s). */
+  leaseRetryMs?: number
 }
 
 export interface RunningProjector {
   metrics: ProjectorMetrics
+  /** The shards this process projects now (the others are leased by another projector). */
+  shards(): number[]
   stop(): Promise<void>
 }
 
@@ -31,10 +36,15 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
   const metrics = createMetrics(o.registry)
   const js = jetstream(o.nc)
   const jsm = await jetstreamManager(o.nc)
-  const shards = Array.from(
-    { length: o.names.shards },
-    (_, shard) =>
-      new ShardConsumer({
+  const consumers = new Map<number, ShardConsumer>()
+  const leases = new ShardLeases({
+    databaseUrl: o.databaseUrl,
+    schema,
+    shards: o.names.shards,
+    log: o.log,
+    ...(o.leaseRetryMs !== undefined ? { retryMs: o.leaseRetryMs } : {}),
+    acquired: async (shard) => {
+      const c = new ShardConsumer({
         js,
         jsm,
         pool: o.pool,
@@ -45,14 +55,21 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
         log: o.log,
         metrics,
         ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),
-      }),
-  )
-  for (const s of shards) await s.start()
-  o.log.info({ schema, shards: shards.length, batch: o.batch }, 'projecting')
+      })
+      consumers.set(shard, c)
+      await c.start()
+    },
+    lost: async (shard) => {
+      const c = consumers.get(shard)
+      consumers.delete(shard)
+      await c?.stop()
+    },
+  })
+  await leases.start()
+  o.log.info({ schema, shards: leases.shards(), of: o.names.shards, batch: o.batch }, 'projecting')
   return {
     metrics,
-    stop: async () => {
-      await Promise.all(shards.map((s) => s.stop()))
-    },
+    shards: () => leases.shards(),
+    stop: () => leases.stop(),
   }
 }

@@ -1,0 +1,56 @@
+import { createTestNamespace } from '@chatapp/infra'
+import { createLogger } from '@chatapp/kit'
+import { jetstream } from '@nats-io/jetstream'
+import { Registry } from 'prom-client'
+import t from 'tap'
+import { openPool } from '../src/db.js'
+import { startProjector } from '../src/projector.js'
+import { created, sent, U } from './support/events.js'
+import { append, waitFor } from './support/log.js'
+
+/** Two projector processes on one namespace: each shard has one writer; a survivor takes over. */
+const tn = await createTestNamespace({ shards: 4 })
+t.teardown(tn.cleanup)
+const n = tn.names
+const js = jetstream(tn.nc)
+const pool = openPool(tn.stack.databaseUrl, 8)
+t.teardown(() => pool.end())
+const start = () =>
+  startProjector({
+    nc: tn.nc,
+    pool,
+    databaseUrl: tn.stack.databaseUrl,
+    names: n,
+    batch: 50,
+    log: createLogger('test', 'silent'),
+    registry: new Registry(),
+    leaseRetryMs: 200,
+  })
+const offsetOf = async (shard: number) =>
+  Number(
+    (
+      await pool.query(`SELECT last_seq FROM "${n.dbSchemas.views}".projector_offsets WHERE shard = $1`, [
+        shard,
+      ])
+    ).rows[0]?.last_seq ?? 0,
+  )
+
+t.test('each shard is projected by exactly one of two projectors, and a survivor takes over', async (t) => {
+  const a = await start()
+  const b = await start()
+  t.teardown(a.stop)
+  t.teardown(b.stop)
+  t.same(a.shards(), [0, 1, 2, 3], 'the first to start leases every shard')
+  t.same(b.shards(), [])
+  await a.stop()
+  await waitFor(async () => b.shards().length === 4, 10_000, 'takeover')
+  // Events appended now are projected by the survivor.
+  const convs = ['c_lease0001', 'c_lease0002', 'c_lease0003', 'c_lease0004', 'c_lease0005']
+  for (const c of convs) {
+    await append(js, n, created(c))
+    const seq = await append(js, n, sent(c, U.ann, 1))
+    await waitFor(async () => (await offsetOf(n.shardOf(c))) >= seq, 10_000, `projection of ${c}`)
+  }
+  const r = await pool.query(`SELECT count(*)::int AS c FROM "${n.dbSchemas.views}".messages`)
+  t.equal(r.rows[0].c, convs.length)
+})
