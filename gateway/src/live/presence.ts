@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Names } from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv'
@@ -9,26 +10,45 @@ interface PresenceValue {
   lastSeen: number | null
 }
 
+/** A user's presence over every gateway: online if any gateway says so, else the latest lastSeen. */
+export const aggregatePresence = (perGateway: Iterable<PresenceValue>): PresenceValue => {
+  let lastSeen: number | null = null
+  for (const v of perGateway) {
+    if (v.online) return { online: true, lastSeen: null }
+    if (v.lastSeen !== null && (lastSeen === null || v.lastSeen > lastSeen)) lastSeen = v.lastSeen
+  }
+  return { online: false, lastSeen }
+}
+
 /**
- * Presence on the `<ns>-presence` KV bucket (TTL): a user is online while a gateway holds a
- * connection of theirs (refreshed well within the TTL), and written offline with `lastSeen` when
- * the last one closes. One bucket watch per gateway fans changes out to subscribed sockets. Never
- * on the message path: every write is fire-and-forget.
+ * Presence on the `<ns>-presence` KV bucket (TTL): one key per user and gateway
+ * (`<userId>.<gatewayId>`), so a user connected to two gateways stays online when one of them
+ * disconnects. A gateway refreshes its keys well within the TTL and writes `online: false` with
+ * `lastSeen` when the user's last local connection closes; a crashed gateway's keys expire. One
+ * bucket watch per gateway fans changes out to subscribed sockets. Never on the message path:
+ * every write is fire-and-forget.
  */
 export const createPresence = async (nc: NatsConnection, n: Names, log: Logger, refreshMs: number) => {
   const kv: KV = await new Kvm(nc).open(n.presenceBucket)
+  const gatewayId = randomBytes(6)
+    .toString('base64url')
+    .replace(/[^A-Za-z0-9]/g, 'x')
   const online = new Set<string>()
   const watchers = new Map<string, Set<Connection>>()
+  /** Per watched user: gatewayId → value, as last seen in the bucket. */
+  const known = new Map<string, Map<string, PresenceValue>>()
   const subscribed = new WeakMap<Connection, string[]>()
   const now = Date.now
 
   const put = (userId: string, v: PresenceValue) =>
     kv
-      .put(userId, JSON.stringify(v))
+      .put(`${userId}.${gatewayId}`, JSON.stringify(v))
       .catch((err: unknown) => log.warn({ err, userId }, 'presence write failed'))
 
-  const frame = (userId: string, v: PresenceValue | undefined) =>
-    JSON.stringify({ type: 'presence', userId, online: v?.online ?? false, lastSeen: v?.lastSeen ?? null })
+  const frame = (userId: string) => {
+    const v = aggregatePresence(known.get(userId)?.values() ?? [])
+    return JSON.stringify({ type: 'presence', userId, online: v.online, lastSeen: v.lastSeen })
+  }
 
   const parse = (e: KvEntry | null): PresenceValue | undefined => {
     if (e?.operation !== 'PUT') return undefined
@@ -47,10 +67,18 @@ export const createPresence = async (nc: NatsConnection, n: Names, log: Logger, 
   const watch = await kv.watch({ key: '>', include: 'updates' })
   ;(async () => {
     for await (const e of watch) {
-      const set = watchers.get(e.key)
+      const dot = e.key.lastIndexOf('.')
+      const userId = e.key.slice(0, dot)
+      const set = watchers.get(userId)
       if (!set) continue
-      const text = frame(e.key, parse(e))
-      for (const c of set) c.sendRaw(text)
+      const per = known.get(userId) ?? new Map<string, PresenceValue>()
+      known.set(userId, per)
+      const before = frame(userId)
+      const v = parse(e)
+      if (v) per.set(e.key.slice(dot + 1), v)
+      else per.delete(e.key.slice(dot + 1))
+      const text = frame(userId)
+      if (text !== before) for (const c of set) c.sendRaw(text)
     }
   })().catch((err: unknown) => log.warn({ err }, 'presence watch ended'))
 
@@ -58,12 +86,25 @@ export const createPresence = async (nc: NatsConnection, n: Names, log: Logger, 
     for (const u of subscribed.get(conn) ?? []) {
       const set = watchers.get(u)
       set?.delete(conn)
-      if (set?.size === 0) watchers.delete(u)
+      if (set?.size === 0) {
+        watchers.delete(u)
+        known.delete(u)
+      }
     }
     subscribed.delete(conn)
   }
 
+  const load = async (userId: string) => {
+    const per = new Map<string, PresenceValue>()
+    for await (const key of await kv.keys(`${userId}.*`)) {
+      const v = parse(await kv.get(key))
+      if (v) per.set(key.slice(key.lastIndexOf('.') + 1), v)
+    }
+    known.set(userId, per)
+  }
+
   return {
+    gatewayId,
     online(userId: string) {
       online.add(userId)
       put(userId, { online: true, lastSeen: null })
@@ -82,7 +123,11 @@ export const createPresence = async (nc: NatsConnection, n: Names, log: Logger, 
         watchers.set(u, set)
         set.add(conn)
       }
-      for (const u of ids) conn.sendRaw(frame(u, parse(await kv.get(u).catch(() => null))))
+      for (const u of ids) {
+        if (!known.has(u))
+          await load(u).catch((err: unknown) => log.warn({ err, userId: u }, 'presence read failed'))
+        conn.sendRaw(frame(u))
+      }
     },
     unsubscribe,
     async close() {

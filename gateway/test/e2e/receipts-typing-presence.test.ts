@@ -1,5 +1,6 @@
 import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
+import { Kvm } from '@nats-io/kv'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
 import { TestClient } from '../support/ws-client.js'
@@ -128,6 +129,28 @@ t.test(
       from,
     )
     t.ok(off.lastSeen && off.lastSeen > 0, 'offline with lastSeen when the last device leaves')
+
+    // B is on two gateways: closing one leaves B online.
+    b2.close()
+    const kv = await new Kvm(tn.nc).open(tn.names.presenceBucket)
+    const deadline = Date.now() + 5000
+    let wroteOffline = false
+    while (!wroteOffline && Date.now() < deadline) {
+      for await (const key of await kv.keys(`${B}.*`)) {
+        const e = await kv.get(key)
+        if (e?.operation === 'PUT' && e.json<{ online: boolean }>().online === false) wroteOffline = true
+      }
+      if (!wroteOffline) await new Promise((r) => setTimeout(r, 50)) // polling the bucket, bounded above
+    }
+    t.ok(wroteOffline, 'the gateway B left wrote its offline entry')
+    const from2 = c.frames.length
+    c.send({ type: 'presence.subscribe', rid: 'pr2', userIds: [B] })
+    const pb = await c.waitFor(
+      (f): f is ServerFrameOf<'presence'> => f.type === 'presence' && f.userId === B,
+      5000,
+      from2,
+    )
+    t.equal(pb.online, true, 'still online through the other gateway')
 
     // A later sync on a live connection replays from the cursor it names (a client filling a hole).
     const before = c.frames.length
