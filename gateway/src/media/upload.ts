@@ -56,12 +56,21 @@ export const streamToS3 = async (o: {
     throw tooLarge()
   }
   let size = head.length
+  // A body shorter than its Content-Length is a client that went away, even if the transport
+  // reported a clean end: never store a truncated file as a whole one.
+  const short = () =>
+    o.declaredLength !== undefined && size < o.declaredLength
+      ? new ChatError('UPLOAD_ABORTED', `${size} of ${o.declaredLength} bytes arrived`)
+      : undefined
   async function* bytes(): AsyncGenerator<Buffer> {
     yield head
-    if (ended) return
     for (;;) {
-      const r = await it.next()
-      if (r.done) return
+      const r = ended ? { done: true as const } : await it.next()
+      if (r.done) {
+        const e = short()
+        if (e) throw e
+        return
+      }
       size += r.value.length
       if (size > limit) throw tooLarge()
       yield r.value

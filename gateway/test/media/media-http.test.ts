@@ -38,9 +38,28 @@ const media = createMediaService({
   membership,
   limits: LIMITS,
 })
+// Records how each upload ended inside the service, for the tests the client cannot observe.
+const uploadErrors: string[] = []
+/** Content-Length of every upload that reached the service (the abandoned one is told by it). */
+const uploadsStarted: (number | undefined)[] = []
+const observed = {
+  ...media,
+  upload: (input: Parameters<typeof media.upload>[0]) => {
+    uploadsStarted.push(input.declaredLength)
+    return media.upload(input).catch((e: unknown) => {
+      uploadErrors.push((e as { code?: string }).code ?? 'other')
+      throw e
+    })
+  },
+}
+const waitUntil = async (cond: () => boolean, ms = 5000) => {
+  const deadline = Date.now() + ms
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  return cond()
+}
 const tokens = await createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 60 })
 const server = await startHttpServer({
-  routes: mediaRoutes({ media, maxUploadBytes: Math.max(...Object.values(LIMITS)) }),
+  routes: mediaRoutes({ media: observed, maxUploadBytes: Math.max(...Object.values(LIMITS)) }),
   deps: { tokens, log },
 })
 t.teardown(() => server.close())
@@ -128,6 +147,7 @@ t.test('refuses a photo over the photo limit and removes what was stored', async
     auth(ANN).then((h) => {
       const req = request(`${base}/v1/media`, {
         method: 'POST',
+        agent: false,
         headers: { ...h, 'transfer-encoding': 'chunked' },
       })
       req.on('response', (res) => {
@@ -143,22 +163,28 @@ t.test('refuses a photo over the photo limit and removes what was stored', async
   t.equal(await objectCount(), before, 'no partial object left')
 })
 
-t.test('an upload the client abandons leaves no object', async (t) => {
+t.test('an upload the client abandons ends as UPLOAD_ABORTED and leaves no object', async (t) => {
   const before = await objectCount()
+  uploadErrors.length = 0
   const h = await auth(ANN)
-  await new Promise<void>((resolve) => {
-    const req = request(`${base}/v1/media`, {
-      method: 'POST',
-      headers: { ...h, 'content-length': String(200_000) },
-    })
+  const req = request(`${base}/v1/media`, {
+    method: 'POST',
+    agent: false,
+    headers: { ...h, 'content-length': String(200_000) },
+  })
+  const closed = new Promise<void>((resolve) => {
     req.on('error', () => resolve())
-    req.write(Buffer.concat([jpeg, Buffer.alloc(20_000)]), () => setImmediate(() => req.destroy()))
     req.on('close', () => resolve())
   })
-  // The server notices the abort asynchronously: poll, bounded, for the store to be clean.
-  const deadline = Date.now() + 5000
-  while ((await objectCount()) !== before && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50))
+  req.write(Buffer.concat([jpeg, Buffer.alloc(20_000)]))
+  // Go away only once the server is inside the upload, part of the body streamed.
+  t.ok(await waitUntil(() => uploadsStarted.includes(200_000)), 'the upload started')
+  req.destroy()
+  await closed
+  t.ok(
+    await waitUntil(() => uploadErrors.includes('UPLOAD_ABORTED')),
+    `ended as UPLOAD_ABORTED (${uploadErrors})`,
+  )
   t.equal(await objectCount(), before)
 })
 
