@@ -86,7 +86,14 @@ export class ShardLeases {
       if (!r.rows[0]?.ok) continue
       this.held.add(shard)
       this.o.log.info({ shard }, 'shard leased')
-      await this.o.acquired(shard)
+      try {
+        await this.o.acquired(shard)
+      } catch (err) {
+        // Could not start (e.g. its stream is missing): give the lease back and retry next round.
+        this.o.log.error({ err, shard }, 'could not start a leased shard')
+        this.held.delete(shard)
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [this.key(), shard])
+      }
     }
   }
 
