@@ -10,7 +10,8 @@ import type { FromWorker, ToWorker } from './messages.js'
 
 const say = (m: FromWorker) => process.send?.(m)
 let chat: ChatLoad | undefined
-let idle: IdleLoad | undefined
+/** Idle loads accumulate: the connections scenario opens its connections in rounds. */
+const idle: IdleLoad[] = []
 let progressTimer: NodeJS.Timeout | undefined
 
 const fail = (e: unknown) => {
@@ -35,17 +36,14 @@ const handle = async (m: ToWorker): Promise<void> => {
           return
         }
         case 'idle': {
-          idle = new IdleLoad(s)
-          const r = await idle.setup()
-          const it = idle
-          progressTimer = setInterval(
-            () =>
-              say({
-                type: 'progress',
-                progress: { sent: 0, stored: 0, delivered: 0, errors: 0, open: it.openCount() },
-              }),
-            250,
-          )
+          const load = new IdleLoad(s)
+          idle.push(load)
+          const r = await load.setup()
+          if (progressTimer) clearInterval(progressTimer)
+          progressTimer = setInterval(() => {
+            const open = idle.reduce((a, l) => a + l.openCount(), 0)
+            say({ type: 'progress', progress: { sent: 0, stored: 0, delivered: 0, errors: 0, open } })
+          }, 250)
           say({ type: 'ready', clients: r.clients, conversations: 0, setupMs: performance.now() - t0 })
           return
         }
@@ -68,7 +66,7 @@ const handle = async (m: ToWorker): Promise<void> => {
       return
     case 'close':
       if (progressTimer) clearInterval(progressTimer)
-      idle?.close()
+      for (const l of idle) l.close()
       await chat?.close()
       setTimeout(() => process.exit(0), 200).unref()
       process.disconnect?.()

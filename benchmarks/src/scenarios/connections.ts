@@ -38,17 +38,19 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
   }
   await sleep(1000)
   const rssBefore = ctx.sampler.rssNow('gateway')
-  const perWorkerConns = splitCount(o.connections, ctx.pool.size)
+  // Two rounds of C/2: the second round's growth per connection is the marginal cost, free of
+  // what the first connections warm up (allocator arenas, heap reuse of garbage from the logins).
+  const half = Math.floor(o.connections / 2)
   const t0 = performance.now()
   ctx.bar.start(
     'connections',
     Math.max(5000, o.connections * 2),
-    () => `gateway RSS ${fmtBytes(ctx.sampler.rssNow('gateway'))}`,
+    () => `${fmtInt(ctx.pool.progress().open)} open, gateway RSS ${fmtBytes(ctx.sampler.rssNow('gateway'))}`,
   )
-  let opened = 0
-  try {
+  const openRound = async (count: number): Promise<number> => {
+    let opened = 0
     const replies = await ctx.pool.setup(
-      perWorkerConns.map((connections) =>
+      splitCount(count, ctx.pool.size).map((connections) =>
         connections === 0
           ? undefined
           : { kind: 'idle' as const, wsUrl: ctx.wsUrl, tokens, connections, localAddresses: addrs },
@@ -56,6 +58,16 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
       900_000,
     )
     for (const r of replies) if (r.type === 'ready') opened += r.clients
+    return opened
+  }
+  let opened = 0
+  let rssHalf = 0
+  let firstRound = 0
+  try {
+    firstRound = await openRound(half)
+    await sleep(2000)
+    rssHalf = ctx.sampler.rssNow('gateway')
+    opened = firstRound + (await openRound(o.connections - half))
   } finally {
     ctx.bar.stop()
   }
@@ -66,8 +78,10 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
   // Still open after the hold: the gateway must not shed idle, authenticated connections.
   const stillOpen = ctx.pool.progress().open
   const perConn = opened > 0 ? (rssAfter - rssBefore) / opened : 0
+  const secondRound = opened - firstRound
+  const marginal = secondRound > 0 ? (rssAfter - rssHalf) / secondRound : 0
   ctx.notes.push(
-    `connections: gateway RSS ${fmtBytes(rssBefore)} → ${fmtBytes(rssAfter)} for ${fmtInt(opened)} connections = ${fmtBytes(perConn)} per connection`,
+    `connections: gateway RSS ${fmtBytes(rssBefore)} → ${fmtBytes(rssHalf)} → ${fmtBytes(rssAfter)} for ${fmtInt(firstRound)} + ${fmtInt(secondRound)} connections: ${fmtBytes(marginal)} per connection in the second round, ${fmtBytes(perConn)} on average`,
   )
   return [
     {
@@ -94,7 +108,9 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
         'connections per second': Math.round(opened / Math.max(0.001, openSeconds)),
         'gateway RSS before (bytes)': rssBefore,
         'gateway RSS after (bytes)': rssAfter,
-        'gateway bytes per connection': Math.round(perConn),
+        'gateway RSS at half (bytes)': rssHalf,
+        'gateway bytes per connection (average)': Math.round(perConn),
+        'gateway bytes per connection (second half)': Math.round(marginal),
         'source addresses': addrs.length,
       },
     },
