@@ -2,8 +2,14 @@ import { membershipNoticeDecoder, type Names } from '@chatapp/contracts'
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { readRange } from './log.js'
 
-/** A user's conversations: id → the conversation sequence at which they (last) joined. */
-export type UserConversations = Map<string, number>
+/**
+ * A user's conversations: id → the conversation sequence at which they (last) joined; and in
+ * `left`, the ones they were removed from or left, with the sequence of that event, so a device
+ * that was offline at the time can still be sent its removal.
+ */
+export class UserConversations extends Map<string, number> {
+  readonly left = new Map<string, { joinedAt: number; leftAt: number }>()
+}
 
 /**
  * Folds a user's membership notices (ADR 0007). A handful of events per user, read once per
@@ -15,7 +21,7 @@ export const loadUserConversations = async (
   n: Names,
   userId: string,
 ): Promise<UserConversations> => {
-  const out: UserConversations = new Map()
+  const out = new UserConversations()
   let last = 0
   try {
     last = (await jsm.direct.getMessage(n.userStream, { last_by_subj: n.userSubject(userId) }))?.seq ?? 0
@@ -33,8 +39,22 @@ export const foldNotice = (
   set: UserConversations,
   notice: { conversationId: string; joined: boolean; convSeq: number },
 ): void => {
-  const current = set.get(notice.conversationId)
+  const id = notice.conversationId
+  const joinedAt = set.get(id)
+  const leftAt = set.left.get(id)?.leftAt
   if (notice.joined) {
-    if (current === undefined || notice.convSeq > current) set.set(notice.conversationId, notice.convSeq)
-  } else if (current !== undefined && notice.convSeq > current) set.delete(notice.conversationId)
+    if (
+      (joinedAt === undefined || notice.convSeq > joinedAt) &&
+      (leftAt === undefined || notice.convSeq > leftAt)
+    ) {
+      set.set(id, notice.convSeq)
+      set.left.delete(id)
+    }
+  } else if (
+    (joinedAt === undefined || notice.convSeq > joinedAt) &&
+    (leftAt === undefined || notice.convSeq > leftAt)
+  ) {
+    set.delete(id)
+    set.left.set(id, { joinedAt: joinedAt ?? 0, leftAt: notice.convSeq })
+  }
 }

@@ -12,7 +12,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core'
 import type { Counter, Gauge } from 'prom-client'
 import type { ConversationLog, StoredEvent } from '../conversations/log.js'
 import type { ConversationStore } from '../conversations/store.js'
-import { foldNotice, loadUserConversations, type UserConversations } from '../conversations/user-index.js'
+import { foldNotice, loadUserConversations, UserConversations } from '../conversations/user-index.js'
 import type { Connection } from '../ws/connection.js'
 import { receiptAudience, receiptVisibleInSync } from './receipt-audience.js'
 
@@ -347,7 +347,7 @@ export const createHub = (d: HubDeps) => {
           userId,
           failed: false,
           conns: new Set(),
-          convs: Promise.resolve(new Map()),
+          convs: Promise.resolve(new UserConversations()),
           chain: Promise.resolve(),
           sub: d.nc.subscribe(n.liveUserSubject(userId), {
             callback: (err, msg) => {
@@ -384,7 +384,7 @@ export const createHub = (d: HubDeps) => {
     },
     conversationsOf(userId: string): Promise<UserConversations> {
       const u = users.get(userId)
-      return u ? convsOf(u) : Promise.resolve(new Map())
+      return u ? convsOf(u) : Promise.resolve(new UserConversations())
     },
     /** Live rooms and users on this gateway (metrics, tests). */
     stats: () => ({ rooms: rooms.size, users: users.size }),

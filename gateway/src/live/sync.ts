@@ -46,6 +46,12 @@ export const runSync = async (
       plan.push([id, Math.max(after, joinedAt - 1)])
     })
   }
+  // Conversations the user was removed from (or left) while this device was away: it is sent
+  // what it missed up to and including that event, and nothing after (the catch-up stops there).
+  for (const [id, { joinedAt, leftAt }] of convs.left) {
+    const cursor = f.cursors?.[id]
+    if (cursor !== undefined && cursor < leftAt) plan.push([id, Math.max(cursor, joinedAt - 1)])
+  }
   inbox.sort((a, b) => (b.lastMessage?.at ?? 0) - (a.lastMessage?.at ?? 0))
   conn.send({ type: 'inbox', ...(f.rid !== undefined ? { rid: f.rid } : {}), conversations: inbox })
   const cursors: Record<string, number> = {}
