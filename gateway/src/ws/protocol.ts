@@ -109,7 +109,12 @@ export const createProtocol = (d: ProtocolDeps) => {
     const p = conn.principal!
     const cid = f.conversationId
     if (f.retry && d.sentLookup) {
-      const found = await d.sentLookup.find(cid, p.userId, f.clientMsgId)
+      // The durable record is a view: when it cannot answer, the append's Msg-Id still catches a
+      // retry inside JetStream's window, so an outage of the views never blocks sending.
+      const found = await d.sentLookup.find(cid, p.userId, f.clientMsgId).catch((err: unknown) => {
+        d.logger.warn({ err, conversationId: cid }, 'sent-message lookup failed; relying on Msg-Id')
+        return undefined
+      })
       if (found) {
         const { seq, n, at } = found
         return conn.send({
