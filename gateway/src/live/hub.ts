@@ -187,7 +187,8 @@ export const createHub = (d: HubDeps) => {
       room.last[lane] = seq
       return
     }
-    await deliver(room, { seq, lane, event: decoded.value }, room.last[lane], raw)
+    // `prev` from the RePublish header is exact (and equals room.last[lane] after any backfill).
+    await deliver(room, { seq, lane, event: decoded.value }, prev, raw)
   }
 
   const room = (id: string): Room => {
