@@ -133,7 +133,7 @@ export const HELP = `chatapp benchmarks — load the whole pipeline over real We
 usage: npm run bench -- <scenario> [options]      (make bench = the quick scenario)
 
 scenarios
-  quick         a small direct run, a small group run and the ceilings (at most 2 minutes)
+  quick         a small direct run, a small group run (at 20 msg/s) and the ceilings (at most 2 minutes)
   direct        N users in 1:1 pairs at a fixed offered rate
   ramp          raise the rate step by step until p99 send→delivered passes the target or loss appears
   group         G groups of S members: latency until the last member has each message
