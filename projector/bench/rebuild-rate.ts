@@ -1,8 +1,9 @@
 /**
- * A quick, bounded measurement (not part of the test suite): appends EVENTS events over a few
- * hundred conversations into a scratch namespace, measures projection lag under a steady send
- * rate with the live projector, then times a full `rebuild`. Run:
- *   source .data/test.env && cd projector && npx tsx bench/rebuild-rate.ts   (or node --import tsx)
+ * A quick, bounded measurement (not part of the test suite, about a minute): in a scratch
+ * namespace, the live projector's catch-up rate on a 20,000-event backlog, its lag at a steady
+ * RATE events/s for 5 s, then a full `rebuild` of EVENTS events in batches of BATCH. Run:
+ *   cd projector && source ../.data/test.env && EVENTS=60000 RATE=3000 \
+ *     node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/rebuild-rate.ts
  */
 import { decodeEvent, encodeJson, HEADERS } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
