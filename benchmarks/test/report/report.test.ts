@@ -55,7 +55,8 @@ t.test('the table shows latency, throughput, the ceilings as shares, cost and th
     renderTable({ ...result(), phases: [{ ...result().phases[0]!, sendErrors: { RATE_LIMITED: 4 } }] }),
     /error: RATE_LIMITED\s+4/,
   )
-  t.match(text, /JetStream publish, 300 B\s+20,000\s+0\.5 %/)
+  t.match(text, /JetStream publish, 300 B\s+20,000\s+stored sends\/s\s+100\s+0\.5 %/)
+  t.match(text, /uWS echo, 100 B, ws client\s+50,000\s+delivered\/s\s+100\s+0\.2 %/)
   t.match(text, /gateway\s+0\.50\s+100\.0 MiB/)
   t.match(text, /Projection lag projector_lag_events .* p99 3 events/)
   t.match(text, /PASS/)
