@@ -5,13 +5,30 @@ import { type PendingRequest, type RequestKind, RequestTable } from './request-t
 /** A client frame before the outbox gives it its `rid`. */
 export type FrameWithoutRid<F> = F extends { rid?: unknown } ? Omit<F, 'rid'> : F
 
+/** After a reconnect, a conversation's pending sends go out one at a time, in order. */
+interface Chain {
+  queue: PendingRequest[]
+  next: number
+  /** The rid of the chain's send on the wire. */
+  head: string | undefined
+}
+
+const conversationOf = (p: PendingRequest): string => (p.frame as ClientFrameOf<'send'>).conversationId
+
 /**
  * Requests in flight: gives each a `rid`, writes it when a connection is up, writes it again
  * after a reconnect (`retry: true` on a send already written once), and fails it after the
  * timeout. The bookkeeping is the pure RequestTable; this adds the promise and the one timer.
+ *
+ * Order: the first connection pipelines sends, and the gateway stores a conversation's sends in
+ * the order they arrive. After a reconnect, though, retried sends take a slower path on the
+ * gateway (a durable duplicate check) that does not keep their order, so each conversation's
+ * pending sends are replayed one at a time — the next once the previous is answered — and new
+ * sends to that conversation queue behind them. Other conversations proceed in parallel.
  */
 export class Outbox {
   private readonly table: RequestTable
+  private readonly chains = new Map<string, Chain>()
   private sweepTimer: NodeJS.Timeout | undefined
 
   constructor(
@@ -31,8 +48,11 @@ export class Outbox {
   has(rid: string): boolean {
     return this.table.has(rid)
   }
+  /** Removes the request an answer names; a chain whose head it was moves on. */
   take(rid: string): PendingRequest | undefined {
-    return this.table.take(rid)
+    const p = this.table.take(rid)
+    if (p !== undefined) this.settled(p)
+    return p
   }
 
   /** Settles with the answer's value; `connected` says whether to write it now or at the next hello. */
@@ -61,18 +81,35 @@ export class Outbox {
         reject(new ChatClientError('OUTBOX_FULL', `${this.table.max} requests unanswered`))
         return
       }
-      if (connected) this.writeRequest(p)
+      const chain = kind === 'send' ? this.chains.get(conversationOf(p)) : undefined
+      if (chain !== undefined) chain.queue.push(p)
+      else if (connected) this.writeRequest(p)
       this.ensureSweep()
     })
   }
 
-  /** A new connection is authenticated: everything pending goes out, in the order it was made. */
+  /**
+   * A new connection is authenticated: commands go out at once, sends as one chain per
+   * conversation (see the class comment), each in the order it was made.
+   */
   resendAll(): void {
-    for (const p of this.table.all()) this.writeRequest(p)
+    this.chains.clear()
+    for (const p of this.table.all()) {
+      if (p.kind !== 'send') {
+        this.writeRequest(p)
+        continue
+      }
+      const c = conversationOf(p)
+      const chain = this.chains.get(c)
+      if (chain === undefined) this.chains.set(c, { queue: [p], next: 0, head: undefined })
+      else chain.queue.push(p)
+    }
+    for (const c of [...this.chains.keys()]) this.advance(c)
   }
 
   /** The connection dropped: what is not resent fails with `err`. */
   failUnresendable(err: ChatClientError): void {
+    this.chains.clear()
     for (const p of this.table.dropUnresendable()) p.reject(err)
   }
 
@@ -80,7 +117,29 @@ export class Outbox {
   failAll(err: ChatClientError): void {
     clearInterval(this.sweepTimer)
     this.sweepTimer = undefined
+    this.chains.clear()
     for (const p of this.table.clear()) p.reject(err)
+  }
+
+  private settled(p: PendingRequest): void {
+    if (p.kind !== 'send') return
+    const c = conversationOf(p)
+    if (this.chains.get(c)?.head === p.rid) this.advance(c)
+  }
+
+  /** Writes the chain's next send still pending; ends the chain when none is left. */
+  private advance(conversationId: string): void {
+    const chain = this.chains.get(conversationId)
+    if (chain === undefined) return
+    while (chain.next < chain.queue.length) {
+      const p = chain.queue[chain.next]!
+      chain.next += 1
+      if (!this.table.has(p.rid)) continue // timed out meanwhile
+      chain.head = p.rid
+      this.writeRequest(p)
+      return
+    }
+    this.chains.delete(conversationId)
   }
 
   private writeRequest(p: PendingRequest): void {
@@ -98,6 +157,7 @@ export class Outbox {
         p.reject(
           new ChatClientError('CLIENT_TIMEOUT', `no answer to ${p.frame.type} in ${this.timeoutMs} ms`),
         )
+        this.settled(p)
       }
       if (this.table.size === 0) {
         clearInterval(this.sweepTimer)

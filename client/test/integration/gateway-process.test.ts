@@ -1,92 +1,80 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createTestNamespace } from '@chatapp/infra'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { AuthApi } from '../../src/auth-api.js'
 import { connect } from '../../src/chat-client.js'
+import { MemoryCursorStore } from '../../src/cursor-store.js'
 import { tokenSession } from '../../src/token-session.js'
-import type { EventFrame } from '../../src/types.js'
+import type { ChatClientOptions, EventFrame } from '../../src/types.js'
 import { waitFor } from '../fixtures/fake-gateway.js'
+import { startServiceProcess } from '../fixtures/service-process.js'
 
 /**
- * The whole path an app takes, against the gateway as it is deployed: its own process
- * (`gateway/dist/main.js`), accounts through the HTTP API, then chat over the WebSocket.
+ * The whole path an app takes, against the system as it is deployed: a projector and two gateway
+ * processes on one namespace (as behind a load balancer), accounts through the HTTP API, chat
+ * over WebSockets.
  */
-const MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url))
-
-const startGatewayProcess = async (
-  env: Record<string, string>,
-): Promise<{ port: number; child: ChildProcess }> => {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const lines: string[] = []
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${lines.join('\n')}`)), 30_000)
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${lines.join('\n')}`)))
-    createInterface({ input: child.stderr! }).on('line', (l) => lines.push(l))
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      lines.push(l)
-      try {
-        const rec = JSON.parse(l) as { msg?: string; port?: number }
-        if (rec.msg === 'gateway started' && typeof rec.port === 'number') {
-          clearTimeout(timer)
-          resolve(rec.port)
-        }
-      } catch {
-        // not a log record
-      }
-    })
-  })
-  return { port, child }
-}
-
-// One gateway process (and namespace) for the file.
+// Two processes, argon2 for every account: more than tap's default 30 s per file.
+t.setTimeout(180_000)
 const tn = await createTestNamespace()
 t.teardown(tn.cleanup)
 const keyDir = mkdtempSync(join(tmpdir(), 'chatapp-client-'))
 t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
-const { port, child } = await startGatewayProcess({
+// Both sign and verify with one key (the first creates the file, the second reads it).
+// Every account here registers from 127.0.0.1: lift the per-address auth rate limit.
+const env = {
   ...tn.env,
-  GATEWAY_PORT: '0',
-  GATEWAY_OPS_PORT: '0',
   JWT_PRIVATE_KEY_FILE: join(keyDir, 'jwt.pem'),
-  LOG_LEVEL: 'info',
-})
-t.teardown(async () => {
-  if (child.exitCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  await exited
-})
+  AUTH_RATE_PER_MINUTE: '6000',
+  AUTH_RATE_BURST: '100',
+}
+// The projector too: its message view is where a gateway checks a late retried send.
+const projector = await startServiceProcess('projector', env)
+t.teardown(() => projector.stop())
+const g1 = await startServiceProcess('gateway', env)
+t.teardown(() => g1.stop())
+const g2 = await startServiceProcess('gateway', env)
+t.teardown(() => g2.stop())
 
-t.test('register, log in, look up and chat through a gateway process', async (t) => {
-  const api = new AuthApi(`http://127.0.0.1:${port}`)
-  const password = 'plum-kettle-harbour-71'
-  const account = async (username: string) => {
-    const profile = await api.register({ username, password, displayName: username })
-    t.equal(profile.username, username)
-    const pair = await api.login({ username, password, deviceId: 'laptop' })
-    t.equal(pair.userId, profile.userId)
-    const session = tokenSession(api, pair)
+const api = new AuthApi(g1.httpUrl)
+const password = 'plum-kettle-harbour-71'
+
+/** Registers and logs a user in, and connects a client to `urls`. */
+const account = async (t: Test, username: string, urls: string[], opts: Partial<ChatClientOptions> = {}) => {
+  const profile = await api.register({ username, password, displayName: username })
+  const pair = await api.login({ username, password, deviceId: 'laptop' })
+  t.equal(pair.userId, profile.userId)
+  const session = tokenSession(api, pair)
+  const open = (more: Partial<ChatClientOptions> = {}, on = urls) => {
     const events: EventFrame[] = []
-    const client = connect(`ws://127.0.0.1:${port}/v1/ws`, {
+    const client = connect(on, {
       deviceId: pair.deviceId,
       pingIntervalMs: 0,
       receiptDelayMs: 20,
+      backoff: { baseMs: 20, maxMs: 200 },
       tokenProvider: session.tokenProvider,
+      ...opts,
+      ...more,
     })
     client.on('event', (f) => events.push(f))
     t.teardown(() => client.close())
-    return { client, events, session, pair: () => session.current() }
+    return { client, events }
   }
-  const alice = await account('alice_e2e')
-  const bob = await account('bob_e2e')
+  return { ...open(), open, session, userId: profile.userId }
+}
+
+const texts = (events: EventFrame[], conv: string) =>
+  events.flatMap((e) =>
+    e.conversationId === conv && e.event.type === 'message.sent' ? [e.event.data.text ?? ''] : [],
+  )
+
+t.test('register, log in, look up and chat; receipts reach the sender', async (t) => {
+  const alice = await account(t, 'alice_e2e', [g1.wsUrl])
+  const bob = await account(t, 'bob_e2e', [g1.wsUrl])
   await Promise.all([alice.client.ready(), bob.client.ready()])
 
   await t.rejects(api.register({ username: 'bob_e2e', password, displayName: 'x' }), {
@@ -96,17 +84,13 @@ t.test('register, log in, look up and chat through a gateway process', async (t)
     code: 'INVALID_CREDENTIALS',
   })
 
-  const found = await api.userByUsername(alice.pair().accessToken, 'bob_e2e')
-  t.equal(found.userId, bob.pair().userId)
+  const found = await api.userByUsername(alice.session.current().accessToken, 'bob_e2e')
+  t.equal(found.userId, bob.userId)
   const { conversationId } = await alice.client.openDirect(found.userId)
   const dm = conversationId!
   const sent = await alice.client.send(dm, { text: 'hello from a process' })
   t.equal(sent.n, 1)
-  await waitFor(
-    'bob receives it',
-    () => bob.events.some((e) => e.event.type === 'message.sent' && e.seq === sent.seq),
-    10_000,
-  )
+  await waitFor('bob receives it', () => texts(bob.events, dm).includes('hello from a process'), 10_000)
   bob.client.markRead(dm, sent.seq)
   await waitFor(
     'alice sees it read',
@@ -115,20 +99,18 @@ t.test('register, log in, look up and chat through a gateway process', async (t)
   )
 
   // The token session refreshes on demand (as after a 4401); the old refresh token is spent.
-  const old = bob.pair().refreshToken
+  const old = bob.session.current().refreshToken
   t.not(await bob.session.tokenProvider({ forceRefresh: true }), '')
-  t.not(bob.pair().refreshToken, old, 'rotated')
+  t.not(bob.session.current().refreshToken, old, 'rotated')
   await t.rejects(api.refresh(old), { code: 'INVALID_REFRESH_TOKEN' })
-  await api.logout(alice.pair().refreshToken)
+  await api.logout(alice.session.current().refreshToken)
 })
 
 t.test('two terminal chats (chatapp-chat) talk to each other', async (t) => {
   const CLI = fileURLToPath(new URL('../../dist/chat-cli.js', import.meta.url))
   const cli = (user: string, to: string) => {
-    const args = ['--url', `http://127.0.0.1:${port}`, '--user', user, '--password', 'plum-kettle-harbour-71']
-    const p = spawn(process.execPath, [CLI, ...args, '--register', '--to', to], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const args = ['--url', g1.httpUrl, '--user', user, '--password', password, '--register', '--to', to]
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     const out = { stdout: '', stderr: '' }
     p.stdout.on('data', (d) => {
       out.stdout += d
@@ -154,3 +136,68 @@ t.test('two terminal chats (chatapp-chat) talk to each other', async (t) => {
   dave.p.stdin.end()
   await dave.exited
 })
+
+t.test('across two gateways: live chat, a retried send stored once, catch-up from cursors', async (t) => {
+  const alice = await account(t, 'alice_two', [g1.wsUrl])
+  const bobStore = new MemoryCursorStore()
+  const bob = await account(t, 'bob_two', [g2.wsUrl], { autoDeliver: true, cursorStore: bobStore })
+  await Promise.all([alice.client.ready(), bob.client.ready()])
+  const { conversationId } = await alice.client.openDirect(bob.userId)
+  const dm = conversationId!
+  t.equal((await bob.client.openDirect(alice.userId)).conversationId, dm, 'both sides get the same one')
+
+  const sent = await alice.client.send(dm, { text: 'hi bob' })
+  await waitFor('bob gets it on the other gateway', () => texts(bob.events, dm).includes('hi bob'), 10_000)
+  await waitFor(
+    'his client reports it delivered on its own',
+    () => alice.events.some((e) => e.event.type === 'receipt.delivered' && e.event.data.upTo === sent.seq),
+    10_000,
+  )
+  const again = await alice.client.send(dm, { text: 'hi bob' }, { clientMsgId: sent.clientMsgId })
+  t.match(again, { seq: sent.seq, n: 1, duplicate: true }, 'a retried send returns the original')
+
+  await bob.client.close()
+  t.ok(bobStore.cursors.get(dm), 'bob kept a cursor')
+  for (const text of ['one', 'two', 'three']) await alice.client.send(dm, { text })
+  const back = bob.open({ cursorStore: bobStore }, [g1.wsUrl])
+  await back.client.ready()
+  await waitFor('bob catches up', () => texts(back.events, dm).length === 3, 10_000)
+  t.same(texts(back.events, dm), ['one', 'two', 'three'], 'exactly what he missed, in order, once')
+  await alice.client.send(dm, { text: 'welcome back' })
+  await waitFor('live after the sync', () => texts(back.events, dm).includes('welcome back'), 10_000)
+  t.equal(back.client.stats.gaps, 0)
+})
+
+// Last: it kills g1.
+t.test(
+  'a gateway killed mid-conversation: its client moves to the other one and loses nothing',
+  async (t) => {
+    const alice = await account(t, 'alice_kill', [g1.wsUrl, g2.wsUrl])
+    const bob = await account(t, 'bob_kill', [g2.wsUrl])
+    await Promise.all([alice.client.ready(), bob.client.ready()])
+    const dm = (await alice.client.openDirect(bob.userId)).conversationId!
+
+    // Twenty sends in flight; the gateway process dies (SIGKILL) after the first is acknowledged.
+    const wanted = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`)
+    const sends = wanted.map((text) => alice.client.send(dm, { text }))
+    await sends[0]
+    await g1.stop('SIGKILL')
+    const settled = await Promise.allSettled(sends)
+    for (const p of g2.problems) t.comment(p)
+    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    t.same(
+      settled.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : [])),
+      [],
+      'no send failed',
+    )
+    t.equal(alice.client.url, g2.wsUrl, 'alice moved to the other gateway')
+    t.comment(`${results.filter((r) => r.duplicate).length} resends were answered as duplicates`)
+    t.same(
+      results.map((r) => r.n),
+      wanted.map((_, i) => i + 1),
+      'every send stored once, in the order it was made',
+    )
+    await waitFor('bob has all twenty', () => texts(bob.events, dm).length >= 20, 15_000)
+    t.same(texts(bob.events, dm), wanted, 'bob got each message once, in order')
+  },
+)
