@@ -39,6 +39,8 @@ export interface PhaseResult {
   toLastMember?: LatencySummary
   check: CheckCounts
   timeline: TimelinePoint[]
+  /** Every error fails the run (media: a failed upload is a message the recipient never gets). */
+  errorsFail?: boolean
   /** Scenario-specific figures (resync time, bytes per connection, media time to ready …). */
   extra: Record<string, number | string | LatencySummary>
 }
@@ -106,8 +108,8 @@ export const failuresOf = (phases: readonly PhaseResult[]): string[] => {
     if (duplicated > 0) out.push(`${p.name}: ${duplicated} messages duplicated`)
     if (outOfOrder > 0) out.push(`${p.name}: ${outOfOrder} messages out of order`)
     // Media that never became ready is a lost message too, as far as the recipient can tell.
-    for (const k of ['media.failed', 'not ready in time'])
-      if ((p.sendErrors[k] ?? 0) > 0) out.push(`${p.name}: ${p.sendErrors[k]} media ${k}`)
+    if (p.errorsFail)
+      for (const [k, v] of Object.entries(p.sendErrors)) if (v > 0) out.push(`${p.name}: ${v} × ${k}`)
   }
   return out
 }

@@ -102,6 +102,7 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
       delivered: ready,
       deliveredPerSecond: Math.round((ready / seconds) * 100) / 100,
       sendErrors: errors,
+      errorsFail: true,
       sendToSent: summarize(mergeHistograms(results.map((r) => r.upload))),
       sendToDelivered: zero,
       check: ZERO_COUNTS,

@@ -72,10 +72,23 @@ t.test('a run with a lost message fails and says so', async (t) => {
       {
         ...r.phases[0]!,
         check: { received: 1, duplicated: 1, outOfOrder: 2, lost: 0 },
-        sendErrors: { 'not ready in time': 3, RATE_LIMITED: 1 },
+        sendErrors: { RATE_LIMITED: 1 },
+      },
+      {
+        ...r.phases[0]!,
+        name: 'media',
+        check: r.phases[0]!.check,
+        errorsFail: true,
+        sendErrors: { 'HTTP 404': 3 },
       },
     ]),
-    ['direct: 1 messages duplicated', 'direct: 2 messages out of order', 'direct: 3 media not ready in time'],
+    [
+      'direct: 1 messages duplicated',
+      'direct: 2 messages out of order',
+      'direct: 2 messages lost',
+      'media: 2 messages lost',
+      'media: 3 × HTTP 404',
+    ],
   )
 })
 
