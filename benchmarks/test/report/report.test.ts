@@ -85,7 +85,6 @@ t.test('a run with a lost message fails and says so', async (t) => {
     [
       'direct: 1 messages duplicated',
       'direct: 2 messages out of order',
-      'direct: 2 messages lost',
       'media: 2 messages lost',
       'media: 3 × HTTP 404',
     ],
