@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from '@chatapp/infra'
@@ -21,6 +22,15 @@ import type { RunContext } from './context.js'
 import { runMedia } from './media.js'
 
 const QUICK_GROUP_RATE = 20
+
+const hardFileLimit = (): number => {
+  try {
+    const v = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()
+    return v === 'unlimited' ? 1_048_576 : Number(v) || 1024
+  } catch {
+    return 1024
+  }
+}
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`)
 
@@ -126,7 +136,15 @@ export const runBenchmark = async (o: Options): Promise<number> => {
   try {
     let stack: BenchStack | undefined
     const services = servicesFor(o)
-    const nofile = o.scenario === 'connections' ? Math.max(20_000, o.connections + 2048) : undefined
+    // Raised for the gateway only, and never above our own hard limit (raising the hard limit
+    // needs CAP_SYS_RESOURCE, which containers rarely grant).
+    const hardNofile = hardFileLimit()
+    const nofile =
+      o.scenario === 'connections' ? Math.min(hardNofile, Math.max(20_000, o.connections + 2048)) : undefined
+    if (nofile !== undefined && o.connections + 1024 > nofile) {
+      const note = `the file-descriptor hard limit is ${hardNofile}: the gateway cannot hold ${o.connections} connections (raise it with ulimit -Hn as root)`
+      log(note)
+    }
     if (!o.gatewayUrl) {
       stack = await startBenchStack(
         { shards: o.shards, services, keep: o.keep, log, ...(nofile ? { gatewayNofile: nofile } : {}) },
