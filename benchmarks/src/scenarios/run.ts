@@ -141,7 +141,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     const hardNofile = hardFileLimit()
     const nofile =
       o.scenario === 'connections' ? Math.min(hardNofile, Math.max(20_000, o.connections + 2048)) : undefined
-    if (nofile !== undefined && o.connections + 1024 > nofile) {
+    if (nofile !== undefined && o.connections + 256 > nofile) {
       const note = `the file-descriptor hard limit is ${hardNofile}: the gateway cannot hold ${o.connections} connections (raise it with ulimit -Hn as root)`
       log(note)
     }
