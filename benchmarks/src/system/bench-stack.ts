@@ -33,8 +33,22 @@ export interface BenchStackOptions {
   extraEnv?: Record<string, string>
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/
+
+/** A load test only ever talks to this machine: never load someone's shared NATS or database by accident. */
+export const assertLoopback = (what: string, urls: string): void => {
+  for (const u of urls.split(',')) {
+    const host = new URL(u.trim()).hostname
+    if (!LOOPBACK.test(host))
+      throw new Error(`${what} ${u.trim()} is not on this machine: benchmarks only run against loopback`)
+  }
+}
+
 export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): Promise<BenchStack> => {
   const stack = await ensureStack({ ffmpeg: false, session: 'bench', log: (m) => o.log(`infra: ${m}`) })
+  assertLoopback('NATS', stack.natsUrl)
+  assertLoopback('PostgreSQL', stack.databaseUrl)
+  assertLoopback('S3', stack.s3.endpoint)
   if (stack.started.length > 0) {
     o.log(`started ${stack.started.join(', ')} for this run`)
     const { stopSession } = await import('@chatapp/infra')
