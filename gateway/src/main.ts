@@ -15,6 +15,7 @@ import pg from 'pg'
 import { createAccountService } from './accounts/account-service.js'
 import { readAccountsConfig } from './accounts/config.js'
 import { createPasswordHasher } from './accounts/password-hasher.js'
+import { createSessionRevocations } from './accounts/session-revocations.js'
 import { createTokenService, loadOrCreateKeyFile } from './accounts/token-service.js'
 import { readGatewayConfig } from './config.js'
 import { openGatewayDb } from './db/gateway-db.js'
@@ -65,18 +66,25 @@ const ops = await startOpsServer({
   },
 })
 
+// Logouts are broadcast to every gateway: tokens of revoked sessions stop verifying at once, and
+// their open sockets are closed with 4403. Kept at least as long as an access token lives.
+const revocations = createSessionRevocations({
+  nc,
+  subject: `${n.ns}.eph.revoked`,
+  retainMs: (accountsCfg.accessTokenTtlS + 60) * 1000,
+})
 const tokens = await createTokenService({
   privateKeyPem: await loadOrCreateKeyFile(accountsCfg.jwtPrivateKeyFile),
   ttlS: accountsCfg.accessTokenTtlS,
+  isRevoked: revocations.isRevoked,
 })
-let gatewayRef: { revokeSessions(userId: string, sessionIds: string[]): void } | undefined
 const accounts = createAccountService({
   orm: db.orm,
   tokens,
   hasher: await createPasswordHasher(),
   refreshTtlS: accountsCfg.refreshTokenTtlS,
   log,
-  onSessionsRevoked: (userId, sessionIds) => gatewayRef?.revokeSessions(userId, sessionIds),
+  onSessionsRevoked: revocations.revoked,
 })
 const reads = pgViewReads(views, n.dbSchemas.views)
 let media: MediaService | undefined
@@ -88,6 +96,7 @@ const gateway = await startGateway(config, {
   directory: accounts,
   registry: ops.registry,
   sentLookup: reads,
+  revocations,
   media: (ctx) => {
     media = createMediaService({
       repo: mediaRepo(db.orm, n.dbSchemas.gateway),
@@ -108,12 +117,12 @@ const gateway = await startGateway(config, {
       trustedProxyHops: httpCfg.trustedProxyHops,
     }),
 })
-gatewayRef = gateway
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 onShutdown(log, async () => {
   ops.setDraining()
   await gateway.close()
+  revocations.close()
   await nc.drain()
   await db.close()
   await views.end()

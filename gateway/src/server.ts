@@ -39,6 +39,8 @@ export interface GatewayDeps {
   /** Built from the context, because the media module needs this gateway's MembershipPort. */
   media?: (ctx: GatewayContext) => MediaPort
   sentLookup?: SentMessageLookup
+  /** Revoked sessions from every gateway (accounts/session-revocations.ts): their sockets get 4403. */
+  revocations?: { onRevoked(listener: (userId: string, sessionIds: string[]) => void): () => void }
   /** Mounts the HTTP API (engineer A's `mountHttp(app, httpRoutes(ctx), …)`) on the same app and port. */
   mountHttp?: (app: App, ctx: GatewayContext) => void
 }
@@ -47,11 +49,8 @@ export interface Gateway {
   readonly port: number
   readonly ctx: GatewayContext
   connections(): number
-  /**
-   * Closes the WebSockets of revoked sessions with 4403 on every gateway of the namespace
-   * (broadcast on core NATS; a gateway that misses it lets the access token expire instead).
-   */
-  revokeSessions(userId: string, sessionIds: string[]): void
+  /** Closes this gateway's WebSockets of revoked (logged-out) sessions with 4403. */
+  closeSessions(userId: string, sessionIds: string[]): void
   /** Stops listening and closes every socket with 1001 (clients reconnect elsewhere). */
   close(): Promise<void>
 }
@@ -147,19 +146,9 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     onFrame: (type) => m.frames.inc({ type }),
     onError: (code) => m.errors.inc({ code }),
   })
-  // Logout on any gateway closes the session's sockets on all of them.
-  const revokedSubject = `${n.ns}.eph.revoked`
-  const revoked = nc.subscribe(revokedSubject, {
-    callback: (err, msg) => {
-      if (err) return
-      try {
-        const r = msg.json<{ userId: string; sessionIds: string[] }>()
-        protocol.closeSessions(r.userId, r.sessionIds)
-      } catch {
-        // not ours: ignore
-      }
-    },
-  })
+  // Logout on any gateway closes the session's sockets on all of them (A's SessionRevocations
+  // broadcasts it; this gateway closes its own sockets).
+  const stopRevocations = deps.revocations?.onRevoked((userId, ids) => protocol.closeSessions(userId, ids))
   const app = createApp()
   mountWebSocket(
     app,
@@ -188,11 +177,9 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     port: listener.port,
     ctx,
     connections: protocol.connections,
-    revokeSessions(userId, sessionIds) {
-      nc.publish(revokedSubject, JSON.stringify({ userId, sessionIds }))
-    },
+    closeSessions: (userId, sessionIds) => protocol.closeSessions(userId, sessionIds),
     async close() {
-      revoked.unsubscribe()
+      stopRevocations?.()
       listener.close()
       protocol.closeAll()
       hub.close()

@@ -135,7 +135,7 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
     t.teardown(() => laptop.close())
     await phone.waitFor(isType('hello'))
     await laptop.waitFor(isType('hello'))
-    gw.revokeSessions(A, [`s_${A}_phone`])
+    gw.closeSessions(A, [`s_${A}_phone`])
     t.equal((await phone.waitClosed()).code, 4403)
     laptop.send({ type: 'ping', rid: 'alive' })
     t.equal((await laptop.waitFor(isType('pong'))).rid, 'alive')
