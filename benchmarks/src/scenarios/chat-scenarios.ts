@@ -42,18 +42,28 @@ export const runRamp = async (ctx: RunContext): Promise<PhaseResult[]> => {
   const size = await setupChat(ctx, plans)
   const phases: PhaseResult[] = []
   let sustained: PhaseResult | undefined
+  const verdict = (p: PhaseResult, rate: number): 'pass' | 'slow' | 'broken' =>
+    p.check.lost + p.check.duplicated + p.check.outOfOrder > 0
+      ? 'broken'
+      : p.sendToDelivered.p99 > o.targetP99Ms || p.stored < 0.97 * p.sent || p.deliveredPerSecond < 0.9 * rate
+        ? 'slow'
+        : 'pass'
   for (const rate of rampRates(o.startRate, o.stepRate, o.maxRate)) {
-    const p = await runChatStep(ctx, `ramp ${rate}/s`, plans, size, stepOf(ctx, rate))
+    let p = await runChatStep(ctx, `ramp ${rate}/s`, plans, size, stepOf(ctx, rate))
     phases.push(p)
-    const failed =
-      p.sendToDelivered.p99 > o.targetP99Ms ||
-      p.check.lost + p.check.duplicated + p.check.outOfOrder > 0 ||
-      p.stored < 0.97 * p.sent ||
-      p.deliveredPerSecond < 0.9 * rate
+    let v = verdict(p, rate)
+    if (v === 'slow') {
+      // One slow step on a shared machine can be somebody else's build: a step is over the
+      // target only when a second try at the same rate is too. Loss is never retried.
+      ctx.log(`ramp ${rate}/s: p99 ${p.sendToDelivered.p99} ms over the target; trying the same rate again`)
+      p = await runChatStep(ctx, `ramp ${rate}/s (again)`, plans, size, stepOf(ctx, rate))
+      phases.push(p)
+      v = verdict(p, rate)
+    }
     ctx.log(
-      `ramp ${rate}/s: p99 send→delivered ${p.sendToDelivered.p99} ms, delivered ${p.deliveredPerSecond}/s${failed ? ' — over the target, stopping' : ''}`,
+      `ramp ${rate}/s: p99 send→delivered ${p.sendToDelivered.p99} ms, delivered ${p.deliveredPerSecond}/s${v === 'pass' ? '' : ' — over the target, stopping'}`,
     )
-    if (failed) break
+    if (v !== 'pass') break
     sustained = p
   }
   ctx.notes.push(
