@@ -5,6 +5,7 @@ import { AuthApi } from './auth-api.js'
 import { connect } from './chat-client.js'
 import { isChatClientError } from './errors.js'
 import { tokenSession } from './token-session.js'
+import type { EventFrame } from './types.js'
 
 /**
  * A terminal chat over the client library, to try a running gateway by hand:
@@ -90,26 +91,37 @@ const run = async (o: ChatCliOptions): Promise<void> => {
   })
   client.on('state', (s) => console.error(`· ${s}`))
   client.on('error', (e) => console.error(`! ${e.code}: ${e.message}`))
-  await client.ready(30_000)
-  const { conversationId } = await client.openDirect(peer.userId)
-  const conv = conversationId!
-  client.on('event', ({ conversationId: c, seq, event }) => {
+  // Sync replays what was missed before the conversation id is known (it comes from
+  // `direct.open` after `ready`), so events are listened for from the start and held until then.
+  let conv: string | undefined
+  const held: EventFrame[] = []
+  const show = ({ conversationId: c, seq, event }: EventFrame, replayed: boolean) => {
     if (c !== conv) return
     switch (event.type) {
       case 'message.sent':
         if (event.actor === peer.userId) {
           console.log(`[${o.to}] ${event.data.text ?? `(${event.data.kind})`}`)
-          client.markRead(conv, seq)
+          client.markRead(c, seq)
+        } else if (replayed) {
+          console.log(`[you] ${event.data.text ?? `(${event.data.kind})`}`)
         }
         break
       case 'receipt.delivered':
       case 'receipt.read':
-        if (event.actor === peer.userId)
+        if (event.actor === peer.userId && !replayed)
           console.error(`  ${event.type === 'receipt.read' ? 'read' : '✓✓'} ≤ ${event.data.upTo}`)
         break
       default:
     }
+  }
+  client.on('event', (frame) => {
+    if (conv === undefined) held.push(frame)
+    else show(frame, false)
   })
+  await client.ready(30_000)
+  const { conversationId } = await client.openDirect(peer.userId)
+  conv = conversationId!
+  for (const frame of held.splice(0)) show(frame, true)
   console.error(`· chatting with ${o.to} in ${conv}; type a line to send, Ctrl-D to quit`)
   const rl = createInterface({ input: process.stdin })
   rl.on('line', (line) => {

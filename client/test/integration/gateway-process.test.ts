@@ -133,8 +133,24 @@ t.test('two terminal chats (chatapp-chat) talk to each other', async (t) => {
   await waitFor('dave reads it', () => dave.out.stdout.includes('[carol_cli] hello dave'), 15_000)
   await carol.exited
   t.match(carol.out.stderr, /✓ #1/, 'carol saw it stored')
+  dave.p.stdin.write('are you there?\n')
+  await waitFor('dave stored a reply while carol was away', () => /✓ #2/.test(dave.out.stderr), 15_000)
   dave.p.stdin.end()
   await dave.exited
+  // Back from offline: what was missed is printed, with her own side of the conversation.
+  const again = cli('carol_cli', 'dave_cli')
+  await waitFor(
+    'carol sees what she missed',
+    () => again.out.stdout.includes('[dave_cli] are you there?'),
+    30_000,
+  )
+  t.match(
+    again.out.stdout,
+    /\[you\] hello dave\n\[dave_cli\] are you there\?/,
+    'in order, her own line first',
+  )
+  again.p.stdin.end()
+  await again.exited
 })
 
 t.test('across two gateways: live chat, a retried send stored once, catch-up from cursors', async (t) => {
