@@ -191,11 +191,7 @@ export class ChatLoad {
     this.counts.delivered++
     const checker = this.checkers.get(c.index) ?? new SequenceChecker()
     this.checkers.set(c.index, checker)
-    const verdict = checker.receive(`${f.conversationId}|${stamp.sender}`, stamp.n)
-    if (process.env.BENCH_DEBUG && verdict !== 'ok')
-      process.stderr.write(
-        `[worker] receiver ${c.index}: ${verdict} n=${stamp.n} from ${stamp.sender} seq ${f.seq} prev ${f.prev} live ${live}\n`,
-      )
+    checker.receive(`${f.conversationId}|${stamp.sender}`, stamp.n)
     if (live) recordUs(this.hist.delivered, at - stamp.sentAtUs)
     const conv = this.convById.get(f.conversationId)
     if (conv?.kind === 'group' && this.trackFanout) {
@@ -369,10 +365,6 @@ export class ChatLoad {
       }
       const checker = this.checkers.get(c.index) ?? new SequenceChecker()
       const counts = checker.finish(expected)
-      if (process.env.BENCH_DEBUG && counts.lost > 0)
-        process.stderr.write(
-          `[worker] receiver ${c.index} (${c.userId}) lost ${counts.lost}, received ${counts.received}, live ${c.live}, state ${c.client.state}, stats ${JSON.stringify(c.client.stats)}\n`,
-        )
       total = addCounts(total, counts)
     }
     return total

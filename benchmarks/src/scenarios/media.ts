@@ -48,7 +48,7 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
   const o = ctx.o
   const dir = mkdtempSync(join(tmpdir(), 'chatapp-bench-media-'))
   ctx.cleanup.add('media fixtures', async () => rmSync(dir, { recursive: true, force: true }))
-  const files = makeFixtures(dir, process.env.FFMPEG_PATH || 'ffmpeg')
+  const files = makeFixtures(dir, ctx.stack?.env.FFMPEG_PATH ?? 'ffmpeg')
   ctx.log(
     `fixtures: photo ${fmtBytes(statSync(files.photo).size)}, video ${fmtBytes(statSync(files.video).size)}`,
   )
