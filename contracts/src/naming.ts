@@ -10,6 +10,7 @@
  *   <ns>.user.<shard>.<userId>                    a user's membership notices (derived index)
  *   <ns>.live.user.<shard>.<userId>               RePublish of the above
  *   <ns>.eph.typing.<conversationId>              typing indicators (core NATS only)
+ *   <ns>.eph.revoked                              logged-out sessions (core NATS only)
  *   <ns>.media.jobs.<kind>                        media work queue
  */
 
@@ -48,6 +49,8 @@ export interface Names {
   userSubject(userId: string): string
   liveUserSubject(userId: string): string
   typingSubject(conversationId: string): string
+  /** Logouts, broadcast to every gateway so revoked sessions stop at once (core NATS). */
+  revokedSessionsSubject: string
   presenceBucket: string
   convStateBucket: string
   mediaJobStream: string
@@ -85,6 +88,7 @@ export const names = (ns: string, shards: number): Names => {
     userSubject: (userId) => `${ns}.user.${shard(userId)}.${userId}`,
     liveUserSubject: (userId) => `${ns}.live.user.${shard(userId)}.${userId}`,
     typingSubject: (id) => `${ns}.eph.typing.${id}`,
+    revokedSessionsSubject: `${ns}.eph.revoked`,
     presenceBucket: `${ns}-presence`,
     convStateBucket: `${ns}-conv-state`,
     mediaJobStream: `${ns}-media-jobs`,

@@ -24,6 +24,7 @@ t.test('every name carries the namespace', async (t) => {
   t.match(n.userSubject('u_12345678'), /^abc\.user\.\d\.u_12345678$/)
   t.match(n.liveUserSubject('u_12345678'), /^abc\.live\.user\.\d\.u_12345678$/)
   t.equal(n.typingSubject(id), `abc.eph.typing.${id}`)
+  t.equal(n.revokedSessionsSubject, 'abc.eph.revoked')
   t.equal(n.mediaJobSubject('image'), 'abc.media.jobs.image')
   t.equal(n.deadLetterSubject('projector'), 'abc.dlq.projector')
   t.equal(n.projectorConsumer(2), 'abc-projector-2')

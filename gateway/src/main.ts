@@ -70,7 +70,7 @@ const ops = await startOpsServer({
 // their open sockets are closed with 4403. Kept at least as long as an access token lives.
 const revocations = createSessionRevocations({
   nc,
-  subject: `${n.ns}.eph.revoked`,
+  subject: n.revokedSessionsSubject,
   retainMs: (accountsCfg.accessTokenTtlS + 60) * 1000,
 })
 const tokens = await createTokenService({
