@@ -22,7 +22,18 @@ export interface Appender {
    * conversation on this gateway and linearised across gateways by the subject-sequence
    * expectation (ADR 0006). Idempotent for sends (Msg-Id) and for commands that are already so.
    */
-  execute(conversationId: string, command: Command, opts?: { msgId?: string }): Promise<AppendOutcome>
+  execute(conversationId: string, command: Command, opts?: AppendOptions): Promise<AppendOutcome>
+}
+
+export interface AppendOptions {
+  msgId?: string
+  /**
+   * The stream sequence already holding this command, from a durable record (the projector's
+   * message view, for retries older than JetStream's duplicate window). Consulted inside the
+   * conversation's queue, so pipelined retries keep their order. A failing lookup must resolve
+   * to undefined: the Msg-Id still catches a retry inside the window.
+   */
+  recorded?: () => Promise<number | undefined>
 }
 
 export interface AppenderOptions {
@@ -97,6 +108,11 @@ export const createAppender = (
       // so a read wave in a big group never delays its messages.
       const run = command.type === 'receipt' ? <T>(_: string, f: () => Promise<T>) => f() : serial
       return run(id, async (): Promise<AppendOutcome> => {
+        const recordedSeq = opts.recorded ? await opts.recorded() : undefined
+        const original = recordedSeq ? await log.get(id, recordedSeq) : undefined
+        if (recordedSeq && original) {
+          return { ok: true, conversationId: id, seq: recordedSeq, duplicate: true, event: original.event }
+        }
         let state = await store.get(id)
         for (let attempt = 0; attempt < maxAttempts; attempt++) {
           const d = decide(state, command, { now: now(), newId: randomUUID, limits: o.limits })

@@ -108,27 +108,6 @@ export const createProtocol = (d: ProtocolDeps) => {
   const send = async (conn: Connection, f: ClientFrameOf<'send'>) => {
     const p = conn.principal!
     const cid = f.conversationId
-    if (f.retry && d.sentLookup) {
-      // The durable record is a view: when it cannot answer, the append's Msg-Id still catches a
-      // retry inside JetStream's window, so an outage of the views never blocks sending.
-      const found = await d.sentLookup.find(cid, p.userId, f.clientMsgId).catch((err: unknown) => {
-        d.logger.warn({ err, conversationId: cid }, 'sent-message lookup failed; relying on Msg-Id')
-        return undefined
-      })
-      if (found) {
-        const { seq, n, at } = found
-        return conn.send({
-          type: 'sent',
-          rid: f.rid,
-          conversationId: cid,
-          clientMsgId: f.clientMsgId,
-          seq,
-          n,
-          at,
-          duplicate: true,
-        })
-      }
-    }
     const media = f.mediaId && d.media ? await d.media.forAttach(f.mediaId, p.userId) : undefined
     const cmd: Command = {
       type: 'send',
@@ -140,7 +119,24 @@ export const createProtocol = (d: ProtocolDeps) => {
       mediaId: f.mediaId,
       media,
     }
-    const out = await d.appender.execute(cid, cmd, { msgId: `${cid}:${p.userId}:${f.clientMsgId}` })
+    // A retry (after a reconnect) may come after JetStream's duplicate window: the durable
+    // record answers then. When the views cannot answer, the Msg-Id still catches a retry
+    // inside the window, so an outage of the views never blocks sending.
+    const lookup = f.retry ? d.sentLookup : undefined
+    const recorded = lookup
+      ? () =>
+          lookup.find(cid, p.userId, f.clientMsgId).then(
+            (found) => found?.seq,
+            (err: unknown) => {
+              d.logger.warn({ err, conversationId: cid }, 'sent-message lookup failed; relying on Msg-Id')
+              return undefined
+            },
+          )
+      : undefined
+    const out = await d.appender.execute(cid, cmd, {
+      msgId: `${cid}:${p.userId}:${f.clientMsgId}`,
+      ...(recorded ? { recorded } : {}),
+    })
     if (!out.ok) return conn.error(out.code, f.rid, out.message)
     const ev = out.event
     if (!out.seq || ev?.type !== 'message.sent') return conn.error('INTERNAL', f.rid)

@@ -87,3 +87,51 @@ t.test('two gateways append to one conversation with dense numbers, dedupe and n
   for await (const e of g3.log.read(d, 0, await g3.log.lastSeq(d, 'm'))) events.push(e.seq)
   t.equal(events.length, 11)
 })
+
+t.test('retries answered from the durable record keep their order and return the original', async (t) => {
+  const tn = await createTestNamespace()
+  t.teardown(tn.cleanup)
+  const log = await createConversationLog(tn.nc, tn.names)
+  const store = await createConversationStore(tn.nc, tn.names, log, {})
+  const app = createAppender(log.js, tn.names, log, store, { limits })
+  const d = directConversationId(A, B)
+  await app.execute(d, { type: 'direct.open', actor: A, peerId: B, known })
+  const send = (i: number): Command => ({
+    type: 'send',
+    actor: A,
+    deviceId: 'dev',
+    clientMsgId: `cm_order_${i}`,
+    kind: 'text',
+    text: `r${i}`,
+  })
+  const stored = await app.execute(d, send(0), { msgId: `${d}:${A}:cm_order_0` })
+
+  // The first retry's lookup is slow; the second's would answer at once. The second must not
+  // overtake the first, or pipelined resends after a reconnect would be stored out of order.
+  let releaseFirst: (seq: number | undefined) => void = () => {}
+  const firstLookup = new Promise<number | undefined>((resolve) => {
+    releaseFirst = resolve
+  })
+  let secondAsked = false
+  const first = app.execute(d, send(1), { msgId: `${d}:${A}:cm_order_1`, recorded: () => firstLookup })
+  const second = app.execute(d, send(2), {
+    msgId: `${d}:${A}:cm_order_2`,
+    recorded: async () => {
+      secondAsked = true
+      return undefined
+    },
+  })
+  await new Promise((r) => setImmediate(r))
+  t.notOk(secondAsked, 'the second retry waits in the queue behind the first')
+  releaseFirst(undefined)
+  const [o1, o2] = await Promise.all([first, second])
+  t.ok(o1.ok && o2.ok && o1.seq! < o2.seq!, 'stored in the order sent')
+
+  // After JetStream's window only the durable record knows: it answers with the original event.
+  const late = await app.execute(d, send(0), {
+    msgId: `${d}:${A}:cm_order_0_late`,
+    recorded: async () => (stored.ok ? stored.seq : undefined),
+  })
+  t.ok(late.ok && late.duplicate && late.seq === (stored.ok && stored.seq), 'the original sequence')
+  t.ok(late.ok && late.event?.type === 'message.sent' && late.event.data.text === 'r0', 'and its event')
+})
