@@ -109,13 +109,22 @@ const gateway = await startGateway(config, {
     return media
   },
   mountHttp: (app, ctx) =>
-    mountHttp(app, httpRoutes({ accounts, views: { reads, membership: ctx.membership } }), {
-      tokens,
-      log,
-      registry: ops.registry,
-      rateLimits: httpCfg.rateLimits,
-      trustedProxyHops: httpCfg.trustedProxyHops,
-    }),
+    mountHttp(
+      app,
+      httpRoutes({
+        accounts,
+        views: { reads, membership: ctx.membership },
+        // deps.media above has run by now: startGateway builds the context before mounting HTTP.
+        ...(media ? { media: { media, maxUploadBytes: Math.max(...Object.values(uploadLimits)) } } : {}),
+      }),
+      {
+        tokens,
+        log,
+        registry: ops.registry,
+        rateLimits: httpCfg.rateLimits,
+        trustedProxyHops: httpCfg.trustedProxyHops,
+      },
+    ),
 })
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 

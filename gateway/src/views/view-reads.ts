@@ -1,5 +1,5 @@
 import type { HistoryMessage, InboxEntry, MessageStatusResponse } from '@chatapp/contracts'
-import { VIEW_TABLES } from '@chatapp/contracts'
+import { ChatError, VIEW_TABLES } from '@chatapp/contracts'
 import type pg from 'pg'
 import type { SentMessageLookup } from '../ports.js'
 import { historyRange, toPage } from './history-page.js'
@@ -36,7 +36,27 @@ export interface ViewReads extends SentMessageLookup {
 const num = (v: unknown): number => Number(v)
 const MAX_INBOX = 1000
 
+/**
+ * The views belong to the projector: before its first start they do not exist, and while
+ * PostgreSQL is away they cannot answer. Either way a reader gets a retryable UNAVAILABLE rather
+ * than an INTERNAL error.
+ */
+const VIEWS_MISSING = new Set(['42P01', '3F000', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET'])
+const isUnavailable = (err: unknown): boolean => {
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && (VIEWS_MISSING.has(code) || code.startsWith('08'))
+}
+
 export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
+  const query = async (sql: string, params: unknown[]): Promise<pg.QueryResult> => {
+    try {
+      return await pool.query(sql, params)
+    } catch (err) {
+      if (isUnavailable(err))
+        throw new ChatError('UNAVAILABLE', 'the conversation views are not available', { cause: err })
+      throw err
+    }
+  }
   if (!/^[a-z][a-z0-9_]*$/.test(schema)) throw new Error(`bad views schema ${schema}`)
   const t = (name: keyof typeof VIEW_TABLES) => `"${schema}".${VIEW_TABLES[name]}`
   const inboxSql = `
@@ -73,11 +93,11 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
 
   return {
     async projectedUpTo(shard) {
-      const r = await pool.query(offsetSql, [shard])
+      const r = await query(offsetSql, [shard])
       return r.rows[0] ? num(r.rows[0].last_seq) : 0
     },
     async inbox(userId, limit = MAX_INBOX) {
-      const r = await pool.query(inboxSql, [userId, Math.min(limit, MAX_INBOX)])
+      const r = await query(inboxSql, [userId, Math.min(limit, MAX_INBOX)])
       return r.rows.map((x): InboxEntry => {
         const lastN = num(x.last_n)
         return {
@@ -106,12 +126,12 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
       })
     },
     async joinedAt(conversationId, userId) {
-      const r = await pool.query(joinedSql, [conversationId, userId])
+      const r = await query(joinedSql, [conversationId, userId])
       return r.rows[0] ? num(r.rows[0].joined_seq) : undefined
     },
     async history(conversationId, q, floor = 0) {
       const range = historyRange(q, floor)
-      const r = await pool.query(historySql(range.direction), [
+      const r = await query(historySql(range.direction), [
         conversationId,
         range.after,
         range.before,
@@ -142,11 +162,11 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
       }
     },
     async status(conversationId, seq) {
-      const r = await pool.query(statusSql, [conversationId, seq])
+      const r = await query(statusSql, [conversationId, seq])
       return r.rows.map((x) => ({ userId: x.user_id, delivered: x.delivered, read: x.read }))
     },
     async find(conversationId, senderId, clientMsgId) {
-      const r = await pool.query(findSql, [conversationId, senderId, clientMsgId])
+      const r = await query(findSql, [conversationId, senderId, clientMsgId])
       const x = r.rows[0]
       return x ? { seq: num(x.seq), n: num(x.n), at: num(x.at) } : undefined
     },
