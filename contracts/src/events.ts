@@ -134,6 +134,17 @@ export const ReceiptRead = event(
   'The actor has read every message of the conversation up to stream sequence `upTo`.',
 )
 
+const ReceiptMark = Type.Object({ userId: UserId, upTo: Seq })
+
+export const ReceiptBatch = event(
+  'receipt.batch',
+  Type.Object({
+    delivered: Type.Array(ReceiptMark, { maxItems: 1024 }),
+    read: Type.Array(ReceiptMark, { maxItems: 1024 }),
+  }),
+  "Several members' receipts of a group, appended by the gateway (`actor` is `system`) instead of one receipt event each (ADR 0070): each entry means what `receipt.delivered` / `receipt.read` with that `userId` as actor means. Only in groups; a batch of one member is never written (that is a plain receipt).",
+)
+
 export const EVENT_SCHEMAS = [
   ConversationCreated,
   ConversationRenamed,
@@ -146,6 +157,7 @@ export const EVENT_SCHEMAS = [
   MediaFailed,
   ReceiptDelivered,
   ReceiptRead,
+  ReceiptBatch,
 ] as const
 
 export const ChatEvent = Type.Union([...EVENT_SCHEMAS], {
@@ -161,7 +173,7 @@ export const EVENT_TYPES: EventType[] = (EVENT_SCHEMAS as readonly TObject[]).ma
   (s) => (s.properties.type as unknown as { const: EventType }).const,
 )
 
-/** Which lane of the conversation an event type is appended to. */
+/** Which lane of the conversation an event type is appended to (every `receipt.*`, batches too, is `r`). */
 export const laneOf = (type: EventType): Lane => (type.startsWith('receipt.') ? 'r' : 'm')
 
 export const eventSchemaByType: Record<EventType, TObject> = Object.fromEntries(

@@ -5,6 +5,7 @@ import { mediaKeys } from '../src/media.js'
 t.test('receipts go to the receipt lane, everything else to the message lane', async (t) => {
   t.equal(laneOf('receipt.read'), 'r')
   t.equal(laneOf('receipt.delivered'), 'r')
+  t.equal(laneOf('receipt.batch'), 'r', 'a batch of receipts is a receipt too')
   for (const type of EVENT_TYPES.filter((x) => !x.startsWith('receipt.'))) t.equal(laneOf(type), 'm', type)
 })
 
