@@ -255,6 +255,26 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
         ],
       }
     }
+    case 'receipt.batch': {
+      // The gateway's batch of group receipts (ADR 0070): the same watermark changes as the
+      // equivalent single receipts, with the same cap at the batch's own sequence.
+      if (e.actor !== 'system') return fail('a receipt batch is written by the system')
+      const mark = (userId: string, upTo: number, read: boolean): Change => {
+        const capped = Math.min(upTo, seq)
+        return {
+          t: 'watermark',
+          patch: { conversationId: e.conversationId, userId, delivered: capped, read: read ? capped : 0 },
+        }
+      }
+      return {
+        ok: true,
+        state,
+        changes: [
+          ...e.data.delivered.map((x) => mark(x.userId, x.upTo, false)),
+          ...e.data.read.map((x) => mark(x.userId, x.upTo, true)),
+        ],
+      }
+    }
     default: {
       const never: never = e
       return fail(`unhandled event ${(never as { type: string }).type}`)

@@ -32,6 +32,8 @@ export const summarise = (e: ChatEvent): string => {
       return `delivered up to ${e.data.upTo}`
     case 'receipt.read':
       return `read up to ${e.data.upTo}`
+    case 'receipt.batch':
+      return `${e.data.delivered.length} delivered, ${e.data.read.length} read`
     default: {
       const never: never = e
       return (never as { type: string }).type

@@ -150,6 +150,35 @@ t.test('a receipt cannot acknowledge beyond its own place in the log', async (t)
   t.match(of(r.changes, 'watermark')[0]!.patch, { delivered: 3, read: 3 })
 })
 
+t.test(
+  'a receipt batch folds as the single receipts it stands for, capped at its own sequence',
+  async (t) => {
+    const g = given(created(), sent(GROUP, U.ann, 1))
+    const r = g.when(
+      ev('receipt.batch', GROUP, 'system', {
+        delivered: [
+          { userId: U.bob, upTo: 2 },
+          { userId: U.cat, upTo: 1_000_000 },
+        ],
+        read: [{ userId: U.bob, upTo: 2 }],
+      }),
+      3,
+    )
+    if (!r.ok) return t.fail(r.reason)
+    t.same(
+      of(r.changes, 'watermark').map((c) => c.patch),
+      [
+        { conversationId: GROUP, userId: U.bob, delivered: 2, read: 0 },
+        { conversationId: GROUP, userId: U.cat, delivered: 3, read: 0 },
+        { conversationId: GROUP, userId: U.bob, delivered: 2, read: 2 },
+      ],
+    )
+    t.same(r.state, g.state, 'a batch changes no conversation state')
+    const byUser = g.when(ev('receipt.batch', GROUP, U.bob, { delivered: [], read: [] }))
+    t.match(byUser, { ok: false }, 'only the system writes batches')
+  },
+)
+
 t.test('renaming, adding and changing roles update members and the conversation', async (t) => {
   const g = given(created())
   const rn = g.when(ev('conversation.renamed', GROUP, U.ann, { title: 'New' }))

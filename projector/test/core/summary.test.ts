@@ -42,4 +42,16 @@ t.test('each event type has a one-line summary', async (t) => {
   )
   t.equal(summarise(ev('receipt.delivered', GROUP, U.bob, { upTo: 4 })), 'delivered up to 4')
   t.equal(summarise(ev('receipt.read', GROUP, U.bob, { upTo: 4 })), 'read up to 4')
+  t.equal(
+    summarise(
+      ev('receipt.batch', GROUP, 'system', {
+        delivered: [
+          { userId: U.bob, upTo: 4 },
+          { userId: U.cat, upTo: 4 },
+        ],
+        read: [{ userId: U.bob, upTo: 3 }],
+      }),
+    ),
+    '2 delivered, 1 read',
+  )
 })
