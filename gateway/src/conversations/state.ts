@@ -93,6 +93,21 @@ const ensureAdmin = (s: ConversationState): void => {
   if (oldest) oldest.role = 'admin'
 }
 
+const markDelivered = (s: ConversationState, userId: string, upTo: number): void => {
+  const m = s.members.get(userId)
+  if (m) m.delivered = Math.max(m.delivered, upTo)
+}
+
+/** Reading implies having received. */
+const markRead = (s: ConversationState, userId: string, upTo: number): void => {
+  const m = s.members.get(userId)
+  if (m && upTo > m.read) {
+    m.read = upTo
+    m.readN = nAt(s, upTo)
+    m.delivered = Math.max(m.delivered, upTo)
+  }
+}
+
 /**
  * Folds one stored event into the state. It MUTATES `s` and returns it: a 1,024-member group
  * receives many receipts, and copying its member map for each one would cost more than the
@@ -158,20 +173,17 @@ export const evolve = (s: ConversationState, e: ChatEvent, seq: number, lane: La
     case 'media.ready':
     case 'media.failed':
       break
-    case 'receipt.delivered': {
-      const m = s.members.get(e.actor)
-      if (m) m.delivered = Math.max(m.delivered, e.data.upTo)
+    case 'receipt.delivered':
+      markDelivered(s, e.actor, e.data.upTo)
       break
-    }
-    case 'receipt.read': {
-      const m = s.members.get(e.actor)
-      if (m && e.data.upTo > m.read) {
-        m.read = e.data.upTo
-        m.readN = nAt(s, e.data.upTo)
-        m.delivered = Math.max(m.delivered, e.data.upTo)
-      }
+    case 'receipt.read':
+      markRead(s, e.actor, e.data.upTo)
       break
-    }
+    case 'receipt.batch':
+      // Each entry is the single receipt it stands for (ADR 0070); watermarks stay monotonic.
+      for (const x of e.data.delivered) markDelivered(s, x.userId, x.upTo)
+      for (const x of e.data.read) markRead(s, x.userId, x.upTo)
+      break
     default: {
       const never: never = e
       throw new Error(`unhandled event ${(never as ChatEvent).type}`)

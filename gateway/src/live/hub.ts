@@ -14,7 +14,12 @@ import type { ConversationLog, StoredEvent } from '../conversations/log.js'
 import type { ConversationStore } from '../conversations/store.js'
 import { foldNotice, loadUserConversations, UserConversations } from '../conversations/user-index.js'
 import type { Connection } from '../ws/connection.js'
-import { receiptAudience, receiptVisibleInSync } from './receipt-audience.js'
+import {
+  receiptAudience,
+  receiptEntries,
+  receiptEventVisibleInSync,
+  receiptVisibleInSync,
+} from './receipt-audience.js'
 
 /** Live events of one conversation, for one connection, held while its catch-up runs. */
 interface Entry {
@@ -123,20 +128,31 @@ export const createHub = (d: HubDeps) => {
       }
     }
     let audience: Set<string> | 'all' = 'all'
-    if (e.lane === 'r' && (event.type === 'receipt.read' || event.type === 'receipt.delivered')) {
+    const receipts = e.lane === 'r' ? receiptEntries(event) : []
+    if (receipts.length > 0) {
       const state = await store.get(room.id)
-      const me = state.members.get(event.actor)
-      const before = me ? (event.type === 'receipt.read' ? me.read : me.delivered) : 0
-      const oldest = room.senders[0]?.[0]
-      if (state.kind === 'group' && (oldest === undefined || oldest > before + 1)) {
-        // The window does not reach back to the previous watermark: fall back to the sync rule.
-        const set = new Set<string>([event.actor])
-        for (const [u, m] of state.members)
-          if (receiptVisibleInSync('group', u, event.actor, event.data.upTo, m.firstSent)) set.add(u)
-        audience = set
-      } else {
-        audience = receiptAudience(state.kind, event.actor, before, event.data.upTo, room.senders)
+      // A batch (ADR 0070) goes to the union of its entries' audiences; a single receipt is one entry.
+      const union = new Set<string>()
+      for (const r of receipts) {
+        const me = state.members.get(r.userId)
+        const before = me ? (r.kind === 'read' ? me.read : me.delivered) : 0
+        const oldest = room.senders[0]?.[0]
+        let one: Set<string> | 'all'
+        if (state.kind === 'group' && (oldest === undefined || oldest > before + 1)) {
+          // The window does not reach back to the previous watermark: fall back to the sync rule.
+          one = new Set<string>([r.userId])
+          for (const [u, m] of state.members)
+            if (receiptVisibleInSync('group', u, r.userId, r.upTo, m.firstSent)) one.add(u)
+        } else {
+          one = receiptAudience(state.kind, r.userId, before, r.upTo, room.senders)
+        }
+        if (one === 'all') {
+          union.clear()
+          break
+        }
+        for (const u of one) union.add(u)
       }
+      audience = union.size > 0 ? union : 'all'
     }
     if (event.type === 'message.sent') {
       room.senders.push([e.seq, event.actor])
@@ -269,13 +285,11 @@ export const createHub = (d: HubDeps) => {
         conn.sendRaw(eventFrame(id, e.seq, e.prev ?? lastM, 'm', JSON.stringify(ev)))
         lastM = e.seq
       } else if (
-        (ev.type === 'receipt.read' || ev.type === 'receipt.delivered') &&
         e.seq > mine.lastR &&
-        receiptVisibleInSync(
+        receiptEventVisibleInSync(
           state.kind,
           userId,
-          ev.actor,
-          ev.data.upTo,
+          receiptEntries(ev),
           state.members.get(userId)?.firstSent ?? 0,
         )
       ) {

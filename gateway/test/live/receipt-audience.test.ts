@@ -1,5 +1,11 @@
+import type { ChatEvent } from '@chatapp/contracts'
 import t from 'tap'
-import { receiptAudience, receiptVisibleInSync } from '../../src/live/receipt-audience.js'
+import {
+  receiptAudience,
+  receiptEntries,
+  receiptEventVisibleInSync,
+  receiptVisibleInSync,
+} from '../../src/live/receipt-audience.js'
 
 const recent: [number, string][] = [
   [10, 'u_a'],
@@ -28,3 +34,37 @@ t.test('in sync, a group receipt is shown to its author and to anyone who sent a
   t.notOk(receiptVisibleInSync('group', 'u_b', 'u_a', 11, 12))
   t.notOk(receiptVisibleInSync('group', 'u_b', 'u_a', 11, 0), 'a member who never sent gets none')
 })
+
+const event = (type: ChatEvent['type'], actor: string, data: unknown): ChatEvent =>
+  ({ v: 1, type, id: 'e1', conversationId: 'c_audience1', actor, at: 1, data }) as ChatEvent
+
+t.test('a receipt event stands for its entries: one for a plain receipt, one per batch entry', async (t) => {
+  t.same(receiptEntries(event('receipt.read', 'u_a', { upTo: 4 })), [
+    { userId: 'u_a', kind: 'read', upTo: 4 },
+  ])
+  const batch = event('receipt.batch', 'system', {
+    delivered: [{ userId: 'u_b', upTo: 5 }],
+    read: [{ userId: 'u_c', upTo: 3 }],
+  })
+  t.same(receiptEntries(batch), [
+    { userId: 'u_b', kind: 'delivered', upTo: 5 },
+    { userId: 'u_c', kind: 'read', upTo: 3 },
+  ])
+  t.same(receiptEntries(event('conversation.renamed', 'u_a', { title: 'x' })), [])
+})
+
+t.test(
+  'sync replays a batch to an author of an entry or a sender at or below its highest upTo',
+  async (t) => {
+    const entries = receiptEntries(
+      event('receipt.batch', 'system', {
+        delivered: [{ userId: 'u_b', upTo: 5 }],
+        read: [{ userId: 'u_c', upTo: 3 }],
+      }),
+    )
+    t.ok(receiptEventVisibleInSync('group', 'u_c', entries, 0), 'an author')
+    t.ok(receiptEventVisibleInSync('group', 'u_a', entries, 5), 'first sent at the highest upTo')
+    t.notOk(receiptEventVisibleInSync('group', 'u_a', entries, 6), 'first sent after every entry')
+    t.notOk(receiptEventVisibleInSync('group', 'u_d', entries, 0), 'never sent, wrote nothing')
+  },
+)
