@@ -14,6 +14,8 @@ export interface GatewayConfig {
   /** Buffered outgoing bytes beyond which a socket is a slow consumer (4430). */
   maxBackpressureBytes: number
   presenceRefreshMs: number
+  /** How long group receipts are collected before one batch is appended (0: no batching). */
+  receiptBatchMs: number
 }
 
 export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig => ({
@@ -26,6 +28,7 @@ export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig 
   idleTimeoutS: 120,
   maxBackpressureBytes: 1024 * 1024,
   presenceRefreshMs: 20_000,
+  receiptBatchMs: 100,
 })
 
 export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): GatewayConfig => {
@@ -36,6 +39,7 @@ export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): 
     host: c.str('GATEWAY_HOST'),
     port: c.int('GATEWAY_PORT', 0, 65535),
     allowedOrigins: c.list('ALLOWED_ORIGINS'),
+    receiptBatchMs: c.int('RECEIPT_BATCH_MS', 0, 10_000),
     limits: {
       ...DEFAULT_LIMITS,
       maxFrameBytes: c.int('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),

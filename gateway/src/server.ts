@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { names as makeNames, type Names } from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -5,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { GatewayConfig } from './config.js'
 import { type Appender, createAppender } from './conversations/appender.js'
 import { type ConversationLog, createConversationLog } from './conversations/log.js'
+import { createReceiptBatcher } from './conversations/receipt-batcher.js'
 import { type ConversationStore, createConversationStore } from './conversations/store.js'
 import { createHub, type Hub } from './live/hub.js'
 import { createPresence } from './live/presence.js'
@@ -92,7 +94,21 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
   const store = await createConversationStore(nc, n, conversationLog, {
     onError: (err) => log.warn({ err }, 'conversation snapshot failed'),
   })
+  const receipts =
+    config.receiptBatchMs > 0
+      ? createReceiptBatcher({
+          // Membership folded from the log: a member removed since the receipt loses its entry.
+          state: (id) => store.refresh(id, 'm'),
+          append: async (e) => {
+            await conversationLog.append(e, {})
+          },
+          batchMs: config.receiptBatchMs,
+          newId: randomUUID,
+          onError: (err, conversationId) => log.warn({ err, conversationId }, 'receipt batch append failed'),
+        })
+      : undefined
   const appender = createAppender(conversationLog.js, n, conversationLog, store, {
+    ...(receipts ? { receipts } : {}),
     limits: {
       maxTextLength: config.limits.maxTextLength,
       maxCaptionLength: config.limits.maxCaptionLength,
@@ -182,6 +198,8 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       stopRevocations?.()
       listener.close()
       protocol.closeAll()
+      // Receipts already decided are appended, not lost with the process.
+      await receipts?.flushAll()
       hub.close()
       await presence.close()
     },

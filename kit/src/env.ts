@@ -86,6 +86,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['gateway'],
     'Sustained frame rate per user on one gateway (burst is 4x).',
   ),
+  v(
+    'RECEIPT_BATCH_MS',
+    '100',
+    ['gateway'],
+    'Group receipts wait this long to be appended as one batch (0: each on its own).',
+  ),
   v('UPLOAD_LIMIT_IMAGE', '16777216', ['gateway'], 'Largest photo upload, bytes.'),
   v('UPLOAD_LIMIT_VIDEO', '16777216', ['gateway'], 'Largest video upload, bytes.'),
   v('UPLOAD_LIMIT_AUDIO', '16777216', ['gateway'], 'Largest voice note upload, bytes.'),

@@ -10,6 +10,7 @@ import {
 import type { JetStreamClient } from '@nats-io/jetstream'
 import { type Command, type DecideContext, decide } from './decide.js'
 import type { ConversationLog } from './log.js'
+import type { ReceiptBatcher } from './receipt-batcher.js'
 import type { ConversationStore } from './store.js'
 
 export type AppendOutcome =
@@ -41,6 +42,11 @@ export interface AppenderOptions {
   /** Decide/append rounds under contention before BUSY. */
   maxAttempts?: number
   now?: () => number
+  /**
+   * Where decided receipts of groups go instead of one append each (ADR 0070). Direct
+   * conversations, and a gateway without one, append every receipt on its own.
+   */
+  receipts?: ReceiptBatcher
 }
 
 /** Users whose conversation set an event changes: joined or not. */
@@ -132,6 +138,11 @@ export const createAppender = (
           }
           const e = d.events[0]
           if (!e) return { ok: true, conversationId: id, duplicate: false }
+          if (command.type === 'receipt' && state.kind === 'group' && o.receipts) {
+            // Decided against the current state like any receipt; appended with the batch.
+            o.receipts.add(id, command.actor, command.kind, command.upTo)
+            return { ok: true, conversationId: id, duplicate: false }
+          }
           const lane = laneOf(e.type)
           const expected = state.lastM
           const r = await log.append(e, {
