@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import pg from 'pg'
 import { readDaemon, startDaemon } from './daemon.js'
 import { hostPort, tcpAnswers, waitFor } from './probe.js'
 import { ensureCommand, findExecutable, postgresBinDirs } from './system-packages.js'
@@ -19,6 +20,24 @@ export interface ServiceResult {
 const OWN_NATS_URL = `nats://127.0.0.1:${OWN_PORTS.nats}`
 const OWN_PG_URL = `postgres://postgres@127.0.0.1:${OWN_PORTS.postgres}/postgres`
 const OWN_S3_URL = `http://127.0.0.1:${OWN_PORTS.s3}`
+
+/**
+ * PostgreSQL accepts TCP connections while it is still starting up (and refuses them with
+ * 57P03), so "ready" means a query succeeds, not that the port answers.
+ */
+const pgAnswersQueries = async (url: string): Promise<boolean> => {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
 
 const answers = async (url: string, defaultPort: number) => {
   const { host, port } = hostPort(url, defaultPort)
@@ -92,7 +111,7 @@ export const ensurePostgres = async (dataDir: string, wanted: string, log: Log):
     ],
     owner ?? {},
   )
-  await waitFor('postgres', () => answers(OWN_PG_URL, 5432))
+  await waitFor('postgres to accept queries', () => pgAnswersQueries(OWN_PG_URL))
   return { url: OWN_PG_URL, started: true }
 }
 
