@@ -133,6 +133,7 @@ export const createHub = (d: HubDeps) => {
       const state = await store.get(room.id)
       // A batch (ADR 0070) goes to the union of its entries' audiences; a single receipt is one entry.
       const union = new Set<string>()
+      let everyone = false
       for (const r of receipts) {
         const me = state.members.get(r.userId)
         const before = me ? (r.kind === 'read' ? me.read : me.delivered) : 0
@@ -147,12 +148,17 @@ export const createHub = (d: HubDeps) => {
           one = receiptAudience(state.kind, r.userId, before, r.upTo, room.senders)
         }
         if (one === 'all') {
-          union.clear()
+          everyone = true
           break
         }
+        // A delivered watermark matters to the senders it covers, not to its author: no device
+        // shows its user their own delivery state. Read state is echoed (it clears unread counts
+        // on the author's other devices). Without this, a batch of a big group's delivered
+        // receipts would go to every author: O(members²) bytes per message (ADR 0070).
+        if (state.kind === 'group' && r.kind === 'delivered') one.delete(r.userId)
         for (const u of one) union.add(u)
       }
-      audience = union.size > 0 ? union : 'all'
+      audience = everyone ? 'all' : union
     }
     if (event.type === 'message.sent') {
       room.senders.push([e.seq, event.actor])

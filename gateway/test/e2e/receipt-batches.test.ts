@@ -82,6 +82,15 @@ t.test(
       lane.some((e) => e.event.type === 'receipt.batch' && e.event.actor === 'system'),
       'at least one receipt.batch, written by the system',
     )
+
+    // Delivered watermarks go to the senders they cover, not back to their authors (ADR 0070):
+    // otherwise every member would get every batch. A ping answered after the sender has seen
+    // the batches proves each member's socket has already carried anything sent before it.
+    await Promise.all(clients.map((c) => c.request({ type: 'ping' })))
+    const echoed = clients.filter((c) =>
+      c.frames.some((f) => f.type === 'event' && f.lane === 'r' && receiptEntries(f.event).length > 0),
+    )
+    t.equal(echoed.length, 0, 'no member got the delivered receipts back')
   },
 )
 
