@@ -101,6 +101,12 @@ export const ENV_VARS: readonly EnvVar[] = [
   v('MEDIA_VIDEO_MAX_HEIGHT', '720', ['media-worker'], 'Largest video rendition height.'),
   v('FFMPEG_PATH', 'ffmpeg', ['media-worker'], 'ffmpeg binary.'),
   v('PROJECTOR_BATCH', '500', ['projector'], 'Events applied per transaction, at most.'),
+  v(
+    'PROJECTOR_LINGER_MS',
+    '50',
+    ['projector'],
+    'How long a batch that is not full waits for more events (fewer, larger transactions).',
+  ),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
   v('AUTH_RATE_BURST', '10', ['gateway'], 'Register and login requests one client address may burst.'),

@@ -16,6 +16,7 @@ const c = new ConfigReader()
 const common = readCommon(c)
 const opsPort = c.int('PROJECTOR_OPS_PORT', 0, 65535)
 const batch = c.int('PROJECTOR_BATCH', 1, 10_000)
+const lingerMs = c.int('PROJECTOR_LINGER_MS', 0, 1000)
 c.done()
 
 const log = createLogger('projector', common.logLevel)
@@ -37,6 +38,7 @@ const projector = await startProjector({
   databaseUrl: common.databaseUrl,
   names: n,
   batch,
+  lingerMs,
   log,
   registry: ops.registry,
 })

@@ -17,6 +17,8 @@ export interface ProjectorOptions {
   log: Logger
   registry: Registry
   ackWaitMs?: number
+  /** See ShardConsumerOptions.lingerMs. */
+  lingerMs?: number
   /** How often shards leased by another projector are tried again (default 2 s). */
   leaseRetryMs?: number
 }
@@ -55,6 +57,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
         log: o.log,
         metrics,
         ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),
+        ...(o.lingerMs !== undefined ? { lingerMs: o.lingerMs } : {}),
       })
       consumers.set(shard, c)
       await c.start()

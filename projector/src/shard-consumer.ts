@@ -26,6 +26,12 @@ export interface ShardConsumerOptions {
   metrics: ProjectorMetrics
   /** How long JetStream waits for an ack before redelivering (tests shorten it). */
   ackWaitMs?: number
+  /**
+   * How long a batch that is not full waits for more events before it is applied. Each batch is a
+   * transaction with a fixed cost (lock, offset, state, commit); at moderate rates spread over many
+   * shards, applying at once means one transaction per event. Bounded, so lag grows by at most this.
+   */
+  lingerMs?: number
 }
 
 const toEntry = (m: JsMsg): LogEntry => ({
@@ -66,6 +72,8 @@ export const ensureProjectorConsumer = async (
  */
 export class ShardConsumer {
   private queue: JsMsg[] = []
+  /** When the oldest queued message arrived (performance.now()). */
+  private firstAt = 0
   private wake: (() => void) | undefined
   private messages: ConsumerMessages | undefined
   private stopped = false
@@ -81,6 +89,7 @@ export class ShardConsumer {
     this.messages = await consumer.consume({
       max_messages: o.batch * 2,
       callback: (m) => {
+        if (this.queue.length === 0) this.firstAt = performance.now()
         this.queue.push(m)
         this.wake?.()
       },
@@ -106,7 +115,20 @@ export class ShardConsumer {
         this.wake = undefined
         continue
       }
+      const lingerLeft = (o.lingerMs ?? 0) - (performance.now() - this.firstAt)
+      if (this.queue.length < o.batch && lingerLeft > 0 && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, lingerLeft)
+          this.wake = () => {
+            if (this.queue.length < o.batch) return
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        this.wake = undefined
+      }
       const take = this.queue.splice(0, o.batch)
+      if (this.queue.length > 0) this.firstAt = performance.now()
       const last = take[take.length - 1]!
       const started = performance.now()
       try {

@@ -250,3 +250,28 @@ t.test('a poison event is dead-lettered and later events still project', async (
   t.match(await registry.metrics(), /projector_dead_letters_total(\{[^}]*\})? [2-9]/)
   await p.stop()
 })
+
+t.test('a batch that is not full lingers for more events, so a burst is one transaction', async (t) => {
+  const registry = new Registry()
+  const p = await startProjector({
+    nc: tn.nc,
+    pool,
+    databaseUrl: tn.stack.databaseUrl,
+    names: n,
+    batch: 50,
+    // Long enough that the whole burst below arrives inside it even on a busy machine.
+    lingerMs: 1500,
+    log,
+    registry,
+  })
+  t.teardown(p.stop)
+  const conv = 'c_linger001'
+  await append(js, n, created(conv))
+  let last = 0
+  for (let i = 1; i <= 9; i++) last = await append(js, n, sent(conv, U.ann, i))
+  await waitFor(async () => (await offsetOf(n.shardOf(conv))) >= last, 10_000, 'the burst projected')
+  const metrics = await registry.metrics()
+  t.match(metrics, /projector_batch_size_count(\{[^}]*\})? 1\n/, 'one transaction')
+  t.match(metrics, /projector_batch_size_sum(\{[^}]*\})? 10\n/, 'for all ten events')
+  await p.stop()
+})
