@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { type EventData, type MediaJob, mediaKeys, type Variant, type VariantName } from '@chatapp/contracts'
 import { type AvTools, audioLevels, extractFrame, probeAv, transcodeAudio, transcodeVideo } from './av.js'
 import { PermanentFailure } from './failure.js'
-import { placeholder, probeImage, renderImage } from './image.js'
+import { decodeOnce, placeholder, probeImage, renderImage } from './image.js'
 import { type Plan, type PlanConfig, plan, type Rendition, waveform } from './plan.js'
 import type { MediaStore } from './store.js'
 
@@ -71,10 +71,11 @@ const render = async (job: MediaJob, input: string, dir: string, d: JobDeps): Pr
       return { mediaId: job.mediaId, variants: [] }
     case 'image': {
       const p = must(plan(job, await probeImage(input, limits), d.config))
+      const stills = p.renditions.filter((r) => r.op === 'image')
+      const base = await decodeOnce(input, Math.max(...stills.map((r) => r.maxSide)), limits)
       const variants: Variant[] = []
-      for (const r of p.renditions) {
-        if (r.op !== 'image') continue
-        const out = await renderImage(input, r, limits)
+      for (const r of stills) {
+        const out = await renderImage(base, r, limits)
         const size = await d.store.putBuffer(
           mediaKeys.variant(job.mediaId, r.name),
           out.data,
@@ -93,7 +94,7 @@ const render = async (job: MediaJob, input: string, dir: string, d: JobDeps): Pr
         variants,
         width: p.width!,
         height: p.height!,
-        placeholder: await placeholder(input, limits),
+        placeholder: await placeholder(base, limits),
       }
     }
     case 'video': {

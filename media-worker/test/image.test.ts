@@ -1,6 +1,6 @@
 import sharp from 'sharp'
 import t from 'tap'
-import { classifySharpError, placeholder, probeImage, renderImage } from '../src/image.js'
+import { classifySharpError, decodeOnce, placeholder, probeImage, renderImage } from '../src/image.js'
 import { png, pngBomb } from './support/fixtures.js'
 
 t.test('maps sharp errors to stable codes', async (t) => {
@@ -47,4 +47,27 @@ t.test('makes a placeholder of a few hundred bytes', async (t) => {
   t.ok(url.length < 1500, `${url.length} characters`)
   const m = await sharp(Buffer.from(url.split(',')[1]!, 'base64')).metadata()
   t.ok(Math.max(m.width!, m.height!) <= 16)
+})
+
+t.test('decodes an original once, oriented and shrunk, and renders every variant from it', async (t) => {
+  const limits = { maxPixels: 10_000_000 }
+  // Stored 400×200 with EXIF orientation 6: displayed as 200×400.
+  const jpeg = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#3366cc' } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer()
+  t.equal((await sharp(jpeg).metadata()).orientation, 6, 'the fixture carries its orientation')
+  const base = await decodeOnce(jpeg, 100, limits)
+  t.same([base.width, base.height, base.channels], [50, 100, 3], 'oriented, then shrunk to maxSide')
+  const thumb = await renderImage(
+    base,
+    { name: 'thumb', op: 'image', format: 'webp', maxSide: 40, quality: 80 },
+    limits,
+  )
+  t.same([thumb.width, thumb.height], [20, 40], 'a variant keeps the displayed orientation')
+  const meta = await sharp(thumb.data).metadata()
+  t.equal(meta.format, 'webp')
+  t.equal(meta.orientation, undefined, 'and carries no EXIF orientation to apply twice')
+  t.match(await placeholder(base, limits), /^data:image\/jpeg;base64,/)
+  await t.rejects(decodeOnce(Buffer.from('not an image'), 100, limits), { name: 'PermanentFailure' })
 })
