@@ -71,3 +71,30 @@ t.test('decodes an original once, oriented and shrunk, and renders every variant
   t.match(await placeholder(base, limits), /^data:image\/jpeg;base64,/)
   await t.rejects(decodeOnce(Buffer.from('not an image'), 100, limits), { name: 'PermanentFailure' })
 })
+
+t.test('every EXIF orientation comes out as sharp’s own auto-orientation does', async (t) => {
+  const limits = { maxPixels: 10_000_000 }
+  // Asymmetric: a red block in the top-left corner of a blue 300×200 picture.
+  const source = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#2040c0' } })
+    .composite([
+      { input: { create: { width: 90, height: 60, channels: 3, background: '#e02020' } }, left: 0, top: 0 },
+    ])
+    .png()
+    .toBuffer()
+  for (let orientation = 1; orientation <= 8; orientation++) {
+    const jpeg = await sharp(source).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer()
+    const mine = await decodeOnce(jpeg, 150, limits)
+    const { data, info } = await sharp(jpeg)
+      .rotate()
+      .resize({ width: 150, height: 150, fit: 'inside' })
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    t.same([mine.width, mine.height], [info.width, info.height], `orientation ${orientation}: size`)
+    let diff = 0
+    for (let i = 0; i < data.length; i++) diff += Math.abs(data[i]! - mine.data[i]!)
+    t.ok(
+      diff / data.length < 6,
+      `orientation ${orientation}: same picture (mean difference ${(diff / data.length).toFixed(2)})`,
+    )
+  }
+})
