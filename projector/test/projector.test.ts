@@ -23,6 +23,22 @@ const q = async (sql: string, p: unknown[] = []) =>
 const offsetOf = async (shard: number) =>
   Number((await q('SELECT last_seq FROM V.projector_offsets WHERE shard = $1', [shard]))[0]?.last_seq ?? 0)
 
+/** A projector on this file's namespace; `extra` holds what a test changes (ack wait, linger). */
+const start = async (extra: { ackWaitMs?: number; lingerMs?: number } = {}) => {
+  const registry = new Registry()
+  const p = await startProjector({
+    nc: tn.nc,
+    pool,
+    databaseUrl: tn.stack.databaseUrl,
+    names: n,
+    batch: 50,
+    log,
+    registry,
+    ...extra,
+  })
+  return { p, registry }
+}
+
 const media = { mediaId: 'm_photo001', kind: 'image' as const, mime: 'image/jpeg', size: 100 }
 
 t.test('a crash between commit and ack has no double effect', async (t) => {
@@ -32,18 +48,8 @@ t.test('a crash between commit and ack has no double effect', async (t) => {
   await append(js, n, sent(conv, U.ann, 1))
   const shard = n.shardOf(conv)
   const jsm = await jetstreamManager(tn.nc)
-  const registry = new Registry()
   // Migrate the schema and create the durable consumer exactly as the projector does.
-  const p0 = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry,
-    ackWaitMs: 1000,
-  })
+  const { p: p0 } = await start({ ackWaitMs: 1000 })
   await waitFor(async () => (await offsetOf(shard)) >= 2, 10_000, 'first projection')
   await p0.stop()
   // Now the crash: roll the offset back to 0 is not what happens; instead deliver the same batch
@@ -85,17 +91,7 @@ t.test('a batch committed but never acked is redelivered and skipped', async (t)
   )
   t.equal(first.applied, taken.length)
   // A new projector starts; JetStream redelivers after ack_wait; the offset makes it a no-op.
-  const registry = new Registry()
-  const p = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry,
-    ackWaitMs: 1000,
-  })
+  const { p } = await start({ ackWaitMs: 1000 })
   t.teardown(p.stop)
   await waitFor(
     async () => (await p.metrics.skippedTotal.get()).values[0]!.value >= taken.length,
@@ -108,16 +104,7 @@ t.test('a batch committed but never acked is redelivered and skipped', async (t)
 })
 
 t.test('each event type is projected', async (t) => {
-  const registry = new Registry()
-  const p = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry,
-  })
+  const { p, registry } = await start()
   t.teardown(p.stop)
   await append(js, n, created(GROUP))
   await append(js, n, ev('conversation.renamed', GROUP, U.ann, { title: 'Renamed' }))
@@ -221,16 +208,7 @@ t.test('each event type is projected', async (t) => {
 })
 
 t.test('a poison event is dead-lettered and later events still project', async (t) => {
-  const registry = new Registry()
-  const p = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry,
-  })
+  const { p, registry } = await start()
   t.teardown(p.stop)
   const conv = 'c_poison001'
   await append(js, n, created(conv))
@@ -252,18 +230,7 @@ t.test('a poison event is dead-lettered and later events still project', async (
 })
 
 t.test('a batch that is not full lingers for more events, so a burst is one transaction', async (t) => {
-  const registry = new Registry()
-  const p = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    // Long enough that the whole burst below arrives inside it even on a busy machine.
-    lingerMs: 1500,
-    log,
-    registry,
-  })
+  const { p, registry } = await start({ lingerMs: 1500 })
   t.teardown(p.stop)
   const conv = 'c_linger001'
   await append(js, n, created(conv))
