@@ -9,14 +9,10 @@ import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { generatePrivateKeyPem } from '../../src/accounts/token-service.js'
 import { testGateways } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 const isEvent =
   (seq: number) =>
   (f: ServerFrame): f is ServerFrameOf<'event'> =>

@@ -1,16 +1,11 @@
-import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
+import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
-
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 
 t.test(
   'a member removed while offline gets what they missed up to the removal, and nothing after',

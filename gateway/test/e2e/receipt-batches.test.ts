@@ -1,17 +1,13 @@
-import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
+import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import type { StoredEvent } from '../../src/conversations/log.js'
 import { receiptEntries } from '../../src/live/receipt-audience.js'
 import type { Gateway } from '../../src/server.js'
 import { type TestGateways, testGateways } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 type Ev = ServerFrameOf<'event'>
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 
 const A = 'u_sender001'
 const member = (i: number) => `u_member${String(i).padStart(3, '0')}`

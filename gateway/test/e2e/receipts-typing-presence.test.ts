@@ -3,16 +3,12 @@ import { createTestNamespace } from '@chatapp/infra'
 import { Kvm } from '@nats-io/kv'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
 const C = 'u_carol0001'
 
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 type Ev = ServerFrameOf<'event'>
 const receiptBy =
   (actor: string, upTo: number) =>

@@ -1,18 +1,13 @@
-import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
+import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
 const C = 'u_carol0001'
 const D = 'u_dave00001'
-
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 
 t.test('users on two gateways chat 1:1 and in a group, with receipts, sync and cut-off', async (t) => {
   const tn = await createTestNamespace()

@@ -1,4 +1,4 @@
-import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
+import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import { connectNats, createLogger, type NatsConnection } from '@chatapp/kit'
 import t from 'tap'
@@ -6,14 +6,10 @@ import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/to
 import { defaultGatewayConfig } from '../../src/config.js'
 import { startGateway, WS_PATH } from '../../src/server.js'
 import { memoryDirectory } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 
 /**
  * Fault injection on the real adapter: the gateway's NATS connection drops chosen live messages,

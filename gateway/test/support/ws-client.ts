@@ -1,5 +1,11 @@
-import type { ServerFrame } from '@chatapp/contracts'
+import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
 import WebSocket from 'ws'
+
+/** A frame predicate that narrows to one frame type: `c.waitFor(isType('synced'))`. */
+export const isType =
+  <T extends ServerFrame['type']>(type: T) =>
+  (f: ServerFrame): f is ServerFrameOf<T> =>
+    f.type === type
 
 /**
  * A raw-`ws` test client: records every frame, and waits for the one a test expects (bounded),

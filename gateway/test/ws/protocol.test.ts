@@ -2,15 +2,11 @@ import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
-import { TestClient } from '../support/ws-client.js'
+import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
 
-const isType =
-  <T extends ServerFrame['type']>(type: T) =>
-  (f: ServerFrame): f is ServerFrameOf<T> =>
-    f.type === type
 const errorCode = (f: ServerFrame) => (f.type === 'error' ? f.code : `not an error: ${f.type}`)
 
 t.test('the WebSocket protocol refuses every bad input with its code and goes on', async (t) => {
