@@ -1,0 +1,7 @@
+export * from './admit.js'
+export * from './decide.js'
+export * from './evolve.js'
+export * from './inbox.js'
+export * from './membership.js'
+export * from './receipts.js'
+export * from './state.js'
