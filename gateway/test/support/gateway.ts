@@ -6,8 +6,8 @@ import {
   type TokenService,
 } from '../../src/accounts/token-service.js'
 import { defaultGatewayConfig, type GatewayConfig } from '../../src/config.js'
+import { type Gateway, startGateway, WS_PATH } from '../../src/gateway.js'
 import type { UserDirectory } from '../../src/ports.js'
-import { type Gateway, startGateway, WS_PATH } from '../../src/server.js'
 
 /** Users the directory knows; tests register ids here (A's accounts module owns the real one). */
 export const memoryDirectory = (users: Set<string>): UserDirectory => ({
