@@ -21,7 +21,7 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
       maxTextLength: 1000,
       authTimeoutMs: 300,
       connFramesPerSecond: 5,
-      connBurst: 10,
+      connBurst: 20,
     },
   })
   t.teardown(() => gw.close())
@@ -79,6 +79,28 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
       }
       await expectError('{"type": "send",', 'BAD_JSON')
       await expectError({ type: 'teleport' }, 'UNKNOWN_FRAME')
+      // Every refusal of a frame that carried a rid answers that rid (a client correlating by
+      // rid would otherwise wait for ever).
+      t.equal((await expectError({ type: 'teleport', rid: 'u1' }, 'UNKNOWN_FRAME')).rid, 'u1')
+      t.equal((await expectError({ type: 'send', rid: 'i1', kind: 'text' }, 'INVALID_FRAME')).rid, 'i1')
+      // One character PostgreSQL cannot hold once stopped a projector shard: refused at the door.
+      const nul = await expectError(
+        {
+          type: 'send',
+          rid: 'z1',
+          conversationId: 'c_doesnotexist',
+          clientMsgId: 'cm_00000002',
+          kind: 'text',
+          text: 'a\u0000b',
+        },
+        'UNSUPPORTED_CHARACTER',
+      )
+      t.equal(nul.rid, 'z1')
+      t.same(nul.details, ['/text: U+0000 or an unpaired surrogate'])
+      await expectError(
+        { type: 'group.create', rid: 'z2', title: 'x\u0000', memberIds: [] },
+        'UNSUPPORTED_CHARACTER',
+      )
       const inv = await expectError(
         { type: 'send', rid: 'x', conversationId: 'nope', kind: 'text' },
         'INVALID_FRAME',
@@ -140,9 +162,10 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
   await t.test('floods get RATE_LIMITED with retryAfterMs, then 4429', async (t) => {
     const c = await TestClient.open(gw.url, { token: tokenA })
     await c.waitFor(isType('hello'))
-    for (let i = 0; i < 60; i++) c.send({ type: 'ping' })
+    for (let i = 0; i < 60; i++) c.send({ type: 'ping', rid: `flood${i}` })
     const limited = await c.waitFor((f) => f.type === 'error' && f.code === 'RATE_LIMITED')
     t.ok(limited.type === 'error' && (limited.retryAfterMs ?? 0) > 0)
+    t.match(limited, { rid: /^flood\d+$/ }, 'the refusal answers the request it refused')
     t.equal((await c.waitClosed()).code, 4429)
   })
 })

@@ -61,7 +61,7 @@ export interface ConversationLog {
 export interface ConversationLogOptions {
   /** How long an append or a read step keeps retrying transient failures. Default 10 s. */
   deadlineMs?: number
-  /** One publish attempt's timeout. Default 2 s (several attempts fit in the deadline). */
+  /** One publish attempt's timeout. Default a third of the deadline, between 0.2 and 2 s. */
   attemptTimeoutMs?: number
   onUndecodable?: (where: { stream: string; seq: number; subject: string; reason: string }) => void
   onRetry?: (err: unknown) => void
@@ -80,7 +80,8 @@ export const createConversationLog = async (
   o: ConversationLogOptions = {},
 ): Promise<ConversationLog> => {
   const deadlineMs = o.deadlineMs ?? 10_000
-  const attemptTimeout = o.attemptTimeoutMs ?? 2_000
+  // Several attempts fit in the deadline, so an append resumes soon after a leader is elected.
+  const attemptTimeout = o.attemptTimeoutMs ?? Math.min(2_000, Math.max(200, Math.floor(deadlineMs / 3)))
   const js = jetstream(nc)
   const jsm = await jetstreamManager(nc)
   const ranges = createRangeReader(js, jsm, {
