@@ -162,37 +162,43 @@ t.test('a batch is flushed after batchMs, or at once at maxEntries, and on flush
   t.match(appended[2], { type: 'receipt.read', actor: C }, 'flushed by its timer')
 })
 
-t.test('a batch whose append fails is not dropped: it is merged with newer receipts and tried again', async (t) => {
-  const appended: ChatEvent[] = []
-  const errors: unknown[] = []
-  let failures = 2
-  let waiter: (() => void) | undefined
-  const batcher = createReceiptBatcher({
-    state: async () => group(),
-    append: async (e) => {
-      if (failures-- > 0) throw new Error('no responders')
-      appended.push(e)
-      waiter?.()
-    },
-    batchMs: 5,
-    maxRetryPauseMs: 20,
-    newId: ctx.newId,
-    onError: (err) => errors.push(err),
-  })
-  const done = new Promise<void>((resolve) => (waiter = resolve))
-  batcher.add(id, B, 'delivered', 2)
-  batcher.add(id, C, 'read', 2)
-  let bound: NodeJS.Timeout | undefined
-  await Promise.race([
-    done,
-    new Promise((_, reject) => {
-      bound = setTimeout(() => reject(new Error('never appended')), 5000)
-    }),
-  ])
-  clearTimeout(bound)
-  t.equal(errors.length, 2, 'both failures were reported')
-  t.match(appended, [
-    { type: 'receipt.batch', data: { delivered: [{ userId: B, upTo: 2 }], read: [{ userId: C, upTo: 2 }] } },
-  ])
-  t.equal(batcher.pendingConversations(), 0)
-})
+t.test(
+  'a batch whose append fails is not dropped: it is merged with newer receipts and tried again',
+  async (t) => {
+    const appended: ChatEvent[] = []
+    const errors: unknown[] = []
+    let failures = 2
+    let waiter: (() => void) | undefined
+    const batcher = createReceiptBatcher({
+      state: async () => group(),
+      append: async (e) => {
+        if (failures-- > 0) throw new Error('no responders')
+        appended.push(e)
+        waiter?.()
+      },
+      batchMs: 5,
+      maxRetryPauseMs: 20,
+      newId: ctx.newId,
+      onError: (err) => errors.push(err),
+    })
+    const done = new Promise<void>((resolve) => (waiter = resolve))
+    batcher.add(id, B, 'delivered', 2)
+    batcher.add(id, C, 'read', 2)
+    let bound: NodeJS.Timeout | undefined
+    await Promise.race([
+      done,
+      new Promise((_, reject) => {
+        bound = setTimeout(() => reject(new Error('never appended')), 5000)
+      }),
+    ])
+    clearTimeout(bound)
+    t.equal(errors.length, 2, 'both failures were reported')
+    t.match(appended, [
+      {
+        type: 'receipt.batch',
+        data: { delivered: [{ userId: B, upTo: 2 }], read: [{ userId: C, upTo: 2 }] },
+      },
+    ])
+    t.equal(batcher.pendingConversations(), 0)
+  },
+)
