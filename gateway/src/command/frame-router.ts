@@ -59,7 +59,7 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
     return conn.error(code, rid, undefined, code === 'UNAVAILABLE' ? { retryAfterMs: 1_000 } : undefined)
   }
 
-  return (conn: Connection, data: ArrayBuffer): void => {
+  return (conn: Connection, data: ArrayBuffer, binary = false): void => {
     if (conn.closed) return
     const now = Date.now()
     let wait = conn.bucket.take(now)
@@ -74,6 +74,17 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
       return
     }
     conn.strikes = 0
+    if (binary) {
+      // Refused rather than guessed at: a binary frame is a client bug or a probe, and decoding it
+      // as UTF-8 JSON would make a second, undocumented framing.
+      o.onError?.('INVALID_FRAME')
+      conn.error(
+        'INVALID_FRAME',
+        undefined,
+        'binary frames are not part of the protocol: send JSON in text frames',
+      )
+      return
+    }
     const decoded = decodeClientFrame(data)
     if (!decoded.ok) {
       o.onError?.(decoded.error.code)

@@ -19,7 +19,8 @@ export interface WsHandlers<S, C> {
   /** Decides the upgrade from the copied headers. */
   upgrade(h: { origin: string; protocols: string[]; ip: string }): Promise<UpgradeDecision<S>>
   open(socket: Socket, state: S): C
-  message(conn: C, data: ArrayBuffer): void
+  /** `binary`: the client sent a binary frame (the protocol is JSON in text frames). */
+  message(conn: C, data: ArrayBuffer, binary: boolean): void
   close(conn: C, code: number): void
 }
 
@@ -124,7 +125,7 @@ export const mountWebSocket = <S, C>(app: uWS.TemplatedApp, o: WsOptions, h: WsH
       ud.conn = h.open(sock, ud.init as S)
       ud.init = undefined
     },
-    message: (ws, data) => {
+    message: (ws, data, isBinary) => {
       const ud = ws.getUserData()
       if (data.byteLength > o.maxFrameBytes) {
         ud.sock?.send(JSON.stringify({ type: 'error', ...errorBody('FRAME_TOO_LARGE') }))
@@ -132,7 +133,7 @@ export const mountWebSocket = <S, C>(app: uWS.TemplatedApp, o: WsOptions, h: WsH
         return
       }
       // `data` is only valid during this call; the core decodes it synchronously.
-      h.message(ud.conn as C, data)
+      h.message(ud.conn as C, data, isBinary)
     },
     close: (ws, code) => {
       const ud = ws.getUserData()

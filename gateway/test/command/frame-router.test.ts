@@ -78,6 +78,10 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
         return f
       }
       await expectError('{"type": "send",', 'BAD_JSON')
+      const from0 = c.frames.length
+      c.ws.send(Buffer.from('{"type":"ping","rid":"bin"}'), { binary: true })
+      const bin = await c.waitFor(isType('error'), 5000, from0)
+      t.match(bin, { code: 'INVALID_FRAME', message: /binary/ }, 'a binary frame is refused, not parsed')
       await expectError({ type: 'teleport' }, 'UNKNOWN_FRAME')
       // Every refusal of a frame that carried a rid answers that rid (a client correlating by
       // rid would otherwise wait for ever).
