@@ -1,5 +1,6 @@
 export * from './admit.js'
 export * from './decide.js'
+export * from './effects.js'
 export * from './evolve.js'
 export * from './inbox.js'
 export * from './membership.js'
