@@ -54,6 +54,7 @@ export class ChatClient {
     resyncs: 0,
     invalidFrames: 0,
     reconnects: 0,
+    resends: 0,
   }
   /** Set by `hello`. */
   userId: string | undefined
@@ -99,6 +100,9 @@ export class ChatClient {
       retryBackoff: { ...DEFAULT_RETRY_BACKOFF, ...options.retryBackoff },
       random: options.random,
       write: (f) => this.write(f),
+      resent: () => {
+        this.stats.resends += 1
+      },
     })
     this.autoDeliver = options.autoDeliver ?? false
     this.conn = new Connector(

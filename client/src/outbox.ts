@@ -19,6 +19,8 @@ export interface OutboxOptions {
   retryBackoff: BackoffOptions
   random?: (() => number) | undefined
   write: (frame: ClientFrame) => void
+  /** Called for every write of a request written before (after a drop, a refusal, a lost answer). */
+  resent?: () => void
 }
 
 /**
@@ -211,6 +213,7 @@ export class Outbox {
   private writeRequest(p: PendingRequest): void {
     if (p.kind === 'send' && (p.written || this.chains.refused(conversationOf(p))))
       (p.frame as ClientFrameOf<'send'>).retry = true
+    if (p.written) this.o.resent?.()
     p.written = true
     p.answerBy = Date.now() + this.o.attemptTimeoutMs
     this.o.write(p.frame)

@@ -125,4 +125,6 @@ export interface ClientStats {
   resyncs: number
   invalidFrames: number
   reconnects: number
+  /** Sends and commands written again (after a drop, a retryable refusal or a lost answer). */
+  resends: number
 }

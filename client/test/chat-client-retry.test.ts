@@ -70,6 +70,7 @@ t.test('sends refused with UNAVAILABLE during an outage are resent in order and 
   )
   t.same(errors, [], 'the app saw no error')
   t.equal(client.pending, 0)
+  t.equal(client.stats.resends, log.attempts.filter((a) => a.attempt > 1).length, 'counted')
 })
 
 t.test('a send pipelined behind a refused one is never stored before it', async (t) => {
