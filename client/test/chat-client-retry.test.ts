@@ -228,3 +228,20 @@ t.test('after a reconnect, a receipt the server already stored is not written ag
   )
   t.equal(gw.conns.length, 2)
 })
+
+t.test('a late refusal of an attempt whose request settled since is not reported to the app', async (t) => {
+  const { client, log, conn, errors } = await withLog(t, { requestTimeoutMs: 100 })
+  // The first attempt is answered only after its resend was: too late to matter.
+  log.fate = (a) => (a.attempt === 1 ? { silent: true } : { store: true })
+  const r = await client.send(CONV, { text: 'x' })
+  const rid = (conn.frames.find((f) => f.type === 'send') as { rid: string }).rid
+  conn.send({ type: 'error', rid, ...errorBody('UNAVAILABLE') })
+  // A refusal naming a request this client never made is still news.
+  conn.send({ type: 'error', rid: 'not-ours', ...errorBody('BUSY') })
+  await waitFor('the foreign refusal', () => errors.length > 0)
+  t.same(
+    errors.map((e) => e.code),
+    ['BUSY'],
+  )
+  t.equal(r.n, 1)
+})
