@@ -35,32 +35,20 @@ t.test('pings, resyncs and client-side codes never retry', async (t) => {
 t.test("the wait is the server's retryAfterMs plus a little jitter, else a capped backoff", async (t) => {
   const o = DEFAULT_RETRY_BACKOFF
   t.same(o, { baseMs: 100, maxMs: 5000 })
-  t.equal(
-    retryDelay(1, 300, o, () => 0),
-    300,
-  )
-  t.equal(
-    retryDelay(7, 300, o, () => 0.999),
-    399,
-    'jitter below one base step',
-  )
-  t.equal(
-    retryDelay(1, undefined, o, () => 0.5),
-    50,
-    'first: within 100 ms',
-  )
-  t.equal(
-    retryDelay(3, undefined, o, () => 0.5),
-    200,
-    'doubling: within 400 ms',
-  )
-  t.equal(
-    retryDelay(20, undefined, o, () => 0.999),
-    4995,
-    'capped at 5 s',
-  )
-  t.equal(
-    retryDelay(0, undefined, o, () => 0.5),
-    50,
-  )
+  const cases: Array<
+    [failures: number, retryAfterMs: number | undefined, random: number, ms: number, why: string]
+  > = [
+    [1, 300, 0, 300, "the server's wait"],
+    [7, 300, 0.999, 399, 'jitter below one base step'],
+    [1, undefined, 0.5, 50, 'first: within 100 ms'],
+    [3, undefined, 0.5, 200, 'doubling: within 400 ms'],
+    [20, undefined, 0.999, 4995, 'capped at 5 s'],
+    [0, undefined, 0.5, 50, 'no failure counted yet: as the first'],
+  ]
+  for (const [failures, retryAfterMs, random, ms, why] of cases)
+    t.equal(
+      retryDelay(failures, retryAfterMs, o, () => random),
+      ms,
+      why,
+    )
 })
