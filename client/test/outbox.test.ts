@@ -170,14 +170,17 @@ t.test('the outbox is bounded', async (t) => {
   t.equal(box.size, 2)
 })
 
-t.test('a create left unanswered fails (its outcome is unknown); a waiting command can give up', async (t) => {
-  const { box, written } = setup({ attemptTimeoutMs: 40, giveUpAfterMs: 150 })
-  const create = box.request('command', { type: 'group.create', title: 'T', memberIds: [] }, false)
-  await t.rejects(create, { code: 'CLIENT_TIMEOUT', message: /no answer to group.create in 40 ms/ })
-  const open = box.request('command', { type: 'direct.open', peerId: 'u_someone01' }, true)
-  const rid = (written.at(-1) as { rid: string }).rid
-  box.refuse(rid, ChatClientError.fromBody(errorBody('BUSY', undefined, { retryAfterMs: 10_000 })))
-  await t.rejects(open, { code: 'CLIENT_TIMEOUT', message: /not settled in 150 ms/ })
-  t.equal(written.filter((f) => f.type === 'direct.open').length, 1, 'its wait ended with it')
-  t.equal(box.size, 0)
-})
+t.test(
+  'a create left unanswered fails (its outcome is unknown); a waiting command can give up',
+  async (t) => {
+    const { box, written } = setup({ attemptTimeoutMs: 40, giveUpAfterMs: 150 })
+    const create = box.request('command', { type: 'group.create', title: 'T', memberIds: [] }, false)
+    await t.rejects(create, { code: 'CLIENT_TIMEOUT', message: /no answer to group.create in 40 ms/ })
+    const open = box.request('command', { type: 'direct.open', peerId: 'u_someone01' }, true)
+    const rid = (written.at(-1) as { rid: string }).rid
+    box.refuse(rid, ChatClientError.fromBody(errorBody('BUSY', undefined, { retryAfterMs: 10_000 })))
+    await t.rejects(open, { code: 'CLIENT_TIMEOUT', message: /not settled in 150 ms/ })
+    t.equal(written.filter((f) => f.type === 'direct.open').length, 1, 'its wait ended with it')
+    t.equal(box.size, 0)
+  },
+)
