@@ -3,7 +3,7 @@ import type { Connection } from '../session/connection.js'
 import type { Sessions } from '../session/sessions.js'
 import { conversationHandlers } from './groups.js'
 import type { CommandDeps, Handler, HandlerTable } from './handler.js'
-import { codeOfError, sendHandler } from './send.js'
+import { blockSends, codeOfError, sendHandler } from './send.js'
 import { signalHandlers } from './signals.js'
 
 /** Refused frames in a row (while rate limited) before the socket is closed with 4429. */
@@ -30,14 +30,24 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
   }
   const ridOf = (f: ClientFrame): string | undefined => ('rid' in f ? f.rid : undefined)
 
-  /** The `rid` of a frame the rate limiter refused, when it is cheap to find. */
-  const ridOfRaw = (data: ArrayBuffer): string | undefined => {
-    if (data.byteLength > RID_PARSE_LIMIT) return undefined
+  /**
+   * What the rate limiter needs of a frame it refuses, when it is cheap to find: the `rid` to
+   * answer, and for a send its conversation (which the order guard then blocks: the sends pipelined
+   * behind a refused one must not be stored before its resend).
+   */
+  const peek = (data: ArrayBuffer): { rid?: string; sendTo?: string } => {
+    if (data.byteLength > RID_PARSE_LIMIT) return {}
     try {
-      const rid = (JSON.parse(Buffer.from(data).toString('utf8')) as { rid?: unknown }).rid
-      return typeof rid === 'string' && rid.length > 0 && rid.length <= 64 ? rid : undefined
+      const f = JSON.parse(Buffer.from(data).toString('utf8')) as {
+        rid?: unknown
+        type?: unknown
+        conversationId?: unknown
+      }
+      const rid = typeof f.rid === 'string' && f.rid.length > 0 && f.rid.length <= 64 ? f.rid : undefined
+      const sendTo = f.type === 'send' && typeof f.conversationId === 'string' ? f.conversationId : undefined
+      return { ...(rid ? { rid } : {}), ...(sendTo ? { sendTo } : {}) }
     } catch {
-      return undefined
+      return {}
     }
   }
 
@@ -70,7 +80,9 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
         conn.close('RATE_LIMITED', 'flooding')
         return
       }
-      conn.error('RATE_LIMITED', ridOfRaw(data), undefined, { retryAfterMs: wait })
+      const { rid, sendTo } = peek(data)
+      if (sendTo !== undefined && sendTo.length <= 64) blockSends(conn, sendTo, 'RATE_LIMITED')
+      conn.error('RATE_LIMITED', rid, undefined, { retryAfterMs: wait })
       return
     }
     conn.strikes = 0

@@ -9,6 +9,12 @@ import type { CommandDeps } from './handler.js'
 export const codeOfError = (err: unknown): ErrorCode =>
   isChatError(err) ? err.code : isTransient(err) ? 'UNAVAILABLE' : 'INTERNAL'
 
+/** Later sends of `cid` on this connection are refused with `code` until one arrives with `retry: true`. */
+export const blockSends = (conn: Connection, cid: string, code: ErrorCode): void => {
+  conn.blocked ??= new Map()
+  conn.blocked.set(cid, code)
+}
+
 /**
  * The order guard of a connection's sends to one conversation. The gateway stores a
  * conversation's sends in the order they arrive, and a client pipelines them; if one fails with a
@@ -28,9 +34,7 @@ const orderGuard = (conn: Connection, cid: string, retry: boolean) => ({
   },
   after(r: { outcome: Outcome } | { error: unknown }) {
     const code = 'outcome' in r ? (r.outcome.ok ? undefined : r.outcome.code) : codeOfError(r.error)
-    if (code === undefined || !ERRORS[code].retryable) return
-    conn.blocked ??= new Map()
-    conn.blocked.set(cid, code)
+    if (code !== undefined && ERRORS[code].retryable) blockSends(conn, cid, code)
   },
 })
 

@@ -64,3 +64,38 @@ t.test(
     t.ok(s1.seq < s2.seq && s1.n + 1 === s2.n, 'stored in the order the user sent them, once each')
   },
 )
+
+t.test('a send refused by the rate limiter blocks the sends behind it until it is resent', async (t) => {
+  const tn = await createTestNamespace()
+  t.teardown(tn.cleanup)
+  const gws = await testGateways(tn)
+  const { DEFAULT_LIMITS } = await import('@chatapp/contracts')
+  const gw = await gws.start({ limits: { ...DEFAULT_LIMITS, connFramesPerSecond: 1, connBurst: 3 } })
+  t.teardown(() => gw.close())
+  const a = await TestClient.open(gw.url, { token: await gws.token(A) })
+  t.teardown(() => a.close())
+  await gws.token(B)
+  await a.waitFor(isType('hello'))
+  const dm = ((await a.request({ type: 'direct.open', peerId: B })) as ServerFrameOf<'ok'>).conversationId!
+  const send = (n: number, retry = false) => ({
+    type: 'send',
+    rid: `q${n}${retry ? 'r' : ''}`,
+    conversationId: dm,
+    clientMsgId: `cm_limit_${n}`,
+    kind: 'text',
+    text: `m${n}`,
+    ...(retry ? { retry: true } : {}),
+  })
+  const from = a.frames.length
+  for (let i = 1; i <= 4; i++) a.send(send(i))
+  const refused = await a.waitFor((f) => f.type === 'error' && f.code === 'RATE_LIMITED', 5_000, from)
+  const n = Number(String(refused.type === 'error' && refused.rid).slice(1))
+  t.ok(n >= 2, `send ${n} was rate limited`)
+  // Wait as the server says, then send the one after the refused one: it must still wait.
+  const pause = (f: unknown) => new Promise((r) => setTimeout(r, (f as { retryAfterMs: number }).retryAfterMs + 50))
+  await pause(refused)
+  const after = await a.request(send(n + 10))
+  t.match(after, { type: 'error', code: 'RATE_LIMITED', message: /earlier send/ }, 'blocked behind the refused send')
+  await pause({ retryAfterMs: 1_000 })
+  t.equal((await a.request(send(n, true))).type, 'sent', 'the resend of the refused one lifts the block')
+})
