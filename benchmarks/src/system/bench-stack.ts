@@ -31,6 +31,8 @@ export interface BenchStackOptions {
   keep: boolean
   log: (m: string) => void
   extraEnv?: Record<string, string>
+  /** Extra node flags for every service (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[]
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/
@@ -91,6 +93,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
       root: repoRoot,
       env,
       ...(name === 'gateway' && o.gatewayNofile ? { nofile: o.gatewayNofile } : {}),
+      ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     })
     cleanup.add(name, () => stopService(svc))
     bs.services[name] = svc
