@@ -126,7 +126,7 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
 })
 
 /** The state a snapshot holds; undefined for another version (the reader then folds from the log). */
-export const fromSnapshot = (x: { v?: unknown } & Partial<StateSnapshot>): ConversationState | undefined => {
+export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined => {
   if (x.v !== 2) return undefined
   const s = x as StateSnapshot
   return {
