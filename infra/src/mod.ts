@@ -1,3 +1,6 @@
+export * from './child.js'
+export * from './cluster/cluster.js'
+export * from './config.js'
 export * from './probe.js'
 export * from './provision.js'
 export * from './stack.js'
