@@ -91,16 +91,31 @@ const ensure = async (dataDir: string, want: Wanted, spec: Spec): Promise<Servic
     )
   }
   const url = want.configured ? want.url : spec.ownUrl
-  if (want.configured && url.includes(','))
-    throw new Error(`nothing answers at ${spec.variable}=${url}; the stack starts only single servers`)
-  const { host, port } = hostPort(url, spec.defaultPort)
-  if (!LOOPBACK.test(host))
-    throw new Error(
-      `nothing answers at ${spec.variable}=${url}, and the stack starts its own ${spec.name} only on this ` +
-        `machine: start that service, or unset ${spec.variable} to use the local one`,
-    )
+  const { host, port } = localTarget(spec.variable, url, spec.defaultPort)
   await spec.start(host, port, url)
   return { url, started: true }
+}
+
+/**
+ * Where the stack may start its own service for a URL nothing answers at: a single server on
+ * this machine. Anything else is an error that says what to do.
+ */
+export const localTarget = (
+  variable: string,
+  url: string,
+  defaultPort: number,
+): { host: string; port: number } => {
+  if (url.includes(','))
+    throw new Error(
+      `nothing answers at ${variable}=${url}; the stack starts single servers only (a cluster: make cluster)`,
+    )
+  const { host, port } = hostPort(url, defaultPort)
+  if (!LOOPBACK.test(host))
+    throw new Error(
+      `nothing answers at ${variable}=${url}, and the stack starts its own service only on this machine: ` +
+        `start that service, or unset ${variable} to use the local one`,
+    )
+  return { host, port }
 }
 
 export const ensureNats = (dataDir: string, want: Wanted, log: Log): Promise<ServiceResult> =>

@@ -12,14 +12,7 @@ import { ensureStack, repoRoot, type Stack, stackEnv, stopSession } from '../sta
 import { ensureCommand } from '../system-packages.js'
 import { dropNamespaceData } from '../test-support.js'
 import { type Backend, haproxyDef } from './haproxy.js'
-import {
-  allocateNatsNodes,
-  natsClusterUrl,
-  natsNodeDefs,
-  streamLeader,
-  waitJetStream,
-  writeLocalNatsConfig,
-} from './nats-cluster.js'
+import { startNatsNodes, streamLeader, waitJetStream } from './nats-cluster.js'
 import { type ClusterProcess, type ProcessDef, ProcessSet } from './process-set.js'
 
 export type { ClusterProcess, ProcessKind } from './process-set.js'
@@ -131,16 +124,8 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
   }
 
   try {
-    const natsBin = ensureCommand('nats-server', 'nats-server', log)
     const haproxyBin = ensureCommand('haproxy', 'haproxy', log)
-    const nodes = await allocateNatsNodes(join(dataDir, 'nats'))
-    const natsConfig = writeLocalNatsConfig(natsBin, join(dataDir, 'nats'))
-    if (natsConfig.dropped.length > 0)
-      log(`nats-server is older than production needs; running without: ${natsConfig.dropped.join('; ')}`)
-    for (const def of natsNodeDefs(natsBin, natsConfig.path, nodes, logDir)) set.add(def)
-    // All three at once: a node's JetStream is healthy only once a quorum has formed.
-    await Promise.all(nodes.map((node) => set.start(node.name)))
-    const natsUrl = natsClusterUrl(nodes)
+    const { url: natsUrl } = await startNatsNodes(set, join(dataDir, 'nats'), logDir, log)
     nc = await connectNats(natsUrl, `cluster-${ns}`, createLogger('cluster', 'silent'))
     const jsm: JetStreamManager = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
     await waitJetStream(jsm)

@@ -5,7 +5,8 @@ import type { JetStreamManager } from '@nats-io/jetstream'
 import { freePort, waitFor } from '../probe.js'
 import { readyz } from '../service-kinds.js'
 import { repoRoot } from '../stack.js'
-import type { ProcessDef } from './process-set.js'
+import { ensureCommand } from '../system-packages.js'
+import type { ProcessDef, ProcessSet } from './process-set.js'
 
 /** The committed production config of one node: every node of a local cluster runs it. */
 export const PRODUCTION_NATS_CONFIG = join(repoRoot, 'infra/deploy/nats/cluster.conf')
@@ -152,4 +153,24 @@ export const streamLeader = async (
     timeoutMs,
   )
   return leader!
+}
+
+/**
+ * Adds three nodes running the production config to `set`, starts them together (a node's
+ * JetStream is healthy only once a quorum has formed) and resolves with the cluster's NATS_URL.
+ */
+export const startNatsNodes = async (
+  set: ProcessSet,
+  dir: string,
+  logDir: string,
+  log: (m: string) => void,
+): Promise<{ url: string; nodes: NatsNode[] }> => {
+  const bin = ensureCommand('nats-server', 'nats-server', log)
+  const nodes = await allocateNatsNodes(dir)
+  const config = writeLocalNatsConfig(bin, dir)
+  if (config.dropped.length > 0)
+    log(`nats-server is older than production needs; running without: ${config.dropped.join('; ')}`)
+  for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
+  await Promise.all(nodes.map((node) => set.start(node.name)))
+  return { url: natsClusterUrl(nodes), nodes }
 }
