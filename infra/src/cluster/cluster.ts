@@ -12,7 +12,7 @@ import { ensureStack, repoRoot, type Stack, stackEnv, stopSession } from '../sta
 import { ensureCommand } from '../system-packages.js'
 import { dropNamespaceData } from '../test-support.js'
 import { type Backend, haproxyDef } from './haproxy.js'
-import { startNatsNodes, streamLeader, waitJetStream } from './nats-cluster.js'
+import { metaLeader, startNatsNodes, streamLeader, waitJetStream } from './nats-cluster.js'
 import { type ClusterProcess, type ProcessDef, ProcessSet } from './process-set.js'
 
 export type { ClusterProcess, ProcessKind } from './process-set.js'
@@ -72,6 +72,8 @@ export interface Cluster {
    * `timeoutMs`, while the group has no leader or names one that is down.
    */
   streamLeader(stream: string, timeoutMs?: number): Promise<string>
+  /** The name of the NATS process that is the JetStream meta leader now (from `/jsz`), waiting likewise. */
+  metaLeader(timeoutMs?: number): Promise<string>
   /** Services first (one SIGTERM each, 15 s to drain, then SIGKILL), then haproxy, then NATS. */
   stop(): Promise<void>
 }
@@ -210,6 +212,11 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
       kill9: (name) => set.kill9(name),
       restart: (name) => set.restart(name),
       streamLeader: (stream, timeoutMs = 30_000) => streamLeader(jsm, stream, isUp, timeoutMs),
+      metaLeader: (timeoutMs = 30_000) => {
+        const monitors = () =>
+          set.all.filter((p) => p.kind === 'nats' && p.running).map((p) => p.urls.monitor!)
+        return metaLeader(monitors, isUp, timeoutMs)
+      },
       stop: () => {
         stopped ??= cleanup()
         return stopped

@@ -156,6 +156,33 @@ export const streamLeader = async (
 }
 
 /**
+ * The JetStream meta leader (which node places streams and consumers), as the monitoring
+ * endpoint `/jsz` of any live node reports it; waits, within the bound, for one that is up.
+ */
+export const metaLeader = async (
+  monitorUrls: () => string[],
+  isUp: (server: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<string> => {
+  let leader: string | undefined
+  await waitFor(
+    'a JetStream meta leader',
+    async () => {
+      for (const url of monitorUrls()) {
+        const jsz = await fetch(`${url}/jsz`, { signal: AbortSignal.timeout(1000) })
+          .then((r) => r.json() as Promise<{ meta_cluster?: { leader?: string } }>)
+          .catch(() => undefined)
+        leader = jsz?.meta_cluster?.leader
+        if (leader && isUp(leader)) return true
+      }
+      return false
+    },
+    timeoutMs,
+  )
+  return leader!
+}
+
+/**
  * Adds three nodes running the production config to `set`, starts them together (a node's
  * JetStream is healthy only once a quorum has formed) and resolves with the cluster's NATS_URL.
  */
