@@ -10,8 +10,6 @@ import { freePort, waitFor } from '../src/probe.js'
 import { repoRoot, stackEnv } from '../src/stack.js'
 import { newTestNamespaceName, removeNamespace, testStack } from '../src/test-support.js'
 
-t.setTimeout(150_000)
-
 // `make dev` as a person runs it: started from a terminal, stopped with Ctrl-C. A terminal's
 // Ctrl-C sends SIGINT to the whole foreground process group, so the stack runs in its own group
 // here and the test signals the group, not just the stack's pid.

@@ -6,8 +6,6 @@ import { waitFor } from '../../src/probe.js'
 import { findExecutable } from '../../src/system-packages.js'
 import { Socket, signUp } from '../support/chat.js'
 
-t.setTimeout(120_000)
-
 // The production layout on this machine, through its front door (haproxy), with a NATS node (the
 // stream's leader) and a gateway killed with -9: the system still stores and delivers.
 t.test(
