@@ -1,7 +1,7 @@
 # Chatapp: `make dev` runs the whole system, `make test` runs every test against real services.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-PACKAGES := contracts kit client infra gateway projector media-worker benchmarks
+PACKAGES := contracts domain kit client infra gateway projector media-worker benchmarks
 INFRA := node infra/dist/cli.js
 
 .PHONY: help install build typecheck lint format contracts dev cluster test bench stop clean

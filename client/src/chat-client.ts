@@ -2,6 +2,7 @@ import {
   type ClientFrame,
   type ClientFrameOf,
   decodeServerFrame,
+  type InboxEntry,
   type ServerFrame,
   type ServerFrameOf,
 } from '@chatapp/contracts'
@@ -15,6 +16,7 @@ import { newClientMsgId } from './ids.js'
 import { type FrameWithoutRid, Outbox } from './outbox.js'
 import { ReceiptCoalescer, type ReceiptKind } from './receipt-coalescer.js'
 import type { RequestKind } from './request-table.js'
+import { DEFAULT_RETRY_BACKOFF } from './retry-policy.js'
 import type {
   ChatClientEvents,
   ChatClientOptions,
@@ -33,9 +35,10 @@ export const WS_PATH = '/v1/ws'
 
 /**
  * A chat connection that survives network trouble: it reconnects with backoff, syncs from its
- * cursors, resends unacknowledged sends (same clientMsgId, `retry: true`), de-duplicates events
- * by sequence and resyncs a conversation when it sees a hole. It never throws into the app:
- * failures are rejected promises or `error` events.
+ * cursors, resends unacknowledged sends (same clientMsgId, `retry: true`) after a drop and after a
+ * retryable refusal, keeping each conversation's order, de-duplicates events by sequence,
+ * resyncs a conversation when it sees a hole, and repeats receipts the server does not have. It
+ * never throws into the app: failures are rejected promises or `error` events.
  *
  * This class is the protocol session; the socket lifecycle (token, auth, reconnect decision,
  * backoff, keepalive) is the Connector's, requests in flight are the Outbox's, and the decisions
@@ -51,6 +54,7 @@ export class ChatClient {
     resyncs: 0,
     invalidFrames: 0,
     reconnects: 0,
+    resends: 0,
   }
   /** Set by `hello`. */
   userId: string | undefined
@@ -76,6 +80,8 @@ export class ChatClient {
   private ended = false
   private presence: string[] = []
   private receiptTimer: NodeJS.Timeout | undefined
+  /** The watermarks each sync's `inbox` reported as stored, by the sync's rid, until its `synced`. */
+  private readonly storedMarks = new Map<string, InboxEntry[]>()
 
   constructor(
     url: string | readonly string[],
@@ -87,9 +93,17 @@ export class ChatClient {
     })
     this.store = options.cursorStore ?? new MemoryCursorStore()
     this.typingThrottle = new TypingThrottle(options.typingIntervalMs ?? 3000)
-    this.requests = new Outbox(options.maxPending ?? 1000, options.requestTimeoutMs ?? 30_000, (f) =>
-      this.write(f),
-    )
+    this.requests = new Outbox({
+      max: options.maxPending ?? 1000,
+      attemptTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      giveUpAfterMs: options.giveUpAfterMs ?? 600_000,
+      retryBackoff: { ...DEFAULT_RETRY_BACKOFF, ...options.retryBackoff },
+      random: options.random,
+      write: (f) => this.write(f),
+      resent: () => {
+        this.stats.resends += 1
+      },
+    })
     this.autoDeliver = options.autoDeliver ?? false
     this.conn = new Connector(
       {
@@ -192,7 +206,11 @@ export class ChatClient {
   openDirect(peerId: string): Promise<CommandResult> {
     return this.command({ type: 'direct.open', peerId })
   }
-  /** Not resent after a drop (a second create would make a second group): fails with CLIENT_DISCONNECTED. */
+  /**
+   * Not resent after a drop (a second create would make a second group): fails with
+   * CLIENT_DISCONNECTED. Written again only after a refusal that proves it was not applied
+   * (RATE_LIMITED); other retryable refusals reject, and the app decides.
+   */
   createGroup(title: string, memberIds: string[]): Promise<CommandResult> {
     return this.command({ type: 'group.create', title, memberIds }, false)
   }
@@ -274,10 +292,11 @@ export class ChatClient {
   private onLost(code: number): void {
     this.authenticated = false
     this.syncRid = undefined
+    this.storedMarks.clear()
     const lost = new ChatClientError('CLIENT_DISCONNECTED', `connection closed (${code})`)
-    this.requests.failUnresendable(lost)
+    this.requests.offline(lost)
     // Open gaps stay open: the reconnect's sync starts from before them and closes them.
-    this.receipts.requeueUnconfirmed()
+    // Receipts written on the lost socket are checked against the next sync's inbox (afterSync).
     this.typingThrottle.reset()
   }
 
@@ -330,19 +349,14 @@ export class ChatClient {
         p?.resolve(result)
         break
       }
-      case 'error': {
-        const err = ChatClientError.fromBody(f)
-        const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
-        if (p !== undefined) p.reject(err)
-        else this.emitError(err)
-        // The connection's sync was refused: it cannot go live; try again on a new one (with backoff).
-        if (f.rid !== undefined && f.rid === this.syncRid) this.conn.drop()
+      case 'error':
+        this.onError(f)
         break
-      }
       case 'hello':
         this.onHello(f)
         break
       case 'inbox':
+        this.storedMarks.set(f.rid ?? '', f.conversations)
         // A resync's inbox repeats what the app has: only a connection's first sync reports it.
         if (f.rid === undefined || !this.requests.has(f.rid)) this.emitter.emit('inbox', f.conversations)
         break
@@ -365,6 +379,23 @@ export class ChatClient {
     }
   }
 
+  private onError(f: ServerFrameOf<'error'>): void {
+    const err = ChatClientError.fromBody(f)
+    const rid = f.rid
+    if (rid !== undefined && rid === this.syncRid) {
+      // The connection's sync was refused: it cannot go live; try again on a new one (with backoff).
+      this.emitError(err)
+      this.conn.drop()
+      return
+    }
+    // A pending request is rejected, or written again later when the refusal is retryable.
+    if (rid !== undefined && this.requests.refuse(rid, err)) return
+    // A late answer to an attempt of a request that has settled since (its resend was answered
+    // first): the request's outcome is known, so this is no news for the app.
+    if (rid !== undefined && this.requests.issued(rid)) return
+    this.emitError(err)
+  }
+
   private onHello(f: ServerFrameOf<'hello'>): void {
     if (this.authenticated) return
     this.authenticated = true
@@ -379,9 +410,9 @@ export class ChatClient {
     const tail = this.options.syncTail
     this.write({ type: 'sync', rid: this.syncRid, cursors, ...(tail !== undefined ? { tail } : {}) })
     // Resend what the last connection left unanswered, in the order the app asked.
-    this.requests.resendAll()
+    this.requests.online()
     if (this.presence.length > 0) this.write({ type: 'presence.subscribe', userIds: this.presence })
-    if (this.receipts.hasPending) this.scheduleReceiptFlush()
+    // Pending receipts wait for `synced`: its inbox says which watermarks the server already has.
     this.conn.authenticated()
   }
 
@@ -389,6 +420,7 @@ export class ChatClient {
     const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
     if (p !== undefined) {
       p.resolve(f.cursors)
+      this.afterSync(p.rid)
       return
     }
     // The first sync of the connection (matched by rid; a server that does not echo it is taken
@@ -405,9 +437,22 @@ export class ChatClient {
     for (const [c, seq] of Object.entries(f.cursors)) if (known[c] === undefined) fresh[c] = seq
     this.tracker.seed(fresh)
     for (const [c, seq] of Object.entries(fresh)) this.store.set(c, seq)
+    this.afterSync(f.rid ?? '')
     this.conn.live()
     this.setState('live')
     this.emitter.emit('synced', f.cursors)
+  }
+
+  /**
+   * A sync is complete. Receipts have no answer and a gateway may lose one (a batch that failed
+   * to append, a crash with a batch pending): every watermark this device wrote above what the
+   * sync's inbox says is stored goes out again. The server ignores one it already has.
+   */
+  private afterSync(rid: string): void {
+    const stored = this.storedMarks.get(rid)
+    this.storedMarks.delete(rid)
+    if (stored !== undefined) this.receipts.reconcile(stored)
+    if (this.receipts.hasPending) this.scheduleReceiptFlush()
   }
 
   private onEvent(f: EventFrame): void {
@@ -476,7 +521,7 @@ export class ChatClient {
 
   private request(kind: RequestKind, frame: FrameWithoutRid<ClientFrame>, resend: boolean): Promise<unknown> {
     if (this.ended) return Promise.reject(new ChatClientError('CLIENT_CLOSED'))
-    return this.requests.request(kind, frame, resend, this.authenticated)
+    return this.requests.request(kind, frame, resend)
   }
 
   private mark(conversationId: string, kind: ReceiptKind, upTo: number): void {

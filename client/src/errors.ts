@@ -5,7 +5,11 @@ import { ERRORS, type ErrorBody, type ErrorCode } from '@chatapp/contracts'
  * contracts catalogue; each one says whether trying again can help.
  */
 export const CLIENT_ERRORS = {
-  CLIENT_TIMEOUT: { retryable: true, meaning: 'No answer arrived within the request timeout.' },
+  CLIENT_TIMEOUT: {
+    retryable: true,
+    meaning:
+      'No answer arrived in time (a send: within giveUpAfterMs); the outcome is unknown — a send may be repeated with the same clientMsgId.',
+  },
   CLIENT_CLOSED: { retryable: false, meaning: 'The client was closed before the request was answered.' },
   CLIENT_DISCONNECTED: {
     retryable: true,

@@ -1,4 +1,4 @@
-import type { ClientFrameOf } from '@chatapp/contracts'
+import type { ClientFrameOf, InboxEntry } from '@chatapp/contracts'
 
 export type ReceiptKind = 'delivered' | 'read'
 type ReceiptFrame = ClientFrameOf<'receipt'>
@@ -13,25 +13,24 @@ interface Marks {
  * accumulate here and a flush sends one frame per conversation and kind. The client flushes a
  * fixed time after the first pending mark (not after the last one: under a steady stream of
  * messages a sliding debounce would never fire). No I/O, no timers.
+ *
+ * Receipts have no answer, so "sent" is only "written": after each sync the client compares what
+ * it wrote with the watermarks the server reports as stored and writes again what is missing.
  */
 export class ReceiptCoalescer {
   private readonly pending = new Map<string, Marks>()
-  /** Highest watermark written per conversation: lower or equal marks are dropped here already. */
+  /**
+   * Per conversation, the highest watermark written or known to be stored (another device's
+   * receipt counts too): lower or equal marks are dropped here already.
+   */
   private readonly sent = new Map<string, Marks>()
-  /** Conversations written to on the current connection (to repeat after a drop). */
-  private readonly sentThisConnection = new Set<string>()
 
   /** Records a mark; true when it is the first pending one (the caller schedules a flush). */
   mark(conversationId: string, kind: ReceiptKind, upTo: number): boolean {
     const done = this.sent.get(conversationId)
     if (done !== undefined && upTo <= done[kind]) return false
     const wasEmpty = this.pending.size === 0
-    const p = this.pending.get(conversationId)
-    if (p === undefined) {
-      const fresh = { delivered: 0, read: 0 }
-      fresh[kind] = upTo
-      this.pending.set(conversationId, fresh)
-    } else if (upTo > p[kind]) p[kind] = upTo
+    this.addPending(conversationId, kind, upTo)
     return wasEmpty
   }
 
@@ -56,30 +55,39 @@ export class ReceiptCoalescer {
         out.push({ type: 'receipt', conversationId, kind: 'read', upTo: p.read })
         done.read = p.read
       }
-      this.sentThisConnection.add(conversationId)
     }
     this.pending.clear()
     return out
   }
 
   /**
-   * The connection dropped: receipts written on it may never have reached the server (they have
-   * no answer), so their watermarks go back to pending. The server ignores a watermark it already
-   * has, so repeating one is harmless. Returns whether anything is pending.
+   * A sync reported the watermarks the server has stored (`inbox`). A watermark written above
+   * them was lost on the way (a dropped socket, a gateway that died with its receipt batch, a
+   * failed append): it goes back to pending. One stored above what was written (another device)
+   * becomes the floor, so lower marks are not sent at all. Conversations the inbox does not list
+   * (left, removed) are left alone. Returns whether anything is pending.
    */
-  requeueUnconfirmed(): boolean {
-    for (const c of this.sentThisConnection) {
-      const done = this.sent.get(c)
+  reconcile(stored: readonly InboxEntry[]): boolean {
+    for (const e of stored) {
+      const done = this.sent.get(e.conversationId)
       if (done === undefined) continue
-      this.sent.delete(c)
-      const p = this.pending.get(c)
-      if (p === undefined) this.pending.set(c, { ...done })
-      else {
-        p.delivered = Math.max(p.delivered, done.delivered)
-        p.read = Math.max(p.read, done.read)
+      for (const [kind, have] of [
+        ['delivered', e.deliveredUpTo],
+        ['read', e.readUpTo],
+      ] as const) {
+        if (done[kind] > have) this.addPending(e.conversationId, kind, done[kind])
+        done[kind] = have
       }
     }
-    this.sentThisConnection.clear()
     return this.pending.size > 0
+  }
+
+  private addPending(conversationId: string, kind: ReceiptKind, upTo: number): void {
+    const p = this.pending.get(conversationId)
+    if (p === undefined) {
+      const fresh = { delivered: 0, read: 0 }
+      fresh[kind] = upTo
+      this.pending.set(conversationId, fresh)
+    } else if (upTo > p[kind]) p[kind] = upTo
   }
 }

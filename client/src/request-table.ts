@@ -1,12 +1,12 @@
-import type { ClientFrame } from '@chatapp/contracts'
+import type { ClientFrame, ClientFrameOf } from '@chatapp/contracts'
 
 /**
  * Requests waiting for their answer, by `rid`: sends (answered by `sent`), commands (`ok`),
  * pings (`pong`) and resyncs (`synced`). No I/O and no timers: the client passes the time in.
  *
- * Ordering: a Map iterates in insertion order, and every entry gets the same timeout, so
- * deadlines ascend along the map and expiry only looks at its front. Resending keeps an entry's
- * place and deadline, so after a reconnect sends go out in the order the app made them.
+ * Ordering: a Map iterates in insertion order, and a request keeps its place however often it is
+ * written again, so "oldest first" is always the order the app made its requests in — which is
+ * the order a conversation's sends must be stored in.
  */
 export type RequestKind = 'send' | 'command' | 'ping' | 'sync'
 
@@ -14,15 +14,25 @@ export interface PendingRequest {
   readonly rid: string
   readonly kind: RequestKind
   readonly frame: ClientFrame
-  /** Sent again after a reconnect (sends, and commands that are idempotent on the server). */
+  /**
+   * Doing it twice does nothing twice (sends, by `clientMsgId`; idempotent commands): written again
+   * after a reconnect and after a retryable refusal.
+   */
   readonly resend: boolean
-  readonly deadline: number
+  /** The app gets CLIENT_TIMEOUT if nothing settled the request by then. */
+  readonly giveUpAt: number
   /** Written to some socket already: a resend must carry `retry: true`. */
   written: boolean
+  /** While an attempt is on the wire unanswered: when it counts as lost. Undefined otherwise. */
+  answerBy: number | undefined
+  /** Refused or unanswered attempts in a row: the exponent of a command's retry backoff. */
+  failures: number
   readonly startedAt: number
   resolve(value: unknown): void
   reject(error: Error): void
 }
+
+export const conversationOf = (p: PendingRequest): string => (p.frame as ClientFrameOf<'send'>).conversationId
 
 export class RequestTable {
   private readonly pending = new Map<string, PendingRequest>()
@@ -40,6 +50,13 @@ export class RequestTable {
     return this.next.toString(36)
   }
 
+  /** Whether this table handed out `rid` (pending or settled long ago). */
+  issued(rid: string): boolean {
+    if (!/^[0-9a-z]{1,12}$/.test(rid)) return false
+    const n = Number.parseInt(rid, 36)
+    return n >= 1 && n <= this.next
+  }
+
   /** False when the table is full: the caller refuses the request (bounded memory). */
   add(entry: PendingRequest): boolean {
     if (this.pending.size >= this.max) return false
@@ -51,6 +68,10 @@ export class RequestTable {
     return this.pending.has(rid)
   }
 
+  get(rid: string): PendingRequest | undefined {
+    return this.pending.get(rid)
+  }
+
   /** Removes and returns the request an answer names; undefined for an unknown or settled rid. */
   take(rid: string): PendingRequest | undefined {
     const p = this.pending.get(rid)
@@ -58,24 +79,42 @@ export class RequestTable {
     return p
   }
 
-  /** Removes and returns the requests whose deadline passed. */
+  /** Removes and returns the requests whose give-up time passed, oldest first. */
   expire(now: number): PendingRequest[] {
+    // Give-up times differ by kind, so they do not ascend along the map: a full scan, which the
+    // table's bound keeps cheap (at most `max` entries, once per sweep).
     const out: PendingRequest[] = []
-    for (const p of this.pending.values()) {
-      if (p.deadline > now) break
-      out.push(p)
-    }
+    for (const p of this.pending.values()) if (p.giveUpAt <= now) out.push(p)
     for (const p of out) this.pending.delete(p.rid)
     return out
   }
 
+  /** The requests whose attempt on the wire went unanswered past `answerBy` (they stay pending). */
+  unanswered(now: number): PendingRequest[] {
+    const out: PendingRequest[] = []
+    for (const p of this.pending.values()) if (p.answerBy !== undefined && p.answerBy <= now) out.push(p)
+    return out
+  }
+
+  /** The pending sends of one conversation, oldest first. */
+  sendsOf(conversationId: string): PendingRequest[] {
+    const out: PendingRequest[] = []
+    for (const p of this.pending.values())
+      if (p.kind === 'send' && conversationOf(p) === conversationId) out.push(p)
+    return out
+  }
+
   /**
-   * After a connection is lost: removes and returns what will not be resent (pings, and commands
-   * whose repetition would do something twice); what stays is returned by `toResend`.
+   * After a connection is lost: removes and returns what will not be resent (pings, resyncs, and
+   * commands whose repetition would do something twice); what stays is returned by `all`. No
+   * attempt is on the wire any more.
    */
   dropUnresendable(): PendingRequest[] {
     const out: PendingRequest[] = []
-    for (const p of this.pending.values()) if (!p.resend) out.push(p)
+    for (const p of this.pending.values()) {
+      p.answerBy = undefined
+      if (!p.resend) out.push(p)
+    }
     for (const p of out) this.pending.delete(p.rid)
     return out
   }

@@ -29,11 +29,27 @@ export interface ChatClientOptions {
   autoDeliver?: boolean
   /** Receipts are coalesced and flushed this long after the first pending mark. Default 200. */
   receiptDelayMs?: number
-  /** Sends, commands and pings fail with CLIENT_TIMEOUT after this long. Default 30 000. */
+  /**
+   * How long one attempt of a request may go unanswered on a live connection. Then a send or an
+   * idempotent command is written again (`retry: true`); a ping, a resync or `createGroup` fails
+   * with CLIENT_TIMEOUT (its outcome is unknown). Default 30 000.
+   */
   requestTimeoutMs?: number
+  /**
+   * A send or command not settled this long after the call fails with CLIENT_TIMEOUT; until then
+   * it is retried through drops and retryable refusals (ADR 0120). `Infinity` never gives up.
+   * Default 600 000 (10 minutes).
+   */
+  giveUpAfterMs?: number
   /** Unanswered requests at most; more fail at once with OUTBOX_FULL. Default 1 000. */
   maxPending?: number
+  /** Reconnect delays. */
   backoff?: Partial<BackoffOptions>
+  /**
+   * Delays before writing a refused request again when the server gave no `retryAfterMs`
+   * (full jitter). Default 100 ms doubling to 5 000 ms.
+   */
+  retryBackoff?: Partial<BackoffOptions>
   /** Give up (state closed) after this many failed reconnects in a row. Default: never. */
   maxReconnectAttempts?: number
   /** "typing" is sent at most once per this interval per conversation. Default 3 000. */
@@ -109,4 +125,6 @@ export interface ClientStats {
   resyncs: number
   invalidFrames: number
   reconnects: number
+  /** Sends and commands written again (after a drop, a retryable refusal or a lost answer). */
+  resends: number
 }

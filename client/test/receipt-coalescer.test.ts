@@ -31,28 +31,65 @@ t.test('a watermark at or below the one already sent is not sent again', async (
   t.same(r.drain(), [{ type: 'receipt', conversationId: A, kind: 'delivered', upTo: 10 }])
 })
 
-t.test('after a drop, watermarks written on the lost connection are queued again', async (t) => {
-  const r = new ReceiptCoalescer()
-  r.mark(A, 'read', 10)
-  r.drain()
-  r.mark(A, 'read', 12)
-  t.ok(r.requeueUnconfirmed())
-  t.same(r.drain(), [{ type: 'receipt', conversationId: A, kind: 'read', upTo: 12 }])
-  t.ok(r.requeueUnconfirmed(), 'written again on a connection that dropped too')
-  r.drain()
-  const fresh = new ReceiptCoalescer()
-  t.notOk(fresh.requeueUnconfirmed(), 'nothing written, nothing to repeat')
+const stored = (conversationId: string, deliveredUpTo: number, readUpTo: number) => ({
+  conversationId,
+  kind: 'direct' as const,
+  title: null,
+  role: 'member' as const,
+  memberCount: 2,
+  lastSeq: 100,
+  lastMessage: null,
+  unread: 0,
+  deliveredUpTo,
+  readUpTo,
 })
 
-t.test('requeue keeps the higher of a pending and a written watermark', async (t) => {
+t.test('after a sync, watermarks written above the stored ones are written again', async (t) => {
+  const r = new ReceiptCoalescer()
+  r.mark(A, 'read', 10)
+  r.mark(B, 'delivered', 7)
+  r.drain()
+  t.ok(r.reconcile([stored(A, 4, 4), stored(B, 7, 0)]))
+  t.same(
+    r.drain(),
+    [{ type: 'receipt', conversationId: A, kind: 'read', upTo: 10 }],
+    'B has what it was sent',
+  )
+  t.notOk(r.reconcile([stored(A, 10, 10)]), 'stored now: nothing to repeat')
+  t.same(r.drain(), [])
+})
+
+t.test('reconcile keeps the higher of a pending and a lost watermark', async (t) => {
   const r = new ReceiptCoalescer()
   r.mark(A, 'delivered', 20)
   r.mark(A, 'read', 5)
   r.drain()
   r.mark(A, 'read', 6)
-  r.requeueUnconfirmed()
+  r.mark(A, 'delivered', 3) // below what was written: dropped at once
+  r.reconcile([stored(A, 0, 0)])
   t.same(r.drain(), [
     { type: 'receipt', conversationId: A, kind: 'delivered', upTo: 20 },
     { type: 'receipt', conversationId: A, kind: 'read', upTo: 6 },
   ])
+})
+
+t.test('a watermark stored above what this device wrote (another device) becomes the floor', async (t) => {
+  const r = new ReceiptCoalescer()
+  r.mark(A, 'read', 5)
+  r.drain()
+  t.notOk(r.reconcile([stored(A, 30, 30)]))
+  t.notOk(r.mark(A, 'read', 25), 'below the stored watermark: not sent')
+  t.same(r.drain(), [])
+  r.mark(A, 'read', 31)
+  t.same(r.drain(), [{ type: 'receipt', conversationId: A, kind: 'read', upTo: 31 }])
+})
+
+t.test('conversations the inbox does not list, or never written to, are left alone', async (t) => {
+  const r = new ReceiptCoalescer()
+  r.mark(A, 'read', 5)
+  r.drain()
+  t.notOk(r.reconcile([stored(B, 0, 0)]), 'A is not listed (left or removed): not repeated')
+  t.notOk(r.reconcile([]))
+  t.same(r.drain(), [])
+  t.ok(r.mark(B, 'read', 1), 'B was never written to: no floor was set')
 })

@@ -5,9 +5,13 @@ import { type ChatEvent, EVENT_SCHEMAS, MembershipNotice } from './events.js'
 import { CLIENT_FRAMES, type ClientFrame } from './frames-client.js'
 import { SERVER_FRAMES, type ServerFrame } from './frames-server.js'
 import { MediaJob } from './media.js'
+import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
-/** Decoding at the edge: bytes in, a typed value or an error value out. Never throws. */
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: ErrorBody }
+/**
+ * Decoding at the edge: bytes in, a typed value or an error value out. Never throws. A refused
+ * frame that still carried a string `rid` keeps it, so the error can answer the request.
+ */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; rid?: string }
 
 const MAX_DETAILS = 5
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
@@ -31,6 +35,39 @@ const details = (check: TypeCheck<TSchema>, value: unknown): string[] => {
   return out
 }
 
+/**
+ * Characters the service refuses in any string it would store: U+0000 (PostgreSQL's `text`
+ * cannot hold it, and one in the log once stopped a projector shard) and UTF-16 surrogates that
+ * are not paired (they have no UTF-8 form: a view would hold U+FFFD where the log holds the
+ * escape, and the two would differ for ever).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what is refused.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** The JSON pointer of the first string (key or value) holding an unstorable character, if any. */
+export const unstorablePath = (value: unknown, path = ''): string | undefined => {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path || '/' : undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  for (const [k, v] of Object.entries(value)) {
+    if (UNSTORABLE.test(k)) return `${path}/${k.replace(UNSTORABLE, '?')}`
+    const found = unstorablePath(v, `${path}/${k}`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+const unstorable = (value: unknown): ErrorBody | undefined => {
+  const at = unstorablePath(value)
+  return at === undefined
+    ? undefined
+    : errorBody('UNSUPPORTED_CHARACTER', undefined, { details: [`${at}: U+0000 or an unpaired surrogate`] })
+}
+
+const ridOf = (value: unknown): string | undefined => {
+  const rid = (value as { rid?: unknown }).rid
+  return typeof rid === 'string' && rid.length > 0 && rid.length <= 64 ? rid : undefined
+}
+
 const parseJson = (raw: string | Uint8Array | ArrayBuffer): Decoded<unknown> => {
   try {
     const text =
@@ -48,6 +85,7 @@ const decodeTagged = <T>(
   checks: Map<string, TypeCheck<TSchema>>,
   unknownCode: ErrorCode,
   invalidCode: ErrorCode,
+  storable: boolean,
 ): Decoded<T> => {
   const parsed = parseJson(raw)
   if (!parsed.ok)
@@ -58,40 +96,49 @@ const decodeTagged = <T>(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: errorBody(invalidCode, 'expected a JSON object') }
   }
+  const rid = ridOf(value)
+  const refuse = (error: ErrorBody): Decoded<T> =>
+    rid === undefined ? { ok: false, error } : { ok: false, error, rid }
   const type = (value as { type?: unknown }).type
-  if (typeof type !== 'string')
-    return { ok: false, error: errorBody(invalidCode, 'missing string field `type`') }
+  if (typeof type !== 'string') return refuse(errorBody(invalidCode, 'missing string field `type`'))
   const check = checks.get(type)
-  if (!check) return { ok: false, error: errorBody(unknownCode, `unknown type "${type.slice(0, 64)}"`) }
-  if (!check.Check(value)) {
-    return { ok: false, error: errorBody(invalidCode, `invalid ${type}`, { details: details(check, value) }) }
-  }
+  if (!check) return refuse(errorBody(unknownCode, `unknown type "${type.slice(0, 64)}"`))
+  if (!check.Check(value))
+    return refuse(errorBody(invalidCode, `invalid ${type}`, { details: details(check, value) }))
+  const bad = storable ? unstorable(value) : undefined
+  if (bad) return refuse(bad)
   return { ok: true, value: value as T }
 }
 
+/** A client frame; strings the service could not store are refused (UNSUPPORTED_CHARACTER). */
 export const decodeClientFrame = (raw: string | Uint8Array | ArrayBuffer): Decoded<ClientFrame> =>
-  decodeTagged<ClientFrame>(raw, clientChecks, 'UNKNOWN_FRAME', 'INVALID_FRAME')
+  decodeTagged<ClientFrame>(raw, clientChecks, 'UNKNOWN_FRAME', 'INVALID_FRAME', true)
 
 /** For clients and tests: servers are trusted, but a client library should still refuse garbage. */
 export const decodeServerFrame = (raw: string | Uint8Array | ArrayBuffer): Decoded<ServerFrame> =>
-  decodeTagged<ServerFrame>(raw, serverChecks, 'UNKNOWN_FRAME', 'INVALID_FRAME')
+  decodeTagged<ServerFrame>(raw, serverChecks, 'UNKNOWN_FRAME', 'INVALID_FRAME', false)
 
 /**
  * Stored events. A future `v: 2` shape is read through an upcaster here, so consumers only ever
  * see the current shape; today every stored event is `v: 1`.
  */
 export const decodeEvent = (raw: string | Uint8Array | ArrayBuffer): Decoded<ChatEvent> =>
-  decodeTagged<ChatEvent>(raw, eventChecks, 'EVENT_INVALID', 'EVENT_INVALID')
+  decodeTagged<ChatEvent>(raw, eventChecks, 'EVENT_INVALID', 'EVENT_INVALID', false)
 
-/** Any other schema (HTTP bodies, jobs, notices). */
-export const decoder = <S extends TSchema>(schema: S) => {
+/**
+ * Any other schema (HTTP bodies and queries, jobs, notices, signals). With `storable`, strings the
+ * service could not store are refused too (bodies of requests that end up in the log or a view).
+ */
+export const decoder = <S extends TSchema>(schema: S, opts: { storable?: boolean } = {}) => {
   const check = TypeCompiler.Compile(schema)
   return {
     check: (value: unknown): value is Static<S> => check.Check(value),
-    fromValue: (value: unknown, invalidCode: ErrorCode = 'INVALID_REQUEST'): Decoded<Static<S>> =>
-      check.Check(value)
-        ? { ok: true, value: value as Static<S> }
-        : { ok: false, error: errorBody(invalidCode, undefined, { details: details(check, value) }) },
+    fromValue: (value: unknown, invalidCode: ErrorCode = 'INVALID_REQUEST'): Decoded<Static<S>> => {
+      if (!check.Check(value))
+        return { ok: false, error: errorBody(invalidCode, undefined, { details: details(check, value) }) }
+      const bad = opts.storable ? unstorable(value) : undefined
+      return bad ? { ok: false, error: bad } : { ok: true, value: value as Static<S> }
+    },
     decode(
       raw: string | Uint8Array | ArrayBuffer,
       invalidCode: ErrorCode = 'INVALID_REQUEST',
@@ -104,5 +151,8 @@ export const decoder = <S extends TSchema>(schema: S) => {
 
 export const mediaJobDecoder = decoder(MediaJob)
 export const membershipNoticeDecoder = decoder(MembershipNotice)
+export const typingSignalDecoder = decoder(TypingSignal)
+export const presenceValueDecoder = decoder(PresenceValue)
+export const sessionRevocationDecoder = decoder(SessionRevocation)
 
 export const encodeJson = (value: unknown): Uint8Array => textEncoder.encode(JSON.stringify(value))

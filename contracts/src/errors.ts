@@ -25,6 +25,11 @@ export const ERRORS = {
   INVALID_REQUEST: spec(400, false, 'The HTTP body or query does not match its schema.'),
   FRAME_TOO_LARGE: spec(413, false, 'The frame exceeds `maxFrameBytes`; the socket is closed with 1009.'),
   TEXT_TOO_LONG: spec(400, false, 'The text or caption exceeds the announced limit.'),
+  UNSUPPORTED_CHARACTER: spec(
+    400,
+    false,
+    'A string holds a character the service does not store: U+0000, or a UTF-16 surrogate that is not paired; `details` names the field.',
+  ),
   RATE_LIMITED: spec(429, true, 'Too many frames or requests; wait `retryAfterMs` before sending again.'),
   NOT_FOUND: spec(404, false, 'No such endpoint.'),
   METHOD_NOT_ALLOWED: spec(405, false, 'The endpoint exists but not with this method.'),
@@ -71,6 +76,16 @@ export const ERRORS = {
   ),
   // projections
   EVENT_INVALID: spec(422, false, 'A stored event does not match any known schema; it was dead-lettered.'),
+  EVENT_REJECTED: spec(
+    409,
+    false,
+    'A stored event the conversation rules refuse at its place in the log (it raced a concurrent change during a stream leader change); every reader skips it, and its writer never reported it as done.',
+  ),
+  VIEW_WRITE_REFUSED: spec(
+    422,
+    false,
+    'PostgreSQL refused to store what a stored event projects to (a data or integrity error); the event was dead-lettered and the shard went on.',
+  ),
   // infrastructure
   UNAVAILABLE: spec(503, true, 'A dependency (NATS, PostgreSQL, S3) is unreachable; retry with backoff.'),
   BUSY: spec(503, true, 'Too much contention on the conversation; retry shortly.'),
@@ -113,7 +128,13 @@ export const errorBody = (
 export class ChatError extends Error {
   readonly code: ErrorCode
   readonly details: string[] | undefined
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; details?: string[] }) {
+  /** For retryable codes: how long the caller should wait before trying again, when known. */
+  readonly retryAfterMs: number | undefined
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options?: { cause?: unknown; details?: string[]; retryAfterMs?: number },
+  ) {
     super(
       message ?? ERRORS[code].meaning,
       options?.cause === undefined ? undefined : { cause: options.cause },
@@ -121,9 +142,13 @@ export class ChatError extends Error {
     this.name = 'ChatError'
     this.code = code
     this.details = options?.details
+    this.retryAfterMs = options?.retryAfterMs
   }
   toBody(): ErrorBody {
-    return errorBody(this.code, this.message, this.details ? { details: this.details } : undefined)
+    return errorBody(this.code, this.message, {
+      ...(this.details ? { details: this.details } : {}),
+      ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+    })
   }
 }
 

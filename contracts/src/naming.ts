@@ -118,6 +118,11 @@ export const parseConvSubject = (
 /** Headers the log uses besides JetStream's own. */
 export const HEADERS = {
   eventType: 'Chat-Event',
+  /**
+   * The `.m` sequence the writer expected its event to follow (its subject-sequence expectation).
+   * A lower bound for readers that replay a range: every event before it on the lane is older.
+   */
+  prev: 'Chat-Prev',
   msgId: 'Nats-Msg-Id',
   expectedLastSubjectSeq: 'Nats-Expected-Last-Subject-Sequence',
   /** Set by RePublish: this event's stream sequence and the previous one on the same subject. */

@@ -7,6 +7,7 @@ import { HTTP_ENDPOINTS } from './http.js'
 import { InboxEntry } from './inbox.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { MediaJob } from './media.js'
+import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
 /**
  * Renders `docs/protocol/`: a JSON Schema per frame, event, body and job, an AsyncAPI 3 document
@@ -39,7 +40,7 @@ const groups: Record<string, readonly TSchema[]> = {
   'server-frames': SERVER_FRAMES,
   events: EVENT_SCHEMAS,
   http: [...httpBodies(), ErrorBody, InboxEntry],
-  internal: [MediaJob, MembershipNotice, DeadLetter],
+  internal: [MediaJob, MembershipNotice, DeadLetter, TypingSignal, PresenceValue, SessionRevocation],
 }
 
 const asyncApi = () => {

@@ -1,5 +1,16 @@
+import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import { decodeClientFrame, decodeEvent, decoder, decodeServerFrame, encodeJson } from '../src/codec.js'
+import {
+  decodeClientFrame,
+  decodeEvent,
+  decoder,
+  decodeServerFrame,
+  encodeJson,
+  presenceValueDecoder,
+  sessionRevocationDecoder,
+  typingSignalDecoder,
+  unstorablePath,
+} from '../src/codec.js'
 import { RegisterRequest } from '../src/http.js'
 
 const send = {
@@ -109,4 +120,82 @@ t.test('lists at most five details, and names the root when the value itself is 
   t.equal(many.ok ? 0 : many.error.details?.length, 5)
   const root = decoder(RegisterRequest).fromValue(42)
   t.ok(!root.ok && root.error.details?.some((d) => d.startsWith('/:')))
+})
+
+t.test('a refused frame keeps its rid, so the error can answer the request', async (t) => {
+  const unknown = decodeClientFrame('{"type":"nonsense","rid":"r1"}')
+  t.match(unknown, { ok: false, rid: 'r1', error: { code: 'UNKNOWN_FRAME' } })
+  const invalid = decodeClientFrame('{"type":"send","rid":"r2","conversationId":"x"}')
+  t.match(invalid, { ok: false, rid: 'r2', error: { code: 'INVALID_FRAME' } })
+  const noType = decodeClientFrame('{"rid":"r3"}')
+  t.match(noType, { ok: false, rid: 'r3', error: { code: 'INVALID_FRAME' } })
+  t.notOk(
+    'rid' in decodeClientFrame('{"type":"nonsense","rid":42}'),
+    'a rid that is not a string is not echoed',
+  )
+  t.notOk('rid' in decodeClientFrame(`{"type":"nonsense","rid":"${'x'.repeat(65)}"}`))
+})
+
+t.test('strings the views could not store are refused in every field, with the field named', async (t) => {
+  const send = {
+    type: 'send',
+    rid: 'r1',
+    conversationId: 'c_abcdefgh',
+    clientMsgId: 'cm_12345678',
+    kind: 'text',
+    text: 'a\u0000b',
+  }
+  t.match(decodeClientFrame(JSON.stringify(send)), {
+    ok: false,
+    rid: 'r1',
+    error: { code: 'UNSUPPORTED_CHARACTER', details: ['/text: U+0000 or an unpaired surrogate'] },
+  })
+  t.match(decodeClientFrame(JSON.stringify({ ...send, text: 'x\ud800y' })), {
+    ok: false,
+    error: { code: 'UNSUPPORTED_CHARACTER' },
+  })
+  t.match(decodeClientFrame(JSON.stringify({ ...send, text: 'x\udc00' })), {
+    ok: false,
+    error: { code: 'UNSUPPORTED_CHARACTER' },
+  })
+  t.match(decodeClientFrame(JSON.stringify({ ...send, text: 'emoji 😀 ok' })), { ok: true })
+  const create = { type: 'group.create', rid: 'r2', title: 'bad\u0000title', memberIds: [] }
+  t.match(decodeClientFrame(JSON.stringify(create)), {
+    ok: false,
+    error: { details: ['/title: U+0000 or an unpaired surrogate'] },
+  })
+  t.equal(unstorablePath({ a: ['ok', { b: '\u0000' }] }), '/a/1/b')
+  t.equal(unstorablePath(JSON.parse('{"k\\u0000": 1}')), '/k?')
+  t.equal(unstorablePath('\u0000'), '/')
+  t.equal(unstorablePath(3), undefined)
+  const body = decoder(Type.Object({ name: Type.String() }), { storable: true })
+  t.match(body.fromValue({ name: 'x\u0000' }), { ok: false, error: { code: 'UNSUPPORTED_CHARACTER' } })
+  t.match(
+    decoder(Type.Object({ name: Type.String() })).fromValue({ name: 'x\u0000' }),
+    { ok: true },
+    'only where asked',
+  )
+  t.match(
+    decodeEvent(JSON.stringify({ v: 1, type: 'nonsense' })),
+    { ok: false },
+    'events are never refused for it: the log is what it is',
+  )
+})
+
+t.test('signals from NATS are decoded with their contracts', async (t) => {
+  t.match(typingSignalDecoder.decode('{"userId":"u_aaaaaaaa","active":true}'), { ok: true })
+  t.match(typingSignalDecoder.decode('{"userId":"nope","active":true}'), { ok: false })
+  t.match(presenceValueDecoder.decode('{"online":false,"lastSeen":5}'), { ok: true })
+  t.match(
+    sessionRevocationDecoder.decode(
+      '{"userId":"u_aaaaaaaa","sessionIds":["s"],"reason":"logout","origin":"g1"}',
+    ),
+    { ok: true },
+  )
+  t.match(
+    sessionRevocationDecoder.decode('{"userId":"u_aaaaaaaa","sessionIds":["s"],"reason":"x","origin":"g"}'),
+    {
+      ok: false,
+    },
+  )
 })

@@ -25,6 +25,12 @@ t.test('a ChatError carries its code and cause to the edge', async (t) => {
     details: ['pg'],
   })
   t.equal(new ChatError('NOT_ADMIN').message, ERRORS.NOT_ADMIN.meaning)
+  t.same(new ChatError('UNAVAILABLE', 'log down', { retryAfterMs: 500 }).toBody(), {
+    code: 'UNAVAILABLE',
+    message: 'log down',
+    retryable: true,
+    retryAfterMs: 500,
+  })
 })
 
 t.test('every code has an HTTP status in the 4xx or 5xx range', async (t) => {

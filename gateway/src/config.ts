@@ -16,6 +16,12 @@ export interface GatewayConfig {
   presenceRefreshMs: number
   /** How long group receipts are collected before one batch is appended (0: no batching). */
   receiptBatchMs: number
+  /**
+   * How long an append (or a read) keeps retrying while the log is unavailable — a stream leader
+   * election takes 5–8 s — before the client is answered UNAVAILABLE. Within JetStream's duplicate
+   * window, so a retry with the same Msg-Id can never store twice.
+   */
+  appendRetryMs: number
 }
 
 export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig => ({
@@ -29,6 +35,7 @@ export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig 
   maxBackpressureBytes: 1024 * 1024,
   presenceRefreshMs: 20_000,
   receiptBatchMs: 100,
+  appendRetryMs: 10_000,
 })
 
 export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): GatewayConfig => {
@@ -40,6 +47,7 @@ export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): 
     port: c.int('GATEWAY_PORT', 0, 65535),
     allowedOrigins: c.list('ALLOWED_ORIGINS'),
     receiptBatchMs: c.int('RECEIPT_BATCH_MS', 0, 10_000),
+    appendRetryMs: c.int('APPEND_RETRY_MS', 0, 60_000),
     limits: {
       ...DEFAULT_LIMITS,
       maxFrameBytes: c.int('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),

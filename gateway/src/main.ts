@@ -19,11 +19,11 @@ import { createSessionRevocations } from './accounts/session-revocations.js'
 import { createTokenService, loadOrCreateKeyFile } from './accounts/token-service.js'
 import { readGatewayConfig } from './config.js'
 import { openGatewayDb } from './db/gateway-db.js'
-import { httpRoutes } from './http/api.js'
-import { readHttpConfig } from './http/config.js'
-import { mountHttp } from './http/uws-http.js'
+import { startGateway } from './gateway.js'
+import { gatewayRoutes } from './http-routes.js'
 import { createMediaService, type MediaService, mediaRepo } from './media/mod.js'
-import { startGateway } from './server.js'
+import { readHttpConfig } from './transport/http/config.js'
+import { mountHttp } from './transport/http/uws-http.js'
 import { pgViewReads } from './views/view-reads.js'
 
 /** The only place that reads the environment and builds adapters. */
@@ -111,7 +111,7 @@ const gateway = await startGateway(config, {
   mountHttp: (app, ctx) =>
     mountHttp(
       app,
-      httpRoutes({
+      gatewayRoutes({
         accounts,
         views: { reads, membership: ctx.membership },
         // deps.media above has run by now: startGateway builds the context before mounting HTTP.

@@ -1,5 +1,6 @@
 /** @chatapp/gateway: start a gateway in-process (tests, tools); `main.ts` is the process entry. */
 export { defaultGatewayConfig, type GatewayConfig, readGatewayConfig } from './config.js'
+export { type Gateway, type GatewayContext, type GatewayDeps, startGateway, WS_PATH } from './gateway.js'
 export type {
   MediaPort,
   MembershipPort,
@@ -8,4 +9,3 @@ export type {
   TokenVerifier,
   UserDirectory,
 } from './ports.js'
-export { type Gateway, type GatewayContext, type GatewayDeps, startGateway, WS_PATH } from './server.js'

@@ -104,6 +104,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['gateway'],
     'Group receipts wait this long to be appended as one batch (0: each on its own).',
   ),
+  v(
+    'APPEND_RETRY_MS',
+    '10000',
+    ['gateway'],
+    'How long the gateway retries a log write while NATS elects a leader before answering UNAVAILABLE.',
+  ),
   v('UPLOAD_LIMIT_IMAGE', '16777216', ['gateway'], 'Largest photo upload, bytes.'),
   v('UPLOAD_LIMIT_VIDEO', '16777216', ['gateway'], 'Largest video upload, bytes.'),
   v('UPLOAD_LIMIT_AUDIO', '16777216', ['gateway'], 'Largest voice note upload, bytes.'),

@@ -1,5 +1,6 @@
 export * from './config.js'
 export * from './env.js'
+export * from './log.js'
 export * from './logger.js'
 export * from './nats.js'
 export * from './ops-server.js'

@@ -25,6 +25,9 @@ export const connectNats = async (url: string, name: string, log: Logger): Promi
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     pingInterval: 10_000,
+    // Without it nats.js builds an Error with a stack trace around every request, publish
+    // included, for a diagnostic we never read: ~10 % of the gateway's CPU per message.
+    noAsyncTraces: true,
   })
   ;(async () => {
     for await (const s of nc.status()) {

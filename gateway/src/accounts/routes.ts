@@ -1,5 +1,5 @@
 import { LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest } from '@chatapp/contracts'
-import { defineRoute, type HttpRoute, reply } from '../http/route.js'
+import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { AccountService } from './account-service.js'
 
 /**

@@ -1,7 +1,7 @@
 import { errorBody, MediaId, MediaKind } from '@chatapp/contracts'
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { defineRoute, type HttpRoute, reply } from '../http/route.js'
+import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { MediaService } from './media-service.js'
 import { attachmentDisposition, parseRange } from './range.js'
 

@@ -5,8 +5,8 @@ import {
   type InboxResponse,
   type MessageStatusResponse,
 } from '@chatapp/contracts'
-import { defineRoute, type HttpRoute, reply } from '../http/route.js'
 import type { MembershipPort } from '../ports.js'
+import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { ViewReads } from './view-reads.js'
 
 export interface ViewRoutesContext {

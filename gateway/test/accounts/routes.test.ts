@@ -11,7 +11,7 @@ import { createPasswordHasher } from '../../src/accounts/password-hasher.js'
 import { accountRoutes } from '../../src/accounts/routes.js'
 import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
 import { openGatewayDb } from '../../src/db/gateway-db.js'
-import { startHttpServer } from '../../src/http/uws-http.js'
+import { startHttpServer } from '../../src/transport/http/uws-http.js'
 
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)

@@ -1,9 +1,9 @@
 import type { ServerFrameOf } from '@chatapp/contracts'
+import { receiptEntries } from '@chatapp/domain'
 import { createTestNamespace } from '@chatapp/infra'
+import type { StoredEvent } from '@chatapp/kit'
 import t from 'tap'
-import type { StoredEvent } from '../../src/conversations/log.js'
-import { receiptEntries } from '../../src/live/receipt-audience.js'
-import type { Gateway } from '../../src/server.js'
+import type { Gateway } from '../../src/gateway.js'
 import { type TestGateways, testGateways } from '../support/gateway.js'
 import { isType, TestClient } from '../support/ws-client.js'
 

@@ -8,11 +8,11 @@ import sharp from 'sharp'
 import t from 'tap'
 import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
 import { openGatewayDb } from '../../src/db/gateway-db.js'
-import { startHttpServer } from '../../src/http/uws-http.js'
 import { mediaRepo } from '../../src/media/media-repo.js'
 import { createMediaService } from '../../src/media/media-service.js'
 import { mediaRoutes } from '../../src/media/routes.js'
 import type { MembershipPort } from '../../src/ports.js'
+import { startHttpServer } from '../../src/transport/http/uws-http.js'
 
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)

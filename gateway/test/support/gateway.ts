@@ -1,13 +1,13 @@
 import type { TestNamespace } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
+import { createLogger, type NatsConnection } from '@chatapp/kit'
 import {
   createTokenService,
   generatePrivateKeyPem,
   type TokenService,
 } from '../../src/accounts/token-service.js'
 import { defaultGatewayConfig, type GatewayConfig } from '../../src/config.js'
+import { type Gateway, startGateway, WS_PATH } from '../../src/gateway.js'
 import type { UserDirectory } from '../../src/ports.js'
-import { type Gateway, startGateway, WS_PATH } from '../../src/server.js'
 
 /** Users the directory knows; tests register ids here (A's accounts module owns the real one). */
 export const memoryDirectory = (users: Set<string>): UserDirectory => ({
@@ -17,7 +17,8 @@ export const memoryDirectory = (users: Set<string>): UserDirectory => ({
 export interface TestGateways {
   tokens: TokenService
   users: Set<string>
-  start(over?: Partial<GatewayConfig>): Promise<Gateway & { url: string }>
+  /** `deps.nc` replaces the namespace's connection (a gateway behind a faulty link). */
+  start(over?: Partial<GatewayConfig>, deps?: { nc?: NatsConnection }): Promise<Gateway & { url: string }>
   token(userId: string, deviceId?: string): Promise<string>
 }
 
@@ -31,10 +32,10 @@ export const testGateways = async (
   return {
     tokens,
     users,
-    async start(over = {}) {
+    async start(over = {}, deps = {}) {
       const config = { ...defaultGatewayConfig(tn.ns, tn.names.shards), ...over }
       const gw = await startGateway(config, {
-        nc: tn.nc,
+        nc: deps.nc ?? tn.nc,
         log: createLogger('gateway-test', process.env.TEST_LOG ?? 'silent'),
         tokens,
         directory: memoryDirectory(users),

@@ -1,0 +1,76 @@
+import { type ChatEvent, type Lane, laneOf } from '@chatapp/contracts'
+import type { MembershipView } from './membership.js'
+
+/** Where an event sits in the log: the conversation and lane of the subject it was stored on. */
+export interface Placement {
+  conversationId: string
+  lane: Lane
+}
+
+const isAdmin = (v: MembershipView, userId: string) => v.members.get(userId)?.role === 'admin'
+
+/**
+ * Whether the log's rules accept `e` at its place, given the state folded from every accepted
+ * event before it. Undefined when accepted; otherwise the reason it is rejected.
+ *
+ * Why on read: a writer checks the same rules in `decide` and appends with the subject-sequence
+ * expectation, but that expectation is checked on the stream leader only and is not serialisable
+ * across a leader change (nats-server issues 4320, 8469), so two writers can both append on the
+ * same predecessor. Every reader (gateway fold, projector, reactors) therefore judges each event
+ * again, in log order, with these rules: an event that raced past a change that forbids it
+ * (a message from a member removed just before, a second message numbered `n` like the one
+ * before it) is rejected by all of them alike, and its writer, which waits for the verdict before
+ * answering, never reports it as sent (ADR 0080). Only log-intrinsic facts are read: limits that
+ * an operator may change (text length, group size) are the writer's, never the reader's.
+ */
+export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | undefined => {
+  if (e.conversationId !== at.conversationId)
+    return `names ${e.conversationId} but is stored under ${at.conversationId}`
+  if (laneOf(e.type) !== at.lane) return `${e.type} stored on lane ${at.lane}`
+  if (e.type === 'conversation.created') {
+    if (v.exists) return 'the conversation already exists'
+    const direct = e.data.kind === 'direct'
+    if (!e.conversationId.startsWith(direct ? 'd_' : 'c_'))
+      return `a ${e.data.kind} conversation cannot have the id ${e.conversationId}`
+    const ids = new Set(e.data.members.map((m) => m.userId))
+    if (ids.size !== e.data.members.length) return 'a member is listed twice'
+    if (e.data.members.find((m) => m.userId === e.actor)?.role !== 'admin')
+      return 'the creator is not an admin among the members'
+    if (direct && (ids.size !== 2 || e.data.members.some((m) => m.role !== 'admin')))
+      return 'a direct conversation has exactly two admins'
+    return undefined
+  }
+  if (!v.exists) return `${e.type} before the conversation was created`
+  if (e.type === 'media.ready' || e.type === 'media.failed' || e.type === 'receipt.batch')
+    return e.actor === 'system' ? undefined : `${e.type} is written by the system`
+  if (e.actor === 'system') return `${e.type} needs a user as actor`
+  switch (e.type) {
+    case 'receipt.delivered':
+    case 'receipt.read':
+      // Appended without an expectation; a receipt of someone who has just left moves nothing.
+      return undefined
+    case 'message.sent':
+      if (!v.members.has(e.actor)) return `${e.actor} is not a member`
+      if (e.data.n !== v.n + 1) return `numbered ${e.data.n} where ${v.n + 1} comes next`
+      return undefined
+    case 'member.left':
+      if (v.kind !== 'group') return 'only a group member can leave'
+      if (e.data.userId !== e.actor) return 'a member leaves on their own behalf'
+      return v.members.has(e.actor) ? undefined : `${e.actor} is not a member`
+    case 'conversation.renamed':
+    case 'member.added':
+    case 'member.removed':
+    case 'member.role_changed': {
+      if (v.kind !== 'group') return `${e.type} applies to groups`
+      if (!isAdmin(v, e.actor)) return `${e.actor} is not an admin`
+      if (e.type === 'conversation.renamed') return undefined
+      const target = v.members.has(e.data.userId)
+      if (e.type === 'member.added') return target ? `${e.data.userId} is already a member` : undefined
+      return target ? undefined : `${e.data.userId} is not a member`
+    }
+    default: {
+      const never: never = e
+      return `unknown event ${(never as ChatEvent).type}`
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import type { ChatEvent, ErrorCode, MediaRef, MessageKind } from '@chatapp/contracts'
+import { type ConversationState, lastSeq } from './state.js'
+
+/**
+ * Commands on one conversation, after the shell resolved what needs I/O: which users exist
+ * (`known`) and which media the sender may attach (`media`).
+ */
+export type Command =
+  | { type: 'direct.open'; actor: string; peerId: string; known: ReadonlySet<string> }
+  | { type: 'group.create'; actor: string; title: string; memberIds: string[]; known: ReadonlySet<string> }
+  | { type: 'group.add'; actor: string; userId: string; known: ReadonlySet<string> }
+  | { type: 'group.remove'; actor: string; userId: string }
+  | { type: 'group.promote'; actor: string; userId: string }
+  | { type: 'group.demote'; actor: string; userId: string }
+  | { type: 'group.leave'; actor: string }
+  | { type: 'group.rename'; actor: string; title: string }
+  | {
+      type: 'send'
+      actor: string
+      deviceId: string
+      clientMsgId: string
+      kind: MessageKind
+      text?: string | undefined
+      mediaId?: string | undefined
+      /** What MediaPort.forAttach answered for `mediaId`. */
+      media?: MediaRef | undefined
+    }
+  | { type: 'receipt'; actor: string; kind: 'delivered' | 'read'; upTo: number }
+
+export interface DecideContext {
+  now: number
+  /** A fresh unique id (event ids). */
+  newId(): string
+  limits: { maxTextLength: number; maxCaptionLength: number; maxGroupMembers: number }
+}
+
+export type Decision = { ok: true; events: ChatEvent[] } | { ok: false; code: ErrorCode; message?: string }
+
+const refuse = (code: ErrorCode, message?: string): Decision =>
+  message === undefined ? { ok: false, code } : { ok: false, code, message }
+const none: Decision = { ok: true, events: [] }
+
+/** The deterministic event id of a message: views and clients de-duplicate by it. */
+export const messageEventId = (conversationId: string, senderId: string, clientMsgId: string): string =>
+  `${conversationId}:${senderId}:${clientMsgId}`
+
+/**
+ * Whether a command is allowed on the state, and which events it yields. Pure: time and ids
+ * come from `ctx`. An empty event list means "already so" (idempotent success). Everything it
+ * allows, `admit` accepts on the same state (a test holds the two together); it adds the
+ * writer's own limits (text length, group size, known users), which readers never re-check.
+ */
+export const decide = (s: ConversationState, c: Command, ctx: DecideContext): Decision => {
+  const base = <T extends ChatEvent['type']>(type: T, data: Extract<ChatEvent, { type: T }>['data']) =>
+    ({ v: 1, type, id: ctx.newId(), conversationId: s.id, actor: c.actor, at: ctx.now, data }) as Extract<
+      ChatEvent,
+      { type: T }
+    >
+  const one = (e: ChatEvent): Decision => ({ ok: true, events: [e] })
+
+  if (c.type === 'direct.open') {
+    if (c.peerId === c.actor) return refuse('SELF_CONVERSATION')
+    if (!c.known.has(c.peerId)) return refuse('USER_NOT_FOUND')
+    if (s.exists) return s.members.has(c.actor) ? none : refuse('NOT_A_MEMBER')
+    return one(
+      base('conversation.created', {
+        kind: 'direct',
+        title: null,
+        members: [
+          { userId: c.actor, role: 'admin' },
+          { userId: c.peerId, role: 'admin' },
+        ],
+      }),
+    )
+  }
+  if (c.type === 'group.create') {
+    if (s.exists) return refuse('INTERNAL', 'conversation id collision')
+    const others = [...new Set(c.memberIds)].filter((u) => u !== c.actor)
+    if (others.length + 1 > ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
+    const unknown = others.filter((u) => !c.known.has(u))
+    if (unknown.length > 0)
+      return refuse('USER_NOT_FOUND', `unknown users: ${unknown.slice(0, 5).join(', ')}`)
+    return one(
+      base('conversation.created', {
+        kind: 'group',
+        title: c.title,
+        members: [
+          { userId: c.actor, role: 'admin' },
+          ...others.map((userId) => ({ userId, role: 'member' as const })),
+        ],
+      }),
+    )
+  }
+
+  // Every other command needs the actor to be a member; unknown and foreign look the same.
+  const me = s.exists ? s.members.get(c.actor) : undefined
+  if (!me) return refuse('NOT_A_MEMBER')
+
+  switch (c.type) {
+    case 'send': {
+      if (c.kind === 'text') {
+        if (c.mediaId !== undefined) return refuse('INVALID_FRAME', 'a text message carries no mediaId')
+        if (!c.text) return refuse('INVALID_FRAME', 'a text message needs text')
+        if (c.text.length > ctx.limits.maxTextLength) return refuse('TEXT_TOO_LONG')
+      } else {
+        if (c.mediaId === undefined) return refuse('INVALID_FRAME', `a ${c.kind} message needs mediaId`)
+        if (c.text !== undefined && c.text.length > ctx.limits.maxCaptionLength)
+          return refuse('TEXT_TOO_LONG')
+        if (!c.media || c.media.mediaId !== c.mediaId) return refuse('MEDIA_NOT_FOUND')
+        if (c.media.kind !== c.kind) return refuse('MEDIA_KIND_MISMATCH')
+      }
+      const e = base('message.sent', {
+        clientMsgId: c.clientMsgId,
+        deviceId: c.deviceId,
+        n: s.n + 1,
+        kind: c.kind,
+        ...(c.text !== undefined ? { text: c.text } : {}),
+        // Checked above: a media message carries the ref `forAttach` answered.
+        ...(c.kind !== 'text' ? { media: c.media as MediaRef } : {}),
+      })
+      e.id = messageEventId(s.id, c.actor, c.clientMsgId)
+      return one(e)
+    }
+    case 'receipt': {
+      if (c.upTo > lastSeq(s)) return refuse('INVALID_FRAME', `upTo ${c.upTo} is beyond the conversation`)
+      const current = c.kind === 'read' ? me.read : me.delivered
+      if (c.upTo <= current) return none
+      return one(
+        c.kind === 'read'
+          ? base('receipt.read', { upTo: c.upTo })
+          : base('receipt.delivered', { upTo: c.upTo }),
+      )
+    }
+    case 'group.leave':
+      if (s.kind !== 'group') return refuse('NOT_A_GROUP')
+      return one(base('member.left', { userId: c.actor }))
+    case 'group.rename':
+      if (s.kind !== 'group') return refuse('NOT_A_GROUP')
+      if (me.role !== 'admin') return refuse('NOT_ADMIN')
+      if (s.title === c.title) return none
+      return one(base('conversation.renamed', { title: c.title }))
+    case 'group.add':
+    case 'group.remove':
+    case 'group.promote':
+    case 'group.demote': {
+      if (s.kind !== 'group') return refuse('NOT_A_GROUP')
+      if (me.role !== 'admin') return refuse('NOT_ADMIN')
+      const target = s.members.get(c.userId)
+      if (c.type === 'group.add') {
+        if (target) return none
+        if (!c.known.has(c.userId)) return refuse('USER_NOT_FOUND')
+        if (s.members.size >= ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
+        return one(base('member.added', { userId: c.userId, role: 'member' }))
+      }
+      if (!target) {
+        return c.type === 'group.remove' ? none : refuse('USER_NOT_FOUND', 'not a member of this group')
+      }
+      if (c.type === 'group.remove') return one(base('member.removed', { userId: c.userId }))
+      const role = c.type === 'group.promote' ? 'admin' : 'member'
+      if (target.role === role) return none
+      return one(base('member.role_changed', { userId: c.userId, role }))
+    }
+    default: {
+      const never: never = c
+      throw new Error(`unhandled command ${(never as Command).type}`)
+    }
+  }
+}

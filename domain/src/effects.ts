@@ -1,0 +1,61 @@
+import { type ChatEvent, type MediaJob, type MembershipNotice, mediaKeys } from '@chatapp/contracts'
+
+/**
+ * What must follow an accepted event outside its conversation's log (DESIGN.md "Side effects"):
+ * the membership notices that keep each user's index of conversations, and the media job of a
+ * message that carries media. Pure: the same accepted event at the same sequence always yields
+ * the same effects with the same ids, so whoever carries them out (a reactor after a crash, a
+ * resend) de-duplicates by id.
+ */
+export type Effect =
+  | { kind: 'notice'; id: string; notice: MembershipNotice }
+  | { kind: 'media-job'; id: string; job: MediaJob }
+
+/** Users whose conversation set an event changes: joined or not. */
+export const membershipChanges = (e: ChatEvent): { userId: string; joined: boolean }[] => {
+  switch (e.type) {
+    case 'conversation.created':
+      return e.data.members.map((m) => ({ userId: m.userId, joined: true }))
+    case 'member.added':
+      return [{ userId: e.data.userId, joined: true }]
+    case 'member.removed':
+    case 'member.left':
+      return [{ userId: e.data.userId, joined: false }]
+    default:
+      return []
+  }
+}
+
+/** The effects of an event the fold accepted at `seq`. */
+export const effectsOf = (e: ChatEvent, seq: number): Effect[] => {
+  const out: Effect[] = membershipChanges(e).map(({ userId, joined }) => {
+    const id = `${e.conversationId}:${seq}:${userId}`
+    return {
+      kind: 'notice',
+      id,
+      notice: { v: 1, id, userId, conversationId: e.conversationId, joined, convSeq: seq, at: e.at },
+    }
+  })
+  if (e.type === 'message.sent' && e.data.media) {
+    const m = e.data.media
+    out.push({
+      kind: 'media-job',
+      // One job per media per conversation it is shared in: a forward to a second conversation
+      // gets its own media.ready there.
+      id: `${m.mediaId}:${e.conversationId}`,
+      job: {
+        v: 1,
+        mediaId: m.mediaId,
+        conversationId: e.conversationId,
+        uploaderId: e.actor,
+        kind: m.kind,
+        mime: m.mime,
+        size: m.size,
+        ...(m.name !== undefined ? { name: m.name } : {}),
+        key: mediaKeys.original(m.mediaId),
+        enqueuedAt: e.at,
+      },
+    })
+  }
+  return out
+}

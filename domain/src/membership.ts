@@ -1,0 +1,45 @@
+import type { ConversationKind, Role } from '@chatapp/contracts'
+
+/**
+ * What the membership rules need to know of a member, whatever shape the reader keeps it in (the
+ * gateway's folded state, the projector's member rows). `joinedSeq` is the stream sequence of the
+ * event that made them a member; `joinOrd` their place among the members of that one event (a
+ * group is created with many members at once).
+ */
+export interface MemberStanding {
+  readonly role: Role
+  readonly joinedSeq: number
+  readonly joinOrd: number
+}
+
+/** The part of a conversation's state every admission rule reads. */
+export interface MembershipView {
+  readonly exists: boolean
+  readonly kind: ConversationKind
+  /** Dense number of the last accepted message (0 before the first). */
+  readonly n: number
+  readonly members: ReadonlyMap<string, MemberStanding>
+}
+
+/** Who joined first: earlier event first, then earlier within the event. Negative when `a` did. */
+export const joinedBefore = (a: MemberStanding, b: MemberStanding): number =>
+  a.joinedSeq - b.joinedSeq || a.joinOrd - b.joinOrd
+
+/**
+ * A group always has an admin: when the last one goes (leaves, is removed or demoted), the
+ * longest-standing remaining member becomes one. A rule of the fold, so no event records it and
+ * every reader must compute it the same way: this is the one place it is written.
+ * Returns the user to promote, or undefined when an admin remains (or nobody does).
+ */
+export const successor = <M extends MemberStanding>(
+  kind: ConversationKind,
+  members: ReadonlyMap<string, M>,
+): string | undefined => {
+  if (kind !== 'group') return undefined
+  let oldest: [string, M] | undefined
+  for (const entry of members) {
+    if (entry[1].role === 'admin') return undefined
+    if (!oldest || joinedBefore(entry[1], oldest[1]) < 0) oldest = entry
+  }
+  return oldest?.[0]
+}

@@ -1,0 +1,146 @@
+import type { ConversationKind, MessageKind, Role } from '@chatapp/contracts'
+import type { MemberStanding, MembershipView } from './membership.js'
+
+/** A member as the folded state keeps them. */
+export interface MemberState extends MemberStanding {
+  role: Role
+  delivered: number
+  read: number
+  /**
+   * `n` of the last message at or before the member's read point (the read watermark, or the
+   * sequence they joined at, whichever is later): unread = last `n` − `readN`. -1 when the read
+   * watermark lies before the state's window of recent messages and the fold could not tell; a
+   * reader that needs the exact figure resolves it from the log (see `unreadCount`).
+   */
+  readN: number
+  /** Sequence of this member's first accepted message (0: none): who receipts in a group concern. */
+  firstSent: number
+}
+
+export interface LastMessage {
+  seq: number
+  n: number
+  senderId: string
+  kind: MessageKind
+  text?: string
+  at: number
+}
+
+/**
+ * The folded state of one conversation. Lanes are folded separately, each contiguously:
+ * `lastM` / `lastR` are the last sequences folded on each, accepted or not.
+ */
+export interface ConversationState extends MembershipView {
+  id: string
+  exists: boolean
+  kind: ConversationKind
+  title: string | null
+  members: Map<string, MemberState>
+  /** Last stream sequence folded on the `.m` lane: a writer's expectation for its next append. */
+  lastM: number
+  /** Last accepted `.m` sequence: what the next accepted `.m` event follows (`prev` for clients). */
+  headM: number
+  lastR: number
+  n: number
+  lastMessage: LastMessage | null
+  /** The latest accepted messages as [seq, n] pairs, oldest first, to find `n` at a watermark. */
+  recent: [number, number][]
+  /**
+   * Rejected `.m` events: sequence → the last accepted `.m` sequence before it. Rare (a race
+   * during a stream leader change, or a hostile writer); readers skip these and never name one
+   * as a `prev`.
+   */
+  rejected: Map<number, number>
+}
+
+/** How many recent (seq, n) pairs a state keeps. */
+export const RECENT_MESSAGES = 256
+
+export const emptyState = (id: string): ConversationState => ({
+  id,
+  exists: false,
+  kind: id.startsWith('d_') ? 'direct' : 'group',
+  title: null,
+  members: new Map(),
+  lastM: 0,
+  headM: 0,
+  lastR: 0,
+  n: 0,
+  lastMessage: null,
+  recent: [],
+  rejected: new Map(),
+})
+
+/** The conversation's cursor: the last sequence folded on either lane. */
+export const lastSeq = (s: ConversationState): number => Math.max(s.lastM, s.lastR)
+
+/** The last accepted `.m` sequence at or before `seq` when `seq` is a folded `.m` sequence. */
+export const acceptedAtOrBefore = (s: ConversationState, seq: number): number => s.rejected.get(seq) ?? seq
+
+/**
+ * `n` of the last accepted message at or before `seq`, exactly, or undefined when `seq` lies
+ * before the window of recent messages (and after the conversation's first message).
+ */
+export const nAt = (s: ConversationState, seq: number): number | undefined => {
+  const r = s.recent
+  for (let i = r.length - 1; i >= 0; i--) {
+    const [rs, rn] = r[i]!
+    if (rs <= seq) return rn
+  }
+  // Before every message in the window: exact only if the window reaches back to message 1.
+  const oldest = r[0]
+  return !oldest || oldest[1] === 1 ? 0 : undefined
+}
+
+/** Snapshots for the `<ns>-conv-state` KV bucket: plain JSON. */
+export interface StateSnapshot {
+  v: 2
+  id: string
+  exists: boolean
+  kind: ConversationKind
+  title: string | null
+  members: [string, MemberState][]
+  lastM: number
+  headM: number
+  lastR: number
+  n: number
+  lastMessage: LastMessage | null
+  recent: [number, number][]
+  rejected: [number, number][]
+}
+
+export const toSnapshot = (s: ConversationState): StateSnapshot => ({
+  v: 2,
+  id: s.id,
+  exists: s.exists,
+  kind: s.kind,
+  title: s.title,
+  members: [...s.members].map(([k, m]) => [k, { ...m }]),
+  lastM: s.lastM,
+  headM: s.headM,
+  lastR: s.lastR,
+  n: s.n,
+  lastMessage: s.lastMessage,
+  recent: s.recent.map(([a, b]) => [a, b]),
+  rejected: [...s.rejected],
+})
+
+/** The state a snapshot holds; undefined for another version (the reader then folds from the log). */
+export const fromSnapshot = (x: { v?: unknown } & Partial<StateSnapshot>): ConversationState | undefined => {
+  if (x.v !== 2) return undefined
+  const s = x as StateSnapshot
+  return {
+    id: s.id,
+    exists: s.exists,
+    kind: s.kind,
+    title: s.title,
+    members: new Map(s.members.map(([k, m]) => [k, { ...m }])),
+    lastM: s.lastM,
+    headM: s.headM,
+    lastR: s.lastR,
+    n: s.n,
+    lastMessage: s.lastMessage,
+    recent: s.recent.map(([a, b]) => [a, b] as [number, number]),
+    rejected: new Map(s.rejected),
+  }
+}

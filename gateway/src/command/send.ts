@@ -1,0 +1,89 @@
+import { type ClientFrameOf, ERRORS, type ErrorCode, isChatError } from '@chatapp/contracts'
+import type { Command } from '@chatapp/domain'
+import { isTransient } from '@chatapp/kit'
+import type { Outcome } from '../conversation/command-runner.js'
+import type { Connection } from '../session/connection.js'
+import type { CommandDeps } from './handler.js'
+
+/** The code an error thrown by a command stands for at the edge. */
+export const codeOfError = (err: unknown): ErrorCode =>
+  isChatError(err) ? err.code : isTransient(err) ? 'UNAVAILABLE' : 'INTERNAL'
+
+/** Later sends of `cid` on this connection are refused with `code` until one arrives with `retry: true`. */
+export const blockSends = (conn: Connection, cid: string, code: ErrorCode): void => {
+  conn.blocked ??= new Map()
+  conn.blocked.set(cid, code)
+}
+
+/**
+ * The order guard of a connection's sends to one conversation. The gateway stores a
+ * conversation's sends in the order they arrive, and a client pipelines them; if one fails with a
+ * retryable code (the log was unavailable for longer than the gateway's own retries), the sends
+ * behind it must not be stored before it. So after such a failure every later send of that
+ * conversation on this connection is refused with the same code until the failed one is resent
+ * (`retry: true`); the client library resends them in order (docs/protocol.md, ADR 0080).
+ */
+const orderGuard = (conn: Connection, cid: string, retry: boolean) => ({
+  before(): Outcome | undefined {
+    const code = conn.blocked?.get(cid)
+    if (code === undefined) return undefined
+    if (!retry)
+      return { ok: false, code, message: 'an earlier send to this conversation failed: resend it first' }
+    conn.blocked?.delete(cid)
+    return undefined
+  },
+  after(r: { outcome: Outcome } | { error: unknown }) {
+    const code = 'outcome' in r ? (r.outcome.ok ? undefined : r.outcome.code) : codeOfError(r.error)
+    if (code !== undefined && ERRORS[code].retryable) blockSends(conn, cid, code)
+  },
+})
+
+/** `send`: the request path reads straight — decide, append, verdict, answer (ADR 0080). */
+export const sendHandler =
+  (d: CommandDeps) =>
+  async (conn: Connection, f: ClientFrameOf<'send'>): Promise<unknown> => {
+    const p = conn.principal!
+    const cid = f.conversationId
+    const command = async (): Promise<Command> => ({
+      type: 'send',
+      actor: p.userId,
+      deviceId: p.deviceId,
+      clientMsgId: f.clientMsgId,
+      kind: f.kind,
+      text: f.text,
+      mediaId: f.mediaId,
+      media: f.mediaId && d.media ? await d.media.forAttach(f.mediaId, p.userId) : undefined,
+    })
+    // A retry (after a reconnect) may come after JetStream's duplicate window: the durable
+    // record answers then. When the views cannot answer, the Msg-Id still catches a retry
+    // inside the window, so an outage of the views never blocks sending.
+    const lookup = f.retry ? d.sentLookup : undefined
+    const recorded = lookup
+      ? () =>
+          lookup.find(cid, p.userId, f.clientMsgId).then(
+            (found) => found?.seq,
+            (err: unknown) => {
+              d.logger.warn({ err, conversationId: cid }, 'sent-message lookup failed; relying on Msg-Id')
+              return undefined
+            },
+          )
+      : undefined
+    const out = await d.runner.run(cid, command, {
+      msgId: `${cid}:${p.userId}:${f.clientMsgId}`,
+      guard: orderGuard(conn, cid, f.retry === true),
+      ...(recorded ? { recorded } : {}),
+    })
+    if (!out.ok) return conn.error(out.code, f.rid, out.message)
+    const ev = out.event
+    if (!out.seq || ev?.type !== 'message.sent') return conn.error('INTERNAL', f.rid)
+    return conn.send({
+      type: 'sent',
+      rid: f.rid,
+      conversationId: cid,
+      clientMsgId: f.clientMsgId,
+      seq: out.seq,
+      n: ev.data.n,
+      at: ev.at,
+      duplicate: out.duplicate,
+    })
+  }

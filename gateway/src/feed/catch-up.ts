@@ -1,0 +1,97 @@
+import { acceptedAtOrBefore, admit, lastSeq, receiptEntries } from '@chatapp/domain'
+import type { ConversationLog } from '@chatapp/kit'
+import type { StateStore } from '../conversation/state-store.js'
+import { eventFrame } from './event-frame.js'
+import { receiptEventVisibleInSync } from './receipt-audience.js'
+import type { Rooms } from './rooms.js'
+import type { Subscriber } from './subscriber.js'
+
+/**
+ * The catch-up that makes `sync` gap-free (ADR 0021): a subscriber is attached to the room
+ * first (its live events are held), then sent every accepted event after its cursor from the
+ * log, then released (held events after what it reached are sent). Nothing missed, nothing twice.
+ */
+export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateStore) => {
+  /**
+   * Sends `sub` every accepted event of the conversation after `after`, while live events for it
+   * are held. Returns the cursor reached. `release` then flushes what is held.
+   */
+  const attach = async (sub: Subscriber, id: string, after: number): Promise<number> => {
+    // A socket that closed while its sync was in flight must not pin a room (nothing would detach it).
+    if (sub.closed) return after
+    const room = rooms.open(id)
+    let entry = room.entries.get(sub)
+    if (entry?.pending) return entry.head // a catch-up is already running for it
+    if (entry) {
+      // A later `sync` on a live connection (a client filling a hole): replay from its cursor,
+      // holding live events again meanwhile.
+      entry.pending = []
+      entry.head = after
+    } else {
+      entry = { pending: [], head: after, detachAfter: false, lastR: 0 }
+      room.entries.set(sub, entry)
+      sub.rooms.add(id)
+    }
+    const mine = entry
+    await room.ready
+    const state = await store.refresh(id)
+    const upTo = lastSeq(state)
+    const userId = sub.userId
+    const me = state.members.get(userId)
+    // The previous `.m` event sent in this replay; before the first, the writer's expectation
+    // (a lower bound of the true predecessor), or 0: a low `prev` is always safe for a client.
+    let lastM = 0
+    for await (const e of log.read(id, after, upTo)) {
+      if (room.entries.get(sub) !== mine || sub.closed) break
+      const ev = e.event
+      if (e.lane === 'm') {
+        if (!state.rejected.has(e.seq)) {
+          const prev = acceptedAtOrBefore(state, lastM || e.prev || 0)
+          sub.sendRaw(eventFrame(id, e.seq, prev, 'm', JSON.stringify(ev)))
+        }
+        lastM = e.seq
+      } else if (
+        e.seq > mine.lastR &&
+        admit(state, ev, { conversationId: id, lane: 'r' }) === undefined &&
+        receiptEventVisibleInSync(state.kind, userId, receiptEntries(ev), me?.firstSent ?? 0)
+      ) {
+        sub.sendRaw(eventFrame(id, e.seq, mine.lastR, 'r', JSON.stringify(ev)))
+        mine.lastR = e.seq
+      }
+      mine.head = e.seq
+      if ((ev.type === 'member.removed' || ev.type === 'member.left') && ev.data.userId === userId) {
+        if (!state.rejected.has(e.seq)) {
+          mine.detachAfter = true
+          break
+        }
+      }
+    }
+    return mine.head
+  }
+
+  /** Ends the catch-up of `sub` in these rooms: held live events after its cursor are sent. */
+  const release = (sub: Subscriber, ids: Iterable<string>) => {
+    for (const id of [...ids]) {
+      const room = rooms.get(id)
+      const entry = room?.entries.get(sub)
+      if (!room || !entry?.pending) continue
+      for (const p of entry.pending) {
+        if (p.seq <= entry.head) continue
+        entry.head = p.seq
+        if (p.lane === 'r') {
+          sub.sendRaw(eventFrame(id, p.seq, entry.lastR, 'r', p.json))
+          entry.lastR = p.seq
+        } else sub.sendRaw(eventFrame(id, p.seq, p.prev, 'm', p.json))
+      }
+      entry.pending = null
+      if (entry.detachAfter) rooms.detach(sub, room)
+    }
+  }
+
+  /** The cursor reached by `sub` in a conversation it receives, or undefined. */
+  const headOf = (sub: Subscriber, id: string): number | undefined => rooms.get(id)?.entries.get(sub)?.head
+
+  return { attach, release, headOf }
+}
+
+export type CatchUp = ReturnType<typeof createCatchUp>

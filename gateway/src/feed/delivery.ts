@@ -1,0 +1,66 @@
+import type { ChatEvent } from '@chatapp/contracts'
+import { receiptEntries, type Stored, type Watermarks } from '@chatapp/domain'
+import type { StateStore } from '../conversation/state-store.js'
+import { receiptEventAudience } from './audience.js'
+import { eventFrame } from './event-frame.js'
+import { MAX_HELD, type Room } from './room.js'
+import type { Subscriber } from './subscriber.js'
+
+export interface DeliveryDeps {
+  store: StateStore
+  devicesOf(userId: string): Iterable<Subscriber>
+  detach(sub: Subscriber, room: Room): void
+}
+
+const removes = (e: ChatEvent): string | undefined =>
+  e.type === 'member.removed' || e.type === 'member.left' ? e.data.userId : undefined
+
+/**
+ * Sends one accepted event to the room's subscribers that may see it, then applies membership
+ * effects. `prev` is its gap proof on lane `m`; `json` the event as stored. Subscribers whose
+ * catch-up runs hold it; a `.m` frame is encoded once for the whole room.
+ */
+export const deliver = async (
+  d: DeliveryDeps,
+  room: Room,
+  x: Stored,
+  prev: number,
+  json: string,
+  before: ReadonlyMap<string, Watermarks> | undefined,
+): Promise<void> => {
+  const { event } = x
+  if (event.type === 'member.added') {
+    // The new member's connected devices receive the event that adds them and all after it.
+    for (const sub of d.devicesOf(event.data.userId)) {
+      if (sub.synced && !room.entries.has(sub)) {
+        room.entries.set(sub, { pending: null, head: x.seq - 1, detachAfter: false, lastR: 0 })
+        sub.rooms.add(room.id)
+      }
+    }
+  }
+  let audience: Set<string> | 'all' = 'all'
+  if (x.lane === 'r') {
+    const entries = receiptEntries(event)
+    if (entries.length > 0) audience = receiptEventAudience(room, await d.store.get(room.id), entries, before)
+  }
+  if (event.type === 'message.sent') room.rememberSender(x.seq, event.actor)
+  const shared = x.lane === 'm' ? eventFrame(room.id, x.seq, prev, 'm', json) : ''
+  const removed = removes(event)
+  for (const [sub, entry] of room.entries) {
+    if (audience !== 'all' && !audience.has(sub.userId)) continue
+    if (entry.pending) {
+      // Framed at release: a held receipt's `prev` depends on what the catch-up sent before it.
+      if (x.seq > entry.head) entry.pending.push({ seq: x.seq, lane: x.lane, prev, json })
+      if (removed === sub.userId) entry.detachAfter = true
+      if (entry.pending.length > MAX_HELD) sub.closeSlow('too many pending events')
+      continue
+    }
+    if (x.seq <= entry.head) continue
+    entry.head = x.seq
+    if (x.lane === 'r') {
+      sub.sendRaw(eventFrame(room.id, x.seq, entry.lastR, 'r', json))
+      entry.lastR = x.seq
+    } else sub.sendRaw(shared)
+    if (removed === sub.userId) d.detach(sub, room)
+  }
+}

@@ -1,0 +1,156 @@
+import { decodeEvent, HEADERS, type Names, parseConvSubject, typingSignalDecoder } from '@chatapp/contracts'
+import { acceptedAtOrBefore, admit, type Stored } from '@chatapp/domain'
+import type { ConversationLog, Logger } from '@chatapp/kit'
+import type { NatsConnection } from '@nats-io/nats-core'
+import type { Counter, Gauge } from 'prom-client'
+import type { StateStore } from '../conversation/state-store.js'
+import { deliver } from './delivery.js'
+import { Room } from './room.js'
+import type { Subscriber } from './subscriber.js'
+
+export interface FeedMetrics {
+  liveEvents: Counter
+  gapBackfills: Counter
+  rooms: Gauge
+}
+
+export interface RoomsDeps {
+  nc: NatsConnection
+  names: Names
+  log: ConversationLog
+  store: StateStore
+  logger: Logger
+  metrics?: FeedMetrics
+  /** Connected, synced devices of a user on this gateway (a `member.added` attaches them). */
+  devicesOf(userId: string): Iterable<Subscriber>
+}
+
+/**
+ * The rooms of this gateway: one per conversation with a local subscriber, each with one live
+ * subscription. A live event is folded first (the state store judges it), then delivered if
+ * accepted; a lost live event (its `Nats-Last-Sequence` is ahead of what the room processed) is
+ * read back from the log first. NATS interest is the routing table: no registry of who is where.
+ */
+export const createRooms = (d: RoomsDeps) => {
+  const rooms = new Map<string, Room>()
+  const { names: n, log, store } = d
+
+  const close = (room: Room) => {
+    if (rooms.get(room.id) !== room) return
+    rooms.delete(room.id)
+    room.unsubscribe()
+    store.setLive(room.id, false)
+    d.metrics?.rooms.set(rooms.size)
+  }
+
+  const detach = (sub: Subscriber, room: Room) => {
+    room.entries.delete(sub)
+    sub.rooms.delete(room.id)
+    if (room.entries.size === 0) close(room)
+  }
+
+  const deps = { devicesOf: d.devicesOf, detach, store }
+
+  const onLive = async (room: Room, subject: string, seq: number, prev: number, raw: string) => {
+    await room.ready
+    const lane = parseConvSubject(subject)?.lane
+    if (!lane || seq <= room.last[lane]) return
+    const decoded = decodeEvent(raw)
+    if (!decoded.ok) {
+      // The log's readers skip it too (it never enters a state): one bad record skips, no more.
+      d.logger.warn({ subject, seq }, 'undecodable live event skipped')
+      room.last[lane] = seq
+      return
+    }
+    const x: Stored = { seq, lane, event: decoded.value }
+    const folded = await store.foldLive(room.id, x, prev)
+    const state = await store.get(room.id)
+    if (prev > room.last[lane]) {
+      // Live events were lost (slow subscriber, reconnect): replay the lane from the log first.
+      d.metrics?.gapBackfills.inc()
+      let before = room.last[lane]
+      for await (const y of log.read(room.id, room.last[lane], seq - 1, lane)) {
+        const accepted =
+          lane === 'm'
+            ? !state.rejected.has(y.seq)
+            : admit(state, y.event, { conversationId: room.id, lane }) === undefined
+        if (accepted)
+          await deliver(deps, room, y, acceptedAtOrBefore(state, before), JSON.stringify(y.event), undefined)
+        room.last[lane] = y.seq
+        before = y.seq
+      }
+    }
+    if (folded.verdict.kind === 'accepted')
+      await deliver(deps, room, x, acceptedAtOrBefore(state, prev), raw, folded.before)
+    else if (folded.verdict.kind === 'rejected')
+      d.logger.warn(
+        { conversationId: room.id, seq, reason: folded.verdict.reason },
+        'rejected event not delivered',
+      )
+    room.last[lane] = seq
+    d.metrics?.liveEvents.inc()
+  }
+
+  /** The room of a conversation, created (and subscribed) on first use. */
+  const open = (id: string): Room => {
+    const existing = rooms.get(id)
+    if (existing) return existing
+    const room = new Room(id)
+    rooms.set(id, room)
+    d.metrics?.rooms.set(rooms.size)
+    const live = d.nc.subscribe(n.liveConvAll(id), {
+      callback: (err, msg) => {
+        if (err) return
+        const seq = Number(msg.headers?.get(HEADERS.sequence))
+        const prev = Number(msg.headers?.get(HEADERS.lastSequence) || 0)
+        if (!Number.isInteger(seq) || seq <= 0) return
+        const raw = msg.string()
+        room.chain = room.chain
+          .then(() => onLive(room, msg.subject, seq, prev, raw))
+          .catch((e: unknown) => d.logger.error({ err: e, conversationId: id }, 'live delivery failed'))
+      },
+    })
+    const typing = d.nc.subscribe(n.typingSubject(id), {
+      callback: (err, msg) => {
+        if (err) return
+        const t = typingSignalDecoder.decode(msg.data)
+        if (!t.ok) return
+        const text = JSON.stringify({
+          type: 'typing',
+          conversationId: id,
+          userId: t.value.userId,
+          active: t.value.active,
+        })
+        for (const [sub, entry] of room.entries)
+          if (entry.pending === null && sub.userId !== t.value.userId) sub.sendRaw(text)
+      },
+    })
+    room.unsubscribe = () => {
+      live.unsubscribe()
+      typing.unsubscribe()
+    }
+    store.setLive(id, true)
+    // Interest must be registered at the server before the catch-up reads the log's end, or an
+    // event stored in between would be in neither.
+    room.ready = (async () => {
+      await d.nc.flush()
+      const s = await store.refresh(id)
+      room.last.m = s.lastM
+      room.last.r = s.lastR
+    })()
+    return room
+  }
+
+  return {
+    open,
+    detach,
+    get: (id: string) => rooms.get(id),
+    deps,
+    size: () => rooms.size,
+    closeAll() {
+      for (const r of [...rooms.values()]) close(r)
+    },
+  }
+}
+
+export type Rooms = ReturnType<typeof createRooms>

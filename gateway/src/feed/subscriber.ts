@@ -1,0 +1,17 @@
+/**
+ * What the feed needs of a connection: who it is, whether its sync has run, the rooms it is in,
+ * and a way to send it frames. Implemented by session/connection.ts; the feed never imports the
+ * session layer.
+ */
+export interface Subscriber {
+  readonly userId: string
+  /** True once its `synced` was sent: from then on live events flow to it. */
+  readonly synced: boolean
+  /** Conversations this connection receives live events of (kept by the feed). */
+  readonly rooms: Set<string>
+  readonly closed: boolean
+  /** Sends a frame already encoded; false when the socket is gone. */
+  sendRaw(text: string): boolean
+  /** Closes the socket: the connection read too slowly. */
+  closeSlow(reason: string): void
+}

@@ -1,0 +1,118 @@
+import { membershipNoticeDecoder, type Names } from '@chatapp/contracts'
+import type { ConversationLog, Logger } from '@chatapp/kit'
+import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import type { CatchUp } from './catch-up.js'
+import type { Subscriber } from './subscriber.js'
+import { foldNotice, loadUserConversations, UserConversations } from './user-index.js'
+
+interface UserEntry {
+  userId: string
+  subs: Set<Subscriber>
+  convs: Promise<UserConversations>
+  /** The last load failed: the next caller loads again instead of inheriting the failure. */
+  failed: boolean
+  chain: Promise<void>
+  sub: Subscription
+}
+
+export interface UserFeedsDeps {
+  nc: NatsConnection
+  names: Names
+  log: ConversationLog
+  logger: Logger
+  /** First connection of a user on this gateway / last one gone: presence. */
+  onUserOnline?: (userId: string) => void
+  onUserOffline?: (userId: string) => void
+}
+
+/**
+ * The users with a connection on this gateway: each has one subscription to its live membership
+ * notices and its set of conversations (loaded once per burst of connections). A notice that the
+ * user joined a conversation attaches their synced connections to it at once.
+ */
+export const createUserFeeds = (d: UserFeedsDeps) => {
+  const users = new Map<string, UserEntry>()
+  let catchUp: CatchUp | undefined
+
+  const load = (u: UserEntry): Promise<UserConversations> => {
+    u.failed = false
+    const p = d.nc.flush().then(() => loadUserConversations(d.log, d.names, u.userId))
+    p.catch(() => {
+      if (u.convs === p) u.failed = true
+    })
+    u.convs = p
+    return p
+  }
+  const convsOf = (u: UserEntry) => (u.failed ? load(u) : u.convs)
+
+  const onNotice = async (u: UserEntry, raw: Uint8Array) => {
+    const notice = membershipNoticeDecoder.decode(raw)
+    if (!notice.ok) return
+    const convs = await convsOf(u)
+    foldNotice(convs, notice.value)
+    if (!notice.value.joined || !catchUp) return
+    for (const s of u.subs) {
+      if (!s.synced || s.rooms.has(notice.value.conversationId)) continue
+      await catchUp.attach(s, notice.value.conversationId, notice.value.convSeq - 1)
+      catchUp.release(s, [notice.value.conversationId])
+    }
+  }
+
+  return {
+    /** Wired once the catch-up exists (it needs the rooms, which need `devicesOf`). */
+    useCatchUp(c: CatchUp) {
+      catchUp = c
+    },
+    devicesOf: (userId: string): Iterable<Subscriber> => users.get(userId)?.subs ?? [],
+    /** Registers an authenticated connection; resolves when the user's conversations are known. */
+    add(s: Subscriber): Promise<UserConversations> {
+      const userId = s.userId
+      let u = users.get(userId)
+      if (!u) {
+        const entry: UserEntry = {
+          userId,
+          failed: false,
+          subs: new Set(),
+          convs: Promise.resolve(new UserConversations()),
+          chain: Promise.resolve(),
+          sub: d.nc.subscribe(d.names.liveUserSubject(userId), {
+            callback: (err, msg) => {
+              if (err) return
+              const data = msg.data
+              entry.chain = entry.chain
+                .then(() => onNotice(entry, data))
+                .catch((e: unknown) => d.logger.error({ err: e, userId }, 'membership notice failed'))
+            },
+          }),
+        }
+        load(entry)
+        users.set(userId, entry)
+        u = entry
+        d.onUserOnline?.(userId)
+      }
+      u.subs.add(s)
+      return convsOf(u)
+    },
+    remove(s: Subscriber): void {
+      const u = users.get(s.userId)
+      if (!u) return
+      u.subs.delete(s)
+      if (u.subs.size === 0) {
+        u.sub.unsubscribe()
+        users.delete(s.userId)
+        d.onUserOffline?.(s.userId)
+      }
+    },
+    conversationsOf(userId: string): Promise<UserConversations> {
+      const u = users.get(userId)
+      return u ? convsOf(u) : Promise.resolve(new UserConversations())
+    },
+    size: () => users.size,
+    closeAll() {
+      for (const u of users.values()) u.sub.unsubscribe()
+      users.clear()
+    },
+  }
+}
+
+export type UserFeeds = ReturnType<typeof createUserFeeds>

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto'
+import { names as makeNames, type Names } from '@chatapp/contracts'
+import { type ConversationLog, createConversationLog, type Logger } from '@chatapp/kit'
+import { jetstream } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { createFrameRouter } from './command/frame-router.js'
+import type { GatewayConfig } from './config.js'
+import { type CommandRunner, createCommandRunner } from './conversation/command-runner.js'
+import { afterAppend } from './conversation/effects.js'
+import { createReceiptBatcher } from './conversation/receipt-batcher.js'
+import { createStateStore, type StateStore } from './conversation/state-store.js'
+import { createFeed, type Feed } from './feed/feed.js'
+import { createPresence } from './feed/presence.js'
+import type { MediaPort, MembershipPort, SentMessageLookup, TokenVerifier, UserDirectory } from './ports.js'
+import type { Connection } from './session/connection.js'
+import { createSessions, type Init } from './session/sessions.js'
+import { type App, createApp, listen, mountWebSocket } from './transport/ws.js'
+
+export const WS_PATH = '/v1/ws'
+
+/** What the gateway's modules share; others' route factories (HTTP API, media) receive it. */
+export interface GatewayContext {
+  config: GatewayConfig
+  names: Names
+  nc: NatsConnection
+  log: Logger
+  registry: Registry | undefined
+  tokens: TokenVerifier
+  directory: UserDirectory
+  conversationLog: ConversationLog
+  store: StateStore
+  runner: CommandRunner
+  membership: MembershipPort
+  feed: Feed
+}
+
+export interface GatewayDeps {
+  nc: NatsConnection
+  log: Logger
+  tokens: TokenVerifier
+  directory: UserDirectory
+  registry?: Registry
+  /** Built from the context, because the media module needs this gateway's MembershipPort. */
+  media?: (ctx: GatewayContext) => MediaPort
+  sentLookup?: SentMessageLookup
+  /** Revoked sessions from every gateway (accounts/session-revocations.ts): their sockets get 4403. */
+  revocations?: { onRevoked(listener: (userId: string, sessionIds: string[]) => void): () => void }
+  /** Mounts the HTTP API on the same app and port (each module registers its routes from main). */
+  mountHttp?: (app: App, ctx: GatewayContext) => void
+}
+
+export interface Gateway {
+  readonly port: number
+  readonly ctx: GatewayContext
+  connections(): number
+  /** Closes this gateway's WebSockets of revoked (logged-out) sessions with 4403. */
+  closeSessions(userId: string, sessionIds: string[]): void
+  /** Stops listening and closes every socket with 1001 (clients reconnect elsewhere). */
+  close(): Promise<void>
+}
+
+const metricsOn = (registry: Registry | undefined) => {
+  const r = registry ? [registry] : []
+  return {
+    frames: new Counter({
+      name: 'ws_frames_total',
+      help: 'Client frames accepted, by type',
+      labelNames: ['type'],
+      registers: r,
+    }),
+    errors: new Counter({
+      name: 'ws_errors_total',
+      help: 'Error frames sent, by code',
+      labelNames: ['code'],
+      registers: r,
+    }),
+    connections: new Gauge({ name: 'ws_connections', help: 'Open WebSocket connections', registers: r }),
+    logRetries: new Counter({
+      name: 'log_transient_failures_total',
+      help: 'Log operations retried after a transient failure (leader election, timeout)',
+      registers: r,
+    }),
+    feed: {
+      liveEvents: new Counter({ name: 'live_events_total', help: 'Live events fanned out', registers: r }),
+      gapBackfills: new Counter({
+        name: 'live_gap_backfills_total',
+        help: 'Live gaps backfilled from the log',
+        registers: r,
+      }),
+      rooms: new Gauge({ name: 'live_rooms', help: 'Conversations with a local subscriber', registers: r }),
+    },
+  }
+}
+
+/**
+ * Starts one gateway instance in this process. The pieces, in the order a frame meets them:
+ * transport (uWS) → sessions (auth, lifecycle) → frame router (limits, decode, handler table) →
+ * command runner (decide, append, verdict) → state store (the fold) → feed (live fan-out, sync).
+ */
+export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> => {
+  const { nc, log } = deps
+  const n = makeNames(config.ns, config.shards)
+  const m = metricsOn(deps.registry)
+  const conversationLog = await createConversationLog(nc, n, {
+    deadlineMs: config.appendRetryMs,
+    onRetry: () => m.logRetries.inc(),
+    onUndecodable: (w) => log.warn(w, 'undecodable event skipped'),
+  })
+  const store = await createStateStore(nc, n, conversationLog, {
+    onError: (err) => log.warn({ err }, 'conversation snapshot failed'),
+  })
+  const receipts =
+    config.receiptBatchMs > 0
+      ? createReceiptBatcher({
+          // Membership folded from the log: a member removed since the receipt loses its entry.
+          state: (id) => store.refresh(id, 'm'),
+          append: async (e) => {
+            await conversationLog.append(e)
+          },
+          batchMs: config.receiptBatchMs,
+          newId: randomUUID,
+          onError: (err, conversationId) =>
+            log.warn({ err, conversationId }, 'receipt batch append failed; retrying'),
+        })
+      : undefined
+  let media: MediaPort | undefined
+  const runner = createCommandRunner(conversationLog, store, {
+    ...(receipts ? { receipts } : {}),
+    limits: {
+      maxTextLength: config.limits.maxTextLength,
+      maxCaptionLength: config.limits.maxCaptionLength,
+      maxGroupMembers: config.limits.maxGroupMembers,
+    },
+    afterAppend: afterAppend(
+      jetstream(nc),
+      n,
+      () => media,
+      (err) => log.error({ err }, 'media share failed'),
+    ),
+  })
+  const presence = await createPresence(nc, n, log, config.presenceRefreshMs, conversationLog.ranges)
+  const feed = createFeed({
+    nc,
+    names: n,
+    log: conversationLog,
+    store,
+    logger: log,
+    metrics: m.feed,
+    onUserOnline: presence.online,
+    onUserOffline: presence.offline,
+  })
+  const membership: MembershipPort = {
+    // Folds the log's `.m` lane first: authorisation never answers from a stale cache.
+    isMember: async (id, userId) => (await store.refresh(id, 'm')).members.has(userId),
+  }
+  const ctx: GatewayContext = {
+    config,
+    names: n,
+    nc,
+    log,
+    registry: deps.registry,
+    tokens: deps.tokens,
+    directory: deps.directory,
+    conversationLog,
+    store,
+    runner,
+    membership,
+    feed,
+  }
+  media = deps.media?.(ctx)
+  const sessions = createSessions({
+    limits: config.limits,
+    allowedOrigins: config.allowedOrigins,
+    tokens: deps.tokens,
+    feed,
+    logger: log,
+    onClosed: (conn) => presence.unsubscribe(conn),
+  })
+  const route = createFrameRouter(
+    {
+      names: n,
+      nc,
+      limits: config.limits,
+      runner,
+      store,
+      feed,
+      directory: deps.directory,
+      presence,
+      media,
+      sentLookup: deps.sentLookup,
+      logger: log,
+    },
+    sessions,
+    {
+      syncTail: config.limits.syncTailForNewDevice,
+      onFrame: (type) => m.frames.inc({ type }),
+      onError: (code) => m.errors.inc({ code }),
+    },
+  )
+  // Logout on any gateway closes the session's sockets on all of them.
+  const stopRevocations = deps.revocations?.onRevoked((userId, ids) => sessions.closeSessions(userId, ids))
+  const app = createApp()
+  mountWebSocket<Init, Connection>(
+    app,
+    {
+      path: WS_PATH,
+      maxFrameBytes: config.limits.maxFrameBytes,
+      maxBackpressure: config.maxBackpressureBytes,
+      idleTimeoutS: config.idleTimeoutS,
+    },
+    {
+      upgrade: (h) => sessions.upgrade(h),
+      open: (s, init) => {
+        m.connections.inc()
+        return sessions.open(s, init)
+      },
+      message: route,
+      close: (conn) => {
+        m.connections.dec()
+        if (conn) sessions.close(conn)
+      },
+    },
+  )
+  deps.mountHttp?.(app, ctx)
+  const listener = await listen(app, config.host, config.port)
+  log.info({ port: listener.port, path: WS_PATH }, 'gateway listening')
+  return {
+    port: listener.port,
+    ctx,
+    connections: sessions.count,
+    closeSessions: (userId, sessionIds) => sessions.closeSessions(userId, sessionIds),
+    async close() {
+      stopRevocations?.()
+      listener.close()
+      sessions.closeAll()
+      // Receipts already decided are appended, not lost with the process.
+      await receipts?.flushAll()
+      feed.close()
+      await presence.close()
+    },
+  }
+}

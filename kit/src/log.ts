@@ -1,0 +1,3 @@
+export * from './log/conversation-log.js'
+export * from './log/range-reader.js'
+export * from './log/transient.js'

@@ -1,0 +1,159 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
+} from '@nats-io/jetstream'
+import { nanos } from '@nats-io/nats-core'
+import { withRetry } from './transient.js'
+
+const isNotFound = (e: unknown) =>
+  e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.NoMessageFound || e.status === 404)
+
+/** One stored message as a range read yields it. */
+export interface RawStored {
+  seq: number
+  subject: string
+  data: Uint8Array
+  header(name: string): string | undefined
+}
+
+export interface RangeReaderOptions {
+  /** Bound of the retries of one read step while the stream is unavailable. */
+  deadlineMs: number
+  /** Messages read by direct gets before a long read switches to a consumer. */
+  longReadAfter?: number
+  /** Consumers one process holds open at once for long reads; more wait their turn. */
+  maxLongReads?: number
+  /** How long a consumer a crashed reader left behind survives (it is deleted when a read ends). */
+  orphanTtlMs?: number
+}
+
+/**
+ * Reads of a range of one subject filter, in stream order, that leave nothing behind on the
+ * server (ADR 0081). Short ranges — the common case: a reconnect after a few minutes, a gap of
+ * one lost live event — walk the subject with direct gets (`next_by_subj`), which any replica
+ * answers and which create no server state. A range longer than `longReadAfter` messages
+ * continues through one ephemeral consumer that is deleted the moment the read ends (and expires
+ * after `orphanTtlMs` if the process dies first); at most `maxLongReads` exist per process. So the
+ * number of JetStream consumers never grows with sessions or reads.
+ */
+export const createRangeReader = (js: JetStreamClient, jsm: JetStreamManager, o: RangeReaderOptions) => {
+  const longReadAfter = o.longReadAfter ?? 64
+  const maxLong = o.maxLongReads ?? 4
+  const orphanTtl = o.orphanTtlMs ?? 10_000
+  let longReads = 0
+  const waiting: (() => void)[] = []
+  const acquire = async () => {
+    while (longReads >= maxLong) await new Promise<void>((r) => waiting.push(r))
+    longReads++
+  }
+  const release = () => {
+    longReads--
+    waiting.shift()?.()
+  }
+  const retry = <T>(f: () => Promise<T>) => withRetry('the log', f, { deadlineMs: o.deadlineMs })
+  /** A direct get: null when nothing matches (some servers answer 404, others an empty reply). */
+  const direct = (stream: string, q: Parameters<JetStreamManager['direct']['getMessage']>[1]) =>
+    retry(async (): Promise<StoredMsg | null> => {
+      try {
+        return await jsm.direct.getMessage(stream, q)
+      } catch (e) {
+        if (isNotFound(e)) return null
+        throw e
+      }
+    })
+  const directNext = (stream: string, filter: string, from: number) =>
+    direct(stream, { seq: from, next_by_subj: filter })
+
+  async function* viaConsumer(
+    stream: string,
+    filter: string,
+    from: number,
+    upTo: number,
+  ): AsyncGenerator<RawStored, number, undefined> {
+    await acquire()
+    let name: string | undefined
+    let next = from
+    try {
+      const ci = await retry(() =>
+        jsm.consumers.add(stream, {
+          filter_subject: filter,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: from,
+          ack_policy: AckPolicy.None,
+          inactive_threshold: nanos(orphanTtl),
+          mem_storage: true,
+          num_replicas: 1,
+        }),
+      )
+      name = ci.name
+      const c = await retry(() => js.consumers.get(stream, ci.name))
+      for (;;) {
+        let got = 0
+        for await (const m of await c.fetch({ max_messages: 256, expires: 2_000 })) {
+          got++
+          if (m.seq > upTo) return upTo + 1
+          next = m.seq + 1
+          yield {
+            seq: m.seq,
+            subject: m.subject,
+            data: m.data,
+            header: (h) => m.headers?.get(h) || undefined,
+          }
+          if (m.seq >= upTo || m.info.pending === 0) return upTo + 1
+        }
+        if (got === 0) return upTo + 1
+      }
+    } catch {
+      // The consumer path failed (leader change, consumer lost): the walk goes on by direct gets.
+      return next
+    } finally {
+      if (name) jsm.consumers.delete(stream, name).catch(() => {})
+      release()
+    }
+  }
+
+  /** Messages of `filter` with `after < seq <= upTo`, in order. */
+  async function* read(
+    stream: string,
+    filter: string,
+    after: number,
+    upTo: number,
+  ): AsyncGenerator<RawStored, void, undefined> {
+    let next = after + 1
+    let count = 0
+    while (next <= upTo) {
+      if (count === longReadAfter) {
+        next = yield* viaConsumer(stream, filter, next, upTo)
+        count++
+        continue
+      }
+      const m = await directNext(stream, filter, next)
+      if (!m || m.seq > upTo) return
+      count++
+      next = m.seq + 1
+      yield { seq: m.seq, subject: m.subject, data: m.data, header: (h) => m.header.get(h) || undefined }
+    }
+  }
+
+  /** The last sequence stored under `subject` (0 when none). */
+  const last = async (stream: string, subject: string): Promise<number> => {
+    const m = await direct(stream, { last_by_subj: subject })
+    return m?.seq ?? 0
+  }
+
+  const one = async (stream: string, seq: number): Promise<RawStored | undefined> => {
+    const m = await direct(stream, { seq })
+    return m
+      ? { seq: m.seq, subject: m.subject, data: m.data, header: (h) => m.header.get(h) || undefined }
+      : undefined
+  }
+
+  return { read, last, one, longReadsOpen: () => longReads }
+}
+
+export type RangeReader = ReturnType<typeof createRangeReader>
