@@ -104,3 +104,24 @@ t.test(
     t.equal(after.DATABASE_URL, real.databaseUrl, 'what still runs stays')
   },
 )
+
+t.test(
+  'NATS_REPLICAS=3 on a single nats-server is refused, although the server accepts the update',
+  async (t) => {
+    const { provision } = await import('../src/provision.js')
+    const { DEFAULT_LOG_SETTINGS } = await import('@chatapp/contracts')
+    const tn = await createTestNamespace({ shards: 1 })
+    t.teardown(() => tn.cleanup())
+    await t.rejects(
+      provision({
+        nc: tn.nc,
+        databaseUrl: tn.stack.databaseUrl,
+        s3: tn.stack.s3,
+        ns: tn.ns,
+        shards: 1,
+        settings: { ...DEFAULT_LOG_SETTINGS, replicas: 3 },
+      }),
+      /says num_replicas=3 but has no replicas: NATS is a single server/,
+    )
+  },
+)
