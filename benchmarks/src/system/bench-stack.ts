@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { DEFAULT_LOG_SETTINGS, type Names, names } from '@chatapp/contracts'
+import { type Names, names } from '@chatapp/contracts'
 import { ensureStack, provision, removeNamespace, repoRoot, type Stack, stackEnv } from '@chatapp/infra'
 import { connectNats, createLogger, type NatsConnection } from '@chatapp/kit'
 import type { Cleanup } from './cleanup.js'
@@ -67,7 +67,8 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     s3: stack.s3,
     ns,
     shards: o.shards,
-    settings: DEFAULT_LOG_SETTINGS,
+    // NATS_REPLICAS and the duplicate window apply to benchmark namespaces too.
+    settings: stack.config.settings,
   })
   if (!o.keep) cleanup.add(`namespace ${ns}`, () => removeNamespace(stack, ns, nc))
   const env: Record<string, string> = {
