@@ -143,6 +143,8 @@ scenarios
   reconnect     K devices drop mid-run and resync: nothing may be missed
   media         photo and video uploads: worker throughput and time to ready
   ceilings      only the ceilings: raw JetStream publish and raw uWebSockets.js echo
+  chaos         the production shape (make cluster) under load while processes are killed -9;
+                checks every invariant (npm run bench -- chaos --help)
 
 options
   --gateway-url URL           target a running gateway instead of starting the system
