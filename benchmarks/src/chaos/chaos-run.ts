@@ -253,8 +253,11 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       const t0 = performance.now()
       let turn = 0
       const of = (kind: FaultKind) => cluster.processes.filter((p) => p.kind === kind)
-      while (performance.now() - t0 + o.faultEveryS * 1000 < o.durationS * 1000) {
-        await sleep(o.faultEveryS * 1000 - o.downS * 1000)
+      // Kill i at half an interval past the i-th interval's start, as long as it is back before the end.
+      for (;;) {
+        const due = t0 + (turn + 0.5) * o.faultEveryS * 1000
+        if (due + o.downS * 1000 > t0 + o.durationS * 1000) break
+        await sleep(Math.max(0, due - performance.now()))
         const kind = o.kinds[turn % o.kinds.length]!
         let target: string
         let leader = false
