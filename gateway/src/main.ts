@@ -21,6 +21,7 @@ import { readGatewayConfig } from './config.js'
 import { openGatewayDb } from './db/gateway-db.js'
 import { startGateway } from './gateway.js'
 import { gatewayRoutes } from './http-routes.js'
+import { createPendingInvitations } from './invitations/pending-invitations.js'
 import { createMediaService, type MediaService, mediaRepo } from './media/mod.js'
 import { readHttpConfig } from './transport/http/config.js'
 import { mountHttp } from './transport/http/uws-http.js'
@@ -85,6 +86,8 @@ const accounts = createAccountService({
   refreshTtlS: accountsCfg.refreshTokenTtlS,
   log,
   onSessionsRevoked: revocations.revoked,
+  loginThrottle: accountsCfg.loginThrottle,
+  groupCreation: accountsCfg.groupCreation,
 })
 const reads = pgViewReads(views, n.dbSchemas.views)
 let media: MediaService | undefined
@@ -94,6 +97,7 @@ const gateway = await startGateway(config, {
   log,
   tokens,
   directory: accounts,
+  groupQuota: accounts,
   registry: ops.registry,
   sentLookup: reads,
   revocations,
@@ -114,6 +118,11 @@ const gateway = await startGateway(config, {
       gatewayRoutes({
         accounts,
         views: { reads, membership: ctx.membership },
+        invitations: createPendingInvitations({
+          log: ctx.conversationLog,
+          names: ctx.names,
+          store: ctx.store,
+        }),
         // deps.media above has run by now: startGateway builds the context before mounting HTTP.
         ...(media ? { media: { media, maxUploadBytes: Math.max(...Object.values(uploadLimits)) } } : {}),
       }),
