@@ -15,10 +15,10 @@ export const gatewayRoutes = (m: {
   accounts: AccountService
   views: ViewRoutesContext
   media?: MediaRoutesDeps
-  invitations?: PendingInvitations
+  invitations: PendingInvitations
 }): HttpRoute[] => [
   ...accountRoutes(m.accounts),
-  ...(m.invitations ? invitationRoutes(m.invitations) : []),
+  ...invitationRoutes(m.invitations),
   ...viewRoutes(m.views),
   ...(m.media ? mediaRoutes(m.media) : []),
 ]

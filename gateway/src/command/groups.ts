@@ -63,10 +63,9 @@ export const conversationHandlers = (d: CommandDeps): Pick<HandlerTable, GroupFr
     },
     'group.create': async (conn, f) => {
       const me = conn.userId
-      const retryable = f.clientGroupId !== undefined
-      const id = retryable
-        ? groupConversationId(me, f.clientGroupId!)
-        : `c_${randomBytes(16).toString('base64url')}`
+      const cid = f.clientGroupId
+      const retryable = cid !== undefined
+      const id = retryable ? groupConversationId(me, cid) : `c_${randomBytes(16).toString('base64url')}`
       // A retry of a create that is stored is answered, not counted against the limit.
       const stored = retryable && (await d.store.refresh(id, 'm')).exists
       if (!stored && d.groupQuota) {

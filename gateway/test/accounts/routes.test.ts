@@ -7,6 +7,7 @@ import {
   PURGE_GRACE_MS,
   type RevocationReason,
 } from '../../src/accounts/account-service.js'
+import { DEFAULT_LOGIN_THROTTLE } from '../../src/accounts/login-throttle.js'
 import { createPasswordHasher } from '../../src/accounts/password-hasher.js'
 import { accountRoutes } from '../../src/accounts/routes.js'
 import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
@@ -29,6 +30,8 @@ const accounts = createAccountService({
   refreshTtlS: 3600,
   log,
   onSessionsRevoked: (userId, sessionIds, reason) => revoked.push({ userId, sessionIds, reason }),
+  // These tests fail logins on purpose; the per-account throttle has its own (login-throttle.test.ts).
+  loginThrottle: { ...DEFAULT_LOGIN_THROTTLE, freeFailures: 1000 },
 })
 const routes = accountRoutes(accounts)
 const server = await startHttpServer({
