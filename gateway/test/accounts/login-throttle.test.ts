@@ -125,3 +125,35 @@ t.test(
     t.equal((await fail('yusuf', 'yusufs-phone-7f3a')).error?.code, 'LOGIN_THROTTLED')
   },
 )
+
+t.test(
+  'guesses sent in parallel when a wait ends get one attempt between them, on any gateway',
+  async (t) => {
+    await register('zora')
+    for (let i = 0; i < 5; i++) await fail('zora')
+    clock += 1000
+    // A second service over the same database: another gateway counting the same username.
+    const other = createAccountService({
+      orm: db.orm,
+      tokens,
+      hasher: await createPasswordHasher(),
+      refreshTtlS: 3600,
+      log,
+      now: () => clock,
+    })
+    const codes = await Promise.all([
+      ...Array.from({ length: 4 }, () => fail('zora').then((r) => r.error?.code)),
+      ...Array.from({ length: 4 }, () =>
+        other.login({ username: 'zora', password: 'a-wrong-guess-123' }).then(
+          () => 'LOGGED_IN',
+          (e: { code: string }) => e.code,
+        ),
+      ),
+    ])
+    t.same(
+      codes.sort(),
+      ['INVALID_CREDENTIALS', ...Array(7).fill('LOGIN_THROTTLED')],
+      'one guess checked, seven told to wait',
+    )
+  },
+)
