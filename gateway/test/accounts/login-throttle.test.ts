@@ -20,14 +20,11 @@ const db = await openGatewayDb(tn.stack.databaseUrl, tn.names.dbSchemas.gateway,
 t.teardown(() => db.close())
 const tokens = await createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 900 })
 let clock = Date.now()
-const accounts = createAccountService({
-  orm: db.orm,
-  tokens,
-  hasher: await createPasswordHasher(),
-  refreshTtlS: 3600,
-  log,
-  now: () => clock,
-})
+const hasher = await createPasswordHasher()
+/** One gateway's accounts module; two of them over one database are two gateways. */
+const service = () =>
+  createAccountService({ orm: db.orm, tokens, hasher, refreshTtlS: 3600, log, now: () => clock })
+const accounts = service()
 // Every attempt from its own address (X-Forwarded-For through one trusted hop): the per-address
 // limit never applies here, so what limits is the account's.
 const server = await startHttpServer({
@@ -133,14 +130,7 @@ t.test(
     for (let i = 0; i < 5; i++) await fail('zora')
     clock += 1000
     // A second service over the same database: another gateway counting the same username.
-    const other = createAccountService({
-      orm: db.orm,
-      tokens,
-      hasher: await createPasswordHasher(),
-      refreshTtlS: 3600,
-      log,
-      now: () => clock,
-    })
+    const other = service()
     const codes = await Promise.all([
       ...Array.from({ length: 4 }, () => fail('zora').then((r) => r.error?.code)),
       ...Array.from({ length: 4 }, () =>

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -17,13 +17,16 @@ export interface GatewayProcess {
 /**
  * The gateway as it is deployed (`dist/main.js`, configured by the environment only), on the test
  * namespace: accounts, HTTP plumbing and the WebSocket upgrade on one port. `env` overrides
- * settings (limits a test wants small). Resolves once it logged `gateway started`.
+ * settings (limits a test wants small); `privateKeyPem` shares a signing key with in-process
+ * gateways (one is made otherwise). Resolves once it logged `gateway started`.
  */
 export const startGatewayProcess = async (
   tn: TestNamespace,
   env: Record<string, string> = {},
+  o: { privateKeyPem?: string } = {},
 ): Promise<GatewayProcess> => {
   const keys = await mkdtemp(join(tmpdir(), 'chatapp-gw-keys-'))
+  if (o.privateKeyPem) await writeFile(join(keys, 'jwt.pem'), o.privateKeyPem)
   const proc = spawn(process.execPath, [new URL('../../dist/main.js', import.meta.url).pathname], {
     env: {
       ...process.env,
@@ -63,7 +66,8 @@ export const startGatewayProcess = async (
     port,
     base: `http://127.0.0.1:${port}`,
     stop: async () => {
-      if (proc.exitCode === null) {
+      // A process killed by a signal has no exit code, only its signal.
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
         proc.kill('SIGTERM')
         await exited
