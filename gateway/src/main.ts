@@ -89,6 +89,15 @@ const accounts = createAccountService({
   loginThrottle: accountsCfg.loginThrottle,
   groupCreation: accountsCfg.groupCreation,
 })
+// Long-expired refresh tokens, sessions left without any and idle per-account limit rows (which
+// guessing at unknown usernames creates): every instance purges hourly; the purge is idempotent.
+const purge = setInterval(() => {
+  accounts
+    .purgeExpired()
+    .then((r) => log.info(r, 'accounts purged'))
+    .catch((err: unknown) => log.warn({ err }, 'accounts purge failed'))
+}, 3_600_000)
+purge.unref()
 const reads = pgViewReads(views, n.dbSchemas.views)
 let media: MediaService | undefined
 
@@ -138,6 +147,7 @@ const gateway = await startGateway(config, {
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 onShutdown(log, async () => {
+  clearInterval(purge)
   ops.setDraining()
   await gateway.close()
   revocations.close()
