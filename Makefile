@@ -4,19 +4,23 @@ SHELL := /bin/bash
 PACKAGES := contracts domain kit client infra gateway projector media-worker benchmarks
 INFRA := node infra/dist/cli.js
 
-.PHONY: help install build typecheck lint format contracts dev test bench stop clean
+.PHONY: help install build typecheck lint format contracts dev cluster test bench stop clean
 
 help:
 	@echo "make dev        run gateway, projector and media-worker on a local stack (Ctrl-C stops it)"
+	@echo "make cluster    the production layout locally: 3 NATS nodes (R3), 2 gateways behind haproxy,"
+	@echo "                2 projectors, 2 media workers (Ctrl-C stops it)"
 	@echo "make test       lint, type-check and run every package's tests against real services"
 	@echo "make bench      a quick load benchmark (at most 2 minutes) with a report"
 	@echo "make contracts  regenerate docs/protocol/ (JSON Schema, AsyncAPI, error codes)"
 	@echo "make stop       stop services the stack started under .data/"
 
-# npm install (honouring package-lock.json) when the manifests changed since the last install (or nothing is installed yet).
-node_modules/.install-stamp: package.json package-lock.json $(addsuffix /package.json,$(PACKAGES))
+# npm ci (exactly package-lock.json, as on a fresh clone) when the manifests changed since the last
+# install or nothing is installed yet; npm install only when there is no lock file to honour.
+node_modules/.install-stamp: package.json $(wildcard package-lock.json) $(addsuffix /package.json,$(PACKAGES))
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("Node >= 20.9 is required, found "+process.versions.node); process.exit(1) }'
-	npm install --no-audit --no-fund
+	@if [ -f package-lock.json ]; then echo "npm ci --no-audit --no-fund"; npm ci --no-audit --no-fund; \
+	 else echo "npm install --no-audit --no-fund"; npm install --no-audit --no-fund; fi
 	@touch $@
 
 install: node_modules/.install-stamp
@@ -38,6 +42,9 @@ contracts: build
 
 dev: build
 	$(INFRA) dev
+
+cluster: build
+	$(INFRA) cluster
 
 test: lint typecheck
 	@bash infra/scripts/run-tests.sh $(PACKAGES)

@@ -10,6 +10,12 @@ const { runBenchmark } = await import('./scenarios/run.js')
 process.stdout.on('error', () => {})
 process.stderr.on('error', () => {})
 
+if (process.argv[2] === 'chaos') {
+  // The chaos run is its own scenario: a whole cluster and faults, not the load workers.
+  const { chaosMain } = await import('./chaos/chaos-cli.js')
+  process.exit(await chaosMain(process.argv.slice(3)))
+}
+
 const parsed = parseOptions(process.argv.slice(2), 'benchmarks/results')
 if (!parsed.ok) {
   if ('help' in parsed) {

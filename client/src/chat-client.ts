@@ -457,6 +457,21 @@ export class ChatClient {
 
   private onEvent(f: EventFrame): void {
     const c = f.conversationId
+    // The event of a message this connection sent answers the send (no `sent` frame follows).
+    if (f.rid !== undefined && f.event.type === 'message.sent') {
+      const p = this.requests.take(f.rid)
+      if (p !== undefined) {
+        const result: SendResult = {
+          conversationId: c,
+          clientMsgId: f.event.data.clientMsgId,
+          seq: f.seq,
+          n: f.event.data.n,
+          at: f.event.at,
+          duplicate: false,
+        }
+        p.resolve(result)
+      }
+    }
     let verdict = this.tracker.check(c, f.lane, f.seq, f.prev)
     if (verdict === 'gap' && f.event.type === 'member.added' && f.event.data.userId === this.userId) {
       // Re-added to a group: the events while we were out are not ours; the hole is by design.

@@ -50,6 +50,14 @@ export const EventFrame = frame(
     }),
     lane: Type.Union([Type.Literal('m'), Type.Literal('r')]),
     event: ChatEvent,
+    rid: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'On the event of a message this connection sent: the `rid` of that `send`. It answers the send (no `sent` frame follows): the message is stored and accepted with this `seq`.',
+      }),
+    ),
   },
   'A stored event of a conversation, from sync or live. Delivered at least once: de-duplicate by `seq`.',
 )

@@ -146,7 +146,7 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
  * The state a snapshot holds; undefined for another version (the reader then folds from the log).
  * v2 predates invitations: its conversations are folded again once.
  */
-export const fromSnapshot = (x: { v?: unknown } & Partial<StateSnapshot>): ConversationState | undefined => {
+export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined => {
   if (x.v !== 3) return undefined
   const s = x as StateSnapshot
   return {

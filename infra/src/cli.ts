@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { connectNats, createLogger } from '@chatapp/kit'
+import { runCluster } from './cluster/cluster-cli.js'
 import { runDev } from './dev.js'
 import { provision } from './provision.js'
 import { ensureStack, stackEnv, stopAll, stopSession, writeEnvFile } from './stack.js'
@@ -20,6 +21,9 @@ const HELP = `infra — the local stack
       Remove test namespaces that crashed runs left behind (default: older than 60 minutes).
   infra dev
       Run the whole system (what 'make dev' calls).
+  infra cluster
+      Run the production layout on this machine (what 'make cluster' calls): 3 NATS nodes,
+      gateways behind haproxy, 2 projectors, 2 media workers.
 `
 
 const { values, positionals } = parseArgs({
@@ -51,12 +55,13 @@ const main = async (): Promise<void> => {
     }
     case 'provision': {
       const stack = await ensureStack({ ffmpeg: false })
+      const { ns, shards, settings } = stack.config
       const nc = await connectNats(stack.natsUrl, 'infra', quiet)
-      const ns = process.env.CHATAPP_NS || 'chatapp'
-      const shards = Number(process.env.CHATAPP_SHARDS || 8)
-      await provision({ nc, databaseUrl: stack.databaseUrl, s3: stack.s3, ns, shards })
+      await provision({ nc, databaseUrl: stack.databaseUrl, s3: stack.s3, ns, shards, settings })
       await nc.close()
-      console.error(`[infra] provisioned ${ns} (${shards} shards)`)
+      console.error(
+        `[infra] provisioned ${ns} (${shards} shards, R${settings.replicas}, duplicate window ${settings.duplicateWindowMs} ms)`,
+      )
       return
     }
     case 'stop': {
@@ -75,6 +80,9 @@ const main = async (): Promise<void> => {
     }
     case 'dev':
       await runDev()
+      return
+    case 'cluster':
+      await runCluster()
       return
     default:
       console.log(HELP)

@@ -10,10 +10,13 @@ import { join } from 'node:path'
 export interface Daemon {
   name: string
   pid: number
+  /** Where it listens, as recorded when it was started. */
+  url: string | undefined
 }
 
 const runDir = (dataDir: string) => join(dataDir, 'run')
 const pidFile = (dataDir: string, name: string) => join(runDir(dataDir), `${name}.pid`)
+const urlFile = (dataDir: string, name: string) => join(runDir(dataDir), `${name}.url`)
 
 export const isAlive = (pid: number): boolean => {
   try {
@@ -28,14 +31,18 @@ export const readDaemon = (dataDir: string, name: string): Daemon | undefined =>
   const f = pidFile(dataDir, name)
   if (!existsSync(f)) return undefined
   const pid = Number(readFileSync(f, 'utf8').trim())
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return { name, pid }
+  const u = urlFile(dataDir, name)
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid))
+    return { name, pid, url: existsSync(u) ? readFileSync(u, 'utf8').trim() : undefined }
   rmSync(f, { force: true })
+  rmSync(u, { force: true })
   return undefined
 }
 
 export const startDaemon = (
   dataDir: string,
   name: string,
+  url: string,
   command: string,
   args: string[],
   opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
@@ -53,13 +60,18 @@ export const startDaemon = (
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`)
   child.unref()
   writeFileSync(pidFile(dataDir, name), String(child.pid))
-  return { name, pid: child.pid }
+  writeFileSync(urlFile(dataDir, name), url)
+  return { name, pid: child.pid, url }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
-export const stopDaemon = async (dataDir: string, name: string, graceMs = 10_000): Promise<boolean> => {
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with what was stopped once the process is gone. */
+export const stopDaemon = async (
+  dataDir: string,
+  name: string,
+  graceMs = 10_000,
+): Promise<Daemon | undefined> => {
   const d = readDaemon(dataDir, name)
-  if (!d) return false
+  if (!d) return undefined
   try {
     process.kill(d.pid, 'SIGTERM')
   } catch {}
@@ -71,5 +83,6 @@ export const stopDaemon = async (dataDir: string, name: string, graceMs = 10_000
     } catch {}
   }
   rmSync(pidFile(dataDir, name), { force: true })
-  return true
+  rmSync(urlFile(dataDir, name), { force: true })
+  return d
 }

@@ -1,134 +1,106 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { connectNats, createLogger } from '@chatapp/kit'
+import { connectNats, createLogger, updateEnvFile } from '@chatapp/kit'
+import { type Child, signalGroup, spawnChild, stopChild } from './child.js'
+import { bannerRow, prettyLine } from './pretty-log.js'
 import { waitFor } from './probe.js'
 import { provision } from './provision.js'
+import { opsPortOf, readyz, SERVICE_ENTRY, SERVICE_KINDS } from './service-kinds.js'
 import { defaultDataDir, ensureStack, repoRoot, stackEnv, stopSession } from './stack.js'
 
-interface ServiceDef {
-  name: string
-  entry: string
-  opsPortVar: string
-  opsPort: number
-}
-
-const SERVICES: ServiceDef[] = [
-  { name: 'gateway', entry: 'gateway/dist/main.js', opsPortVar: 'GATEWAY_OPS_PORT', opsPort: 9100 },
-  { name: 'projector', entry: 'projector/dist/main.js', opsPortVar: 'PROJECTOR_OPS_PORT', opsPort: 9101 },
-  {
-    name: 'media-worker',
-    entry: 'media-worker/dist/main.js',
-    opsPortVar: 'MEDIA_WORKER_OPS_PORT',
-    opsPort: 9102,
-  },
-]
-
-const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m']
-const RESET = '\x1b[0m'
-const tty = process.stdout.isTTY
-
-/** pino lines become `12:00:01 gateway  info  message {extra}`; anything else is printed as it came. */
-const pretty = (name: string, color: string, line: string): string => {
-  const tag = tty ? `${color}${name.padEnd(12)}${RESET}` : name.padEnd(12)
-  try {
-    const { time, level, msg, service: _s, pid: _p, hostname: _h, ...rest } = JSON.parse(line)
-    const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : ''
-    return `${String(time ?? '').slice(11, 19)} ${tag} ${String(level).padEnd(5)} ${msg ?? ''}${extra}`
-  } catch {
-    return `         ${tag} ${line}`
-  }
-}
-
-const readyz = async (port: number): Promise<boolean> => {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/readyz`)
-    return r.status === 200
-  } catch {
-    return false
-  }
-}
+/** How long each service gets to drain after its one SIGTERM before it is killed. */
+export const SERVICE_GRACE_MS = 15_000
 
 /**
  * `make dev`: the whole system on this machine. Reuses or starts NATS, PostgreSQL and S3,
- * provisions the namespace, runs the three services with prefixed logs, and on Ctrl-C stops
- * everything it started.
+ * provisions the namespace, runs the three services with prefixed logs, and on Ctrl-C (or
+ * SIGTERM) drains each service, then stops the daemons it started.
  */
 export const runDev = async (): Promise<void> => {
   const log = (m: string) => console.log(`[infra] ${m}`)
   const session = 'dev'
-  const stack = await ensureStack({ log, session })
-  const ns = process.env.CHATAPP_NS || 'chatapp'
-  const shards = Number(process.env.CHATAPP_SHARDS || 8)
-  const nc = await connectNats(stack.natsUrl, 'infra-dev', createLogger('infra', 'warn'))
-  await provision({ nc, databaseUrl: stack.databaseUrl, s3: stack.s3, ns, shards })
-  await nc.close()
-  log(
-    `provisioned namespace "${ns}" (${shards} shards) on ${stack.natsUrl}, ${stack.databaseUrl}, ${stack.s3.endpoint}`,
-  )
-
-  const children: ChildProcess[] = []
+  const dataDir = defaultDataDir()
+  const envFile = join(dataDir, 'stack.env')
+  let running: Record<string, string> | undefined
+  // What this run added to the env file goes when it stops: the namespace no longer runs.
+  const forget = (vars: Record<string, string>) => {
+    if (!process.env.CHATAPP_ENV_FILE) updateEnvFile(envFile, {}, (k, v) => vars[k] === v)
+  }
+  const children: Child[] = []
   let stopping = false
   const stop = async (code: number) => {
-    if (stopping) return
+    if (stopping) {
+      // A second Ctrl-C: the operator does not want to wait for the drain.
+      log('second signal: killing the services now')
+      for (const c of children) signalGroup(c.process, 'SIGKILL')
+      return
+    }
     stopping = true
     log('stopping services…')
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve()
-            c.once('exit', () => resolve())
-            c.kill('SIGTERM')
-            setTimeout(() => c.kill('SIGKILL'), 12_000).unref()
-          }),
-      ),
-    )
-    const stopped = await stopSession(session, defaultDataDir())
+    await Promise.all(children.map((c) => stopChild(c.process, SERVICE_GRACE_MS)))
+    if (running) forget(running)
+    const stopped = await stopSession(session, dataDir)
     if (stopped.length > 0) log(`stopped ${stopped.join(', ')}`)
     process.exit(code)
   }
   process.on('SIGINT', () => void stop(0))
   process.on('SIGTERM', () => void stop(0))
 
+  const stack = await ensureStack({ log, session })
+  const { ns, shards, settings } = stack.config
+  const nc = await connectNats(stack.natsUrl, 'infra-dev', createLogger('infra', 'warn'))
+  await provision({ nc, databaseUrl: stack.databaseUrl, s3: stack.s3, ns, shards, settings })
+  await nc.close()
+  log(
+    `provisioned namespace "${ns}" (${shards} shards, R${settings.replicas}) on ${stack.natsUrl}, ${stack.databaseUrl}, ${stack.s3.endpoint}`,
+  )
+  // Commands started while this runs (chatapp-ops, benchmarks) find its namespace here.
+  running = { CHATAPP_NS: ns, CHATAPP_SHARDS: String(shards) }
+  if (!process.env.CHATAPP_ENV_FILE) updateEnvFile(envFile, running)
+
   const env = {
     ...process.env,
     ...stackEnv(stack),
     CHATAPP_NS: ns,
     CHATAPP_SHARDS: String(shards),
-    JWT_PRIVATE_KEY_FILE: process.env.JWT_PRIVATE_KEY_FILE || join(defaultDataDir(), 'keys/jwt-ed25519.pem'),
+    JWT_PRIVATE_KEY_FILE: process.env.JWT_PRIVATE_KEY_FILE || join(dataDir, 'keys/jwt-ed25519.pem'),
     // The AWS SDK warns on every start that releases after January 2027 need Node 22; our
     // versions are pinned, so the warning is noise in the logs.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   }
-  SERVICES.forEach((s, i) => {
-    const child = spawn(process.execPath, [join(repoRoot, s.entry)], {
+  const tty = process.stdout.isTTY === true
+  SERVICE_KINDS.forEach((kind, i) => {
+    const child = spawnChild({
+      name: kind,
+      command: process.execPath,
+      args: [join(repoRoot, SERVICE_ENTRY[kind])],
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      onLine: (l) => console.log(prettyLine(kind, i, l, tty)),
     })
     children.push(child)
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (l) => console.log(pretty(s.name, COLORS[i]!, l)))
-    }
-    child.on('exit', (code, signal) => {
+    log(`${kind} started (pid ${child.pid})`)
+    child.process.on('exit', (code, signal) => {
       if (stopping) return
-      log(`${s.name} exited (${signal ?? code}); stopping everything`)
+      log(`${kind} exited (${signal ?? code}); stopping everything`)
       void stop(1)
     })
   })
-  const opsPort = (s: ServiceDef) => Number(process.env[s.opsPortVar] || s.opsPort)
-  await Promise.all(SERVICES.map((s) => waitFor(`${s.name} /readyz`, () => readyz(opsPort(s)), 60_000)))
+  await Promise.all(
+    SERVICE_KINDS.map((k) => waitFor(`${k} /readyz`, () => readyz(opsPortOf(k, process.env)), 60_000)),
+  )
   const gw = `${process.env.GATEWAY_HOST || '127.0.0.1'}:${process.env.GATEWAY_PORT || 8080}`
   console.log(
     [
       '',
       'Chatapp is running. Every service answers /readyz.',
-      `  WebSocket   ws://${gw}/v1/ws`,
-      `  HTTP API    http://${gw}/v1/…   (docs/protocol.md)`,
-      ...SERVICES.map(
-        (s) => `  ${s.name.padEnd(12)}http://127.0.0.1:${opsPort(s)}/metrics  /healthz  /readyz`,
+      bannerRow('WebSocket', `ws://${gw}/v1/ws`),
+      bannerRow('HTTP API', `http://${gw}/v1/…   (docs/protocol.md)`),
+      ...SERVICE_KINDS.map((k) =>
+        bannerRow(k, `http://127.0.0.1:${opsPortOf(k, process.env)}/metrics  /healthz  /readyz`),
       ),
-      `  NATS ${stack.natsUrl}   PostgreSQL ${stack.databaseUrl}   S3 ${stack.s3.endpoint}`,
+      bannerRow('NATS', stack.natsUrl),
+      bannerRow('PostgreSQL', stack.databaseUrl),
+      bannerRow('S3', stack.s3.endpoint),
+      `Commands run elsewhere (chatapp-ops, make bench) find this stack in ${envFile}.`,
       'Ctrl-C stops everything this command started.',
       '',
     ].join('\n'),

@@ -1,12 +1,21 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigReader, readS3, type S3Config } from '@chatapp/kit'
-import { stopDaemon } from './daemon.js'
-import { ensureFfmpeg, ensureNats, ensurePostgres, ensureS3, type Log } from './services.js'
+import {
+  envDefault,
+  formatEnvFile,
+  readEnvFile,
+  type S3Config,
+  stackDataDir,
+  stackEnvPath,
+  updateEnvFile,
+} from '@chatapp/kit'
+import { type InfraConfig, readInfraConfig } from './config.js'
+import { type Daemon, stopDaemon } from './daemon.js'
+import { ensureFfmpeg, ensureNats, ensurePostgres, ensureS3, type Log, type Wanted } from './services.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const defaultDataDir = () => resolve(process.env.CHATAPP_DATA_DIR ?? join(repoRoot, '.data'))
+export const defaultDataDir = (): string => stackDataDir(process.env)
 
 export interface Stack {
   natsUrl: string
@@ -15,6 +24,8 @@ export interface Stack {
   ffmpeg: string | undefined
   /** The daemons this call started. */
   started: string[]
+  /** The rest of the configuration, validated with the addresses: namespace, shards, log settings. */
+  config: InfraConfig
 }
 
 export interface EnsureOptions {
@@ -22,29 +33,50 @@ export interface EnsureOptions {
   env?: NodeJS.ProcessEnv
   log?: Log
   ffmpeg?: boolean
+  /** false: leave NATS alone (a caller that runs its own, like the cluster); `natsUrl` is then as configured. */
+  nats?: boolean
   /** Records the daemons started under this name, so `stopSession` stops exactly those. */
   session?: string
 }
 
 const sessionFile = (dataDir: string, session: string) => join(dataDir, 'run', `session-${session}.json`)
 
+/** The variables each daemon the stack starts answers for in the env file. */
+const DAEMON_VARS: Record<string, string> = { nats: 'NATS_URL', postgres: 'DATABASE_URL', s3: 'S3_ENDPOINT' }
+
+const isSet = (env: NodeJS.ProcessEnv, name: string) => env[name] !== undefined && env[name] !== ''
+
 /**
  * Reuses the services the environment points at when they answer, and otherwise starts its own
  * under the data directory: nats-server with JetStream, a PostgreSQL cluster, s3rver; installs
- * ffmpeg when missing.
+ * ffmpeg when missing. A variable the environment sets is where the service must be (started
+ * there when it is on this machine and nothing answers); one it leaves unset is looked up in the
+ * stack's env file (a stack already running), then at the default, then the stack's own daemon
+ * on its own port. What it resolved is written back to `<data dir>/stack.env`, which every
+ * command reads for the variables its environment does not set.
  */
 export const ensureStack = async (o: EnsureOptions = {}): Promise<Stack> => {
   const dataDir = o.dataDir ?? defaultDataDir()
   const log = o.log ?? ((m: string) => console.error(`[infra] ${m}`))
-  const c = new ConfigReader(o.env ?? process.env)
-  const natsWanted = c.url('NATS_URL')
-  const pgWanted = c.url('DATABASE_URL')
-  const s3 = readS3(c)
-  c.done()
+  const env = o.env ?? process.env
+  // CHATAPP_ENV_FILE points a command at another stack's file (e.g. the cluster's): read it, but
+  // only the stack's own file is ours to rewrite.
+  const ownFile = join(dataDir, 'stack.env')
+  const file = env.CHATAPP_ENV_FILE ? stackEnvPath(env) : ownFile
+  const recorded = readEnvFile(file)
+  const merged = { ...recorded, ...Object.fromEntries(Object.entries(env).filter(([k]) => isSet(env, k))) }
+  const cfg = readInfraConfig(merged)
+  const want = (name: string, url: string): Wanted => ({
+    url,
+    configured: isSet(env, name),
+    alternatives: [envDefault(name)],
+  })
   const [nats, postgres, s3r] = [
-    await ensureNats(dataDir, natsWanted, log),
-    await ensurePostgres(dataDir, pgWanted, log),
-    await ensureS3(dataDir, s3.endpoint, log, repoRoot),
+    o.nats === false
+      ? { url: cfg.natsUrl, started: false }
+      : await ensureNats(dataDir, want('NATS_URL', cfg.natsUrl), log),
+    await ensurePostgres(dataDir, want('DATABASE_URL', cfg.databaseUrl), log),
+    await ensureS3(dataDir, want('S3_ENDPOINT', cfg.s3.endpoint), log, repoRoot),
   ]
   const ffmpeg = o.ffmpeg === false ? undefined : ensureFfmpeg(log)
   const started = (
@@ -58,11 +90,25 @@ export const ensureStack = async (o: EnsureOptions = {}): Promise<Stack> => {
     .map(([name]) => name)
   if (o.session && started.length > 0) {
     mkdirSync(join(dataDir, 'run'), { recursive: true })
-    const file = sessionFile(dataDir, o.session)
-    const before: string[] = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : []
-    writeFileSync(file, JSON.stringify([...new Set([...before, ...started])]))
+    const f = sessionFile(dataDir, o.session)
+    const before: string[] = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : []
+    writeFileSync(f, JSON.stringify([...new Set([...before, ...started])]))
   }
-  return { natsUrl: nats.url, databaseUrl: postgres.url, s3: { ...s3, endpoint: s3r.url }, ffmpeg, started }
+  const s3 = { ...cfg.s3, endpoint: s3r.url }
+  const stack: Stack = { natsUrl: nats.url, databaseUrl: postgres.url, s3, ffmpeg, started, config: cfg }
+  if (file === ownFile) {
+    const resolved = stackEnv(stack)
+    if (o.nats === false) delete resolved.NATS_URL
+    updateEnvFile(ownFile, resolved)
+  }
+  return stack
+}
+
+/** The daemons are gone: their variables in the env file would point at nothing. */
+const forgetDaemons = (dataDir: string, stopped: Daemon[]): void => {
+  const urls = new Map(stopped.map((d) => [DAEMON_VARS[d.name]!, d.url]))
+  const file = join(dataDir, 'stack.env')
+  if (stopped.length > 0 && existsSync(file)) updateEnvFile(file, {}, (k, v) => urls.get(k) === v)
 }
 
 /** Stops the daemons a session started (services it found running are left alone). */
@@ -70,15 +116,24 @@ export const stopSession = async (session: string, dataDir = defaultDataDir()): 
   const file = sessionFile(dataDir, session)
   if (!existsSync(file)) return []
   const started: string[] = JSON.parse(readFileSync(file, 'utf8'))
-  for (const name of started) await stopDaemon(dataDir, name)
+  const stopped: Daemon[] = []
+  for (const name of started) {
+    const d = await stopDaemon(dataDir, name)
+    if (d) stopped.push(d)
+  }
+  forgetDaemons(dataDir, stopped)
   rmSync(file, { force: true })
   return started
 }
 
 export const stopAll = async (dataDir = defaultDataDir()): Promise<string[]> => {
-  const stopped: string[] = []
-  for (const name of ['s3', 'postgres', 'nats']) if (await stopDaemon(dataDir, name)) stopped.push(name)
-  return stopped
+  const stopped: Daemon[] = []
+  for (const name of ['s3', 'postgres', 'nats']) {
+    const d = await stopDaemon(dataDir, name)
+    if (d) stopped.push(d)
+  }
+  forgetDaemons(dataDir, stopped)
+  return stopped.map((d) => d.name)
 }
 
 /** The variables that point every process at this stack. */
@@ -95,10 +150,5 @@ export const stackEnv = (s: Stack): Record<string, string> => ({
 
 export const writeEnvFile = (path: string, env: Record<string, string>): void => {
   mkdirSync(dirname(path), { recursive: true })
-  writeFileSync(
-    path,
-    `${Object.entries(env)
-      .map(([k, v]) => `export ${k}='${v.replaceAll("'", "'\\''")}'`)
-      .join('\n')}\n`,
-  )
+  writeFileSync(path, formatEnvFile(env))
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { DEFAULT_LOG_SETTINGS, type LogSettings, type Names, names } from '@chatapp/contracts'
+import { type LogSettings, type Names, names } from '@chatapp/contracts'
 import {
   connectNats,
   createLogger,
@@ -57,7 +57,9 @@ export const createTestNamespace = async (
     s3: stack.s3,
     ns,
     shards,
-    settings: { ...DEFAULT_LOG_SETTINGS, ...opts.settings },
+    // NATS_REPLICAS and NATS_DUPLICATE_WINDOW_MS apply to test namespaces too (a run against a
+    // cluster provisions R3); a test may still pin what it exercises.
+    settings: { ...stack.config.settings, ...opts.settings },
   })
   const n = names(ns, shards)
   const env = {
@@ -87,6 +89,11 @@ export const createTestNamespace = async (
 /** Deletes a namespace's streams, KV buckets, schema and bucket. Used for test namespaces only. */
 export const removeNamespace = async (stack: Stack, ns: string, nc: NatsConnection): Promise<void> => {
   await deleteNamespaceStreams(await jetstreamManager(nc), ns)
+  await dropNamespaceData(stack, ns)
+}
+
+/** Drops a namespace's database schemas and S3 bucket (what lives outside NATS). */
+export const dropNamespaceData = async (stack: Stack, ns: string): Promise<void> => {
   const db = new pg.Client({ connectionString: stack.databaseUrl })
   await db.connect()
   try {
@@ -96,7 +103,7 @@ export const removeNamespace = async (stack: Stack, ns: string, nc: NatsConnecti
     await db.end()
   }
   const s3 = s3Client(stack.s3)
-  const Bucket = `${ns}-media`
+  const Bucket = names(ns, 1).s3Bucket
   try {
     for (;;) {
       const list = await s3.send(new ListObjectsV2Command({ Bucket }))

@@ -1,11 +1,11 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HeadBucketCommand } from '@aws-sdk/client-s3'
 import { jetstreamManager } from '@chatapp/kit'
 import pg from 'pg'
 import t from 'tap'
-import { hostPort, tcpAnswers, waitFor } from '../src/probe.js'
+import { freePort, hostPort, tcpAnswers, waitFor } from '../src/probe.js'
 import { s3Client } from '../src/provision.js'
 import { createTestNamespace, newTestNamespaceName, TEST_NS_PATTERN, testStack } from '../src/test-support.js'
 
@@ -69,3 +69,59 @@ t.test('a data directory with nothing started has no daemons to stop', async (t)
   t.same(await stopSession('nobody', dir), [])
   t.same(await stopAll(dir), [])
 })
+
+t.test(
+  'the stack writes what it resolved to stack.env, where a later command finds the running stack',
+  async (t) => {
+    const { ensureStack, stopSession } = await import('../src/stack.js')
+    const { readEnvFile } = await import('@chatapp/kit')
+    const real = await testStack()
+    const dir = mkdtempSync(join(tmpdir(), 'chatapp-env-'))
+    t.teardown(async () => {
+      await stopSession('one', dir)
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const others = { DATABASE_URL: real.databaseUrl, S3_ENDPOINT: real.s3.endpoint }
+    const natsUrl = `nats://127.0.0.1:${await freePort()}`
+    const quiet = () => {}
+    const first = await ensureStack({
+      dataDir: dir,
+      env: { ...others, NATS_URL: natsUrl },
+      ffmpeg: false,
+      session: 'one',
+      log: quiet,
+    })
+    t.same([first.natsUrl, first.started], [natsUrl, ['nats']], 'started where NATS_URL points')
+    t.equal(readEnvFile(join(dir, 'stack.env')).NATS_URL, natsUrl)
+
+    // Started later, without NATS_URL: it finds the running one through the file.
+    const second = await ensureStack({ dataDir: dir, env: others, ffmpeg: false, session: 'two', log: quiet })
+    t.same([second.natsUrl, second.started], [natsUrl, []])
+
+    await stopSession('one', dir)
+    const after = readEnvFile(join(dir, 'stack.env'))
+    t.equal(after.NATS_URL, undefined, 'a stopped daemon leaves the file')
+    t.equal(after.DATABASE_URL, real.databaseUrl, 'what still runs stays')
+  },
+)
+
+t.test(
+  'NATS_REPLICAS=3 on a single nats-server is refused, although the server accepts the update',
+  async (t) => {
+    const { provision } = await import('../src/provision.js')
+    const { DEFAULT_LOG_SETTINGS } = await import('@chatapp/contracts')
+    const tn = await createTestNamespace({ shards: 1 })
+    t.teardown(() => tn.cleanup())
+    await t.rejects(
+      provision({
+        nc: tn.nc,
+        databaseUrl: tn.stack.databaseUrl,
+        s3: tn.stack.s3,
+        ns: tn.ns,
+        shards: 1,
+        settings: { ...DEFAULT_LOG_SETTINGS, replicas: 3 },
+      }),
+      /says num_replicas=3 but has no replicas: NATS is a single server/,
+    )
+  },
+)

@@ -33,6 +33,18 @@ export const ENV_VARS: readonly EnvVar[] = [
     'Number of conversation shard streams. Fixed for the life of a namespace.',
   ),
   v('NATS_URL', 'nats://127.0.0.1:4222', [...ALL, 'benchmarks'], 'NATS server(s), comma-separated.'),
+  v(
+    'CHATAPP_DATA_DIR',
+    '.data',
+    ['infra', 'benchmarks'],
+    'Where the local stack keeps its daemons, data, logs and `stack.env`.',
+  ),
+  v(
+    'CHATAPP_ENV_FILE',
+    '.data/stack.env',
+    ['projector', 'infra', 'benchmarks'],
+    'The env file commands read for unset variables (e.g. `.data/cluster.env`); never read by services.',
+  ),
   v('NATS_REPLICAS', '1', ['infra'], 'Replicas of every stream and KV bucket (3 in a cluster).'),
   v('NATS_DUPLICATE_WINDOW_MS', '120000', ['infra'], 'JetStream de-duplication window for retried sends.'),
   v(

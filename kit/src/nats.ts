@@ -75,8 +75,13 @@ export const ensureStreams = async (jsm: JetStreamManager, specs: StreamSpec[]):
   }
 }
 
+/**
+ * Creates each bucket, or updates its stream to the spec: `Kvm.create` leaves an existing bucket
+ * as it is, so a namespace provisioned at R1 would never reach R3 without the update.
+ */
 export const ensureKv = async (nc: NatsConnection, specs: KvSpec[]): Promise<void> => {
   const kvm = new Kvm(nc)
+  const jsm = await jetstreamManager(nc)
   for (const k of specs) {
     await kvm.create(k.bucket, {
       description: k.description,
@@ -84,6 +89,16 @@ export const ensureKv = async (nc: NatsConnection, specs: KvSpec[]): Promise<voi
       replicas: k.replicas,
       ...(k.ttlMs > 0 ? { ttl: k.ttlMs } : {}),
     })
+    const stream = `KV_${k.bucket}`
+    const { config } = await jsm.streams.info(stream)
+    const want = {
+      description: k.description,
+      max_msgs_per_subject: k.history,
+      num_replicas: k.replicas,
+      max_age: nanos(k.ttlMs),
+    }
+    if (Object.entries(want).some(([key, v]) => config[key as keyof typeof want] !== v))
+      await jsm.streams.update(stream, want)
   }
 }
 

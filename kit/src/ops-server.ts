@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { HealthResponse } from '@chatapp/contracts'
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { cpuProfile, MAX_PROFILE_SECONDS } from './cpu-profile.js'
 import type { Logger } from './logger.js'
 
 /** A dependency check: true when the connection is up. Must answer quickly and never throw. */
@@ -42,8 +43,9 @@ const runCheck = async (check: ReadinessCheck): Promise<'up' | 'down'> => {
 
 /**
  * `/healthz` (the process runs), `/readyz` (every dependency is up and the process is not
- * draining) and `/metrics` (Prometheus), on a port of their own so they never queue behind
- * client traffic.
+ * draining), `/metrics` (Prometheus) and `/debug/cpu-profile?seconds=N` (a V8 CPU profile of the
+ * next N seconds), on a port of their own so they never queue behind client traffic. The ops port
+ * listens on `OPS_HOST` (loopback by default): it is for operators, not for the internet.
  */
 export const startOpsServer = async (o: OpsOptions): Promise<OpsServer> => {
   const registry = o.registry ?? new Registry()
@@ -73,6 +75,23 @@ export const startOpsServer = async (o: OpsOptions): Promise<OpsServer> => {
         const ok = !draining && results.every((r) => r === 'up')
         reply(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', service: o.service, checks })
       })
+      return
+    }
+    if (path === '/debug/cpu-profile') {
+      const seconds = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('seconds') ?? '10')
+      if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_PROFILE_SECONDS) {
+        res.writeHead(400).end(`seconds must be in (0, ${MAX_PROFILE_SECONDS}]`)
+        return
+      }
+      cpuProfile(seconds).then(
+        (json) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          res.end(json)
+        },
+        (err: unknown) => {
+          res.writeHead(409).end(err instanceof Error ? err.message : String(err))
+        },
+      )
       return
     }
     if (path === '/metrics') {

@@ -70,3 +70,25 @@ t.test('a check that hangs counts as down after its timeout', async (t) => {
   const r = await fetch(`http://127.0.0.1:${ops.port}/readyz`)
   t.equal(r.status, 503)
 })
+
+t.test('takes a CPU profile of a chosen window, one at a time, and refuses a silly duration', async (t) => {
+  const ops = await startOpsServer({ service: 'svc', host: '127.0.0.1', port: 0, log, checks: {} })
+  t.teardown(() => ops.close())
+  const base = `http://127.0.0.1:${ops.port}`
+  const busy = setInterval(() => JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ i }))), 1)
+  t.teardown(() => clearInterval(busy))
+  // Two at once: one is taken, the other refused rather than queued.
+  const both = await Promise.all([0.5, 0.5].map((s) => fetch(`${base}/debug/cpu-profile?seconds=${s}`)))
+  t.same(both.map((r) => r.status).sort(), [200, 409])
+  const res = both.find((r) => r.status === 200)!
+  const profile = (await res.json()) as {
+    nodes: unknown[]
+    samples: number[]
+    startTime: number
+    endTime: number
+  }
+  t.ok(profile.nodes.length > 1 && profile.samples.length > 10, 'a V8 profile with samples')
+  t.ok(profile.endTime - profile.startTime >= 400_000, 'of the requested window (µs)')
+  t.equal((await fetch(`${base}/debug/cpu-profile?seconds=0`)).status, 400)
+  t.equal((await fetch(`${base}/debug/cpu-profile?seconds=9999`)).status, 400)
+})

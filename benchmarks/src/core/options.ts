@@ -22,6 +22,8 @@ export interface Options {
   keep: boolean
   out: string
   ceilings: boolean
+  /** Directory for V8 CPU profiles of the services (`--profile DIR`), written when they stop. */
+  profileDir?: string
   ceilingSeconds: number
   msgBytes: number
   receiptIntervalMs: number
@@ -141,6 +143,8 @@ scenarios
   reconnect     K devices drop mid-run and resync: nothing may be missed
   media         photo and video uploads: worker throughput and time to ready
   ceilings      only the ceilings: raw JetStream publish and raw uWebSockets.js echo
+  chaos         the production shape (make cluster) under load while processes are killed -9;
+                checks every invariant (npm run bench -- chaos --help)
 
 options
   --gateway-url URL           target a running gateway instead of starting the system
@@ -148,6 +152,7 @@ options
   --keep                      keep the run's namespace (streams, tables, bucket) afterwards
   --out DIR                   where the JSON and HTML reports go (default benchmarks/results)
   --no-ceilings               skip the ceiling measurements
+  --profile DIR               write a V8 CPU profile of each service to DIR (open in Chrome DevTools)
 ${NUMERIC.map(
   (s) =>
     `  --${s.flag.padEnd(26)}${s.help} (default ${s.def['*']}${Object.entries(s.def)
@@ -176,6 +181,7 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
         'gateway-url': { type: 'string' },
         'projector-metrics-url': { type: 'string' },
         out: { type: 'string' },
+        profile: { type: 'string' },
         ...Object.fromEntries(NUMERIC.map((s) => [s.flag, { type: 'string' as const }])),
       },
     })
@@ -192,6 +198,7 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
     keep: v.keep === true,
     ceilings: v['no-ceilings'] !== true,
     out: typeof v.out === 'string' ? v.out : defaultOut,
+    ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
   }
   for (const url of ['gateway-url', 'projector-metrics-url'] as const) {
     const raw = v[url]

@@ -137,6 +137,23 @@ export class Session {
     }
     switch (f.type) {
       case 'event': {
+        // The event of this connection's own send answers it (the protocol sends no `sent` then).
+        if (f.rid !== undefined && f.event.type === 'message.sent') {
+          const done = this.pending.get(f.rid)
+          if (done) {
+            this.pending.delete(f.rid)
+            done({
+              type: 'sent',
+              rid: f.rid,
+              conversationId: f.conversationId,
+              clientMsgId: f.event.data.clientMsgId,
+              seq: f.seq,
+              n: f.event.data.n,
+              at: f.event.at,
+              duplicate: false,
+            })
+          }
+        }
         const key = `${f.conversationId}.${f.lane}`
         if (f.seq <= (this.highest.get(key) ?? 0)) {
           this.redelivered++

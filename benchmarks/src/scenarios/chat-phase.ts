@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { mergeHistograms, summarize } from '../core/latency.js'
 import { splitRate, type WorkerPlan } from '../core/plan.js'
 import type { PhaseResult, TimelinePoint } from '../core/result.js'
@@ -53,6 +55,31 @@ export const setupChat = async (
   }
 }
 
+/**
+ * With `--profile DIR`: a CPU profile of each service over the steady part of the step (from 0.5 s
+ * in to 0.5 s before its end, through the ops endpoint), written as DIR/<step>-<service>.cpuprofile.
+ */
+const profileStep = async (ctx: RunContext, step: string, durationMs: number): Promise<void> => {
+  const dir = ctx.o.profileDir
+  const seconds = (durationMs - 1000) / 1000
+  if (!dir || !ctx.stack || seconds < 1) return
+  mkdirSync(dir, { recursive: true })
+  await new Promise((r) => setTimeout(r, 500))
+  await Promise.all(
+    Object.values(ctx.stack.services).map(async (svc) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${svc.opsPort}/debug/cpu-profile?seconds=${seconds}`)
+        if (!res.ok) throw new Error(`HTTP ${res.status}`)
+        writeFileSync(join(dir, `${step}-${svc.name}.cpuprofile`), await res.text())
+      } catch (e) {
+        ctx.notes.push(
+          `no CPU profile of ${svc.name} for ${step}: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      }
+    }),
+  )
+}
+
 /** Runs one measured step on every worker with a load, with a progress bar and a per-second timeline. */
 export const runChatStep = async (
   ctx: RunContext,
@@ -66,6 +93,7 @@ export const runChatStep = async (
   let last = base
   const t0 = performance.now()
   const cpuBefore = ctx.sampler.cpuNow()
+  const profiles = profileStep(ctx, name, step.durationMs)
   const timer = setInterval(() => {
     const p = ctx.pool.progress()
     timeline.push({
@@ -90,6 +118,7 @@ export const runChatStep = async (
     clearInterval(timer)
     ctx.bar.stop()
   }
+  await profiles
   // CPU of each component over this step only (setup and other phases excluded).
   const stepSeconds = (performance.now() - t0) / 1000
   const cpu: Record<string, string> = {}

@@ -147,7 +147,13 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     }
     if (!o.gatewayUrl) {
       stack = await startBenchStack(
-        { shards: o.shards, services, keep: o.keep, log, ...(nofile ? { gatewayNofile: nofile } : {}) },
+        {
+          shards: o.shards,
+          services,
+          keep: o.keep,
+          log,
+          ...(nofile ? { gatewayNofile: nofile } : {}),
+        },
         cleanup,
       )
     } else if (o.ceilings) {

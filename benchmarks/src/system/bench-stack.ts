@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { DEFAULT_LOG_SETTINGS, type Names, names } from '@chatapp/contracts'
+import { type Names, names } from '@chatapp/contracts'
 import { ensureStack, provision, removeNamespace, repoRoot, type Stack, stackEnv } from '@chatapp/infra'
 import { connectNats, createLogger, type NatsConnection } from '@chatapp/kit'
 import type { Cleanup } from './cleanup.js'
@@ -31,6 +31,8 @@ export interface BenchStackOptions {
   keep: boolean
   log: (m: string) => void
   extraEnv?: Record<string, string>
+  /** Extra node flags for every service (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[]
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/
@@ -65,7 +67,8 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     s3: stack.s3,
     ns,
     shards: o.shards,
-    settings: DEFAULT_LOG_SETTINGS,
+    // NATS_REPLICAS and the duplicate window apply to benchmark namespaces too.
+    settings: stack.config.settings,
   })
   if (!o.keep) cleanup.add(`namespace ${ns}`, () => removeNamespace(stack, ns, nc))
   const env: Record<string, string> = {
@@ -91,6 +94,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
       root: repoRoot,
       env,
       ...(name === 'gateway' && o.gatewayNofile ? { nofile: o.gatewayNofile } : {}),
+      ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     })
     cleanup.add(name, () => stopService(svc))
     bs.services[name] = svc

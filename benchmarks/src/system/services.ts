@@ -50,6 +50,7 @@ export interface StartOptions {
   /** Soft and hard file-descriptor limit for the process (via prlimit), for the connections scenario. */
   nofile?: number
   readyTimeoutMs?: number
+  nodeArgs?: string[]
 }
 
 export const startService = async (name: ServiceName, o: StartOptions): Promise<RunningService> => {
@@ -61,7 +62,7 @@ export const startService = async (name: ServiceName, o: StartOptions): Promise<
     [OPS_VAR[name]]: String(opsPort),
     ...(port !== undefined ? { GATEWAY_PORT: String(port), GATEWAY_HOST: '127.0.0.1' } : {}),
   }
-  const node = [process.execPath, join(o.root, ENTRY[name])]
+  const node = [process.execPath, ...(o.nodeArgs ?? []), join(o.root, ENTRY[name])]
   // `ulimit -n` is per process: prlimit execs node with the raised limit (same pid, so it is
   // the one we sample). Without prlimit, the service inherits ours.
   const argv =

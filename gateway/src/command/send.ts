@@ -68,13 +68,29 @@ export const sendHandler =
             },
           )
       : undefined
-    const out = await d.runner.run(cid, command, {
-      msgId: `${cid}:${p.userId}:${f.clientMsgId}`,
-      guard: orderGuard(conn, cid, f.retry === true),
-      ...(recorded ? { recorded } : {}),
-    })
+    // One frame per event per socket: the event of this send, when this connection receives it
+    // live, carries the rid and answers the send; only otherwise does a `sent` frame.
+    conn.expectEcho(cid, f.clientMsgId, f.rid)
+    let out: Awaited<ReturnType<typeof d.runner.run>>
+    try {
+      out = await d.runner.run(cid, command, {
+        msgId: `${cid}:${p.userId}:${f.clientMsgId}`,
+        guard: orderGuard(conn, cid, f.retry === true),
+        ...(recorded ? { recorded } : {}),
+      })
+    } catch (err) {
+      conn.settleEcho(cid, f.clientMsgId, false)
+      throw err
+    }
+    const ev = out.ok ? out.event : undefined
+    const fresh = out.ok && !out.duplicate && out.seq !== undefined && ev?.type === 'message.sent'
+    const echo = conn.settleEcho(
+      cid,
+      f.clientMsgId,
+      fresh && d.feed.willDeliver(conn, cid, out.ok ? out.seq! : 0),
+    )
+    if (echo !== 'mine') return undefined
     if (!out.ok) return conn.error(out.code, f.rid, out.message)
-    const ev = out.event
     if (!out.seq || ev?.type !== 'message.sent') return conn.error('INTERNAL', f.rid)
     return conn.send({
       type: 'sent',

@@ -12,6 +12,8 @@ export const signalHandlers = (
     conn.send({ type: 'pong', ...(f.rid !== undefined ? { rid: f.rid } : {}), serverTime: Date.now() }),
   sync: (conn, f) => runSync({ feed: d.feed, store: d.store, defaultTail: syncTail }, conn, f),
   receipt: async (conn, f) => {
+    // Noted before the append: its event may reach this connection before the append returns.
+    conn.noteReceipt(f.conversationId, f.kind, f.upTo)
     const out = await d.runner.run(f.conversationId, {
       type: 'receipt',
       actor: conn.userId,

@@ -1,6 +1,7 @@
 import { acceptedAtOrBefore, admit, lastSeq, receiptEntries } from '@chatapp/domain'
 import type { ConversationLog } from '@chatapp/kit'
 import type { StateStore } from '../conversation/state-store.js'
+import { echoRid } from './delivery.js'
 import { eventFrame } from './event-frame.js'
 import { receiptEventVisibleInSync } from './receipt-audience.js'
 import type { Rooms } from './rooms.js'
@@ -47,7 +48,7 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
       if (e.lane === 'm') {
         if (!state.rejected.has(e.seq)) {
           const prev = acceptedAtOrBefore(state, lastM || e.prev || 0)
-          sub.sendRaw(eventFrame(id, e.seq, prev, 'm', JSON.stringify(ev)))
+          sub.sendRaw(eventFrame(id, e.seq, prev, 'm', JSON.stringify(ev), echoRid(sub, id, ev)))
         }
         lastM = e.seq
       } else if (
@@ -81,7 +82,10 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
         if (p.lane === 'r') {
           sub.sendRaw(eventFrame(id, p.seq, entry.lastR, 'r', p.json))
           entry.lastR = p.seq
-        } else sub.sendRaw(eventFrame(id, p.seq, p.prev, 'm', p.json))
+        } else {
+          const rid = p.echoOf === undefined ? undefined : sub.takeEcho(id, p.echoOf)
+          sub.sendRaw(eventFrame(id, p.seq, p.prev, 'm', p.json, rid))
+        }
       }
       entry.pending = null
       if (entry.detachAfter) rooms.detach(sub, room)
@@ -91,7 +95,25 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
   /** The cursor reached by `sub` in a conversation it receives, or undefined. */
   const headOf = (sub: Subscriber, id: string): number | undefined => rooms.get(id)?.entries.get(sub)?.head
 
-  return { attach, release, headOf }
+  /**
+   * Whether `sub` is about to be sent the event at `seq` by this room: the room is delivering it
+   * live right now (folded, not yet framed), and `sub` is attached, not catching up, and has not
+   * been sent it. Then the event can answer `sub`'s own send. Anything else (the live copy was
+   * lost, the event was folded from a log read) answers with `sent`: never wait on a maybe.
+   */
+  const willDeliver = (sub: Subscriber, id: string, seq: number): boolean => {
+    const room = rooms.get(id)
+    const entry = room?.entries.get(sub)
+    return (
+      room?.delivering === seq &&
+      entry !== undefined &&
+      entry.pending === null &&
+      entry.head < seq &&
+      !sub.closed
+    )
+  }
+
+  return { attach, release, headOf, willDeliver }
 }
 
 export type CatchUp = ReturnType<typeof createCatchUp>

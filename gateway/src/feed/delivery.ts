@@ -15,6 +15,24 @@ export interface DeliveryDeps {
 const removes = (e: ChatEvent): string | undefined =>
   e.type === 'member.removed' || e.type === 'member.left' ? e.data.userId : undefined
 
+/** The rid of `sub`'s own send this message answers, if `sub` is the device that sent it. */
+export const echoRid = (sub: Subscriber, roomId: string, e: ChatEvent): string | undefined =>
+  e.type === 'message.sent' && e.actor === sub.userId && e.data.deviceId === sub.deviceId
+    ? sub.takeEcho(roomId, e.data.clientMsgId)
+    : undefined
+
+/**
+ * A receipt event made only of receipts this very connection sent: it knows them, and sending
+ * them back would double the frames of every receipt (the user's other devices still get it).
+ */
+const ownReceiptsOnly = (
+  sub: Subscriber,
+  roomId: string,
+  entries: ReturnType<typeof receiptEntries>,
+): boolean =>
+  entries.length > 0 &&
+  entries.every((r) => r.userId === sub.userId && sub.ownReceipt(roomId, r.kind) >= r.upTo)
+
 /**
  * Sends one accepted event to the room's subscribers that may see it, then applies membership
  * effects. `prev` is its gap proof on lane `m`; `json` the event as stored. Subscribers whose
@@ -39,18 +57,28 @@ export const deliver = async (
     }
   }
   let audience: Set<string> | 'all' = 'all'
-  if (x.lane === 'r') {
-    const entries = receiptEntries(event)
-    if (entries.length > 0) audience = receiptEventAudience(room, await d.store.get(room.id), entries, before)
-  }
+  const entries = x.lane === 'r' ? receiptEntries(event) : []
+  if (entries.length > 0) audience = receiptEventAudience(room, await d.store.get(room.id), entries, before)
   if (event.type === 'message.sent') room.rememberSender(x.seq, event.actor)
   const shared = x.lane === 'm' ? eventFrame(room.id, x.seq, prev, 'm', json) : ''
   const removed = removes(event)
   for (const [sub, entry] of room.entries) {
     if (audience !== 'all' && !audience.has(sub.userId)) continue
+    if (x.lane === 'r' && ownReceiptsOnly(sub, room.id, entries)) continue
     if (entry.pending) {
       // Framed at release: a held receipt's `prev` depends on what the catch-up sent before it.
-      if (x.seq > entry.head) entry.pending.push({ seq: x.seq, lane: x.lane, prev, json })
+      if (x.seq > entry.head) {
+        // Whose send it may answer is settled when it is framed (the catch-up may frame it first).
+        const own =
+          event.type === 'message.sent' && event.actor === sub.userId && event.data.deviceId === sub.deviceId
+        entry.pending.push({
+          seq: x.seq,
+          lane: x.lane,
+          prev,
+          json,
+          ...(own ? { echoOf: event.data.clientMsgId } : {}),
+        })
+      }
       if (removed === sub.userId) entry.detachAfter = true
       if (entry.pending.length > MAX_HELD) sub.closeSlow('too many pending events')
       continue
@@ -60,7 +88,11 @@ export const deliver = async (
     if (x.lane === 'r') {
       sub.sendRaw(eventFrame(room.id, x.seq, entry.lastR, 'r', json))
       entry.lastR = x.seq
-    } else sub.sendRaw(shared)
+    } else {
+      // Taken only when framed: a copy already sent by a catch-up must not swallow the answer.
+      const rid = echoRid(sub, room.id, event)
+      sub.sendRaw(rid === undefined ? shared : eventFrame(room.id, x.seq, prev, 'm', json, rid))
+    }
     if (removed === sub.userId) d.detach(sub, room)
   }
 }

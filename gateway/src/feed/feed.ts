@@ -32,6 +32,7 @@ export const createFeed = (d: FeedDeps) => {
     attach: catchUp.attach,
     release: catchUp.release,
     headOf: catchUp.headOf,
+    willDeliver: catchUp.willDeliver,
     /** Registers an authenticated connection; resolves when the user's conversations are known. */
     addConnection: (s: Subscriber): Promise<UserConversations> => users.add(s),
     removeConnection(s: Subscriber): void {

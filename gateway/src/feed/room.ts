@@ -8,6 +8,8 @@ export interface Held {
   /** For lane `m`: the previous accepted `.m` sequence (lane `r` is framed per subscriber). */
   prev: number
   json: string
+  /** For the subscriber's own message: its clientMsgId, whose send the frame may answer at release. */
+  echoOf?: string
 }
 
 /** One subscriber of a room. */
@@ -40,6 +42,8 @@ export class Room {
   /** Last sequence processed per lane, delivered or skipped (gap detection by `prev`). */
   readonly last = { m: 0, r: 0 }
   readonly senders: [number, string][] = []
+  /** The `.m` sequence whose live delivery is under way (folded live, not yet framed), or 0. */
+  delivering = 0
   chain: Promise<void> = Promise.resolve()
   ready: Promise<void> = Promise.resolve()
   unsubscribe: () => void = () => {}

@@ -63,6 +63,7 @@ export const createRooms = (d: RoomsDeps) => {
       return
     }
     const x: Stored = { seq, lane, event: decoded.value }
+    if (lane === 'm') room.delivering = seq
     const folded = await store.foldLive(room.id, x, prev)
     const state = await store.get(room.id)
     if (prev > room.last[lane]) {
@@ -88,6 +89,7 @@ export const createRooms = (d: RoomsDeps) => {
         'rejected event not delivered',
       )
     room.last[lane] = seq
+    room.delivering = 0
     d.metrics?.liveEvents.inc()
   }
 

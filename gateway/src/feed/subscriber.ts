@@ -5,6 +5,7 @@
  */
 export interface Subscriber {
   readonly userId: string
+  readonly deviceId: string
   /** True once its `synced` was sent: from then on live events flow to it. */
   readonly synced: boolean
   /** Conversations this connection receives live events of (kept by the feed). */
@@ -14,4 +15,11 @@ export interface Subscriber {
   sendRaw(text: string): boolean
   /** Closes the socket: the connection read too slowly. */
   closeSlow(reason: string): void
+  /**
+   * The `rid` of this connection's own send of `clientMsgId`, if it waits for its event to answer
+   * it (one frame per event per socket: the echo of a send is its answer). Taken once.
+   */
+  takeEcho(conversationId: string, clientMsgId: string): string | undefined
+  /** The highest receipt of `kind` this connection itself sent in the conversation (0: none). */
+  ownReceipt(conversationId: string, kind: 'delivered' | 'read'): number
 }

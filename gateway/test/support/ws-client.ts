@@ -99,11 +99,25 @@ export class TestClient {
     return this.closed
   }
 
-  /** Sends a frame with a fresh rid and waits for the `ok`/`sent`/`error` that answers it. */
+  /**
+   * Sends a frame with a fresh rid and waits for the `ok`/`sent`/`error` that answers it. A send
+   * answered by its own event (the event carries the rid) is returned as the `sent` it stands for.
+   */
   async request(frame: Record<string, unknown>, ms = 5000): Promise<ServerFrame> {
     const rid = this.nextRid()
     this.send({ ...frame, rid })
-    return this.waitFor((f) => 'rid' in f && f.rid === rid && f.type !== 'inbox', ms)
+    const f = await this.waitFor((f) => 'rid' in f && f.rid === rid && f.type !== 'inbox', ms)
+    if (f.type !== 'event' || f.event.type !== 'message.sent') return f
+    return {
+      type: 'sent',
+      rid,
+      conversationId: f.conversationId,
+      clientMsgId: f.event.data.clientMsgId,
+      seq: f.seq,
+      n: f.event.data.n,
+      at: f.event.at,
+      duplicate: false,
+    }
   }
 
   events(conversationId?: string) {

@@ -10,6 +10,7 @@ import {
 } from '@chatapp/contracts'
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/nats-core'
+import { createJsRequests } from './js-requests.js'
 import { createRangeReader, type RangeReader, type RawStored } from './range-reader.js'
 import { withRetry } from './transient.js'
 
@@ -84,8 +85,10 @@ export const createConversationLog = async (
   const attemptTimeout = o.attemptTimeoutMs ?? Math.min(2_000, Math.max(200, Math.floor(deadlineMs / 3)))
   const js = jetstream(nc)
   const jsm = await jetstreamManager(nc)
-  const ranges = createRangeReader(js, jsm, {
+  const req = createJsRequests(nc)
+  const ranges = createRangeReader(js, jsm, req, {
     deadlineMs,
+    attemptTimeoutMs: attemptTimeout,
     ...(o.longReadAfter !== undefined ? { longReadAfter: o.longReadAfter } : {}),
     ...(o.maxLongReads !== undefined ? { maxLongReads: o.maxLongReads } : {}),
   })
@@ -126,7 +129,11 @@ export const createConversationLog = async (
     append(event, opts = {}) {
       const h = natsHeaders()
       h.set(HEADERS.eventType, event.type)
-      if (opts.expectLastSeq !== undefined) h.set(HEADERS.prev, String(opts.expectLastSeq))
+      if (opts.msgId) h.set(HEADERS.msgId, opts.msgId)
+      if (opts.expectLastSeq !== undefined) {
+        h.set(HEADERS.expectedLastSubjectSeq, String(opts.expectLastSeq))
+        h.set(HEADERS.prev, String(opts.expectLastSeq))
+      }
       const subject = n.convSubject(event.conversationId, laneOf(event.type))
       const data = encodeJson(event)
       let uncertain = false
@@ -135,14 +142,7 @@ export const createConversationLog = async (
         async (attempt): Promise<AppendResult> => {
           if (attempt > 0) uncertain = true
           try {
-            const ack = await js.publish(subject, data, {
-              headers: h,
-              timeout: attemptTimeout,
-              ...(opts.msgId ? { msgID: opts.msgId } : {}),
-              ...(opts.expectLastSeq !== undefined
-                ? { expect: { lastSubjectSequence: opts.expectLastSeq } }
-                : {}),
-            })
+            const ack = await req.publish(subject, data, h, attemptTimeout)
             return { ok: true, seq: ack.seq, duplicate: ack.duplicate, uncertain }
           } catch (e) {
             if (isWrongLast(e)) return { ok: false, reason: 'wrong-last-sequence', uncertain }

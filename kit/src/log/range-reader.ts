@@ -1,17 +1,7 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StoredMsg,
-} from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/nats-core'
+import type { DirectMsg, JsRequests } from './js-requests.js'
 import { withRetry } from './transient.js'
-
-const isNotFound = (e: unknown) =>
-  e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.NoMessageFound || e.status === 404)
 
 /** One stored message as a range read yields it. */
 export interface RawStored {
@@ -30,6 +20,8 @@ export interface RangeReaderOptions {
   maxLongReads?: number
   /** How long a consumer a crashed reader left behind survives (it is deleted when a read ends). */
   orphanTtlMs?: number
+  /** One direct get's timeout. */
+  attemptTimeoutMs?: number
 }
 
 /**
@@ -41,7 +33,13 @@ export interface RangeReaderOptions {
  * after `orphanTtlMs` if the process dies first); at most `maxLongReads` exist per process. So the
  * number of JetStream consumers never grows with sessions or reads.
  */
-export const createRangeReader = (js: JetStreamClient, jsm: JetStreamManager, o: RangeReaderOptions) => {
+export const createRangeReader = (
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  req: JsRequests,
+  o: RangeReaderOptions,
+) => {
+  const attemptTimeout = o.attemptTimeoutMs ?? 2_000
   const longReadAfter = o.longReadAfter ?? 64
   const maxLong = o.maxLongReads ?? 4
   const orphanTtl = o.orphanTtlMs ?? 10_000
@@ -56,16 +54,9 @@ export const createRangeReader = (js: JetStreamClient, jsm: JetStreamManager, o:
     waiting.shift()?.()
   }
   const retry = <T>(f: () => Promise<T>) => withRetry('the log', f, { deadlineMs: o.deadlineMs })
-  /** A direct get: null when nothing matches (some servers answer 404, others an empty reply). */
-  const direct = (stream: string, q: Parameters<JetStreamManager['direct']['getMessage']>[1]) =>
-    retry(async (): Promise<StoredMsg | null> => {
-      try {
-        return await jsm.direct.getMessage(stream, q)
-      } catch (e) {
-        if (isNotFound(e)) return null
-        throw e
-      }
-    })
+  /** A direct get: null when nothing matches. */
+  const direct = (stream: string, q: Parameters<JsRequests['directGet']>[1]): Promise<DirectMsg | null> =>
+    retry(() => req.directGet(stream, q, attemptTimeout))
   const directNext = (stream: string, filter: string, from: number) =>
     direct(stream, { seq: from, next_by_subj: filter })
 
@@ -136,7 +127,7 @@ export const createRangeReader = (js: JetStreamClient, jsm: JetStreamManager, o:
       if (!m || m.seq > upTo) return
       count++
       next = m.seq + 1
-      yield { seq: m.seq, subject: m.subject, data: m.data, header: (h) => m.header.get(h) || undefined }
+      yield m
     }
   }
 
@@ -147,10 +138,7 @@ export const createRangeReader = (js: JetStreamClient, jsm: JetStreamManager, o:
   }
 
   const one = async (stream: string, seq: number): Promise<RawStored | undefined> => {
-    const m = await direct(stream, { seq })
-    return m
-      ? { seq: m.seq, subject: m.subject, data: m.data, header: (h) => m.header.get(h) || undefined }
-      : undefined
+    return (await direct(stream, { seq })) ?? undefined
   }
 
   return { read, last, one, longReadsOpen: () => longReads }

@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { JetStreamManager } from '@nats-io/jetstream'
+import { freePort, waitFor } from '../probe.js'
+import { readyz } from '../service-kinds.js'
+import { repoRoot } from '../stack.js'
+import { ensureCommand } from '../system-packages.js'
+import type { ProcessDef, ProcessSet } from './process-set.js'
+
+/** The committed production config of one node: every node of a local cluster runs it. */
+export const PRODUCTION_NATS_CONFIG = join(repoRoot, 'infra/deploy/nats/cluster.conf')
+
+export type Version = [number, number, number]
+
+export const natsServerVersion = (bin: string): Version => {
+  const out = execFileSync(bin, ['--version'], { encoding: 'utf8' })
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out)
+  if (!m) throw new Error(`cannot read the version of ${bin}: ${out.trim()}`)
+  return [Number(m[1]), Number(m[2]), Number(m[3])]
+}
+
+/** Settings of the production config that an older nats-server does not know, with the first version that does. */
+const NEWER_KEYS: { key: string; since: Version }[] = [{ key: 'sync_interval', since: [2, 10, 0] }]
+
+const atLeast = (v: Version, min: Version) =>
+  v[0] !== min[0] ? v[0] > min[0] : v[1] !== min[1] ? v[1] > min[1] : v[2] >= min[2]
+
+/**
+ * The production config as the local nats-server can run it: unchanged, except for settings the
+ * server is too old to know (Debian 12 ships 2.9.10, which refuses `sync_interval`), which are
+ * dropped and named so the caller can say so.
+ */
+export const localNatsConfig = (
+  production: string,
+  version: Version,
+): { text: string; dropped: string[] } => {
+  const dropped: string[] = []
+  const lines = production.split('\n').filter((line) => {
+    const old = NEWER_KEYS.find(
+      (k) => new RegExp(`^\\s*${k.key}\\s*:`).test(line) && !atLeast(version, k.since),
+    )
+    if (old) dropped.push(line.trim())
+    return !old
+  })
+  return { text: lines.join('\n'), dropped }
+}
+
+export interface NatsNode {
+  name: string
+  client: number
+  cluster: number
+  monitor: number
+  storeDir: string
+}
+
+export const allocateNatsNodes = async (dir: string, count = 3): Promise<NatsNode[]> => {
+  const nodes: NatsNode[] = []
+  for (let i = 1; i <= count; i++)
+    nodes.push({
+      name: `nats-${i}`,
+      client: await freePort(),
+      cluster: await freePort(),
+      monitor: await freePort(),
+      storeDir: join(dir, `nats-${i}`),
+    })
+  return nodes
+}
+
+export const natsClusterUrl = (nodes: NatsNode[]): string =>
+  nodes.map((n) => `nats://127.0.0.1:${n.client}`).join(',')
+
+/** The production config's per-node variables (see its header) for one node on loopback. */
+export const natsNodeEnv = (node: NatsNode, all: NatsNode[]): Record<string, string> => {
+  const routes = all.filter((o) => o !== node).map((o) => `nats://127.0.0.1:${o.cluster}`)
+  if (routes.length !== 2) throw new Error('the production config names exactly two routes: run three nodes')
+  return {
+    SERVER_NAME: node.name,
+    CLIENT_HOST: '127.0.0.1',
+    CLIENT_PORT: String(node.client),
+    CLUSTER_PORT: String(node.cluster),
+    MONITOR_PORT: String(node.monitor),
+    STORE_DIR: node.storeDir,
+    ROUTE_A: routes[0]!,
+    ROUTE_B: routes[1]!,
+  }
+}
+
+/** Writes the local config next to the nodes' stores; returns its path and what it left out. */
+export const writeLocalNatsConfig = (bin: string, dir: string): { path: string; dropped: string[] } => {
+  const { text, dropped } = localNatsConfig(
+    readFileSync(PRODUCTION_NATS_CONFIG, 'utf8'),
+    natsServerVersion(bin),
+  )
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, 'cluster.conf')
+  writeFileSync(path, text)
+  return { path, dropped }
+}
+
+export const natsNodeDefs = (bin: string, config: string, nodes: NatsNode[], logDir: string): ProcessDef[] =>
+  nodes.map((node) => ({
+    name: node.name,
+    kind: 'nats',
+    ports: { client: node.client, cluster: node.cluster, monitor: node.monitor },
+    urls: {
+      client: `nats://127.0.0.1:${node.client}`,
+      monitor: `http://127.0.0.1:${node.monitor}`,
+    },
+    command: bin,
+    args: ['-c', config],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...natsNodeEnv(node, nodes) },
+    logFile: join(logDir, `${node.name}.log`),
+    // /healthz answers 200 once the node is up and its JetStream is current with the cluster.
+    ready: () => readyz(node.monitor, '/healthz'),
+    readyTimeoutMs: 60_000,
+    graceMs: 15_000,
+  }))
+
+/** JetStream answers once the nodes have elected a meta leader. */
+export const waitJetStream = (jsm: JetStreamManager, timeoutMs = 30_000): Promise<void> =>
+  waitFor(
+    'a JetStream meta leader',
+    () =>
+      jsm.getAccountInfo().then(
+        () => true,
+        () => false,
+      ),
+    timeoutMs,
+  )
+
+/**
+ * The server name of the node that leads a stream's raft group, from the JetStream API. While the
+ * group elects a new leader (after its leader died) there is none, or the dead one is still
+ * named: wait, within the bound, for a leader `isUp` accepts.
+ */
+export const streamLeader = async (
+  jsm: JetStreamManager,
+  stream: string,
+  isUp: (server: string) => boolean = () => true,
+  timeoutMs = 30_000,
+): Promise<string> => {
+  let leader: string | undefined
+  await waitFor(
+    `a leader of stream ${stream}`,
+    async () => {
+      leader = await jsm.streams.info(stream).then(
+        (si) => si.cluster?.leader,
+        () => undefined,
+      )
+      return leader !== undefined && leader !== '' && isUp(leader)
+    },
+    timeoutMs,
+  )
+  return leader!
+}
+
+/**
+ * The JetStream meta leader (which node places streams and consumers), as the monitoring
+ * endpoint `/jsz` of any live node reports it; waits, within the bound, for one that is up.
+ */
+export const metaLeader = async (
+  monitorUrls: () => string[],
+  isUp: (server: string) => boolean,
+  timeoutMs = 30_000,
+): Promise<string> => {
+  let leader: string | undefined
+  await waitFor(
+    'a JetStream meta leader',
+    async () => {
+      for (const url of monitorUrls()) {
+        const jsz = await fetch(`${url}/jsz`, { signal: AbortSignal.timeout(1000) })
+          .then((r) => r.json() as Promise<{ meta_cluster?: { leader?: string } }>)
+          .catch(() => undefined)
+        leader = jsz?.meta_cluster?.leader
+        if (leader && isUp(leader)) return true
+      }
+      return false
+    },
+    timeoutMs,
+  )
+  return leader!
+}
+
+/**
+ * Adds three nodes running the production config to `set`, starts them together (a node's
+ * JetStream is healthy only once a quorum has formed) and resolves with the cluster's NATS_URL.
+ */
+export const startNatsNodes = async (
+  set: ProcessSet,
+  dir: string,
+  logDir: string,
+  log: (m: string) => void,
+): Promise<{ url: string; nodes: NatsNode[] }> => {
+  const bin = ensureCommand('nats-server', 'nats-server', log)
+  const nodes = await allocateNatsNodes(dir)
+  const config = writeLocalNatsConfig(bin, dir)
+  if (config.dropped.length > 0)
+    log(`nats-server is older than production needs; running without: ${config.dropped.join('; ')}`)
+  for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
+  await Promise.all(nodes.map((node) => set.start(node.name)))
+  return { url: natsClusterUrl(nodes), nodes }
+}

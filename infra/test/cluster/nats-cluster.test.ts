@@ -1,0 +1,155 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { encodeJson, kvSpecs, names, streamSpecs } from '@chatapp/contracts'
+import { connectNats, createLogger, jetstreamManager } from '@chatapp/kit'
+import { jetstream } from '@nats-io/jetstream'
+import t from 'tap'
+import {
+  localNatsConfig,
+  startNatsNodes,
+  streamLeader,
+  waitJetStream,
+} from '../../src/cluster/nats-cluster.js'
+import { ProcessSet } from '../../src/cluster/process-set.js'
+import { readInfraConfig } from '../../src/config.js'
+import { waitFor } from '../../src/probe.js'
+import { provision } from '../../src/provision.js'
+import { findExecutable } from '../../src/system-packages.js'
+import { dropNamespaceData, newTestNamespaceName, testStack } from '../../src/test-support.js'
+
+t.test('the production NATS config loses only what the local nats-server is too old to know', async (t) => {
+  const prod = 'jetstream {\n  store_dir: $STORE_DIR\n  sync_interval: always\n}\n'
+  t.same(localNatsConfig(prod, [2, 9, 10]), {
+    text: 'jetstream {\n  store_dir: $STORE_DIR\n}\n',
+    dropped: ['sync_interval: always'],
+  })
+  t.same(localNatsConfig(prod, [2, 10, 0]), { text: prod, dropped: [] })
+  t.same(localNatsConfig(prod, [3, 0, 1]).dropped, [])
+})
+
+// The committed production config, run for real: three nodes on loopback.
+t.test(
+  'a 3-node cluster from deploy/nats/cluster.conf',
+  { skip: !findExecutable('nats-server') && 'no nats-server' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatapp-nats-'))
+    const set = new ProcessSet()
+    t.teardown(async () => {
+      await set.stopAll(['nats'])
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const { url } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
+    const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
+    t.teardown(() => nc.close())
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
+    await waitJetStream(jsm)
+
+    await t.test(
+      'provisioning applies NATS_REPLICAS and NATS_DUPLICATE_WINDOW_MS to every stream and bucket, and scales R1 up to R3',
+      async (t) => {
+        const stack = await testStack()
+        const ns = newTestNamespaceName()
+        t.teardown(() => dropNamespaceData(stack, ns))
+        const n = names(ns, 2)
+        const run = async (env: Record<string, string>) => {
+          const cfg = readInfraConfig({ CHATAPP_NS: ns, CHATAPP_SHARDS: '2', ...env })
+          await provision({
+            nc,
+            databaseUrl: stack.databaseUrl,
+            s3: stack.s3,
+            ns,
+            shards: 2,
+            settings: cfg.settings,
+          })
+        }
+        await run({})
+        const all = [...streamSpecs(n).map((s) => s.name), ...kvSpecs(n).map((k) => `KV_${k.bucket}`)]
+        for (const s of all) t.equal((await jsm.streams.info(s)).config.num_replicas, 1, `${s} starts at R1`)
+        const js = jetstream(nc, { timeout: 5000 })
+        const subject = n.convSubject('c_scaleup01', 'm')
+        for (let k = 1; k <= 5; k++) await js.publish(subject, encodeJson({ k }), { msgID: `s${k}` })
+
+        // The same namespace provisioned again with the cluster's settings: the update is in place.
+        await run({ NATS_REPLICAS: '3', NATS_DUPLICATE_WINDOW_MS: '45000' })
+        for (const s of all) {
+          await waitFor(
+            `${s} on three nodes`,
+            async () => {
+              const si = await jsm.streams.info(s)
+              return (
+                si.config.num_replicas === 3 && si.cluster?.replicas?.filter((r) => r.current).length === 2
+              )
+            },
+            30_000,
+          )
+        }
+        t.pass('every stream and KV bucket of the namespace has three current replicas')
+        for (const s of streamSpecs(n))
+          t.equal(
+            (await jsm.streams.info(s.name)).config.duplicate_window,
+            45_000 * 1e6,
+            `${s.name} duplicate window`,
+          )
+        const conv = await jsm.streams.info(n.convStream(n.shardOf('c_scaleup01')))
+        t.equal(conv.state.messages, 5, 'the messages stored at R1 are all there at R3')
+        const again = await js.publish(subject, encodeJson({ k: 5 }), { msgID: 's5' })
+        t.ok(again.duplicate, 'a retried send inside the window is recognised')
+      },
+    )
+
+    await t.test('R3 conversation streams stay writable when the stream leader dies', async (t) => {
+      const n = names('cl', 1)
+      const jsmStreams = streamSpecs(n, {
+        replicas: 3,
+        duplicateWindowMs: 120_000,
+        maxMsgSize: 65536,
+        presenceTtlMs: 60_000,
+      })
+      const { ensureStreams } = await import('@chatapp/kit')
+      await ensureStreams(jsm, jsmStreams)
+      const js = jetstream(nc, { timeout: 5000 })
+      const subject = n.convSubject('c_cluster01', 'm')
+      const publish = async (k: number) =>
+        (await js.publish(subject, encodeJson({ k }), { msgID: `k${k}` })).seq
+      for (let k = 1; k <= 10; k++) await publish(k)
+
+      const leader = await streamLeader(jsm, n.convStream(0))
+      t.ok(set.get(leader).running, `stream leader ${leader} is one of ours`)
+      await set.kill9(leader)
+      // Appends resume once the remaining two elect a new leader; retry each until acknowledged.
+      for (let k = 11; k <= 20; k++) {
+        await waitFor(
+          `append ${k} after failover`,
+          () =>
+            publish(k).then(
+              () => true,
+              () => false,
+            ),
+          20_000,
+        )
+      }
+      const after = await jsm.streams.info(n.convStream(0))
+      t.equal(after.state.messages, 20, 'every acknowledged append is there, none twice')
+      t.not(
+        await streamLeader(jsm, n.convStream(0), (s) => set.get(s).running),
+        leader,
+        'a new leader took over',
+      )
+      const last = await jsm.streams.getMessage(n.convStream(0), { last_by_subj: subject })
+      t.same(last?.json(), { k: 20 })
+
+      // The killed node comes back on its ports and data and catches up.
+      await set.restart(leader)
+      await waitFor(
+        `${leader} current again`,
+        async () =>
+          (await jsm.streams.info(n.convStream(0))).cluster?.replicas?.some(
+            (r) => r.name === leader && r.current,
+          ) ?? false,
+        30_000,
+      )
+      t.pass(`${leader} rejoined`)
+    })
+  },
+)
