@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler'
 import { type ErrorBody, type ErrorCode, errorBody } from './errors.js'
-import { type ChatEvent, EVENT_SCHEMAS, MembershipNotice } from './events.js'
+import { type ChatEvent, EVENT_SCHEMAS, InvitationNotice, MembershipNotice } from './events.js'
 import { CLIENT_FRAMES, type ClientFrame } from './frames-client.js'
 import { SERVER_FRAMES, type ServerFrame } from './frames-server.js'
 import { MediaJob } from './media.js'
@@ -151,6 +151,7 @@ export const decoder = <S extends TSchema>(schema: S, opts: { storable?: boolean
 
 export const mediaJobDecoder = decoder(MediaJob)
 export const membershipNoticeDecoder = decoder(MembershipNotice)
+export const invitationNoticeDecoder = decoder(InvitationNotice)
 export const typingSignalDecoder = decoder(TypingSignal)
 export const presenceValueDecoder = decoder(PresenceValue)
 export const sessionRevocationDecoder = decoder(SessionRevocation)

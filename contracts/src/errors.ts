@@ -39,6 +39,11 @@ export const ERRORS = {
   ALREADY_AUTHENTICATED: spec(400, false, 'An `auth` frame arrived on an authenticated connection.'),
   ORIGIN_NOT_ALLOWED: spec(403, false, 'The Origin header is not in the allowlist.'),
   INVALID_CREDENTIALS: spec(401, false, 'Unknown username or wrong password (deliberately not told apart).'),
+  LOGIN_THROTTLED: spec(
+    429,
+    true,
+    'Too many failed logins for this username (registered or not, alike): wait `retryAfterMs`. A device the account has logged in from before has a count of its own.',
+  ),
   INVALID_REFRESH_TOKEN: spec(401, false, 'The refresh token is unknown, expired, revoked or already used.'),
   WEAK_PASSWORD: spec(400, false, 'The password is too short, too long or too common.'),
   USERNAME_TAKEN: spec(409, false, 'Another account has this username.'),
@@ -51,6 +56,21 @@ export const ERRORS = {
   NOT_ADMIN: spec(403, false, 'Only an admin of the group may do this.'),
   NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
   GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
+  TOO_MANY_GROUPS: spec(
+    429,
+    true,
+    'You created groups faster than `GROUP_CREATE_PER_HOUR` allows: wait `retryAfterMs`.',
+  ),
+  NO_INVITATION: spec(
+    404,
+    false,
+    'No pending invitation to this group for you, or no such group; the two are not told apart.',
+  ),
+  INVITE_DECLINED: spec(
+    409,
+    false,
+    'The user declined an invitation to this group: the group cannot invite them again.',
+  ),
   USER_NOT_FOUND: spec(404, false, 'No user has this id or username.'),
   SELF_CONVERSATION: spec(400, false, 'A direct conversation needs two different users.'),
   // media

@@ -48,8 +48,19 @@ export const ConversationCreated = event(
     kind: ConversationKind,
     title: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
     members: Type.Array(Member, { minItems: 1, maxItems: 100_000 }),
+    /**
+     * Added after v1 events were first stored, optional so they stay valid as they are (absent
+     * means none): users the creator named who let only their contacts, or nobody, add them.
+     */
+    invited: Type.Optional(
+      Type.Array(UserId, {
+        maxItems: 100_000,
+        description:
+          'Users invited instead of added: their setting asks for an invitation. Each joins with `member.joined` if they accept.',
+      }),
+    ),
   }),
-  'The first event of every conversation. A direct conversation has exactly two admins.',
+  'The first event of every conversation. A direct conversation has exactly two admins and no invitations.',
 )
 
 export const ConversationRenamed = event(
@@ -62,6 +73,24 @@ export const MemberAdded = event(
   'member.added',
   Type.Object({ userId: UserId, role: Role }),
   'An admin added a user to a group. The user receives events from this one on.',
+)
+
+export const MemberInvited = event(
+  'member.invited',
+  Type.Object({ userId: UserId }),
+  'An admin invited a user whose setting does not let the admin add them directly. The user is not a member and receives nothing of the group; they may accept (`member.joined`) or decline (`member.invite_cancelled`).',
+)
+
+export const MemberJoined = event(
+  'member.joined',
+  Type.Object({ userId: UserId }),
+  'An invited user accepted (`actor` is that user): they are a member from this event on, like one added by an admin.',
+)
+
+export const MemberInviteCancelled = event(
+  'member.invite_cancelled',
+  Type.Object({ userId: UserId }),
+  'An invitation ended without a join: declined by the invitee (`actor` is `userId`; the group cannot invite them again) or withdrawn by an admin.',
 )
 
 export const MemberRemoved = event(
@@ -149,6 +178,9 @@ export const EVENT_SCHEMAS = [
   ConversationCreated,
   ConversationRenamed,
   MemberAdded,
+  MemberInvited,
+  MemberJoined,
+  MemberInviteCancelled,
   MemberRemoved,
   MemberLeft,
   MemberRoleChanged,
@@ -198,6 +230,29 @@ export const MembershipNotice = Type.Object(
   { $id: 'MembershipNotice', description: 'A user joined or left a conversation.' },
 )
 export type MembershipNotice = Static<typeof MembershipNotice>
+
+/**
+ * An invitation as the invitee's index sees it, on their invitation subject (`names.userInvitationSubject`,
+ * in the same per-user stream as membership notices but on a subject of its own, so a reader of
+ * membership notices never meets one): the group's log says whether it is still pending.
+ * Idempotent by `id`.
+ */
+export const InvitationNotice = Type.Object(
+  {
+    v: Type.Literal(1),
+    id: Type.String({ maxLength: 200 }),
+    userId: UserId,
+    conversationId: ConversationId,
+    /** True: invited by the event at `convSeq`; false: that event ended the invitation. */
+    pending: Type.Boolean(),
+    /** The user who invited, or who ended the invitation. */
+    by: UserId,
+    convSeq: Seq,
+    at: Millis,
+  },
+  { $id: 'InvitationNotice', description: 'A user was invited to a group, or an invitation ended.' },
+)
+export type InvitationNotice = Static<typeof InvitationNotice>
 
 /** A dead-letter record: the event a consumer could not apply, and why. */
 export const DeadLetter = Type.Object(

@@ -96,15 +96,28 @@ export const GroupCreateFrame = frame(
     ...ridRequired,
     title: Type.String({ minLength: 1, maxLength: 100 }),
     memberIds: Type.Array(UserId, { maxItems: 1023, uniqueItems: true }),
+    clientGroupId: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_-]{8,64}$',
+        description:
+          'Chosen by the client, unique per group it creates: makes the create safe to retry (the group id is derived from it and the creator, so a retry answers with the same group).',
+      }),
+    ),
   },
-  'Creates a group; the creator is its admin.',
+  'Creates a group; the creator is its admin. Named users whose setting does not let the creator add them are invited instead (`ok.invited`).',
 )
 
 const groupMemberCommand = <T extends string>(type: T, description: string) =>
   frame(type, { ...ridRequired, conversationId: ConversationId, userId: UserId }, description)
 
-export const GroupAddFrame = groupMemberCommand('group.add', 'Admin only: adds a user to the group.')
-export const GroupRemoveFrame = groupMemberCommand('group.remove', 'Admin only: removes a member.')
+export const GroupAddFrame = groupMemberCommand(
+  'group.add',
+  'Admin only: adds a user to the group, or invites them when their setting asks for an invitation (`ok.invited`).',
+)
+export const GroupRemoveFrame = groupMemberCommand(
+  'group.remove',
+  'Admin only: removes a member, or withdraws a pending invitation.',
+)
 export const GroupPromoteFrame = groupMemberCommand('group.promote', 'Admin only: makes a member admin.')
 export const GroupDemoteFrame = groupMemberCommand(
   'group.demote',
@@ -115,6 +128,18 @@ export const GroupLeaveFrame = frame(
   'group.leave',
   { ...ridRequired, conversationId: ConversationId },
   'Leaves a group.',
+)
+
+export const GroupInviteAcceptFrame = frame(
+  'group.invite.accept',
+  { ...ridRequired, conversationId: ConversationId },
+  'Accepts a pending invitation to a group: you become a member. Accepting again answers `ok` without `seq`.',
+)
+
+export const GroupInviteDeclineFrame = frame(
+  'group.invite.decline',
+  { ...ridRequired, conversationId: ConversationId },
+  'Declines a pending invitation to a group; the group cannot invite you again.',
 )
 
 export const GroupRenameFrame = frame(
@@ -140,6 +165,8 @@ export const CLIENT_FRAMES = [
   GroupDemoteFrame,
   GroupLeaveFrame,
   GroupRenameFrame,
+  GroupInviteAcceptFrame,
+  GroupInviteDeclineFrame,
   PingFrame,
 ] as const
 

@@ -83,6 +83,12 @@ export const OkFrame = frame(
     rid: RequestId,
     conversationId: Type.Optional(ConversationId),
     seq: Type.Optional(Seq),
+    invited: Type.Optional(
+      Type.Array(UserId, {
+        description:
+          '`group.create` and `group.add`: the users invited instead of added, because their setting asks for an invitation.',
+      }),
+    ),
   },
   'A command succeeded; for conversation commands, the conversation and the sequence of the stored event.',
 )

@@ -27,6 +27,41 @@ export const UserProfile = Type.Object(
 )
 export type UserProfile = Static<typeof UserProfile>
 
+export const GroupAdds = Type.Union(
+  [Type.Literal('everyone'), Type.Literal('contacts'), Type.Literal('nobody')],
+  {
+    description:
+      'Who may add you to a group directly: `everyone`; your `contacts` (users you have sent a message to in your direct conversation with them); or `nobody`. Anyone else who adds you sends an invitation, which you accept or decline.',
+  },
+)
+export type GroupAdds = Static<typeof GroupAdds>
+
+export const UserSettings = Type.Object(
+  { groupAdds: GroupAdds },
+  { $id: 'UserSettings', additionalProperties: false },
+)
+export type UserSettings = Static<typeof UserSettings>
+
+export const Invitation = Type.Object(
+  {
+    conversationId: ConversationId,
+    title: Type.Union([Type.String(), Type.Null()]),
+    invitedBy: UserId,
+    /** Stream sequence of the event that invited you. */
+    seq: Seq,
+    at: Millis,
+    memberCount: Type.Integer({ minimum: 0 }),
+  },
+  { $id: 'Invitation' },
+)
+export type Invitation = Static<typeof Invitation>
+
+export const InvitationsResponse = Type.Object(
+  { invitations: Type.Array(Invitation, { description: 'Pending invitations, newest first.' }) },
+  { $id: 'InvitationsResponse' },
+)
+export type InvitationsResponse = Static<typeof InvitationsResponse>
+
 export const LoginRequest = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 64 }),
@@ -143,7 +178,7 @@ export type HealthResponse = Static<typeof HealthResponse>
 
 /** The HTTP API, as data: the protocol document and the AsyncAPI export are generated from it. */
 export interface Endpoint {
-  method: 'GET' | 'POST' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   path: string
   auth: boolean
   summary: string
@@ -194,6 +229,31 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     auth: true,
     summary: 'Find a user to start a chat with.',
     response: UserProfile,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/users/me/settings',
+    auth: true,
+    summary: 'Your settings: who may add you to groups.',
+    response: UserSettings,
+    status: 200,
+  },
+  {
+    method: 'PUT',
+    path: '/v1/users/me/settings',
+    auth: true,
+    summary: 'Change your settings; answers with them.',
+    request: UserSettings,
+    response: UserSettings,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/invitations',
+    auth: true,
+    summary: 'Your pending invitations to groups.',
+    response: InvitationsResponse,
     status: 200,
   },
   {

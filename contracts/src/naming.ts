@@ -8,7 +8,8 @@
  *   <ns>.conv.<shard>.<conversationId>.r          delivery and read receipts
  *   <ns>.live.conv.<shard>.<conversationId>.<m|r> RePublish of the above (core NATS)
  *   <ns>.user.<shard>.<userId>                    a user's membership notices (derived index)
- *   <ns>.live.user.<shard>.<userId>               RePublish of the above
+ *   <ns>.user.<shard>.<userId>.invitations        a user's invitation notices (derived index)
+ *   <ns>.live.user.<shard>.<userId>[.invitations] RePublish of the above
  *   <ns>.eph.typing.<conversationId>              typing indicators (core NATS only)
  *   <ns>.eph.revoked                              logged-out sessions (core NATS only)
  *   <ns>.media.jobs.<kind>                        media work queue
@@ -48,6 +49,12 @@ export interface Names {
   userStream: string
   userSubject(userId: string): string
   liveUserSubject(userId: string): string
+  /**
+   * A user's invitation notices: in the user stream (`<ns>.user.>`), but not the membership
+   * subject, so whoever folds membership notices never meets one.
+   */
+  userInvitationSubject(userId: string): string
+  liveUserInvitationSubject(userId: string): string
   typingSubject(conversationId: string): string
   /** Logouts, broadcast to every gateway so revoked sessions stop at once (core NATS). */
   revokedSessionsSubject: string
@@ -87,6 +94,8 @@ export const names = (ns: string, shards: number): Names => {
     userStream: `${ns}-users`,
     userSubject: (userId) => `${ns}.user.${shard(userId)}.${userId}`,
     liveUserSubject: (userId) => `${ns}.live.user.${shard(userId)}.${userId}`,
+    userInvitationSubject: (userId) => `${ns}.user.${shard(userId)}.${userId}.invitations`,
+    liveUserInvitationSubject: (userId) => `${ns}.live.user.${shard(userId)}.${userId}.invitations`,
     typingSubject: (id) => `${ns}.eph.typing.${id}`,
     revokedSessionsSubject: `${ns}.eph.revoked`,
     presenceBucket: `${ns}-presence`,

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import { CLOSE_CODES, ERRORS, ErrorBody, type ErrorCode } from './errors.js'
-import { DeadLetter, EVENT_SCHEMAS, MembershipNotice } from './events.js'
+import { DeadLetter, EVENT_SCHEMAS, InvitationNotice, MembershipNotice } from './events.js'
 import { CLIENT_FRAMES } from './frames-client.js'
 import { SERVER_FRAMES } from './frames-server.js'
 import { HTTP_ENDPOINTS } from './http.js'
@@ -40,7 +40,15 @@ const groups: Record<string, readonly TSchema[]> = {
   'server-frames': SERVER_FRAMES,
   events: EVENT_SCHEMAS,
   http: [...httpBodies(), ErrorBody, InboxEntry],
-  internal: [MediaJob, MembershipNotice, DeadLetter, TypingSignal, PresenceValue, SessionRevocation],
+  internal: [
+    MediaJob,
+    MembershipNotice,
+    InvitationNotice,
+    DeadLetter,
+    TypingSignal,
+    PresenceValue,
+    SessionRevocation,
+  ],
 }
 
 const asyncApi = () => {

@@ -6,6 +6,8 @@ import {
   decoder,
   decodeServerFrame,
   encodeJson,
+  invitationNoticeDecoder,
+  membershipNoticeDecoder,
   presenceValueDecoder,
   sessionRevocationDecoder,
   typingSignalDecoder,
@@ -198,4 +200,13 @@ t.test('signals from NATS are decoded with their contracts', async (t) => {
       ok: false,
     },
   )
+})
+
+t.test('invitation notices and membership notices never pass for one another', async (t) => {
+  const head = { v: 1, id: 'c_abcdefgh:7:u_aaaaaaaa', userId: 'u_aaaaaaaa', conversationId: 'c_abcdefgh' }
+  const invitation = { ...head, pending: true, by: 'u_bbbbbbbb', convSeq: 7, at: 1 }
+  const membership = { ...head, joined: true, convSeq: 7, at: 1 }
+  t.match(invitationNoticeDecoder.fromValue(invitation), { ok: true })
+  t.match(membershipNoticeDecoder.fromValue(invitation), { ok: false }, 'an old user index would skip one')
+  t.match(invitationNoticeDecoder.fromValue(membership), { ok: false })
 })

@@ -23,6 +23,9 @@ t.test('every name carries the namespace', async (t) => {
   t.equal(n.convStream(3), 'abc-conv-3')
   t.match(n.userSubject('u_12345678'), /^abc\.user\.\d\.u_12345678$/)
   t.match(n.liveUserSubject('u_12345678'), /^abc\.live\.user\.\d\.u_12345678$/)
+  // Under the user stream's `abc.user.>`, yet not the membership subject a user index reads.
+  t.equal(n.userInvitationSubject('u_12345678'), `${n.userSubject('u_12345678')}.invitations`)
+  t.equal(n.liveUserInvitationSubject('u_12345678'), `${n.liveUserSubject('u_12345678')}.invitations`)
   t.equal(n.typingSubject(id), `abc.eph.typing.${id}`)
   t.equal(n.revokedSessionsSubject, 'abc.eph.revoked')
   t.equal(n.mediaJobSubject('image'), 'abc.media.jobs.image')

@@ -38,6 +38,10 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
       return 'the creator is not an admin among the members'
     if (direct && (ids.size !== 2 || e.data.members.some((m) => m.role !== 'admin')))
       return 'a direct conversation has exactly two admins'
+    const invited = e.data.invited ?? []
+    if (direct && invited.length > 0) return 'a direct conversation has no invitations'
+    if (new Set(invited).size !== invited.length || invited.some((u) => ids.has(u)))
+      return 'a user is invited twice, or both invited and a member'
     return undefined
   }
   if (!v.exists) return `${e.type} before the conversation was created`
@@ -53,12 +57,20 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
       if (!v.members.has(e.actor)) return `${e.actor} is not a member`
       if (e.data.n !== v.n + 1) return `numbered ${e.data.n} where ${v.n + 1} comes next`
       return undefined
+    case 'member.joined':
+      if (e.data.userId !== e.actor) return 'a user joins on their own behalf'
+      return v.invited.has(e.actor) ? undefined : `${e.actor} has no pending invitation`
+    case 'member.invite_cancelled':
+      if (!v.invited.has(e.data.userId)) return `${e.data.userId} has no pending invitation`
+      // Declined by the invitee, or withdrawn by an admin.
+      return e.actor === e.data.userId || isAdmin(v, e.actor) ? undefined : `${e.actor} is not an admin`
     case 'member.left':
       if (v.kind !== 'group') return 'only a group member can leave'
       if (e.data.userId !== e.actor) return 'a member leaves on their own behalf'
       return v.members.has(e.actor) ? undefined : `${e.actor} is not a member`
     case 'conversation.renamed':
     case 'member.added':
+    case 'member.invited':
     case 'member.removed':
     case 'member.role_changed': {
       if (v.kind !== 'group') return `${e.type} applies to groups`
@@ -66,6 +78,13 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
       if (e.type === 'conversation.renamed') return undefined
       const target = v.members.has(e.data.userId)
       if (e.type === 'member.added') return target ? `${e.data.userId} is already a member` : undefined
+      if (e.type === 'member.invited') {
+        if (target) return `${e.data.userId} is already a member`
+        if (v.invited.has(e.data.userId)) return `${e.data.userId} is already invited`
+        // Whether the user's setting asked for an invitation is the writer's to judge (it is not
+        // in the log); that a decline is final is the log's.
+        return v.declined.has(e.data.userId) ? `${e.data.userId} declined an invitation` : undefined
+      }
       return target ? undefined : `${e.data.userId} is not a member`
     }
     default: {

@@ -7,9 +7,27 @@ import { type ConversationState, lastSeq } from './state.js'
  */
 export type Command =
   | { type: 'direct.open'; actor: string; peerId: string; known: ReadonlySet<string> }
-  | { type: 'group.create'; actor: string; title: string; memberIds: string[]; known: ReadonlySet<string> }
-  | { type: 'group.add'; actor: string; userId: string; known: ReadonlySet<string> }
+  | {
+      type: 'group.create'
+      actor: string
+      title: string
+      memberIds: string[]
+      known: ReadonlySet<string>
+      /** Who the actor may add directly (their setting allows it); other known users are invited. */
+      addable: ReadonlySet<string>
+      /** The id derives from the actor and a client id: an existing group is this create's own. */
+      idempotent?: boolean
+    }
+  | {
+      type: 'group.add'
+      actor: string
+      userId: string
+      known: ReadonlySet<string>
+      addable: ReadonlySet<string>
+    }
   | { type: 'group.remove'; actor: string; userId: string }
+  | { type: 'group.invite.accept'; actor: string }
+  | { type: 'group.invite.decline'; actor: string }
   | { type: 'group.promote'; actor: string; userId: string }
   | { type: 'group.demote'; actor: string; userId: string }
   | { type: 'group.leave'; actor: string }
@@ -74,22 +92,35 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
     )
   }
   if (c.type === 'group.create') {
-    if (s.exists) return refuse('INTERNAL', 'conversation id collision')
+    // A retried create finds its own group: the id is a hash of the actor and the client's id.
+    if (s.exists) return c.idempotent ? none : refuse('INTERNAL', 'conversation id collision')
     const others = [...new Set(c.memberIds)].filter((u) => u !== c.actor)
     if (others.length + 1 > ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
     const unknown = others.filter((u) => !c.known.has(u))
     if (unknown.length > 0)
       return refuse('USER_NOT_FOUND', `unknown users: ${unknown.slice(0, 5).join(', ')}`)
+    const invited = others.filter((u) => !c.addable.has(u))
     return one(
       base('conversation.created', {
         kind: 'group',
         title: c.title,
         members: [
           { userId: c.actor, role: 'admin' },
-          ...others.map((userId) => ({ userId, role: 'member' as const })),
+          ...others.filter((u) => c.addable.has(u)).map((userId) => ({ userId, role: 'member' as const })),
         ],
+        ...(invited.length > 0 ? { invited } : {}),
       }),
     )
+  }
+  // An invitee is not a member yet: these two are theirs alone. Anyone else, and a group that
+  // does not exist, get the same NO_INVITATION.
+  if (c.type === 'group.invite.accept' || c.type === 'group.invite.decline') {
+    if (c.type === 'group.invite.accept' && s.exists && s.members.has(c.actor)) return none
+    if (c.type === 'group.invite.decline' && s.declined.has(c.actor)) return none
+    if (!s.invited.has(c.actor)) return refuse('NO_INVITATION')
+    if (c.type === 'group.invite.decline') return one(base('member.invite_cancelled', { userId: c.actor }))
+    if (s.members.size >= ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
+    return one(base('member.joined', { userId: c.actor }))
   }
 
   // Every other command needs the actor to be a member; unknown and foreign look the same.
@@ -149,11 +180,20 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
       if (c.type === 'group.add') {
         if (target) return none
         if (!c.known.has(c.userId)) return refuse('USER_NOT_FOUND')
-        if (s.members.size >= ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
-        return one(base('member.added', { userId: c.userId, role: 'member' }))
+        if (c.addable.has(c.userId)) {
+          if (s.members.size >= ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
+          return one(base('member.added', { userId: c.userId, role: 'member' }))
+        }
+        if (s.invited.has(c.userId)) return none
+        if (s.declined.has(c.userId)) return refuse('INVITE_DECLINED')
+        // Pending invitations are bounded like members: the state of a group stays bounded.
+        if (s.invited.size >= ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
+        return one(base('member.invited', { userId: c.userId }))
       }
       if (!target) {
-        return c.type === 'group.remove' ? none : refuse('USER_NOT_FOUND', 'not a member of this group')
+        if (c.type !== 'group.remove') return refuse('USER_NOT_FOUND', 'not a member of this group')
+        // Removing someone invited withdraws the invitation.
+        return s.invited.has(c.userId) ? one(base('member.invite_cancelled', { userId: c.userId })) : none
       }
       if (c.type === 'group.remove') return one(base('member.removed', { userId: c.userId }))
       const role = c.type === 'group.promote' ? 'admin' : 'member'

@@ -1,4 +1,10 @@
-import { type ChatEvent, type MediaJob, type MembershipNotice, mediaKeys } from '@chatapp/contracts'
+import {
+  type ChatEvent,
+  type InvitationNotice,
+  type MediaJob,
+  type MembershipNotice,
+  mediaKeys,
+} from '@chatapp/contracts'
 
 /**
  * What must follow an accepted event outside its conversation's log (DESIGN.md "Side effects"):
@@ -9,6 +15,7 @@ import { type ChatEvent, type MediaJob, type MembershipNotice, mediaKeys } from 
  */
 export type Effect =
   | { kind: 'notice'; id: string; notice: MembershipNotice }
+  | { kind: 'invitation'; id: string; notice: InvitationNotice }
   | { kind: 'media-job'; id: string; job: MediaJob }
 
 /** Users whose conversation set an event changes: joined or not. */
@@ -17,10 +24,26 @@ export const membershipChanges = (e: ChatEvent): { userId: string; joined: boole
     case 'conversation.created':
       return e.data.members.map((m) => ({ userId: m.userId, joined: true }))
     case 'member.added':
+    case 'member.joined':
       return [{ userId: e.data.userId, joined: true }]
     case 'member.removed':
     case 'member.left':
       return [{ userId: e.data.userId, joined: false }]
+    default:
+      return []
+  }
+}
+
+/** Users whose pending invitations an event changes: invited (pending) or no longer. */
+export const invitationChanges = (e: ChatEvent): { userId: string; pending: boolean }[] => {
+  switch (e.type) {
+    case 'conversation.created':
+      return (e.data.invited ?? []).map((userId) => ({ userId, pending: true }))
+    case 'member.invited':
+      return [{ userId: e.data.userId, pending: true }]
+    case 'member.joined':
+    case 'member.invite_cancelled':
+      return [{ userId: e.data.userId, pending: false }]
     default:
       return []
   }
@@ -36,6 +59,25 @@ export const effectsOf = (e: ChatEvent, seq: number): Effect[] => {
       notice: { v: 1, id, userId, conversationId: e.conversationId, joined, convSeq: seq, at: e.at },
     }
   })
+  for (const { userId, pending } of invitationChanges(e)) {
+    // Not the membership notice's id: `member.joined` yields both, for the same user and event.
+    const id = `${e.conversationId}:${seq}:${userId}:invitation`
+    out.push({
+      kind: 'invitation',
+      id,
+      notice: {
+        v: 1,
+        id,
+        userId,
+        conversationId: e.conversationId,
+        pending,
+        // A system actor never passes `admit` for these events.
+        by: e.actor,
+        convSeq: seq,
+        at: e.at,
+      },
+    })
+  }
   if (e.type === 'message.sent' && e.data.media) {
     const m = e.data.media
     out.push({

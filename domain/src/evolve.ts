@@ -27,7 +27,10 @@ const addMember = (
   role: 'admin' | 'member',
   seq: number,
   ord: number,
-) =>
+) => {
+  // A member is never also invited; joining after a decline lifts it.
+  s.invited.delete(userId)
+  s.declined.delete(userId)
   s.members.set(userId, {
     role,
     joinedSeq: seq,
@@ -38,6 +41,7 @@ const addMember = (
     readN: s.n,
     firstSent: 0,
   })
+}
 
 const promoteSuccessor = (s: ConversationState) => {
   const next = successor(s.kind, s.members)
@@ -90,12 +94,23 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       e.data.members.forEach((m, i) => {
         addMember(s, m.userId, m.role, seq, i)
       })
+      for (const userId of e.data.invited ?? []) s.invited.set(userId, { by: e.actor, seq, at: e.at })
       break
     case 'conversation.renamed':
       s.title = e.data.title
       break
     case 'member.added':
       addMember(s, e.data.userId, e.data.role, seq, 0)
+      break
+    case 'member.invited':
+      s.invited.set(e.data.userId, { by: e.actor, seq, at: e.at })
+      break
+    case 'member.joined':
+      addMember(s, e.data.userId, 'member', seq, 0)
+      break
+    case 'member.invite_cancelled':
+      s.invited.delete(e.data.userId)
+      if (e.actor === e.data.userId) s.declined.add(e.data.userId)
       break
     case 'member.removed':
     case 'member.left':

@@ -19,6 +19,10 @@ export interface MembershipView {
   /** Dense number of the last accepted message (0 before the first). */
   readonly n: number
   readonly members: ReadonlyMap<string, MemberStanding>
+  /** Pending invitations (never members at the same time). */
+  readonly invited: ReadonlyMap<string, unknown>
+  /** Users who declined an invitation to this group. */
+  readonly declined: ReadonlySet<string>
 }
 
 /** Who joined first: earlier event first, then earlier within the event. Negative when `a` did. */

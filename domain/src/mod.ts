@@ -1,4 +1,5 @@
 export * from './admit.js'
+export * from './consent.js'
 export * from './decide.js'
 export * from './effects.js'
 export * from './evolve.js'

@@ -17,6 +17,13 @@ export interface MemberState extends MemberStanding {
   firstSent: number
 }
 
+/** A pending invitation: who invited, and the event that did (ADR 0140). */
+export interface Invitation {
+  by: string
+  seq: number
+  at: number
+}
+
 export interface LastMessage {
   seq: number
   n: number
@@ -51,6 +58,10 @@ export interface ConversationState extends MembershipView {
    * as a `prev`.
    */
   rejected: Map<number, number>
+  /** Pending invitations: invited users, who are not members (the two never overlap). */
+  invited: Map<string, Invitation>
+  /** Users who declined an invitation: the group cannot invite them again. */
+  declined: Set<string>
 }
 
 /** How many recent (seq, n) pairs a state keeps. */
@@ -69,6 +80,8 @@ export const emptyState = (id: string): ConversationState => ({
   lastMessage: null,
   recent: [],
   rejected: new Map(),
+  invited: new Map(),
+  declined: new Set(),
 })
 
 /** The conversation's cursor: the last sequence folded on either lane. */
@@ -94,7 +107,7 @@ export const nAt = (s: ConversationState, seq: number): number | undefined => {
 
 /** Snapshots for the `<ns>-conv-state` KV bucket: plain JSON. */
 export interface StateSnapshot {
-  v: 2
+  v: 3
   id: string
   exists: boolean
   kind: ConversationKind
@@ -107,10 +120,12 @@ export interface StateSnapshot {
   lastMessage: LastMessage | null
   recent: [number, number][]
   rejected: [number, number][]
+  invited: [string, Invitation][]
+  declined: string[]
 }
 
 export const toSnapshot = (s: ConversationState): StateSnapshot => ({
-  v: 2,
+  v: 3,
   id: s.id,
   exists: s.exists,
   kind: s.kind,
@@ -123,11 +138,16 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
   lastMessage: s.lastMessage,
   recent: s.recent.map(([a, b]) => [a, b]),
   rejected: [...s.rejected],
+  invited: [...s.invited].map(([k, i]) => [k, { ...i }]),
+  declined: [...s.declined],
 })
 
-/** The state a snapshot holds; undefined for another version (the reader then folds from the log). */
+/**
+ * The state a snapshot holds; undefined for another version (the reader then folds from the log).
+ * v2 predates invitations: its conversations are folded again once.
+ */
 export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined => {
-  if (x.v !== 2) return undefined
+  if (x.v !== 3) return undefined
   const s = x as StateSnapshot
   return {
     id: s.id,
@@ -142,5 +162,7 @@ export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined 
     lastMessage: s.lastMessage,
     recent: s.recent.map(([a, b]) => [a, b] as [number, number]),
     rejected: new Map(s.rejected),
+    invited: new Map(s.invited.map(([k, i]) => [k, { ...i }])),
+    declined: new Set(s.declined),
   }
 }

@@ -64,24 +64,35 @@ t.test(
     t.equal(g.state.title, 'group')
     const e = given('c_group0002')
     t.equal(
-      codeOf(e, { type: 'group.create', actor: A, title: 't', memberIds: ['u_nobody00'], known }),
+      codeOf(e, {
+        type: 'group.create',
+        actor: A,
+        title: 't',
+        memberIds: ['u_nobody00'],
+        known,
+        addable: known,
+      }),
       'USER_NOT_FOUND',
     )
     t.equal(
-      codeOf(e, { type: 'group.create', actor: A, title: 't', memberIds: [B, C, D], known }),
+      codeOf(e, { type: 'group.create', actor: A, title: 't', memberIds: [B, C, D], known, addable: known }),
       'GROUP_FULL',
     )
-    t.same(codeOf(e, { type: 'group.create', actor: A, title: 't', memberIds: [B, B, A], known }), [
-      'conversation.created',
-    ])
-    t.equal(codeOf(g, { type: 'group.create', actor: A, title: 't', memberIds: [], known }), 'INTERNAL')
+    t.same(
+      codeOf(e, { type: 'group.create', actor: A, title: 't', memberIds: [B, B, A], known, addable: known }),
+      ['conversation.created'],
+    )
+    t.equal(
+      codeOf(g, { type: 'group.create', actor: A, title: 't', memberIds: [], known, addable: known }),
+      'INTERNAL',
+    )
   },
 )
 
 t.test('only admins add, remove, promote, demote and rename; members get NOT_ADMIN', async (t) => {
   const g = group()
   for (const c of [
-    { type: 'group.add', actor: B, userId: D, known },
+    { type: 'group.add', actor: B, userId: D, known, addable: known },
     { type: 'group.remove', actor: B, userId: C },
     { type: 'group.promote', actor: B, userId: C },
     { type: 'group.demote', actor: B, userId: A },
@@ -99,13 +110,16 @@ t.test('only admins add, remove, promote, demote and rename; members get NOT_ADM
 
 t.test('adding is idempotent, refuses unknown users and respects the member limit', async (t) => {
   const g = group()
-  t.same(codeOf(g, { type: 'group.add', actor: A, userId: B, known }), [])
-  t.equal(codeOf(g, { type: 'group.add', actor: A, userId: 'u_nobody00', known }), 'USER_NOT_FOUND')
-  t.equal(codeOf(g, { type: 'group.add', actor: A, userId: D, known }), 'GROUP_FULL')
+  t.same(codeOf(g, { type: 'group.add', actor: A, userId: B, known, addable: known }), [])
+  t.equal(
+    codeOf(g, { type: 'group.add', actor: A, userId: 'u_nobody00', known, addable: known }),
+    'USER_NOT_FOUND',
+  )
+  t.equal(codeOf(g, { type: 'group.add', actor: A, userId: D, known, addable: known }), 'GROUP_FULL')
   t.same(
     codeOf(
       g,
-      { type: 'group.add', actor: A, userId: D, known },
+      { type: 'group.add', actor: A, userId: D, known, addable: known },
       { limits: { ...small.limits, maxGroupMembers: 4 } },
     ),
     ['member.added'],
@@ -114,7 +128,7 @@ t.test('adding is idempotent, refuses unknown users and respects the member limi
 
 t.test('group commands on a direct conversation are refused with NOT_A_GROUP', async (t) => {
   const g = given(DM, ev.created(DM, A, [B]))
-  t.equal(codeOf(g, { type: 'group.add', actor: A, userId: C, known }), 'NOT_A_GROUP')
+  t.equal(codeOf(g, { type: 'group.add', actor: A, userId: C, known, addable: known }), 'NOT_A_GROUP')
   t.equal(codeOf(g, { type: 'group.leave', actor: A }), 'NOT_A_GROUP')
   t.equal(codeOf(g, { type: 'group.rename', actor: A, title: 'x' }), 'NOT_A_GROUP')
 })
@@ -167,7 +181,7 @@ t.test('everything decide allows, admit accepts on the same state', async (t) =>
   const g = group(ev.message(G, A, 1))
   const commands: Command[] = [
     send(B, 'x'),
-    { type: 'group.add', actor: A, userId: D, known },
+    { type: 'group.add', actor: A, userId: D, known, addable: known },
     { type: 'group.remove', actor: A, userId: C },
     { type: 'group.promote', actor: A, userId: B },
     { type: 'group.rename', actor: A, title: 'again' },

@@ -12,7 +12,14 @@ import { createReceiptBatcher } from './conversation/receipt-batcher.js'
 import { createStateStore, type StateStore } from './conversation/state-store.js'
 import { createFeed, type Feed } from './feed/feed.js'
 import { createPresence } from './feed/presence.js'
-import type { MediaPort, MembershipPort, SentMessageLookup, TokenVerifier, UserDirectory } from './ports.js'
+import type {
+  GroupQuota,
+  MediaPort,
+  MembershipPort,
+  SentMessageLookup,
+  TokenVerifier,
+  UserDirectory,
+} from './ports.js'
 import type { Connection } from './session/connection.js'
 import { createSessions, type Init } from './session/sessions.js'
 import { type App, createApp, listen, mountWebSocket } from './transport/ws.js'
@@ -40,6 +47,8 @@ export interface GatewayDeps {
   log: Logger
   tokens: TokenVerifier
   directory: UserDirectory
+  /** Group creations per user across gateways (accounts); absent: unlimited. */
+  groupQuota?: GroupQuota
   registry?: Registry
   /** Built from the context, because the media module needs this gateway's MembershipPort. */
   media?: (ctx: GatewayContext) => MediaPort
@@ -186,6 +195,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       store,
       feed,
       directory: deps.directory,
+      groupQuota: deps.groupQuota,
       presence,
       media,
       sentLookup: deps.sentLookup,

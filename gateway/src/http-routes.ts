@@ -1,5 +1,7 @@
 import type { AccountService } from './accounts/account-service.js'
 import { accountRoutes } from './accounts/routes.js'
+import type { PendingInvitations } from './invitations/pending-invitations.js'
+import { invitationRoutes } from './invitations/routes.js'
 import { type MediaRoutesDeps, mediaRoutes } from './media/routes.js'
 import type { HttpRoute } from './transport/http/route.js'
 import { type ViewRoutesContext, viewRoutes } from './views/view-routes.js'
@@ -13,8 +15,10 @@ export const gatewayRoutes = (m: {
   accounts: AccountService
   views: ViewRoutesContext
   media?: MediaRoutesDeps
+  invitations: PendingInvitations
 }): HttpRoute[] => [
   ...accountRoutes(m.accounts),
+  ...invitationRoutes(m.invitations),
   ...viewRoutes(m.views),
   ...(m.media ? mediaRoutes(m.media) : []),
 ]

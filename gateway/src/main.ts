@@ -21,6 +21,7 @@ import { readGatewayConfig } from './config.js'
 import { openGatewayDb } from './db/gateway-db.js'
 import { startGateway } from './gateway.js'
 import { gatewayRoutes } from './http-routes.js'
+import { createPendingInvitations } from './invitations/pending-invitations.js'
 import { createMediaService, type MediaService, mediaRepo } from './media/mod.js'
 import { readHttpConfig } from './transport/http/config.js'
 import { mountHttp } from './transport/http/uws-http.js'
@@ -85,7 +86,18 @@ const accounts = createAccountService({
   refreshTtlS: accountsCfg.refreshTokenTtlS,
   log,
   onSessionsRevoked: revocations.revoked,
+  loginThrottle: accountsCfg.loginThrottle,
+  groupCreation: accountsCfg.groupCreation,
 })
+// Long-expired refresh tokens, sessions left without any and idle per-account limit rows (which
+// guessing at unknown usernames creates): every instance purges hourly; the purge is idempotent.
+const purge = setInterval(() => {
+  accounts
+    .purgeExpired()
+    .then((r) => log.info(r, 'accounts purged'))
+    .catch((err: unknown) => log.warn({ err }, 'accounts purge failed'))
+}, 3_600_000)
+purge.unref()
 const reads = pgViewReads(views, n.dbSchemas.views)
 let media: MediaService | undefined
 
@@ -94,6 +106,7 @@ const gateway = await startGateway(config, {
   log,
   tokens,
   directory: accounts,
+  groupQuota: accounts,
   registry: ops.registry,
   sentLookup: reads,
   revocations,
@@ -114,6 +127,11 @@ const gateway = await startGateway(config, {
       gatewayRoutes({
         accounts,
         views: { reads, membership: ctx.membership },
+        invitations: createPendingInvitations({
+          log: ctx.conversationLog,
+          names: ctx.names,
+          store: ctx.store,
+        }),
         // deps.media above has run by now: startGateway builds the context before mounting HTTP.
         ...(media ? { media: { media, maxUploadBytes: Math.max(...Object.values(uploadLimits)) } } : {}),
       }),
@@ -129,6 +147,7 @@ const gateway = await startGateway(config, {
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 onShutdown(log, async () => {
+  clearInterval(purge)
   ops.setDraining()
   await gateway.close()
   revocations.close()

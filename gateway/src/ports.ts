@@ -1,10 +1,10 @@
-import type { MediaRef } from '@chatapp/contracts'
+import type { GroupAdds, MediaRef } from '@chatapp/contracts'
 
 /**
  * The seams between the gateway's modules. Each is implemented by one module against the real
  * service and consumed by others; memory twins are for unit tests only.
  *
- *   accounts/      → TokenVerifier, UserDirectory
+ *   accounts/      → TokenVerifier, UserDirectory, GroupQuota
  *   conversations/ → MembershipPort
  *   media/         → MediaPort
  *   views/         → SentMessageLookup
@@ -28,6 +28,19 @@ export interface TokenVerifier {
 export interface UserDirectory {
   /** The subset of `userIds` that are registered users. One round trip for any number of ids. */
   existing(userIds: readonly string[]): Promise<Set<string>>
+  /**
+   * Who may add each registered user among `userIds` to groups directly (their setting); unknown
+   * ids are absent, so this also answers `existing`. One round trip.
+   */
+  groupAdds(userIds: readonly string[]): Promise<Map<string, GroupAdds>>
+}
+
+export interface GroupQuota {
+  /**
+   * Takes one group creation from the user's allowance, counted across every gateway: 0 when the
+   * user may create a group now, else how many ms until they may.
+   */
+  takeGroupCreation(userId: string): Promise<number>
 }
 
 export interface MembershipPort {

@@ -7,6 +7,7 @@ t.test('serves exactly the endpoints the contracts list, with the same authentic
   const routes = gatewayRoutes({
     accounts: {} as never,
     views: {} as never,
+    invitations: {} as never,
     media: { media: {} as never, maxUploadBytes: 1024 },
   })
   const served = routes.map((r) => `${r.method} ${r.path} auth=${r.auth}`).sort()

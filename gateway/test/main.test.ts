@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { TokenPair } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import WebSocket from 'ws'
+import { startGatewayProcess } from './support/gateway-process.js'
 
 /**
  * The gateway as it is deployed (`dist/main.js`, configured by the environment only): accounts,
@@ -14,54 +10,9 @@ import WebSocket from 'ws'
  */
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
-const keys = await mkdtemp(join(tmpdir(), 'chatapp-gw-keys-'))
-t.teardown(() => rm(keys, { recursive: true, force: true }))
-
-const start = (): Promise<{ proc: ChildProcess; port: number }> => {
-  const proc = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
-    env: {
-      ...process.env,
-      ...tn.env,
-      GATEWAY_PORT: '0',
-      GATEWAY_OPS_PORT: '0',
-      JWT_PRIVATE_KEY_FILE: join(keys, 'jwt.pem'),
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  proc.stderr!.on('data', (d) => {
-    stderr += d
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in 30 s: ${stderr}`)), 30_000)
-    proc.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`gateway exited with ${code}: ${stderr}`))
-    })
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number }
-        if (entry.msg === 'gateway started' && entry.port) {
-          clearTimeout(timer)
-          resolve({ proc, port: entry.port })
-        }
-      } catch {
-        // not a log line
-      }
-    })
-  })
-}
-
-const stop = (proc: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (proc.exitCode !== null) return resolve()
-    proc.once('exit', () => resolve())
-    proc.kill('SIGTERM')
-  })
-
-const { proc, port } = await start()
-t.teardown(() => stop(proc))
+const gw = await startGatewayProcess(tn)
+t.teardown(() => gw.stop())
+const { port } = gw
 const base = `http://127.0.0.1:${port}`
 const post = async (path: string, body: unknown) => {
   const r = await fetch(`${base}${path}`, {

@@ -129,6 +129,19 @@ export const ENV_VARS: readonly EnvVar[] = [
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
   v('AUTH_RATE_BURST', '10', ['gateway'], 'Register and login requests one client address may burst.'),
   v(
+    'LOGIN_FREE_FAILURES',
+    '5',
+    ['gateway'],
+    'Failed logins in a row on one username before each further attempt waits (1 s, doubling).',
+  ),
+  v('LOGIN_MAX_DELAY_S', '900', ['gateway'], 'Longest wait between login attempts on one username.'),
+  v(
+    'GROUP_CREATE_PER_HOUR',
+    '20',
+    ['gateway'],
+    'Groups one user may create per hour, across gateways (as many at once).',
+  ),
+  v(
     'TRUSTED_PROXY_HOPS',
     '0',
     ['gateway'],

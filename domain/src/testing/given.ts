@@ -60,6 +60,7 @@ export const ev = {
     actor: string,
     others: string[] = [],
     kind = c.startsWith('d_') ? 'direct' : 'group',
+    invited: string[] = [],
   ) =>
     ({
       ...head(c, actor),
@@ -71,6 +72,7 @@ export const ev = {
           { userId: actor, role: 'admin' as Role },
           ...others.map((userId) => ({ userId, role: (kind === 'direct' ? 'admin' : 'member') as Role })),
         ],
+        ...(invited.length > 0 ? { invited } : {}),
       },
     }) as ChatEvent,
   message: (c: string, actor: string, n: number, text = `m${n}`, clientMsgId = `cm${n}-${actor}`) =>
@@ -81,6 +83,13 @@ export const ev = {
     }) as ChatEvent,
   added: (c: string, actor: string, userId: string) =>
     ({ ...head(c, actor), type: 'member.added', data: { userId, role: 'member' } }) as ChatEvent,
+  invited: (c: string, actor: string, userId: string) =>
+    ({ ...head(c, actor), type: 'member.invited', data: { userId } }) as ChatEvent,
+  joined: (c: string, actor: string) =>
+    ({ ...head(c, actor), type: 'member.joined', data: { userId: actor } }) as ChatEvent,
+  /** Declined when `actor` is `userId`, withdrawn when an admin. */
+  uninvited: (c: string, actor: string, userId = actor) =>
+    ({ ...head(c, actor), type: 'member.invite_cancelled', data: { userId } }) as ChatEvent,
   removed: (c: string, actor: string, userId: string) =>
     ({ ...head(c, actor), type: 'member.removed', data: { userId } }) as ChatEvent,
   left: (c: string, actor: string) =>

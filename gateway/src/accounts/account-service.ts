@@ -13,21 +13,28 @@ import {
   type MikroORM,
   UniqueConstraintViolationException,
 } from '@mikro-orm/core'
-import type { UserDirectory } from '../ports.js'
+import type { GroupQuota, UserDirectory } from '../ports.js'
+import type { BucketSpec } from '../transport/http/rate-limiter.js'
+import { createAccountLimits } from './account-limits.js'
 import { RefreshTokenSchema, SessionSchema, UserSchema } from './entities.js'
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottlePolicy } from './login-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
 import { checkPassword } from './password-policy.js'
 import { decideRefresh } from './refresh-decision.js'
 import type { TokenService } from './token-service.js'
+import { createUserSettings, type UserSettingsStore } from './user-settings.js'
 
 /**
  * Accounts and sessions in PostgreSQL (docs/adr/0010-accounts-in-postgres.md). A session is one
  * logged-in device and one refresh-token family; its id is the access token's `jti`.
  */
-export interface AccountService extends UserDirectory {
+export interface AccountService extends UserDirectory, UserSettingsStore, GroupQuota {
   /** USERNAME_TAKEN, WEAK_PASSWORD, INVALID_REQUEST. */
   register(input: RegisterRequest): Promise<UserProfile>
-  /** INVALID_CREDENTIALS for an unknown user and a wrong password alike, in the same time. */
+  /**
+   * INVALID_CREDENTIALS for an unknown user and a wrong password alike, in the same time;
+   * LOGIN_THROTTLED (with `retryAfterMs`) after too many failures on the username, alike too.
+   */
   login(input: LoginRequest): Promise<TokenPair>
   /** Single use: INVALID_REFRESH_TOKEN, and a reused token revokes its whole session. */
   refresh(refreshToken: string): Promise<TokenPair>
@@ -37,9 +44,9 @@ export interface AccountService extends UserDirectory {
   /**
    * Deletes refresh tokens expired more than `PURGE_GRACE_MS` ago (until then a replayed rotated
    * token is still recognised as reuse), then sessions left without tokens. Idempotent; run it
-   * periodically from one or all instances.
+   * periodically from one or all instances. Also drops idle per-account limit rows.
    */
-  purgeExpired(): Promise<{ tokens: number; sessions: number }>
+  purgeExpired(): Promise<{ tokens: number; sessions: number; limits: number }>
 }
 
 export const PURGE_GRACE_MS = 7 * 86_400_000
@@ -58,7 +65,14 @@ export interface AccountServiceDeps {
    * before their access tokens expire. Must not throw.
    */
   onSessionsRevoked?: (userId: string, sessionIds: string[], reason: RevocationReason) => void
+  /** Failed logins per username (ADR 0140); DEFAULT_LOGIN_THROTTLE when absent. */
+  loginThrottle?: LoginThrottlePolicy
+  /** Group creations per user; DEFAULT_GROUP_CREATION when absent. */
+  groupCreation?: BucketSpec
 }
+
+/** `GROUP_CREATE_PER_HOUR` = 20, as a bucket: 20 at once, then one every 3 minutes. */
+export const DEFAULT_GROUP_CREATION: BucketSpec = { perSecond: 20 / 3600, burst: 20 }
 
 const USERNAME = /^[a-z0-9_.]{3,32}$/
 // Control characters and bidi overrides would let one display name impersonate another.
@@ -71,6 +85,24 @@ export const hashRefreshToken = (token: string): string => createHash('sha256').
 export const createAccountService = (d: AccountServiceDeps): AccountService => {
   const now = d.now ?? Date.now
   const refreshTtlMs = d.refreshTtlS * 1000
+  const limits = createAccountLimits(d.orm, {
+    login: d.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    groups: d.groupCreation ?? DEFAULT_GROUP_CREATION,
+  })
+  const schema = d.orm.config.get('schema')
+
+  /**
+   * The user and whether `deviceId` has logged in to the account before, in one query whether or
+   * not the user exists: an unknown username costs the same.
+   */
+  const findForLogin = async (em: EntityManager, username: string, deviceId: string | undefined) => {
+    const [row] = await em.getConnection().execute<{ id: string; password_hash: string; known: boolean }[]>(
+      `SELECT u.id, u.password_hash, EXISTS (SELECT 1 FROM "${schema}".sessions s WHERE s.user_id = u.id AND s.device_id = ?) AS known
+       FROM "${schema}".users u WHERE u.username = ?`,
+      [deviceId ?? '', username],
+    )
+    return row ? { id: row.id, passwordHash: row.password_hash, knownDevice: row.known } : undefined
+  }
   const notify = (userId: string, ids: string[], reason: RevocationReason) => {
     if (ids.length === 0 || !d.onSessionsRevoked) return
     try {
@@ -145,6 +177,7 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
         displayName,
         passwordHash: await d.hasher.hash(input.password),
         createdAt: now(),
+        groupAdds: 'everyone',
       })
       try {
         await em.flush()
@@ -159,14 +192,21 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
     async login(input) {
       const username = input.username.toLowerCase()
       const em = d.orm.em.fork()
-      // The same query and the same argon2 work whether or not the user exists.
-      const user = USERNAME.test(username)
-        ? await em.findOne(UserSchema, { username }, { populate: ['passwordHash'] })
-        : null
+      // The same queries and the same argon2 work whether or not the user exists. A name that
+      // cannot exist is not counted: it can never succeed, and the per-address limit holds it.
+      const valid = USERNAME.test(username)
+      const user = valid ? await findForLogin(em, username, input.deviceId) : undefined
+      // A device the account has logged in from has its own count (login-throttle.ts).
+      const throttleKey = `login:${username}:${user?.knownDevice ? input.deviceId : '*'}`
+      if (valid) {
+        const wait = await limits.loginAttempt(throttleKey, now())
+        if (wait > 0) throw new ChatError('LOGIN_THROTTLED', undefined, { retryAfterMs: wait })
+      }
       const ok = user
         ? await d.hasher.verify(user.passwordHash, input.password)
         : await d.hasher.verifyDummy(input.password)
       if (!user || !ok) throw new ChatError('INVALID_CREDENTIALS')
+      await limits.loginSucceeded(throttleKey)
 
       const deviceId = input.deviceId ?? randomId('d', 12)
       const at = now()
@@ -272,7 +312,6 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
     async purgeExpired() {
       const em = d.orm.em.fork()
       const tokens = await em.nativeDelete(RefreshTokenSchema, { expiresAt: { $lt: now() - PURGE_GRACE_MS } })
-      const schema = d.orm.config.get('schema')
       // A session lives exactly as long as one of its tokens: login writes both in one transaction.
       const res = await em
         .getConnection()
@@ -281,8 +320,11 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
           [],
           'run',
         )
-      return { tokens, sessions: res.affectedRows }
+      return { tokens, sessions: res.affectedRows, limits: await limits.purgeIdle(now()) }
     },
+
+    takeGroupCreation: (userId) => limits.takeGroupCreation(userId, now()),
+    ...createUserSettings(d.orm),
 
     async existing(userIds) {
       if (userIds.length === 0) return new Set()

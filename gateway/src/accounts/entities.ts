@@ -14,6 +14,8 @@ export interface UserRow {
   /** argon2id PHC string: algorithm, parameters and salt travel with the hash. */
   passwordHash: string
   createdAt: number
+  /** Who may add this user to groups directly (migration 0002). */
+  groupAdds: 'everyone' | 'contacts' | 'nobody'
 }
 
 export const UserSchema = new EntitySchema<UserRow>({
@@ -25,6 +27,7 @@ export const UserSchema = new EntitySchema<UserRow>({
     displayName: { type: 'string' },
     passwordHash: { type: 'string', lazy: true },
     createdAt: millis(),
+    groupAdds: { type: 'string', default: 'everyone' },
   },
 })
 

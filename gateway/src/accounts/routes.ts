@@ -1,4 +1,11 @@
-import { LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest } from '@chatapp/contracts'
+import {
+  isChatError,
+  LoginRequest,
+  LogoutRequest,
+  RefreshRequest,
+  RegisterRequest,
+  UserSettings,
+} from '@chatapp/contracts'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { AccountService } from './account-service.js'
 
@@ -25,7 +32,17 @@ export const accountRoutes = (accounts: AccountService): HttpRoute[] => [
     schema: LoginRequest,
     maxBodyBytes: 4096,
     rateLimit: 'auth',
-    handle: async (ctx) => reply.json(await accounts.login(ctx.body)),
+    handle: async (ctx) => {
+      try {
+        return reply.json(await accounts.login(ctx.body))
+      } catch (e) {
+        // A refusal's wait goes in the reply (`retryAfterMs`, `Retry-After`): the transport
+        // answers a thrown ChatError with its code and message only.
+        if (isChatError(e) && e.retryAfterMs !== undefined)
+          return reply.error(e.code, { message: e.message, retryAfterMs: e.retryAfterMs })
+        throw e
+      }
+    },
   }),
   defineRoute({
     method: 'POST',
@@ -60,5 +77,21 @@ export const accountRoutes = (accounts: AccountService): HttpRoute[] => [
       const user = await accounts.findByUsername((ctx.params.username ?? '').toLowerCase())
       return user ? reply.json(user) : reply.error('USER_NOT_FOUND')
     },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/v1/users/me/settings',
+    auth: true,
+    body: 'none',
+    handle: async (ctx) => reply.json(await accounts.settings(ctx.principal.userId)),
+  }),
+  defineRoute({
+    method: 'PUT',
+    path: '/v1/users/me/settings',
+    auth: true,
+    body: 'json',
+    schema: UserSettings,
+    maxBodyBytes: 1024,
+    handle: async (ctx) => reply.json(await accounts.updateSettings(ctx.principal.userId, ctx.body)),
   }),
 ]

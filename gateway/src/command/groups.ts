@@ -1,15 +1,29 @@
 import { randomBytes } from 'node:crypto'
-import type { ClientFrameOf } from '@chatapp/contracts'
+import type { ChatEvent, ClientFrameOf } from '@chatapp/contracts'
 import type { Command } from '@chatapp/domain'
-import type { Outcome } from '../conversation/command-runner.js'
-import { directConversationId } from '../conversation/direct-id.js'
+import type { Outcome, RunOptions } from '../conversation/command-runner.js'
+import { directConversationId, groupConversationId } from '../conversation/conversation-ids.js'
 import type { Connection } from '../session/connection.js'
+import { groupConsent } from './group-consent.js'
 import type { CommandDeps, HandlerTable } from './handler.js'
 
-const reply = (conn: Connection, rid: string, out: Outcome) =>
-  out.ok
-    ? conn.send({ type: 'ok', rid, conversationId: out.conversationId, ...(out.seq ? { seq: out.seq } : {}) })
-    : conn.error(out.code, rid, out.message)
+/** Who an accepted event invited instead of adding: the `invited` of the `ok` it answers. */
+const invitedBy = (e: ChatEvent | undefined): string[] | undefined => {
+  if (e?.type === 'member.invited') return [e.data.userId]
+  return e?.type === 'conversation.created' ? e.data.invited : undefined
+}
+
+const reply = (conn: Connection, rid: string, out: Outcome) => {
+  if (!out.ok) return conn.error(out.code, rid, out.message)
+  const invited = invitedBy(out.event)
+  return conn.send({
+    type: 'ok',
+    rid,
+    conversationId: out.conversationId,
+    ...(out.seq ? { seq: out.seq } : {}),
+    ...(invited ? { invited } : {}),
+  })
+}
 
 type GroupFrames =
   | 'direct.open'
@@ -20,12 +34,22 @@ type GroupFrames =
   | 'group.demote'
   | 'group.leave'
   | 'group.rename'
+  | 'group.invite.accept'
+  | 'group.invite.decline'
 
 /** Opening direct conversations and managing groups: each one command on one conversation. */
 export const conversationHandlers = (d: CommandDeps): Pick<HandlerTable, GroupFrames> => {
   const known = (ids: string[]) => d.directory.existing(ids)
-  const run = async (conn: Connection, rid: string, id: string, c: Command) =>
-    reply(conn, rid, await d.runner.run(id, c))
+  const run = async (conn: Connection, rid: string, id: string, c: Command, opts?: RunOptions) =>
+    reply(conn, rid, await d.runner.run(id, c, opts))
+  /** The invitee's own commands: their invitation may be newer than this gateway's cached state. */
+  const asInvitee = async (
+    conn: Connection,
+    f: ClientFrameOf<'group.invite.accept' | 'group.invite.decline'>,
+  ) => {
+    await d.store.refresh(f.conversationId, 'm')
+    return run(conn, f.rid, f.conversationId, { type: f.type, actor: conn.userId })
+  }
   return {
     'direct.open': async (conn, f: ClientFrameOf<'direct.open'>) => {
       const me = conn.userId
@@ -38,22 +62,38 @@ export const conversationHandlers = (d: CommandDeps): Pick<HandlerTable, GroupFr
       })
     },
     'group.create': async (conn, f) => {
-      const id = `c_${randomBytes(16).toString('base64url')}`
-      const k = await known(f.memberIds)
-      return run(conn, f.rid, id, {
-        type: 'group.create',
-        actor: conn.userId,
-        title: f.title,
-        memberIds: f.memberIds,
-        known: k,
-      })
+      const me = conn.userId
+      const cid = f.clientGroupId
+      const retryable = cid !== undefined
+      const id = retryable ? groupConversationId(me, cid) : `c_${randomBytes(16).toString('base64url')}`
+      // A retry of a create that is stored is answered, not counted against the limit.
+      const stored = retryable && (await d.store.refresh(id, 'm')).exists
+      if (!stored && d.groupQuota) {
+        const wait = await d.groupQuota.takeGroupCreation(me)
+        if (wait > 0) return conn.error('TOO_MANY_GROUPS', f.rid, undefined, { retryAfterMs: wait })
+      }
+      const consent = await groupConsent(d.directory, d.store, me, f.memberIds)
+      return run(
+        conn,
+        f.rid,
+        id,
+        {
+          type: 'group.create',
+          actor: me,
+          title: f.title,
+          memberIds: f.memberIds,
+          ...consent,
+          idempotent: retryable,
+        },
+        retryable ? { msgId: `${id}:created` } : undefined,
+      )
     },
     'group.add': async (conn, f) =>
       run(conn, f.rid, f.conversationId, {
         type: 'group.add',
         actor: conn.userId,
         userId: f.userId,
-        known: await known([f.userId]),
+        ...(await groupConsent(d.directory, d.store, conn.userId, [f.userId])),
       }),
     'group.remove': (conn, f) =>
       run(conn, f.rid, f.conversationId, { type: f.type, actor: conn.userId, userId: f.userId }),
@@ -65,5 +105,7 @@ export const conversationHandlers = (d: CommandDeps): Pick<HandlerTable, GroupFr
       run(conn, f.rid, f.conversationId, { type: 'group.leave', actor: conn.userId }),
     'group.rename': (conn, f) =>
       run(conn, f.rid, f.conversationId, { type: 'group.rename', actor: conn.userId, title: f.title }),
+    'group.invite.accept': asInvitee,
+    'group.invite.decline': asInvitee,
   }
 }

@@ -5,7 +5,7 @@ import type { CommandRunner } from '../conversation/command-runner.js'
 import type { StateStore } from '../conversation/state-store.js'
 import type { Feed } from '../feed/feed.js'
 import type { Presence } from '../feed/presence.js'
-import type { MediaPort, SentMessageLookup, UserDirectory } from '../ports.js'
+import type { GroupQuota, MediaPort, SentMessageLookup, UserDirectory } from '../ports.js'
 import type { Connection } from '../session/connection.js'
 
 /** What the frame handlers of an authenticated connection use. */
@@ -17,6 +17,8 @@ export interface CommandDeps {
   store: StateStore
   feed: Feed
   directory: UserDirectory
+  /** Group creations per user; absent: unlimited (tests and tools without accounts). */
+  groupQuota?: GroupQuota | undefined
   presence: Presence | undefined
   media: MediaPort | undefined
   sentLookup: SentMessageLookup | undefined

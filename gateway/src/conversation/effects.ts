@@ -5,21 +5,26 @@ import type { MediaPort } from '../ports.js'
 
 /**
  * What still follows an accepted append on the request path: the membership notices of the
- * user index and the media job (domain's `effectsOf` says which). Called for duplicates too
+ * user index, the invitation notices of invitees, and the media job (domain's `effectsOf` says which). Called for duplicates too
  * (a resend re-drives them; both are idempotent by id).
  */
 export const afterAppend =
   (js: JetStreamClient, n: Names, media: () => MediaPort | undefined, onError: (err: unknown) => void) =>
   async (e: ChatEvent, seq: number): Promise<void> => {
-    const notices = effectsOf(e, seq).flatMap((x) => (x.kind === 'notice' ? [x.notice] : []))
+    // Membership notices on the user's membership subject, invitation notices on their
+    // invitation subject (a reader of one never meets the other's shape).
+    const notices = effectsOf(e, seq).flatMap((x): { subject: string; notice: { id: string } }[] => {
+      if (x.kind === 'notice') return [{ subject: n.userSubject(x.notice.userId), notice: x.notice }]
+      if (x.kind === 'invitation')
+        return [{ subject: n.userInvitationSubject(x.notice.userId), notice: x.notice }]
+      return []
+    })
     // Bounded parallelism: a 1,024-member group creation publishes 1,024 notices.
     for (let i = 0; i < notices.length; i += 64) {
       await Promise.all(
         notices
           .slice(i, i + 64)
-          .map((notice) =>
-            js.publish(n.userSubject(notice.userId), encodeJson(notice), { msgID: notice.id }),
-          ),
+          .map(({ subject, notice }) => js.publish(subject, encodeJson(notice), { msgID: notice.id })),
       )
     }
     const m = media()

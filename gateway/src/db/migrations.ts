@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core'
 import { Migration0040Media } from '../media/migration.js'
 import { Migration0001Accounts } from './migrations/0001-accounts.js'
+import { Migration0002AccountLimits } from './migrations/0002-account-limits.js'
 
 /**
  * The gateway schema's migrations, in order. An explicit list (no glob discovery: the compiled
@@ -10,4 +11,5 @@ import { Migration0001Accounts } from './migrations/0001-accounts.js'
 export const GATEWAY_MIGRATIONS: MigrationObject[] = [
   { name: '0001-accounts', class: Migration0001Accounts },
   { name: '0040-media', class: Migration0040Media },
+  { name: '0002-account-limits', class: Migration0002AccountLimits },
 ]

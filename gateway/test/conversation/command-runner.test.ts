@@ -5,7 +5,7 @@ import { createConversationLog } from '@chatapp/kit'
 import { headers } from '@nats-io/nats-core'
 import t from 'tap'
 import { createCommandRunner } from '../../src/conversation/command-runner.js'
-import { directConversationId } from '../../src/conversation/direct-id.js'
+import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
 
 const A = 'u_aaaaaaaa'
@@ -59,10 +59,21 @@ t.test('two gateways append to one conversation with dense numbers and de-duplic
   t.same(await g1.runner.run(d, send(C, 1)), { ok: false, code: 'NOT_A_MEMBER' })
 
   const g = 'c_grouptest1'
-  t.ok((await g1.runner.run(g, { type: 'group.create', actor: A, title: 'g', memberIds: [B], known })).ok)
+  t.ok(
+    (
+      await g1.runner.run(g, {
+        type: 'group.create',
+        actor: A,
+        title: 'g',
+        memberIds: [B],
+        known,
+        addable: known,
+      })
+    ).ok,
+  )
   // g2 has a stale cache that does not know the group yet, and still sees the add correctly.
   await g2.store.get(g)
-  t.ok((await g2.runner.run(g, { type: 'group.add', actor: A, userId: C, known })).ok)
+  t.ok((await g2.runner.run(g, { type: 'group.add', actor: A, userId: C, known, addable: known })).ok)
   t.ok((await g1.runner.run(g, { type: 'group.remove', actor: A, userId: B })).ok)
   t.same(await g1.runner.run(g, send(B, 99)), { ok: false, code: 'NOT_A_MEMBER' }, 'removed member refused')
 

@@ -1,17 +1,10 @@
-import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { generatePrivateKeyPem } from '../../src/accounts/token-service.js'
 import { testGateways } from '../support/gateway.js'
+import { startGatewayProcess } from '../support/gateway-process.js'
 import { isType, TestClient } from '../support/ws-client.js'
-
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
 const isEvent =
   (seq: number) =>
@@ -24,40 +17,15 @@ t.test(
     const tn = await createTestNamespace()
     t.teardown(tn.cleanup)
     const pem = generatePrivateKeyPem()
-    const dir = mkdtempSync(join(tmpdir(), 'gw-kill-'))
-    writeFileSync(join(dir, 'jwt.pem'), pem)
     const gws = await testGateways(tn, pem)
     const g1 = await gws.start()
     t.teardown(() => g1.close())
 
     // Gateway 2 is the real main.ts in a child process, on the same namespace and signing key.
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        ...tn.env,
-        GATEWAY_PORT: '0',
-        GATEWAY_OPS_PORT: '0',
-        JWT_PRIVATE_KEY_FILE: join(dir, 'jwt.pem'),
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('child gateway did not start')), 20_000)
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        try {
-          const j = JSON.parse(line) as { msg?: string; port?: number }
-          if (j.msg === 'gateway listening' && j.port) {
-            clearTimeout(timer)
-            resolve(j.port)
-          }
-        } catch {}
-      })
-      child.once('exit', (code) => reject(new Error(`child exited ${code}`)))
-    })
+    const g2 = await startGatewayProcess(tn, {}, { privateKeyPem: pem })
+    const child = g2.proc
+    t.teardown(() => g2.stop())
+    const port = g2.port
     const g2url = `ws://127.0.0.1:${port}/v1/ws`
 
     // Real accounts, registered through the HTTP API of the real gateway process.

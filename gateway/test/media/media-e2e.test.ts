@@ -17,7 +17,7 @@ import { mediaRepo } from '../../src/media/media-repo.js'
 import { createMediaService, type MediaService } from '../../src/media/media-service.js'
 import { mediaRoutes } from '../../src/media/routes.js'
 import { mountHttp } from '../../src/transport/http/uws-http.js'
-import { testGateways } from '../support/gateway.js'
+import { memoryDirectory, testGateways } from '../support/gateway.js'
 import { TestClient } from '../support/ws-client.js'
 
 // The real media worker, as a process (services never import each other); built by `tsc -b`.
@@ -56,7 +56,7 @@ t.test('a photo, a video, a voice note and a PDF reach the other member with wor
     nc: tn.nc,
     log,
     tokens: gws.tokens,
-    directory: { existing: async (ids) => new Set(ids.filter((u) => gws.users.has(u))) },
+    directory: memoryDirectory(gws.users),
     media: (ctx) => {
       media = createMediaService({
         repo: mediaRepo(db.orm, tn.names.dbSchemas.gateway),

@@ -1,3 +1,4 @@
+import type { GroupAdds } from '@chatapp/contracts'
 import type { TestNamespace } from '@chatapp/infra'
 import { createLogger, type NatsConnection } from '@chatapp/kit'
 import {
@@ -9,9 +10,17 @@ import { defaultGatewayConfig, type GatewayConfig } from '../../src/config.js'
 import { type Gateway, startGateway, WS_PATH } from '../../src/gateway.js'
 import type { UserDirectory } from '../../src/ports.js'
 
-/** Users the directory knows; tests register ids here (A's accounts module owns the real one). */
-export const memoryDirectory = (users: Set<string>): UserDirectory => ({
+/**
+ * Users the directory knows; tests register ids here (the accounts module owns the real one).
+ * Everyone lets everyone add them to groups unless `groupAdds` says otherwise.
+ */
+export const memoryDirectory = (
+  users: Set<string>,
+  groupAdds: Map<string, GroupAdds> = new Map(),
+): UserDirectory => ({
   existing: async (ids) => new Set(ids.filter((u) => users.has(u))),
+  groupAdds: async (ids) =>
+    new Map(ids.filter((u) => users.has(u)).map((u) => [u, groupAdds.get(u) ?? 'everyone'])),
 })
 
 export interface TestGateways {

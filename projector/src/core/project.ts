@@ -58,6 +58,30 @@ const leave = (s: ConvState, userId: string, seq: number, at: number, promote: b
   return { ok: true, state, changes: [conversationChange(state), ...changes] }
 }
 
+const join = (s: ConvState, e: ChatEvent, userId: string, role: Role, seq: number): Projected => {
+  if (s.members.has(userId)) return fail(`${userId} is already a member`)
+  const row: MemberRow = {
+    conversationId: e.conversationId,
+    userId,
+    role,
+    active: true,
+    joinedSeq: seq,
+    joinOrd: 0,
+    leftSeq: null,
+  }
+  const next = withRow(
+    { row: s.row, members: new Map(s.members).set(row.userId, row) },
+    { lastSeq: seq, lastAt: e.at },
+  )
+  return { ok: true, state: next, changes: [conversationChange(next), { t: 'member', row }] }
+}
+
+/** An event that moves the conversation's position and nothing else a view holds. */
+const touch = (s: ConvState, seq: number, at: number): Projected => {
+  const next = withRow(s, { lastSeq: seq, lastAt: at })
+  return { ok: true, state: next, changes: [conversationChange(next)] }
+}
+
 const setRole = (s: ConvState, userId: string, role: Role, seq: number, at: number): Projected => {
   const m = s.members.get(userId)
   if (!m) return fail(`${userId} is not a member`)
@@ -118,23 +142,15 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
       const next = withRow(state, { title: e.data.title, lastSeq: seq, lastAt: e.at })
       return { ok: true, state: next, changes: [conversationChange(next)] }
     }
-    case 'member.added': {
-      if (state.members.has(e.data.userId)) return fail(`${e.data.userId} is already a member`)
-      const row: MemberRow = {
-        conversationId: e.conversationId,
-        userId: e.data.userId,
-        role: e.data.role,
-        active: true,
-        joinedSeq: seq,
-        joinOrd: 0,
-        leftSeq: null,
-      }
-      const next = withRow(
-        { row: state.row, members: new Map(state.members).set(row.userId, row) },
-        { lastSeq: seq, lastAt: e.at },
-      )
-      return { ok: true, state: next, changes: [conversationChange(next), { t: 'member', row }] }
-    }
+    case 'member.added':
+      return join(state, e, e.data.userId, e.data.role, seq)
+    case 'member.joined':
+      // An invitee who accepted: a member from here on, like one an admin added. Invitations
+      // themselves have no view (the gateway lists them from the log, ADR 0140).
+      return join(state, e, e.data.userId, 'member', seq)
+    case 'member.invited':
+    case 'member.invite_cancelled':
+      return touch(state, seq, e.at)
     case 'member.removed':
       return leave(state, e.data.userId, seq, e.at, false)
     case 'member.left':

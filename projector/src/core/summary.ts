@@ -8,11 +8,19 @@ export const summarise = (e: ChatEvent): string => {
     case 'conversation.created':
       return `${e.data.kind} ${e.data.title ? `"${clip(e.data.title, 30)}" ` : ''}with ${e.data.members
         .map((m) => (m.role === 'admin' ? `${m.userId}*` : m.userId))
-        .join(', ')}`
+        .join(', ')}${e.data.invited?.length ? `, inviting ${e.data.invited.join(', ')}` : ''}`
     case 'conversation.renamed':
       return `renamed to "${clip(e.data.title, 40)}"`
     case 'member.added':
       return `added ${e.data.userId} as ${e.data.role}`
+    case 'member.invited':
+      return `invited ${e.data.userId}`
+    case 'member.joined':
+      return `${e.data.userId} joined (accepted an invitation)`
+    case 'member.invite_cancelled':
+      return e.actor === e.data.userId
+        ? `${e.data.userId} declined`
+        : `withdrew ${e.data.userId}'s invitation`
     case 'member.removed':
       return `removed ${e.data.userId}`
     case 'member.left':

@@ -195,6 +195,32 @@ t.test('renaming, adding and changing roles update members and the conversation'
   t.match(g.when(ev('member.role_changed', GROUP, U.ann, { userId: U.dan, role: 'admin' })), { ok: false })
 })
 
+t.test('an invitation moves only the conversation; accepting it makes a member like an add', async (t) => {
+  const g = given({ ...created(), data: { ...created().data, invited: [U.dan] } })
+  t.equal(g.state!.members.has(U.dan), false, 'an invited user has no member row')
+  const invited = g.when(ev('member.invited', GROUP, U.ann, { userId: U.dan }), 7)
+  if (!invited.ok) return t.fail(invited.reason)
+  t.same(
+    invited.changes.map((c) => c.t),
+    ['conversation'],
+  )
+  t.match(of(invited.changes, 'conversation')[0]!.row, { lastSeq: 7, memberCount: 3 })
+  const cancelled = g.when(ev('member.invite_cancelled', GROUP, U.dan, { userId: U.dan }), 8)
+  if (!cancelled.ok) return t.fail(cancelled.reason)
+  t.match(of(cancelled.changes, 'conversation')[0]!.row, { lastSeq: 8 })
+  const joined = g.when(ev('member.joined', GROUP, U.dan, { userId: U.dan }), 9)
+  if (!joined.ok) return t.fail(joined.reason)
+  t.match(of(joined.changes, 'member')[0]!.row, {
+    userId: U.dan,
+    role: 'member',
+    joinedSeq: 9,
+    joinOrd: 0,
+    active: true,
+  })
+  t.equal(of(joined.changes, 'conversation')[0]!.row.memberCount, 4)
+  t.match(g.when(ev('member.joined', GROUP, U.bob, { userId: U.bob })), { ok: false }, 'already a member')
+})
+
 t.test('member.removed deactivates the member without promoting anyone', async (t) => {
   const g = given(created(), ev('member.role_changed', GROUP, U.ann, { userId: U.bob, role: 'admin' }))
   const r = g.when(ev('member.removed', GROUP, U.bob, { userId: U.ann }), 5)

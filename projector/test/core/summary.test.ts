@@ -10,6 +10,20 @@ t.test('each event type has a one-line summary', async (t) => {
     summarise(ev('member.added', GROUP, U.ann, { userId: U.dan, role: 'member' })),
     `added ${U.dan} as member`,
   )
+  t.equal(summarise(ev('member.invited', GROUP, U.ann, { userId: U.dan })), `invited ${U.dan}`)
+  t.equal(
+    summarise({ ...created(), data: { ...created().data, invited: [U.dan] } }),
+    `group "Team" with ${U.ann}*, ${U.bob}, ${U.cat}, inviting ${U.dan}`,
+  )
+  t.equal(
+    summarise(ev('member.joined', GROUP, U.dan, { userId: U.dan })),
+    `${U.dan} joined (accepted an invitation)`,
+  )
+  t.equal(summarise(ev('member.invite_cancelled', GROUP, U.dan, { userId: U.dan })), `${U.dan} declined`)
+  t.equal(
+    summarise(ev('member.invite_cancelled', GROUP, U.ann, { userId: U.dan })),
+    `withdrew ${U.dan}'s invitation`,
+  )
   t.equal(summarise(ev('member.removed', GROUP, U.ann, { userId: U.dan })), `removed ${U.dan}`)
   t.equal(summarise(ev('member.left', GROUP, U.dan, { userId: U.dan })), `${U.dan} left`)
   t.equal(
