@@ -5,8 +5,8 @@ import type { Socket } from './socket.js'
 /**
  * The WebSocket endpoint on uWebSockets.js: the only protocol file that imports uWS. Its rules
  * (STYLE.md) are enforced here so the protocol core never meets them: headers are copied out of
- * `req` before any `await`; `onAborted` is registered before it; the upgrade after an `await`
- * is corked; `send` results drive backpressure; a closed socket is never touched again.
+ * `req` before any `await`; `onAborted` is registered before it; writes after an `await` are
+ * corked (but not the upgrade: see below); `send` results drive backpressure; a closed socket is never touched again.
  */
 
 /** The upgrade's answer: refuse (HTTP status + body) or accept with the state `open` receives. */
@@ -96,19 +96,24 @@ export const mountWebSocket = <S, C>(app: uWS.TemplatedApp, o: WsOptions, h: WsH
       h.upgrade({ origin, protocols, ip }).then(
         (r) => {
           if (aborted) return
-          res.cork(() => {
-            if (!r.ok) {
+          if (!r.ok) {
+            res.cork(() => {
               res.writeStatus(String(r.status)).writeHeader('content-type', 'application/json').end(r.body)
-              return
-            }
-            res.upgrade<UserData>(
-              { init: r.state, conn: undefined, sock: undefined },
-              key,
-              r.protocol ?? '',
-              extensions,
-              context,
-            )
-          })
+            })
+            return
+          }
+          // Not corked, unlike every other write after an await: in this uWS build an upgrade made
+          // inside `cork` while other upgrades complete in the same tick (a burst of reconnects,
+          // whose token checks resolve together) closes the new socket at once (1006, 0 ms after
+          // `open`; half of the runs of test/transport/ws-upgrade-burst.test.ts before). An
+          // upgrade writes one response, so corking buys nothing here.
+          res.upgrade<UserData>(
+            { init: r.state, conn: undefined, sock: undefined },
+            key,
+            r.protocol ?? '',
+            extensions,
+            context,
+          )
         },
         () => {
           if (aborted) return
