@@ -1,5 +1,4 @@
-import { errorBody, MediaId, MediaKind } from '@chatapp/contracts'
-import { Type } from '@sinclair/typebox'
+import { errorBody, MediaId, UploadQuery } from '@chatapp/contracts'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { MediaService } from './media-service.js'
@@ -35,15 +34,16 @@ export const mediaRoutes = (d: MediaRoutesDeps): HttpRoute[] => [
     auth: true,
     body: 'stream',
     maxBodyBytes: d.maxUploadBytes,
-    query: Type.Object({ kind: Type.Optional(MediaKind) }),
+    query: UploadQuery,
+    rateLimit: 'upload',
+    rateLimitBy: 'user',
     handle: async (ctx) => {
-      const declared = Number(ctx.headers['content-length'])
       const res = await d.media.upload({
         userId: ctx.principal.userId,
         body: ctx.stream,
         requestedKind: ctx.query.kind,
         fileName: ctx.headers['x-file-name'],
-        ...(Number.isSafeInteger(declared) && declared >= 0 ? { declaredLength: declared } : {}),
+        ...(ctx.contentLength !== undefined ? { declaredLength: ctx.contentLength } : {}),
         signal: ctx.signal,
       })
       ctx.log.info({ mediaId: res.mediaId, kind: res.kind, mime: res.mime, size: res.size }, 'media uploaded')
