@@ -18,9 +18,11 @@ import {
 } from '@chatapp/contracts'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { MediaPort, MembershipPort } from '../ports.js'
+import { byteWindow } from './byte-window.js'
 import type { MediaRow } from './entities.js'
 import type { MediaRepo } from './media-repo.js'
 import { sanitiseFileName } from './sniff.js'
+import { storeWindow } from './store-range.js'
 import { streamToS3, type UploadLimits } from './upload.js'
 
 export interface MediaServiceDeps {
@@ -189,9 +191,19 @@ export const createMediaService = (d: MediaServiceDeps): MediaService => {
         .catch((e: unknown) => {
           throw new ChatError('UNAVAILABLE', 'the media store is unreachable', { cause: e })
         })
+      // What the store sent is checked, not trusted: the response announces exactly `range`.
+      const body = res.Body as Readable
+      const w = storeWindow(range, total, {
+        contentRange: res.ContentRange,
+        contentLength: res.ContentLength,
+      })
+      if (!w.ok) {
+        body.destroy()
+        throw new ChatError('UNAVAILABLE', `the media store answered with other bytes: ${w.reason}`)
+      }
       return {
-        body: res.Body as Readable,
-        length: range ? range.end - range.start + 1 : total,
+        body: byteWindow(body, w.skip, w.take),
+        length: w.take,
         total,
         range,
         mime: variant === 'original' ? row.mime : (head.ContentType ?? 'application/octet-stream'),

@@ -13,6 +13,7 @@ import { createMediaService } from '../../src/media/media-service.js'
 import { mediaRoutes } from '../../src/media/routes.js'
 import type { MembershipPort } from '../../src/ports.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
+import { RawConnection, rawHead } from '../support/raw-http.js'
 
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
@@ -60,7 +61,8 @@ const waitUntil = async (cond: () => boolean, ms = 5000) => {
 const tokens = await createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 60 })
 const server = await startHttpServer({
   routes: mediaRoutes({ media: observed, maxUploadBytes: Math.max(...Object.values(LIMITS)) }),
-  deps: { tokens, log },
+  // The per-user upload rate is the transport's (tested there); this file uploads a lot as one user.
+  deps: { tokens, log, rateLimits: { upload: { perSecond: 100, burst: 100 } } },
 })
 t.teardown(() => server.close())
 const base = `http://127.0.0.1:${server.port}`
@@ -263,6 +265,34 @@ t.test('serves byte ranges for seeking, and 416 outside the object', async (t) =
   t.equal(out.status, 416)
   t.equal(out.headers.get('content-range'), `bytes */${jpeg.length}`)
   t.equal(await errorCode(out), 'RANGE_NOT_SATISFIABLE')
+})
+
+t.test('a one-byte range is one byte, and the next response on the connection is intact', async (t) => {
+  const ref = (await (await upload(ANN, jpeg)).json()) as MediaRef
+  const h = await auth(ANN)
+  const c = await RawConnection.open(server.port)
+  t.teardown(() => c.destroy())
+  for (const [range, bytes] of [
+    ['bytes=0-0', jpeg.subarray(0, 1)],
+    ['bytes=5-5', jpeg.subarray(5, 6)],
+    [`bytes=${jpeg.length - 1}-${jpeg.length - 1}`, jpeg.subarray(-1)],
+  ] as const) {
+    c.write(
+      rawHead('GET', `/v1/media/${ref.mediaId}/original`, [
+        ['authorization', h.authorization],
+        ['range', range],
+      ]),
+    )
+    const part = await c.next()
+    t.equal(part?.status, 206, range)
+    t.equal(part?.headers['content-length'], '1', range)
+    t.same(part?.body, bytes, range)
+    // On the same keep-alive connection: a surplus of the first answer would be read as this one.
+    c.write(rawHead('GET', `/v1/media/${ref.mediaId}/original`, [['authorization', h.authorization]]))
+    const whole = await c.next()
+    t.equal(whole?.status, 200, `${range}: the next response starts with its own status line`)
+    t.same(whole?.body, jpeg, `${range}: and carries its own bytes`)
+  }
 })
 
 t.test('serves documents as attachments under their name', async (t) => {
