@@ -56,6 +56,14 @@ export const streamToS3 = async (o: {
     throw tooLarge()
   }
   let size = head.length
+  // Why the body was cut, when we cut it. The uploader may fail with another error on its way
+  // out (aborting the multipart upload can fail too: s3rver answers 405), but the client must
+  // hear the reason, not a retryable UNAVAILABLE.
+  let refusal: ChatError | undefined
+  const refuse = (e: ChatError): ChatError => {
+    refusal ??= e
+    return e
+  }
   // A body shorter than its Content-Length is a client that went away, even if the transport
   // reported a clean end: never store a truncated file as a whole one.
   const short = () =>
@@ -65,14 +73,20 @@ export const streamToS3 = async (o: {
   async function* bytes(): AsyncGenerator<Buffer> {
     yield head
     for (;;) {
-      const r = ended ? { done: true as const } : await it.next()
+      let r: IteratorResult<Buffer>
+      try {
+        r = ended ? { done: true, value: undefined } : await it.next()
+      } catch (e) {
+        // The transport's own refusals (over its limit, client gone) travel on the body stream.
+        throw e instanceof ChatError ? refuse(e) : e
+      }
       if (r.done) {
         const e = short()
-        if (e) throw e
+        if (e) throw refuse(e)
         return
       }
       size += r.value.length
-      if (size > limit) throw tooLarge()
+      if (size > limit) throw refuse(tooLarge())
       yield r.value
     }
   }
@@ -88,6 +102,7 @@ export const streamToS3 = async (o: {
   } catch (e) {
     // A single-part upload may have completed before the error surfaced: remove it too.
     await o.s3.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: o.key })).catch(() => {})
+    if (refusal) throw refusal
     if (e instanceof ChatError) throw e
     if (o.signal?.aborted || (e as Error)?.name === 'AbortError')
       throw new ChatError('UPLOAD_ABORTED', undefined, { cause: e })

@@ -165,6 +165,45 @@ t.test('refuses a photo over the photo limit and removes what was stored', async
   t.equal(await objectCount(), before, 'no partial object left')
 })
 
+t.test('a chunked upload over a limit larger than one multipart part is refused with 413', async (t) => {
+  // Past 5 MiB the store upload is multipart; the refusal must not be lost behind the failure to
+  // abort it (s3rver has no AbortMultipartUpload and answers 405).
+  const big = { ...LIMITS, image: 6 * 1024 * 1024 }
+  const service = createMediaService({
+    repo: mediaRepo(db.orm, schema),
+    s3,
+    js: jetstream(tn.nc),
+    names: tn.names,
+    membership,
+    limits: big,
+  })
+  const srv = await startHttpServer({
+    routes: mediaRoutes({ media: service, maxUploadBytes: 20 * 1024 * 1024 }),
+    deps: { tokens, log },
+  })
+  t.teardown(() => srv.close())
+  const body = Buffer.concat([jpeg, Buffer.alloc(big.image, 1)])
+  const h = await auth(ANN)
+  const answer = await new Promise<{ status: number; code: string }>((resolve, reject) => {
+    const req = request(`http://127.0.0.1:${srv.port}/v1/media`, {
+      method: 'POST',
+      agent: false,
+      headers: { ...h, 'transfer-encoding': 'chunked' },
+    })
+    req.on('response', (res) => {
+      let text = ''
+      res.on('data', (d) => {
+        text += d
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(text).error?.code }))
+    })
+    req.on('error', reject)
+    for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024))
+    req.end()
+  })
+  t.same(answer, { status: 413, code: 'PAYLOAD_TOO_LARGE' })
+})
+
 t.test('an upload the client abandons ends as UPLOAD_ABORTED and leaves no object', async (t) => {
   const before = await objectCount()
   uploadErrors.length = 0
