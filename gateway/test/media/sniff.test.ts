@@ -104,3 +104,35 @@ t.test('keeps only a safe base name of a document', async (t) => {
   t.equal(sanitiseFileName('   '), undefined)
   t.equal(sanitiseFileName('x'.repeat(300))?.length, 255)
 })
+
+t.test('strips bidi and other invisible format characters from a name', async (t) => {
+  t.equal(sanitiseFileName('invoice\u202Efdp.exe'), 'invoicefdp.exe', 'RIGHT-TO-LEFT OVERRIDE')
+  t.equal(sanitiseFileName(encodeURIComponent('invoice\u202Efdp.exe')), 'invoicefdp.exe', 'percent-encoded')
+  for (const ch of [
+    '\u202A',
+    '\u202B',
+    '\u202C',
+    '\u202D',
+    '\u2066',
+    '\u2067',
+    '\u2068',
+    '\u2069',
+    '\u200E',
+    '\u200F',
+    '\u061C',
+    '\u200B',
+    '\u2060',
+    '\uFEFF',
+    '\u00AD',
+    '\u2028',
+    '\u2029',
+    '\u0085',
+    '\u009B',
+    '\u{E0041}',
+  ])
+    t.equal(sanitiseFileName(`a${ch}b.pdf`), 'ab.pdf', `U+${ch.codePointAt(0)!.toString(16).toUpperCase()}`)
+  t.equal(sanitiseFileName('\u202E\u202E'), undefined, 'nothing left')
+  t.equal(sanitiseFileName('a\uD800b.txt'), 'ab.txt', 'a lone surrogate')
+  t.equal(sanitiseFileName('نامه\u200Cها.pdf'), 'نامه\u200Cها.pdf', 'ZWNJ stays (Persian)')
+  t.equal(sanitiseFileName('👩\u200D💻 notes.txt'), '👩\u200D💻 notes.txt', 'ZWJ stays (emoji)')
+})
