@@ -1,5 +1,6 @@
 export * from './byte-window.js'
 export * from './entities.js'
+export * from './file-name.js'
 export * from './media-repo.js'
 export * from './media-service.js'
 export * from './migration.js'

@@ -44,7 +44,7 @@ export const streamToS3 = async (o: {
   }
   const head = Buffer.concat(chunks)
   if (head.length === 0) throw new ChatError('INVALID_REQUEST', 'the upload is empty')
-  const c = classifyUpload(head, o.requestedKind)
+  const c = await classifyUpload(head, o.requestedKind)
   if (!c.ok) {
     o.body.destroy()
     throw new ChatError('UNSUPPORTED_MEDIA_TYPE', c.reason)
