@@ -232,11 +232,6 @@ t.test('status tells per member whether a message was delivered and read', async
   ])
 })
 
-t.test('the projected offset of a shard is what the views have applied', async (t) => {
-  t.ok((await reads.projectedUpTo(n.shardOf(G))) >= lastG)
-  t.equal(await reads.projectedUpTo(99), 0)
-})
-
 t.test('a client message id finds its stored message; an unknown one finds nothing', async (t) => {
   t.same(await reads.find(G, ann, 'cmid-photo-1'), { seq: photo, n: 8, at: at0 + 9 })
   t.equal(await reads.find(G, bob, 'cmid-photo-1'), undefined)
