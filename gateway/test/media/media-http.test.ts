@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { type MediaRef, mediaJobDecoder, mediaKeys } from '@chatapp/contracts'
 import { createTestNamespace, s3Client } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
@@ -86,6 +86,24 @@ const upload = async (
 const errorCode = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code
 const objectCount = async () =>
   ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'media/' }))).Contents ?? []).length
+
+/** Stores a rendition as the media worker would (its own tests show renditions carry no metadata). */
+const putVariant = async (mediaId: string, name: 'thumb' | 'display') => {
+  const webp = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#123456' } })
+    .webp()
+    .toBuffer()
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: mediaKeys.variant(mediaId, name),
+      Body: webp,
+      ContentType: 'image/webp',
+    }),
+  )
+}
+/** The GPS IFD pointer tag (0x8825), little- or big-endian. */
+const hasGps = (exif: Buffer | undefined) =>
+  exif !== undefined && (exif.includes(Buffer.from([0x25, 0x88])) || exif.includes(Buffer.from([0x88, 0x25])))
 
 const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } })
   .jpeg()
@@ -271,23 +289,75 @@ t.test('downloads: the uploader and members of a sharing conversation; anyone el
   t.equal(own.headers.get('x-content-type-options'), 'nosniff')
   t.equal(own.headers.get('accept-ranges'), 'bytes')
 
-  const before = await get(BOB)
+  const thumb = `/v1/media/${ref.mediaId}/thumb`
+  t.equal((await get(ANN, thumb)).status, 404, 'variant not made yet')
+  await putVariant(ref.mediaId, 'thumb')
+  const before = await get(BOB, thumb)
   t.equal(before.status, 404, 'not shared with bob yet')
   t.equal(await errorCode(before), 'MEDIA_NOT_FOUND')
   members.set('c_dl0000001', new Set([ANN, BOB]))
   await media.shared({ ref, conversationId: 'c_dl0000001', seq: 1, uploaderId: ANN })
-  t.equal((await get(BOB)).status, 200, 'bob is a member where it was shared')
-  const eve = await get(EVE)
+  const bobs = await get(BOB, thumb)
+  t.equal(bobs.status, 200, 'bob is a member where it was shared')
+  t.equal(bobs.headers.get('content-type'), 'image/webp')
+  const eve = await get(EVE, thumb)
   t.equal(eve.status, 404)
   t.equal(await errorCode(eve), 'MEDIA_NOT_FOUND')
-  const unknown = await get(EVE, '/v1/media/m_doesnotexist1/original')
+  const unknown = await get(EVE, '/v1/media/m_doesnotexist1/thumb')
   t.equal(unknown.status, 404, 'unknown and forbidden look the same')
   t.equal(await errorCode(unknown), 'MEDIA_NOT_FOUND')
-  t.equal((await get(ANN, `/v1/media/${ref.mediaId}/thumb`)).status, 404, 'variant not made yet')
   t.equal((await get(ANN, `/v1/media/${ref.mediaId}/..%2f..%2fetc`)).status, 404, 'no such variant')
   t.equal((await get(ANN, '/v1/media/not-an-id/original')).status, 404)
   members.get('c_dl0000001')!.delete(BOB)
-  t.equal((await get(BOB)).status, 404, 'bob left the conversation')
+  t.equal((await get(BOB, thumb)).status, 404, 'bob left the conversation')
+})
+
+t.test('members get a photo’s renditions, never its original with the EXIF GPS', async (t) => {
+  const photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#225588' } })
+    .jpeg()
+    .withExif({
+      IFD0: { Make: 'TestCam' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '48/1 51/1 30/1',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '2/1 17/1 40/1',
+      },
+    })
+    .toBuffer()
+  const gps = (b: Buffer) => (sharp(b).metadata() as Promise<{ exif?: Buffer }>).then((m) => hasGps(m.exif))
+  t.ok(await gps(photo), 'the photo carries a GPS position')
+  const ref = (await (await upload(ANN, photo)).json()) as MediaRef
+  members.set('c_gps000001', new Set([ANN, BOB]))
+  await media.shared({ ref, conversationId: 'c_gps000001', seq: 1, uploaderId: ANN })
+  await putVariant(ref.mediaId, 'display')
+  const original = `${base}/v1/media/${ref.mediaId}/original`
+  const bobs = await fetch(original, { headers: await auth(BOB) })
+  t.equal(bobs.status, 404, 'a member cannot download the original')
+  t.equal(await errorCode(bobs), 'MEDIA_NOT_FOUND')
+  const ranged = await fetch(original, { headers: { ...(await auth(BOB)), range: 'bytes=0-99' } })
+  t.equal(ranged.status, 404, 'nor a range of it')
+  const display = await fetch(`${base}/v1/media/${ref.mediaId}/display`, { headers: await auth(BOB) })
+  t.equal(display.status, 200, 'the rendition is theirs')
+  t.notOk(await gps(Buffer.from(await display.arrayBuffer())), 'and carries no position')
+  const anns = await fetch(original, { headers: await auth(ANN) })
+  t.equal(anns.status, 200, 'the uploader keeps their original')
+  t.same(Buffer.from(await anns.arrayBuffer()), photo, 'byte for byte')
+})
+
+t.test('a document, photos sent as files included, reaches members byte for byte', async (t) => {
+  const photo = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#aa3311' } })
+    .jpeg()
+    .withExif({ IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '1/1 2/1 3/1' } })
+    .toBuffer()
+  const ref = (await (await upload(ANN, photo, { query: '?kind=document' })).json()) as MediaRef
+  t.match(ref, { kind: 'document', mime: 'image/jpeg' })
+  members.set('c_file00001', new Set([ANN, BOB]))
+  await media.shared({ ref, conversationId: 'c_file00001', seq: 1, uploaderId: ANN })
+  const bobs = await fetch(`${base}/v1/media/${ref.mediaId}/original`, { headers: await auth(BOB) })
+  t.equal(bobs.status, 200)
+  t.equal(bobs.headers.get('content-disposition'), 'attachment', 'as an attachment, never inline')
+  t.same(Buffer.from(await bobs.arrayBuffer()), photo, 'what the sender chose to send, unchanged')
 })
 
 t.test('serves byte ranges for seeking, and 416 outside the object', async (t) => {
