@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core'
 import { Migration0040Media } from '../media/migration.js'
+import { Migration0130UploadQuota } from '../media/upload-migration.js'
 import { Migration0001Accounts } from './migrations/0001-accounts.js'
 
 /**
@@ -10,4 +11,5 @@ import { Migration0001Accounts } from './migrations/0001-accounts.js'
 export const GATEWAY_MIGRATIONS: MigrationObject[] = [
   { name: '0001-accounts', class: Migration0001Accounts },
   { name: '0040-media', class: Migration0040Media },
+  { name: '0130-upload-quota', class: Migration0130UploadQuota },
 ]

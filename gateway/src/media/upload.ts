@@ -28,6 +28,11 @@ export const streamToS3 = async (o: {
   /** The client's Content-Length, when it sent one: refused early if over the limit. */
   declaredLength?: number
   signal?: AbortSignal
+  /**
+   * Called with the running size before each chunk goes on to the store; a rejection (a quota
+   * refusal) cuts the upload there, and is its answer.
+   */
+  ensure?: (size: number) => Promise<void>
 }): Promise<StoredUpload> => {
   const it = o.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const chunks: Buffer[] = []
@@ -70,7 +75,15 @@ export const streamToS3 = async (o: {
     o.declaredLength !== undefined && size < o.declaredLength
       ? new ChatError('UPLOAD_ABORTED', `${size} of ${o.declaredLength} bytes arrived`)
       : undefined
+  const allow = async (n: number) => {
+    try {
+      await o.ensure?.(n)
+    } catch (e) {
+      throw e instanceof ChatError ? refuse(e) : e
+    }
+  }
   async function* bytes(): AsyncGenerator<Buffer> {
+    await allow(head.length)
     yield head
     for (;;) {
       let r: IteratorResult<Buffer>
@@ -87,6 +100,7 @@ export const streamToS3 = async (o: {
       }
       size += r.value.length
       if (size > limit) throw refuse(tooLarge())
+      await allow(size)
       yield r.value
     }
   }

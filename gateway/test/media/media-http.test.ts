@@ -11,6 +11,8 @@ import { openGatewayDb } from '../../src/db/gateway-db.js'
 import { mediaRepo } from '../../src/media/media-repo.js'
 import { createMediaService } from '../../src/media/media-service.js'
 import { mediaRoutes } from '../../src/media/routes.js'
+import { uploadLedger } from '../../src/media/upload-ledger.js'
+import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
 import type { MembershipPort } from '../../src/ports.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
 import { RawConnection, rawHead } from '../support/raw-http.js'
@@ -33,6 +35,7 @@ const membership: MembershipPort = {
 const LIMITS = { image: 300_000, video: 400_000, audio: 100_000, document: 600_000 }
 const media = createMediaService({
   repo: mediaRepo(db.orm, schema),
+  ledger: uploadLedger(db.orm, schema, DEFAULT_UPLOAD_QUOTA),
   s3,
   js: jetstream(tn.nc),
   names: tn.names,
@@ -189,6 +192,7 @@ t.test('a chunked upload over a limit larger than one multipart part is refused 
   const big = { ...LIMITS, image: 6 * 1024 * 1024 }
   const service = createMediaService({
     repo: mediaRepo(db.orm, schema),
+    ledger: uploadLedger(db.orm, schema, DEFAULT_UPLOAD_QUOTA),
     s3,
     js: jetstream(tn.nc),
     names: tn.names,

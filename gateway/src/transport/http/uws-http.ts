@@ -191,7 +191,16 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
             e.code === 'UNAUTHENTICATED' || e.code === 'TOKEN_EXPIRED'
               ? { 'www-authenticate': 'Bearer error="invalid_token"' }
               : undefined
-          return ex.error({ kind: 'error', code: e.code, message: e.message, details: e.details }, authHeader)
+          return ex.error(
+            {
+              kind: 'error',
+              code: e.code,
+              message: e.message,
+              ...(e.details ? { details: e.details } : {}),
+              ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+            },
+            authHeader,
+          )
         }
         log.error({ err: e, route: route.path, method }, 'HTTP handler failed')
         ex.error({ kind: 'error', code: 'INTERNAL' })
