@@ -80,7 +80,7 @@ t.test(
       'its reservation remains',
     )
     const held = (await uploadLedger(db.orm, schema, quota).usage(userId)).unattachedBytes
-  t.ok(held >= jpeg.length, `and counts against the quota meanwhile (${held} bytes reserved)`)
+    t.ok(held >= jpeg.length, `and counts against the quota meanwhile (${held} bytes reserved)`)
 
     const sweep = (now: number) =>
       sweepUploads({
