@@ -92,10 +92,15 @@ t.test('a send refused by the rate limiter blocks the sends behind it until it i
   const n = Number(String(refused.type === 'error' && refused.rid).slice(1))
   t.ok(n >= 2, `send ${n} was rate limited`)
   // Wait as the server says, then send the one after the refused one: it must still wait.
-  const pause = (f: unknown) => new Promise((r) => setTimeout(r, (f as { retryAfterMs: number }).retryAfterMs + 50))
+  const pause = (f: unknown) =>
+    new Promise((r) => setTimeout(r, (f as { retryAfterMs: number }).retryAfterMs + 50))
   await pause(refused)
   const after = await a.request(send(n + 10))
-  t.match(after, { type: 'error', code: 'RATE_LIMITED', message: /earlier send/ }, 'blocked behind the refused send')
+  t.match(
+    after,
+    { type: 'error', code: 'RATE_LIMITED', message: /earlier send/ },
+    'blocked behind the refused send',
+  )
   await pause({ retryAfterMs: 1_000 })
   t.equal((await a.request(send(n, true))).type, 'sent', 'the resend of the refused one lifts the block')
 })
