@@ -15,7 +15,7 @@ import { uploadLedger } from '../../src/media/upload-ledger.js'
 import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
 import type { MembershipPort } from '../../src/ports.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
-import { RawConnection, rawHead } from '../support/raw-http.js'
+import { postChunked, RawConnection, rawHead } from '../support/raw-http.js'
 
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
@@ -33,15 +33,17 @@ const membership: MembershipPort = {
   isMember: async (conversationId, userId) => members.get(conversationId)?.has(userId) ?? false,
 }
 const LIMITS = { image: 300_000, video: 400_000, audio: 100_000, document: 600_000 }
-const media = createMediaService({
-  repo: mediaRepo(db.orm, schema),
-  ledger: uploadLedger(db.orm, schema, DEFAULT_UPLOAD_QUOTA),
-  s3,
-  js: jetstream(tn.nc),
-  names: tn.names,
-  membership,
-  limits: LIMITS,
-})
+const service = (limits: typeof LIMITS) =>
+  createMediaService({
+    repo: mediaRepo(db.orm, schema),
+    ledger: uploadLedger(db.orm, schema, DEFAULT_UPLOAD_QUOTA),
+    s3,
+    js: jetstream(tn.nc),
+    names: tn.names,
+    membership,
+    limits,
+  })
+const media = service(LIMITS)
 // Records how each upload ended inside the service, for the tests the client cannot observe.
 const uploadErrors: string[] = []
 /** Content-Length of every upload that reached the service (the abandoned one is told by it). */
@@ -166,23 +168,7 @@ t.test('refuses a photo over the photo limit and removes what was stored', async
   t.equal(r.status, 413)
   t.equal(await errorCode(r), 'PAYLOAD_TOO_LARGE')
   // A chunked body (no Content-Length) is cut while streaming.
-  const chunked = await new Promise<number>((resolve, reject) => {
-    auth(ANN).then((h) => {
-      const req = request(`${base}/v1/media`, {
-        method: 'POST',
-        agent: false,
-        headers: { ...h, 'transfer-encoding': 'chunked' },
-      })
-      req.on('response', (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
-      req.on('error', reject)
-      for (let i = 0; i < big.length; i += 64 * 1024) req.write(big.subarray(i, i + 64 * 1024))
-      req.end()
-    }, reject)
-  })
-  t.equal(chunked, 413)
+  t.match(await postChunked(`${base}/v1/media`, await auth(ANN), big), { status: 413 })
   t.equal(await objectCount(), before, 'no partial object left')
 })
 
@@ -190,39 +176,13 @@ t.test('a chunked upload over a limit larger than one multipart part is refused 
   // Past 5 MiB the store upload is multipart; the refusal must not be lost behind the failure to
   // abort it (s3rver has no AbortMultipartUpload and answers 405).
   const big = { ...LIMITS, image: 6 * 1024 * 1024 }
-  const service = createMediaService({
-    repo: mediaRepo(db.orm, schema),
-    ledger: uploadLedger(db.orm, schema, DEFAULT_UPLOAD_QUOTA),
-    s3,
-    js: jetstream(tn.nc),
-    names: tn.names,
-    membership,
-    limits: big,
-  })
   const srv = await startHttpServer({
-    routes: mediaRoutes({ media: service, maxUploadBytes: 20 * 1024 * 1024 }),
+    routes: mediaRoutes({ media: service(big), maxUploadBytes: 20 * 1024 * 1024 }),
     deps: { tokens, log },
   })
   t.teardown(() => srv.close())
   const body = Buffer.concat([jpeg, Buffer.alloc(big.image, 1)])
-  const h = await auth(ANN)
-  const answer = await new Promise<{ status: number; code: string }>((resolve, reject) => {
-    const req = request(`http://127.0.0.1:${srv.port}/v1/media`, {
-      method: 'POST',
-      agent: false,
-      headers: { ...h, 'transfer-encoding': 'chunked' },
-    })
-    req.on('response', (res) => {
-      let text = ''
-      res.on('data', (d) => {
-        text += d
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(text).error?.code }))
-    })
-    req.on('error', reject)
-    for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024))
-    req.end()
-  })
+  const answer = await postChunked(`http://127.0.0.1:${srv.port}/v1/media`, await auth(ANN), body)
   t.same(answer, { status: 413, code: 'PAYLOAD_TOO_LARGE' })
 })
 

@@ -1,4 +1,3 @@
-import { request } from 'node:http'
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { fnv1a32, type MediaRef, mediaKeys } from '@chatapp/contracts'
 import { createTestNamespace, s3Client } from '@chatapp/infra'
@@ -16,6 +15,7 @@ import { uploadLedger } from '../../src/media/upload-ledger.js'
 import type { UploadQuota } from '../../src/media/upload-quota.js'
 import { LOCK_UPLOAD_SWEEP, sweepUploads } from '../../src/media/upload-sweeper.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
+import { postChunked } from '../support/raw-http.js'
 
 /**
  * Upload quotas and expiry against PostgreSQL and S3, with two gateways (two media services and
@@ -72,26 +72,8 @@ const upload = async (base: string, userId: string, body: Buffer) => {
   const json = (await r.json()) as MediaRef & { error?: { code: string; retryAfterMs?: number } }
   return { status: r.status, retryAfter: r.headers.get('retry-after'), ...json }
 }
-const chunked = (base: string, userId: string, body: Buffer) =>
-  new Promise<{ status: number; code?: string }>((resolve, reject) => {
-    auth(userId).then((h) => {
-      const req = request(`${base}/v1/media`, {
-        method: 'POST',
-        agent: false,
-        headers: { ...h, 'transfer-encoding': 'chunked' },
-      })
-      req.on('response', (res) => {
-        let text = ''
-        res.on('data', (d) => {
-          text += d
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: JSON.parse(text).error?.code }))
-      })
-      req.on('error', reject)
-      for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024))
-      req.end()
-    }, reject)
-  })
+const chunked = async (base: string, userId: string, body: Buffer) =>
+  postChunked(`${base}/v1/media`, await auth(userId), body)
 const objects = async (prefix = 'media/') =>
   ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map(
     (o) => o.Key,

@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 
 /** One HTTP/1.1 response as read off the wire: the body is exactly Content-Length bytes. */
@@ -108,3 +109,38 @@ export class RawConnection {
 /** A request head with exactly these header lines, in this order (repeats allowed). */
 export const rawHead = (method: string, path: string, headers: [string, string][]): string =>
   `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`
+
+/**
+ * POSTs `body` with `Transfer-Encoding: chunked` (no Content-Length, as a client streaming a file
+ * of unknown size does) and resolves with the status and the error code of the answer, if any.
+ */
+export const postChunked = (
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<{ status: number; code: string | undefined }> =>
+  new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      agent: false,
+      headers: { ...headers, 'transfer-encoding': 'chunked' },
+    })
+    req.on('response', (res) => {
+      let text = ''
+      res.on('data', (d) => {
+        text += d
+      })
+      res.on('end', () => {
+        let code: string | undefined
+        try {
+          code = JSON.parse(text).error?.code
+        } catch {
+          code = undefined
+        }
+        resolve({ status: res.statusCode ?? 0, code })
+      })
+    })
+    req.on('error', reject)
+    for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024))
+    req.end()
+  })
