@@ -217,5 +217,7 @@ t.test('a query converts only canonical spellings, and refuses repeats and unkno
   const typed = decoder(Type.Object({ n: Type.Number(), b: Type.Boolean(), s: Type.String() }))
   t.same(typed.fromQuery('n=-1.25&b=false&s=7'), { ok: true, value: { n: -1.25, b: false, s: '7' } })
   t.match(typed.fromQuery('n=.5&b=1&s=x'), { ok: false })
+  t.match(typed.fromQuery('n=0&b=true&s=x'), { ok: true, value: { n: 0, b: true } })
+  t.match(decoder(Type.Unknown()).fromQuery('a=1'), { ok: true, value: { a: '1' } }, 'no properties: strings')
   t.match(decoder(HistoryQuery).fromQuery('__proto__=1'), { ok: false }, 'a prototype name is a name')
 })
