@@ -125,6 +125,27 @@ export const decodeServerFrame = (raw: string | Uint8Array | ArrayBuffer): Decod
 export const decodeEvent = (raw: string | Uint8Array | ArrayBuffer): Decoded<ChatEvent> =>
   decodeTagged<ChatEvent>(raw, eventChecks, 'EVENT_INVALID', 'EVENT_INVALID', false)
 
+const INTEGER = /^-?(0|[1-9][0-9]*)$/
+const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/
+
+/**
+ * A query string's value as its property's schema wants it: only canonical spellings convert
+ * (`7` to 7; never `1.5`, `1e2`, ` 7` or `0x10` to an integer), so the check judges what the client
+ * wrote rather than what a lenient conversion made of it. Anything else stays a string and fails.
+ */
+const fromQueryString = (schema: TSchema | undefined, raw: string): unknown => {
+  switch ((schema as { type?: unknown } | undefined)?.type) {
+    case 'integer':
+      return INTEGER.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : raw
+    case 'number':
+      return DECIMAL.test(raw) ? Number(raw) : raw
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : raw
+    default:
+      return raw
+  }
+}
+
 /**
  * Any other schema (HTTP bodies and queries, jobs, notices, signals). With `storable`, strings the
  * service could not store are refused too (bodies of requests that end up in the log or a view).
@@ -145,6 +166,24 @@ export const decoder = <S extends TSchema>(schema: S, opts: { storable?: boolean
     ): Decoded<Static<S>> {
       const parsed = parseJson(raw)
       return parsed.ok ? this.fromValue(parsed.value, invalidCode) : parsed
+    },
+    /**
+     * A URL query (`a=1&b=x`) checked against an object schema: a repeated name is refused, values
+     * convert strictly (see `fromQueryString`), and names the schema does not list are refused when
+     * it says `additionalProperties: false`.
+     */
+    fromQuery(raw: string): Decoded<Static<S>> {
+      const props = (schema as { properties?: Record<string, TSchema> }).properties ?? {}
+      const value: Record<string, unknown> = Object.create(null)
+      for (const [k, v] of new URLSearchParams(raw)) {
+        if (k in value)
+          return {
+            ok: false,
+            error: errorBody('INVALID_REQUEST', undefined, { details: [`/${k}: given more than once`] }),
+          }
+        value[k] = fromQueryString(Object.hasOwn(props, k) ? props[k] : undefined, v)
+      }
+      return this.fromValue(value)
     },
   }
 }

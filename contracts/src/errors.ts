@@ -31,7 +31,11 @@ export const ERRORS = {
     'A string holds a character the service does not store: U+0000, or a UTF-16 surrogate that is not paired; `details` names the field.',
   ),
   RATE_LIMITED: spec(429, true, 'Too many frames or requests; wait `retryAfterMs` before sending again.'),
-  NOT_FOUND: spec(404, false, 'No such endpoint.'),
+  NOT_FOUND: spec(
+    404,
+    false,
+    'No such endpoint, or nothing there you may see (e.g. the status of a message sent before you joined).',
+  ),
   METHOD_NOT_ALLOWED: spec(405, false, 'The endpoint exists but not with this method.'),
   // authentication
   UNAUTHENTICATED: spec(401, false, 'No valid access token: log in again.'),
@@ -83,6 +87,11 @@ export const ERRORS = {
     'The bytes are not a type this kind accepts (judged by content, not name).',
   ),
   UPLOAD_ABORTED: spec(400, true, 'The upload ended before all bytes arrived.'),
+  QUOTA_EXCEEDED: spec(
+    429,
+    true,
+    'Your upload quota is used up (bytes today, or uploads not yet sent in a message); retry after `retryAfterMs`.',
+  ),
   RANGE_NOT_SATISFIABLE: spec(416, false, 'The Range header does not fit the object.'),
   MEDIA_CORRUPT: spec(422, false, 'The media could not be decoded: truncated or corrupt.'),
   MEDIA_UNSUPPORTED: spec(422, false, 'The media decoded, but its format or codec is not supported.'),

@@ -146,6 +146,16 @@ export const HistoryQuery = Type.Object(
 )
 export type HistoryQuery = Static<typeof HistoryQuery>
 
+/** The query of an endpoint that takes none: any parameter is refused, as an unknown body field is. */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/** The query of `POST /v1/media`: the kind the client wants (the bytes must agree, except `document`). */
+export const UploadQuery = Type.Object(
+  { kind: Type.Optional(MediaKind) },
+  { $id: 'UploadQuery', additionalProperties: false },
+)
+export type UploadQuery = Static<typeof UploadQuery>
+
 export const HistoryResponse = Type.Object(
   {
     conversationId: ConversationId,
@@ -182,6 +192,9 @@ export interface Endpoint {
   path: string
   auth: boolean
   summary: string
+  /** The query's schema; an endpoint without one takes no query parameters. */
+  query?: TSchema
+  /** The JSON body's schema. */
   request?: TSchema
   response?: TSchema
   status: number
@@ -261,6 +274,7 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     path: '/v1/media',
     auth: true,
     summary: 'Upload a media file (raw body, streamed); type judged by its bytes.',
+    query: UploadQuery,
     response: UploadResponse,
     status: 201,
   },
@@ -284,7 +298,7 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     path: '/v1/conversations/:conversationId/messages',
     auth: true,
     summary: 'A page of history.',
-    request: HistoryQuery,
+    query: HistoryQuery,
     response: HistoryResponse,
     status: 200,
   },

@@ -24,11 +24,3 @@ export const DEFAULT_LIMITS = {
 } as const
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number }
-
-/** Upload size limits per media kind, in bytes (WhatsApp's published figures). */
-export const DEFAULT_UPLOAD_LIMITS = {
-  image: 16 * 1024 * 1024,
-  video: 16 * 1024 * 1024,
-  audio: 16 * 1024 * 1024,
-  document: 100 * 1024 * 1024,
-} as const

@@ -7,14 +7,6 @@ export const MediaKind = Type.Union(
 )
 export type MediaKind = Static<typeof MediaKind>
 
-/** Content types the server recognises by their bytes, per kind. */
-export const ACCEPTED_MIME = {
-  image: ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/heic', 'image/avif'],
-  video: ['video/mp4', 'video/quicktime', 'video/webm', 'video/3gpp'],
-  audio: ['audio/ogg', 'audio/mp4', 'audio/mpeg', 'audio/wav', 'audio/aac', 'audio/webm'],
-  document: ['*'],
-} as const
-
 export const VariantName = Type.Union(
   [
     Type.Literal('thumb'),

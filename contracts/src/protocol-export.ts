@@ -30,7 +30,7 @@ export const schemaId = (s: TSchema): string => {
 const httpBodies = (): TSchema[] => {
   const seen = new Map<string, TSchema>()
   for (const e of HTTP_ENDPOINTS) {
-    for (const s of [e.request, e.response]) if (s) seen.set(schemaId(s), s)
+    for (const s of [e.query, e.request, e.response]) if (s) seen.set(schemaId(s), s)
   }
   return [...seen.values()]
 }

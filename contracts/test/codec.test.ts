@@ -13,7 +13,7 @@ import {
   typingSignalDecoder,
   unstorablePath,
 } from '../src/codec.js'
-import { RegisterRequest } from '../src/http.js'
+import { HistoryQuery, NoQuery, RegisterRequest, UploadQuery } from '../src/http.js'
 
 const send = {
   type: 'send',
@@ -209,4 +209,26 @@ t.test('invitation notices and membership notices never pass for one another', a
   t.match(invitationNoticeDecoder.fromValue(invitation), { ok: true })
   t.match(membershipNoticeDecoder.fromValue(invitation), { ok: false }, 'an old user index would skip one')
   t.match(invitationNoticeDecoder.fromValue(membership), { ok: false })
+})
+
+t.test('a query converts only canonical spellings, and refuses repeats and unknown names', async (t) => {
+  const q = decoder(HistoryQuery)
+  t.same(q.fromQuery('before=42&limit=7'), { ok: true, value: { before: 42, limit: 7 } })
+  t.same(q.fromQuery(''), { ok: true, value: {} })
+  for (const bad of ['limit=1.5', 'limit=1e2', 'limit=%207', 'limit=0x10', 'limit=', 'limit=07', 'limit=0'])
+    t.match(q.fromQuery(bad), { ok: false, error: { code: 'INVALID_REQUEST', details: [/^\/limit/] } }, bad)
+  t.match(q.fromQuery('limit=2&limit=3'), {
+    ok: false,
+    error: { code: 'INVALID_REQUEST', details: ['/limit: given more than once'] },
+  })
+  t.match(q.fromQuery('limit=2&page=3'), { ok: false, error: { code: 'INVALID_REQUEST' } }, 'unknown name')
+  t.match(decoder(NoQuery).fromQuery('x=1'), { ok: false, error: { code: 'INVALID_REQUEST' } })
+  t.match(decoder(UploadQuery).fromQuery('kind=document'), { ok: true, value: { kind: 'document' } })
+  t.match(decoder(UploadQuery).fromQuery('kind=sticker'), { ok: false })
+  const typed = decoder(Type.Object({ n: Type.Number(), b: Type.Boolean(), s: Type.String() }))
+  t.same(typed.fromQuery('n=-1.25&b=false&s=7'), { ok: true, value: { n: -1.25, b: false, s: '7' } })
+  t.match(typed.fromQuery('n=.5&b=1&s=x'), { ok: false })
+  t.match(typed.fromQuery('n=0&b=true&s=x'), { ok: true, value: { n: 0, b: true } })
+  t.match(decoder(Type.Unknown()).fromQuery('a=1'), { ok: true, value: { a: '1' } }, 'no properties: strings')
+  t.match(decoder(HistoryQuery).fromQuery('__proto__=1'), { ok: false }, 'a prototype name is a name')
 })

@@ -22,7 +22,13 @@ import { openGatewayDb } from './db/gateway-db.js'
 import { startGateway } from './gateway.js'
 import { gatewayRoutes } from './http-routes.js'
 import { createPendingInvitations } from './invitations/pending-invitations.js'
-import { createMediaService, type MediaService, mediaRepo } from './media/mod.js'
+import {
+  createMediaService,
+  type MediaService,
+  mediaRepo,
+  startUploadSweeper,
+  uploadLedger,
+} from './media/mod.js'
 import { readHttpConfig } from './transport/http/config.js'
 import { mountHttp } from './transport/http/uws-http.js'
 import { pgViewReads } from './views/view-reads.js'
@@ -41,6 +47,13 @@ const uploadLimits = {
   audio: c.int('UPLOAD_LIMIT_AUDIO', 1, 2 ** 40),
   document: c.int('UPLOAD_LIMIT_DOCUMENT', 1, 2 ** 40),
 }
+const uploadQuota = {
+  dailyBytes: c.int('UPLOAD_QUOTA_DAILY_BYTES', 1, 2 ** 50),
+  unattachedBytes: c.int('UPLOAD_QUOTA_UNATTACHED_BYTES', 1, 2 ** 50),
+  // At least an hour: a send needs ATTACH_MARGIN_MS before expiry to attach an upload safely.
+  unattachedTtlMs: c.int('UPLOAD_UNATTACHED_TTL_S', 3600, 365 * 86_400) * 1000,
+}
+const sweepIntervalMs = c.int('UPLOAD_SWEEP_INTERVAL_S', 1, 86_400) * 1000
 c.done()
 
 const log = createLogger('gateway', common.logLevel)
@@ -113,6 +126,7 @@ const gateway = await startGateway(config, {
   media: (ctx) => {
     media = createMediaService({
       repo: mediaRepo(db.orm, n.dbSchemas.gateway),
+      ledger: uploadLedger(db.orm, n.dbSchemas.gateway, uploadQuota),
       s3,
       js: jetstream(nc),
       names: n,
@@ -146,10 +160,22 @@ const gateway = await startGateway(config, {
 })
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
+// Unattached uploads expire; every gateway runs the sweeper, one at a time sweeps (advisory lock).
+const sweeper = startUploadSweeper({
+  orm: db.orm,
+  schema: n.dbSchemas.gateway,
+  s3,
+  bucket: n.s3Bucket,
+  unattachedTtlMs: uploadQuota.unattachedTtlMs,
+  intervalMs: sweepIntervalMs,
+  log,
+})
+
 onShutdown(log, async () => {
   clearInterval(purge)
   ops.setDraining()
   await gateway.close()
+  await sweeper.stop()
   revocations.close()
   await nc.drain()
   await db.close()

@@ -98,6 +98,14 @@ export const probeAv = async (t: AvTools, mime: string, path: string): Promise<P
 
 const COMMON = ['-nostdin', '-hide_banner', '-v', 'error', '-y']
 
+/**
+ * Nothing of the source's metadata goes into a rendition: ffmpeg copies global and per-stream
+ * tags by default (title, artist, comment, creation time, and in MOV output the `©xyz` location a
+ * phone records), and chapters. Members are served renditions only (docs/media.md), so this is
+ * what keeps where and when a video or voice note was recorded with its uploader.
+ */
+const NO_METADATA = ['-map_metadata', '-1', '-map_chapters', '-1']
+
 export const transcodeVideo = async (
   t: AvTools,
   mime: string,
@@ -111,6 +119,7 @@ export const transcodeVideo = async (
     [
       ...COMMON,
       ...input(mime, path),
+      ...NO_METADATA,
       '-map',
       '0:v:0',
       ...(r.audio ? ['-map', '0:a:0'] : []),
@@ -161,6 +170,7 @@ export const extractFrame = async (
       '-ss',
       String(atMs / 1000),
       ...input(mime, path),
+      ...NO_METADATA,
       '-map',
       '0:v:0',
       '-frames:v',
@@ -192,6 +202,7 @@ export const transcodeAudio = async (
     [
       ...COMMON,
       ...input(mime, path),
+      ...NO_METADATA,
       '-map',
       '0:a:0',
       '-vn',

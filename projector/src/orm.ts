@@ -49,4 +49,3 @@ const migrate = async (databaseUrl: string, schema: string, orm: Orm): Promise<v
 
 /** Advisory lock classes (first key); the second key is a hash of the schema or namespace. */
 export const LOCK_MIGRATE = 0x63_68_01
-export const LOCK_SHARD = 0x63_68_02

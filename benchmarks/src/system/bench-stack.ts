@@ -85,6 +85,9 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     // register/login (a defence against password guessing) would refuse all but a handful.
     AUTH_RATE_PER_MINUTE: '1000000',
     AUTH_RATE_BURST: '100000',
+    // The media scenario's users upload back to back; the per-user upload rate would pace them.
+    UPLOAD_RATE_PER_MINUTE: '1000000',
+    UPLOAD_RATE_BURST: '100000',
     ...o.extraEnv,
   }
   const bs: BenchStack = { stack, ns, names: names(ns, o.shards), nc, env, services: {} }

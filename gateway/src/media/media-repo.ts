@@ -15,6 +15,8 @@ export interface MediaRepo {
   markEnqueued(mediaId: string, conversationId: string, at: number): Promise<void>
   /** Conversations the media was shared in, oldest first, at most `limit`. */
   sharedIn(mediaId: string, limit: number): Promise<string[]>
+  /** Whether any message carries the media yet (an unattached upload expires). */
+  isShared(mediaId: string): Promise<boolean>
 }
 
 export const mediaRepo = (orm: MikroORM, schema: string): MediaRepo => {
@@ -44,6 +46,13 @@ export const mediaRepo = (orm: MikroORM, schema: string): MediaRepo => {
         `UPDATE ${shares} SET enqueued_at = ? WHERE media_id = ? AND conversation_id = ? AND enqueued_at IS NULL`,
         [at, mediaId, conversationId],
       )
+    },
+    async isShared(mediaId) {
+      const rows = await conn().execute<{ one: number }[]>(
+        `SELECT 1 AS one FROM ${shares} WHERE media_id = ? LIMIT 1`,
+        [mediaId],
+      )
+      return rows.length > 0
     },
     async sharedIn(mediaId, limit) {
       const rows = await conn().execute<{ conversation_id: string }[]>(

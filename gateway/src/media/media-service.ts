@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
@@ -18,13 +19,25 @@ import {
 } from '@chatapp/contracts'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { MediaPort, MembershipPort } from '../ports.js'
+import { byteWindow } from './byte-window.js'
 import type { MediaRow } from './entities.js'
+import { sanitiseFileName } from './file-name.js'
 import type { MediaRepo } from './media-repo.js'
-import { sanitiseFileName } from './sniff.js'
+import { storeWindow } from './store-range.js'
 import { streamToS3, type UploadLimits } from './upload.js'
+import type { UploadLedger } from './upload-ledger.js'
+import { RESERVE_SLAB } from './upload-quota.js'
+
+/**
+ * An unattached upload this close to its expiry can no longer be attached: the sweeper may be
+ * deleting it, and a send takes a moment between checking the media and recording the share.
+ */
+export const ATTACH_MARGIN_MS = 10 * 60_000
 
 export interface MediaServiceDeps {
   repo: MediaRepo
+  /** Per-user upload quotas (upload-ledger.ts); also decides when an unattached upload expires. */
+  ledger: UploadLedger
   s3: S3Client
   js: JetStreamClient
   names: Names
@@ -99,34 +112,53 @@ export const createMediaService = (d: MediaServiceDeps): MediaService => {
     async upload(input) {
       const mediaId = nextId()
       const key = mediaKeys.original(mediaId)
-      const stored = await streamToS3({
-        s3: d.s3,
-        bucket,
-        key,
-        body: input.body,
-        requestedKind: input.requestedKind,
-        limits: d.limits,
-        ...(input.declaredLength !== undefined ? { declaredLength: input.declaredLength } : {}),
-        ...(input.signal ? { signal: input.signal } : {}),
-      })
-      // Only documents keep a name: a photo's file name says nothing to the receiver and may leak.
-      const name = stored.kind === 'document' ? (sanitiseFileName(input.fileName) ?? null) : null
-      await d.repo.insert({
-        id: mediaId,
-        uploaderId: input.userId,
-        kind: stored.kind,
-        mime: stored.mime,
-        size: stored.size,
-        name,
-        key,
-        createdAt: now(),
-      })
-      return { mediaId, kind: stored.kind, mime: stored.mime, size: stored.size, ...(name ? { name } : {}) }
+      const budget = d.ledger.budget(input.userId, mediaId)
+      try {
+        // Quotas first, before a byte is stored: the declared length at once, or a slab at a
+        // time for a chunked body (streamToS3 asks for more as the bytes come).
+        if (input.declaredLength !== undefined) await budget.ensure(input.declaredLength)
+        else await budget.ensure(1, RESERVE_SLAB)
+        const stored = await streamToS3({
+          s3: d.s3,
+          bucket,
+          key,
+          body: input.body,
+          requestedKind: input.requestedKind,
+          limits: d.limits,
+          ensure: (size) => budget.ensure(size, RESERVE_SLAB),
+          ...(input.declaredLength !== undefined ? { declaredLength: input.declaredLength } : {}),
+          ...(input.signal ? { signal: input.signal } : {}),
+        })
+        // Only documents keep a name: a photo's file name says nothing to the receiver and may leak.
+        const name = stored.kind === 'document' ? (sanitiseFileName(input.fileName) ?? null) : null
+        const row = {
+          id: mediaId,
+          uploaderId: input.userId,
+          kind: stored.kind,
+          mime: stored.mime,
+          size: stored.size,
+          name,
+          key,
+          createdAt: now(),
+        }
+        if (!(await budget.complete(row))) {
+          await d.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => {})
+          throw new ChatError('UPLOAD_ABORTED', 'the upload took too long: its reservation expired')
+        }
+        return { mediaId, kind: stored.kind, mime: stored.mime, size: stored.size, ...(name ? { name } : {}) }
+      } catch (e) {
+        // A gateway that cannot release leaves the reservation to the sweeper.
+        await budget.release().catch(() => {})
+        throw e
+      }
     },
 
     async forAttach(mediaId, userId) {
       const row = await d.repo.find(mediaId)
-      return row && row.uploaderId === userId ? toRef(row) : undefined
+      if (!row || row.uploaderId !== userId) return undefined
+      const expiring = row.createdAt < now() - (d.ledger.quota.unattachedTtlMs - ATTACH_MARGIN_MS)
+      if (expiring && !(await d.repo.isShared(mediaId))) return undefined
+      return toRef(row)
     },
 
     async shared({ ref, conversationId, seq, uploaderId }) {
@@ -189,9 +221,19 @@ export const createMediaService = (d: MediaServiceDeps): MediaService => {
         .catch((e: unknown) => {
           throw new ChatError('UNAVAILABLE', 'the media store is unreachable', { cause: e })
         })
+      // What the store sent is checked, not trusted: the response announces exactly `range`.
+      const body = res.Body as Readable
+      const w = storeWindow(range, total, {
+        contentRange: res.ContentRange,
+        contentLength: res.ContentLength,
+      })
+      if (!w.ok) {
+        body.destroy()
+        throw new ChatError('UNAVAILABLE', `the media store answered with other bytes: ${w.reason}`)
+      }
       return {
-        body: res.Body as Readable,
-        length: range ? range.end - range.start + 1 : total,
+        body: byteWindow(body, w.skip, w.take),
+        length: w.take,
         total,
         range,
         mime: variant === 'original' ? row.mime : (head.ContentType ?? 'application/octet-stream'),

@@ -1,9 +1,9 @@
-import { errorBody, MediaId, MediaKind } from '@chatapp/contracts'
-import { Type } from '@sinclair/typebox'
+import { errorBody, MediaId, UploadQuery } from '@chatapp/contracts'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { MediaService } from './media-service.js'
 import { attachmentDisposition, parseRange } from './range.js'
+import { mayDownload } from './variant-access.js'
 
 export interface MediaRoutesDeps {
   media: MediaService
@@ -26,7 +26,8 @@ const isMediaId = TypeCompiler.Compile(MediaId)
 /**
  * POST /v1/media (raw body; `?kind=document` to send any file as a document; `X-File-Name` for
  * a document's name) and GET /v1/media/:mediaId/:variant (the uploader, or a member of a
- * conversation where the media was shared; anyone else gets MEDIA_NOT_FOUND).
+ * conversation where the media was shared, for the files `mayDownload` allows; anyone else gets
+ * MEDIA_NOT_FOUND).
  */
 export const mediaRoutes = (d: MediaRoutesDeps): HttpRoute[] => [
   defineRoute({
@@ -35,15 +36,16 @@ export const mediaRoutes = (d: MediaRoutesDeps): HttpRoute[] => [
     auth: true,
     body: 'stream',
     maxBodyBytes: d.maxUploadBytes,
-    query: Type.Object({ kind: Type.Optional(MediaKind) }),
+    query: UploadQuery,
+    rateLimit: 'upload',
+    rateLimitBy: 'user',
     handle: async (ctx) => {
-      const declared = Number(ctx.headers['content-length'])
       const res = await d.media.upload({
         userId: ctx.principal.userId,
         body: ctx.stream,
         requestedKind: ctx.query.kind,
         fileName: ctx.headers['x-file-name'],
-        ...(Number.isSafeInteger(declared) && declared >= 0 ? { declaredLength: declared } : {}),
+        ...(ctx.contentLength !== undefined ? { declaredLength: ctx.contentLength } : {}),
         signal: ctx.signal,
       })
       ctx.log.info({ mediaId: res.mediaId, kind: res.kind, mime: res.mime, size: res.size }, 'media uploaded')
@@ -59,7 +61,8 @@ export const mediaRoutes = (d: MediaRoutesDeps): HttpRoute[] => [
       const { mediaId = '', variant = '' } = ctx.params
       if (!isMediaId.Check(mediaId) || !VARIANTS.has(variant)) return reply.error('MEDIA_NOT_FOUND')
       const row = await d.media.authorise(mediaId, ctx.principal.userId)
-      if (!row) return reply.error('MEDIA_NOT_FOUND')
+      // Not told apart from an unknown media: whether an original exists is not the member's business.
+      if (!row || !mayDownload(row, variant, ctx.principal.userId)) return reply.error('MEDIA_NOT_FOUND')
       const dl = await d.media.open(row, variant, (size) => {
         const r = parseRange(ctx.headers.range, size)
         return r.kind === 'partial' ? { start: r.start, end: r.end } : r.kind

@@ -1,32 +1,73 @@
 import type { MediaKind } from '@chatapp/contracts'
+import { fileTypeFromBuffer } from 'file-type'
 
 /**
- * What the bytes are, judged only by their magic numbers: the client's Content-Type and file
- * name are never trusted. Pure; `SNIFF_BYTES` of the head of a file are enough for every format
- * recognised here.
+ * What the bytes are, judged only by their content: the client's Content-Type and file name are
+ * never trusted. The magic numbers are read by `file-type` (a maintained library, with its own
+ * bounds on what hostile input may make it read or inflate); this file decides which of its
+ * answers we accept, and adds the two judgements it does not make: whether a Matroska/WebM file
+ * holds video or only audio, and that an ISO-BMFF file names a brand we know (file-type calls any
+ * unknown brand MP4).
  */
 export interface Sniffed {
   kind: MediaKind
   mime: string
 }
 
-/** How many leading bytes `sniff` looks at (EBML track headers may sit a few KB in). */
-export const SNIFF_BYTES = 4096
+/** How many leading bytes `sniff` looks at: file-type's detection size (EBML tracks sit a few KB in). */
+export const SNIFF_BYTES = 4100
 
-const ascii = (b: Uint8Array, at: number, len: number): string => {
-  let s = ''
-  for (let i = at; i < at + len && i < b.length; i++) s += String.fromCharCode(b[i]!)
-  return s
+/** file-type's `ext` → what we store. Anything it recognises that is not here is refused. */
+const ACCEPTED: Readonly<Record<string, Sniffed>> = {
+  jpg: { kind: 'image', mime: 'image/jpeg' },
+  png: { kind: 'image', mime: 'image/png' },
+  gif: { kind: 'image', mime: 'image/gif' },
+  webp: { kind: 'image', mime: 'image/webp' },
+  avif: { kind: 'image', mime: 'image/avif' },
+  heic: { kind: 'image', mime: 'image/heic' },
+  mp4: { kind: 'video', mime: 'video/mp4' },
+  m4v: { kind: 'video', mime: 'video/mp4' },
+  mov: { kind: 'video', mime: 'video/quicktime' },
+  '3gp': { kind: 'video', mime: 'video/3gpp' },
+  '3g2': { kind: 'video', mime: 'video/3gpp' },
+  webm: { kind: 'video', mime: 'video/webm' },
+  mkv: { kind: 'video', mime: 'video/x-matroska' },
+  m4a: { kind: 'audio', mime: 'audio/mp4' },
+  m4b: { kind: 'audio', mime: 'audio/mp4' },
+  f4a: { kind: 'audio', mime: 'audio/mp4' },
+  opus: { kind: 'audio', mime: 'audio/ogg' },
+  spx: { kind: 'audio', mime: 'audio/ogg' },
+  ogg: { kind: 'audio', mime: 'audio/ogg' },
+  oga: { kind: 'audio', mime: 'audio/ogg' },
+  mp3: { kind: 'audio', mime: 'audio/mpeg' },
+  aac: { kind: 'audio', mime: 'audio/aac' },
+  wav: { kind: 'audio', mime: 'audio/wav' },
+  pdf: { kind: 'document', mime: 'application/pdf' },
+  zip: { kind: 'document', mime: 'application/zip' },
+  docx: {
+    kind: 'document',
+    mime: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  },
+  xlsx: { kind: 'document', mime: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+  pptx: {
+    kind: 'document',
+    mime: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  },
+  odt: { kind: 'document', mime: 'application/vnd.oasis.opendocument.text' },
 }
 
-const startsWith = (b: Uint8Array, bytes: readonly number[], at = 0): boolean =>
-  b.length >= at + bytes.length && bytes.every((x, i) => b[at + i] === x)
+const ascii = (b: Uint8Array, at: number, len: number): string =>
+  String.fromCharCode(...b.subarray(at, Math.min(at + len, b.length)))
 
-const contains = (b: Uint8Array, needle: string): boolean => ascii(b, 0, b.length).includes(needle)
+/** The brands of an ISO-BMFF `ftyp` box: the major one first. */
+const ftypBrands = (b: Uint8Array): string[] => {
+  const boxSize = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
+  const brands = [ascii(b, 8, 4)]
+  for (let at = 16; at + 4 <= Math.min(boxSize, b.length, 256); at += 4) brands.push(ascii(b, at, 4))
+  return brands
+}
 
-const HEIC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'])
-const AVIF_BRANDS = new Set(['avif', 'avis'])
-const M4A_BRANDS = new Set(['M4A ', 'M4B ', 'M4P ', 'F4A '])
+/** Major brands of MP4 video that ffmpeg's mov demuxer reads; file-type calls every other one MP4 too. */
 const MP4_BRANDS = new Set([
   'isom',
   'iso2',
@@ -39,83 +80,44 @@ const MP4_BRANDS = new Set([
   'dash',
   'mmp4',
   'MSNV',
-  'M4V ',
-  'M4VH',
   'f4v ',
 ])
 
-/** ISO base media (`ftyp` box): the major brand and the compatible brands decide. */
-const sniffFtyp = (b: Uint8Array): Sniffed | undefined => {
-  if (ascii(b, 4, 4) !== 'ftyp') return undefined
-  const boxSize = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
-  const major = ascii(b, 8, 4)
-  const brands = [major]
-  for (let at = 16; at + 4 <= Math.min(boxSize, b.length, 256); at += 4) brands.push(ascii(b, at, 4))
-  if (brands.some((x) => AVIF_BRANDS.has(x))) return { kind: 'image', mime: 'image/avif' }
-  if (HEIC_BRANDS.has(major) || brands.some((x) => x === 'heic' || x === 'heix'))
-    return { kind: 'image', mime: 'image/heic' }
-  if (M4A_BRANDS.has(major)) return { kind: 'audio', mime: 'audio/mp4' }
-  if (major === 'qt  ') return { kind: 'video', mime: 'video/quicktime' }
-  if (major.startsWith('3g')) return { kind: 'video', mime: 'video/3gpp' }
-  if (MP4_BRANDS.has(major)) return { kind: 'video', mime: 'video/mp4' }
-  return undefined
+/** A Matroska/WebM file with no video codec id in its track headers is audio (a WebM voice note). */
+const ebmlAudioOnly = (b: Uint8Array): boolean => {
+  const text = ascii(b, 0, b.length)
+  return text.includes('A_') && !text.includes('V_')
 }
 
-/** EBML (Matroska/WebM): a video codec id in the track headers makes it video, else audio. */
-const sniffEbml = (b: Uint8Array): Sniffed | undefined => {
-  if (!startsWith(b, [0x1a, 0x45, 0xdf, 0xa3])) return undefined
-  const webm = contains(b, 'webm')
-  if (contains(b, 'V_')) return { kind: 'video', mime: webm ? 'video/webm' : 'video/x-matroska' }
-  if (contains(b, 'A_')) return { kind: 'audio', mime: 'audio/webm' }
-  return { kind: 'video', mime: webm ? 'video/webm' : 'video/x-matroska' }
-}
-
-/** ZIP-based office documents name their parts near the start of the archive. */
-const sniffZip = (b: Uint8Array): Sniffed | undefined => {
-  if (!startsWith(b, [0x50, 0x4b, 0x03, 0x04])) return undefined
-  if (contains(b, 'word/'))
-    return {
-      kind: 'document',
-      mime: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-    }
-  if (contains(b, 'xl/'))
-    return { kind: 'document', mime: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }
-  if (contains(b, 'ppt/'))
-    return {
-      kind: 'document',
-      mime: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-    }
-  if (contains(b, 'mimetypeapplication/vnd.oasis.opendocument.text'))
-    return { kind: 'document', mime: 'application/vnd.oasis.opendocument.text' }
-  return { kind: 'document', mime: 'application/zip' }
-}
-
-/** MPEG audio frame sync: 11 set bits, then version and layer. Layer III is MP3, layer "00" is ADTS AAC. */
-const sniffMpegAudio = (b: Uint8Array): Sniffed | undefined => {
-  if (b.length < 2 || b[0] !== 0xff) return undefined
-  const b1 = b[1]!
-  if ((b1 & 0xf6) === 0xf0) return { kind: 'audio', mime: 'audio/aac' }
-  if ((b1 & 0xe0) === 0xe0 && (b1 & 0x06) === 0x02 && (b1 & 0x18) !== 0x08)
-    return { kind: 'audio', mime: 'audio/mpeg' }
-  return undefined
-}
-
-export const sniff = (head: Uint8Array): Sniffed | undefined => {
-  if (startsWith(head, [0xff, 0xd8, 0xff])) return { kind: 'image', mime: 'image/jpeg' }
-  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
-    return { kind: 'image', mime: 'image/png' }
-  if (ascii(head, 0, 6) === 'GIF87a' || ascii(head, 0, 6) === 'GIF89a')
-    return { kind: 'image', mime: 'image/gif' }
-  if (ascii(head, 0, 4) === 'RIFF') {
-    const form = ascii(head, 8, 4)
-    if (form === 'WEBP') return { kind: 'image', mime: 'image/webp' }
-    if (form === 'WAVE') return { kind: 'audio', mime: 'audio/wav' }
-    return undefined
+const refine = (head: Uint8Array, ext: string, s: Sniffed): Sniffed | undefined => {
+  switch (ext) {
+    case 'mp4':
+      return MP4_BRANDS.has(ftypBrands(head)[0]!) ? s : undefined
+    case 'heic':
+      // An image file whose brands name AV1 (`mif1` major, `avif` compatible) is AVIF.
+      return ftypBrands(head).some((x) => x === 'avif' || x === 'avis') ? ACCEPTED.avif : s
+    case 'webm':
+    case 'mkv':
+      return ebmlAudioOnly(head) ? { kind: 'audio', mime: 'audio/webm' } : s
+    default:
+      return s
   }
-  if (ascii(head, 0, 4) === 'OggS') return { kind: 'audio', mime: 'audio/ogg' }
-  if (ascii(head, 0, 3) === 'ID3') return { kind: 'audio', mime: 'audio/mpeg' }
-  if (ascii(head, 0, 5) === '%PDF-') return { kind: 'document', mime: 'application/pdf' }
-  return sniffFtyp(head) ?? sniffEbml(head) ?? sniffZip(head) ?? sniffMpegAudio(head)
+}
+
+const isZip = (b: Uint8Array): boolean => b[0] === 0x50 && b[1] === 0x4b && b[2] === 3 && b[3] === 4
+
+export const sniff = async (head: Uint8Array): Promise<Sniffed | undefined> => {
+  let found: { ext: string } | undefined
+  try {
+    found = await fileTypeFromBuffer(head)
+  } catch {
+    // A parser limit or malformed structure in hostile input: not a format we recognise.
+    found = undefined
+  }
+  const accepted = found && Object.hasOwn(ACCEPTED, found.ext) ? ACCEPTED[found.ext] : undefined
+  if (accepted) return refine(head, found!.ext, accepted)
+  // Other ZIP-based formats (ODS, EPUB, JAR…) are documents as plain ZIP archives, as before.
+  return isZip(head) ? ACCEPTED.zip : undefined
 }
 
 /**
@@ -124,11 +126,11 @@ export const sniff = (head: Uint8Array): Sniffed | undefined => {
  * content when recognised, else `application/octet-stream`. Otherwise the bytes decide, and a
  * requested kind that disagrees with them is refused.
  */
-export const classifyUpload = (
+export const classifyUpload = async (
   head: Uint8Array,
   requested: MediaKind | undefined,
-): { ok: true; kind: MediaKind; mime: string } | { ok: false; reason: string } => {
-  const s = sniff(head)
+): Promise<{ ok: true; kind: MediaKind; mime: string } | { ok: false; reason: string }> => {
+  const s = await sniff(head)
   if (requested === 'document')
     return { ok: true, kind: 'document', mime: s?.mime ?? 'application/octet-stream' }
   if (!s) return { ok: false, reason: 'the bytes are not a recognised image, video, audio or document' }
@@ -139,23 +141,4 @@ export const classifyUpload = (
   if (requested !== undefined && requested !== s.kind)
     return { ok: false, reason: `the bytes are ${s.kind} (${s.mime}), not ${requested}` }
   return { ok: true, kind: s.kind, mime: s.mime }
-}
-
-/** A file name safe to echo in Content-Disposition: no paths, controls or quotes; at most 255 chars. */
-export const sanitiseFileName = (raw: string | undefined): string | undefined => {
-  if (raw === undefined) return undefined
-  let name = raw
-  try {
-    name = decodeURIComponent(raw)
-  } catch {
-    // not percent-encoded: use it as it is
-  }
-  const base = name.split(/[/\\]/).pop() ?? ''
-  const cleaned = [...base]
-    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || '"<>|:*?'.includes(ch) ? '_' : ch))
-    .join('')
-    .replace(/^\.+/, '')
-    .trim()
-    .slice(0, 255)
-  return cleaned === '' ? undefined : cleaned
 }

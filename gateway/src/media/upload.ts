@@ -28,6 +28,11 @@ export const streamToS3 = async (o: {
   /** The client's Content-Length, when it sent one: refused early if over the limit. */
   declaredLength?: number
   signal?: AbortSignal
+  /**
+   * Called with the running size before each chunk goes on to the store; a rejection (a quota
+   * refusal) cuts the upload there, and is its answer.
+   */
+  ensure?: (size: number) => Promise<void>
 }): Promise<StoredUpload> => {
   const it = o.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const chunks: Buffer[] = []
@@ -44,7 +49,7 @@ export const streamToS3 = async (o: {
   }
   const head = Buffer.concat(chunks)
   if (head.length === 0) throw new ChatError('INVALID_REQUEST', 'the upload is empty')
-  const c = classifyUpload(head, o.requestedKind)
+  const c = await classifyUpload(head, o.requestedKind)
   if (!c.ok) {
     o.body.destroy()
     throw new ChatError('UNSUPPORTED_MEDIA_TYPE', c.reason)
@@ -56,23 +61,46 @@ export const streamToS3 = async (o: {
     throw tooLarge()
   }
   let size = head.length
+  // Why the body was cut, when we cut it. The uploader may fail with another error on its way
+  // out (aborting the multipart upload can fail too: s3rver answers 405), but the client must
+  // hear the reason, not a retryable UNAVAILABLE.
+  let refusal: ChatError | undefined
+  const refuse = (e: ChatError): ChatError => {
+    refusal ??= e
+    return e
+  }
   // A body shorter than its Content-Length is a client that went away, even if the transport
   // reported a clean end: never store a truncated file as a whole one.
   const short = () =>
     o.declaredLength !== undefined && size < o.declaredLength
       ? new ChatError('UPLOAD_ABORTED', `${size} of ${o.declaredLength} bytes arrived`)
       : undefined
+  const allow = async (n: number) => {
+    try {
+      await o.ensure?.(n)
+    } catch (e) {
+      throw e instanceof ChatError ? refuse(e) : e
+    }
+  }
   async function* bytes(): AsyncGenerator<Buffer> {
+    await allow(head.length)
     yield head
     for (;;) {
-      const r = ended ? { done: true as const } : await it.next()
+      let r: IteratorResult<Buffer>
+      try {
+        r = ended ? { done: true, value: undefined } : await it.next()
+      } catch (e) {
+        // The transport's own refusals (over its limit, client gone) travel on the body stream.
+        throw e instanceof ChatError ? refuse(e) : e
+      }
       if (r.done) {
         const e = short()
-        if (e) throw e
+        if (e) throw refuse(e)
         return
       }
       size += r.value.length
-      if (size > limit) throw tooLarge()
+      if (size > limit) throw refuse(tooLarge())
+      await allow(size)
       yield r.value
     }
   }
@@ -88,6 +116,7 @@ export const streamToS3 = async (o: {
   } catch (e) {
     // A single-part upload may have completed before the error surfaced: remove it too.
     await o.s3.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: o.key })).catch(() => {})
+    if (refusal) throw refusal
     if (e instanceof ChatError) throw e
     if (o.signal?.aborted || (e as Error)?.name === 'AbortError')
       throw new ChatError('UPLOAD_ABORTED', undefined, { cause: e })

@@ -26,11 +26,6 @@ export interface ViewReads extends SentMessageLookup {
    */
   joinedAt(conversationId: string, userId: string): Promise<number | undefined>
   status(conversationId: string, seq: number): Promise<MessageStatusResponse['members']>
-  /**
-   * The last stream sequence of a shard the views have applied (0 when none): the sync path reads
-   * views up to it and the stream after it, so projection lag never shows as a gap.
-   */
-  projectedUpTo(shard: number): Promise<number>
 }
 
 const num = (v: unknown): number => Number(v)
@@ -89,13 +84,8 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3`
 
   const joinedSql = `SELECT joined_seq FROM ${t('members')} WHERE conversation_id = $1 AND user_id = $2 AND active`
-  const offsetSql = `SELECT last_seq FROM ${t('offsets')} WHERE shard = $1`
 
   return {
-    async projectedUpTo(shard) {
-      const r = await query(offsetSql, [shard])
-      return r.rows[0] ? num(r.rows[0].last_seq) : 0
-    },
     async inbox(userId, limit = MAX_INBOX) {
       const r = await query(inboxSql, [userId, Math.min(limit, MAX_INBOX)])
       return r.rows.map((x): InboxEntry => {

@@ -21,6 +21,12 @@ const SEQ = /^[0-9]{1,15}$/
  * The HTTP reads served from the views. Access is decided by the log (MembershipPort), not by the
  * lagging view: a member just added can read at once, one just removed cannot. A conversation
  * that does not exist and one the caller is not in are the same 404 NOT_A_MEMBER.
+ *
+ * A member reads from the event that added them on, as sync and live delivery show it: history
+ * hides what came before, and the status of a message sent before they joined is 404 NOT_FOUND
+ * (as is the status of any sequence below that point, message or not). Until the views know the
+ * membership (projection lag right after being added) both answer with nothing: an empty page,
+ * an empty member list.
  */
 export const viewRoutes = (ctx: ViewRoutesContext): HttpRoute[] => {
   const allowed = async (conversationId: string | undefined, userId: string) =>
@@ -71,10 +77,13 @@ export const viewRoutes = (ctx: ViewRoutesContext): HttpRoute[] => {
           return reply.error('INVALID_REQUEST', { details: ['/seq: expected a positive integer'] })
         if (!(await allowed(id, c.principal.userId))) return reply.error('NOT_A_MEMBER')
         const seq = Number(seqRaw)
+        const joined = await ctx.reads.joinedAt(id!, c.principal.userId)
+        if (joined !== undefined && seq < joined)
+          return reply.error('NOT_FOUND', { message: 'no message you can see has this sequence' })
         const body: MessageStatusResponse = {
           conversationId: id!,
           seq,
-          members: await ctx.reads.status(id!, seq),
+          members: joined === undefined ? [] : await ctx.reads.status(id!, seq),
         }
         return reply.json(body)
       },

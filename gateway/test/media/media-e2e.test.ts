@@ -16,6 +16,8 @@ import { startGateway } from '../../src/gateway.js'
 import { mediaRepo } from '../../src/media/media-repo.js'
 import { createMediaService, type MediaService } from '../../src/media/media-service.js'
 import { mediaRoutes } from '../../src/media/routes.js'
+import { uploadLedger } from '../../src/media/upload-ledger.js'
+import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
 import { mountHttp } from '../../src/transport/http/uws-http.js'
 import { memoryDirectory, testGateways } from '../support/gateway.js'
 import { TestClient } from '../support/ws-client.js'
@@ -60,6 +62,7 @@ t.test('a photo, a video, a voice note and a PDF reach the other member with wor
     media: (ctx) => {
       media = createMediaService({
         repo: mediaRepo(db.orm, tn.names.dbSchemas.gateway),
+        ledger: uploadLedger(db.orm, tn.names.dbSchemas.gateway, DEFAULT_UPLOAD_QUOTA),
         s3,
         js: jetstream(tn.nc),
         names: tn.names,

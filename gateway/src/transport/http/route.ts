@@ -40,6 +40,8 @@ export interface RequestContext<
   readonly query: Static<Q>
   /** Request headers, names lower-cased; a repeated header keeps its values joined with ", ". */
   readonly headers: Readonly<Record<string, string>>
+  /** The body's Content-Length when the client sent one (checked unambiguous by the transport). */
+  readonly contentLength: number | undefined
   /** The client address (through `trustedProxyHops` proxies). */
   readonly ip: string
   /** Aborted when the client goes away; pass it to whatever the handler awaits. */
@@ -59,12 +61,17 @@ export interface RouteSpec<A extends boolean, B extends BodyKind, S extends TSch
   body: B
   /** The JSON body's schema (required when `body` is `json`). */
   schema?: S
-  /** The query's schema; values are converted from strings (e.g. to integers) before the check. */
+  /**
+   * The query's schema (from contracts); values are converted from their canonical spellings
+   * (`7` to an integer, never `1.5`) before the check. Without one, no parameter is accepted.
+   */
   query?: Q
   /** Largest body accepted, bytes (`json` defaults to 64 KiB; `stream` must set it). */
   maxBodyBytes?: number
-  /** Name of a per-IP token bucket in the transport's `rateLimits` (e.g. `auth`). */
+  /** Name of a token bucket in the transport's `rateLimits` (e.g. `auth`). */
   rateLimit?: string
+  /** Whose bucket: the client address (default, checked first) or the authenticated user. */
+  rateLimitBy?: 'ip' | 'user'
   handle(ctx: RequestContext<A, B, S, Q>): Promise<HttpReply>
 }
 
@@ -78,6 +85,7 @@ export interface HttpRoute {
   readonly query?: TSchema
   readonly maxBodyBytes?: number
   readonly rateLimit?: string
+  readonly rateLimitBy?: 'ip' | 'user'
   handle(ctx: RequestContext): Promise<HttpReply>
 }
 

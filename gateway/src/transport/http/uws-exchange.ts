@@ -81,13 +81,14 @@ export class Exchange {
    * the kernel send RST, which can destroy the answer before the client reads it. uWS discards the
    * rest of the body instead (a polite client stops sending when it sees the answer).
    */
-  end(status: number, headers: Headers | undefined, body?: string): void {
+  end(status: number, headers: Headers | undefined, body?: string, close = false): void {
     if (!this.open) return
     this.res.cork(() => {
       this.unpause()
       this.head(status, headers)
-      if (body === undefined) this.res.endWithoutBody(0)
-      else this.res.end(body)
+      // `close`: uWS answers with `Connection: close` and shuts the socket down after the write.
+      if (body === undefined) this.res.endWithoutBody(0, close)
+      else this.res.end(body, close)
     })
     this.done(status)
   }
@@ -100,18 +101,23 @@ export class Exchange {
     }
   }
 
-  json(status: number, body: unknown, headers?: Headers): void {
-    this.end(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(body))
+  json(status: number, body: unknown, headers?: Headers, close = false): void {
+    this.end(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(body), close)
   }
 
-  error(r: HttpReply & { kind: 'error' }, headers?: Headers): void {
+  /** `close`: end the connection after the answer (what follows on it cannot be trusted). */
+  error(r: HttpReply & { kind: 'error' }, headers?: Headers, close = false): void {
     const extra: Record<string, string> = { ...r.headers, ...headers }
     if (r.retryAfterMs !== undefined)
       extra['retry-after'] = String(Math.max(1, Math.ceil(r.retryAfterMs / 1000)))
-    this.json(ERRORS[r.code].status, { error: errorBody(r.code, r.message, r) }, extra)
+    this.json(ERRORS[r.code].status, { error: errorBody(r.code, r.message, r) }, extra, close)
   }
 
-  /** Streams a Readable with backpressure; `length` known → Content-Length, else chunked. */
+  /**
+   * Streams a Readable with backpressure; `length` known → Content-Length, else chunked. Never
+   * writes more than `length`: a source that yields more (a store that ignored a range) is cut
+   * there, because on a keep-alive connection the surplus would be read as the next response.
+   */
   stream(status: number, body: Readable, length: number | undefined, headers: Headers | undefined): void {
     if (!this.open) {
       body.destroy()
@@ -128,7 +134,8 @@ export class Exchange {
     }
     this.onAbort.push(() => body.destroy())
     let sent = 0
-    body.on('data', (chunk: Buffer) => {
+    body.on('data', (data: Buffer) => {
+      let chunk = data
       if (!this.open) return
       res.cork(() => {
         writeHead()
@@ -141,6 +148,13 @@ export class Exchange {
             })
           }
           return
+        }
+        if (sent + chunk.length > length) {
+          this.log.error(
+            { route: this.routeLabel, length, sent, chunk: chunk.length },
+            'streamed reply source yields more than its announced length; the surplus is dropped',
+          )
+          chunk = chunk.subarray(0, length - sent)
         }
         const offset = res.getWriteOffset()
         const [ok, complete] = res.tryEnd(chunk, length)

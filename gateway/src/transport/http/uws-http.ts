@@ -1,11 +1,11 @@
 import uWS from 'uWebSockets.js'
 import type { Readable } from 'node:stream'
-import { ChatError, decoder, isChatError } from '@chatapp/contracts'
+import { ChatError, decoder, isChatError, NoQuery } from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
-import { Value } from '@sinclair/typebox/value'
 import type { Registry } from 'prom-client'
 import type { TokenVerifier } from '../../ports.js'
 import { DEFAULT_RATE_LIMITS } from './config.js'
+import { readFraming } from './framing.js'
 import { createHttpMetrics } from './http-metrics.js'
 import { type BucketSpec, KeyedRateLimiter } from './rate-limiter.js'
 import { DEFAULT_JSON_BODY_BYTES, type HttpReply, type HttpRoute, type RequestContext } from './route.js'
@@ -19,8 +19,12 @@ import { ErrorReply, Exchange, readBody, refuse, streamBody } from './uws-exchan
  * - everything needed from `req` is copied before the first `await` (uWS frees it on return);
  * - `onAborted` is registered before the first `await`, and nothing touches `res` after it fired;
  * - every write made after an `await` (or from a stream event) is inside `res.cork`;
+ * - a request whose body framing is ambiguous (two Content-Lengths, Transfer-Encoding with
+ *   Content-Length) is refused and its connection closed before anything else (`framing.ts`);
  * - request bodies are read with backpressure (`pause`/`resume`) and cut at `maxBodyBytes`;
- *   streamed replies respect backpressure (`tryEnd`/`write` + `onWritable`);
+ *   streamed replies respect backpressure (`tryEnd`/`write` + `onWritable`) and never carry more
+ *   bytes than they announced;
+ * - every query is decoded with its route's schema (none: no parameters), as bodies are;
  * - an answer sent before the body was read leaves the connection open (no RST, see `Exchange.end`).
  */
 
@@ -29,7 +33,7 @@ export interface HttpDeps {
   log: Logger
   /** Where http_requests_total and http_request_duration_seconds are registered. */
   registry?: Registry
-  /** Per-IP token buckets by name; a route names one in `rateLimit`. Overrides the defaults. */
+  /** Token buckets by name (per IP, or per user); a route names one in `rateLimit`. Overrides the defaults. */
   rateLimits?: Record<string, BucketSpec>
   /**
    * Proxies in front of the gateway that append to X-Forwarded-For. 0 (default): the peer
@@ -48,16 +52,12 @@ const clientIp = (peer: string, xff: string | undefined, hops: number): string =
   return chain[chain.length - hops] || peer
 }
 
-const parseQuery = (raw: string): Record<string, string> => {
-  const out: Record<string, string> = Object.create(null)
-  for (const [k, v] of new URLSearchParams(raw)) out[k] = v
-  return out
-}
+const noQuery = decoder(NoQuery)
 
 const compileRoutes = (routes: readonly HttpRoute[], limits: Record<string, BucketSpec>) => {
   const checks = new Map<
     HttpRoute,
-    { body?: ReturnType<typeof decoder>; query?: ReturnType<typeof decoder> }
+    { body?: ReturnType<typeof decoder>; query: ReturnType<typeof decoder> }
   >()
   for (const r of routes) {
     if (r.body === 'json' && !r.schema) throw new Error(`${r.method} ${r.path}: a json route needs a schema`)
@@ -65,9 +65,11 @@ const compileRoutes = (routes: readonly HttpRoute[], limits: Record<string, Buck
       throw new Error(`${r.method} ${r.path}: a stream route needs maxBodyBytes`)
     if (r.rateLimit && !limits[r.rateLimit])
       throw new Error(`${r.method} ${r.path}: no rate limit "${r.rateLimit}"`)
+    if (r.rateLimitBy === 'user' && !r.auth)
+      throw new Error(`${r.method} ${r.path}: a per-user rate limit needs auth`)
     checks.set(r, {
       ...(r.schema ? { body: decoder(r.schema) } : {}),
-      ...(r.query ? { query: decoder(r.query) } : {}),
+      query: r.query ? decoder(r.query) : noQuery,
     })
   }
   return checks
@@ -102,6 +104,14 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
     res.onAborted(() => ex.abort())
     const ip = clientIp(text.decode(res.getRemoteAddressAsText()), headers['x-forwarded-for'], hops)
 
+    // Before routing: where this request's body ends is unclear, so nothing after it on this
+    // connection can be trusted either. Answered, and the connection closed.
+    const framing = readFraming(headers)
+    if (!framing.ok) {
+      ex.bodyComplete = false
+      return ex.error({ kind: 'error', code: 'INVALID_REQUEST', message: framing.problem }, undefined, true)
+    }
+
     const m = match(method, url)
     if (m.kind === 'not-found') return ex.error({ kind: 'error', code: 'NOT_FOUND' })
     if (m.kind === 'method-not-allowed') {
@@ -111,16 +121,16 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
     ex.routeLabel = route.path
     const check = checks.get(route)!
 
-    if (route.rateLimit) {
+    if (route.rateLimit && route.rateLimitBy !== 'user') {
       const r = limiters.get(route.rateLimit)!.take(ip, now())
       if (!r.ok) return ex.error({ kind: 'error', code: 'RATE_LIMITED', retryAfterMs: r.retryAfterMs })
     }
 
     // Start reading the body now (uWS requires onData before any await); it is used after auth.
-    const declared = headers['content-length']
-    const hasBody = (declared !== undefined && declared !== '0') || headers['transfer-encoding'] !== undefined
+    const declared = framing.length
+    const hasBody = (declared !== undefined && declared > 0) || framing.chunked
     const max = route.maxBodyBytes ?? DEFAULT_JSON_BODY_BYTES
-    if (route.body !== 'none' && declared !== undefined && Number(declared) > max) {
+    if (route.body !== 'none' && declared !== undefined && declared > max) {
       ex.bodyComplete = false
       return ex.error({ kind: 'error', code: 'PAYLOAD_TOO_LARGE', message: `the body exceeds ${max} bytes` })
     }
@@ -142,7 +152,12 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
       if (route.auth) {
         const bearer = BEARER.exec(headers.authorization ?? '')?.[1]
         if (!bearer) throw refuse('UNAUTHENTICATED', { message: 'missing Authorization: Bearer <token>' })
-        principal = (await deps.tokens.verifyAccessToken(bearer)) as never
+        const verified = await deps.tokens.verifyAccessToken(bearer)
+        principal = verified as never
+        if (route.rateLimit && route.rateLimitBy === 'user') {
+          const r = limiters.get(route.rateLimit)!.take(verified.userId, now())
+          if (!r.ok) throw refuse('RATE_LIMITED', { retryAfterMs: r.retryAfterMs })
+        }
       }
       let body: unknown
       if (jsonBody) {
@@ -150,18 +165,15 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
         if (!decoded.ok) throw new ErrorReply({ kind: 'error', ...decoded.error })
         body = decoded.value
       }
-      let query: unknown = parseQuery(rawQuery)
-      if (check.query) {
-        const decoded = check.query.fromValue(Value.Convert(route.query!, query))
-        if (!decoded.ok) throw new ErrorReply({ kind: 'error', ...decoded.error })
-        query = decoded.value
-      }
+      const query = check.query.fromQuery(rawQuery)
+      if (!query.ok) throw new ErrorReply({ kind: 'error', ...query.error })
       const ctx = {
         method: route.method,
         url,
         params: m.params,
-        query,
+        query: query.value,
         headers,
+        contentLength: declared,
         ip,
         signal: ex.controller.signal,
         principal,
@@ -179,7 +191,16 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
             e.code === 'UNAUTHENTICATED' || e.code === 'TOKEN_EXPIRED'
               ? { 'www-authenticate': 'Bearer error="invalid_token"' }
               : undefined
-          return ex.error({ kind: 'error', code: e.code, message: e.message, details: e.details }, authHeader)
+          return ex.error(
+            {
+              kind: 'error',
+              code: e.code,
+              message: e.message,
+              ...(e.details ? { details: e.details } : {}),
+              ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+            },
+            authHeader,
+          )
         }
         log.error({ err: e, route: route.path, method }, 'HTTP handler failed')
         ex.error({ kind: 'error', code: 'INTERNAL' })

@@ -12,6 +12,7 @@ import WebSocket from 'ws'
 import { createTokenService, generatePrivateKeyPem } from '../../../src/accounts/token-service.js'
 import { defineRoute, reply } from '../../../src/transport/http/route.js'
 import { mountHttp, startHttpServer } from '../../../src/transport/http/uws-http.js'
+import { RawConnection, rawHead } from '../../support/raw-http.js'
 
 const serverPem = generatePrivateKeyPem()
 const tokens = await createTokenService({ privateKeyPem: serverPem, ttlS: 60 })
@@ -100,6 +101,28 @@ const routes = [
         }),
       )
     },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/t/overlong',
+    auth: false,
+    body: 'none',
+    // A source that yields more than the length it was announced with (as a store ignoring a
+    // Range header does): the client must get exactly the announced bytes.
+    handle: async () =>
+      reply.stream(Readable.from([Buffer.from('ab'), Buffer.from('cdef'), Buffer.from('ghij')]), {
+        status: 206,
+        length: 3,
+      }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/t/per-user',
+    auth: true,
+    body: 'none',
+    rateLimit: 'tight',
+    rateLimitBy: 'user',
+    handle: async () => reply.empty(),
   }),
   defineRoute({
     method: 'GET',
@@ -267,15 +290,126 @@ t.test('authenticates with a bearer token and refuses a missing, bad or expired 
 t.test('converts and checks the query, and decodes path parameters', async (t) => {
   const r = await fetch(`${base}/t/items/a%2Fb?limit=7`)
   t.same(await r.json(), { id: 'a/b', limit: 7, ip: '127.0.0.1' })
-  const bad = await fetch(`${base}/t/items/x?limit=500`)
-  t.equal(bad.status, 400)
-  t.equal((await errorOf(bad)).code, 'INVALID_REQUEST')
-  const nan = await fetch(`${base}/t/items/x?limit=many`)
-  t.equal((await errorOf(nan)).code, 'INVALID_REQUEST')
+  for (const q of ['limit=500', 'limit=many', 'limit=1.5', 'limit=1e1', 'limit=3&limit=4']) {
+    const bad = await fetch(`${base}/t/items/x?${q}`)
+    t.equal(bad.status, 400, q)
+    t.equal((await errorOf(bad)).code, 'INVALID_REQUEST', q)
+  }
   const proto = await fetch(`${base}/t/items/x?__proto__=1&constructor=2&limit=3`, {
     headers: { constructor: 'x' },
   })
   t.same(await proto.json(), { id: 'x', limit: 3, ip: '127.0.0.1' }, 'prototype-named keys are plain keys')
+})
+
+t.test('a route without a query schema takes no query parameters', async (t) => {
+  t.equal((await fetch(`${base}/t/public?`)).status, 200, 'an empty query is no query')
+  const r = await fetch(`${base}/t/public?debug=1`)
+  t.equal(r.status, 400)
+  const e = await errorOf(r)
+  t.equal(e.code, 'INVALID_REQUEST')
+})
+
+t.test('refuses ambiguous body framing with 400 and closes the connection', async (t) => {
+  // Bodies as long as uWS takes them to be (it reads the first Content-Length as a number): had
+  // bytes remained, uWS would parse them as a next request, fail, and drop the connection before
+  // the answer is flushed (the smuggling test below covers that case).
+  const cases: [string, [string, string][], string][] = [
+    [
+      'two different Content-Lengths',
+      [
+        ['content-length', '5'],
+        ['content-length', '7'],
+      ],
+      'hello',
+    ],
+    ['an unknown Transfer-Encoding', [['transfer-encoding', 'xchunked']], '5\r\nhello\r\n0\r\n\r\n'],
+  ]
+  for (const [label, headers, body] of cases) {
+    const c = await RawConnection.open(server.port)
+    t.teardown(() => c.destroy())
+    c.write(`${rawHead('POST', '/t/echo', headers)}${body}`)
+    const r = await c.next()
+    t.equal(r?.status, 400, label)
+    t.equal(r && JSON.parse(r.body.toString()).error.code, 'INVALID_REQUEST', label)
+    t.equal(r?.headers.connection, 'close', label)
+    t.ok(await c.closedByServer(), `${label}: connection closed`)
+  }
+  const same = await RawConnection.open(server.port)
+  t.teardown(() => same.destroy())
+  same.write(
+    `${rawHead('POST', '/t/echo', [
+      ['content-type', 'application/json'],
+      ['content-length', '14'],
+      ['content-length', '14'],
+    ])}{"name":"ann"}`,
+  )
+  t.equal((await same.next())?.status, 201, 'identical repeated Content-Lengths are one length')
+})
+
+t.test('a request smuggled behind ambiguous framing is never served', async (t) => {
+  // uWS itself drops a connection whose request has both Transfer-Encoding and Content-Length
+  // before any handler runs, and one whose Content-Length is not a plain number right after the
+  // handler: no 400 can be written then, the closed connection is the answer.
+  const cases: [string, [string, string][], string][] = [
+    [
+      'two different Content-Lengths',
+      [
+        ['content-length', '5'],
+        ['content-length', '7'],
+      ],
+      'helloXX',
+    ],
+    ['a Content-Length list', [['content-length', '5, 7']], 'helloXX'],
+    ['a Content-Length that is no number', [['content-length', '+5']], 'hello'],
+    [
+      'Transfer-Encoding with Content-Length',
+      [
+        ['content-length', '5'],
+        ['transfer-encoding', 'chunked'],
+      ],
+      '5\r\nhello\r\n0\r\n\r\n',
+    ],
+  ]
+  for (const [label, headers, body] of cases) {
+    const c = await RawConnection.open(server.port)
+    t.teardown(() => c.destroy())
+    c.write(`${rawHead('POST', '/t/echo', headers)}${body}${rawHead('GET', '/t/public', [])}`)
+    const answers = []
+    for (let r = await c.next(); r; r = await c.next()) answers.push(r.status)
+    t.notOk(answers.includes(200), `${label}: the smuggled GET got no answer (${answers})`)
+    t.ok(c.closed, `${label}: connection closed`)
+  }
+})
+
+t.test(
+  'never writes more than the announced length; the next response on the socket is intact',
+  async (t) => {
+    const c = await RawConnection.open(server.port)
+    t.teardown(() => c.destroy())
+    c.write(rawHead('GET', '/t/overlong', []))
+    const first = await c.next()
+    t.equal(first?.status, 206)
+    t.equal(first?.body.toString(), 'abc')
+    c.write(rawHead('GET', '/t/public', []))
+    const second = await c.next()
+    t.equal(second?.status, 200, 'the keep-alive connection is still in step')
+    t.same(JSON.parse(second!.body.toString()), { ok: true })
+  },
+)
+
+t.test('rate limits a route per user when it says so', async (t) => {
+  const ann = { authorization: `Bearer ${(await tokens.issue('u_annrate01', 'dev1', 's_ann')).accessToken}` }
+  const bob = { authorization: `Bearer ${(await tokens.issue('u_bobrate01', 'dev1', 's_bob')).accessToken}` }
+  for (let i = 0; i < 2; i++)
+    t.equal((await fetch(`${base}/t/per-user`, { method: 'POST', headers: ann })).status, 204)
+  const limited = await fetch(`${base}/t/per-user`, { method: 'POST', headers: ann })
+  t.equal(limited.status, 429)
+  t.equal((await errorOf(limited)).code, 'RATE_LIMITED')
+  t.equal(
+    (await fetch(`${base}/t/per-user`, { method: 'POST', headers: bob })).status,
+    204,
+    'another user, same address',
+  )
 })
 
 t.test('streams an upload through a slow consumer without losing a byte', async (t) => {

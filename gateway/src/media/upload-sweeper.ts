@@ -1,0 +1,132 @@
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { fnv1a32, mediaKeys } from '@chatapp/contracts'
+import type { Logger } from '@chatapp/kit'
+import type { MikroORM } from '@mikro-orm/postgresql'
+import { utcDay } from './upload-quota.js'
+
+/** Advisory lock class (first key) of the upload sweeper; the second key hashes the schema. */
+export const LOCK_UPLOAD_SWEEP = 0x63_68_31
+
+/**
+ * An upload still in progress after this long is taken for dead (its gateway died, or the client
+ * trickles): its reservation ends and whatever it stored is deleted. 100 MiB in 3 h is 10 KB/s.
+ */
+export const PENDING_MAX_AGE_MS = 3 * 3600_000
+
+export interface SweepDeps {
+  orm: MikroORM
+  schema: string
+  s3: S3Client
+  bucket: string
+  /** An upload no message carries is deleted this long after it was stored. */
+  unattachedTtlMs: number
+  pendingMaxAgeMs?: number
+  /** Rows handled per pass, at most (the next pass takes the rest). */
+  batch?: number
+  now?: () => number
+}
+
+export interface SweepResult {
+  /** Another gateway held the sweep lock: this one did nothing. */
+  skipped: boolean
+  expired: string[]
+  abandoned: string[]
+}
+
+/**
+ * One pass of the upload sweeper. Safe with any number of gateways: the pass runs in one
+ * transaction under a transaction-scoped advisory lock taken with `pg_try_…`, so at most one
+ * gateway sweeps at a time and the others skip (nothing to wait for; the next interval comes).
+ * Rows are locked `FOR UPDATE` while their objects are deleted, so a share being recorded for one
+ * of them waits, then fails its foreign key instead of pointing at deleted bytes (a send cannot
+ * attach such a media anyway: `forAttach` refuses it ATTACH_MARGIN_MS before it expires).
+ * Objects go before rows: a pass that dies in between leaves rows that the next pass deletes
+ * again (deleting a missing object is a no-op), never objects without a row.
+ *
+ * Three things are swept: unattached uploads older than the TTL (objects and row); reservations
+ * of uploads in progress for longer than `pendingMaxAgeMs` (and any object they stored); daily
+ * counters older than yesterday.
+ */
+export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
+  const now = (d.now ?? Date.now)()
+  const batch = d.batch ?? 100
+  const t = (name: string) => `"${d.schema}".${name}`
+  return d.orm.em.fork().transactional(async (em) => {
+    const conn = em.getConnection()
+    const ctx = em.getTransactionContext()
+    const q = <T>(sql: string, params: unknown[] = []) =>
+      conn.execute(sql, params, 'all', ctx) as Promise<T[]>
+    const [lock] = await q<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(?, ?) AS ok', [
+      LOCK_UPLOAD_SWEEP,
+      fnv1a32(d.schema) | 0,
+    ])
+    if (!lock?.ok) return { skipped: true, expired: [], abandoned: [] }
+
+    const expired = (
+      await q<{ id: string }>(
+        `SELECT m.id FROM ${t('media')} m WHERE m.created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM ${t('media_shares')} s WHERE s.media_id = m.id)
+         ORDER BY m.created_at LIMIT ? FOR UPDATE OF m SKIP LOCKED`,
+        [now - d.unattachedTtlMs, batch],
+      )
+    ).map((r) => r.id)
+    const abandoned = (
+      await q<{ media_id: string }>(
+        `SELECT media_id FROM ${t('upload_pending')} WHERE started_at < ?
+         ORDER BY started_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [now - (d.pendingMaxAgeMs ?? PENDING_MAX_AGE_MS), batch],
+      )
+    ).map((r) => r.media_id)
+
+    for (const id of [...expired, ...abandoned]) await deletePrefix(d.s3, d.bucket, id)
+    const list = (ids: string[]) => ids.map(() => '?').join(', ')
+    if (expired.length > 0) await q(`DELETE FROM ${t('media')} WHERE id IN (${list(expired)})`, expired)
+    if (abandoned.length > 0)
+      await q(`DELETE FROM ${t('upload_pending')} WHERE media_id IN (${list(abandoned)})`, abandoned)
+    await q(`DELETE FROM ${t('upload_days')} WHERE day < ?`, [utcDay(now) - 1])
+    return { skipped: false, expired, abandoned }
+  })
+}
+
+/** Every object of a media: its original, and variants if a job ever made any. */
+const deletePrefix = async (s3: S3Client, bucket: string, mediaId: string): Promise<void> => {
+  const prefix = mediaKeys.original(mediaId).replace(/original$/, '')
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))
+  const keys = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []))
+  if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }))
+}
+
+/**
+ * Runs `sweepUploads` every `intervalMs` (with jitter, so gateways started together do not all
+ * try at once) until stopped. A failing pass is logged and retried at the next interval: the
+ * sweeper never stops the gateway.
+ */
+export const startUploadSweeper = (
+  d: SweepDeps & { intervalMs: number; log: Logger },
+): { stop(): Promise<void> } => {
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<unknown> = Promise.resolve()
+  let stopped = false
+  const schedule = () => {
+    if (stopped) return
+    timer = setTimeout(tick, d.intervalMs * (0.75 + Math.random() / 2))
+    timer.unref()
+  }
+  const tick = () => {
+    running = sweepUploads(d)
+      .then((r) => {
+        if (r.expired.length + r.abandoned.length > 0)
+          d.log.info({ expired: r.expired.length, abandoned: r.abandoned.length }, 'expired uploads deleted')
+      })
+      .catch((err: unknown) => d.log.warn({ err }, 'upload sweep failed; retried at the next interval'))
+      .finally(schedule)
+  }
+  schedule()
+  return {
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      await running
+    },
+  }
+}
