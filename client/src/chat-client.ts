@@ -211,8 +211,18 @@ export class ChatClient {
    * CLIENT_DISCONNECTED. Written again only after a refusal that proves it was not applied
    * (RATE_LIMITED); other retryable refusals reject, and the app decides.
    */
-  createGroup(title: string, memberIds: string[]): Promise<CommandResult> {
-    return this.command({ type: 'group.create', title, memberIds }, false)
+  /**
+   * Idempotent: the frame carries a `clientGroupId` (fresh, or the app's own from `opts`), from
+   * which the gateway derives the group's id, so it is written again after a drop or a retryable
+   * refusal like any command and still makes one group.
+   */
+  createGroup(
+    title: string,
+    memberIds: string[],
+    opts: { clientGroupId?: string } = {},
+  ): Promise<CommandResult> {
+    const clientGroupId = opts.clientGroupId ?? newClientMsgId()
+    return this.command({ type: 'group.create', title, memberIds, clientGroupId })
   }
   addMember(conversationId: string, userId: string): Promise<CommandResult> {
     return this.command({ type: 'group.add', conversationId, userId })
@@ -473,7 +483,11 @@ export class ChatClient {
       }
     }
     let verdict = this.tracker.check(c, f.lane, f.seq, f.prev)
-    if (verdict === 'gap' && f.event.type === 'member.added' && f.event.data.userId === this.userId) {
+    if (
+      verdict === 'gap' &&
+      (f.event.type === 'member.added' || f.event.type === 'member.joined') &&
+      f.event.data.userId === this.userId
+    ) {
       // Re-added to a group: the events while we were out are not ours; the hole is by design.
       this.tracker.rejoin(c, f.seq)
       verdict = 'new'

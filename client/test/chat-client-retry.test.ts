@@ -160,7 +160,7 @@ t.test('a send refused until its give-up time fails with CLIENT_TIMEOUT; the nex
 })
 
 t.test(
-  'idempotent commands are retried on a retryable refusal; group.create only on RATE_LIMITED',
+  'idempotent commands are retried on a retryable refusal; group.create too, with the same clientGroupId',
   async (t) => {
     const gw = await FakeGateway.start()
     t.teardown(() => gw.close())
@@ -180,17 +180,21 @@ t.test(
 
     const create = client.createGroup('Team', [USER_B])
     const g1 = await conn.next('group.create')
+    t.match(g1.clientGroupId, /^[A-Za-z0-9_-]{8,64}$/, 'a create carries its clientGroupId')
     conn.send({ type: 'error', rid: g1.rid, ...errorBody('RATE_LIMITED', undefined, { retryAfterMs: 50 }) })
     const g2 = await conn.next('group.create')
-    conn.send({ type: 'ok', rid: g2.rid, conversationId: 'c_group0001', seq: 1 })
-    t.same(await create, { conversationId: 'c_group0001', seq: 1 })
-
-    // UNAVAILABLE does not prove the group was not created: the app decides.
-    const again = client.createGroup('Team 2', [USER_B])
+    conn.send({ type: 'error', rid: g2.rid, ...errorBody('UNAVAILABLE') })
+    // UNAVAILABLE may follow a create that was stored: the same clientGroupId makes the retry
+    // answer with that group, so the client retries it like any idempotent command.
     const g3 = await conn.next('group.create')
-    conn.send({ type: 'error', rid: g3.rid, ...errorBody('UNAVAILABLE') })
-    await t.rejects(again, { code: 'UNAVAILABLE', retryable: true })
-    t.equal(conn.count('group.create'), 3)
+    t.equal(g3.clientGroupId, g1.clientGroupId)
+    conn.send({ type: 'ok', rid: g3.rid, conversationId: 'c_group0001', seq: 1 })
+    t.same(await create, { conversationId: 'c_group0001', seq: 1 })
+    const mine = client.createGroup('Team 2', [USER_B], { clientGroupId: 'cg_app_0001' })
+    const g4 = await conn.next('group.create')
+    t.equal(g4.clientGroupId, 'cg_app_0001', "the app's own id is used")
+    conn.send({ type: 'ok', rid: g4.rid, conversationId: 'c_group0002', seq: 1 })
+    await mine
     t.same(errors, [])
   },
 )

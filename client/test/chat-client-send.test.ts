@@ -199,24 +199,23 @@ t.test('commands resolve on ok and reject on error', async (t) => {
   }
 })
 
-t.test('after a drop, commands are resent except group.create, which fails as disconnected', async (t) => {
+t.test('after a drop, commands are resent, group.create too (with the same clientGroupId)', async (t) => {
   const { client, gw, conn } = await live(t)
-  const create = t.rejects(client.createGroup('Team', [USER_B]), {
-    code: 'CLIENT_DISCONNECTED',
-    retryable: true,
-  })
+  const create = client.createGroup('Team', [USER_B])
   const open = client.openDirect(USER_B)
-  await conn.next('group.create')
+  const firstCreate = await conn.next('group.create')
   const first = await conn.next('direct.open')
   conn.ws.terminate()
-  await create
   const c1 = await gw.conn(1)
   await c1.handshake()
+  const againCreate = await c1.next('group.create')
+  t.equal(againCreate.clientGroupId, firstCreate.clientGroupId)
   const again = await c1.next('direct.open')
   t.equal(again.rid, first.rid)
-  t.equal(c1.count('group.create'), 0)
+  c1.send({ type: 'ok', rid: againCreate.rid, conversationId: 'c_group0001', seq: 1 })
   c1.send({ type: 'ok', rid: again.rid, conversationId: CONV })
   t.equal((await open).conversationId, CONV)
+  t.equal((await create).conversationId, 'c_group0001')
 })
 
 t.test('receipts are coalesced: one frame per conversation with the highest watermark', async (t) => {

@@ -55,6 +55,9 @@ export interface CommandRunnerOptions {
   afterAppend?: (e: ChatEvent, seq: number) => Promise<void>
 }
 
+/** Refusals a stale cache can cause (a change made on another gateway a moment ago). */
+const STALE_REFUSALS = new Set<ErrorCode>(['NOT_A_MEMBER', 'NOT_ADMIN', 'INVALID_FRAME', 'NO_INVITATION'])
+
 /** Deterministic Msg-Id of the k-th re-append after rejections: a resend finds the same chain. */
 const chained = (msgId: string | undefined, rejectedSeq: number) =>
   msgId === undefined ? undefined : `${msgId}@${rejectedSeq}`
@@ -122,10 +125,7 @@ export const createCommandRunner = (
       if (!d.ok) {
         // A refusal may come from a stale cache (added on another gateway a moment ago):
         // confirm against the log once before answering.
-        if (
-          !refreshed &&
-          (d.code === 'NOT_A_MEMBER' || d.code === 'NOT_ADMIN' || d.code === 'INVALID_FRAME')
-        ) {
+        if (!refreshed && STALE_REFUSALS.has(d.code)) {
           refreshed = true
           state = await store.refresh(id)
           continue

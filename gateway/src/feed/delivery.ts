@@ -47,7 +47,7 @@ export const deliver = async (
   before: ReadonlyMap<string, Watermarks> | undefined,
 ): Promise<void> => {
   const { event } = x
-  if (event.type === 'member.added') {
+  if (event.type === 'member.added' || event.type === 'member.joined') {
     // The new member's connected devices receive the event that adds them and all after it.
     for (const sub of d.devicesOf(event.data.userId)) {
       if (sub.synced && !room.entries.has(sub)) {

@@ -2,6 +2,7 @@ import uWS from 'uWebSockets.js'
 import type { Readable } from 'node:stream'
 import { ChatError, decoder, isChatError, NoQuery } from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
+import { isTransient, RETRY_AFTER_MS } from '@chatapp/kit'
 import type { Registry } from 'prom-client'
 import type { TokenVerifier } from '../../ports.js'
 import { DEFAULT_RATE_LIMITS } from './config.js'
@@ -201,6 +202,11 @@ export const mountHttp = (app: uWS.TemplatedApp, routes: readonly HttpRoute[], d
             },
             authHeader,
           )
+        }
+        if (isTransient(e)) {
+          // NATS unreachable or electing a leader: a pause, answered as one (never a 500).
+          log.warn({ err: e, route: route.path, method }, 'HTTP handler: a dependency is unavailable')
+          return ex.error({ kind: 'error', code: 'UNAVAILABLE', retryAfterMs: RETRY_AFTER_MS })
         }
         log.error({ err: e, route: route.path, method }, 'HTTP handler failed')
         ex.error({ kind: 'error', code: 'INTERNAL' })
