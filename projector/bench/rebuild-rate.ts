@@ -5,6 +5,8 @@
  *   cd projector && source ../.data/test.env && EVENTS=60000 RATE=3000 \
  *     node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/rebuild-rate.ts
  */
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { decodeEvent, encodeJson, HEADERS } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
@@ -15,6 +17,33 @@ import { openPool } from '../src/db.js'
 import { readLog } from '../src/log-reader.js'
 import { startProjector } from '../src/projector.js'
 import { rebuild } from '../src/rebuild.js'
+
+/** PROFILE=file.cpuprofile: a CPU profile of the rebuild alone (not of the publishing before it). */
+const startProfile = async () => {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return async (file: string) => {
+    const { profile } = await session.post('Profiler.stop')
+    await writeFile(file, JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
+/** CPU seconds used so far by every postgres process of the machine (from /proc). */
+const postgresCpu = async (): Promise<number> => {
+  let ticks = 0
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    const m = /^\d+ \((postgres)\) (.*)$/.exec(stat.trim())
+    if (!m) continue
+    const f = m[2]!.split(' ')
+    ticks += Number(f[11]) + Number(f[12])
+  }
+  return ticks / 100
+}
 
 const EVENTS = Number(process.env.EVENTS ?? 60_000)
 const RATE = Number(process.env.RATE ?? 3000)
@@ -140,6 +169,8 @@ for (let s = 0; s < n.shards; s++)
     for (const e of b) decodeEvent(e.data)
   }
 console.log(`read+decode only: ${read} events in ${(Date.now() - readStart) / 1000}s`)
+const profile = process.env.PROFILE ? await startProfile() : undefined
+const cpu0 = { node: process.cpuUsage(), pg: await postgresCpu() }
 const r = await rebuild({
   js,
   jsm,
@@ -148,8 +179,13 @@ const r = await rebuild({
   names: n,
   batch: Number(process.env.BATCH ?? 2000),
 })
+const cpu = { node: process.cpuUsage(cpu0.node), pg: (await postgresCpu()) - cpu0.pg }
+if (profile) await profile(process.env.PROFILE!)
 console.log(
   `rebuild: ${r.events} events in ${r.seconds.toFixed(2)}s = ${Math.round(r.events / r.seconds)} events/s`,
+)
+console.log(
+  `rebuild CPU: this process ${((cpu.node.user + cpu.node.system) / 1e6).toFixed(2)}s, every postgres process ${cpu.pg.toFixed(2)}s (the machine's other users included)`,
 )
 await pool.end()
 await tn.cleanup()

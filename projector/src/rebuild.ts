@@ -68,6 +68,9 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
       await db.query(
         `INSERT INTO ${ident(live)}.${t} SELECT * FROM ${ident(target)}.${t} ORDER BY ${VIEW_KEYS[o.view].join(', ')}`,
       )
+      // A new version of every offset row: a live projector's state cache (state-cache.ts) was
+      // built from the rows just replaced, and must read them again.
+      await db.query(`UPDATE ${ident(live)}.projector_offsets SET updated_at = now()`)
     } else {
       await db.query(`ALTER SCHEMA ${ident(live)} RENAME TO ${ident(`${live}_old_${stamp}`)}`)
       await db.query(`ALTER SCHEMA ${ident(target)} RENAME TO ${ident(live)}`)

@@ -1,15 +1,23 @@
-import type { DeadLetter, Role } from '@chatapp/contracts'
-import type { BatchPlan } from './core/batch-plan.js'
-import type { ConvState } from './core/project.js'
-import type { MemberRow } from './core/rows.js'
+import type { DeadLetter } from '@chatapp/contracts'
+import { type BatchPlan, planKey } from './core/batch-plan.js'
 import { ident, type Queryable } from './db.js'
 
 /**
- * Writes a batch plan with one multi-row statement per table (arrays + unnest), so a batch of
- * 500 events costs a handful of round trips, not 500 ORM flushes. Every statement is idempotent:
- * absolute rows upsert, messages and dead letters insert-or-ignore, watermarks take GREATEST.
+ * One write of a batch's transaction: a data-modifying statement on a table of its own, with its
+ * parameters. The writes of a batch are sent as ONE statement (runWrites), so a batch costs the
+ * same round trips whatever it holds.
  */
-export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Promise<void> => {
+export interface Write {
+  sql: string
+  params: unknown[]
+}
+
+/**
+ * The writes of a batch plan: one multi-row statement per table (arrays + unnest), never one per
+ * row. Every statement is idempotent: absolute rows upsert, messages insert-or-ignore, media
+ * patches merge, watermarks take GREATEST.
+ */
+export const planWrites = (schema: string, p: BatchPlan): Write[] => {
   const s = ident(schema)
   const parts: [string, unknown[]][] = []
   if (p.conversations.size > 0) {
@@ -38,11 +46,18 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
   }
   if (p.members.size > 0) {
     const r = [...p.members.values()]
+    // A watermark of a member row written by this batch rides on its upsert (GREATEST with what is
+    // stored): a sibling statement could not see the row this one inserts.
+    const mark = r.map((x) => p.watermarks.get(planKey(x.conversationId, x.userId)))
     parts.push([
-      `INSERT INTO ${s}.members (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int4[], $7::int8[])
+      `INSERT INTO ${s}.members AS m (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq,
+         delivered_up_to, read_up_to)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int4[], $7::int8[],
+         $8::int8[], $9::int8[])
        ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, active = excluded.active,
-         joined_seq = excluded.joined_seq, join_ord = excluded.join_ord, left_seq = excluded.left_seq`,
+         joined_seq = excluded.joined_seq, join_ord = excluded.join_ord, left_seq = excluded.left_seq,
+         delivered_up_to = GREATEST(m.delivered_up_to, excluded.delivered_up_to),
+         read_up_to = GREATEST(m.read_up_to, excluded.read_up_to)`,
       [
         r.map((x) => x.conversationId),
         r.map((x) => x.userId),
@@ -51,9 +66,27 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
         r.map((x) => x.joinedSeq),
         r.map((x) => x.joinOrd),
         r.map((x) => x.leftSeq),
+        mark.map((w) => w?.delivered ?? 0),
+        mark.map((w) => w?.read ?? 0),
       ],
     ])
   }
+  // The other watermarks move rows written before this batch, only where they go forward (an
+  // UPDATE that changes nothing still writes a row version).
+  const marks = [...p.watermarks.values()].filter((w) => !p.members.has(planKey(w.conversationId, w.userId)))
+  if (marks.length > 0)
+    parts.push([
+      `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
+         read_up_to = GREATEST(m.read_up_to, v.r)
+       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(c, u, d, r)
+       WHERE m.conversation_id = v.c AND m.user_id = v.u AND (v.d > m.delivered_up_to OR v.r > m.read_up_to)`,
+      [
+        marks.map((x) => x.conversationId),
+        marks.map((x) => x.userId),
+        marks.map((x) => x.delivered),
+        marks.map((x) => x.read),
+      ],
+    ])
   if (p.messages.size > 0) {
     const r = [...p.messages.values()]
     // DO NOTHING also covers the unique client message id: a send retried after the JetStream
@@ -118,38 +151,22 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
       ],
     ])
   }
-  await runTogether(db, parts)
-  // Watermarks last, in a statement of their own: they update member rows that the statement
-  // above may have just inserted (a data-modifying CTE cannot see its siblings' rows).
-  if (p.watermarks.size > 0) {
-    const r = [...p.watermarks.values()]
-    await db.query(
-      `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
-         read_up_to = GREATEST(m.read_up_to, v.r)
-       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(c, u, d, r)
-       WHERE m.conversation_id = v.c AND m.user_id = v.u`,
-      [
-        r.map((x) => x.conversationId),
-        r.map((x) => x.userId),
-        r.map((x) => x.delivered),
-        r.map((x) => x.read),
-      ],
-    )
-  }
+  return parts.map(([sql, params]) => ({ sql, params }))
 }
 
 /**
- * Runs independent writes (each to its own table) as ONE statement of data-modifying CTEs: one
- * round trip instead of one per table, which is most of a small batch's cost.
+ * Runs a batch's writes as ONE statement of data-modifying CTEs: one round trip instead of one per
+ * table, which is most of a small batch's cost. The writes must touch disjoint rows (a CTE cannot
+ * see its siblings' changes), which holds because each table has one write per batch.
  */
-const runTogether = async (db: Queryable, parts: readonly [string, unknown[]][]): Promise<void> => {
-  if (parts.length === 0) return
-  if (parts.length === 1) {
-    await db.query(parts[0]![0], parts[0]![1])
+export const runWrites = async (db: Queryable, writes: readonly Write[]): Promise<void> => {
+  if (writes.length === 0) return
+  if (writes.length === 1) {
+    await db.query(writes[0]!.sql, writes[0]!.params)
     return
   }
   const params: unknown[] = []
-  const ctes = parts.map(([sql, ps], i) => {
+  const ctes = writes.map(({ sql, params: ps }, i) => {
     const shift = params.length
     params.push(...ps)
     return `w${i} AS (${sql.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
@@ -157,108 +174,23 @@ const runTogether = async (db: Queryable, parts: readonly [string, unknown[]][])
   await db.query(`WITH ${ctes.join(',\n')} SELECT 1`, params)
 }
 
-export const writeDeadLetters = async (
-  db: Queryable,
-  schema: string,
-  dls: readonly DeadLetter[],
-): Promise<void> => {
-  if (dls.length === 0) return
-  await db.query(
-    `INSERT INTO ${ident(schema)}.dead_letters (stream, seq, subject, code, reason, payload, at)
+/** Dead letters go to their table in the same transaction as the offset that moves past them. */
+export const deadLetterWrites = (schema: string, dls: readonly DeadLetter[]): Write[] =>
+  dls.length === 0
+    ? []
+    : [
+        {
+          sql: `INSERT INTO ${ident(schema)}.dead_letters (stream, seq, subject, code, reason, payload, at)
      SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])
      ON CONFLICT DO NOTHING`,
-    [
-      dls.map((d) => d.stream),
-      dls.map((d) => d.seq),
-      dls.map((d) => d.subject),
-      dls.map((d) => d.code),
-      dls.map((d) => d.reason),
-      dls.map((d) => d.payload),
-      dls.map((d) => d.at),
-    ],
-  )
-}
-
-export const readOffset = async (db: Queryable, schema: string, shard: number): Promise<number> => {
-  const r = await db.query<{ last_seq: number }>(
-    `SELECT last_seq FROM ${ident(schema)}.projector_offsets WHERE shard = $1`,
-    [shard],
-  )
-  return r.rows[0]?.last_seq ?? 0
-}
-
-/** The offset upsert with its integers inlined, so it can share one round trip with COMMIT. */
-export const offsetSql = (schema: string, shard: number, lastSeq: number, lastAt: number): string => {
-  for (const v of [shard, lastSeq, lastAt])
-    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`offset value ${v} is not a safe integer`)
-  return `INSERT INTO ${ident(schema)}.projector_offsets (shard, last_seq, last_at, updated_at)
-    VALUES (${shard}, ${lastSeq}, ${lastAt}, now())
-    ON CONFLICT (shard) DO UPDATE SET last_seq = GREATEST(projector_offsets.last_seq, excluded.last_seq),
-      last_at = excluded.last_at, updated_at = now()`
-}
-
-export const writeOffset = async (
-  db: Queryable,
-  schema: string,
-  shard: number,
-  lastSeq: number,
-  lastAt: number,
-): Promise<void> => {
-  await db.query(
-    `INSERT INTO ${ident(schema)}.projector_offsets (shard, last_seq, last_at, updated_at) VALUES ($1, $2, $3, now())
-     ON CONFLICT (shard) DO UPDATE SET last_seq = GREATEST(projector_offsets.last_seq, excluded.last_seq),
-       last_at = excluded.last_at, updated_at = now()`,
-    [shard, lastSeq, lastAt],
-  )
-}
-
-/**
- * The projection state of the given conversations, as the views hold it: one round trip (the
- * active members come along as a JSON array per conversation).
- */
-export const loadStates = async (
-  db: Queryable,
-  schema: string,
-  ids: readonly string[],
-): Promise<Map<string, ConvState>> => {
-  const out = new Map<string, ConvState>()
-  if (ids.length === 0) return out
-  const s = ident(schema)
-  const convs = await db.query(
-    `SELECT c.conversation_id, c.kind, c.title, c.created_seq, c.created_at, c.last_seq, c.last_at,
-       c.last_msg_seq, c.last_n, c.member_count,
-       (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
-        FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members
-     FROM ${s}.conversations c WHERE c.conversation_id = ANY($1::text[])`,
-    [ids],
-  )
-  for (const c of convs.rows) {
-    const members = new Map<string, MemberRow>()
-    for (const [userId, role, joinedSeq, joinOrd] of (c.members ?? []) as [string, Role, number, number][])
-      members.set(userId, {
-        conversationId: c.conversation_id,
-        userId,
-        role,
-        active: true,
-        joinedSeq: Number(joinedSeq),
-        joinOrd: Number(joinOrd),
-        leftSeq: null,
-      })
-    out.set(c.conversation_id, {
-      row: {
-        conversationId: c.conversation_id,
-        kind: c.kind,
-        title: c.title,
-        createdSeq: c.created_seq,
-        createdAt: c.created_at,
-        lastSeq: c.last_seq,
-        lastAt: c.last_at,
-        lastMsgSeq: c.last_msg_seq,
-        lastN: c.last_n,
-        memberCount: c.member_count,
-      },
-      members,
-    })
-  }
-  return out
-}
+          params: [
+            dls.map((d) => d.stream),
+            dls.map((d) => d.seq),
+            dls.map((d) => d.subject),
+            dls.map((d) => d.code),
+            dls.map((d) => d.reason),
+            dls.map((d) => d.payload),
+            dls.map((d) => d.at),
+          ],
+        },
+      ]

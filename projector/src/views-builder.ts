@@ -1,10 +1,11 @@
 import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
-import { applyBatch, applyIn, type StateCache, shardLockKey } from './applier.js'
+import { applyBatch, applyIn } from './applier.js'
 import type { Queryable } from './db.js'
 import { readLog } from './log-reader.js'
-import { readOffset } from './sql-writer.js'
+import { readOffset, shardLockKey } from './offsets.js'
+import { StateCache } from './state-cache.js'
 
 export interface BuildOptions {
   js: JetStreamClient
@@ -32,8 +33,9 @@ const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
  */
 export const buildViews = async (o: BuildOptions): Promise<number> => {
   let events = 0
-  const cache: StateCache = new Map()
   const one = async (shard: number) => {
+    // The scratch schema has this one writer per shard: its states stay valid across batches.
+    const cache = new StateCache(200_000)
     const from = (await readOffset(o.pool, o.target, shard)) + 1
     const until = o.untilSeqs?.[shard]
     if (until !== undefined && until < from) return
@@ -44,7 +46,8 @@ export const buildViews = async (o: BuildOptions): Promise<number> => {
       ...(until !== undefined ? { untilSeq: until } : {}),
       batch: o.batch,
     })) {
-      await applyBatch(o.pool, o.target, shard, entries, Date.now, cache)
+      // An ordered consumer reads the range: it vouches for every jump (a filter, deleted messages).
+      await applyBatch(o.pool, o.target, shard, entries, { continuity: READER, cache })
       events += entries.length
       o.onProgress?.({ shard, seq: entries[entries.length - 1]!.seq, events })
     }
@@ -59,6 +62,7 @@ export const buildViews = async (o: BuildOptions): Promise<number> => {
 }
 
 const BUILD_CONCURRENCY = 4
+const READER = { kind: 'reader' } as const
 
 /** The live views' offset of every shard (0 where nothing was applied yet). */
 export const liveOffsets = async (db: Queryable, o: { names: Names }): Promise<number[]> => {
@@ -90,7 +94,7 @@ export const holdAndCatchUp = async (
       untilSeq: offsets[shard]!,
       batch: o.batch,
     }))
-      await applyIn(db, o.target, shard, entries)
+      await applyIn(db, o.target, shard, entries, { continuity: READER })
   }
   return offsets
 }

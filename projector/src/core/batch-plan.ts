@@ -22,7 +22,8 @@ export const emptyPlan = (): BatchPlan => ({
   watermarks: new Map(),
 })
 
-const key = (a: string, b: string | number) => `${a}\u0000${b}`
+/** A plan's map key: two parts of a row's primary key (ids never hold U+0000). */
+export const planKey = (a: string, b: string | number): string => `${a}\u0000${b}`
 
 export const mergeMedia = (old: MediaPatch | undefined, p: MediaPatch): MediaPatch => {
   if (!old) return p
@@ -37,20 +38,20 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
         plan.conversations.set(c.row.conversationId, c.row)
         break
       case 'member':
-        plan.members.set(key(c.row.conversationId, c.row.userId), c.row)
+        plan.members.set(planKey(c.row.conversationId, c.row.userId), c.row)
         break
       case 'message': {
-        const k = key(c.row.conversationId, c.row.seq)
+        const k = planKey(c.row.conversationId, c.row.seq)
         if (!plan.messages.has(k)) plan.messages.set(k, c.row)
         break
       }
       case 'media': {
-        const k = key(c.patch.conversationId, c.patch.mediaId)
+        const k = planKey(c.patch.conversationId, c.patch.mediaId)
         plan.media.set(k, mergeMedia(plan.media.get(k), c.patch))
         break
       }
       case 'watermark': {
-        const k = key(c.patch.conversationId, c.patch.userId)
+        const k = planKey(c.patch.conversationId, c.patch.userId)
         const old = plan.watermarks.get(k)
         plan.watermarks.set(
           k,
