@@ -17,6 +17,8 @@ export interface ApplyOptions {
   now?: () => number
   /** The shard's states across batches (state-cache.ts); validated in every transaction. */
   cache?: StateCache
+  /** The target is being filled without its secondary indexes (bulk-fill.ts). */
+  bulk?: boolean
 }
 
 /**
@@ -124,13 +126,13 @@ const applyFrom = async (
     now: (o.now ?? Date.now)(),
   })
   if (touched) for (const id of ids) if (states.has(id)) touched.set(id, states.get(id)!)
-  await runWrites(db, writesOf(schema, r))
+  await runWrites(db, writesOf(schema, r, o.bulk === true))
   const { plan: _, ...applied } = r
   return applied
 }
 
 /** Every write of a batch's transaction besides the offset, sent as one statement. */
-const writesOf = (schema: string, r: BatchResult): Write[] => [
-  ...planWrites(schema, r.plan),
+const writesOf = (schema: string, r: BatchResult, bulk: boolean): Write[] => [
+  ...planWrites(schema, r.plan, { bulk }),
   ...deadLetterWrites(schema, r.deadLetters),
 ]

@@ -4,7 +4,7 @@ import type pg from 'pg'
 import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
 import { VIEW_KEYS } from './view-compare.js'
-import { buildViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
+import { buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
 export interface RebuildOptions {
   js: JetStreamClient
@@ -49,7 +49,7 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
   await orm.close()
   const total = await streamTotal(o)
   const base = { js: o.js, jsm: o.jsm, pool: o.pool, names: o.names, target, batch: o.batch }
-  let events = await buildViews({
+  let events = await fillViews({
     ...base,
     onProgress: (p) => o.onProgress?.({ phase: 'build', events: p.events, total }),
   })

@@ -17,7 +17,7 @@ export interface Write {
  * row. Every statement is idempotent: absolute rows upsert, messages insert-or-ignore, media
  * patches merge, watermarks take GREATEST.
  */
-export const planWrites = (schema: string, p: BatchPlan): Write[] => {
+export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } = {}): Write[] => {
   const s = ident(schema)
   const parts: [string, unknown[]][] = []
   if (p.conversations.size > 0) {
@@ -90,13 +90,13 @@ export const planWrites = (schema: string, p: BatchPlan): Write[] => {
   if (p.messages.size > 0) {
     const r = [...p.messages.values()]
     // DO NOTHING also covers the unique client message id: a send retried after the JetStream
-    // duplicate window is stored in the log twice but shown once (the first wins).
+    // duplicate window is stored in the log twice but shown once (the first wins). A bulk fill
+    // has no unique constraint yet and inserts plainly: bulk-fill.ts applies the rule at its end.
     parts.push([
       `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
          media_id, media, at)
        SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::jsonb[], $11::int8[])
-       ON CONFLICT DO NOTHING`,
+         $8::text[], $9::text[], $10::jsonb[], $11::int8[])${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
       [
         r.map((x) => x.conversationId),
         r.map((x) => x.seq),
