@@ -1,5 +1,5 @@
 import type { DeadLetter } from '@chatapp/contracts'
-import { type BatchPlan, planKey } from './core/batch-plan.js'
+import type { BatchPlan } from './core/batch-plan.js'
 import { ident, type Queryable } from './db.js'
 
 /**
@@ -45,10 +45,10 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
     ])
   }
   if (p.members.size > 0) {
-    const r = [...p.members.values()]
+    const r = p.members.values()
     // A watermark of a member row written by this batch rides on its upsert (GREATEST with what is
     // stored): a sibling statement could not see the row this one inserts.
-    const mark = r.map((x) => p.watermarks.get(planKey(x.conversationId, x.userId)))
+    const mark = r.map((x) => p.watermarks.get(x.conversationId, x.userId))
     parts.push([
       `INSERT INTO ${s}.members AS m (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq,
          delivered_up_to, read_up_to)
@@ -73,7 +73,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
   }
   // The other watermarks move rows written before this batch, only where they go forward (an
   // UPDATE that changes nothing still writes a row version).
-  const marks = [...p.watermarks.values()].filter((w) => !p.members.has(planKey(w.conversationId, w.userId)))
+  const marks = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
   if (marks.length > 0)
     parts.push([
       `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
@@ -113,7 +113,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
     ])
   }
   if (p.media.size > 0) {
-    const r = [...p.media.values()]
+    const r = p.media.values()
     const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
     parts.push([
       `INSERT INTO ${s}.media AS m (conversation_id, media_id, kind, mime, size, name, state, variants, width,
