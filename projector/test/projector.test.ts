@@ -1,12 +1,13 @@
 import { createTestNamespace } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { applyBatch } from '../src/applier.js'
 import { positionConsumer } from '../src/consumer-position.js'
 import { openPool } from '../src/db.js'
 import { startProjector } from '../src/projector.js'
+import { StateCache } from '../src/state-cache.js'
 import { created, ev, GROUP, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
 
@@ -233,4 +234,63 @@ t.test('a batch that is not full lingers for more events, so a burst is one tran
   t.match(metrics, /projector_batch_size_count(\{[^}]*\})? 1\n/, 'one transaction')
   t.match(metrics, /projector_batch_size_sum(\{[^}]*\})? 10\n/, 'for all ten events')
   await p.stop()
+})
+
+t.test(
+  'a writer whose batch does not follow the stored offset applies nothing: no writer can make a hole',
+  async (t) => {
+    const conv = 'c_stale0001'
+    const shard = n.shardOf(conv)
+    await append(js, n, created(conv))
+    const { p } = await start()
+    const s1 = await append(js, n, sent(conv, U.ann, 1))
+    await waitFor(async () => (await offsetOf(shard)) >= s1, 10_000, 'projection')
+    await p.stop()
+    const skipped = await append(js, n, sent(conv, U.ann, 2))
+    const later = await append(js, n, sent(conv, U.ann, 3))
+    const stored = await js.consumers.get(n.convStream(shard), { filter_subjects: n.convAllSubject(conv) })
+    const entries = []
+    for await (const m of await stored.fetch({ max_messages: 10, expires: 2000 })) {
+      if (m.seq === later)
+        entries.push({ stream: m.info.stream, seq: m.seq, subject: m.subject, data: m.data })
+      if (m.seq >= later) break
+    }
+    const r = await applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' } })
+    t.same(r.hole, { after: s1, next: later })
+    t.equal(r.applied, 0)
+    t.equal(await offsetOf(shard), s1, 'the offset did not move past the missing event')
+    t.equal((await q('SELECT count(*)::int AS c FROM V.messages WHERE conversation_id = $1', [conv]))[0].c, 1)
+    t.ok(skipped < later)
+  },
+)
+
+t.test('a state cache never serves a conversation another writer changed since', async (t) => {
+  const conv = 'c_cache0001'
+  const shard = n.shardOf(conv)
+  const read = async (from: number) => {
+    const c = await js.consumers.get(n.convStream(shard), {
+      filter_subjects: n.convAllSubject(conv),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    })
+    const m = await c.next({ expires: 2000 })
+    return [{ stream: m!.info.stream, seq: m!.seq, subject: m!.subject, data: m!.data }]
+  }
+  const mine = new StateCache()
+  const theirs = new StateCache()
+  const o = (cache: StateCache) => ({ continuity: { kind: 'reader' } as const, cache })
+  // Move this shard's offset to just before the conversation, so these writers own what follows.
+  const { p } = await start()
+  const c0 = await append(js, n, created(conv, [U.ann, U.bob]))
+  await waitFor(async () => (await offsetOf(shard)) >= c0, 10_000, 'creation')
+  await p.stop()
+  const a1 = await append(js, n, sent(conv, U.ann, 1))
+  await applyBatch(pool, schema, shard, await read(a1), o(mine))
+  t.equal(mine.size, 1, 'mine now caches the conversation')
+  const added = await append(js, n, ev('member.added', conv, U.ann, { userId: U.dan, role: 'member' }))
+  await applyBatch(pool, schema, shard, await read(added), o(theirs))
+  const fromDan = await append(js, n, sent(conv, U.dan, 2))
+  const r = await applyBatch(pool, schema, shard, await read(fromDan), o(mine))
+  t.equal(r.deadLetters.length, 0, 'dan is a member: the cached state without him was not used')
+  t.equal(r.applied, 1)
 })
