@@ -43,6 +43,20 @@ const cpuOf = async (match: (pid: number, comm: string) => boolean): Promise<num
 }
 const postgresCpu = () => cpuOf((_, comm) => comm === 'postgres')
 
+/**
+ * CPU seconds of the PostgreSQL backends serving one application_name (PGAPPNAME): the
+ * projector's own share of PostgreSQL, without the other users of a shared server. Backends that
+ * exit between two readings lose their share (pools keep theirs open during a step).
+ */
+const backendsCpu = async (appName: string): Promise<number> => {
+  const r = await pool.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+    [appName],
+  )
+  const pids = new Set(r.rows.map((x) => Number(x.pid)))
+  return cpuOf((pid) => pids.has(pid))
+}
+
 const freePort = async (): Promise<number> => {
   const s = createServer().listen(0, '127.0.0.1')
   await once(s, 'listening')
@@ -51,6 +65,10 @@ const freePort = async (): Promise<number> => {
   return port
 }
 
+const CHILD_APP = `bench-projector-${process.pid}`
+const REBUILD_APP = `bench-rebuild-${process.pid}`
+// This process's own connections (the rebuild's) carry a name too.
+process.env.PGAPPNAME = REBUILD_APP
 const tn = await createTestNamespace({ shards: 4 })
 const n = tn.names
 const js = jetstream(tn.nc)
@@ -66,6 +84,7 @@ const startChild = async (profileDir?: string) => {
       ...process.env,
       ...tn.env,
       PROJECTOR_OPS_PORT: String(port),
+      PGAPPNAME: CHILD_APP,
       PROJECTOR_BATCH: '500',
       LOG_LEVEL: 'warn',
     },
@@ -168,7 +187,11 @@ const applied = async () =>
   while ((await applied()) < id) await new Promise((r) => setTimeout(r, 20))
   const lags: number[] = []
   const seconds = 5
-  const cpu0 = { projector: await child.cpu(), pg: await postgresCpu() }
+  const cpu0 = {
+    projector: await child.cpu(),
+    pg: await postgresCpu(),
+    backends: await backendsCpu(CHILD_APP),
+  }
   const startLive = Date.now()
   let sent = 0
   let lastSample = 0
@@ -186,7 +209,11 @@ const applied = async () =>
     await new Promise((r) => setTimeout(r, 20))
   }
   while ((await applied()) < id) await new Promise((r) => setTimeout(r, 20))
-  const cpu = { projector: (await child.cpu()) - cpu0.projector, pg: (await postgresCpu()) - cpu0.pg }
+  const cpu = {
+    projector: (await child.cpu()) - cpu0.projector,
+    pg: (await postgresCpu()) - cpu0.pg,
+    backends: (await backendsCpu(CHILD_APP)) - cpu0.backends,
+  }
   const batches = (await child.metric('projector_batch_size_count')).reduce((a, b) => a + b, 0)
   await child.stop()
   lags.sort((a, b) => a - b)
@@ -198,7 +225,7 @@ const applied = async () =>
     `live: projector_lag_seconds samples p50=${lags[Math.floor(lags.length * 0.5)]} p99=${lags[Math.floor(lags.length * 0.99)]} max=${lags[lags.length - 1]}`,
   )
   console.log(
-    `live: CPU per event: projector ${us(cpu.projector)} µs, postgres ${us(cpu.pg)} µs (every postgres process)`,
+    `live: CPU per event: projector ${us(cpu.projector)} µs, its PostgreSQL backends ${us(cpu.backends)} µs (every postgres process: ${us(cpu.pg)} µs)`,
   )
 }
 
@@ -220,7 +247,7 @@ for (let s = 0; s < n.shards; s++)
   }
 console.log(`read+decode only: ${read} events in ${(Date.now() - readStart) / 1000}s`)
 const profile = process.env.PROFILE ? await startProfile() : undefined
-const cpu0 = { node: process.cpuUsage(), pg: await postgresCpu() }
+const cpu0 = { node: process.cpuUsage(), pg: await postgresCpu(), backends: await backendsCpu(REBUILD_APP) }
 const r = await rebuild({
   js,
   jsm,
@@ -229,10 +256,14 @@ const r = await rebuild({
   names: n,
   batch: Number(process.env.BATCH ?? 2000),
 })
-const cpu = { node: process.cpuUsage(cpu0.node), pg: (await postgresCpu()) - cpu0.pg }
+const cpu = {
+  node: process.cpuUsage(cpu0.node),
+  pg: (await postgresCpu()) - cpu0.pg,
+  backends: (await backendsCpu(REBUILD_APP)) - cpu0.backends,
+}
 if (profile) await profile(process.env.PROFILE!)
 console.log(
-  `rebuild: ${r.events} events in ${r.seconds.toFixed(2)}s = ${Math.round(r.events / r.seconds)} events/s; CPU this process ${((cpu.node.user + cpu.node.system) / 1e6).toFixed(2)}s, postgres ${cpu.pg.toFixed(2)}s`,
+  `rebuild: ${r.events} events in ${r.seconds.toFixed(2)}s = ${Math.round(r.events / r.seconds)} events/s; CPU this process ${((cpu.node.user + cpu.node.system) / 1e6).toFixed(2)}s, its PostgreSQL backends ${cpu.backends.toFixed(2)}s (every postgres process ${cpu.pg.toFixed(2)}s)`,
 )
 await pool.end()
 await tn.cleanup()

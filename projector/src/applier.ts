@@ -4,7 +4,7 @@ import type { Continuity } from './core/continuity.js'
 import type { ConvState } from './core/project.js'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
 import type { Queryable } from './db.js'
-import { offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
+import { casOffsetSql, offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
 import { deadLetterWrites, planWrites, runWrites, type Write } from './sql-writer.js'
 import type { StateCache } from './state-cache.js'
 import { loadStates } from './state-loader.js'
@@ -22,17 +22,22 @@ export interface ApplyOptions {
 }
 
 /**
- * Applies a batch of one shard's log to a views schema, each attempt in ONE transaction that also
- * moves the shard's offset; a batch the database refuses for one event's data is split until that
- * event is found and dead-lettered (bisect.ts). The transaction holds the shard's advisory lock
- * and reads the offset under it, so whatever the number of writers:
+ * Applies a batch of one shard's log to a views schema, each attempt atomically with the move of
+ * the shard's offset; a batch the database refuses for one event's data is split until that event
+ * is found and dead-lettered (bisect.ts). Whatever the number of writers:
  * - events at or below the offset are skipped: a batch delivered again changes nothing;
  * - an event that does not follow the offset is not applied, nor anything after it (`hole`): the
  *   views are always a gapless prefix of the log (ADR 0100).
  *
- * A transaction is: open (BEGIN + lock + offset, one round trip) → the states not cached (one
- * query) → project (pure) → every write as one statement → offset + COMMIT (one round trip). To
- * add a write to the same transaction (e.g. an outbox of effects), add its Write in `writesOf`.
+ * Two paths, the same result (ADR 0102):
+ * - fast, when the writer's StateCache knows where the shard stands and holds every state the
+ *   batch needs: ONE statement, no transaction block, whose guard moves the offset only if the row
+ *   is still at that offset and version (casOffsetSql) and whose writes happen only if it did;
+ * - careful, otherwise or when the guard finds the shard moved: a transaction that takes the shard
+ *   lock and reads the offset (one round trip), reads the states not cached, writes everything as
+ *   one statement, and moves the offset with COMMIT (one round trip).
+ * To add a write to the same transaction (e.g. an outbox of effects), add its Write in `writesOf`:
+ * both paths then carry it.
  */
 export const applyBatch = (
   pool: pg.Pool,
@@ -42,37 +47,87 @@ export const applyBatch = (
   o: ApplyOptions,
 ): Promise<Applied> =>
   applyBisecting(entries, async (part, refused) => {
-    const db = await pool.connect()
-    let broken = false
-    try {
-      const opened = (await db.query(openShardSql(schema, shard))) as unknown as pg.QueryResult<{
-        last_seq: number
-        version: string
-      }>[]
-      const row = opened[opened.length - 1]?.rows[0]
-      const offset = Number(row?.last_seq ?? 0)
-      o.cache?.validate(row?.version)
-      const touched = new Map<string, ConvState>()
-      const r = await applyFrom(db, schema, part, { ...o, offset, refused }, touched)
-      let version = row?.version
-      if (r.lastSeq > offset) {
-        const done = (await db.query(
-          `${offsetSql(schema, shard, r.lastSeq, r.lastAt)}; COMMIT`,
-        )) as unknown as pg.QueryResult<{ version: string }>[]
-        version = done[0]?.rows[0]?.version
-      } else await db.query('COMMIT')
-      o.cache?.committed(touched, version)
-      return r
-    } catch (e) {
-      await db.query('ROLLBACK').catch(() => {
-        broken = true
-      })
-      throw e
-    } finally {
-      // A connection that cannot even roll back is not given to the next batch.
-      db.release(broken)
+    if (refused.size === 0) {
+      // Any failure here is met again, and classified, by the careful path.
+      const fast = await applyFast(pool, schema, shard, part, o).catch(() => undefined)
+      if (fast) return fast
     }
+    return applyCareful(pool, schema, shard, part, refused, o)
   })
+
+/** The fast path; undefined when it does not apply or the shard was not where this writer left it. */
+const applyFast = async (
+  pool: pg.Pool,
+  schema: string,
+  shard: number,
+  entries: readonly LogEntry[],
+  o: ApplyOptions,
+): Promise<Applied | undefined> => {
+  const cache = o.cache
+  const at = cache?.position()
+  if (!cache || !at) return undefined
+  const states = new Map<string, ConvState>()
+  for (const id of conversationsOf(entries.filter((e) => e.seq > at.offset))) {
+    const s = cache.get(id)
+    if (!s) return undefined
+    states.set(id, s)
+  }
+  const r = projectBatch(states, entries, {
+    offset: at.offset,
+    continuity: o.continuity,
+    source: 'projector',
+    now: (o.now ?? Date.now)(),
+  })
+  if (r.lastSeq > at.offset) {
+    const guard = casOffsetSql(schema, shard, at, r.lastSeq, r.lastAt)
+    const moved = await runWrites(pool, writesOf(schema, r, o.bulk === true), guard)
+    if (!moved) return undefined
+    cache.committed(states, moved.version as string, r.lastSeq)
+  }
+  const { plan: _, ...applied } = r
+  return applied
+}
+
+/** The careful path: one transaction under the shard lock, reading the offset and states. */
+const applyCareful = async (
+  pool: pg.Pool,
+  schema: string,
+  shard: number,
+  entries: readonly LogEntry[],
+  refused: ReadonlyMap<number, string>,
+  o: ApplyOptions,
+): Promise<Applied> => {
+  const db = await pool.connect()
+  let broken = false
+  try {
+    const opened = (await db.query(openShardSql(schema, shard))) as unknown as pg.QueryResult<{
+      last_seq: number
+      version: string
+    }>[]
+    const row = opened[opened.length - 1]?.rows[0]
+    const offset = Number(row?.last_seq ?? 0)
+    o.cache?.validate(row?.version, offset)
+    const touched = new Map<string, ConvState>()
+    const r = await applyFrom(db, schema, entries, { ...o, offset, refused }, touched)
+    let version = row?.version
+    if (r.lastSeq > offset) {
+      const done = (await db.query(
+        `${offsetSql(schema, shard, r.lastSeq, r.lastAt)}; COMMIT`,
+      )) as unknown as pg.QueryResult<{ version: string }>[]
+      version = done[0]?.rows[0]?.version
+    } else await db.query('COMMIT')
+    o.cache?.committed(touched, version, Math.max(offset, r.lastSeq))
+    return r
+  } catch (e) {
+    await db.query('ROLLBACK').catch(() => {
+      broken = true
+    })
+    throw e
+  } finally {
+    // A connection that cannot even roll back is not given to the next batch.
+    db.release(broken)
+  }
+}
 
 /**
  * Applies a batch inside a transaction the caller owns (and whose locks it holds), offset

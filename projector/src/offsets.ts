@@ -28,12 +28,33 @@ const int = (v: number): number => {
  * BEGIN, the shard's lock and the offset read as one simple query (one round trip: the values
  * inlined are integers we computed). Its last result row is the offset and the version of its
  * row (`xmin`: the transaction that last wrote it), which tells a StateCache whether anyone else
- * wrote the shard since. The projector's own commits are asynchronous (ADR 0102).
+ * wrote the shard since.
  */
 export const openShardSql = (schema: string, shard: number): string =>
-  `BEGIN; SET LOCAL synchronous_commit = off;
-   SELECT pg_advisory_xact_lock(${shardLockKey(schema)}, ${int(shard)});
+  `BEGIN; SELECT pg_advisory_xact_lock(${shardLockKey(schema)}, ${int(shard)});
    SELECT last_seq, xmin::text AS version FROM ${ident(schema)}.projector_offsets WHERE shard = ${shard}`
+
+/**
+ * The fast path's guard (applier.ts): moves the offset from `from` to `lastSeq` only if the row
+ * is still at `from` and at `version`, i.e. nobody wrote the shard since this writer did. An
+ * UPDATE re-checks its condition on the newest row version after waiting for a concurrent writer
+ * (READ COMMITTED), so this is a compare-and-set; the shard lock is taken too, so a rebuild's
+ * switch-over still pauses it. Returns the new version, or no row.
+ */
+export const casOffsetSql = (
+  schema: string,
+  shard: number,
+  from: { offset: number; version: string },
+  lastSeq: number,
+  lastAt: number,
+): string => {
+  if (!/^\d+$/.test(from.version)) throw new Error(`offset row version ${from.version} is not an xid`)
+  return `UPDATE ${ident(schema)}.projector_offsets SET last_seq = ${int(lastSeq)}, last_at = ${int(lastAt)},
+      updated_at = now()
+    WHERE shard = ${int(shard)} AND last_seq = ${int(from.offset)} AND xmin = '${from.version}'::xid
+      AND pg_advisory_xact_lock(${shardLockKey(schema)}, ${shard}) IS NOT NULL
+    RETURNING xmin::text AS version`
+}
 
 /** The offset upsert with its integers inlined, so it shares one round trip with COMMIT; returns the row's new version. */
 export const offsetSql = (schema: string, shard: number, lastSeq: number, lastAt: number): string =>

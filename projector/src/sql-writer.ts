@@ -8,9 +8,16 @@ import { ident, type Queryable } from './db.js'
  * same round trips whatever it holds.
  */
 export interface Write {
-  sql: string
+  /**
+   * The statement. With a `guard` (a boolean SQL expression), it writes nothing unless the guard
+   * holds: each write puts it in its own WHERE (see runWrites). An added write follows suit.
+   */
+  sql: (guard?: string) => string
   params: unknown[]
 }
+
+const where = (guard?: string) => (guard ? ` WHERE ${guard}` : '')
+const and = (guard?: string) => (guard ? ` AND ${guard}` : '')
 
 /**
  * The writes of a batch plan: one multi-row statement per table (arrays + unnest), never one per
@@ -19,18 +26,20 @@ export interface Write {
  */
 export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } = {}): Write[] => {
   const s = ident(schema)
-  const parts: [string, unknown[]][] = []
+  const parts: Write[] = []
   if (p.conversations.size > 0) {
     const r = [...p.conversations.values()]
-    parts.push([
-      `INSERT INTO ${s}.conversations (conversation_id, kind, title, created_seq, created_at, last_seq, last_at,
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.conversations (conversation_id, kind, title, created_seq, created_at, last_seq, last_at,
          last_msg_seq, last_n, member_count)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
-         $8::int8[], $9::int4[], $10::int4[])
+         $8::int8[], $9::int4[], $10::int4[])${where(g)}
        ON CONFLICT (conversation_id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
          last_seq = excluded.last_seq, last_at = excluded.last_at, last_msg_seq = excluded.last_msg_seq,
          last_n = excluded.last_n, member_count = excluded.member_count`,
-      [
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.kind),
         r.map((x) => x.title),
@@ -42,23 +51,25 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => x.lastN),
         r.map((x) => x.memberCount),
       ],
-    ])
+    })
   }
   if (p.members.size > 0) {
     const r = p.members.values()
     // A watermark of a member row written by this batch rides on its upsert (GREATEST with what is
     // stored): a sibling statement could not see the row this one inserts.
     const mark = r.map((x) => p.watermarks.get(x.conversationId, x.userId))
-    parts.push([
-      `INSERT INTO ${s}.members AS m (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq,
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.members AS m (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq,
          delivered_up_to, read_up_to)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int4[], $7::int8[],
-         $8::int8[], $9::int8[])
+         $8::int8[], $9::int8[])${where(g)}
        ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, active = excluded.active,
          joined_seq = excluded.joined_seq, join_ord = excluded.join_ord, left_seq = excluded.left_seq,
          delivered_up_to = GREATEST(m.delivered_up_to, excluded.delivered_up_to),
          read_up_to = GREATEST(m.read_up_to, excluded.read_up_to)`,
-      [
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.userId),
         r.map((x) => x.role),
@@ -69,35 +80,37 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         mark.map((w) => w?.delivered ?? 0),
         mark.map((w) => w?.read ?? 0),
       ],
-    ])
+    })
   }
   // The other watermarks move rows written before this batch, only where they go forward (an
   // UPDATE that changes nothing still writes a row version).
   const marks = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
   if (marks.length > 0)
-    parts.push([
-      `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
+    parts.push({
+      sql: (g) => `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
          read_up_to = GREATEST(m.read_up_to, v.r)
        FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(c, u, d, r)
-       WHERE m.conversation_id = v.c AND m.user_id = v.u AND (v.d > m.delivered_up_to OR v.r > m.read_up_to)`,
-      [
+       WHERE m.conversation_id = v.c AND m.user_id = v.u AND (v.d > m.delivered_up_to OR v.r > m.read_up_to)${and(g)}`,
+      params: [
         marks.map((x) => x.conversationId),
         marks.map((x) => x.userId),
         marks.map((x) => x.delivered),
         marks.map((x) => x.read),
       ],
-    ])
+    })
   if (p.messages.size > 0) {
     const r = [...p.messages.values()]
     // DO NOTHING also covers the unique client message id: a send retried after the JetStream
     // duplicate window is stored in the log twice but shown once (the first wins). A bulk fill
     // has no unique constraint yet and inserts plainly: bulk-fill.ts applies the rule at its end.
-    parts.push([
-      `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
          media_id, media, at)
        SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::jsonb[], $11::int8[])${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
-      [
+         $8::text[], $9::text[], $10::jsonb[], $11::int8[])${where(g)}${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.seq),
         r.map((x) => x.n),
@@ -110,17 +123,19 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => (x.media ? JSON.stringify(x.media) : null)),
         r.map((x) => x.at),
       ],
-    ])
+    })
   }
   if (p.media.size > 0) {
     const r = p.media.values()
     const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
-    parts.push([
-      `INSERT INTO ${s}.media AS m (conversation_id, media_id, kind, mime, size, name, state, variants, width,
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.media AS m (conversation_id, media_id, kind, mime, size, name, state, variants, width,
          height, duration_ms, placeholder, waveform, failure_code, failure_reason, updated_seq)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
          $8::jsonb[], $9::int4[], $10::int4[], $11::int4[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-         $16::int8[])
+         $16::int8[])${where(g)}
        ON CONFLICT (conversation_id, media_id) DO UPDATE SET
          kind = COALESCE(excluded.kind, m.kind), mime = COALESCE(excluded.mime, m.mime),
          size = COALESCE(excluded.size, m.size), name = COALESCE(excluded.name, m.name),
@@ -131,7 +146,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
          failure_code = COALESCE(excluded.failure_code, m.failure_code),
          failure_reason = COALESCE(excluded.failure_reason, m.failure_reason),
          updated_seq = GREATEST(m.updated_seq, excluded.updated_seq)`,
-      [
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.mediaId),
         r.map((x) => x.ref?.kind ?? null),
@@ -149,29 +164,40 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => x.failureReason ?? null),
         r.map((x) => x.seq),
       ],
-    ])
+    })
   }
-  return parts.map(([sql, params]) => ({ sql, params }))
+  return parts
 }
 
 /**
  * Runs a batch's writes as ONE statement of data-modifying CTEs: one round trip instead of one per
  * table, which is most of a small batch's cost. The writes must touch disjoint rows (a CTE cannot
  * see its siblings' changes), which holds because each table has one write per batch.
+ *
+ * With a `guard` (a data-modifying statement returning at most one row, inlined, no parameters),
+ * it runs first and every write is made conditional on its row (the guard's CTE is `guard`): the
+ * result is that row, or nothing when the guard wrote nothing, and then nothing was written.
  */
-export const runWrites = async (db: Queryable, writes: readonly Write[]): Promise<void> => {
-  if (writes.length === 0) return
-  if (writes.length === 1) {
-    await db.query(writes[0]!.sql, writes[0]!.params)
-    return
+export const runWrites = async (
+  db: Queryable,
+  writes: readonly Write[],
+  guard?: string,
+): Promise<Record<string, unknown> | undefined> => {
+  if (writes.length === 0 && !guard) return undefined
+  const condition = guard ? 'EXISTS (SELECT 1 FROM guard)' : undefined
+  if (writes.length === 1 && !guard) {
+    await db.query(writes[0]!.sql(), writes[0]!.params)
+    return undefined
   }
   const params: unknown[] = []
   const ctes = writes.map(({ sql, params: ps }, i) => {
     const shift = params.length
     params.push(...ps)
-    return `w${i} AS (${sql.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
+    return `w${i} AS (${sql(condition).replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
   })
-  await db.query(`WITH ${ctes.join(',\n')} SELECT 1`, params)
+  if (guard) ctes.unshift(`guard AS (${guard})`)
+  const r = await db.query(`WITH ${ctes.join(',\n')} SELECT ${guard ? '* FROM guard' : '1'}`, params)
+  return guard ? r.rows[0] : undefined
 }
 
 /** Dead letters go to their table in the same transaction as the offset that moves past them. */
@@ -180,8 +206,10 @@ export const deadLetterWrites = (schema: string, dls: readonly DeadLetter[]): Wr
     ? []
     : [
         {
-          sql: `INSERT INTO ${ident(schema)}.dead_letters (stream, seq, subject, code, reason, payload, at)
-     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])
+          sql: (
+            g,
+          ) => `INSERT INTO ${ident(schema)}.dead_letters (stream, seq, subject, code, reason, payload, at)
+     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])${where(g)}
      ON CONFLICT DO NOTHING`,
           params: [
             dls.map((d) => d.stream),

@@ -294,3 +294,44 @@ t.test('a state cache never serves a conversation another writer changed since',
   t.equal(r.deadLetters.length, 0, 'dan is a member: the cached state without him was not used')
   t.equal(r.applied, 1)
 })
+
+t.test('a writer that knows where the shard stands applies a batch as one statement', async (t) => {
+  const conv = 'c_fastpath1'
+  const shard = n.shardOf(conv)
+  const { p } = await start()
+  const c0 = await append(js, n, created(conv, [U.ann, U.bob]))
+  await waitFor(async () => (await offsetOf(shard)) >= c0, 10_000, 'creation')
+  await p.stop()
+  const calls = { connect: 0, query: 0 }
+  const counted = new Proxy(pool, {
+    get: (target, key) => {
+      if (key === 'connect' || key === 'query') calls[key]++
+      const v = Reflect.get(target, key)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+  const cache = new StateCache()
+  const one = async (seq: number) => {
+    const c = await js.consumers.get(n.convStream(shard), {
+      filter_subjects: n.convAllSubject(conv),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: seq,
+    })
+    const m = (await c.next({ expires: 2000 }))!
+    return [{ stream: m.info.stream, seq: m.seq, subject: m.subject, data: m.data }]
+  }
+  await applyBatch(counted, schema, shard, await one(await append(js, n, sent(conv, U.ann, 1))), {
+    continuity: { kind: 'reader' },
+    cache,
+  })
+  t.same(calls, { connect: 1, query: 0 }, 'the first batch takes the careful path: a transaction')
+  const second = await append(js, n, sent(conv, U.bob, 2))
+  const r = await applyBatch(counted, schema, shard, await one(second), {
+    continuity: { kind: 'reader' },
+    cache,
+  })
+  t.same(calls, { connect: 1, query: 1 }, 'the second is one statement')
+  t.equal(r.applied, 1)
+  t.equal(await offsetOf(shard), second)
+  t.equal((await q('SELECT last_n FROM V.conversations WHERE conversation_id = $1', [conv]))[0].last_n, 2)
+})
