@@ -55,8 +55,12 @@ export const restoreSecondaryIndexes = async (
   saved: SecondaryIndexes,
 ): Promise<void> => {
   const s = ident(schema)
+  // Grouped first (one hash aggregate): a self-join of the fresh, never analysed table could be
+  // planned as a nested loop over each conversation's messages.
   await db.query(
-    `DELETE FROM ${s}.messages later USING ${s}.messages first
+    `DELETE FROM ${s}.messages later
+     USING (SELECT conversation_id, sender_id, client_msg_id, min(seq) AS seq FROM ${s}.messages
+            GROUP BY 1, 2, 3 HAVING count(*) > 1) first
      WHERE later.conversation_id = first.conversation_id AND later.sender_id = first.sender_id
        AND later.client_msg_id = first.client_msg_id AND later.seq > first.seq`,
   )
