@@ -4,7 +4,7 @@ import type { Continuity } from './core/continuity.js'
 import type { ConvState } from './core/project.js'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
 import type { Queryable } from './db.js'
-import { casOffsetSql, offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
+import { casOffset, offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
 import { deadLetterWrites, planWrites, runWrites, type Write } from './sql-writer.js'
 import type { StateCache } from './state-cache.js'
 import { loadStates } from './state-loader.js'
@@ -32,7 +32,7 @@ export interface ApplyOptions {
  * Two paths, the same result (ADR 0102):
  * - fast, when the writer's StateCache knows where the shard stands and holds every state the
  *   batch needs: ONE statement, no transaction block, whose guard moves the offset only if the row
- *   is still at that offset and version (casOffsetSql) and whose writes happen only if it did;
+ *   is still at that offset and version (casOffset) and whose writes happen only if it did;
  * - careful, otherwise or when the guard finds the shard moved: a transaction that takes the shard
  *   lock and reads the offset (one round trip), reads the states not cached, writes everything as
  *   one statement, and moves the offset with COMMIT (one round trip).
@@ -79,7 +79,7 @@ const applyFast = async (
     now: (o.now ?? Date.now)(),
   })
   if (r.lastSeq > at.offset) {
-    const guard = casOffsetSql(schema, shard, at, r.lastSeq, r.lastAt)
+    const guard = casOffset(schema, shard, at, r.lastSeq, r.lastAt)
     const moved = await runWrites(pool, writesOf(schema, r, o.bulk === true), guard)
     if (!moved) return undefined
     cache.committed(states, moved.version as string, r.lastSeq)

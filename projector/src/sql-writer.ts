@@ -174,30 +174,45 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
  * table, which is most of a small batch's cost. The writes must touch disjoint rows (a CTE cannot
  * see its siblings' changes), which holds because each table has one write per batch.
  *
- * With a `guard` (a data-modifying statement returning at most one row, inlined, no parameters),
- * it runs first and every write is made conditional on its row (the guard's CTE is `guard`): the
- * result is that row, or nothing when the guard wrote nothing, and then nothing was written.
+ * With a `guard` (a data-modifying statement returning at most one row), it runs first and every
+ * write is made conditional on its row: the result is that row, or nothing when the guard wrote
+ * nothing, and then nothing was written.
+ *
+ * A batch's statement has one of a few shapes (which tables it writes), so each shape is a named
+ * prepared statement: PostgreSQL parses and plans it once per connection, not once per batch.
  */
 export const runWrites = async (
   db: Queryable,
   writes: readonly Write[],
-  guard?: string,
+  guard?: Write,
 ): Promise<Record<string, unknown> | undefined> => {
-  if (writes.length === 0 && !guard) return undefined
-  const condition = guard ? 'EXISTS (SELECT 1 FROM guard)' : undefined
-  if (writes.length === 1 && !guard) {
-    await db.query(writes[0]!.sql(), writes[0]!.params)
-    return undefined
-  }
+  const all = guard ? [guard, ...writes] : writes
+  if (all.length === 0) return undefined
+  const condition = guard ? 'EXISTS (SELECT 1 FROM w0)' : undefined
   const params: unknown[] = []
-  const ctes = writes.map(({ sql, params: ps }, i) => {
+  const ctes = all.map(({ sql, params: ps }, i) => {
     const shift = params.length
     params.push(...ps)
-    return `w${i} AS (${sql(condition).replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
+    const text = i === 0 && guard ? sql() : sql(condition)
+    return `w${i} AS (${text.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
   })
-  if (guard) ctes.unshift(`guard AS (${guard})`)
-  const r = await db.query(`WITH ${ctes.join(',\n')} SELECT ${guard ? '* FROM guard' : '1'}`, params)
+  const text = `WITH ${ctes.join(',\n')} SELECT ${guard ? '* FROM w0' : '1'}`
+  const r = await db.query({ name: statementName(text), text, values: params })
   return guard ? r.rows[0] : undefined
+}
+
+const names = new Map<string, string>()
+let named = 0
+/** A name per statement text, never reused for another text (node-postgres refuses that). */
+const statementName = (text: string): string => {
+  let name = names.get(text)
+  if (name === undefined) {
+    // Bounded: scratch schemas (rebuild, verify) bring texts of their own.
+    if (names.size >= 1000) names.clear()
+    name = `projector_w${++named}`
+    names.set(text, name)
+  }
+  return name
 }
 
 /** Dead letters go to their table in the same transaction as the offset that moves past them. */
