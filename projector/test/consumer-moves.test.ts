@@ -1,44 +1,24 @@
-import { createTestNamespace } from '@chatapp/infra'
 import { connectNats, createLogger } from '@chatapp/kit'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { Registry } from 'prom-client'
+import { jetstream } from '@nats-io/jetstream'
 import t from 'tap'
 import { positionConsumer } from '../src/consumer-position.js'
-import { openPool } from '../src/db.js'
-import { startProjector } from '../src/projector.js'
-import { verify } from '../src/verify.js'
 import { created, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
 /**
  * Issue 9: messages the server delivered to a consumer connection that then died (a process
  * killed, or its NATS connection moved to another server) without acknowledging them. The
  * consumer thinks they are out for delivery; the views must still get every one of them.
  */
-const tn = await createTestNamespace({ shards: 1 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const schema = n.dbSchemas.views
-const js = jetstream(tn.nc)
-const jsm = await jetstreamManager(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
-t.teardown(() => pool.end())
+const { tn, n, js, jsm, q, offsetOf, start, verify } = await viewsNamespace(1)
 const log = createLogger('test', 'silent')
 const stream = n.convStream(0)
 
 /** A projector on a NATS connection of its own, as another process would have. */
 const startOwn = async () => {
   const nc = await connectNats(tn.stack.natsUrl, 'projector-under-test', log)
-  const p = await startProjector({
-    nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry: new Registry(),
-    ackWaitMs: 30_000,
-  })
+  const p = await start({ nc, ackWaitMs: 30_000 })
   return {
     p,
     stop: async () => {
@@ -47,14 +27,14 @@ const startOwn = async () => {
     },
   }
 }
-const offset = async () =>
-  Number(
-    (await pool.query(`SELECT last_seq FROM "${schema}".projector_offsets WHERE shard = 0`)).rows[0]
-      ?.last_seq ?? 0,
-  )
-const messageCount = async (conv: string) =>
-  (await pool.query(`SELECT count(*)::int AS c FROM "${schema}".messages WHERE conversation_id = $1`, [conv]))
-    .rows[0].c as number
+const offset = () => offsetOf(0)
+/** Until the views hold everything the stream holds now. */
+const caughtUp = async () => {
+  const last = (await jsm.streams.info(stream)).state.last_seq
+  await waitFor(async () => (await offset()) >= last, 10_000, 'caught up')
+}
+const messageCount = async (conv: string): Promise<number> =>
+  (await q('SELECT count(*)::int AS c FROM V.messages WHERE conversation_id = $1', [conv]))[0].c
 /** Takes up to `max` deliveries of the projector's durable consumer on a connection that then dies. */
 const takeAndDie = async (max: number, expires: number): Promise<number[]> => {
   const nc = await connectNats(tn.stack.natsUrl, 'doomed', log)
@@ -89,7 +69,7 @@ t.test(
     await waitFor(async () => (await offset()) >= last, 10_000, 'every event')
     t.equal(await messageCount(conv), 25, 'all 25 messages, those of the dead connection included')
     await second.stop()
-    const r = await verify({ js, jsm, pool, databaseUrl: tn.stack.databaseUrl, names: n, batch: 100 })
+    const r = await verify()
     t.same(r.differences, [])
   },
 )
@@ -101,11 +81,7 @@ t.test(
     await append(js, n, created(conv))
     const p = await startOwn()
     t.teardown(p.stop)
-    await waitFor(
-      async () => (await offset()) >= (await jsm.streams.info(stream)).state.last_seq,
-      10_000,
-      'caught up',
-    )
+    await caughtUp()
     // While the projector waits for events, a second pull on the same durable consumer takes some
     // of them (as a projector whose connection moved would), and dies without acknowledging.
     const thief = takeAndDie(3, 3000)
@@ -117,7 +93,7 @@ t.test(
     await waitFor(async () => (await offset()) >= last, 15_000, 'every event')
     t.equal(await messageCount(conv), 30)
     await p.stop()
-    const r = await verify({ js, jsm, pool, databaseUrl: tn.stack.databaseUrl, names: n, batch: 100 })
+    const r = await verify()
     t.same(r.differences, [])
   },
 )
@@ -127,11 +103,7 @@ t.test('a consumer deleted under a running projector is re-created at the stored
   await append(js, n, created(conv))
   const p = await startOwn()
   t.teardown(p.stop)
-  await waitFor(
-    async () => (await offset()) >= (await jsm.streams.info(stream)).state.last_seq,
-    10_000,
-    'caught up',
-  )
+  await caughtUp()
   await jsm.consumers.delete(stream, n.projectorConsumer(0))
   // And re-created by someone else at sequence 1, as an old projector version would: harmless.
   await positionConsumer(jsm, n, 0, 1, { batch: 50, ackWaitMs: 30_000 })

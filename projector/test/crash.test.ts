@@ -1,12 +1,9 @@
-import { createTestNamespace } from '@chatapp/infra'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import t from 'tap'
-import { openPool } from '../src/db.js'
 import { pendingAfter } from '../src/stream-pending.js'
-import { verify } from '../src/verify.js'
 import { created, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
 import { killHard, spawnProjector } from './support/projector-process.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
 /**
  * Issue 9: kill -9 of the projector mid-stream, several times, while events keep arriving. The
@@ -14,14 +11,7 @@ import { killHard, spawnProjector } from './support/projector-process.js'
  * committed may be acknowledged or skipped by the next one.
  */
 t.setTimeout(120_000)
-const tn = await createTestNamespace({ shards: 2 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const js = jetstream(tn.nc)
-const jsm = await jetstreamManager(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
-t.teardown(() => pool.end())
-const schema = n.dbSchemas.views
+const { tn, n, schema, js, jsm, pool, verify } = await viewsNamespace(2)
 // Batches with fetch-ahead (two batches are pulled at a time): a killed process holds deliveries
 // it never committed, fewer than the consumer's max_ack_pending, so newer ones keep flowing.
 const SETTINGS = { PROJECTOR_BATCH: '100', PROJECTOR_LINGER_MS: '0' }
@@ -101,6 +91,6 @@ t.test('kill -9 of the projector while events arrive loses no view row, without 
   const dead = await pool.query(`SELECT count(*)::int AS c FROM "${schema}".dead_letters`)
   t.equal(dead.rows[0].c, 0, 'nothing dead-lettered')
   await killHard(last)
-  const r = await verify({ js, jsm, pool, databaseUrl: tn.stack.databaseUrl, names: n, batch: 500 })
+  const r = await verify()
   t.same(r.differences, [], 'verify: the views equal the log')
 })

@@ -1,19 +1,12 @@
-import { createTestNamespace } from '@chatapp/infra'
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream'
 import t from 'tap'
-import { openPool } from '../src/db.js'
 import { lag } from '../src/lag.js'
 import { created, sent, U } from './support/events.js'
 import { append } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
 /** `chatapp-ops lag` counts what the stream holds after the stored offset, whatever the consumer says. */
-const tn = await createTestNamespace({ shards: 1 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const js = jetstream(tn.nc)
-const jsm = await jetstreamManager(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 2)
-t.teardown(() => pool.end())
+const { n, js, jsm, pool } = await viewsNamespace(1)
 const stream = n.convStream(0)
 
 t.test('events acknowledged by the consumer but never applied read as pending, not as lag 0', async (t) => {

@@ -1,43 +1,19 @@
 import type { ChatEvent } from '@chatapp/contracts'
-import { createTestNamespace } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { Registry } from 'prom-client'
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream'
 import t from 'tap'
-import { openPool } from '../src/db.js'
-import { startProjector } from '../src/projector.js'
-import { verify } from '../src/verify.js'
 import { created, ev, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
 /**
  * Issue 10: events the log holds but PostgreSQL refuses, appended straight to the log as a
  * gateway that let them through would. None of them may stop the shard: each is dead-lettered
  * with the SQLSTATE, and the events after it are projected.
  */
-const tn = await createTestNamespace({ shards: 1 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const schema = n.dbSchemas.views
-const js = jetstream(tn.nc)
-const jsm = await jetstreamManager(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
-t.teardown(() => pool.end())
-const q = async (sql: string, p: unknown[] = []) =>
-  (await pool.query(sql.replaceAll('V.', `"${schema}".`), p)).rows
-const offset = async () =>
-  Number((await q('SELECT last_seq FROM V.projector_offsets WHERE shard = 0'))[0]?.last_seq ?? 0)
-const start = () =>
-  startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    lingerMs: 200, // poison and good events share batches: the good ones must survive the split
-    log: createLogger('test', 'silent'),
-    registry: new Registry(),
-  })
+const { n, js, jsm, q, offsetOf, start: startOn, verify } = await viewsNamespace(1)
+const offset = () => offsetOf(0)
+// Poison and good events share batches: the good ones must survive the split.
+const start = () => startOn({ lingerMs: 200 })
 
 const photo = (mediaId: string, name: string) => ({
   mediaId,
@@ -140,14 +116,6 @@ t.test('a namespace already stuck on such an event recovers on the next projecto
   await p.stop()
   // Rebuild and verify fold the log the same way: the same event refused, no difference.
   // (This conversation only: the other one broke a constraint the scratch schema does not have.)
-  const r = await verify({
-    js,
-    jsm,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 500,
-    conversationId: conv,
-  })
+  const r = await verify(conv)
   t.same(r.differences, [])
 })

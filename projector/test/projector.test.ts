@@ -1,43 +1,19 @@
-import { createTestNamespace } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { applyBatch } from '../src/applier.js'
 import { positionConsumer } from '../src/consumer-position.js'
-import { openPool } from '../src/db.js'
-import { startProjector } from '../src/projector.js'
 import { StateCache } from '../src/state-cache.js'
 import { created, ev, GROUP, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
-const tn = await createTestNamespace({ shards: 2 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const schema = n.dbSchemas.views
-const js = jetstream(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
-t.teardown(() => pool.end())
-const log = createLogger('test', 'silent')
-const q = async (sql: string, p: unknown[] = []) =>
-  (await pool.query(sql.replaceAll('V.', `"${schema}".`), p)).rows
-const offsetOf = async (shard: number) =>
-  Number((await q('SELECT last_seq FROM V.projector_offsets WHERE shard = $1', [shard]))[0]?.last_seq ?? 0)
+const { tn, n, schema, js, pool, q, offsetOf, start: startOn } = await viewsNamespace(2)
 
 /** A projector on this file's namespace; `extra` holds what a test changes (ack wait, linger). */
 const start = async (extra: { ackWaitMs?: number; lingerMs?: number } = {}) => {
   const registry = new Registry()
-  const p = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry,
-    ...extra,
-  })
-  return { p, registry }
+  return { p: await startOn({ registry, ...extra }), registry }
 }
 
 const media = { mediaId: 'm_photo001', kind: 'image' as const, mime: 'image/jpeg', size: 100 }
