@@ -1,95 +1,193 @@
-import { fnv1a32 } from '@chatapp/contracts'
 import type pg from 'pg'
+import { type Applied, applyBisecting } from './bisect.js'
+import type { Continuity } from './core/continuity.js'
 import type { ConvState } from './core/project.js'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
-import { ident, type Queryable } from './db.js'
-import { loadStates, offsetSql, readOffset, writeDeadLetters, writeOffset, writePlan } from './sql-writer.js'
+import type { Queryable } from './db.js'
+import { casOffset, offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
+import { deadLetterWrites, planWrites, runWrites, type Write } from './sql-writer.js'
+import type { StateCache } from './state-cache.js'
+import { loadStates } from './state-loader.js'
+
+export type { Applied } from './bisect.js'
+
+export interface ApplyOptions {
+  /** What vouches for a jump in sequence between the offset and the entries (core/continuity.ts). */
+  continuity: Continuity
+  now?: () => number
+  /** The shard's states across batches (state-cache.ts); validated in every transaction. */
+  cache?: StateCache
+  /** The target is being filled without its secondary indexes (bulk-fill.ts). */
+  bulk?: boolean
+}
 
 /**
- * Applies a batch of one shard's log to a views schema in ONE transaction that also moves the
- * shard's offset. Events at or below the stored offset are skipped, so a batch delivered again
- * (the process died between commit and ack, or a replay) changes nothing. The transaction holds
- * an advisory lock per (schema, shard), so two writers of one shard serialise, and `rebuild` can
- * stop the live projector for the instant of its switch-over.
+ * Applies a batch of one shard's log to a views schema, each attempt atomically with the move of
+ * the shard's offset; a batch the database refuses for one event's data is split until that event
+ * is found and dead-lettered (bisect.ts). Whatever the number of writers:
+ * - events at or below the offset are skipped: a batch delivered again changes nothing;
+ * - an event that does not follow the offset is not applied, nor anything after it (`hole`): the
+ *   views are always a gapless prefix of the log (ADR 0100).
+ *
+ * Two paths, the same result (ADR 0102):
+ * - fast, when the writer's StateCache knows where the shard stands and holds every state the
+ *   batch needs: ONE statement, no transaction block, whose guard moves the offset only if the row
+ *   is still at that offset and version (casOffset) and whose writes happen only if it did;
+ * - careful, otherwise or when the guard finds the shard moved: a transaction that takes the shard
+ *   lock and reads the offset (one round trip), reads the states not cached, writes everything as
+ *   one statement, and moves the offset with COMMIT (one round trip).
+ * To add a write to the same transaction (e.g. an outbox of effects), add its Write in `writesOf`:
+ * both paths then carry it.
  */
-export const applyBatch = async (
+export const applyBatch = (
   pool: pg.Pool,
   schema: string,
   shard: number,
   entries: readonly LogEntry[],
-  now: () => number = Date.now,
-  cache?: StateCache,
-): Promise<BatchResult> => {
-  const touched = new Map<string, ConvState>()
+  o: ApplyOptions,
+): Promise<Applied> =>
+  applyBisecting(entries, async (part, refused) => {
+    if (refused.size === 0) {
+      // Any failure here is met again, and classified, by the careful path.
+      const fast = await applyFast(pool, schema, shard, part, o).catch(() => undefined)
+      if (fast) return fast
+    }
+    return applyCareful(pool, schema, shard, part, refused, o)
+  })
+
+/** The fast path; undefined when it does not apply or the shard was not where this writer left it. */
+const applyFast = async (
+  pool: pg.Pool,
+  schema: string,
+  shard: number,
+  entries: readonly LogEntry[],
+  o: ApplyOptions,
+): Promise<Applied | undefined> => {
+  const cache = o.cache
+  const at = cache?.position()
+  if (!cache || !at) return undefined
+  const states = new Map<string, ConvState>()
+  for (const id of conversationsOf(entries.filter((e) => e.seq > at.offset))) {
+    const s = cache.get(id)
+    if (!s) return undefined
+    states.set(id, s)
+  }
+  const r = projectBatch(states, entries, {
+    offset: at.offset,
+    continuity: o.continuity,
+    source: 'projector',
+    now: (o.now ?? Date.now)(),
+  })
+  if (r.lastSeq > at.offset) {
+    const guard = casOffset(schema, shard, at, r.lastSeq, r.lastAt)
+    const moved = await runWrites(pool, writesOf(schema, r, o.bulk === true), guard)
+    if (!moved) return undefined
+    cache.committed(states, moved.version as string, r.lastSeq)
+  }
+  const { plan: _, ...applied } = r
+  return applied
+}
+
+/** The careful path: one transaction under the shard lock, reading the offset and states. */
+const applyCareful = async (
+  pool: pg.Pool,
+  schema: string,
+  shard: number,
+  entries: readonly LogEntry[],
+  refused: ReadonlyMap<number, string>,
+  o: ApplyOptions,
+): Promise<Applied> => {
   const db = await pool.connect()
-  let r: BatchResult
+  let broken = false
   try {
-    // Round trips dominate a small batch's cost, so BEGIN, the lock and the offset read share
-    // one (a simple multi-statement query; the values inlined are integers we computed), and the
-    // offset upsert shares one with COMMIT.
-    const opened = (await db.query(
-      `BEGIN; SELECT pg_advisory_xact_lock(${shardLockKey(schema)}, ${shard | 0});
-       SELECT last_seq FROM ${ident(schema)}.projector_offsets WHERE shard = ${shard | 0}`,
-    )) as unknown as pg.QueryResult<{ last_seq: number }>[]
-    const offset = Number(opened[2]?.rows[0]?.last_seq ?? 0)
-    r = await applyFrom(db, schema, entries, offset, now, cache, touched)
-    await db.query(r.lastSeq > offset ? `${offsetSql(schema, shard, r.lastSeq, r.lastAt)}; COMMIT` : 'COMMIT')
+    const opened = (await db.query(openShardSql(schema, shard))) as unknown as pg.QueryResult<{
+      last_seq: number
+      version: string
+    }>[]
+    const row = opened[opened.length - 1]?.rows[0]
+    const offset = Number(row?.last_seq ?? 0)
+    o.cache?.validate(row?.version, offset)
+    const touched = new Map<string, ConvState>()
+    const r = await applyFrom(db, schema, entries, { ...o, offset, refused }, touched)
+    let version = row?.version
+    if (r.lastSeq > offset) {
+      const done = (await db.query(
+        `${offsetSql(schema, shard, r.lastSeq, r.lastAt)}; COMMIT`,
+      )) as unknown as pg.QueryResult<{ version: string }>[]
+      version = done[0]?.rows[0]?.version
+    } else await db.query('COMMIT')
+    o.cache?.committed(touched, version, Math.max(offset, r.lastSeq))
+    return r
   } catch (e) {
-    await db.query('ROLLBACK').catch(() => {})
+    await db.query('ROLLBACK').catch(() => {
+      broken = true
+    })
     throw e
   } finally {
-    db.release()
+    // A connection that cannot even roll back is not given to the next batch.
+    db.release(broken)
   }
-  // Only what was committed enters the cache.
-  if (cache) {
-    if (cache.size + touched.size > MAX_CACHED) cache.clear()
-    for (const [id, s] of touched) cache.set(id, s)
-  }
-  return r
 }
 
 /**
- * Conversation states kept across batches by a writer that is the only one of its schema (a
- * rebuild or verify copy), saving the per-batch state query. The live projector does not use
- * one: reading the state in the transaction keeps several writers correct.
+ * Applies a batch inside a transaction the caller owns (and whose locks it holds), offset
+ * included; each attempt is a savepoint, so a refused event is dead-lettered here too.
  */
-export type StateCache = Map<string, ConvState>
-const MAX_CACHED = 200_000
-
-/** Applies a batch inside a transaction the caller owns (and whose locks it holds), offset included. */
-export const applyIn = async (
+export const applyIn = (
   db: Queryable,
   schema: string,
   shard: number,
   entries: readonly LogEntry[],
-  now: () => number = Date.now,
-): Promise<BatchResult> => {
-  const offset = await readOffset(db, schema, shard)
-  const r = await applyFrom(db, schema, entries, offset, now)
-  if (r.lastSeq > offset) await writeOffset(db, schema, shard, r.lastSeq, r.lastAt)
-  return r
-}
+  o: ApplyOptions,
+): Promise<Applied> =>
+  applyBisecting(entries, async (part, refused) => {
+    await db.query('SAVEPOINT apply_batch')
+    try {
+      const offset = await readOffset(db, schema, shard)
+      const r = await applyFrom(db, schema, part, { ...o, offset, refused })
+      if (r.lastSeq > offset) await writeOffset(db, schema, shard, r.lastSeq, r.lastAt)
+      await db.query('RELEASE SAVEPOINT apply_batch')
+      return r
+    } catch (e) {
+      await db.query('ROLLBACK TO SAVEPOINT apply_batch')
+      throw e
+    }
+  })
 
-/** Loads states, projects and writes the views and dead letters; the offset is the caller's. */
+/**
+ * Loads the states, projects, and sends every write of the batch; the offset is the caller's.
+ * `touched` receives the states the batch ends with (for the cache, once committed).
+ */
 const applyFrom = async (
   db: Queryable,
   schema: string,
   entries: readonly LogEntry[],
-  offset: number,
-  now: () => number,
-  cache?: StateCache,
+  o: ApplyOptions & { offset: number; refused: ReadonlyMap<number, string> },
   touched?: Map<string, ConvState>,
-): Promise<BatchResult> => {
-  const fresh = entries.filter((e) => e.seq > offset)
-  const ids = conversationsOf(fresh)
-  const states = await loadStates(db, schema, cache ? ids.filter((id) => !cache.has(id)) : ids)
-  if (cache) for (const id of ids) if (cache.has(id)) states.set(id, cache.get(id)!)
-  const r = projectBatch(states, entries, offset, 'projector', now())
+): Promise<Applied> => {
+  const ids = conversationsOf(entries.filter((e) => e.seq > o.offset))
+  const cached = o.cache
+  const states = await loadStates(db, schema, cached ? ids.filter((id) => !cached.get(id)) : ids)
+  if (cached)
+    for (const id of ids) {
+      const s = cached.get(id)
+      if (s) states.set(id, s)
+    }
+  const r = projectBatch(states, entries, {
+    offset: o.offset,
+    continuity: o.continuity,
+    refused: o.refused,
+    source: 'projector',
+    now: (o.now ?? Date.now)(),
+  })
   if (touched) for (const id of ids) if (states.has(id)) touched.set(id, states.get(id)!)
-  await writePlan(db, schema, r.plan)
-  await writeDeadLetters(db, schema, r.deadLetters)
-  return r
+  await runWrites(db, writesOf(schema, r, o.bulk === true))
+  const { plan: _, ...applied } = r
+  return applied
 }
 
-/** The advisory lock key of a views schema's shards (first key; the shard is the second). */
-export const shardLockKey = (schema: string): number => fnv1a32(`${schema}:shards`) | 0
+/** Every write of a batch's transaction besides the offset, sent as one statement. */
+const writesOf = (schema: string, r: BatchResult, bulk: boolean): Write[] => [
+  ...planWrites(schema, r.plan, { bulk }),
+  ...deadLetterWrites(schema, r.deadLetters),
+]

@@ -2,7 +2,8 @@ import type { Names } from '@chatapp/contracts'
 import type { JetStreamManager } from '@nats-io/jetstream'
 import type { Queryable } from './db.js'
 import { storedAt } from './log-reader.js'
-import { readOffset } from './sql-writer.js'
+import { readOffset } from './offsets.js'
+import { pendingAfter } from './stream-pending.js'
 
 export interface LagRow {
   consumer: string
@@ -15,7 +16,11 @@ export interface LagRow {
   exists: boolean
 }
 
-/** Per shard consumer: the stream's end, what the views applied, what is pending and how old it is. */
+/**
+ * Per shard: the stream's end, what the views applied (the stored offset), how many stream
+ * events lie after it and how old the first of them is. Pending is counted in the stream, not
+ * from the consumer (ADR 0100): the consumer is only a cache of the offset.
+ */
 export const lag = async (
   jsm: JetStreamManager,
   db: Queryable,
@@ -26,16 +31,15 @@ export const lag = async (
   for (let shard = 0; shard < n.shards; shard++) {
     const stream = n.convStream(shard)
     const consumer = n.projectorConsumer(shard)
-    const si = await jsm.streams.info(stream)
     const appliedSeq = await readOffset(db, n.dbSchemas.views, shard).catch(() => 0)
+    const { lastSeq, pending } = await pendingAfter(jsm, stream, appliedSeq)
     const ci = await jsm.consumers.info(stream, consumer).catch(() => undefined)
-    const pending = ci ? ci.num_pending + ci.num_ack_pending : si.state.last_seq - appliedSeq
     // The oldest event not in the views is the one right after the applied offset.
     const oldest = pending > 0 ? await storedAt(jsm, stream, appliedSeq + 1) : undefined
     rows.push({
       consumer,
       stream,
-      lastSeq: si.state.last_seq,
+      lastSeq,
       appliedSeq,
       pending,
       oldestAgeSeconds: oldest ? Math.max(0, (now - oldest.getTime()) / 1000) : 0,

@@ -1,4 +1,4 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import { type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import type { LogEntry } from './core/project-batch.js'
 
 export interface ReadRange {
@@ -40,6 +40,15 @@ export async function* readLog(
   })
   // Fetches, not a long-lived consume: an empty fetch (after its 1 s expiry) is how a read whose
   // start lies past the last match (a `since` in the future) learns there is nothing to read.
+  try {
+    yield* fetchAll(consumer, r, until)
+  } finally {
+    // An ordered consumer outlives its last use by minutes unless deleted: a read leaves none.
+    await consumer.delete().catch(() => {})
+  }
+}
+
+async function* fetchAll(consumer: Consumer, r: ReadRange, until: number): AsyncGenerator<LogEntry[]> {
   for (;;) {
     const batch: LogEntry[] = []
     let done = false

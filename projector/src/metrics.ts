@@ -9,13 +9,14 @@ export interface ProjectorMetrics {
   eventsTotal: Counter<'type'>
   skippedTotal: Counter
   deadLettersTotal: Counter
-  failuresTotal: Counter<'shard'>
+  failuresTotal: Counter<'shard' | 'kind'>
+  repositionsTotal: Counter<'shard' | 'reason'>
 }
 
 export const createMetrics = (registry: Registry): ProjectorMetrics => ({
   lagEvents: new Gauge({
     name: 'projector_lag_events',
-    help: 'Events of the shard stream not yet applied (the consumer num_pending).',
+    help: 'Events of the shard stream after the stored offset: not applied yet.',
     labelNames: ['shard'],
     registers: [registry],
   }),
@@ -50,13 +51,19 @@ export const createMetrics = (registry: Registry): ProjectorMetrics => ({
   }),
   deadLettersTotal: new Counter({
     name: 'projector_dead_letters_total',
-    help: 'Events dead-lettered (undecodable or breaking an invariant).',
+    help: 'Events dead-lettered (undecodable, breaking an invariant, or refused by PostgreSQL).',
     registers: [registry],
   }),
   failuresTotal: new Counter({
     name: 'projector_batch_failures_total',
-    help: 'Batches that failed to apply (infrastructure errors) and were retried.',
-    labelNames: ['shard'],
+    help: 'Batches that failed to apply and were retried (kind: transient, or unexpected).',
+    labelNames: ['shard', 'kind'],
+    registers: [registry],
+  }),
+  repositionsTotal: new Counter({
+    name: 'projector_repositions_total',
+    help: 'Shard consumers re-created at the stored offset + 1, by reason (start, gap, hole, failure, stall, consumer).',
+    labelNames: ['shard', 'reason'],
     registers: [registry],
   }),
 })

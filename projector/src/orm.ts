@@ -4,6 +4,7 @@ import { MikroORM } from '@mikro-orm/postgresql'
 import pg from 'pg'
 import { ENTITIES } from './entities.js'
 import { Migration0001Views } from './migrations/0001-views.js'
+import { Migration0002HotWatermarks } from './migrations/0002-hot-watermarks.js'
 
 export type Orm = MikroORM
 
@@ -24,7 +25,10 @@ export const openOrm = async (databaseUrl: string, schema: string, poolMax = 4):
     allowGlobalContext: true,
     migrations: {
       tableName: 'mikro_orm_migrations',
-      migrationsList: [{ name: '0001-views', class: Migration0001Views }],
+      migrationsList: [
+        { name: '0001-views', class: Migration0001Views },
+        { name: '0002-hot-watermarks', class: Migration0002HotWatermarks },
+      ],
       transactional: true,
       snapshot: false,
       silent: true,

@@ -4,7 +4,7 @@ import type pg from 'pg'
 import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
 import { VIEW_KEYS } from './view-compare.js'
-import { buildViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
+import { buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
 export interface RebuildOptions {
   js: JetStreamClient
@@ -49,7 +49,7 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
   await orm.close()
   const total = await streamTotal(o)
   const base = { js: o.js, jsm: o.jsm, pool: o.pool, names: o.names, target, batch: o.batch }
-  let events = await buildViews({
+  let events = await fillViews({
     ...base,
     onProgress: (p) => o.onProgress?.({ phase: 'build', events: p.events, total }),
   })
@@ -68,6 +68,9 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
       await db.query(
         `INSERT INTO ${ident(live)}.${t} SELECT * FROM ${ident(target)}.${t} ORDER BY ${VIEW_KEYS[o.view].join(', ')}`,
       )
+      // A new version of every offset row: a live projector's state cache (state-cache.ts) was
+      // built from the rows just replaced, and must read them again.
+      await db.query(`UPDATE ${ident(live)}.projector_offsets SET updated_at = now()`)
     } else {
       await db.query(`ALTER SCHEMA ${ident(live)} RENAME TO ${ident(`${live}_old_${stamp}`)}`)
       await db.query(`ALTER SCHEMA ${ident(target)} RENAME TO ${ident(live)}`)

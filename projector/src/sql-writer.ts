@@ -1,28 +1,45 @@
-import type { DeadLetter, Role } from '@chatapp/contracts'
+import type { DeadLetter } from '@chatapp/contracts'
 import type { BatchPlan } from './core/batch-plan.js'
-import type { ConvState } from './core/project.js'
-import type { MemberRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
 
 /**
- * Writes a batch plan with one multi-row statement per table (arrays + unnest), so a batch of
- * 500 events costs a handful of round trips, not 500 ORM flushes. Every statement is idempotent:
- * absolute rows upsert, messages and dead letters insert-or-ignore, watermarks take GREATEST.
+ * One write of a batch's transaction: a data-modifying statement on a table of its own, with its
+ * parameters. The writes of a batch are sent as ONE statement (runWrites), so a batch costs the
+ * same round trips whatever it holds.
  */
-export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Promise<void> => {
+export interface Write {
+  /**
+   * The statement. With a `guard` (a boolean SQL expression), it writes nothing unless the guard
+   * holds: each write puts it in its own WHERE (see runWrites). An added write follows suit.
+   */
+  sql: (guard?: string) => string
+  params: unknown[]
+}
+
+const where = (guard?: string) => (guard ? ` WHERE ${guard}` : '')
+const and = (guard?: string) => (guard ? ` AND ${guard}` : '')
+
+/**
+ * The writes of a batch plan: one multi-row statement per table (arrays + unnest), never one per
+ * row. Every statement is idempotent: absolute rows upsert, messages insert-or-ignore, media
+ * patches merge, watermarks take GREATEST.
+ */
+export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } = {}): Write[] => {
   const s = ident(schema)
-  const parts: [string, unknown[]][] = []
+  const parts: Write[] = []
   if (p.conversations.size > 0) {
     const r = [...p.conversations.values()]
-    parts.push([
-      `INSERT INTO ${s}.conversations (conversation_id, kind, title, created_seq, created_at, last_seq, last_at,
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.conversations (conversation_id, kind, title, created_seq, created_at, last_seq, last_at,
          last_msg_seq, last_n, member_count)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
-         $8::int8[], $9::int4[], $10::int4[])
+         $8::int8[], $9::int4[], $10::int4[])${where(g)}
        ON CONFLICT (conversation_id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
          last_seq = excluded.last_seq, last_at = excluded.last_at, last_msg_seq = excluded.last_msg_seq,
          last_n = excluded.last_n, member_count = excluded.member_count`,
-      [
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.kind),
         r.map((x) => x.title),
@@ -34,16 +51,25 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
         r.map((x) => x.lastN),
         r.map((x) => x.memberCount),
       ],
-    ])
+    })
   }
   if (p.members.size > 0) {
-    const r = [...p.members.values()]
-    parts.push([
-      `INSERT INTO ${s}.members (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int4[], $7::int8[])
+    const r = p.members.values()
+    // A watermark of a member row written by this batch rides on its upsert (GREATEST with what is
+    // stored): a sibling statement could not see the row this one inserts.
+    const mark = r.map((x) => p.watermarks.get(x.conversationId, x.userId))
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.members AS m (conversation_id, user_id, role, active, joined_seq, join_ord, left_seq,
+         delivered_up_to, read_up_to)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[], $6::int4[], $7::int8[],
+         $8::int8[], $9::int8[])${where(g)}
        ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, active = excluded.active,
-         joined_seq = excluded.joined_seq, join_ord = excluded.join_ord, left_seq = excluded.left_seq`,
-      [
+         joined_seq = excluded.joined_seq, join_ord = excluded.join_ord, left_seq = excluded.left_seq,
+         delivered_up_to = GREATEST(m.delivered_up_to, excluded.delivered_up_to),
+         read_up_to = GREATEST(m.read_up_to, excluded.read_up_to)`,
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.userId),
         r.map((x) => x.role),
@@ -51,20 +77,40 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
         r.map((x) => x.joinedSeq),
         r.map((x) => x.joinOrd),
         r.map((x) => x.leftSeq),
+        mark.map((w) => w?.delivered ?? 0),
+        mark.map((w) => w?.read ?? 0),
       ],
-    ])
+    })
   }
+  // The other watermarks move rows written before this batch, only where they go forward (an
+  // UPDATE that changes nothing still writes a row version).
+  const marks = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
+  if (marks.length > 0)
+    parts.push({
+      sql: (g) => `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
+         read_up_to = GREATEST(m.read_up_to, v.r)
+       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(c, u, d, r)
+       WHERE m.conversation_id = v.c AND m.user_id = v.u AND (v.d > m.delivered_up_to OR v.r > m.read_up_to)${and(g)}`,
+      params: [
+        marks.map((x) => x.conversationId),
+        marks.map((x) => x.userId),
+        marks.map((x) => x.delivered),
+        marks.map((x) => x.read),
+      ],
+    })
   if (p.messages.size > 0) {
     const r = [...p.messages.values()]
     // DO NOTHING also covers the unique client message id: a send retried after the JetStream
-    // duplicate window is stored in the log twice but shown once (the first wins).
-    parts.push([
-      `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
+    // duplicate window is stored in the log twice but shown once (the first wins). A bulk fill
+    // has no unique constraint yet and inserts plainly: bulk-fill.ts applies the rule at its end.
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
          media_id, media, at)
        SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::jsonb[], $11::int8[])
-       ON CONFLICT DO NOTHING`,
-      [
+         $8::text[], $9::text[], $10::jsonb[], $11::int8[])${where(g)}${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.seq),
         r.map((x) => x.n),
@@ -77,17 +123,19 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
         r.map((x) => (x.media ? JSON.stringify(x.media) : null)),
         r.map((x) => x.at),
       ],
-    ])
+    })
   }
   if (p.media.size > 0) {
-    const r = [...p.media.values()]
+    const r = p.media.values()
     const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
-    parts.push([
-      `INSERT INTO ${s}.media AS m (conversation_id, media_id, kind, mime, size, name, state, variants, width,
+    parts.push({
+      sql: (
+        g,
+      ) => `INSERT INTO ${s}.media AS m (conversation_id, media_id, kind, mime, size, name, state, variants, width,
          height, duration_ms, placeholder, waveform, failure_code, failure_reason, updated_seq)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
          $8::jsonb[], $9::int4[], $10::int4[], $11::int4[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-         $16::int8[])
+         $16::int8[])${where(g)}
        ON CONFLICT (conversation_id, media_id) DO UPDATE SET
          kind = COALESCE(excluded.kind, m.kind), mime = COALESCE(excluded.mime, m.mime),
          size = COALESCE(excluded.size, m.size), name = COALESCE(excluded.name, m.name),
@@ -98,7 +146,7 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
          failure_code = COALESCE(excluded.failure_code, m.failure_code),
          failure_reason = COALESCE(excluded.failure_reason, m.failure_reason),
          updated_seq = GREATEST(m.updated_seq, excluded.updated_seq)`,
-      [
+      params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.mediaId),
         r.map((x) => x.ref?.kind ?? null),
@@ -116,149 +164,76 @@ export const writePlan = async (db: Queryable, schema: string, p: BatchPlan): Pr
         r.map((x) => x.failureReason ?? null),
         r.map((x) => x.seq),
       ],
-    ])
-  }
-  await runTogether(db, parts)
-  // Watermarks last, in a statement of their own: they update member rows that the statement
-  // above may have just inserted (a data-modifying CTE cannot see its siblings' rows).
-  if (p.watermarks.size > 0) {
-    const r = [...p.watermarks.values()]
-    await db.query(
-      `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
-         read_up_to = GREATEST(m.read_up_to, v.r)
-       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(c, u, d, r)
-       WHERE m.conversation_id = v.c AND m.user_id = v.u`,
-      [
-        r.map((x) => x.conversationId),
-        r.map((x) => x.userId),
-        r.map((x) => x.delivered),
-        r.map((x) => x.read),
-      ],
-    )
-  }
-}
-
-/**
- * Runs independent writes (each to its own table) as ONE statement of data-modifying CTEs: one
- * round trip instead of one per table, which is most of a small batch's cost.
- */
-const runTogether = async (db: Queryable, parts: readonly [string, unknown[]][]): Promise<void> => {
-  if (parts.length === 0) return
-  if (parts.length === 1) {
-    await db.query(parts[0]![0], parts[0]![1])
-    return
-  }
-  const params: unknown[] = []
-  const ctes = parts.map(([sql, ps], i) => {
-    const shift = params.length
-    params.push(...ps)
-    return `w${i} AS (${sql.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
-  })
-  await db.query(`WITH ${ctes.join(',\n')} SELECT 1`, params)
-}
-
-export const writeDeadLetters = async (
-  db: Queryable,
-  schema: string,
-  dls: readonly DeadLetter[],
-): Promise<void> => {
-  if (dls.length === 0) return
-  await db.query(
-    `INSERT INTO ${ident(schema)}.dead_letters (stream, seq, subject, code, reason, payload, at)
-     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])
-     ON CONFLICT DO NOTHING`,
-    [
-      dls.map((d) => d.stream),
-      dls.map((d) => d.seq),
-      dls.map((d) => d.subject),
-      dls.map((d) => d.code),
-      dls.map((d) => d.reason),
-      dls.map((d) => d.payload),
-      dls.map((d) => d.at),
-    ],
-  )
-}
-
-export const readOffset = async (db: Queryable, schema: string, shard: number): Promise<number> => {
-  const r = await db.query<{ last_seq: number }>(
-    `SELECT last_seq FROM ${ident(schema)}.projector_offsets WHERE shard = $1`,
-    [shard],
-  )
-  return r.rows[0]?.last_seq ?? 0
-}
-
-/** The offset upsert with its integers inlined, so it can share one round trip with COMMIT. */
-export const offsetSql = (schema: string, shard: number, lastSeq: number, lastAt: number): string => {
-  for (const v of [shard, lastSeq, lastAt])
-    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`offset value ${v} is not a safe integer`)
-  return `INSERT INTO ${ident(schema)}.projector_offsets (shard, last_seq, last_at, updated_at)
-    VALUES (${shard}, ${lastSeq}, ${lastAt}, now())
-    ON CONFLICT (shard) DO UPDATE SET last_seq = GREATEST(projector_offsets.last_seq, excluded.last_seq),
-      last_at = excluded.last_at, updated_at = now()`
-}
-
-export const writeOffset = async (
-  db: Queryable,
-  schema: string,
-  shard: number,
-  lastSeq: number,
-  lastAt: number,
-): Promise<void> => {
-  await db.query(
-    `INSERT INTO ${ident(schema)}.projector_offsets (shard, last_seq, last_at, updated_at) VALUES ($1, $2, $3, now())
-     ON CONFLICT (shard) DO UPDATE SET last_seq = GREATEST(projector_offsets.last_seq, excluded.last_seq),
-       last_at = excluded.last_at, updated_at = now()`,
-    [shard, lastSeq, lastAt],
-  )
-}
-
-/**
- * The projection state of the given conversations, as the views hold it: one round trip (the
- * active members come along as a JSON array per conversation).
- */
-export const loadStates = async (
-  db: Queryable,
-  schema: string,
-  ids: readonly string[],
-): Promise<Map<string, ConvState>> => {
-  const out = new Map<string, ConvState>()
-  if (ids.length === 0) return out
-  const s = ident(schema)
-  const convs = await db.query(
-    `SELECT c.conversation_id, c.kind, c.title, c.created_seq, c.created_at, c.last_seq, c.last_at,
-       c.last_msg_seq, c.last_n, c.member_count,
-       (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
-        FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members
-     FROM ${s}.conversations c WHERE c.conversation_id = ANY($1::text[])`,
-    [ids],
-  )
-  for (const c of convs.rows) {
-    const members = new Map<string, MemberRow>()
-    for (const [userId, role, joinedSeq, joinOrd] of (c.members ?? []) as [string, Role, number, number][])
-      members.set(userId, {
-        conversationId: c.conversation_id,
-        userId,
-        role,
-        active: true,
-        joinedSeq: Number(joinedSeq),
-        joinOrd: Number(joinOrd),
-        leftSeq: null,
-      })
-    out.set(c.conversation_id, {
-      row: {
-        conversationId: c.conversation_id,
-        kind: c.kind,
-        title: c.title,
-        createdSeq: c.created_seq,
-        createdAt: c.created_at,
-        lastSeq: c.last_seq,
-        lastAt: c.last_at,
-        lastMsgSeq: c.last_msg_seq,
-        lastN: c.last_n,
-        memberCount: c.member_count,
-      },
-      members,
     })
   }
-  return out
+  return parts
 }
+
+/**
+ * Runs a batch's writes as ONE statement of data-modifying CTEs: one round trip instead of one per
+ * table, which is most of a small batch's cost. The writes must touch disjoint rows (a CTE cannot
+ * see its siblings' changes), which holds because each table has one write per batch.
+ *
+ * With a `guard` (a data-modifying statement returning at most one row), it runs first and every
+ * write is made conditional on its row: the result is that row, or nothing when the guard wrote
+ * nothing, and then nothing was written.
+ *
+ * A batch's statement has one of a few shapes (which tables it writes), so each shape is a named
+ * prepared statement: PostgreSQL parses and plans it once per connection, not once per batch.
+ */
+export const runWrites = async (
+  db: Queryable,
+  writes: readonly Write[],
+  guard?: Write,
+): Promise<Record<string, unknown> | undefined> => {
+  const all = guard ? [guard, ...writes] : writes
+  if (all.length === 0) return undefined
+  const condition = guard ? 'EXISTS (SELECT 1 FROM w0)' : undefined
+  const params: unknown[] = []
+  const ctes = all.map(({ sql, params: ps }, i) => {
+    const shift = params.length
+    params.push(...ps)
+    const text = i === 0 && guard ? sql() : sql(condition)
+    return `w${i} AS (${text.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
+  })
+  const text = `WITH ${ctes.join(',\n')} SELECT ${guard ? '* FROM w0' : '1'}`
+  const r = await db.query({ name: statementName(text), text, values: params })
+  return guard ? r.rows[0] : undefined
+}
+
+const names = new Map<string, string>()
+let named = 0
+/** A name per statement text, never reused for another text (node-postgres refuses that). */
+const statementName = (text: string): string => {
+  let name = names.get(text)
+  if (name === undefined) {
+    // Bounded: scratch schemas (rebuild, verify) bring texts of their own.
+    if (names.size >= 1000) names.clear()
+    name = `projector_w${++named}`
+    names.set(text, name)
+  }
+  return name
+}
+
+/** Dead letters go to their table in the same transaction as the offset that moves past them. */
+export const deadLetterWrites = (schema: string, dls: readonly DeadLetter[]): Write[] =>
+  dls.length === 0
+    ? []
+    : [
+        {
+          sql: (
+            g,
+          ) => `INSERT INTO ${ident(schema)}.dead_letters (stream, seq, subject, code, reason, payload, at)
+     SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])${where(g)}
+     ON CONFLICT DO NOTHING`,
+          params: [
+            dls.map((d) => d.stream),
+            dls.map((d) => d.seq),
+            dls.map((d) => d.subject),
+            dls.map((d) => d.code),
+            dls.map((d) => d.reason),
+            dls.map((d) => d.payload),
+            dls.map((d) => d.at),
+          ],
+        },
+      ]

@@ -4,7 +4,7 @@ import type pg from 'pg'
 import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
 import { compareViews, type RowDifference } from './view-compare.js'
-import { buildViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
+import { fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
 export interface VerifyOptions {
   js: JetStreamClient
@@ -43,7 +43,7 @@ export const verify = async (o: VerifyOptions): Promise<VerifyResult> => {
       batch: o.batch,
       ...(o.conversationId ? { conversationId: o.conversationId } : {}),
     }
-    const events = await buildViews({
+    const events = await fillViews({
       ...base,
       untilSeqs: await liveOffsets(o.pool, o),
       onProgress: (p) => o.onProgress?.(p.events),

@@ -1,10 +1,12 @@
 import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
-import { applyBatch, applyIn, type StateCache, shardLockKey } from './applier.js'
+import { applyBatch, applyIn } from './applier.js'
+import { dropSecondaryIndexes, restoreSecondaryIndexes } from './bulk-fill.js'
 import type { Queryable } from './db.js'
 import { readLog } from './log-reader.js'
-import { readOffset } from './sql-writer.js'
+import { readOffset, shardLockKey } from './offsets.js'
+import { StateCache } from './state-cache.js'
 
 export interface BuildOptions {
   js: JetStreamClient
@@ -19,6 +21,8 @@ export interface BuildOptions {
   /** Per shard, the last sequence to apply; default: each stream's last sequence now. */
   untilSeqs?: number[]
   onProgress?: (p: { shard: number; seq: number; events: number }) => void
+  /** The target's secondary indexes are dropped for the fill (see fillViews). */
+  bulk?: boolean
 }
 
 const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
@@ -32,19 +36,26 @@ const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
  */
 export const buildViews = async (o: BuildOptions): Promise<number> => {
   let events = 0
-  const cache: StateCache = new Map()
   const one = async (shard: number) => {
+    // The scratch schema has this one writer per shard: its states stay valid across batches.
+    const cache = new StateCache(200_000)
     const from = (await readOffset(o.pool, o.target, shard)) + 1
     const until = o.untilSeqs?.[shard]
     if (until !== undefined && until < from) return
-    for await (const entries of readLog(o.js, o.jsm, {
+    const log = readLog(o.js, o.jsm, {
       stream: o.names.convStream(shard),
       ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
       fromSeq: from,
       ...(until !== undefined ? { untilSeq: until } : {}),
       batch: o.batch,
-    })) {
-      await applyBatch(o.pool, o.target, shard, entries, Date.now, cache)
+    })
+    for await (const entries of readAhead(log)) {
+      // An ordered consumer reads the range: it vouches for every jump (a filter, deleted messages).
+      await applyBatch(o.pool, o.target, shard, entries, {
+        continuity: READER,
+        cache,
+        ...(o.bulk ? { bulk: true } : {}),
+      })
       events += entries.length
       o.onProgress?.({ shard, seq: entries[entries.length - 1]!.seq, events })
     }
@@ -58,7 +69,38 @@ export const buildViews = async (o: BuildOptions): Promise<number> => {
   return events
 }
 
+/**
+ * Fills a freshly migrated `target` from sequence 1: without its secondary indexes, built once at
+ * the end (bulk-fill.ts). Returns the number of events read.
+ */
+export const fillViews = async (o: Omit<BuildOptions, 'bulk'>): Promise<number> => {
+  const saved = await dropSecondaryIndexes(o.pool, o.target)
+  const events = await buildViews({ ...o, bulk: true })
+  await restoreSecondaryIndexes(o.pool, o.target, saved)
+  return events
+}
+
+/** Asks for the next batch while the caller applies this one, so reading and writing overlap. */
+async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next()
+  try {
+    for (;;) {
+      const r = await next
+      if (r.done) return
+      next = source.next()
+      // Awaited at the next turn; until then a failure must not count as unhandled.
+      next.catch(() => {})
+      yield r.value
+    }
+  } finally {
+    // The caller stopped early (a failed apply): let the read in flight end, then end the source.
+    await next.catch(() => {})
+    await source.return(undefined)
+  }
+}
+
 const BUILD_CONCURRENCY = 4
+const READER = { kind: 'reader' } as const
 
 /** The live views' offset of every shard (0 where nothing was applied yet). */
 export const liveOffsets = async (db: Queryable, o: { names: Names }): Promise<number[]> => {
@@ -90,7 +132,7 @@ export const holdAndCatchUp = async (
       untilSeq: offsets[shard]!,
       batch: o.batch,
     }))
-      await applyIn(db, o.target, shard, entries)
+      await applyIn(db, o.target, shard, entries, { continuity: READER })
   }
   return offsets
 }

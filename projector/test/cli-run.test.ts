@@ -59,8 +59,15 @@ const lastGroup = await append(js, n, sent(GROUP, U.dan, 2, 'second'))
 await append(js, n, created(OTHER, [U.cat, U.dan]))
 await js.publish(n.convSubject(OTHER, 'm'), new TextEncoder().encode('not json'))
 const lastOther = await append(js, n, ev('member.left', OTHER, U.cat, { userId: U.cat }))
+// A send retried after the JetStream duplicate window: stored twice, shown once (the first).
+const RETRY = 'c_retry0001'
+await append(js, n, created(RETRY, [U.ann, U.bob]))
+await append(js, n, sent(RETRY, U.ann, 1, 'once'))
+const retried = { ...sent(RETRY, U.ann, 1, 'once, retried late'), id: 'late-retry-of-cmid-1' }
+const lastRetry = await append(js, n, retried)
 await settled(GROUP, lastGroup)
 await settled(OTHER, lastOther)
+await settled(RETRY, lastRetry)
 // What the live projector made of the log, before any test touches the views.
 const liveChecksums = await viewChecksums(pool, schema)
 
@@ -157,6 +164,11 @@ t.test(
       await viewChecksums(pool, schema),
       liveChecksums,
       'the rebuild ends with the live projection’s rows',
+    )
+    t.same(
+      (await pool.query(`SELECT text FROM "${schema}".messages WHERE conversation_id = $1`, [RETRY])).rows,
+      [{ text: 'once' }],
+      'a message retried after the duplicate window is still shown once, the first',
     )
     t.equal((await cli('verify')).code, 0, 'the rebuilt views agree with the log')
     // The live projector writes into the switched schema.

@@ -1,84 +1,55 @@
-import { createTestNamespace } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { Registry } from 'prom-client'
 import t from 'tap'
 import { applyBatch } from '../src/applier.js'
-import { openPool } from '../src/db.js'
-import { startProjector } from '../src/projector.js'
-import { ensureProjectorConsumer } from '../src/shard-consumer.js'
+import { positionConsumer } from '../src/consumer-position.js'
+import { StateCache } from '../src/state-cache.js'
 import { created, ev, GROUP, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
-const tn = await createTestNamespace({ shards: 2 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const schema = n.dbSchemas.views
-const js = jetstream(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
-t.teardown(() => pool.end())
-const log = createLogger('test', 'silent')
-const q = async (sql: string, p: unknown[] = []) =>
-  (await pool.query(sql.replaceAll('V.', `"${schema}".`), p)).rows
-const offsetOf = async (shard: number) =>
-  Number((await q('SELECT last_seq FROM V.projector_offsets WHERE shard = $1', [shard]))[0]?.last_seq ?? 0)
+const { tn, n, schema, js, pool, q, offsetOf, start: startOn } = await viewsNamespace(2)
 
 /** A projector on this file's namespace; `extra` holds what a test changes (ack wait, linger). */
 const start = async (extra: { ackWaitMs?: number; lingerMs?: number } = {}) => {
   const registry = new Registry()
-  const p = await startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log,
-    registry,
-    ...extra,
-  })
-  return { p, registry }
+  return { p: await startOn({ registry, ...extra }), registry }
 }
 
 const media = { mediaId: 'm_photo001', kind: 'image' as const, mime: 'image/jpeg', size: 100 }
 
 t.test('a crash between commit and ack has no double effect', async (t) => {
-  // Apply the first events by hand, as a projector would, then "crash" before acking.
+  // Apply the first events as a projector would, then deliver the same batch again (the process
+  // died after COMMIT and before the ack, or a replay): nothing changes.
   const conv = 'c_crash0001'
   await append(js, n, created(conv))
   await append(js, n, sent(conv, U.ann, 1))
   const shard = n.shardOf(conv)
-  const jsm = await jetstreamManager(tn.nc)
-  // Migrate the schema and create the durable consumer exactly as the projector does.
   const { p: p0 } = await start({ ackWaitMs: 1000 })
   await waitFor(async () => (await offsetOf(shard)) >= 2, 10_000, 'first projection')
   await p0.stop()
-  // Now the crash: roll the offset back to 0 is not what happens; instead deliver the same batch
-  // again through applyBatch (a redelivery), and check nothing changes.
   const before = await q('SELECT * FROM V.members WHERE conversation_id = $1 ORDER BY user_id', [conv])
-  const c = await js.consumers.get(n.convStream(shard), n.projectorConsumer(shard))
-  t.ok(c)
-  await ensureProjectorConsumer(jsm, n, shard, 50, 1000)
   const ordered = await js.consumers.get(n.convStream(shard), { filter_subjects: n.convAllSubject(conv) })
   const entries = []
   for await (const m of await ordered.fetch({ max_messages: 2, expires: 2000 })) {
     entries.push({ stream: m.info.stream, seq: m.seq, subject: m.subject, data: m.data })
     if (entries.length === 2) break
   }
-  const again = await applyBatch(pool, schema, shard, entries)
+  const again = await applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' } })
   t.equal(again.skipped, 2, 'both events are at or below the offset')
   t.equal(again.applied, 0)
   t.same(await q('SELECT * FROM V.members WHERE conversation_id = $1 ORDER BY user_id', [conv]), before)
   t.equal((await q('SELECT count(*)::int AS c FROM V.messages WHERE conversation_id = $1', [conv]))[0].c, 1)
 })
 
-t.test('a batch committed but never acked is redelivered and skipped', async (t) => {
+t.test('a batch committed but never acked is applied once, and what follows it too', async (t) => {
   const conv = 'c_noack0001'
   const shard = n.shardOf(conv)
   const jsm = await jetstreamManager(tn.nc)
-  await ensureProjectorConsumer(jsm, n, shard, 50, 1000)
+  await positionConsumer(jsm, n, shard, (await offsetOf(shard)) + 1, { batch: 50, ackWaitMs: 30_000 })
   await append(js, n, created(conv))
   await append(js, n, sent(conv, U.bob, 1))
-  // Take the messages from the durable consumer, apply them, and do not ack (the crash).
+  // Take the messages from the durable consumer, apply them, and never ack (the crash).
   const durable = await js.consumers.get(n.convStream(shard), n.projectorConsumer(shard))
   const taken = []
   for await (const m of await durable.fetch({ max_messages: 2, expires: 1000 })) taken.push(m)
@@ -88,18 +59,16 @@ t.test('a batch committed but never acked is redelivered and skipped', async (t)
     schema,
     shard,
     taken.map((m) => ({ stream: m.info.stream, seq: m.seq, subject: m.subject, data: m.data })),
+    { continuity: { kind: 'reader' } },
   )
   t.equal(first.applied, taken.length)
-  // A new projector starts; JetStream redelivers after ack_wait; the offset makes it a no-op.
-  const { p } = await start({ ackWaitMs: 1000 })
+  const later = await append(js, n, sent(conv, U.bob, 2))
+  // A new projector starts from the stored offset, not from what the consumer thinks is pending.
+  const { p } = await start({ ackWaitMs: 30_000 })
   t.teardown(p.stop)
-  await waitFor(
-    async () => (await p.metrics.skippedTotal.get()).values[0]!.value >= taken.length,
-    15_000,
-    'redelivery',
-  )
-  t.equal((await q('SELECT count(*)::int AS c FROM V.messages WHERE conversation_id = $1', [conv]))[0].c, 1)
-  t.equal((await q('SELECT last_n FROM V.conversations WHERE conversation_id = $1', [conv]))[0].last_n, 1)
+  await waitFor(async () => (await offsetOf(shard)) >= later, 10_000, 'the later event')
+  t.equal((await q('SELECT count(*)::int AS c FROM V.messages WHERE conversation_id = $1', [conv]))[0].c, 2)
+  t.equal((await q('SELECT last_n FROM V.conversations WHERE conversation_id = $1', [conv]))[0].last_n, 2)
   await p.stop()
 })
 
@@ -241,4 +210,104 @@ t.test('a batch that is not full lingers for more events, so a burst is one tran
   t.match(metrics, /projector_batch_size_count(\{[^}]*\})? 1\n/, 'one transaction')
   t.match(metrics, /projector_batch_size_sum(\{[^}]*\})? 10\n/, 'for all ten events')
   await p.stop()
+})
+
+t.test(
+  'a writer whose batch does not follow the stored offset applies nothing: no writer can make a hole',
+  async (t) => {
+    const conv = 'c_stale0001'
+    const shard = n.shardOf(conv)
+    await append(js, n, created(conv))
+    const { p } = await start()
+    const s1 = await append(js, n, sent(conv, U.ann, 1))
+    await waitFor(async () => (await offsetOf(shard)) >= s1, 10_000, 'projection')
+    await p.stop()
+    const skipped = await append(js, n, sent(conv, U.ann, 2))
+    const later = await append(js, n, sent(conv, U.ann, 3))
+    const stored = await js.consumers.get(n.convStream(shard), { filter_subjects: n.convAllSubject(conv) })
+    const entries = []
+    for await (const m of await stored.fetch({ max_messages: 10, expires: 2000 })) {
+      if (m.seq === later)
+        entries.push({ stream: m.info.stream, seq: m.seq, subject: m.subject, data: m.data })
+      if (m.seq >= later) break
+    }
+    const r = await applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' } })
+    t.same(r.hole, { after: s1, next: later })
+    t.equal(r.applied, 0)
+    t.equal(await offsetOf(shard), s1, 'the offset did not move past the missing event')
+    t.equal((await q('SELECT count(*)::int AS c FROM V.messages WHERE conversation_id = $1', [conv]))[0].c, 1)
+    t.ok(skipped < later)
+  },
+)
+
+t.test('a state cache never serves a conversation another writer changed since', async (t) => {
+  const conv = 'c_cache0001'
+  const shard = n.shardOf(conv)
+  const read = async (from: number) => {
+    const c = await js.consumers.get(n.convStream(shard), {
+      filter_subjects: n.convAllSubject(conv),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    })
+    const m = await c.next({ expires: 2000 })
+    return [{ stream: m!.info.stream, seq: m!.seq, subject: m!.subject, data: m!.data }]
+  }
+  const mine = new StateCache()
+  const theirs = new StateCache()
+  const o = (cache: StateCache) => ({ continuity: { kind: 'reader' } as const, cache })
+  // Move this shard's offset to just before the conversation, so these writers own what follows.
+  const { p } = await start()
+  const c0 = await append(js, n, created(conv, [U.ann, U.bob]))
+  await waitFor(async () => (await offsetOf(shard)) >= c0, 10_000, 'creation')
+  await p.stop()
+  const a1 = await append(js, n, sent(conv, U.ann, 1))
+  await applyBatch(pool, schema, shard, await read(a1), o(mine))
+  t.equal(mine.size, 1, 'mine now caches the conversation')
+  const added = await append(js, n, ev('member.added', conv, U.ann, { userId: U.dan, role: 'member' }))
+  await applyBatch(pool, schema, shard, await read(added), o(theirs))
+  const fromDan = await append(js, n, sent(conv, U.dan, 2))
+  const r = await applyBatch(pool, schema, shard, await read(fromDan), o(mine))
+  t.equal(r.deadLetters.length, 0, 'dan is a member: the cached state without him was not used')
+  t.equal(r.applied, 1)
+})
+
+t.test('a writer that knows where the shard stands applies a batch as one statement', async (t) => {
+  const conv = 'c_fastpath1'
+  const shard = n.shardOf(conv)
+  const { p } = await start()
+  const c0 = await append(js, n, created(conv, [U.ann, U.bob]))
+  await waitFor(async () => (await offsetOf(shard)) >= c0, 10_000, 'creation')
+  await p.stop()
+  const calls = { connect: 0, query: 0 }
+  const counted = new Proxy(pool, {
+    get: (target, key) => {
+      if (key === 'connect' || key === 'query') calls[key]++
+      const v = Reflect.get(target, key)
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+  const cache = new StateCache()
+  const one = async (seq: number) => {
+    const c = await js.consumers.get(n.convStream(shard), {
+      filter_subjects: n.convAllSubject(conv),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: seq,
+    })
+    const m = (await c.next({ expires: 2000 }))!
+    return [{ stream: m.info.stream, seq: m.seq, subject: m.subject, data: m.data }]
+  }
+  await applyBatch(counted, schema, shard, await one(await append(js, n, sent(conv, U.ann, 1))), {
+    continuity: { kind: 'reader' },
+    cache,
+  })
+  t.same(calls, { connect: 1, query: 0 }, 'the first batch takes the careful path: a transaction')
+  const second = await append(js, n, sent(conv, U.bob, 2))
+  const r = await applyBatch(counted, schema, shard, await one(second), {
+    continuity: { kind: 'reader' },
+    cache,
+  })
+  t.same(calls, { connect: 1, query: 1 }, 'the second is one statement')
+  t.equal(r.applied, 1)
+  t.equal(await offsetOf(shard), second)
+  t.equal((await q('SELECT last_n FROM V.conversations WHERE conversation_id = $1', [conv]))[0].last_n, 2)
 })

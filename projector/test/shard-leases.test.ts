@@ -1,39 +1,11 @@
-import { createTestNamespace } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
-import { Registry } from 'prom-client'
 import t from 'tap'
-import { openPool } from '../src/db.js'
-import { startProjector } from '../src/projector.js'
 import { created, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
 /** Two projector processes on one namespace: each shard has one writer; a survivor takes over. */
-const tn = await createTestNamespace({ shards: 4 })
-t.teardown(tn.cleanup)
-const n = tn.names
-const js = jetstream(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 8)
-t.teardown(() => pool.end())
-const start = () =>
-  startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log: createLogger('test', 'silent'),
-    registry: new Registry(),
-    leaseRetryMs: 200,
-  })
-const offsetOf = async (shard: number) =>
-  Number(
-    (
-      await pool.query(`SELECT last_seq FROM "${n.dbSchemas.views}".projector_offsets WHERE shard = $1`, [
-        shard,
-      ])
-    ).rows[0]?.last_seq ?? 0,
-  )
+const { n, js, pool, offsetOf, start: startOn } = await viewsNamespace(4)
+const start = () => startOn({ leaseRetryMs: 200 })
 
 t.test('each shard is projected by exactly one of two projectors, and a survivor takes over', async (t) => {
   const a = await start()

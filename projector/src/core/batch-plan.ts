@@ -1,3 +1,4 @@
+import { PairMap } from './pair-map.js'
 import type { Change, ConversationRow, MediaPatch, MemberRow, MessageRow, WatermarkPatch } from './rows.js'
 
 /**
@@ -8,21 +9,20 @@ import type { Change, ConversationRow, MediaPatch, MemberRow, MessageRow, Waterm
  */
 export interface BatchPlan {
   conversations: Map<string, ConversationRow>
-  members: Map<string, MemberRow>
-  messages: Map<string, MessageRow>
-  media: Map<string, MediaPatch>
-  watermarks: Map<string, WatermarkPatch>
+  members: PairMap<MemberRow>
+  /** By stream sequence: a batch is one shard stream, where a sequence is one event. */
+  messages: Map<number, MessageRow>
+  media: PairMap<MediaPatch>
+  watermarks: PairMap<WatermarkPatch>
 }
 
 export const emptyPlan = (): BatchPlan => ({
   conversations: new Map(),
-  members: new Map(),
+  members: new PairMap(),
   messages: new Map(),
-  media: new Map(),
-  watermarks: new Map(),
+  media: new PairMap(),
+  watermarks: new PairMap(),
 })
-
-const key = (a: string, b: string | number) => `${a}\u0000${b}`
 
 export const mergeMedia = (old: MediaPatch | undefined, p: MediaPatch): MediaPatch => {
   if (!old) return p
@@ -37,23 +37,22 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
         plan.conversations.set(c.row.conversationId, c.row)
         break
       case 'member':
-        plan.members.set(key(c.row.conversationId, c.row.userId), c.row)
+        plan.members.set(c.row.conversationId, c.row.userId, c.row)
         break
-      case 'message': {
-        const k = key(c.row.conversationId, c.row.seq)
-        if (!plan.messages.has(k)) plan.messages.set(k, c.row)
+      case 'message':
+        if (!plan.messages.has(c.row.seq)) plan.messages.set(c.row.seq, c.row)
         break
-      }
       case 'media': {
-        const k = key(c.patch.conversationId, c.patch.mediaId)
-        plan.media.set(k, mergeMedia(plan.media.get(k), c.patch))
+        const { conversationId, mediaId } = c.patch
+        plan.media.set(conversationId, mediaId, mergeMedia(plan.media.get(conversationId, mediaId), c.patch))
         break
       }
       case 'watermark': {
-        const k = key(c.patch.conversationId, c.patch.userId)
-        const old = plan.watermarks.get(k)
+        const { conversationId, userId } = c.patch
+        const old = plan.watermarks.get(conversationId, userId)
         plan.watermarks.set(
-          k,
+          conversationId,
+          userId,
           old
             ? {
                 ...old,

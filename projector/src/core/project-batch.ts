@@ -6,6 +6,7 @@ import {
   parseConvSubject,
 } from '@chatapp/contracts'
 import { addChanges, type BatchPlan, emptyPlan } from './batch-plan.js'
+import { type Continuity, follows } from './continuity.js'
 import { type ConvState, project } from './project.js'
 
 /** One stored message of a shard stream, as the consumer or a replay hands it over. */
@@ -23,29 +24,62 @@ export interface BatchResult {
   /** At or below the stored offset: applied before (a redelivery or a replay after a crash). */
   skipped: number
   byType: Partial<Record<EventType, number>>
-  /** The highest sequence looked at and the `at` of the last event applied (0 when none). */
+  /** The highest sequence applied or dead-lettered (the new offset) and the `at` of the last event applied (0 when none). */
   lastSeq: number
   lastAt: number
+  /** Set when an entry did not follow the offset (see continuity.ts): it and the rest were not looked at. */
+  hole?: { after: number; next: number }
+}
+
+export interface BatchInput {
+  /** The shard's offset as stored in the views, read in the transaction that applies the batch. */
+  offset: number
+  continuity: Continuity
+  /** Entries to dead-letter instead of projecting (the database refused each alone): seq → reason. */
+  refused?: ReadonlyMap<number, string>
+  /** Who dead-letters (the DLQ record's `source`) and when. */
+  source: string
+  now: number
+}
+
+/** Subjects repeat (two per conversation), and splitting them is a visible share of a rebuild. */
+const subjects = new Map<string, ReturnType<typeof parseConvSubject>>()
+export const subjectOf = (subject: string): ReturnType<typeof parseConvSubject> => {
+  let p = subjects.get(subject)
+  if (p === undefined && !subjects.has(subject)) {
+    if (subjects.size >= 100_000) subjects.clear()
+    p = parseConvSubject(subject)
+    subjects.set(subject, p)
+  }
+  return p
 }
 
 /** Which conversations a batch touches, to load their state in one query before projecting. */
-export const conversationsOf = (entries: readonly LogEntry[]): string[] => [
-  ...new Set(entries.map((e) => parseConvSubject(e.subject)?.conversationId).filter((x): x is string => !!x)),
-]
+export const conversationsOf = (entries: readonly LogEntry[]): string[] => {
+  const ids = new Set<string>()
+  for (const e of entries) {
+    const id = subjectOf(e.subject)?.conversationId
+    if (id) ids.add(id)
+  }
+  return [...ids]
+}
 
 const base64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
 
+/** PostgreSQL cannot store U+0000 in text: a dead letter's own fields must never be refused. */
+const storable = (s: string, max: number) => s.replaceAll('\u0000', '\\u0000').slice(0, max)
+
 /**
  * Decodes and projects a batch in stream order: pure (the states are loaded by the caller, `now`
- * stamps dead letters). A message that does not decode or breaks an invariant becomes a dead
- * letter and the batch goes on, so one poison event never blocks its shard.
+ * stamps dead letters). A message that does not decode, breaks an invariant, or that the database
+ * refused on its own (`refused`) becomes a dead letter and the batch goes on, so one poison event
+ * never blocks its shard. Entries at or below the offset are skipped; the first entry that does
+ * not follow the offset (continuity.ts) ends the batch with a `hole`, so the views never skip one.
  */
 export const projectBatch = (
   states: Map<string, ConvState>,
   entries: readonly LogEntry[],
-  offset: number,
-  source: string,
-  now: number,
+  input: BatchInput,
 ): BatchResult => {
   const r: BatchResult = {
     plan: emptyPlan(),
@@ -53,28 +87,37 @@ export const projectBatch = (
     applied: 0,
     skipped: 0,
     byType: {},
-    lastSeq: offset,
+    lastSeq: input.offset,
     lastAt: 0,
   }
   const dead = (e: LogEntry, reason: string) =>
     r.deadLetters.push({
       v: 1,
-      source,
+      source: input.source,
       stream: e.stream,
       seq: e.seq,
-      subject: e.subject,
+      subject: storable(e.subject, 300),
       code: 'EVENT_INVALID',
-      reason: reason.slice(0, 2000),
+      reason: storable(reason, 2000),
       payload: base64(e.data),
-      at: now,
+      at: input.now,
     })
   for (const entry of entries) {
     if (entry.seq <= r.lastSeq) {
       r.skipped++
       continue
     }
+    if (!follows(r.lastSeq, entry.seq, input.continuity)) {
+      r.hole = { after: r.lastSeq, next: entry.seq }
+      break
+    }
     r.lastSeq = entry.seq
-    const where = parseConvSubject(entry.subject)
+    const refused = input.refused?.get(entry.seq)
+    if (refused !== undefined) {
+      dead(entry, refused)
+      continue
+    }
+    const where = subjectOf(entry.subject)
     if (!where) {
       dead(entry, `not a conversation subject: ${entry.subject}`)
       continue
@@ -85,11 +128,22 @@ export const projectBatch = (
       continue
     }
     const event: ChatEvent = decoded.value
-    const out = project(states.get(where.conversationId), event, {
-      seq: entry.seq,
-      conversationId: where.conversationId,
-      lane: where.lane,
-    })
+    // Times are int8 in the views and numbers in every reader: a time no number holds exactly is poison.
+    if (!Number.isSafeInteger(event.at)) {
+      dead(entry, `${event.type}: at ${event.at} is not a safe integer`)
+      continue
+    }
+    let out: ReturnType<typeof project>
+    try {
+      out = project(states.get(where.conversationId), event, {
+        seq: entry.seq,
+        conversationId: where.conversationId,
+        lane: where.lane,
+      })
+    } catch (err) {
+      // The fold is pure: throwing on this event would throw on every retry, and stop the shard.
+      out = { ok: false, reason: `the projection threw: ${(err as Error).message}` }
+    }
     if (!out.ok) {
       dead(entry, `${event.type}: ${out.reason}`)
       continue

@@ -1,0 +1,29 @@
+import type { JetStreamManager } from '@nats-io/jetstream'
+
+export interface StreamPending {
+  /** The stream's last sequence now. */
+  lastSeq: number
+  /** Messages stored after `offset`: what the views have not applied yet. */
+  pending: number
+}
+
+/**
+ * How many messages of a shard stream lie after an offset, counted in the stream itself, never
+ * from a consumer's ack floor (which a crashed or moved consumer can put past a hole): so a view
+ * that missed events can never read as caught up. Deleted messages are not counted.
+ */
+export const pendingAfter = async (
+  jsm: JetStreamManager,
+  stream: string,
+  offset: number,
+): Promise<StreamPending> => {
+  const { state } = await jsm.streams.info(stream)
+  const from = Math.max(offset + 1, state.first_seq)
+  if (state.last_seq < from) return { lastSeq: state.last_seq, pending: 0 }
+  let pending = state.last_seq - from + 1
+  if (state.num_deleted > 0) {
+    const detailed = await jsm.streams.info(stream, { deleted_details: true })
+    for (const seq of detailed.state.deleted ?? []) if (seq >= from && seq <= state.last_seq) pending--
+  }
+  return { lastSeq: state.last_seq, pending }
+}
