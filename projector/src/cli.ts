@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { withStackEnv } from '@chatapp/kit'
 import { runCli } from './cli-run.js'
 
 /** The operator CLI's entry point: like main.ts, the only place that touches process state. */
@@ -6,6 +7,7 @@ const code = await runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   isTTY: process.stderr.isTTY === true,
-  env: process.env,
+  // Variables not set are read from the running stack's .data/stack.env (docs/operators.md).
+  env: withStackEnv(process.env),
 })
 process.exitCode = code
