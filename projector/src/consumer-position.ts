@@ -47,5 +47,12 @@ export const positionConsumer = async (
     ack_wait: nanos(shape.ackWaitMs),
     // Bounded in-flight work: a slow database cannot make the process buffer the whole log.
     max_ack_pending: shape.batch * 4,
+    // One replica in memory: the consumer is a cache of the stored offset, re-created from it
+    // whenever anything looks wrong, so replicating it buys nothing — and on an R3 stream an R3
+    // consumer is a raft group of its own, which a NATS node killed while others catch up can
+    // leave without quorum for good ("has NO quorum, stalled", seen in the chaos run on 2.9.10).
+    // If its node dies, the shard stalls, is repositioned, and the new one lands on a live node.
+    num_replicas: 1,
+    mem_storage: true,
   })
 }
