@@ -100,7 +100,9 @@ t.test(
     const received = async (): Promise<[number, string][]> => {
       const b = await Socket.open(cluster.wsUrl, bob.token)
       try {
-        await b.request({ type: 'sync', rid: 'y1', cursors: {}, tail: 50 }, 10_000)
+        // The inbox carries the rid too: the replay is complete at `synced`.
+        b.send({ type: 'sync', rid: 'y1', cursors: {}, tail: 50 })
+        await b.next((f) => f.type === 'synced' && f.rid === 'y1', 10_000)
         return b.frames
           .filter((f) => f.type === 'event' && (f.event as { type: string }).type === 'message.sent')
           .map((f) => (f.event as { data: { text: string; n: number } }).data)
