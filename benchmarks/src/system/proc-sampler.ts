@@ -6,6 +6,8 @@ export interface Component {
   name: string
   /** Looked up at every sample: workers and postgres backends come and go. */
   pids: () => number[]
+  /** A server process of the system under test (not the load generator or the coordinator). */
+  server?: boolean
 }
 
 export interface ComponentUsage {
@@ -126,6 +128,15 @@ export class ProcSampler {
         return [c.name, per]
       }),
     )
+  }
+
+  /** A component that exists from now on (a gateway started for one step). */
+  add(c: Component): void {
+    if (!this.components.some((x) => x.name === c.name)) this.components.push(c)
+  }
+
+  isServer(name: string): boolean {
+    return this.components.find((c) => c.name === name)?.server === true
   }
 
   /** Current resident set of one component, for before/after memory measurements. */

@@ -1,0 +1,112 @@
+import {
+  type CostUnit,
+  type NatsPeak,
+  type NatsState,
+  peakOf,
+  type StepCost,
+  stepCost,
+} from '../core/cost.js'
+import type { NatsProbe } from './nats-probe.js'
+import type { PgBackends } from './pg-backends.js'
+import { type CpuSnapshot, cpuBetween, type ProcSampler } from './proc-sampler.js'
+
+const NO_NATS: NatsState = { rssBytes: 0, consumers: { namespace: 0, server: 0, serverScope: 'account' } }
+
+/** An open measurement window: CPU of every component and a count of units when it opened. */
+export interface CostWindow {
+  at: number
+  cpu: CpuSnapshot
+  units: number
+}
+
+export interface ClosedWindow {
+  seconds: number
+  units: number
+  cpuSeconds: Map<string, number>
+  /** Run-queue wait per component over the window, in seconds. */
+  waitSeconds: Map<string, number>
+}
+
+/**
+ * Measures what a step costs the servers (core/cost.ts): a window over the step's steady state
+ * (opened after its warm-up, closed at the end of its load, before any drain), and the
+ * nats-server's state before and after the whole step, sampled meanwhile for its peak.
+ */
+export class CostMeter {
+  constructor(
+    private readonly sampler: ProcSampler,
+    private readonly isServer: (component: string) => boolean,
+    private readonly probe?: NatsProbe,
+    private readonly pg?: PgBackends,
+  ) {}
+
+  async nats(): Promise<NatsState> {
+    if (!this.probe) return NO_NATS
+    try {
+      return await this.probe.snapshot()
+    } catch {
+      return { ...NO_NATS, rssBytes: this.probe.rssBytes() }
+    }
+  }
+
+  /** Samples the nats-server every `ms` until stopped; resolves with the peak. */
+  watchNats(ms = 1000): { stop: () => Promise<NatsPeak | undefined> } {
+    let peak: NatsPeak | undefined
+    let stopped = false
+    let busy: Promise<void> = Promise.resolve()
+    const tick = () => {
+      if (stopped || !this.probe) return
+      busy = this.nats().then((s) => {
+        peak = peakOf(peak, s)
+      })
+    }
+    tick()
+    const timer = setInterval(tick, ms)
+    timer.unref()
+    return {
+      stop: async () => {
+        stopped = true
+        clearInterval(timer)
+        await busy
+        return peak
+      },
+    }
+  }
+
+  async open(units: number): Promise<CostWindow> {
+    // New backends (a pool growing under load) are picked up before the window, not after.
+    await this.pg?.poll()
+    return { at: performance.now(), cpu: this.sampler.cpuNow(), units }
+  }
+
+  close(w: CostWindow, units: number): ClosedWindow {
+    const d = cpuBetween(w.cpu, this.sampler.cpuNow())
+    return {
+      seconds: (performance.now() - w.at) / 1000,
+      units: units - w.units,
+      cpuSeconds: new Map([...d].map(([k, v]) => [k, v.cpu])),
+      waitSeconds: new Map([...d].map(([k, v]) => [k, v.wait])),
+    }
+  }
+
+  result(o: {
+    unit: CostUnit
+    window: string
+    closed: ClosedWindow
+    before: NatsState
+    after: NatsState
+    peak?: NatsPeak | undefined
+  }): StepCost {
+    return stepCost({
+      unit: o.unit,
+      units: o.closed.units,
+      windowS: o.closed.seconds,
+      window: o.window,
+      cpuSeconds: o.closed.cpuSeconds,
+      isServer: this.isServer,
+      before: o.before,
+      after: o.after,
+      ...(o.peak ? { peak: o.peak } : {}),
+    })
+  }
+}

@@ -1,0 +1,45 @@
+import t from 'tap'
+import { runScenario } from '../support/run-scenario.js'
+
+// The short version of `npm run bench -- connections` (fresh gateway, then the warm margin).
+t.test(
+  'connections: memory per connection on a fresh gateway and on the warm process, and no per-connection NATS state',
+  async (t) => {
+    const users = 20
+    const { code, r } = await runScenario(t, [
+      'connections',
+      '--connections',
+      '300',
+      '--fresh-connections',
+      '200',
+      '--users',
+      String(users),
+      '--hold',
+      '0',
+      '--no-ceilings',
+    ])
+    t.equal(code, 0)
+    const p = r.phases[0]!
+    const x = p.extra as Record<string, number>
+    t.equal(x['connections opened'], 300)
+    t.equal(x['still open after the hold'], 300)
+    const fresh = x['gateway bytes per connection, fresh process']!
+    t.ok(fresh > 0 && fresh < 256 * 1024, `${fresh} B per connection on the fresh gateway`)
+    t.type(x['gateway bytes per connection, marginal on the warm process'], 'number')
+    t.type(x['gateway V8 heap bytes per connection, fresh process'], 'number', 'a GC before each reading')
+    t.type(x['nats-server bytes per connection'], 'number')
+    // Per user one subscription (their membership notices), whatever their number of connections.
+    t.ok(
+      x['nats-server subscriptions added']! <= users,
+      `${x['nats-server subscriptions added']} subscriptions for ${users} users`,
+    )
+    t.equal(x['nats-server consumers added'], 0, 'no JetStream consumer per connection')
+    const c = p.cost!
+    t.equal(c.unit, 'connection')
+    t.equal(c.units, 200)
+    t.ok(
+      (c.processes.find((y) => y.name === 'fresh gateway')?.usPerUnit ?? 0) > 0,
+      'gateway CPU per connection',
+    )
+  },
+)
