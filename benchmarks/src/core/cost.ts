@@ -15,9 +15,13 @@ export interface NatsState {
     server: number
     serverScope: 'server' | 'account'
   }
-  /** From /varz, when the monitoring port is known. */
+  /** From /varz and /jsz, when the monitoring port is known. */
   subscriptions?: number
   connections?: number
+  /** Messages clients sent the server so far (publishes and requests: appends, direct gets …). */
+  inMsgs?: number
+  /** JetStream API requests so far (stream and consumer management, KV and message gets). */
+  apiRequests?: number
 }
 
 /** Highest values seen while sampling during a step. */
@@ -35,6 +39,8 @@ export interface ProcessCost {
   usPerUnit: number
   /** Average cores over the window. */
   cores: number
+  /** Share of the window its event-loop thread was runnable but waiting for a CPU (a starved machine). */
+  waited?: number
 }
 
 export interface StepCost {
@@ -48,6 +54,12 @@ export interface StepCost {
   totalUsPerUnit: number
   totalCores: number
   nats: { before: NatsState; after: NatsState; peak?: NatsPeak }
+  /**
+   * What the step asked of the nats-server per unit over the same window (monitoring port only):
+   * messages clients sent it (each append, direct get, receipt, KV put is one), and JetStream API
+   * requests among them.
+   */
+  natsPerUnit?: { inMsgs: number; apiRequests: number }
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits
@@ -59,11 +71,15 @@ export interface CostInput {
   window: string
   /** CPU seconds used over the window, per component. */
   cpuSeconds: ReadonlyMap<string, number>
+  /** Seconds each component's main thread waited for a CPU over the window. */
+  waitSeconds?: ReadonlyMap<string, number>
   /** Which components are servers (the load generator and the coordinator are not). */
   isServer: (name: string) => boolean
   before: NatsState
   after: NatsState
   peak?: NatsPeak
+  /** Counters of the nats-server over the window (when it has a monitoring port). */
+  natsDelta?: { inMsgs: number; apiRequests: number }
 }
 
 export const stepCost = (i: CostInput): StepCost => {
@@ -71,8 +87,21 @@ export const stepCost = (i: CostInput): StepCost => {
   const per = (cpu: number) => (i.units > 0 ? round((cpu * 1e6) / i.units, 1) : 0)
   const processes = [...i.cpuSeconds]
     .filter(([name]) => i.isServer(name))
-    .map(([name, cpu]) => ({ name, usPerUnit: per(cpu), cores: round(cpu / windowS, 3) }))
+    .map(([name, cpu]) => {
+      const w = i.waitSeconds?.get(name)
+      return {
+        name,
+        usPerUnit: per(cpu),
+        cores: round(cpu / windowS, 3),
+        ...(w !== undefined ? { waited: round(w / windowS, 3) } : {}),
+      }
+    })
   const total = [...i.cpuSeconds].filter(([n]) => i.isServer(n)).reduce((a, [, c]) => a + c, 0)
+  const d = i.natsDelta
+  const natsPerUnit =
+    d && i.units > 0
+      ? { inMsgs: round(d.inMsgs / i.units, 1), apiRequests: round(d.apiRequests / i.units, 1) }
+      : undefined
   return {
     unit: i.unit,
     units: i.units,
@@ -82,6 +111,7 @@ export const stepCost = (i: CostInput): StepCost => {
     totalUsPerUnit: per(total),
     totalCores: round(total / windowS, 3),
     nats: { before: i.before, after: i.after, ...(i.peak ? { peak: i.peak } : {}) },
+    ...(natsPerUnit ? { natsPerUnit } : {}),
   }
 }
 

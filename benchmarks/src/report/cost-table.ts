@@ -17,10 +17,13 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
   const names = [...new Set(withCost.flatMap((p) => p.cost.processes.map((x) => x.name)))].filter((n) =>
     withCost.some((p) => (p.cost.processes.find((x) => x.name === n)?.usPerUnit ?? 0) > 0),
   )
-  out.push('', 'Server CPU per unit of work (µs), over each step’s steady state')
+  out.push(
+    '',
+    'Server CPU per unit of work (µs), over each step’s steady state; NATS messages in and JetStream API requests per unit',
+  )
   out.push(
     textTable(
-      ['phase', 'unit', 'units', 'window', ...names, 'total', 'total cores'],
+      ['phase', 'unit', 'units', 'window', ...names, 'total', 'total cores', 'NATS msgs in', 'JS API'],
       withCost.map((p) => [
         p.name,
         p.cost.unit,
@@ -32,6 +35,24 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
         }),
         us(p.cost.totalUsPerUnit),
         p.cost.totalCores.toFixed(2),
+        p.cost.natsPerUnit ? p.cost.natsPerUnit.inMsgs.toFixed(1) : '-',
+        p.cost.natsPerUnit ? p.cost.natsPerUnit.apiRequests.toFixed(1) : '-',
+      ]),
+    ),
+  )
+  // How starved each server was: on a shared machine a process waiting for a CPU is slow, not busy.
+  out.push('', 'Server cores used over the window (share of it waiting for a CPU)')
+  out.push(
+    textTable(
+      ['phase', ...names],
+      withCost.map((p) => [
+        p.name,
+        ...names.map((n) => {
+          const x = p.cost.processes.find((y) => y.name === n)
+          return x
+            ? `${x.cores.toFixed(2)}${x.waited !== undefined ? ` (${Math.round(100 * x.waited)} %)` : ''}`
+            : '-'
+        }),
       ]),
     ),
   )

@@ -101,11 +101,11 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
   let secondRound = 0
   let s1: Settled
   let n1: NatsState
-  let closed: ReturnType<typeof ctx.cost.close>
+  let closed: Awaited<ReturnType<typeof ctx.cost.close>>
   try {
     const w = await ctx.cost.open(0)
     firstRound = await openRound(fresh)
-    closed = ctx.cost.close(w, firstRound)
+    closed = await ctx.cost.close(w, firstRound)
     s1 = await settle(gw)
     n1 = await ctx.cost.nats()
     if (total > fresh) secondRound = await openRound(total - fresh)

@@ -8,6 +8,7 @@ import { fmtBytes, fmtInt } from '../report/format.js'
 import { LogSeeder, type SeededConversation } from '../seed/log-seeder.js'
 import { TokenMinter } from '../system/access-tokens.js'
 import { readProc } from '../system/proc-stat.js'
+import { profileStep } from './chat-phase.js'
 import type { RunContext } from './context.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -179,13 +180,15 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
       return `${fmtInt(p.delivered)}/${fmtInt(users.length)} synced, ${fmtInt(p.errors)} failed`
     })
     let results: StormWaveResult[]
+    const profiles = profileStep(ctx, name, windowMs + 1000)
     try {
       results = await ctx.pool.stormWave({ startAt, timeoutMs }, active, windowMs + timeoutMs + 60_000)
+      await profiles
     } finally {
       ctx.bar.stop()
     }
     const synced = results.reduce((a, r) => a + r.synced, 0)
-    const closed = ctx.cost.close(w, synced)
+    const closed = await ctx.cost.close(w, synced)
     const after = await ctx.cost.nats()
     const peak = await watch.stop()
     const gwAfter = readProc(gateway.pid)?.rssBytes ?? 0

@@ -184,6 +184,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
         name: natsServer.private ? 'nats-server' : 'nats-server (shared)',
         pids: () => (natsServer.pid() > 0 ? [natsServer.pid()] : []),
         server: true,
+        waitAllThreads: true,
       })
     // Every postgres process of the machine: the walwriter and checkpointer work for this run
     // too, and on a shared server for everyone else; shown for reference, not in the total.

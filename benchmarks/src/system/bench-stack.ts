@@ -26,6 +26,8 @@ export interface BenchStack {
   jwtKeyPem: string
   /** `PGAPPNAME` of a service is this prefix + its name (see pg-backends.ts). */
   pgAppPrefix: string
+  /** Every service running, by label (the stack's and those steps started). */
+  running: Map<string, RunningService & { label: string }>
   /** Starts one more instance of a service with the run's environment (stopped with the run). */
   startExtra(name: ServiceName, label: string, o?: { nofile?: number }): Promise<RunningService>
 }
@@ -112,6 +114,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     UPLOAD_RATE_BURST: '100000',
     ...o.extraEnv,
   }
+  const running = new Map<string, RunningService & { label: string }>()
   const start = async (name: ServiceName, label: string, nofile?: number): Promise<RunningService> => {
     if (!serviceBuilt(repoRoot, name)) throw new Error(`${name} is not built (run: npx tsc -b)`)
     const svc = await startService(name, {
@@ -122,6 +125,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
       ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     })
     cleanup.add(label, () => stopService(svc))
+    running.set(label, { ...svc, label })
     o.onStart?.(label, svc)
     o.log(`${label} ready (pid ${svc.pid}, ops :${svc.opsPort}${svc.port ? `, port :${svc.port}` : ''})`)
     return svc
@@ -135,6 +139,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     services: {},
     jwtKeyPem,
     pgAppPrefix,
+    running,
     startExtra: (name, label, x) => start(name, label, x?.nofile),
   }
   for (const name of o.services)

@@ -17,6 +17,7 @@ export interface CostWindow {
   at: number
   cpu: CpuSnapshot
   units: number
+  nats: NatsState
 }
 
 export interface ClosedWindow {
@@ -25,6 +26,7 @@ export interface ClosedWindow {
   cpuSeconds: Map<string, number>
   /** Run-queue wait per component over the window, in seconds. */
   waitSeconds: Map<string, number>
+  natsDelta?: { inMsgs: number; apiRequests: number }
 }
 
 /**
@@ -75,17 +77,27 @@ export class CostMeter {
 
   async open(units: number): Promise<CostWindow> {
     // New backends (a pool growing under load) are picked up before the window, not after.
-    await this.pg?.poll()
-    return { at: performance.now(), cpu: this.sampler.cpuNow(), units }
+    const [nats] = await Promise.all([this.nats(), this.pg?.poll()])
+    return { at: performance.now(), cpu: this.sampler.cpuNow(), units, nats }
   }
 
-  close(w: CostWindow, units: number): ClosedWindow {
+  /** `units` is read when called; the CPU too, before the nats-server is asked for its counters. */
+  async close(w: CostWindow, units: number): Promise<ClosedWindow> {
     const d = cpuBetween(w.cpu, this.sampler.cpuNow())
+    const seconds = (performance.now() - w.at) / 1000
+    const nats = await this.nats()
+    const a = w.nats
     return {
-      seconds: (performance.now() - w.at) / 1000,
+      seconds,
       units: units - w.units,
       cpuSeconds: new Map([...d].map(([k, v]) => [k, v.cpu])),
       waitSeconds: new Map([...d].map(([k, v]) => [k, v.wait])),
+      ...(a.inMsgs !== undefined &&
+      nats.inMsgs !== undefined &&
+      a.apiRequests !== undefined &&
+      nats.apiRequests !== undefined
+        ? { natsDelta: { inMsgs: nats.inMsgs - a.inMsgs, apiRequests: nats.apiRequests - a.apiRequests } }
+        : {}),
     }
   }
 
@@ -103,10 +115,12 @@ export class CostMeter {
       windowS: o.closed.seconds,
       window: o.window,
       cpuSeconds: o.closed.cpuSeconds,
+      waitSeconds: o.closed.waitSeconds,
       isServer: this.isServer,
       before: o.before,
       after: o.after,
       ...(o.peak ? { peak: o.peak } : {}),
+      ...(o.closed.natsDelta ? { natsDelta: o.closed.natsDelta } : {}),
     })
   }
 }

@@ -49,9 +49,15 @@ export class NatsProbe {
    * Server-wide consumers: from the monitoring port's /jsz (every account) when there is one,
    * else the JetStream account's count (every user of a shared server without accounts shares it).
    */
-  async serverConsumers(): Promise<{ count: number; scope: 'server' | 'account' }> {
+  async serverConsumers(): Promise<{ count: number; scope: 'server' | 'account'; apiRequests?: number }> {
     const jsz = await this.varz('jsz')
-    if (typeof jsz?.consumers === 'number') return { count: jsz.consumers, scope: 'server' }
+    const api = (jsz?.api as { total?: unknown } | undefined)?.total
+    if (typeof jsz?.consumers === 'number')
+      return {
+        count: jsz.consumers,
+        scope: 'server',
+        ...(typeof api === 'number' ? { apiRequests: api } : {}),
+      }
     const jsm = await jetstreamManager(this.nc)
     return { count: (await jsm.getAccountInfo()).consumers, scope: 'account' }
   }
@@ -62,11 +68,14 @@ export class NatsProbe {
       this.serverConsumers(),
       this.varz('varz'),
     ])
+    const num = (k: string, v: unknown) => (typeof v === 'number' ? { [k]: v } : {})
     return {
       rssBytes: this.rssBytes(),
       consumers: { namespace, server: server.count, serverScope: server.scope },
-      ...(typeof varz?.subscriptions === 'number' ? { subscriptions: varz.subscriptions } : {}),
-      ...(typeof varz?.connections === 'number' ? { connections: varz.connections } : {}),
+      ...num('subscriptions', varz?.subscriptions),
+      ...num('connections', varz?.connections),
+      ...num('inMsgs', varz?.in_msgs),
+      ...num('apiRequests', server.apiRequests),
     }
   }
 }

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { type ProcSample, readProc } from './proc-stat.js'
+import { type ProcSample, readProc, readThreadsWait } from './proc-stat.js'
 
 /** One component (a service, or a set of processes such as the load workers) to measure. */
 export interface Component {
@@ -8,6 +8,11 @@ export interface Component {
   pids: () => number[]
   /** A server process of the system under test (not the load generator or the coordinator). */
   server?: boolean
+  /**
+   * Run-queue wait summed over every thread (a Go server runs goroutines on several threads),
+   * instead of the main thread's (Node's event loop, which is what stretches a Node service).
+   */
+  waitAllThreads?: boolean
 }
 
 export interface ComponentUsage {
@@ -123,7 +128,8 @@ export class ProcSampler {
         const per = new Map<number, { cpu: number; wait: number }>()
         for (const pid of c.pids()) {
           const s = readProc(pid)
-          if (s) per.set(pid, { cpu: s.cpuSeconds, wait: s.waitSeconds })
+          if (s)
+            per.set(pid, { cpu: s.cpuSeconds, wait: c.waitAllThreads ? readThreadsWait(pid) : s.waitSeconds })
         }
         return [c.name, per]
       }),

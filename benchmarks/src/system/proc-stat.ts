@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /**
  * CPU time and memory of a process, read from /proc (Linux): no dependency and no subprocess,
@@ -44,6 +44,23 @@ export const parseStatus = (status: string): { rssBytes: number; peakRssBytes: n
   rssBytes: kbField(status, 'VmRSS'),
   peakRssBytes: kbField(status, 'VmHWM'),
 })
+
+/** Run-queue wait of every thread of a process, summed (seconds). */
+export const readThreadsWait = (pid: number): number => {
+  let total = 0
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += parseSchedstat(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8'))
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return total
+}
 
 export const readProc = (pid: number): ProcSample | undefined => {
   try {
