@@ -38,6 +38,8 @@ export interface IdleSetup {
   wsUrl: string
   /** Access tokens (users logged in beforehand), shared round robin by the connections. */
   tokens: string[]
+  /** Where this worker's connections start in the round robin (so workers do not all reuse the first users). */
+  tokenOffset: number
   connections: number
   localAddresses: string[]
 }

@@ -83,14 +83,18 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
     () =>
       `${fmtInt(ctx.pool.progress().open)} open, gateway RSS ${fmtBytes(readProc(gw.pid)?.rssBytes ?? 0)}`,
   )
+  // Connection k (over both rounds and all workers) is a device of user k mod users.
+  let nextToken = 0
   const openRound = async (count: number): Promise<number> => {
     let opened = 0
     const replies = await ctx.pool.setup(
-      splitCount(count, ctx.pool.size).map((connections) =>
-        connections === 0
+      splitCount(count, ctx.pool.size).map((connections) => {
+        const tokenOffset = nextToken
+        nextToken += connections
+        return connections === 0
           ? undefined
-          : { kind: 'idle' as const, wsUrl, tokens, connections, localAddresses: addrs },
-      ),
+          : { kind: 'idle' as const, wsUrl, tokens, tokenOffset, connections, localAddresses: addrs }
+      }),
       900_000,
     )
     for (const r of replies) if (r.type === 'ready') opened += r.clients
@@ -100,12 +104,16 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
   let firstRound = 0
   let secondRound = 0
   let s1: Settled
+  let rssUngc = 0
   let n1: NatsState
   let closed: Awaited<ReturnType<typeof ctx.cost.close>>
   try {
     const w = await ctx.cost.open(0)
     firstRound = await openRound(fresh)
     closed = await ctx.cost.close(w, firstRound)
+    // What the process holds right after, before any collection: garbage of the handshakes and
+    // the heap's headroom included (the figure without a forced GC).
+    rssUngc = readProc(gw.pid)?.rssBytes ?? 0
     s1 = await settle(gw)
     n1 = await ctx.cost.nats()
     if (total > fresh) secondRound = await openRound(total - fresh)
@@ -164,6 +172,7 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
         [`gateway RSS after the first ${firstRound} (bytes)`]: s1.rssBytes,
         'gateway RSS after all (bytes)': s2.rssBytes,
         'gateway bytes per connection, fresh process': freshPer,
+        'gateway bytes per connection, fresh process, before a GC': perConn(s0.rssBytes, rssUngc, firstRound),
         'gateway bytes per connection, marginal on the warm process': warmPer,
         ...(s0.heapUsedBytes !== undefined && s1.heapUsedBytes !== undefined
           ? {
