@@ -174,7 +174,7 @@ export const createFuzzer = (seed: number, ctx: FuzzContext) => {
           break
         default:
           f.__proto__x = { polluted: true }
-          f['constructor'] = { prototype: { polluted: true } }
+          Object.assign(f, JSON.parse('{"constructor":{"prototype":{"polluted":true}}}'))
       }
     }
     return f
