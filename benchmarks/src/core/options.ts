@@ -49,6 +49,7 @@ export interface Options {
   reconnectClients: number
   offlineS: number
   sessions: number
+  devices: number
   events: number
   windowS: number
   conversationsPerUser: number

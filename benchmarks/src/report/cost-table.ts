@@ -29,11 +29,12 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
         p.cost.unit,
         fmtInt(p.cost.units),
         `${p.cost.windowS.toFixed(1)} s`,
+        // No unit done in the window (a wave where nothing synced): no figure per unit.
         ...names.map((n) => {
           const x = p.cost.processes.find((y) => y.name === n)
-          return x ? us(x.usPerUnit) : '-'
+          return x && p.cost.units > 0 ? us(x.usPerUnit) : '-'
         }),
-        us(p.cost.totalUsPerUnit),
+        p.cost.units > 0 ? us(p.cost.totalUsPerUnit) : '-',
         p.cost.totalCores.toFixed(2),
         p.cost.natsPerUnit ? p.cost.natsPerUnit.inMsgs.toFixed(1) : '-',
         p.cost.natsPerUnit ? p.cost.natsPerUnit.apiRequests.toFixed(1) : '-',
