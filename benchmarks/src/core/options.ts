@@ -152,6 +152,14 @@ export const NUMERIC: Spec[] = [
     200_000,
   ),
   n(
+    'devices',
+    'devices',
+    'reconnect --storm: devices that (re)connect, spread over the users (0 = every user)',
+    { '*': 0 },
+    0,
+    200_000,
+  ),
+  n(
     'events',
     'events',
     'reconnect --storm: events seeded into the log beforehand',
