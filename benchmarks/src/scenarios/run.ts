@@ -166,7 +166,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
           ...(nofile ? { gatewayNofile: nofile } : {}),
           ...(nats ? { nats } : {}),
           onStart: (label, svc) => {
-            sampler.add({ name: label, pids: () => [svc.pid], server: true })
+            sampler.add({ name: label, pids: () => [svc.pid], server: true, withChildren: true })
             sampler.add({ name: `PostgreSQL (${label})`, pids: () => pg?.pids(label) ?? [], server: true })
           },
         },

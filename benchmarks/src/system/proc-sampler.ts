@@ -13,6 +13,8 @@ export interface Component {
    * instead of the main thread's (Node's event loop, which is what stretches a Node service).
    */
   waitAllThreads?: boolean
+  /** Count the CPU of the children it waited for (a service's ffmpeg runs are its cost). */
+  withChildren?: boolean
 }
 
 export interface ComponentUsage {
@@ -110,8 +112,9 @@ export class ProcSampler {
       pids.forEach((pid, i) => {
         const s = samples[i]
         if (!s) return
-        if (!first.has(pid)) first.set(pid, s.cpuSeconds)
-        last.set(pid, s.cpuSeconds)
+        const cpu = s.cpuSeconds + (c.withChildren ? s.childCpuSeconds : 0)
+        if (!first.has(pid)) first.set(pid, cpu)
+        last.set(pid, cpu)
       })
       this.first.set(c.name, first)
       this.last.set(c.name, last)
@@ -129,7 +132,10 @@ export class ProcSampler {
         for (const pid of c.pids()) {
           const s = readProc(pid)
           if (s)
-            per.set(pid, { cpu: s.cpuSeconds, wait: c.waitAllThreads ? readThreadsWait(pid) : s.waitSeconds })
+            per.set(pid, {
+              cpu: s.cpuSeconds + (c.withChildren ? s.childCpuSeconds : 0),
+              wait: c.waitAllThreads ? readThreadsWait(pid) : s.waitSeconds,
+            })
         }
         return [c.name, per]
       }),

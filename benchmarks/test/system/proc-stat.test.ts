@@ -1,6 +1,7 @@
 import t from 'tap'
 import {
   parseSchedstat,
+  parseStatChildCpuSeconds,
   parseStatCpuSeconds,
   parseStatus,
   readProc,
@@ -10,6 +11,8 @@ import {
 t.test('reads CPU seconds past a command name with spaces and parentheses', async (t) => {
   const stat = '1234 (node (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 200 300'
   t.equal(parseStatCpuSeconds(stat), 3)
+  t.equal(parseStatChildCpuSeconds(stat), 0, 'no child waited for')
+  t.equal(parseStatChildCpuSeconds(`${stat.split(' 0 0 20')[0]} 150 50 20 0`), 2, 'cutime + cstime')
   t.throws(() => parseStatCpuSeconds('1 (x) S'))
 })
 
