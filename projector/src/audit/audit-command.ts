@@ -1,5 +1,5 @@
 import type { Names } from '@chatapp/contracts'
-import { type Logger, natsUp, startOpsServer } from '@chatapp/kit'
+import { type Logger, natsConnectionMetrics, natsUp, startOpsServer } from '@chatapp/kit'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type pg from 'pg'
@@ -99,6 +99,7 @@ export const runAudit = async (d: AuditCommandDeps, o: AuditCommandOptions): Pro
     checks: { nats: natsUp(d.nc), postgres: () => d.pool.query('SELECT 1').then(() => true) },
   })
   const metrics = createAuditMetrics(ops.registry)
+  natsConnectionMetrics(d.nc, ops.registry)
   try {
     while (!d.signal?.aborted) {
       try {
