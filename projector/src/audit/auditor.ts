@@ -2,7 +2,13 @@ import { lastSeq } from '@chatapp/domain'
 import { boundFindings, type Projection, readProjection } from './bounds.js'
 import { type Bounds, type Counts, type Finding, judge } from './findings.js'
 import { createLogPass } from './log-pass.js'
-import { compareWithLog, readWatermarks, type ViewCheckDeps, watermarkFindings } from './view-checks.js'
+import {
+  compareWithLog,
+  readWatermarks,
+  rejectedShown,
+  type ViewCheckDeps,
+  watermarkFindings,
+} from './view-checks.js'
 
 export interface AuditorOptions extends ViewCheckDeps {
   bounds: Bounds
@@ -100,11 +106,15 @@ export const createAuditor = (o: AuditorOptions): Auditor => {
       for (const [id, fs] of byConversation)
         if (fs.length > 0) viewFindings.set(id, fs)
         else viewFindings.delete(id)
+      const rejected = new Map<string, number[]>()
+      for (const [id, a] of log.conversations)
+        if (a.state.rejected.size > 0) rejected.set(id, [...a.state.rejected.keys()])
+      const shown = await rejectedShown(o.pool, schema, rejected)
       const projection = await readProjection(o.jsm, o.pool, o.names)
       const bounds = boundFindings(projection, o.bounds)
 
       const counts: Counts = { ...logCounts }
-      const current = [...viewFindings.values()].flat()
+      const current = [...viewFindings.values()].flat().concat(shown)
       for (const f of [...current, ...bounds]) countOf(counts, f)
       const verdict = judge(counts, o.bounds)
       const stats = log.stats()

@@ -11,6 +11,7 @@ export type AuditCode =
   | 'VIEW_ROW_MISSING'
   | 'VIEW_ROW_UNEXPECTED'
   | 'VIEW_ROW_DIFFERS'
+  | 'VIEW_SHOWS_REJECTED'
   | 'VIEW_WATERMARK_ORDER'
   | 'VIEW_WATERMARK_BACKWARDS'
   | 'DEAD_LETTERS_OVER_BOUND'
@@ -34,6 +35,11 @@ export const AUDIT_FINDINGS: Record<AuditCode, FindingKind> = {
   VIEW_ROW_DIFFERS: {
     severity: 'violation',
     meaning: 'a view row differs from the one recomputed from the log (verify: differs).',
+  },
+  VIEW_SHOWS_REJECTED: {
+    severity: 'violation',
+    meaning:
+      'the messages view holds a message the log rejected (ADR 0080): history shows what live delivery and sync never did.',
   },
   VIEW_WATERMARK_ORDER: {
     severity: 'violation',

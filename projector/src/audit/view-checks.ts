@@ -126,3 +126,36 @@ export const watermarkFindings = (
   }
   return out
 }
+
+/**
+ * Messages of the views at sequences the log's fold rejected (`rejected`: conversation → its
+ * rejected `.m` sequences). Every reader skips a rejected event (ADR 0080), so the history a view
+ * serves must not hold it. `verify` cannot see this: it recomputes with the projector's own fold.
+ */
+export const rejectedShown = async (
+  db: Queryable,
+  schema: string,
+  rejected: ReadonlyMap<string, readonly number[]>,
+): Promise<Finding[]> => {
+  const ids: string[] = []
+  const seqs: number[] = []
+  for (const [id, list] of rejected)
+    for (const seq of list) {
+      ids.push(id)
+      seqs.push(seq)
+    }
+  if (ids.length === 0) return []
+  const r = await db.query<{ conversation_id: string; seq: string | number }>(
+    `SELECT m.conversation_id, m.seq FROM ${ident(schema)}.messages m
+     JOIN unnest($1::text[], $2::int8[]) AS x(c, s) ON m.conversation_id = x.c AND m.seq = x.s
+     ORDER BY 1, 2`,
+    [ids, seqs],
+  )
+  return r.rows.map((x) =>
+    finding(
+      'VIEW_SHOWS_REJECTED',
+      `messages conversation_id=${x.conversation_id} seq=${x.seq}: the log rejects it (EVENT_REJECTED)`,
+      { conversationId: x.conversation_id, seq: Number(x.seq) },
+    ),
+  )
+}

@@ -71,20 +71,30 @@ t.test(
     const { code, report } = await audit()
     t.equal(code, 1, 'not clean: a notice over the default bound of 0')
     t.equal(report.counts.EVENT_REJECTED, 1)
-    t.match(report.findings, [
+    t.match(
+      report.findings.find((f) => f.code === 'EVENT_REJECTED'),
       {
-        code: 'EVENT_REJECTED',
         severity: 'notice',
         conversationId: GROUP,
         seq: dup,
         detail: /message.sent: numbered 2 where 3 comes next/,
       },
-    ])
+    )
     t.equal(report.messages, 4, 'the message after it is accepted as n 3')
-    t.match(report.reasons, [/1 notice\(s\), more than --max-notices 0/])
+    t.ok(
+      report.reasons.some((r) => /^1 notice\(s\), more than --max-notices 0$/.test(r)),
+      'the notice is why',
+    )
+    // Every reader skips a rejected event (ADR 0080); a projector whose fold does not judge `n`
+    // puts it in the history view, and the audit says so.
+    const shown = (
+      await v.q('SELECT 1 FROM V.messages WHERE conversation_id = $1 AND seq = $2', [GROUP, dup])
+    ).length
+    t.equal(report.counts.VIEW_SHOWS_REJECTED ?? 0, shown, 'a view showing it is a violation')
+    if (shown) t.match(report.findings[0], { code: 'VIEW_SHOWS_REJECTED', severity: 'violation', seq: dup })
     const tolerated = await audit('--max-notices', '1', '--max-dead-letters', '10')
-    t.equal(tolerated.report.violations, 0)
-    t.equal(tolerated.code, 0, 'an operator who has looked at it raises the bound')
+    t.equal(tolerated.report.violations, shown)
+    t.equal(tolerated.code, shown ? 1 : 0, 'an operator who has looked at the notice raises its bound')
   },
 )
 
@@ -103,15 +113,17 @@ t.test('a view row deleted in PostgreSQL is a violation, found fully or by a sam
   await v.q('DELETE FROM V.messages WHERE conversation_id = $1 AND seq = $2', [DIRECT, lastDirect])
   const full = await audit('--full', '--max-notices', '10', '--max-dead-letters', '10')
   t.equal(full.code, 1)
-  t.match(full.report.findings[0], {
-    code: 'VIEW_ROW_MISSING',
-    severity: 'violation',
-    conversationId: DIRECT,
-    detail: `messages conversation_id=${DIRECT} seq=${lastDirect}`,
-  })
+  t.match(
+    full.report.findings.find((f) => f.code === 'VIEW_ROW_MISSING'),
+    {
+      severity: 'violation',
+      conversationId: DIRECT,
+      detail: `messages conversation_id=${DIRECT} seq=${lastDirect}`,
+    },
+  )
   const sampled = await audit('--sample', '2', '--max-notices', '10', '--max-dead-letters', '10')
   t.equal(sampled.report.counts.VIEW_ROW_MISSING, 1)
-  t.match(sampled.report.reasons, [/1 violation/])
+  t.match(sampled.report.reasons, [/violation/])
 })
 
 t.test('a watermark lowered in the views breaks read ≤ delivered', async (t) => {
@@ -183,5 +195,5 @@ t.test('dead letters and lag over their bounds are violations', async (t) => {
       detail: /1 event\(s\) not applied/,
     },
   )
-  t.equal(report.deadLetters.total, 1)
+  t.equal(report.deadLetters.byCode.EVENT_INVALID, 1, 'the undecodable event is a dead letter')
 })
