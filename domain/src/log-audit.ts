@@ -14,7 +14,11 @@ import { type ConversationState, emptyState } from './state.js'
  * reported as such, never as a hole in the accepted history. What the fold cannot rule out is
  * checked here: the same send accepted twice, and receipts a correct writer never appends.
  */
-export type LogFindingCode = 'EVENT_REJECTED' | 'SEND_ACCEPTED_TWICE' | 'RECEIPT_STALE' | 'RECEIPT_BEYOND_LOG'
+export type LogFindingCode =
+  | 'EVENT_REJECTED'
+  | 'SEND_ACCEPTED_TWICE'
+  | 'RECEIPT_BACKWARDS'
+  | 'RECEIPT_BEYOND_LOG'
 
 /**
  * `violation`: the accepted history is wrong; never expected. `notice`: the log holds something
@@ -39,10 +43,10 @@ export const LOG_FINDINGS: Record<LogFindingCode, FindingKind> = {
     meaning:
       'the same send (sender and clientMsgId) is an accepted message twice: a client would show it twice.',
   },
-  RECEIPT_STALE: {
+  RECEIPT_BACKWARDS: {
     severity: 'notice',
     meaning:
-      "a receipt at or below the member's watermark: it moves nothing. Two receipt batches of one conversation appended out of order (ADR 0070), a retried append, or a writer that bypassed the gateway.",
+      "a member's receipt below one of theirs of the same kind stored before it: it moves nothing. Two receipt batches of one conversation appended out of order (ADR 0070), two devices racing, or a writer that bypassed the gateway.",
   },
   RECEIPT_BEYOND_LOG: {
     severity: 'notice',
@@ -66,6 +70,13 @@ export interface ConversationAudit {
   /** Accepted messages and rejected events so far. */
   messages: number
   rejected: number
+  /**
+   * Per member, the highest delivered / read each has acknowledged by a receipt since they
+   * (last) joined. Their own messages move their watermarks too, without a receipt; a receipt
+   * below such a watermark but not below their own earlier receipts is how a client that sends
+   * and acknowledges at once behaves, not a step back.
+   */
+  acknowledged: Map<string, { joinedSeq: number; delivered: number; read: number }>
 }
 
 export const startAudit = (conversationId: string): ConversationAudit => ({
@@ -73,6 +84,7 @@ export const startAudit = (conversationId: string): ConversationAudit => ({
   sends: new Set(),
   messages: 0,
   rejected: 0,
+  acknowledged: new Map(),
 })
 
 const receiptFindings = (a: ConversationAudit, x: Stored): LogFinding[] => {
@@ -89,13 +101,19 @@ const receiptFindings = (a: ConversationAudit, x: Stored): LogFinding[] => {
     const m = s.members.get(r.userId)
     // A receipt of someone who has just left moves nothing by design (admit); not a finding.
     if (!m) continue
-    const mark = r.kind === 'read' ? m.read : m.delivered
-    if (Math.min(r.upTo, x.seq) <= mark)
+    let acked = a.acknowledged.get(r.userId)
+    if (acked?.joinedSeq !== m.joinedSeq) {
+      acked = { joinedSeq: m.joinedSeq, delivered: 0, read: 0 }
+      a.acknowledged.set(r.userId, acked)
+    }
+    const upTo = Math.min(r.upTo, x.seq)
+    if (upTo < acked[r.kind])
       out.push({
-        code: 'RECEIPT_STALE',
+        code: 'RECEIPT_BACKWARDS',
         ...at,
-        detail: `${r.kind} up to ${r.upTo} for ${r.userId}, whose ${r.kind} watermark is ${mark}`,
+        detail: `${r.kind} up to ${r.upTo} for ${r.userId}, who acknowledged ${r.kind} up to ${acked[r.kind]} before`,
       })
+    acked[r.kind] = Math.max(acked[r.kind], upTo)
   }
   return out
 }

@@ -57,29 +57,35 @@ t.test('the same send accepted twice is a violation', async (t) => {
   t.equal(LOG_FINDINGS.SEND_ACCEPTED_TWICE.severity, 'violation')
 })
 
-t.test('a receipt at or below the watermark, or beyond its own sequence, is reported', async (t) => {
-  const { a, findings } = audit(
-    ev.created(G, A, [B]),
-    ev.message(G, A, 1),
-    ev.read(G, B, 2),
-    ev.delivered(G, B, 2), // read implies delivered: moves nothing
-    ev.read(G, B, 1), // backwards
-    ev.batch(G, [], [{ userId: B, upTo: 99 }]), // beyond its sequence (6): capped, and a step forward
-    ev.read(G, A, 1), // A sent at 2: stale
-    ev.read(G, 'u_cccccccc', 6), // not a member: moves nothing by design
-    ev.message(G, A, 2),
-  )
-  t.same(
-    findings.map((f) => [f.code, f.seq]),
-    [
-      ['RECEIPT_STALE', 4],
-      ['RECEIPT_STALE', 5],
-      ['RECEIPT_BEYOND_LOG', 6],
-      ['RECEIPT_STALE', 7],
-    ],
-  )
-  t.equal(a.state.members.get(B)!.read, 6, 'the fold capped the receipt at its own sequence')
-})
+t.test(
+  'a receipt below an earlier one of the same member, or beyond its own sequence, is reported',
+  async (t) => {
+    const { a, findings } = audit(
+      ev.created(G, A, [B]),
+      ev.message(G, A, 1),
+      ev.read(G, B, 2),
+      ev.delivered(G, B, 2), // read implies delivered, but B never acknowledged delivery: not backwards
+      ev.read(G, B, 1), // backwards
+      ev.batch(G, [], [{ userId: B, upTo: 99 }]), // beyond its sequence (6): capped, and a step forward
+      ev.read(G, A, 1), // A sent at 2, so the watermark is 2, but A never acknowledged more: fine
+      ev.read(G, 'u_cccccccc', 6), // not a member: moves nothing by design
+      ev.read(G, B, 6), // the same as before: a repeat, not a step back
+      ev.left(G, B),
+      ev.added(G, A, B),
+      ev.read(G, B, 2), // after joining again: their earlier receipts no longer count
+    )
+    t.same(
+      findings.map((f) => [f.code, f.seq]),
+      [
+        ['RECEIPT_BACKWARDS', 5],
+        ['RECEIPT_BEYOND_LOG', 6],
+      ],
+    )
+    t.match(findings[0]!.detail, `read up to 1 for ${B}, who acknowledged read up to 2 before`)
+    t.equal(a.state.members.get(B)!.read, 2, 'the fold starts a member who joins again afresh')
+    t.equal(a.acknowledged.get(B)!.read, 2)
+  },
+)
 
 t.test('a stale second read finds nothing; a rejected receipt is reported once, as rejected', async (t) => {
   const a = startAudit(G)

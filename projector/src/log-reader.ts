@@ -27,10 +27,12 @@ export async function* readLog(
   const from = Math.max(r.fromSeq ?? 1, info.state.first_seq)
   if (info.state.messages === 0 || until < from) return
   if (r.subject) {
-    // Nothing stored under the filter: an ordered consumer would wait for a first message forever.
-    const filtered = await jsm.streams.info(r.stream, { subjects_filter: r.subject })
-    const count = Object.values(filtered.state.subjects ?? {}).reduce((a, b) => a + b, 0)
-    if (count === 0) return
+    // Nothing stored under the filter in the range: an ordered consumer would wait for a first
+    // message until its fetch expires (1 s; the most of a one-conversation verify's time, which
+    // the audit runs per sampled conversation). One get of the first match says so at once; null
+    // is "none", a failure is thrown (never read as an empty range).
+    const first = await jsm.direct.getMessage(r.stream, { seq: from, next_by_subj: r.subject })
+    if (!first || first.seq > until) return
   }
   const consumer = await js.consumers.get(r.stream, {
     ...(r.subject ? { filter_subjects: r.subject } : {}),

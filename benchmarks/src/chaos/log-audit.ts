@@ -52,7 +52,7 @@ export const auditLog = async (
       const { verdict, findings } = auditEvent(audit, e)
       for (const f of findings) {
         a.findings[f.code] = (a.findings[f.code] ?? 0) + 1
-        if (f.code !== 'RECEIPT_STALE') note(`${id} seq ${f.seq} ${f.code}: ${f.detail}`)
+        note(`${id} seq ${f.seq} ${f.code}: ${f.detail}`)
       }
       if (verdict.kind === 'accepted' && e.event.type === 'message.sent') accepted.set(e.seq, e.event.data.n)
     }

@@ -98,14 +98,14 @@ t.test(
   },
 )
 
-t.test('a receipt going backwards is reported as stale', async (t) => {
+t.test('a receipt going backwards is reported', async (t) => {
   const back = await append(js, n, ev('receipt.read', GROUP, U.ann, { upTo: first }))
   await settled(GROUP, back)
   const { code, report } = await audit('--max-notices', '1', '--max-dead-letters', '10')
   t.equal(code, 1)
   t.match(
-    report.findings.find((f) => f.code === 'RECEIPT_STALE'),
-    { seq: back, detail: new RegExp(`read up to ${first} for ${U.ann}, whose read watermark is ${second}`) },
+    report.findings.find((f) => f.code === 'RECEIPT_BACKWARDS'),
+    { seq: back, detail: `read up to ${first} for ${U.ann}, who acknowledged read up to ${second} before` },
   )
 })
 
@@ -169,7 +169,7 @@ t.test('the continuous audit exports every finding on /metrics and stops on SIGT
   const findings = (code: string, severity: string) =>
     metric(text, `audit_findings\\{code="${code}",severity="${severity}",service="audit"\\}`)
   t.equal(findings('EVENT_REJECTED', 'notice'), 1)
-  t.equal(findings('RECEIPT_STALE', 'notice'), 1)
+  t.equal(findings('RECEIPT_BACKWARDS', 'notice'), 1)
   t.equal(findings('VIEW_ROW_MISSING', 'violation'), 1)
   t.equal(findings('SEND_ACCEPTED_TWICE', 'violation'), 0, 'every code is exported, 0 included')
   t.equal(metric(text, 'audit_clean\\{service="audit"\\}'), 0)
