@@ -30,8 +30,11 @@ export async function* readLog(
     // Nothing stored under the filter in the range: an ordered consumer would wait for a first
     // message until its fetch expires (1 s; the most of a one-conversation verify's time, which
     // the audit runs per sampled conversation). One get of the first match says so at once; null
-    // is "none", a failure is thrown (never read as an empty range).
-    const first = await jsm.direct.getMessage(r.stream, { seq: from, next_by_subj: r.subject })
+    // is "none", a failure is thrown (never read as an empty range). Asked of the stream's leader
+    // (STREAM.MSG.GET, not a direct get a lagging follower may answer: ADR 0081); nats.js types
+    // that request without `next_by_subj`, which the server takes since 2.9.
+    const query = { seq: from, next_by_subj: r.subject } as unknown as { seq: number }
+    const first = await jsm.streams.getMessage(r.stream, query)
     if (!first || first.seq > until) return
   }
   const consumer = await js.consumers.get(r.stream, {
