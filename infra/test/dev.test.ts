@@ -27,9 +27,11 @@ t.test(
       await freePort(),
       await freePort(),
     ]
+    // As a person runs it: without the test runner's switch for the AWS SDK's Node 22 notice.
+    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _, ...outside } = process.env
     const dev = spawn(process.execPath, [join(repoRoot, 'infra/dist/cli.js'), 'dev'], {
       env: {
-        ...process.env,
+        ...outside,
         ...stackEnv(stack),
         CHATAPP_NS: ns,
         CHATAPP_SHARDS: '2',
@@ -64,6 +66,7 @@ t.test(
       /media-worker\s+http:\/\/127\.0\.0\.1:\d+\/metrics/,
       'the banner has a space after the name',
     )
+    t.notMatch(lines.join('\n'), /NodeVersionSupportWarning/, 'no AWS SDK notice in the output')
 
     const pids = lines.flatMap((l) => {
       const m = /(gateway|projector|media-worker) started \(pid (\d+)\)/.exec(l)
