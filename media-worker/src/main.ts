@@ -12,10 +12,10 @@ import {
   startOpsServer,
 } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
+import { createAvTools } from './av.js'
 import { workerMetrics } from './metrics.js'
 import { DEFAULT_PLAN_CONFIG } from './plan.js'
 import { s3MediaStore } from './store.js'
-import { findPrlimit, siblingFfprobe } from './tools.js'
 import { ensureConsumer, queueDepth, startWorker } from './worker.js'
 
 /** The only place that reads the environment and builds adapters. */
@@ -49,6 +49,14 @@ const s3 = new S3Client({
   credentials: { accessKeyId: s3cfg.accessKeyId, secretAccessKey: s3cfg.secretAccessKey },
 })
 const store = s3MediaStore(s3, n.s3Bucket)
+const av = await createAvTools({
+  ffmpeg,
+  timeoutMs: FFMPEG_TIMEOUT_MS,
+  memoryBytes: FFMPEG_MEMORY_BYTES,
+  threads: 2,
+})
+if (!av.launchers.config.prlimit)
+  log.warn('no prlimit (util-linux) on this system: ffmpeg runs have a time bound but no memory bound')
 
 const ops = await startOpsServer({
   service: 'media-worker',
@@ -73,12 +81,7 @@ const worker = await startWorker({
     store,
     config: { ...DEFAULT_PLAN_CONFIG, videoMaxHeight },
     maxOriginalBytes: MAX_ORIGINAL_BYTES,
-    av: {
-      ffmpeg,
-      ffprobe: siblingFfprobe(ffmpeg),
-      threads: 2,
-      limits: { timeoutMs: FFMPEG_TIMEOUT_MS, memoryBytes: FFMPEG_MEMORY_BYTES, prlimit: findPrlimit() },
-    },
+    av,
   },
 })
 log.info({ ns: common.ns, concurrency, maxAttempts, videoMaxHeight }, 'media-worker started')
@@ -87,6 +90,7 @@ onShutdown(log, async () => {
   ops.setDraining()
   await worker.stop()
   await nc.drain()
+  await av.close()
   s3.destroy()
   await ops.close()
 })
