@@ -15,7 +15,7 @@
  * Env: PHOTO_RUNS (21), VIDEO_RUNS (2), CLIP_SECONDS (10), FFMPEG_PATH.
  */
 import { execFile } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'

@@ -242,11 +242,23 @@ const describe = (info: ffmpeg.FfprobeData): Probe => {
 }
 
 /**
- * Video encoding settings, chosen for ≥ 2× real time per core on a 1080p source (docs/benchmarks.md
- * has the measurements and the quality): x264 `superfast` at CRF 26 under a bitrate cap, bilinear
- * downscaling. The 720p output is a chat video, not an archive.
+ * Video encoding settings, chosen for ≥ 2× real time per core on a 1080p source (ADR 0181;
+ * docs/benchmarks.md has the measurements): x264 `ultrafast` with CABAC and the in-loop deblocking
+ * filter put back, at CRF 26 under the bitrate cap, after a bilinear downscale. Against
+ * `superfast` it is ~20 % cheaper at the same PSNR and ~1-6 % larger: `superfast`'s B-frames,
+ * sub-pixel search and adaptive quantisation buy little at 2 Mbit/s; CABAC (~10 % of the bits)
+ * and deblocking (the blockiness) buy a lot for what they cost.
  */
-export const VIDEO_ENCODE = ['-preset', 'superfast', '-crf', '26', '-profile:v', 'main']
+export const VIDEO_ENCODE = [
+  '-preset',
+  'ultrafast',
+  '-x264-params',
+  'cabac=1:deblock=0,0',
+  '-crf',
+  '26',
+  '-profile:v',
+  'main',
+]
 
 export const transcodeVideo = (
   t: AvTools,

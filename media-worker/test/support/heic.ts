@@ -63,7 +63,7 @@ const nalUnits = (s: Buffer): Buffer[] => {
   })
 }
 const nalType = (n: Buffer) => (n[0]! >> 1) & 0x3f
-const unescape = (n: Buffer) => {
+const unescapeRbsp = (n: Buffer) => {
   const out: number[] = []
   for (let i = 0; i < n.length; i++) {
     if (i >= 2 && n[i] === 3 && n[i - 1] === 0 && n[i - 2] === 0) continue
@@ -74,7 +74,7 @@ const unescape = (n: Buffer) => {
 
 const hvcC = (vps: Buffer, sps: Buffer, pps: Buffer) => {
   // profile_tier_level's general part is bytes 1..12 of the SPS payload (after its 2-byte header).
-  const ptl = unescape(sps).subarray(3, 15)
+  const ptl = unescapeRbsp(sps).subarray(3, 15)
   const array = (type: number, nal: Buffer) => Buffer.concat([u8(0x80 | type), u16(1), u16(nal.length), nal])
   return box(
     'hvcC',
