@@ -91,6 +91,14 @@ export const renderChaos = (r: ChaosReport): string => {
     '',
     'longest delivery pause after each kind of fault (send → last member)',
     ...Object.entries(v.longestPauseMs).map(([k, ms]) => `  ${k.padEnd(13)} ${(ms / 1000).toFixed(2)} s`),
+    '',
+    'slow 5 s windows (worst send → ack, ack → last member; windows under 1 s left out)',
+    ...v.timeline
+      .filter((b) => b.maxAckMs + b.maxDeliverMs >= 1000)
+      .map(
+        (b) =>
+          `  ${String(b.fromS).padStart(4)} s  ${b.sends} sends  ack ${(b.maxAckMs / 1000).toFixed(2)} s  deliver ${(b.maxDeliverMs / 1000).toFixed(2)} s`,
+      ),
     ...(Object.keys(v.failedCodes).length > 0
       ? ['', `failed sends by code: ${JSON.stringify(v.failedCodes)}`]
       : []),
