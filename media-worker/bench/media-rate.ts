@@ -12,7 +12,7 @@
  *     the ffmpeg build has the psnr filter.
  * Fixtures are made here with sharp and ffmpeg. Run from media-worker/:
  *   node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/media-rate.ts [--json]
- * Env: PHOTO_RUNS (21), VIDEO_RUNS (2), CLIP_SECONDS (10), FFMPEG_PATH.
+ * Env: PHOTO_RUNS (21), VIDEO_RUNS (2), CLIP_SECONDS (10), PARTS (photo,video), FFMPEG_PATH.
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -38,6 +38,7 @@ const PHOTO_RUNS = Number(process.env.PHOTO_RUNS ?? 21)
 const VIDEO_RUNS = Number(process.env.VIDEO_RUNS ?? 2)
 const CLIP_S = Number(process.env.CLIP_SECONDS ?? 10)
 const JSON_OUT = process.argv.includes('--json')
+const PARTS = (process.env.PARTS ?? 'photo,video').split(',')
 const ffmpeg = process.env.FFMPEG_PATH ?? 'ffmpeg'
 const limits = { maxPixels: DEFAULT_PLAN_CONFIG.maxPixels }
 const dir = mkdtempSync(join(tmpdir(), 'media-rate-'))
@@ -98,7 +99,7 @@ try {
   say(`fixtures: 4000x3000 JPEG, ${(statSync(photos.srgb).size / 1e6).toFixed(1)} MB (sRGB and P3 profiles)`)
 
   const photo: Record<string, unknown> = {}
-  for (const [name, file] of Object.entries(photos)) {
+  for (const [name, file] of PARTS.includes('photo') ? Object.entries(photos) : []) {
     // The worker's path, start to end (probe, plan, one decode, every variant in parallel).
     const worker = async () => {
       const probe = await probeImage(file, limits)
@@ -230,6 +231,7 @@ try {
       ],
     },
   }
+  if (!PARTS.includes('video')) for (const k of Object.keys(clips)) delete clips[k as keyof typeof clips]
   for (const c of Object.values(clips)) {
     await run(ffmpeg, [
       ...['-v', 'error', '-y', '-f', 'lavfi', '-i', c.source, '-f', 'lavfi', '-i'],
