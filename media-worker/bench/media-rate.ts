@@ -200,7 +200,7 @@ try {
     )
     say(
       `  bytes: ${Object.entries(sizes)
-        .map(([k, v]) => `${k} ${(v / 1024).toFixed(0)} KiB`)
+        .map(([k, v]) => `${k} ${v} B`)
         .join(', ')}`,
     )
   }
