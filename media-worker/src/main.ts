@@ -13,6 +13,7 @@ import {
 } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
 import { createAvTools } from './av.js'
+import { configureSharp } from './image.js'
 import { workerMetrics } from './metrics.js'
 import { DEFAULT_PLAN_CONFIG } from './plan.js'
 import { s3MediaStore } from './store.js'
@@ -38,6 +39,8 @@ const FFMPEG_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 const MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
 
 const log = createLogger('media-worker', common.logLevel)
+// One libvips thread per pipeline: a photo's variants already run as parallel pipelines (ADR 0181).
+configureSharp({ threadsPerPipeline: 1 })
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'media-worker', log)
 const jsm = await jetstreamManager(nc)
