@@ -30,14 +30,22 @@ export interface MediaRate {
   loadavgStart: number[]
   loadavgEnd: number[]
   photo: Record<string, PhotoRate>
-  video: Record<string, { rendition: string; rows: Record<string, VideoRow> }>
+  /** Per clip; also `settings` (the worker's x264 options) and `psnrFilter`. */
+  video: Record<string, { rendition: string; rows: Record<string, VideoRow> } | string | boolean>
 }
+
+type Clip = { rendition: string; rows: Record<string, VideoRow> }
+const isClip = (v: unknown): v is Clip => typeof v === 'object' && v !== null && 'rows' in v
+
+/** The clips of a measurement, without its scalar fields. */
+export const clipsOf = (r: MediaRate): [string, Clip][] =>
+  Object.entries(r.video).filter((e): e is [string, Clip] => isClip(e[1]))
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SCRIPT = `${ROOT}media-worker/bench/media-rate.ts`
 const LOADER = `${ROOT}node_modules/@tapjs/typescript/dist/esm/import.mjs`
 
-/** Undefined (with the reason logged) when the script or its TypeScript loader is not there. */
+/** Undefined (with the reason logged) when the script or its loader is not there, or it fails. */
 export const measureMediaRate = async (
   log: (m: string) => void,
   env: { ffmpeg?: string; photoRuns?: number; videoRuns?: number; clipSeconds?: number },
@@ -74,7 +82,7 @@ export const mediaRateFigures = (r: MediaRate): Record<string, string | number> 
     out[`photo 12 MP (${name}) floor: decode alone, full / 1/${p.shrink} ms`] =
       `${f1(p.floorFullDecodeMs)} / ${f1(p.floorShrunkDecodeMs)}`
   }
-  for (const [name, v] of Object.entries(r.video))
+  for (const [name, v] of clipsOf(r))
     for (const [row, x] of Object.entries(v.rows))
       out[`video 1080p30 (${name}) → ${v.rendition}, ${row}`] =
         `${f2(x.perCore)}× per core, ${f2(x.wall)}× wall${x.psnr !== undefined ? `, PSNR ${f2(x.psnr)} dB` : ''}`
