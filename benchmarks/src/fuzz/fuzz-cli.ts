@@ -71,6 +71,7 @@ export const renderFuzz = (r: FuzzReport): string => {
     `server frames: ${top(r.answers)}`,
     `closes: ${top(r.closes) || 'none'}`,
     `gateway RSS: start ${mib(r.rss.startBytes)}, mid ${mib(r.rss.midBytes)}, end ${mib(r.rss.endBytes)}, peak ${mib(r.rss.peakBytes)}; second half ${mib(r.rss.secondHalfGrowthBytes)} (${mib(r.rss.secondHalfSlopePer100k)} per 100k frames): ${r.rss.flat ? 'flat' : 'GROWING'}`,
+    `gateway after a full GC (heap used + array buffers / external): ${r.heapAfterGc.map((h) => `${mib(h.heapUsedBytes + h.arrayBuffersBytes)} / ${mib(h.externalBytes)} at ${h.frames}`).join(', ')}`,
     `gateway alive: ${r.gatewayAlive ? 'yes' : 'NO'}; projector alive: ${r.projectorAlive ? 'yes' : 'NO'}; lag back to 0: ${r.lagZero ? 'yes' : 'NO'}; dead letters: ${r.deadLetters}; views equal the log: ${r.verify.ok ? 'yes' : 'NO'}; a send afterwards: ${r.afterwards}`,
     ...(r.violations.length > 0
       ? ['', 'VIOLATIONS', ...r.violations.map((v) => `  ${v}`)]

@@ -13,7 +13,12 @@ export interface RssTrend {
   secondHalfGrowthBytes: number
   /** Least-squares slope over the second half, bytes per 100,000 frames. */
   secondHalfSlopePer100k: number
-  /** The second half added at most 8 MiB or 5 % of the mid-run RSS, whichever is larger. */
+  /**
+   * The second half added at most 8 MiB or 10 % of the mid-run RSS, whichever is larger. Loose on
+   * purpose: RSS includes the heap pages V8 keeps after a GC (in a million-frame run heapTotal
+   * swung between 130 and 237 MiB at the same ~55 MiB used), so a leak of JS objects is judged on
+   * the heap after a full GC (fuzz-run), and this bound catches native growth.
+   */
   flat: boolean
 }
 
@@ -54,6 +59,6 @@ export const rssTrend = (samples: readonly RssSample[]): RssTrend => {
     peakBytes: Math.max(...samples.map((s) => s.rssBytes)),
     secondHalfGrowthBytes: growth,
     secondHalfSlopePer100k: sxx > 0 ? (sxy / sxx) * 100_000 : 0,
-    flat: second.length >= 2 && growth <= Math.max(8 * 2 ** 20, mid * 0.05),
+    flat: second.length >= 2 && growth <= Math.max(8 * 2 ** 20, mid * 0.1),
   }
 }

@@ -15,7 +15,7 @@ export const FRESH_GATEWAY = 'fresh gateway'
 
 interface Settled {
   rssBytes: number
-  /** V8 heap in use after a full GC (undefined when the gateway has no /debug/gc). */
+  /** V8 heap in use after a full GC (undefined when the gateway has no /debug/heap). */
   heapUsedBytes?: number
   gc: boolean
 }
@@ -28,7 +28,9 @@ interface Settled {
 const settle = async (svc: RunningService): Promise<Settled> => {
   let heapUsedBytes: number | undefined
   try {
-    const r = await fetch(`http://127.0.0.1:${svc.opsPort}/debug/gc`, { signal: AbortSignal.timeout(30_000) })
+    const r = await fetch(`http://127.0.0.1:${svc.opsPort}/debug/heap`, {
+      signal: AbortSignal.timeout(30_000),
+    })
     if (r.ok) heapUsedBytes = ((await r.json()) as { heapUsedBytes: number }).heapUsedBytes
   } catch {
     // no endpoint: the stability wait alone
@@ -136,7 +138,9 @@ export const runConnections = async (ctx: RunContext): Promise<PhaseResult[]> =>
     `connections: fresh gateway RSS ${fmtBytes(s0.rssBytes)} → ${fmtBytes(s1.rssBytes)} → ${fmtBytes(s2.rssBytes)} for ${fmtInt(firstRound)} + ${fmtInt(secondRound)} connections of ${fmtInt(users)} users: ${fmtBytes(freshPer)} per connection on the fresh process, ${fmtBytes(warmPer)} marginal on the warm one; nats-server ${fmtBytes(natsPer)} per connection${natsBefore.subscriptions !== undefined ? `, ${fmtInt(subs(natsAfter) - subs(natsBefore))} subscriptions added` : ''}, ${natsAfter.consumers.namespace - natsBefore.consumers.namespace} consumers added`,
   )
   if (!s0.gc)
-    ctx.notes.push('connections: the gateway has no /debug/gc: memory read after an RSS stability wait only')
+    ctx.notes.push(
+      'connections: the gateway has no /debug/heap: memory read after an RSS stability wait only',
+    )
   return [
     {
       name: `connections ${fmtInt(total)}`,
