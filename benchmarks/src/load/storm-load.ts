@@ -79,7 +79,8 @@ export class StormLoad {
           caughtPer[i] = caught
           redelivered += session.redelivered
         } catch (e) {
-          fail(e instanceof Error ? e.message.replace(/\d+/g, 'N') : String(e))
+          // The close code or error as it came (1006: the connection broke; 4xxx: the gateway's).
+          fail(e instanceof Error ? e.message : String(e))
           session.kill()
         }
       }),
