@@ -1,5 +1,5 @@
 import { lastSeq } from '@chatapp/domain'
-import { mergeHistograms, summarize } from '../core/latency.js'
+import { mergeHistograms, newHistogram, recordUs, summarize } from '../core/latency.js'
 import { sourceAddresses } from '../core/plan.js'
 import { parsePrometheus } from '../core/prometheus.js'
 import type { PhaseResult } from '../core/result.js'
@@ -41,6 +41,43 @@ const waitProjector = async (opsPort: number, shards: number, boundMs: number): 
     await sleep(500)
   }
   return false
+}
+
+/**
+ * Every 250 ms during a wave, one read shaped like the gateway's (the last event of a random
+ * conversation, from the stream's leader) on the benchmark's own NATS connection: whether the
+ * nats-server answers promptly while the gateway's reads queue tells where the time goes.
+ */
+const probeReads = (ctx: RunContext, convs: SeededConversation[]) => {
+  const stack = ctx.stack!
+  const h = newHistogram()
+  let timeouts = 0
+  let stopped = false
+  const enc = new TextEncoder()
+  const loop = (async () => {
+    while (!stopped) {
+      const c = convs[Math.floor(Math.random() * convs.length)]!
+      const t0 = performance.now()
+      try {
+        await stack.nc.request(
+          `$JS.API.STREAM.MSG.GET.${stack.names.convStream(stack.names.shardOf(c.id))}`,
+          enc.encode(JSON.stringify({ last_by_subj: stack.names.convSubject(c.id, 'm') })),
+          { timeout: 5000 },
+        )
+        recordUs(h, (performance.now() - t0) * 1000)
+      } catch {
+        timeouts++
+      }
+      await sleep(250)
+    }
+  })()
+  return {
+    stop: async () => {
+      stopped = true
+      await loop
+      return { latency: summarize(h), timeouts }
+    },
+  }
 }
 
 /** The gateway's count of UNAVAILABLE answers (a session it could not serve). */
@@ -199,12 +236,14 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
     })
     let results: StormWaveResult[]
     const profiles = profileStep(ctx, name, windowMs + 1000)
+    const probe = probeReads(ctx, seeded.conversations)
     try {
       results = await ctx.pool.stormWave({ startAt, timeoutMs }, active, windowMs + timeoutMs + 60_000)
       await profiles
     } finally {
       ctx.bar.stop()
     }
+    const probed = await probe.stop()
     const synced = results.reduce((a, r) => a + r.synced, 0)
     const closed = await ctx.cost.close(w, synced)
     const after = await ctx.cost.nats()
@@ -252,6 +291,9 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
         'hello→synced': helloToSynced,
         'connect→hello': summarize(mergeHistograms(results.map((r) => r.connectToHello))),
         'connect→synced': summarize(mergeHistograms(results.map((r) => r.connectToSynced))),
+        // The same kind of read, on another connection: the nats-server's own answer time.
+        'probe: a leader get on the bench’s connection': probed.latency,
+        'probe: leader gets timed out (5 s)': probed.timeouts,
         'sessions synced': synced,
         'messages the syncs brought': got,
         'messages missed (expected)': want,
