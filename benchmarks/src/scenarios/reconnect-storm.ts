@@ -53,9 +53,23 @@ const probeReads = (ctx: RunContext, convs: SeededConversation[]) => {
   const h = newHistogram()
   let timeouts = 0
   let stopped = false
+  /** Bytes the nats-server had queued for one client connection (/connz), at most, and whose. */
+  let pending = { bytes: 0, name: '' }
   const enc = new TextEncoder()
+  const connz = async () => {
+    if (!ctx.nats?.monitorUrl) return
+    try {
+      const r = await fetch(`${ctx.nats.monitorUrl}/connz?limit=1024`, { signal: AbortSignal.timeout(2000) })
+      const c = (await r.json()) as { connections?: { pending_bytes: number; name?: string }[] }
+      for (const x of c.connections ?? [])
+        if (x.pending_bytes > pending.bytes) pending = { bytes: x.pending_bytes, name: x.name ?? '' }
+    } catch {
+      // a missed sample
+    }
+  }
   const loop = (async () => {
     while (!stopped) {
+      void connz()
       const c = convs[Math.floor(Math.random() * convs.length)]!
       const t0 = performance.now()
       try {
@@ -75,7 +89,7 @@ const probeReads = (ctx: RunContext, convs: SeededConversation[]) => {
     stop: async () => {
       stopped = true
       await loop
-      return { latency: summarize(h), timeouts }
+      return { latency: summarize(h), timeouts, pending }
     },
   }
 }
@@ -294,6 +308,8 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
         // The same kind of read, on another connection: the nats-server's own answer time.
         'probe: a leader get on the bench’s connection': probed.latency,
         'probe: leader gets timed out (5 s)': probed.timeouts,
+        'nats-server: most bytes queued for one client (bytes)': probed.pending.bytes,
+        'nats-server: the client they were queued for': probed.pending.name || '-',
         'sessions synced': synced,
         'messages the syncs brought': got,
         'messages missed (expected)': want,
