@@ -209,7 +209,11 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     }
     if (o.gatewayUrl)
       ctx.notes.push(`targeted a running gateway at ${o.gatewayUrl}: its CPU and memory are not sampled`)
-    const ceilings = o.ceilings ? await measureCeilings(ctx, stack, cleanup) : {}
+    // Scenarios that measure memory take their ceilings afterwards: the JetStream ceiling fills
+    // and deletes a stream, and the nats-server gives that memory back slowly, which would move
+    // the baselines they read.
+    const memoryScenario = o.scenario === 'connections' || (o.scenario === 'reconnect' && o.storm)
+    let ceilings: Ceilings = o.ceilings && !memoryScenario ? await measureCeilings(ctx, stack, cleanup) : {}
     const metricsUrl =
       o.projectorMetricsUrl ??
       (stack?.services.projector ? `http://127.0.0.1:${stack.services.projector.opsPort}/metrics` : undefined)
@@ -219,6 +223,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     const t0 = performance.now()
     const phases = await scenarioPhases(ctx)
     const usage = sampler.stop()
+    if (o.ceilings && memoryScenario) ceilings = await measureCeilings(ctx, stack, cleanup)
     const lagResult = lag?.stop()
     if (metricsUrl && !lagResult)
       ctx.notes.push('the projector exposed no projector_lag_* metric: projection lag not measured')
