@@ -1,4 +1,4 @@
-import { ChatError, VIEW_TABLES } from '@chatapp/contracts'
+import { VIEW_TABLES } from '@chatapp/contracts'
 import type { MikroORM } from '@mikro-orm/postgresql'
 import { type MediaRow, MediaSchema } from './entities.js'
 
@@ -13,8 +13,9 @@ export interface Share {
  * projector's views (`media.shared_seq`, the latest message of a conversation that carries it),
  * derived from the log like every view (ADR 0150), so no request path records it. Every method
  * forks its own entity manager (no request-spanning identity map). The views lag the log by the
- * projection delay; before a projector first ran they do not exist, and a read of them is a
- * retryable UNAVAILABLE.
+ * projection delay (the projector publishes a media's job only after the views hold its share, so
+ * by `media.ready` members can download). Before a projector first ran they do not exist: nothing
+ * is shared yet, and that is the answer.
  */
 export interface MediaRepo {
   insert(row: MediaRow): Promise<void>
@@ -28,13 +29,9 @@ export interface MediaRepo {
 /** The views' media table holding a media's shares, for SQL of this module and its neighbours. */
 export const sharesTable = (viewsSchema: string): string => `"${viewsSchema}".${VIEW_TABLES.media}`
 
-const VIEWS_MISSING = new Set(['42P01', '3F000'])
-
-/** A failure because the views do not exist yet (no projector ever ran): a retryable UNAVAILABLE. */
-export const viewsError = (err: unknown): unknown =>
-  VIEWS_MISSING.has((err as { code?: string })?.code ?? '')
-    ? new ChatError('UNAVAILABLE', 'the conversation views are not available', { cause: err })
-    : err
+/** The views do not exist yet: no projector ever ran on this namespace, so nothing is shared. */
+export const viewsMissing = (err: unknown): boolean =>
+  ['42P01', '3F000'].includes((err as { code?: string })?.code ?? '')
 
 export const mediaRepo = (orm: MikroORM, viewsSchema: string): MediaRepo => {
   const shares = sharesTable(viewsSchema)
@@ -42,7 +39,8 @@ export const mediaRepo = (orm: MikroORM, viewsSchema: string): MediaRepo => {
     try {
       return await orm.em.fork().getConnection().execute<T[]>(sql, params)
     } catch (err) {
-      throw viewsError(err)
+      if (viewsMissing(err)) return []
+      throw err
     }
   }
   return {

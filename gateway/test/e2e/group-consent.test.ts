@@ -2,6 +2,7 @@ import type { ServerFrame, ServerFrameOf, TokenPair } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { startGatewayProcess } from '../support/gateway-process.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 /**
@@ -10,6 +11,9 @@ import { isType, TestClient } from '../support/ws-client.js'
  */
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
+// Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+const projector = await startProjectorProcess(tn)
+t.teardown(projector.kill)
 const gw = await startGatewayProcess(tn, {
   GROUP_CREATE_PER_HOUR: '6',
   AUTH_RATE_PER_MINUTE: '10000',

@@ -10,7 +10,6 @@ import t from 'tap'
 import { openGatewayDb } from '../../src/db/gateway-db.js'
 import { uploadLedger } from '../../src/media/upload-ledger.js'
 import { PENDING_MAX_AGE_MS, sweepUploads } from '../../src/media/upload-sweeper.js'
-import { startProjectorProcess } from '../support/projector.js'
 
 // The child runs the built package (`tsc -b`), as the gateway does.
 const child = fileURLToPath(new URL('../support/upload-crash-child.mjs', import.meta.url))
@@ -28,9 +27,6 @@ t.test(
     const pool = new pg.Pool({ connectionString: tn.stack.databaseUrl, max: 1 })
     t.teardown(() => pool.end())
     const quota = { dailyBytes: 1e9, unattachedBytes: 1e9, unattachedTtlMs: 24 * 3600_000 }
-    // Quotas count uploads no message carries, which the projector's views say.
-    const projector = await startProjectorProcess(tn)
-    t.teardown(projector.stop)
     const schemas = tn.names.dbSchemas
     const jpeg = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#446688' } })
       .jpeg()

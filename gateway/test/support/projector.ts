@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type { ChatEvent, MediaRef } from '@chatapp/contracts'
 import type { TestNamespace } from '@chatapp/infra'
 import { createConversationLog } from '@chatapp/kit'
+import { jetstreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
 
 /**
@@ -146,4 +147,22 @@ export const logSharer = async (tn: TestNamespace, views: ReturnType<typeof view
       return seq
     },
   }
+}
+
+/**
+ * Resolves once `userId` has at least `count` membership notices stored (the projector publishes
+ * them after it projects the events): a test about to connect that user waits for what its sync
+ * will read.
+ */
+export const noticesStored = async (tn: TestNamespace, userId: string, count: number): Promise<void> => {
+  const jsm = await jetstreamManager(tn.nc)
+  const subject = tn.names.userSubject(userId)
+  await eventually(
+    async () => {
+      const info = await jsm.streams.info(tn.names.userStream, { subjects_filter: subject })
+      return (info.state.subjects?.[subject] ?? 0) >= count
+    },
+    10_000,
+    `${count} notices for ${userId}`,
+  )
 }
