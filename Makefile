@@ -18,7 +18,7 @@ help:
 # npm ci (exactly package-lock.json, as on a fresh clone) when the manifests changed since the last
 # install or nothing is installed yet; npm install only when there is no lock file to honour.
 node_modules/.install-stamp: package.json $(wildcard package-lock.json) $(addsuffix /package.json,$(PACKAGES))
-	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("Node >= 20.9 is required, found "+process.versions.node); process.exit(1) }'
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<9)) { console.error("Node 20 (>= 20.9) is required, found "+process.versions.node); process.exit(1) } if (a>20) console.error("warning: Node "+process.versions.node+": the gateway needs Node 20 until its uWebSockets.js build has Node "+a+" binaries (README, Node versions)")'
 	@if [ -f package-lock.json ]; then echo "npm ci --no-audit --no-fund"; npm ci --no-audit --no-fund; \
 	 else echo "npm install --no-audit --no-fund"; npm install --no-audit --no-fund; fi
 	@touch $@

@@ -15,6 +15,11 @@ if (process.argv[2] === 'chaos') {
   const { chaosMain } = await import('./chaos/chaos-cli.js')
   process.exit(await chaosMain(process.argv.slice(3)))
 }
+if (process.argv[2] === 'fuzz') {
+  // Hostile frames against a gateway and a projector: invariants, not throughput.
+  const { fuzzMain } = await import('./fuzz/fuzz-cli.js')
+  process.exit(await fuzzMain(process.argv.slice(3)))
+}
 
 const parsed = parseOptions(process.argv.slice(2), 'benchmarks/results')
 if (!parsed.ok) {

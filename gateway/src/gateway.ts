@@ -83,6 +83,20 @@ const metricsOn = (registry: Registry | undefined) => {
       registers: r,
     }),
     connections: new Gauge({ name: 'ws_connections', help: 'Open WebSocket connections', registers: r }),
+    // A device that reconnects opens again: the rate of opens is the reconnect rate, and the
+    // close codes say why sockets went (1001 going away, 1006 dropped, 4xxx ours).
+    opens: new Counter({ name: 'ws_opens_total', help: 'WebSocket connections opened', registers: r }),
+    closes: new Counter({
+      name: 'ws_closes_total',
+      help: 'WebSocket connections closed, by close code',
+      labelNames: ['code'],
+      registers: r,
+    }),
+    receiptFailures: new Counter({
+      name: 'receipt_batch_failures_total',
+      help: 'Receipt batch appends that failed and were put back to be retried',
+      registers: r,
+    }),
     logRetries: new Counter({
       name: 'log_transient_failures_total',
       help: 'Log operations retried after a transient failure (leader election, timeout)',
@@ -127,8 +141,10 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
           },
           batchMs: config.receiptBatchMs,
           newId: randomUUID,
-          onError: (err, conversationId) =>
-            log.warn({ err, conversationId }, 'receipt batch append failed; retrying'),
+          onError: (err, conversationId) => {
+            m.receiptFailures.inc()
+            log.warn({ err, conversationId }, 'receipt batch append failed; retrying')
+          },
         })
       : undefined
   const runner = createCommandRunner(conversationLog, store, {
@@ -215,11 +231,13 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       upgrade: (h) => sessions.upgrade(h),
       open: (s, init) => {
         m.connections.inc()
+        m.opens.inc()
         return sessions.open(s, init)
       },
       message: route,
-      close: (conn) => {
+      close: (conn, code) => {
         m.connections.dec()
+        m.closes.inc({ code: String(code) })
         if (conn) sessions.close(conn)
       },
     },

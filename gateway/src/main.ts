@@ -4,6 +4,7 @@ import {
   ConfigReader,
   connectNats,
   createLogger,
+  natsConnectionMetrics,
   natsUp,
   onShutdown,
   readCommon,
@@ -79,6 +80,7 @@ const ops = await startOpsServer({
     s3: () => s3.send(new HeadBucketCommand({ Bucket: n.s3Bucket })).then(() => true),
   },
 })
+natsConnectionMetrics(nc, ops.registry)
 
 // Logouts are broadcast to every gateway: tokens of revoked sessions stop verifying at once, and
 // their open sockets are closed with 4403. Kept at least as long as an access token lives.

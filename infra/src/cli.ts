@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
+
+// The AWS SDK's notice that its releases after January 2027 need Node 22 is about versions we do
+// not use (ours are pinned; README, Node versions): it would only clutter make dev's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 import { connectNats, createLogger } from '@chatapp/kit'
 import { runCluster } from './cluster/cluster-cli.js'
 import { runDev } from './dev.js'

@@ -73,6 +73,12 @@ export const ENV_VARS: readonly EnvVar[] = [
   v('GATEWAY_OPS_PORT', '9100', ['gateway'], 'Port of /healthz, /readyz and /metrics.'),
   v('PROJECTOR_OPS_PORT', '9101', ['projector'], 'Port of /healthz, /readyz and /metrics.'),
   v('MEDIA_WORKER_OPS_PORT', '9102', ['media-worker'], 'Port of /healthz, /readyz and /metrics.'),
+  v(
+    'AUDIT_OPS_PORT',
+    '9103',
+    ['projector'],
+    'Port of /healthz, /readyz and /metrics of a continuous `chatapp-ops audit`.',
+  ),
   v('OPS_HOST', '127.0.0.1', ALL, 'Address the ops endpoints listen on.'),
   v(
     'ALLOWED_ORIGINS',

@@ -92,3 +92,23 @@ t.test('takes a CPU profile of a chosen window, one at a time, and refuses a sil
   t.equal((await fetch(`${base}/debug/cpu-profile?seconds=0`)).status, 400)
   t.equal((await fetch(`${base}/debug/cpu-profile?seconds=9999`)).status, 400)
 })
+
+t.test('reports memory after a full GC: garbage is gone from heapUsed, live data is not', async (t) => {
+  const ops = await startOpsServer({ service: 'svc', host: '127.0.0.1', port: 0, log, checks: {} })
+  t.teardown(() => ops.close())
+  const heap = async () =>
+    (await (await fetch(`http://127.0.0.1:${ops.port}/debug/heap`)).json()) as {
+      heapUsedBytes: number
+      rssBytes: number
+    }
+  const before = await heap()
+  // 64 MiB of garbage, unreachable once made.
+  for (let i = 0; i < 64; i++) JSON.stringify(new Array(1 << 17).fill('x'))
+  const afterGarbage = await heap()
+  t.ok(afterGarbage.heapUsedBytes - before.heapUsedBytes < 8 * 2 ** 20, 'garbage does not count')
+  // 32 MiB kept alive (arrays of 2^17 doubles: 1 MiB each, on the V8 heap).
+  const kept = Array.from({ length: 32 }, (_, k) => Array.from({ length: 1 << 17 }, (_, i) => i + k + 0.5))
+  const afterKept = await heap()
+  t.ok(afterKept.heapUsedBytes - before.heapUsedBytes > 24 * 2 ** 20, 'live strings do')
+  t.ok(kept.length === 32 && afterKept.rssBytes > 0)
+})

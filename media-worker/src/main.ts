@@ -5,6 +5,7 @@ import {
   connectNats,
   createLogger,
   jetstreamManager,
+  natsConnectionMetrics,
   natsUp,
   onShutdown,
   readCommon,
@@ -58,6 +59,7 @@ const ops = await startOpsServer({
   checks: { nats: natsUp(nc), s3: store.ping },
 })
 const metrics = workerMetrics(ops.registry, queueDepth(jsm, n))
+natsConnectionMetrics(nc, ops.registry)
 
 await ensureConsumer(jsm, n, ACK_WAIT_MS)
 const worker = await startWorker({

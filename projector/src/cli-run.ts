@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util'
 import { ConversationId, isViewName, names, VIEW_NAMES } from '@chatapp/contracts'
 import { ConfigReader, connectNats, createLogger, readCommon } from '@chatapp/kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { runAudit } from './audit/audit-command.js'
+import { DEFAULT_BOUNDS } from './audit/findings.js'
 import { openPool } from './db.js'
 import { listDeadLetters } from './dead-letters.js'
 import { lag } from './lag.js'
@@ -17,6 +19,8 @@ export interface CliIo {
   /** Progress bars are drawn only on a terminal. */
   isTTY: boolean
   env: Record<string, string | undefined>
+  /** Ends a long-running command (a continuous audit): SIGINT / SIGTERM in the CLI. */
+  signal?: AbortSignal
 }
 
 export const USAGE = `chatapp-ops: operate the projector's views
@@ -34,6 +38,13 @@ commands:
                          (exit status 1 when there is one)
   dead-letters [--limit N]
                          events the projector could not apply, newest first
+  audit [--once] [--full] [--sample N] [--interval S] [--limit N]
+        [--max-notices N] [--max-dead-letters N] [--max-lag-seconds S]
+                         check the log's invariants (dense n, each send once, receipts),
+                         the views against the log (a sample of conversations per pass, all
+                         with --full), dead letters and lag. Continuous by default: a pass
+                         every --interval seconds (30), metrics on AUDIT_OPS_PORT; --once:
+                         one pass, exit status 1 when it is not clean (docs/operators.md)
 
 options:
   --json                 machine-readable output (one JSON document) instead of tables
@@ -41,7 +52,7 @@ options:
   -h, --help             this help
 
 environment: CHATAPP_NS, CHATAPP_SHARDS, NATS_URL, DATABASE_URL (see README).
-exit status: 0 ok, 1 differences found (verify), 2 usage error, 3 failure.`
+exit status: 0 ok, 1 differences found (verify) or not clean (audit), 2 usage error, 3 failure.`
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -52,15 +63,23 @@ const OPTIONS = {
   conversation: { type: 'string' },
   limit: { type: 'string' },
   batch: { type: 'string' },
+  once: { type: 'boolean' },
+  full: { type: 'boolean' },
+  sample: { type: 'string' },
+  interval: { type: 'string' },
+  'max-notices': { type: 'string' },
+  'max-dead-letters': { type: 'string' },
+  'max-lag-seconds': { type: 'string' },
 } as const
 
 class UsageError extends Error {}
 
 const CONV = new RegExp(ConversationId.pattern!)
-const positiveInt = (name: string, v: string | undefined, def: number): number => {
+const positiveInt = (name: string, v: string | undefined, def: number, min = 1): number => {
   if (v === undefined) return def
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer`)
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be ${min === 0 ? 'a whole number' : 'a positive integer'}`)
   return n
 }
 
@@ -81,6 +100,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   }
   const c = new ConfigReader(io.env)
   const common = readCommon(c)
+  const auditPort = c.int('AUDIT_OPS_PORT', 0, 65535)
   c.done()
   const n = names(common.ns, common.shards)
   const log = createLogger('chatapp-ops', 'silent')
@@ -105,7 +125,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
 
   try {
     if (batch < 0) throw new UsageError('--batch must be a positive integer')
-    if (!['replay', 'rebuild', 'lag', 'verify', 'dead-letters'].includes(command))
+    if (!['replay', 'rebuild', 'lag', 'verify', 'dead-letters', 'audit'].includes(command))
       throw new UsageError(`unknown command "${command}"`)
     if (command === 'replay') {
       const id = rest[0]
@@ -159,11 +179,46 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       throw new UsageError(`--view must be one of ${VIEW_NAMES.join(', ')}`)
     if (v.conversation !== undefined && !CONV.test(v.conversation))
       throw new UsageError('--conversation must be a conversation id (c_… or d_…)')
+    const auditOptions = {
+      once: v.once === true,
+      full: v.full === true,
+      json,
+      sample: positiveInt('sample', v.sample, 10, 0),
+      intervalS: positiveInt('interval', v.interval, 30),
+      limit: positiveInt('limit', v.limit, 50),
+      bounds: {
+        maxNotices: positiveInt('max-notices', v['max-notices'], DEFAULT_BOUNDS.maxNotices, 0),
+        maxDeadLetters: positiveInt(
+          'max-dead-letters',
+          v['max-dead-letters'],
+          DEFAULT_BOUNDS.maxDeadLetters,
+          0,
+        ),
+        maxLagSeconds: positiveInt('max-lag-seconds', v['max-lag-seconds'], DEFAULT_BOUNDS.maxLagSeconds, 0),
+      },
+    }
     const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
     const pool = openPool(common.databaseUrl, 6)
     try {
       const js = jetstream(nc)
       const jsm = await jetstreamManager(nc)
+      if (command === 'audit')
+        return await runAudit(
+          {
+            nc,
+            js,
+            jsm,
+            pool,
+            databaseUrl: common.databaseUrl,
+            names: n,
+            batch,
+            ops: { host: common.opsHost, port: auditPort },
+            log: createLogger('audit', v.once ? 'silent' : 'warn'),
+            out: io.out,
+            ...(io.signal ? { signal: io.signal } : {}),
+          },
+          auditOptions,
+        )
       if (command === 'lag') {
         const rows = await lag(jsm, pool, n)
         print(rows, () =>

@@ -27,10 +27,15 @@ export async function* readLog(
   const from = Math.max(r.fromSeq ?? 1, info.state.first_seq)
   if (info.state.messages === 0 || until < from) return
   if (r.subject) {
-    // Nothing stored under the filter: an ordered consumer would wait for a first message forever.
-    const filtered = await jsm.streams.info(r.stream, { subjects_filter: r.subject })
-    const count = Object.values(filtered.state.subjects ?? {}).reduce((a, b) => a + b, 0)
-    if (count === 0) return
+    // Nothing stored under the filter in the range: an ordered consumer would wait for a first
+    // message until its fetch expires (1 s; the most of a one-conversation verify's time, which
+    // the audit runs per sampled conversation). One get of the first match says so at once; null
+    // is "none", a failure is thrown (never read as an empty range). Asked of the stream's leader
+    // (STREAM.MSG.GET, not a direct get a lagging follower may answer: ADR 0081); nats.js types
+    // that request without `next_by_subj`, which the server takes since 2.9.
+    const query = { seq: from, next_by_subj: r.subject } as unknown as { seq: number }
+    const first = await jsm.streams.getMessage(r.stream, query)
+    if (!first || first.seq > until) return
   }
   const consumer = await js.consumers.get(r.stream, {
     ...(r.subject ? { filter_subjects: r.subject } : {}),

@@ -3,6 +3,7 @@ import {
   ConfigReader,
   connectNats,
   createLogger,
+  natsConnectionMetrics,
   natsUp,
   onShutdown,
   readCommon,
@@ -33,6 +34,7 @@ const ops = await startOpsServer({
   log,
   checks: { nats: natsUp(nc), postgres: () => pool.query('SELECT 1').then(() => true) },
 })
+natsConnectionMetrics(nc, ops.registry)
 const projector = await startProjector({
   nc,
   pool,

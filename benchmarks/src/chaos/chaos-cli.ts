@@ -85,12 +85,20 @@ export const renderChaos = (r: ChaosReport): string => {
     ...r.faults.map((f) => `  ${f.kind.padEnd(13)} ${f.target}${f.leader ? ' (stream leader)' : ''}`),
     '',
     `sent ${v.sent}  acked ${v.acked}  failed ${v.failed}  lost ${v.lost}  duplicated ${v.duplicated}  reordered ${v.reordered}`,
-    `log: ${r.audit.messages} messages in ${r.audit.conversations} conversations; n dense and unique: ${r.audit.denseViolations + r.audit.storedTwice === 0 ? 'yes' : 'NO'}; rejected events ${r.audit.rejected}; acknowledgements agreeing with the log: ${r.audit.ackMismatches === 0 ? 'all' : `${r.audit.ackMismatches} not`}; receipts vanished ${r.audit.lostReceipts}`,
+    `log: ${r.audit.messages} messages in ${r.audit.conversations} conversations; n dense and unique (as every reader judges it): ${r.audit.storedTwice === 0 ? 'yes' : 'NO'}; rejected events ${r.audit.rejected}; acknowledgements agreeing with the log: ${r.audit.ackMismatches === 0 ? 'all' : `${r.audit.ackMismatches} not`}; receipts vanished ${r.audit.lostReceipts}`,
     `media: ${r.media.sent} sent, ${r.media.ready} ready, ${r.media.failed} failed`,
     `views equal the log (verify): ${r.verify.ok ? 'yes' : 'NO'}; lag back to 0: ${r.lagZero ? 'yes' : 'NO'}; unexplained dead letters: ${r.unexplainedDeadLetters}`,
     '',
     'longest delivery pause after each kind of fault (send → last member)',
     ...Object.entries(v.longestPauseMs).map(([k, ms]) => `  ${k.padEnd(13)} ${(ms / 1000).toFixed(2)} s`),
+    '',
+    'slow 5 s windows (worst send → ack, ack → last member; windows under 1 s left out)',
+    ...v.timeline
+      .filter((b) => b.maxAckMs + b.maxDeliverMs >= 1000)
+      .map(
+        (b) =>
+          `  ${String(b.fromS).padStart(4)} s  ${b.sends} sends  ack ${(b.maxAckMs / 1000).toFixed(2)} s  deliver ${(b.maxDeliverMs / 1000).toFixed(2)} s`,
+      ),
     ...(Object.keys(v.failedCodes).length > 0
       ? ['', `failed sends by code: ${JSON.stringify(v.failedCodes)}`]
       : []),

@@ -43,6 +43,11 @@ export interface Verdicts {
   pendingDeliveries: number
   /** Per fault kind: the longest send → last-member-delivered of the messages sent after it. */
   longestPauseMs: Partial<Record<FaultKind, number>>
+  /**
+   * Per 5 s of the run (by send time): sends, and the worst send → ack and ack → last member,
+   * to tell a pause in storing (the log, a gateway's retries) from one in delivering (reconnects).
+   */
+  timeline: { fromS: number; sends: number; maxAckMs: number; maxDeliverMs: number }[]
   examples: string[]
 }
 
@@ -169,6 +174,11 @@ export class Ledger {
       for (const x of faults) if (x.at <= t) f = x
       return f
     }
+    const t0 = Math.min(...[...this.sends.values()].map((s) => s.sentAt))
+    const buckets = new Map<
+      number,
+      { fromS: number; sends: number; maxAckMs: number; maxDeliverMs: number }
+    >()
     for (const s of this.sends.values()) {
       if (s.failed !== undefined && s.seq === undefined) {
         failed++
@@ -185,6 +195,13 @@ export class Ledger {
         continue
       }
       const last = Math.max(...devices.map((d) => s.deliveredAt.get(d)!))
+      const k = Math.floor((s.sentAt - t0) / 5000)
+      const b = buckets.get(k) ?? { fromS: k * 5, sends: 0, maxAckMs: 0, maxDeliverMs: 0 }
+      b.sends++
+      const ackAt = s.ackedAt ?? s.sentAt
+      b.maxAckMs = Math.max(b.maxAckMs, Math.round(ackAt - s.sentAt))
+      b.maxDeliverMs = Math.max(b.maxDeliverMs, Math.round(last - ackAt))
+      buckets.set(k, b)
       const f = faultBefore(s.sentAt)
       if (f) longest[f.kind] = Math.max(longest[f.kind] ?? 0, last - s.sentAt)
     }
@@ -198,6 +215,7 @@ export class Ledger {
       reordered: this.reordered,
       pendingDeliveries: this.outstanding(),
       longestPauseMs: longest,
+      timeline: [...buckets.values()].sort((a, b) => a.fromS - b.fromS),
       examples: [...this.examples],
     }
   }

@@ -1,15 +1,15 @@
-import { emptyState, evolve } from '@chatapp/domain'
+import { auditEvent, type LogFindingCode, startAudit } from '@chatapp/domain'
 import type { ConversationLog } from '@chatapp/kit'
 
 export interface LogAudit {
   conversations: number
   messages: number
-  /** Accepted messages whose `n` is not the next one (a hole or a repeat): must be 0. */
-  denseViolations: number
   /** The same send (sender + clientMsgId) accepted twice: must be 0. */
   storedTwice: number
   /** Events every reader rejected (raced past a change during a leader election): explained. */
   rejected: number
+  /** Every finding of the domain's log audit, by code (the same checks as `chatapp-ops audit`). */
+  findings: Partial<Record<LogFindingCode, number>>
   /** Acknowledged sends whose sequence is not an accepted message with the acknowledged n. */
   ackMismatches: number
   /** Receipts a device sent that the folded watermark does not cover: a receipt vanished. */
@@ -18,10 +18,11 @@ export interface LogAudit {
 }
 
 /**
- * Reads every conversation's log from the start and folds it with the domain's rules, as every
- * reader does: `n` of accepted messages must be 1, 2, 3 … with no repeat, no send may be
- * accepted twice, every acknowledged send must be there with the `n` it was acknowledged with,
- * and every receipt a client sent must be covered by the folded watermark.
+ * Reads every conversation's log from the start through the domain's log audit (the checks
+ * `chatapp-ops audit` runs: n dense and unique as every reader judges it, no send accepted
+ * twice), then holds the log against what the clients saw: every acknowledged send must be
+ * there with the `n` it was acknowledged with, and every receipt a client sent must be covered
+ * by the folded watermark.
  */
 export const auditLog = async (
   log: ConversationLog,
@@ -32,9 +33,9 @@ export const auditLog = async (
   const a: LogAudit = {
     conversations: conversations.length,
     messages: 0,
-    denseViolations: 0,
     storedTwice: 0,
     rejected: 0,
+    findings: {},
     ackMismatches: 0,
     lostReceipts: 0,
     examples: [],
@@ -43,33 +44,20 @@ export const auditLog = async (
     if (a.examples.length < 20) a.examples.push(s)
   }
   for (const id of conversations) {
-    const s = emptyState(id)
+    const audit = startAudit(id)
     const accepted = new Map<number, number>() // seq → n
-    const sends = new Set<string>()
     const end = Math.max(await log.lastSeq(id, 'm'), await log.lastSeq(id, 'r'))
     // Both lanes in stream order: a receipt folds after the messages before it.
     for await (const e of log.read(id, 0, end)) {
-      const v = evolve(s, e)
-      if (v.kind === 'rejected') {
-        a.rejected++
-        note(`${id} seq ${e.seq} ${e.event.type} rejected: ${v.reason}`)
-        continue
+      const { verdict, findings } = auditEvent(audit, e)
+      for (const f of findings) {
+        a.findings[f.code] = (a.findings[f.code] ?? 0) + 1
+        note(`${id} seq ${f.seq} ${f.code}: ${f.detail}`)
       }
-      if (e.event.type !== 'message.sent' || v.kind !== 'accepted') continue
-      a.messages++
-      accepted.set(e.seq, e.event.data.n)
-      // The fold admits only n = last + 1; checked again here, as every client relies on it.
-      if (e.event.data.n !== accepted.size) {
-        a.denseViolations++
-        note(`${id} seq ${e.seq} numbered ${e.event.data.n} after ${accepted.size - 1} messages`)
-      }
-      const send = `${e.event.actor}/${e.event.data.clientMsgId}`
-      if (sends.has(send)) {
-        a.storedTwice++
-        note(`${id} ${send} accepted twice`)
-      }
-      sends.add(send)
+      if (verdict.kind === 'accepted' && e.event.type === 'message.sent') accepted.set(e.seq, e.event.data.n)
     }
+    a.messages += audit.messages
+    a.rejected += audit.rejected
     for (const ack of acks.get(id) ?? []) {
       if (accepted.get(ack.seq) !== ack.n) {
         a.ackMismatches++
@@ -79,7 +67,7 @@ export const auditLog = async (
       }
     }
     for (const [userId, w] of receiptsSent.get(id) ?? []) {
-      const m = s.members.get(userId)
+      const m = audit.state.members.get(userId)
       if (!m) continue
       if (m.delivered < w.delivered || m.read < w.read) {
         a.lostReceipts++
@@ -89,5 +77,6 @@ export const auditLog = async (
       }
     }
   }
+  a.storedTwice = a.findings.SEND_ACCEPTED_TWICE ?? 0
   return a
 }

@@ -22,6 +22,18 @@ export interface PubAck {
   duplicate: boolean
 }
 
+/** `NATS/1.0\r\nName: value\r\n…` (the stored headers of a message get) → lower-cased name → first value. */
+export const parseHeaders = (block: string): Map<string, string> => {
+  const out = new Map<string, string>()
+  for (const line of block.split('\r\n').slice(1)) {
+    const i = line.indexOf(':')
+    if (i <= 0) continue
+    const name = line.slice(0, i).trim().toLowerCase()
+    if (!out.has(name)) out.set(name, line.slice(i + 1).trim())
+  }
+  return out
+}
+
 const textDecoder = new TextDecoder()
 const textEncoder = new TextEncoder()
 
@@ -118,6 +130,43 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
         )
       }
       return { seq, subject: storedSubject, data: msg.data, header: (name) => h?.get(name) || undefined }
+    },
+
+    /**
+     * A get answered by the stream's leader only (`STREAM.MSG.GET`): the message, or null when
+     * nothing matches. Slower than a direct get (JSON and base64), but it reads what the writers'
+     * expectations are checked against: a follower answers a direct get from its own copy, which
+     * lags the leader, and on nats-server 2.9 may even hold messages the leader never committed
+     * (seen after a leader was killed -9 in the chaos run: a replica with four messages more than
+     * its leader, which a gateway read as the last sequence and could never append after).
+     */
+    async leaderGet(
+      stream: string,
+      query: { seq: number } | { last_by_subj: string } | { seq: number; next_by_subj: string },
+      timeoutMs: number,
+    ): Promise<DirectMsg | null> {
+      const subject = `${apiPrefix}.STREAM.MSG.GET.${stream}`
+      const msg = await request(subject, textEncoder.encode(JSON.stringify(query)), timeoutMs)
+      const status = statusOf(msg, subject)
+      if (status) throw status.error
+      const r = JSON.parse(textDecoder.decode(msg.data)) as {
+        error?: ApiError
+        message?: { subject: string; seq: number; hdrs?: string; data?: string }
+      }
+      // 10037: no message found (the same answer a direct get gives as a 404 status).
+      if (r.error?.err_code === 10037) return null
+      if (r.error) throw new JetStreamApiError(r.error)
+      const m = r.message
+      if (!m || !Number.isInteger(m.seq) || !m.subject)
+        throw new JetStreamApiError({ code: 500, err_code: 0, description: 'invalid message get reply' })
+      const headers = m.hdrs ? parseHeaders(Buffer.from(m.hdrs, 'base64').toString('utf8')) : undefined
+      const data = m.data ? new Uint8Array(Buffer.from(m.data, 'base64')) : new Uint8Array(0)
+      return {
+        seq: m.seq,
+        subject: m.subject,
+        data,
+        header: (name) => headers?.get(name.toLowerCase()) || undefined,
+      }
     },
 
     /** Requests in flight (tests, metrics). */

@@ -14,7 +14,7 @@ export interface RawStored {
 export interface RangeReaderOptions {
   /** Bound of the retries of one read step while the stream is unavailable. */
   deadlineMs: number
-  /** Messages read by direct gets before a long read switches to a consumer. */
+  /** Messages read by gets before a long read switches to a consumer. */
   longReadAfter?: number
   /** Consumers one process holds open at once for long reads; more wait their turn. */
   maxLongReads?: number
@@ -27,8 +27,8 @@ export interface RangeReaderOptions {
 /**
  * Reads of a range of one subject filter, in stream order, that leave nothing behind on the
  * server (ADR 0081). Short ranges — the common case: a reconnect after a few minutes, a gap of
- * one lost live event — walk the subject with direct gets (`next_by_subj`), which any replica
- * answers and which create no server state. A range longer than `longReadAfter` messages
+ * one lost live event — walk the subject with gets (`next_by_subj`) that the stream's leader
+ * answers (not any replica: see `leaderGet`), which create no server state. A range longer than `longReadAfter` messages
  * continues through one ephemeral consumer that is deleted the moment the read ends (and expires
  * after `orphanTtlMs` if the process dies first); at most `maxLongReads` exist per process. So the
  * number of JetStream consumers never grows with sessions or reads.
@@ -54,9 +54,9 @@ export const createRangeReader = (
     waiting.shift()?.()
   }
   const retry = <T>(f: () => Promise<T>) => withRetry('the log', f, { deadlineMs: o.deadlineMs })
-  /** A direct get: null when nothing matches. */
-  const direct = (stream: string, q: Parameters<JsRequests['directGet']>[1]): Promise<DirectMsg | null> =>
-    retry(() => req.directGet(stream, q, attemptTimeout))
+  /** A get from the stream's leader: null when nothing matches. */
+  const direct = (stream: string, q: Parameters<JsRequests['leaderGet']>[1]): Promise<DirectMsg | null> =>
+    retry(() => req.leaderGet(stream, q, attemptTimeout))
   const directNext = (stream: string, filter: string, from: number) =>
     direct(stream, { seq: from, next_by_subj: filter })
 
@@ -82,6 +82,10 @@ export const createRangeReader = (
         }),
       )
       name = ci.name
+      // A consumer delivers from its own node's copy of the stream. Only one on the stream's
+      // leader reads what the leader holds (see `leaderGet`); elsewhere the walk goes on by gets.
+      const leader = (await retry(() => jsm.streams.info(stream))).cluster?.leader
+      if (leader && ci.cluster?.leader && ci.cluster.leader !== leader) return next
       const c = await retry(() => js.consumers.get(stream, ci.name))
       for (;;) {
         let got = 0
@@ -100,7 +104,7 @@ export const createRangeReader = (
         if (got === 0) return upTo + 1
       }
     } catch {
-      // The consumer path failed (leader change, consumer lost): the walk goes on by direct gets.
+      // The consumer path failed (leader change, consumer lost): the walk goes on by gets.
       return next
     } finally {
       if (name) jsm.consumers.delete(stream, name).catch(() => {})
