@@ -1,5 +1,5 @@
-import type { Logger } from '@chatapp/kit'
-import type { JetStreamClient } from '@nats-io/jetstream'
+import { createJsRequests, type Logger, type NatsConnection } from '@chatapp/kit'
+import { headers } from '@nats-io/nats-core'
 import type pg from 'pg'
 import type { OutboxRow } from './core/outbox-rows.js'
 import type { ProjectorMetrics } from './metrics.js'
@@ -16,11 +16,20 @@ export interface EffectSink {
 
 const utf8 = new TextEncoder()
 
-export const jetStreamSink = (js: JetStreamClient): EffectSink => ({
-  publish: async (row) => {
-    await js.publish(row.subject, utf8.encode(row.payload), { msgID: row.id })
-  },
-})
+/**
+ * Publishes with JetStream's acknowledgement through kit's request path (no Error built per
+ * request, unlike `js.publish`: a group's creation publishes one notice per member).
+ */
+export const jetStreamSink = (nc: NatsConnection, timeoutMs = 5000): EffectSink => {
+  const req = createJsRequests(nc)
+  return {
+    publish: async (row) => {
+      const h = headers()
+      h.set('Nats-Msg-Id', row.id)
+      await req.publish(row.subject, utf8.encode(row.payload), h, timeoutMs)
+    },
+  }
+}
 
 export interface OutboxRelayOptions {
   pool: pg.Pool

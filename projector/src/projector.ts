@@ -43,7 +43,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
   const metrics = createMetrics(o.registry)
   const js = jetstream(o.nc)
   const jsm = await jetstreamManager(o.nc)
-  const sink = o.sink ?? jetStreamSink(js)
+  const sink = o.sink ?? jetStreamSink(o.nc)
   const consumers = new Map<number, ShardConsumer>()
   const leases = new ShardLeases({
     databaseUrl: o.databaseUrl,

@@ -1,5 +1,5 @@
 import type { Role } from '@chatapp/contracts'
-import type { ConvState } from './core/project.js'
+import { type ConvState, convState } from './core/project.js'
 import type { InvitationRow, MemberRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
 
@@ -57,23 +57,26 @@ export const loadStates = async (
           at: Number(at),
         })
     }
-    out.set(c.conversation_id, {
-      row: {
-        conversationId: c.conversation_id,
-        kind: c.kind,
-        title: c.title,
-        createdSeq: c.created_seq,
-        createdAt: c.created_at,
-        lastSeq: c.last_seq,
-        lastAt: c.last_at,
-        lastMsgSeq: c.last_msg_seq,
-        lastN: c.last_n,
-        memberCount: c.member_count,
-      },
-      members,
-      invited,
-      declined,
-    })
+    out.set(
+      c.conversation_id,
+      convState(
+        {
+          conversationId: c.conversation_id,
+          kind: c.kind,
+          title: c.title,
+          createdSeq: c.created_seq,
+          createdAt: c.created_at,
+          lastSeq: c.last_seq,
+          lastAt: c.last_at,
+          lastMsgSeq: c.last_msg_seq,
+          lastN: c.last_n,
+          memberCount: c.member_count,
+        },
+        members,
+        invited,
+        declined,
+      ),
+    )
   }
   return out
 }

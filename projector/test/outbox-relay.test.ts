@@ -77,7 +77,7 @@ t.test(
 t.test('a publication that fails waits in the outbox and is published by a later drain', async (t) => {
   const registry = new Registry()
   let failing = true
-  const real = jetStreamSink(js)
+  const real = jetStreamSink(tn.nc)
   const p = await start({
     registry,
     outboxDrainMs: 200,

@@ -9,7 +9,7 @@ import { effectsOf } from '@chatapp/domain'
 import { addChanges, type BatchPlan, emptyPlan } from './batch-plan.js'
 import { type Continuity, follows } from './continuity.js'
 import type { OutboxRoute, OutboxRow } from './outbox-rows.js'
-import { type ConvState, project } from './project.js'
+import { type ConvState, convState, project } from './project.js'
 
 /** One stored message of a shard stream, as the consumer or a replay hands it over. */
 export interface LogEntry {
@@ -163,11 +163,18 @@ export const projectBatch = (
       // views' own fields stay as stored, or later rows would carry what was refused. A creation
       // the views cannot hold leaves no conversation to fold into.
       const before = states.get(where.conversationId)
-      if (before)
-        states.set(where.conversationId, {
-          ...out.state,
-          row: { ...before.row, lastN: out.state.row.lastN, memberCount: out.state.row.memberCount },
-        })
+      if (before) {
+        const { members, invited, declined, row } = out.state
+        states.set(
+          where.conversationId,
+          convState(
+            { ...before.row, lastN: row.lastN, memberCount: row.memberCount },
+            members,
+            invited,
+            declined,
+          ),
+        )
+      }
       dead(entry, poison)
       continue
     }

@@ -15,7 +15,8 @@ import type { Change, ConversationRow, InvitationRow, MemberRow } from './rows.j
  * `conversation.created`), never shared between conversations, never changed in place: a batch
  * that is rolled back leaves the states it started from intact (state-cache.ts keeps them).
  */
-export interface ConvState {
+export interface ConvState extends MembershipView {
+  readonly exists: true
   row: ConversationRow
   members: Map<string, MemberRow>
   /** Pending invitations. */
@@ -23,6 +24,17 @@ export interface ConvState {
   /** Users who declined an invitation to the group. */
   declined: Set<string>
 }
+
+/**
+ * A state from its parts. It is the view `admit` reads as it is (`kind` and `n` copied from the
+ * row), so judging an event allocates nothing.
+ */
+export const convState = (
+  row: ConversationRow,
+  members: Map<string, MemberRow>,
+  invited: Map<string, InvitationRow>,
+  declined: Set<string>,
+): ConvState => ({ exists: true, kind: row.kind, n: row.lastN, row, members, invited, declined })
 
 /** Where an event sits in the log: its stream sequence and the subject it was stored on. */
 export interface LogPosition {
@@ -40,25 +52,15 @@ export type Projected = { ok: true; state: ConvState; changes: Change[] } | { ok
 const NONE = new Map<string, never>()
 const NO_ONE = new Set<string>()
 
-/** The state as the domain's admission rules read it. */
-const viewOf = (s: ConvState | undefined, conversationId: string): MembershipView =>
-  s
-    ? {
-        exists: true,
-        kind: s.row.kind,
-        n: s.row.lastN,
-        members: s.members,
-        invited: s.invited,
-        declined: s.declined,
-      }
-    : {
-        exists: false,
-        kind: conversationId.startsWith('d_') ? 'direct' : 'group',
-        n: 0,
-        members: NONE,
-        invited: NONE,
-        declined: NO_ONE,
-      }
+/** What the admission rules see of a conversation the views have never seen. */
+const neverSeen = (conversationId: string): MembershipView => ({
+  exists: false,
+  kind: conversationId.startsWith('d_') ? 'direct' : 'group',
+  n: 0,
+  members: NONE,
+  invited: NONE,
+  declined: NO_ONE,
+})
 
 /** A working copy of the parts an accepted `.m` event may change; the original stays as it was. */
 interface Next {
@@ -169,13 +171,9 @@ const created = (e: Extract<ChatEvent, { type: 'conversation.created' }>, seq: n
     lastN: 0,
     memberCount: members.size,
   }
-  return {
-    row,
-    members,
-    invited: new Map(),
-    declined: new Set(),
-    changes: [...members.values()].map((m) => ({ t: 'member', row: m })),
-  }
+  const changes: Change[] = [{ t: 'conversation', row }]
+  for (const m of members.values()) changes.push({ t: 'member', row: m })
+  return { row, members, invited: new Map(), declined: new Set(), changes }
 }
 
 /**
@@ -186,15 +184,25 @@ const created = (e: Extract<ChatEvent, { type: 'conversation.created' }>, seq: n
  * succession, receipts, invitation standings) live in the domain; here is only their shape as rows.
  */
 export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosition): Projected => {
-  const reason = admit(viewOf(state, pos.conversationId), e, pos)
+  const reason = admit(state ?? neverSeen(pos.conversationId), e, pos)
   if (reason !== undefined) return { ok: false, reason }
   const seq = pos.seq
   if (pos.lane === 'r') return { ok: true, state: state!, changes: receipts(state!, e, seq) }
   // Admitted on lane m: a creation has no state yet, every other event has one.
-  const x: Next =
-    e.type === 'conversation.created'
-      ? created(e, seq)
-      : { ...state!, row: { ...state!.row, lastSeq: seq, lastAt: e.at }, changes: [] }
+  let x: Next
+  if (e.type === 'conversation.created') x = created(e, seq)
+  else {
+    const s = state!
+    const row = { ...s.row, lastSeq: seq, lastAt: e.at }
+    // The row is final when returned (memberCount below): the change holds the same object.
+    x = {
+      row,
+      members: s.members,
+      invited: s.invited,
+      declined: s.declined,
+      changes: [{ t: 'conversation', row }],
+    }
+  }
   switch (e.type) {
     case 'conversation.renamed':
       x.row.title = e.data.title
@@ -291,6 +299,5 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
   }
   applyStandings(x, e, seq)
   x.row.memberCount = x.members.size
-  const next: ConvState = { row: x.row, members: x.members, invited: x.invited, declined: x.declined }
-  return { ok: true, state: next, changes: [{ t: 'conversation', row: x.row }, ...x.changes] }
+  return { ok: true, state: convState(x.row, x.members, x.invited, x.declined), changes: x.changes }
 }

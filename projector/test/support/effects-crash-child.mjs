@@ -5,7 +5,6 @@
 // Run by test/effects-crash.test.ts with the built package (tsc -b): argv = JSON config.
 import { names } from '@chatapp/contracts'
 import { connectNats, createLogger } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
 import { Registry } from 'prom-client'
 import { openPool } from '../../dist/db.js'
 import { jetStreamSink } from '../../dist/outbox-relay.js'
@@ -14,7 +13,7 @@ import { startProjector } from '../../dist/projector.js'
 const c = JSON.parse(process.argv[2])
 const log = createLogger('crash-child', 'silent')
 const nc = await connectNats(c.natsUrl, 'crash-child', log)
-const real = jetStreamSink(jetstream(nc))
+const real = jetStreamSink(nc)
 const never = new Promise(() => {})
 await startProjector({
   nc,
