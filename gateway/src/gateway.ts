@@ -193,6 +193,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     feed,
     logger: log,
     onClosed: (conn) => presence.unsubscribe(conn),
+    replay: (conn, f) => route(conn, f.data, f.binary),
   })
   const route = createFrameRouter(
     {

@@ -13,10 +13,11 @@ import {
   startOpsServer,
 } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
+import { createAvTools } from './av.js'
+import { configureSharp } from './image.js'
 import { workerMetrics } from './metrics.js'
 import { DEFAULT_PLAN_CONFIG } from './plan.js'
 import { s3MediaStore } from './store.js'
-import { findPrlimit, siblingFfprobe } from './tools.js'
 import { ensureConsumer, queueDepth, startWorker } from './worker.js'
 
 /** The only place that reads the environment and builds adapters. */
@@ -39,6 +40,8 @@ const FFMPEG_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 const MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
 
 const log = createLogger('media-worker', common.logLevel)
+// One libvips thread per pipeline: a photo's variants already run as parallel pipelines (ADR 0181).
+configureSharp({ threadsPerPipeline: 1 })
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'media-worker', log)
 const jsm = await jetstreamManager(nc)
@@ -50,6 +53,14 @@ const s3 = new S3Client({
   credentials: { accessKeyId: s3cfg.accessKeyId, secretAccessKey: s3cfg.secretAccessKey },
 })
 const store = s3MediaStore(s3, n.s3Bucket)
+const av = await createAvTools({
+  ffmpeg,
+  timeoutMs: FFMPEG_TIMEOUT_MS,
+  memoryBytes: FFMPEG_MEMORY_BYTES,
+  threads: 2,
+})
+if (!av.launchers.config.prlimit)
+  log.warn('no prlimit (util-linux) on this system: ffmpeg runs have a time bound but no memory bound')
 
 const ops = await startOpsServer({
   service: 'media-worker',
@@ -75,12 +86,7 @@ const worker = await startWorker({
     store,
     config: { ...DEFAULT_PLAN_CONFIG, videoMaxHeight },
     maxOriginalBytes: MAX_ORIGINAL_BYTES,
-    av: {
-      ffmpeg,
-      ffprobe: siblingFfprobe(ffmpeg),
-      threads: 2,
-      limits: { timeoutMs: FFMPEG_TIMEOUT_MS, memoryBytes: FFMPEG_MEMORY_BYTES, prlimit: findPrlimit() },
-    },
+    av,
   },
 })
 log.info({ ns: common.ns, concurrency, maxAttempts, videoMaxHeight }, 'media-worker started')
@@ -89,6 +95,7 @@ onShutdown(log, async () => {
   ops.setDraining()
   await worker.stop()
   await nc.drain()
+  await av.close()
   s3.destroy()
   await ops.close()
 })

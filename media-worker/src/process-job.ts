@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { type EventData, type MediaJob, mediaKeys, type Variant, type VariantName } from '@chatapp/contracts'
 import { type AvTools, audioLevels, extractFrame, probeAv, transcodeAudio, transcodeVideo } from './av.js'
 import { PermanentFailure } from './failure.js'
-import { decodeOnce, placeholder, probeImage, renderImage } from './image.js'
+import { placeholder, probeImage, renderImage, renderStills } from './image.js'
 import { type Plan, type PlanConfig, plan, type Rendition, waveform } from './plan.js'
 import type { MediaStore } from './store.js'
 
@@ -70,31 +70,27 @@ const render = async (job: MediaJob, input: string, dir: string, d: JobDeps): Pr
       // handled before anything is downloaded (processJob)
       return { mediaId: job.mediaId, variants: [] }
     case 'image': {
-      const p = must(plan(job, await probeImage(input, limits), d.config))
-      const stills = p.renditions.filter((r) => r.op === 'image')
-      const base = await decodeOnce(input, Math.max(...stills.map((r) => r.maxSide)), limits)
-      const variants: Variant[] = []
-      for (const r of stills) {
-        const out = await renderImage(base, r, limits)
-        const size = await d.store.putBuffer(
-          mediaKeys.variant(job.mediaId, r.name),
-          out.data,
-          IMAGE_MIME[r.format],
-        )
-        variants.push({
-          name: r.name,
-          mime: IMAGE_MIME[r.format],
-          size,
-          width: out.width,
-          height: out.height,
-        })
-      }
+      const probe = await probeImage(input, limits)
+      const p = must(plan(job, probe, d.config))
+      const stills = await renderStills(
+        input,
+        probe,
+        p.renditions.filter((r) => r.op === 'image'),
+        limits,
+      )
+      const variants = await Promise.all(
+        stills.renditions.map(async ({ rendition: r, out }): Promise<Variant> => {
+          const mime = IMAGE_MIME[r.format]
+          const size = await d.store.putBuffer(mediaKeys.variant(job.mediaId, r.name), out.data, mime)
+          return { name: r.name, mime, size, width: out.width, height: out.height }
+        }),
+      )
       return {
         mediaId: job.mediaId,
         variants,
         width: p.width!,
         height: p.height!,
-        placeholder: await placeholder(base, limits),
+        placeholder: stills.placeholder,
       }
     }
     case 'video': {

@@ -1,6 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import t from 'tap'
-import { classifySharpError, decodeOnce, placeholder, probeImage, renderImage } from '../src/image.js'
+import {
+  classifySharpError,
+  decodeOnce,
+  jpegShrink,
+  placeholder,
+  probeImage,
+  renderImage,
+  renderStills,
+} from '../src/image.js'
 import { png, pngBomb } from './support/fixtures.js'
 
 t.test('maps sharp errors to stable codes', async (t) => {
@@ -57,7 +68,7 @@ t.test('decodes an original once, oriented and shrunk, and renders every variant
     .withMetadata({ orientation: 6 })
     .toBuffer()
   t.equal((await sharp(jpeg).metadata()).orientation, 6, 'the fixture carries its orientation')
-  const base = await decodeOnce(jpeg, 100, limits)
+  const base = await decodeOnce(jpeg, await probeImage(jpeg, limits), 100, limits)
   t.same([base.width, base.height, base.channels], [50, 100, 3], 'oriented, then shrunk to maxSide')
   const thumb = await renderImage(
     base,
@@ -69,7 +80,15 @@ t.test('decodes an original once, oriented and shrunk, and renders every variant
   t.equal(meta.format, 'webp')
   t.equal(meta.orientation, undefined, 'and carries no EXIF orientation to apply twice')
   t.match(await placeholder(base, limits), /^data:image\/jpeg;base64,/)
-  await t.rejects(decodeOnce(Buffer.from('not an image'), 100, limits), { name: 'PermanentFailure' })
+  await t.rejects(
+    decodeOnce(
+      Buffer.from('not an image'),
+      { ...(await probeImage(jpeg, limits)), format: 'png' },
+      100,
+      limits,
+    ),
+    { name: 'PermanentFailure' },
+  )
 })
 
 t.test('every EXIF orientation comes out as sharp’s own auto-orientation does', async (t) => {
@@ -83,7 +102,7 @@ t.test('every EXIF orientation comes out as sharp’s own auto-orientation does'
     .toBuffer()
   for (let orientation = 1; orientation <= 8; orientation++) {
     const jpeg = await sharp(source).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer()
-    const mine = await decodeOnce(jpeg, 150, limits)
+    const mine = await decodeOnce(jpeg, await probeImage(jpeg, limits), 150, limits)
     const { data, info } = await sharp(jpeg)
       .rotate()
       .resize({ width: 150, height: 150, fit: 'inside' })
@@ -97,4 +116,105 @@ t.test('every EXIF orientation comes out as sharp’s own auto-orientation does'
       `orientation ${orientation}: same picture (mean difference ${(diff / data.length).toFixed(2)})`,
     )
   }
+})
+
+t.test('picks the JPEG shrink-on-load factor that keeps the largest variant sharp', async (t) => {
+  t.equal(jpegShrink({ width: 4000, height: 3000, format: 'jpeg' }, 1600), 2, '12 MP → 2000 px, then 1600')
+  t.equal(jpegShrink({ width: 3000, height: 4000, format: 'jpeg' }, 1600), 2, 'portrait the same')
+  t.equal(jpegShrink({ width: 4000, height: 3000, format: 'jpeg' }, 320), 8, 'a thumbnail alone: 1/8')
+  t.equal(jpegShrink({ width: 3000, height: 2000, format: 'jpeg' }, 1600), 1, '1500 px would be too small')
+  t.equal(jpegShrink({ width: 800, height: 600, format: 'jpeg' }, 1600), 1, 'smaller than the box: full size')
+  t.equal(jpegShrink({ width: 4000, height: 3000, format: 'png' }, 1600), 1, 'only JPEG scales in its DCT')
+})
+
+/** Mean absolute difference per channel value of two raw images of the same size. */
+const meanDiff = (a: Buffer, b: Buffer) => {
+  let d = 0
+  for (let i = 0; i < a.length; i++) d += Math.abs(a[i]! - b[i]!)
+  return d / a.length
+}
+
+t.test('a large phone JPEG (P3 profile, orientation 6) decodes like sharp’s full pipeline', async (t) => {
+  const limits = { maxPixels: 100_000_000 }
+  const dir = await mkdtemp(join(tmpdir(), 'image-test-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  // Saturated content, where Display P3 and sRGB differ the most.
+  const file = join(dir, 'photo.jpg')
+  await sharp({ create: { width: 2400, height: 1800, channels: 3, background: '#20c040' } })
+    .composite([
+      {
+        input: { create: { width: 1200, height: 900, channels: 3, background: '#e03010' } },
+        left: 0,
+        top: 0,
+      },
+      {
+        input: { create: { width: 600, height: 900, channels: 3, background: '#1040e0' } },
+        left: 1800,
+        top: 900,
+      },
+    ])
+    .jpeg({ quality: 92 })
+    // withMetadata tags the output sRGB: the P3 profile must come after it.
+    .withMetadata({ orientation: 6 })
+    .withIccProfile('p3')
+    .toFile(file)
+  const probe = await probeImage(file, limits)
+  t.match(probe, { width: 1800, height: 2400, format: 'jpeg', orientation: 6, hasProfile: true })
+  t.equal(jpegShrink(probe, 1000), 2, 'decoded at half size')
+  t.match(
+    await sharp(`${file}[shrink=2]`).metadata(),
+    { width: 1200, height: 900 },
+    'libvips reads the shrink factor from the file name',
+  )
+  const mine = await decodeOnce(file, probe, 1000, limits)
+  const ref = await sharp(file).rotate().resize({ width: 1000, height: 1000, fit: 'inside' }).raw().toBuffer({
+    resolveWithObject: true,
+  })
+  t.same([mine.width, mine.height, mine.channels], [ref.info.width, ref.info.height, 3])
+  const diff = meanDiff(mine.data, ref.data)
+  t.ok(diff < 2, `same picture, converted to sRGB (mean difference ${diff.toFixed(2)})`)
+  // The test can tell: the same pixels without the colour conversion differ much more.
+  const unconverted = await sharp(file, { ignoreIcc: true })
+    .rotate()
+    .resize({ width: 1000, height: 1000, fit: 'inside' })
+    .raw()
+    .toBuffer()
+  t.ok(meanDiff(unconverted, ref.data) > 3 * diff + 2, 'skipping the profile would show')
+})
+
+t.test('a CMYK JPEG becomes sRGB', async (t) => {
+  const limits = { maxPixels: 10_000_000 }
+  const cmyk = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3070d0' } })
+    .toColourspace('cmyk')
+    .jpeg()
+    .toBuffer()
+  const probe = await probeImage(cmyk, limits)
+  const mine = await decodeOnce(cmyk, probe, 300, limits)
+  const ref = await sharp(cmyk).raw().toBuffer({ resolveWithObject: true })
+  t.same([mine.channels, ref.info.channels], [3, 3])
+  t.ok(meanDiff(mine.data, ref.data) < 2, 'as sharp converts it')
+})
+
+t.test('renders every still and the placeholder from one decode, in parallel', async (t) => {
+  const limits = { maxPixels: 10_000_000 }
+  const jpeg = await sharp({ create: { width: 900, height: 600, channels: 3, background: '#808040' } })
+    .jpeg()
+    .toBuffer()
+  const still = (name: 'thumb' | 'display-fallback', format: 'webp' | 'jpeg', maxSide: number) =>
+    ({ name, op: 'image', format, maxSide, quality: 80 }) as const
+  const out = await renderStills(
+    jpeg,
+    await probeImage(jpeg, limits),
+    [still('thumb', 'webp', 300), still('display-fallback', 'jpeg', 600)],
+    limits,
+  )
+  t.same(
+    out.renditions.map((r) => [r.rendition.name, r.out.width, r.out.height]),
+    [
+      ['thumb', 300, 200],
+      ['display-fallback', 600, 400],
+    ],
+  )
+  t.equal((await sharp(out.renditions[0]!.out.data).metadata()).format, 'webp')
+  t.match(out.placeholder, /^data:image\/jpeg;base64,/)
 })

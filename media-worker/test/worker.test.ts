@@ -23,6 +23,7 @@ import {
   video,
 } from './support/fixtures.js'
 import { harness, newId } from './support/harness.js'
+import { heic } from './support/heic.js'
 
 const run = promisify(execFile)
 
@@ -101,6 +102,29 @@ t.test('a JPEG with EXIF GPS becomes upright WebP and JPEG variants without any 
   const manifest = JSON.parse((await h.get(mediaKeys.manifest(job.mediaId))).toString())
   t.same(manifest, e.data, 'the manifest is what was announced')
 })
+
+t.test(
+  'a HEIC photo from a phone (grid, P3, irot, EXIF with GPS) becomes upright variants without metadata',
+  async (t) => {
+    const png = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#2060c0' } })
+      .png()
+      .toBuffer()
+    const icc = (await sharp(await sharp(png).withIccProfile('p3').png().toBuffer()).metadata()).icc!
+    const exif = (await sharp(await jpegWithGps()).metadata()).exif!
+    const original = await heic({ png, width: 1024, height: 768, columns: 2, rows: 2, icc, irot: 3, exif })
+    const job = await h.submit('image', 'image/heic', original)
+    const e = await ready(await h.outcome(job, 60_000))
+    t.same([e.data.width, e.data.height], [768, 1024], 'irot 3: portrait')
+    t.match(e.data.placeholder, /^data:image\/jpeg;base64,/)
+    t.equal(e.data.variants.length, 4)
+    for (const v of e.data.variants) {
+      const m = await sharp(await h.get(mediaKeys.variant(job.mediaId, v.name))).metadata()
+      t.equal(m.exif, undefined, `${v.name}: no EXIF (so no GPS)`)
+      t.equal(m.icc, undefined, `${v.name}: no profile (sRGB)`)
+      t.ok(m.height! > m.width!, `${v.name}: portrait`)
+    }
+  },
+)
 
 t.test('an MP4 becomes a bounded H.264/AAC faststart MP4 with a poster, duration and size', async (t) => {
   const job = await h.submit('video', 'video/mp4', await video('mp4', '640x360'))

@@ -9,6 +9,7 @@ import { ZERO_COUNTS } from '../core/sequence-checker.js'
 import { fmtBytes, fmtInt } from '../report/format.js'
 import { setupChat } from './chat-phase.js'
 import type { RunContext } from './context.js'
+import { clipsOf, measureMediaRate, mediaRateFigures } from './media-rate.js'
 
 /** A 12-megapixel-class photo and a 6 s 720p clip with sound, made by ffmpeg so nothing binary is committed. */
 const makeFixtures = (dir: string, ffmpeg: string): { photo: string; video: string } => {
@@ -90,6 +91,28 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
   ctx.notes.push(
     `media: ${ready} of ${o.uploads} ready; worker throughput ${(ready / seconds).toFixed(2)} media/s`,
   )
+  // The worker's own rates and their floors, after the upload phase (the system is idle by then).
+  const rate = await measureMediaRate(ctx.log, { ffmpeg: ctx.stack?.env.FFMPEG_PATH ?? 'ffmpeg' }).catch(
+    (e: unknown) => {
+      ctx.notes.push(`media rate: failed (${String((e as Error)?.message ?? e).slice(0, 300)})`)
+      return undefined
+    },
+  )
+  if (rate) {
+    const photo = rate.photo.srgb
+    const video = clipsOf(rate).find(([name]) => name === 'pattern')?.[1].rows
+    if (photo)
+      ctx.notes.push(
+        `media rate: 12 MP JPEG → variants p50 ${photo.p50Ms.toFixed(0)} ms, p95 ${photo.p95Ms.toFixed(0)} ms ` +
+          `(floor: decoding it alone ${photo.floorFullDecodeMs.toFixed(0)} ms, at 1/${photo.shrink} ${photo.floorShrunkDecodeMs.toFixed(0)} ms)`,
+      )
+    if (video?.worker)
+      ctx.notes.push(
+        `media rate: 1080p30 → 720p ${video.worker.perCore.toFixed(2)}× real time per core ` +
+          `(ffmpeg -preset ultrafast ${video['ffmpeg -preset ultrafast']?.perCore.toFixed(2)}×, ` +
+          `superfast ${video['ffmpeg -preset superfast']?.perCore.toFixed(2)}×, same clip, same run)`,
+      )
+  }
   return [
     {
       name: 'media',
@@ -113,6 +136,7 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
         'media ready per second': Math.round((ready / seconds) * 100) / 100,
         'photo bytes': statSync(files.photo).size,
         'video bytes': statSync(files.video).size,
+        ...(rate ? mediaRateFigures(rate) : {}),
       },
     },
   ]

@@ -1,6 +1,6 @@
 import { type ClientFrame, decodeClientFrame, isChatError } from '@chatapp/contracts'
 import type { Connection } from '../session/connection.js'
-import type { Sessions } from '../session/sessions.js'
+import { MAX_HELD_FRAMES, type Sessions } from '../session/sessions.js'
 import { conversationHandlers } from './groups.js'
 import type { CommandDeps, Handler, HandlerTable } from './handler.js'
 import { blockSends, codeOfError, sendHandler } from './send.js'
@@ -71,6 +71,13 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
 
   return (conn: Connection, data: ArrayBuffer, binary = false): void => {
     if (conn.closed) return
+    if (conn.held) {
+      // The token of the handshake is still being checked (session/sessions.ts): kept in order,
+      // copied (uWS reuses `data` after this call), bounded.
+      if (conn.held.length >= MAX_HELD_FRAMES) conn.close('RATE_LIMITED', 'flooding before hello')
+      else conn.held.push({ data: data.slice(0), binary })
+      return
+    }
     const now = Date.now()
     let wait = conn.bucket.take(now)
     if (wait === 0) wait = sessions.userBucket(conn)?.take(now) ?? 0

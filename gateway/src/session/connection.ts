@@ -17,6 +17,8 @@ export class Connection implements Subscriber {
   /** Consecutive frames refused by the rate limiter: past a bound the socket is closed (4429). */
   strikes = 0
   authTimer: NodeJS.Timeout | undefined
+  /** Set while the handshake's token is being checked: the frames that arrived meanwhile. */
+  held: { data: ArrayBuffer; binary: boolean }[] | undefined
   /**
    * Conversations whose last send on this connection failed with a retryable code: later sends
    * to them are refused until the failed one is resent (`retry: true`), so a user's sends are

@@ -10,8 +10,11 @@ import { TokenBucket } from './token-bucket.js'
 export const SUBPROTOCOL = 'chatapp.v1'
 const BEARER_PREFIX = 'bearer.'
 
-/** What the upgrade learned: the principal, or the refusal to report once the socket is open. */
-export type Init = { principal: Principal | undefined; refused?: unknown }
+/** What the upgrade learned: the bearer token of the subprotocol header, checked once the socket is open. */
+export type Init = { token: string | undefined }
+
+/** Frames a client may send before its token check ends; more is a flood (closed with 4429). */
+export const MAX_HELD_FRAMES = 64
 
 export interface SessionsDeps {
   limits: Limits
@@ -21,6 +24,8 @@ export interface SessionsDeps {
   logger: Logger
   /** First and last connection of a user on this gateway (presence), via the feed. */
   onClosed?: (conn: Connection) => void
+  /** Frames that arrived while the connection's token was being checked, in order (the frame router). */
+  replay: (conn: Connection, frame: { data: ArrayBuffer; binary: boolean }) => void
 }
 
 /**
@@ -76,20 +81,12 @@ export const createSessions = (d: SessionsDeps) => {
   }
 
   return {
-    async upgrade(h: { origin: string; protocols: string[] }): Promise<UpgradeDecision<Init>> {
+    upgrade(h: { origin: string; protocols: string[] }): UpgradeDecision<Init> {
       if (!originAllowed(h.origin))
         return { ok: false, status: 403, body: JSON.stringify(errorBody('ORIGIN_NOT_ALLOWED')) }
       const bearer = h.protocols.find((p) => p.startsWith(BEARER_PREFIX))
       const protocol = h.protocols.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined
-      if (!bearer) return { ok: true, protocol, state: { principal: undefined } }
-      try {
-        const principal = await d.tokens.verifyAccessToken(bearer.slice(BEARER_PREFIX.length))
-        return { ok: true, protocol, state: { principal } }
-      } catch (e) {
-        if (!isChatError(e)) throw e
-        // Refused in the handshake: a browser cannot read the status, so it is told by close code 4401 instead.
-        return { ok: true, protocol, state: { principal: undefined, refused: e } }
-      }
+      return { ok: true, protocol, state: { token: bearer?.slice(BEARER_PREFIX.length) } }
     },
 
     open(socket: Socket, init: Init): Connection {
@@ -99,9 +96,27 @@ export const createSessions = (d: SessionsDeps) => {
         new TokenBucket(L.connFramesPerSecond, L.connBurst, Date.now()),
       )
       conns.add(conn)
-      if (init.refused) refuseAuth(conn, init.refused)
-      else if (init.principal) authenticated(conn, init.principal).catch(setupFailed(conn))
-      else conn.authTimer = setTimeout(() => conn.close('AUTH_TIMEOUT', 'no auth frame'), L.authTimeoutMs)
+      if (init.token === undefined) {
+        conn.authTimer = setTimeout(() => conn.close('AUTH_TIMEOUT', 'no auth frame'), L.authTimeoutMs)
+        return conn
+      }
+      // The token of the handshake is checked now that the socket is open (a refusal is told by
+      // close code 4401, which a browser can read, unlike a handshake status). Frames sent before
+      // the check ends are held and then handled in order, as if they had come after it.
+      conn.held = []
+      d.tokens.verifyAccessToken(init.token).then(
+        (p) =>
+          authenticated(conn, p).then(() => {
+            // After `hello`: what the client sent first is answered after it, in order.
+            const held = conn.held ?? []
+            conn.held = undefined
+            for (const f of held) if (!conn.closed) d.replay(conn, f)
+          }, setupFailed(conn)),
+        (e: unknown) => {
+          conn.held = undefined
+          if (!conn.closed) refuseAuth(conn, e)
+        },
+      )
       return conn
     },
 

@@ -6,7 +6,7 @@ import type { Socket } from './socket.js'
  * The WebSocket endpoint on uWebSockets.js: the only protocol file that imports uWS. Its rules
  * (STYLE.md) are enforced here so the protocol core never meets them: headers are copied out of
  * `req` before any `await`; `onAborted` is registered before it; writes after an `await` are
- * corked (but not the upgrade: see below); `send` results drive backpressure; a closed socket is never touched again.
+ * corked (the upgrade is answered synchronously); `send` results drive backpressure; a closed socket is never touched again.
  */
 
 /** The upgrade's answer: refuse (HTTP status + body) or accept with the state `open` receives. */
@@ -16,8 +16,13 @@ export type UpgradeDecision<S> =
 
 /** What the protocol core does with a socket; the transport calls it and nothing else. */
 export interface WsHandlers<S, C> {
-  /** Decides the upgrade from the copied headers. */
-  upgrade(h: { origin: string; protocols: string[]; ip: string }): Promise<UpgradeDecision<S>>
+  /**
+   * Decides the upgrade from the headers, synchronously: the upgrade is made inside uWS's own
+   * callback. (After an await it would have to be corked, and in this uWS build a corked upgrade
+   * completing in the same tick as others closes the new socket at birth, 1006; uncorked, uWS
+   * prints a warning per upgrade. Slow checks — the token — belong in `open`.)
+   */
+  upgrade(h: { origin: string; protocols: string[]; ip: string }): UpgradeDecision<S>
   open(socket: Socket, state: S): C
   /** `binary`: the client sent a binary frame (the protocol is JSON in text frames). */
   message(conn: C, data: ArrayBuffer, binary: boolean): void
@@ -80,47 +85,25 @@ export const mountWebSocket = <S, C>(app: uWS.TemplatedApp, o: WsOptions, h: WsH
     sendPingsAutomatically: true,
     compression: uWS.DISABLED,
     upgrade: (res, req, context) => {
-      const key = req.getHeader('sec-websocket-key')
-      const extensions = req.getHeader('sec-websocket-extensions')
-      const origin = req.getHeader('origin')
-      const protocols = req
-        .getHeader('sec-websocket-protocol')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
-      let aborted = false
-      res.onAborted(() => {
-        aborted = true
+      const r = h.upgrade({
+        origin: req.getHeader('origin'),
+        protocols: req
+          .getHeader('sec-websocket-protocol')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
       })
-      h.upgrade({ origin, protocols, ip }).then(
-        (r) => {
-          if (aborted) return
-          if (!r.ok) {
-            res.cork(() => {
-              res.writeStatus(String(r.status)).writeHeader('content-type', 'application/json').end(r.body)
-            })
-            return
-          }
-          // Not corked, unlike every other write after an await: in this uWS build an upgrade made
-          // inside `cork` while other upgrades complete in the same tick (a burst of reconnects,
-          // whose token checks resolve together) closes the new socket at once (1006, 0 ms after
-          // `open`; half of the runs of test/transport/ws-upgrade-burst.test.ts before). An
-          // upgrade writes one response, so corking buys nothing here.
-          res.upgrade<UserData>(
-            { init: r.state, conn: undefined, sock: undefined },
-            key,
-            r.protocol ?? '',
-            extensions,
-            context,
-          )
-        },
-        () => {
-          if (aborted) return
-          res.cork(() => {
-            res.writeStatus('503').end(JSON.stringify(errorBody('UNAVAILABLE')))
-          })
-        },
+      if (!r.ok) {
+        res.writeStatus(String(r.status)).writeHeader('content-type', 'application/json').end(r.body)
+        return
+      }
+      res.upgrade<UserData>(
+        { init: r.state, conn: undefined, sock: undefined },
+        req.getHeader('sec-websocket-key'),
+        r.protocol ?? '',
+        req.getHeader('sec-websocket-extensions'),
+        context,
       )
     },
     open: (ws) => {

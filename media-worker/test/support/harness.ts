@@ -11,10 +11,10 @@ import { s3Client, type TestNamespace } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Registry } from 'prom-client'
-import { findPrlimit, workerMetrics } from '../../src/mod.js'
+import { createAvTools } from '../../src/av.js'
+import { workerMetrics } from '../../src/mod.js'
 import { DEFAULT_PLAN_CONFIG } from '../../src/plan.js'
 import { type MediaStore, s3MediaStore } from '../../src/store.js'
-import { siblingFfprobe } from '../../src/tools.js'
 import { ensureConsumer, queueDepth, startWorker, type Worker } from '../../src/worker.js'
 import { FFMPEG } from './fixtures.js'
 
@@ -53,6 +53,7 @@ export const harness = async (tn: TestNamespace, ackWaitMs = 3000): Promise<Harn
   const registry = new Registry()
   const metrics = workerMetrics(registry, queueDepth(jsm, n))
   const workers: Worker[] = []
+  const av = await createAvTools({ ffmpeg: FFMPEG, timeoutMs: 60_000, memoryBytes: 1024 ** 3, threads: 1 })
   const h: Harness = {
     s3,
     registry,
@@ -120,12 +121,7 @@ export const harness = async (tn: TestNamespace, ackWaitMs = 3000): Promise<Harn
           store: opts.store ?? s3MediaStore(s3, n.s3Bucket),
           config: { ...DEFAULT_PLAN_CONFIG, videoMaxHeight: 240, maxPixels: 40_000_000 },
           maxOriginalBytes: 50 * 1024 * 1024,
-          av: {
-            ffmpeg: FFMPEG,
-            ffprobe: siblingFfprobe(FFMPEG),
-            threads: 1,
-            limits: { timeoutMs: 60_000, memoryBytes: 1024 * 1024 * 1024, prlimit: findPrlimit() },
-          },
+          av,
         },
       })
       workers.push(w)
@@ -134,6 +130,7 @@ export const harness = async (tn: TestNamespace, ackWaitMs = 3000): Promise<Harn
     async close() {
       await Promise.all(workers.map((w) => w.stop()))
       sub.unsubscribe()
+      await av.close()
       s3.destroy()
     },
   }
