@@ -379,6 +379,9 @@ export class ChatClient {
       case 'presence':
         this.emitter.emit('presence', f)
         break
+      case 'invitation':
+        this.emitter.emit('invitation', f)
+        break
       case 'pong': {
         const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
         p?.resolve(Date.now() - p.startedAt)

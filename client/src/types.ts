@@ -92,6 +92,7 @@ export type HelloFrame = ServerFrameOf<'hello'>
 export type EventFrame = ServerFrameOf<'event'>
 export type TypingFrame = ServerFrameOf<'typing'>
 export type PresenceFrame = ServerFrameOf<'presence'>
+export type InvitationFrame = ServerFrameOf<'invitation'>
 
 export interface ClosedInfo {
   /** WebSocket close code of the last socket (1000 after close()). */
@@ -112,6 +113,8 @@ export type ChatClientEvents = {
   synced: (cursors: Record<string, number>) => void
   typing: (frame: TypingFrame) => void
   presence: (frame: PresenceFrame) => void
+  /** An invitation to a group was made or ended (pushed live; `GET /v1/invitations` lists them). */
+  invitation: (frame: InvitationFrame) => void
   /** Refusals without a pending request, invalid frames, token provider failures. Never thrown. */
   error: (error: ChatClientError) => void
   closed: (info: ClosedInfo) => void

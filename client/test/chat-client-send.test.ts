@@ -274,9 +274,11 @@ t.test('typing is throttled; presence subscriptions are sent again after a recon
   const seen: unknown[] = []
   client.on('typing', (f) => seen.push(f))
   client.on('presence', (f) => seen.push(f))
+  client.on('invitation', (f) => seen.push(f))
   conn.send({ type: 'typing', conversationId: CONV, userId: USER_B, active: true })
   conn.send({ type: 'presence', userId: USER_B, online: true, lastSeen: null })
-  await waitFor('typing and presence', () => seen.length === 2)
+  conn.send({ type: 'invitation', conversationId: CONV, pending: false })
+  await waitFor('typing, presence and invitation', () => seen.length === 3)
   conn.ws.terminate()
   const c1 = await gw.conn(1)
   await c1.handshake()

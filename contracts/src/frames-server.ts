@@ -1,6 +1,7 @@
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox'
 import { ErrorCodeSchema } from './errors.js'
 import { ChatEvent } from './events.js'
+import { Invitation } from './http.js'
 import { ClientMsgId, ConversationId, DeviceId, Millis, RequestId, Seq, UserId } from './ids.js'
 import { InboxEntry } from './inbox.js'
 
@@ -118,6 +119,19 @@ export const PresenceFrame = frame(
   'Presence of a subscribed user: on subscribe, then on every change.',
 )
 
+export const InvitationFrame = frame(
+  'invitation',
+  {
+    conversationId: ConversationId,
+    pending: Type.Boolean({
+      description:
+        'True: you are invited to the group now (`invitation` says by whom); false: the invitation ended (you accepted or declined it, or an admin withdrew it).',
+    }),
+    invitation: Type.Optional(Invitation),
+  },
+  'An invitation of yours to a group changed, pushed live to your synced devices when it is stored. What the group’s log holds when the gateway forwards it, like `GET /v1/invitations`; de-duplicate by `conversationId` and `invitation.seq`.',
+)
+
 export const PongFrame = frame(
   'pong',
   { rid: Type.Optional(RequestId), serverTime: Millis },
@@ -134,6 +148,7 @@ export const SERVER_FRAMES = [
   ErrorFrame,
   TypingEventFrame,
   PresenceFrame,
+  InvitationFrame,
   PongFrame,
 ] as const
 

@@ -8,6 +8,8 @@
 export const VIEW_TABLES = {
   conversations: 'conversations',
   members: 'members',
+  /** Pending and declined invitations to groups (the projector's, to judge invitation events). */
+  invitations: 'invitations',
   messages: 'messages',
   media: 'media',
   offsets: 'projector_offsets',
@@ -15,7 +17,7 @@ export const VIEW_TABLES = {
 } as const
 
 /** The views an operator can rebuild on their own (`rebuild --view NAME`). */
-export const VIEW_NAMES = ['conversations', 'members', 'messages', 'media'] as const
+export const VIEW_NAMES = ['conversations', 'members', 'invitations', 'messages', 'media'] as const
 export type ViewName = (typeof VIEW_NAMES)[number]
 
 export const isViewName = (s: string): s is ViewName => (VIEW_NAMES as readonly string[]).includes(s)

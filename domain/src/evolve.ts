@@ -2,6 +2,7 @@ import type { ChatEvent, Lane } from '@chatapp/contracts'
 import { admit } from './admit.js'
 import { successor } from './membership.js'
 import { afterReceipt, receiptEntries } from './receipts.js'
+import { invitationStandings } from './standing.js'
 import { type ConversationState, nAt, RECENT_MESSAGES } from './state.js'
 
 /** A stored event as a reader meets it: its sequence, the lane of its subject, the event. */
@@ -28,9 +29,6 @@ const addMember = (
   seq: number,
   ord: number,
 ) => {
-  // A member is never also invited; joining after a decline lifts it.
-  s.invited.delete(userId)
-  s.declined.delete(userId)
   s.members.set(userId, {
     role,
     joinedSeq: seq,
@@ -86,6 +84,13 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
     return { kind: 'rejected', reason }
   }
   s.headM = seq
+  // A member is never also invited; joining after a decline lifts it (invitationStandings).
+  for (const { userId, standing } of invitationStandings(e)) {
+    s.invited.delete(userId)
+    s.declined.delete(userId)
+    if (standing === 'invited') s.invited.set(userId, { by: e.actor, seq, at: e.at })
+    else if (standing === 'declined') s.declined.add(userId)
+  }
   switch (e.type) {
     case 'conversation.created':
       s.exists = true
@@ -94,7 +99,6 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       e.data.members.forEach((m, i) => {
         addMember(s, m.userId, m.role, seq, i)
       })
-      for (const userId of e.data.invited ?? []) s.invited.set(userId, { by: e.actor, seq, at: e.at })
       break
     case 'conversation.renamed':
       s.title = e.data.title
@@ -102,15 +106,8 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
     case 'member.added':
       addMember(s, e.data.userId, e.data.role, seq, 0)
       break
-    case 'member.invited':
-      s.invited.set(e.data.userId, { by: e.actor, seq, at: e.at })
-      break
     case 'member.joined':
       addMember(s, e.data.userId, 'member', seq, 0)
-      break
-    case 'member.invite_cancelled':
-      s.invited.delete(e.data.userId)
-      if (e.actor === e.data.userId) s.declined.add(e.data.userId)
       break
     case 'member.removed':
     case 'member.left':
@@ -142,7 +139,8 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       break
     }
     default:
-      // media.ready / media.failed change no conversation state; receipts never reach lane m.
+      // Invitations changed nothing but standings (above); media.ready / media.failed change no
+      // conversation state; receipts never reach lane m.
       break
   }
   return ACCEPTED

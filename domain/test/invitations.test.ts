@@ -3,6 +3,7 @@ import t from 'tap'
 import { addsDirectly, hasWrittenIn } from '../src/consent.js'
 import type { Command } from '../src/decide.js'
 import { effectsOf, invitationChanges } from '../src/effects.js'
+import { invitationStandings } from '../src/standing.js'
 import { fromSnapshot, toSnapshot } from '../src/state.js'
 import { ev, given } from '../src/testing/given.js'
 
@@ -265,3 +266,30 @@ t.test(
     )
   },
 )
+
+t.test('invitation standings: one rule for every fold that keeps invitations', async (t) => {
+  const s = (e: ChatEvent) => invitationStandings(e).map((x) => [x.userId, x.standing])
+  t.same(s(ev.created(G, A, [B], 'group', [V])), [
+    [A, 'none'],
+    [B, 'none'],
+    [V, 'invited'],
+  ])
+  t.same(s(ev.invited(G, A, V)), [[V, 'invited']])
+  t.same(s(ev.joined(G, V)), [[V, 'none']])
+  t.same(s(ev.added(G, A, V)), [[V, 'none']], 'becoming a member lifts a decline')
+  t.same(s(ev.uninvited(G, V)), [[V, 'declined']], 'the invitee ending it declines')
+  t.same(s(ev.uninvited(G, A, V)), [[V, 'none']], 'an admin ending it withdraws')
+  t.same(s(ev.message(G, A, 1)), [])
+  // The fold applies them: a withdrawn invitation can be made again, a declined one cannot.
+  const g = group(ev.invited(G, A, V), ev.uninvited(G, A, V), ev.invited(G, A, V), ev.uninvited(G, V))
+  t.same(
+    g.verdicts.map((v) => v.kind),
+    ['accepted', 'accepted', 'accepted', 'accepted', 'accepted'],
+  )
+  t.equal(g.state.invited.has(V), false)
+  t.equal(g.state.declined.has(V), true)
+  g.and(ev.invited(G, A, V))
+  t.equal(g.verdicts.at(-1)?.kind, 'rejected')
+  g.and(ev.added(G, A, V))
+  t.equal(g.state.declined.has(V), false, 'added after declining: the decline is lifted')
+})

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { names as makeNames, type Names } from '@chatapp/contracts'
 import { type ConversationLog, createConversationLog, type Logger } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { createFrameRouter } from './command/frame-router.js'
 import type { GatewayConfig } from './config.js'
 import { type CommandRunner, createCommandRunner } from './conversation/command-runner.js'
-import { afterAppend } from './conversation/effects.js'
 import { createReceiptBatcher } from './conversation/receipt-batcher.js'
 import { createStateStore, type StateStore } from './conversation/state-store.js'
 import { createFeed, type Feed } from './feed/feed.js'
@@ -149,7 +147,6 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
           },
         })
       : undefined
-  let media: MediaPort | undefined
   const runner = createCommandRunner(conversationLog, store, {
     ...(receipts ? { receipts } : {}),
     limits: {
@@ -157,12 +154,6 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       maxCaptionLength: config.limits.maxCaptionLength,
       maxGroupMembers: config.limits.maxGroupMembers,
     },
-    afterAppend: afterAppend(
-      jetstream(nc),
-      n,
-      () => media,
-      (err) => log.error({ err }, 'media share failed'),
-    ),
   })
   const presence = await createPresence(nc, n, log, config.presenceRefreshMs, conversationLog.ranges)
   const feed = createFeed({
@@ -178,6 +169,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
   const membership: MembershipPort = {
     // Folds the log's `.m` lane first: authorisation never answers from a stale cache.
     isMember: async (id, userId) => (await store.refresh(id, 'm')).members.has(userId),
+    joinedAt: async (id, userId) => (await store.refresh(id, 'm')).members.get(userId)?.joinedSeq,
   }
   const ctx: GatewayContext = {
     config,
@@ -193,7 +185,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     membership,
     feed,
   }
-  media = deps.media?.(ctx)
+  const media = deps.media?.(ctx)
   const sessions = createSessions({
     limits: config.limits,
     allowedOrigins: config.allowedOrigins,

@@ -11,7 +11,7 @@ import {
   readS3,
   startOpsServer,
 } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
+import { jetstreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
 import { createAccountService } from './accounts/account-service.js'
 import { readAccountsConfig } from './accounts/config.js'
@@ -127,10 +127,9 @@ const gateway = await startGateway(config, {
   revocations,
   media: (ctx) => {
     media = createMediaService({
-      repo: mediaRepo(db.orm, n.dbSchemas.gateway),
-      ledger: uploadLedger(db.orm, n.dbSchemas.gateway, uploadQuota),
+      repo: mediaRepo(db.orm, n.dbSchemas.views),
+      ledger: uploadLedger(db.orm, n.dbSchemas, uploadQuota),
       s3,
-      js: jetstream(nc),
       names: n,
       membership: ctx.membership,
       limits: uploadLimits,
@@ -163,9 +162,18 @@ const gateway = await startGateway(config, {
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 // Unattached uploads expire; every gateway runs the sweeper, one at a time sweeps (advisory lock).
+const jsm = await jetstreamManager(nc)
 const sweeper = startUploadSweeper({
   orm: db.orm,
   schema: n.dbSchemas.gateway,
+  viewsSchema: n.dbSchemas.views,
+  logHeads: () =>
+    Promise.all(
+      Array.from(
+        { length: n.shards },
+        async (_, s) => (await jsm.streams.info(n.convStream(s))).state.last_seq,
+      ),
+    ),
   s3,
   bucket: n.s3Bucket,
   unattachedTtlMs: uploadQuota.unattachedTtlMs,

@@ -49,17 +49,16 @@ export interface MembershipPort {
    * False for unknown conversations.
    */
   isMember(conversationId: string, userId: string): Promise<boolean>
+  /**
+   * The stream sequence of the event that (last) made the user a member, from the log; undefined
+   * when they are not a member now.
+   */
+  joinedAt(conversationId: string, userId: string): Promise<number | undefined>
 }
 
 export interface MediaPort {
   /** The media as `userId` may attach it to a message: undefined when unknown or not theirs. */
   forAttach(mediaId: string, userId: string): Promise<MediaRef | undefined>
-  /**
-   * Called after a message naming the media is stored at `seq`: records that members of the
-   * conversation may download it, and enqueues the media job. Idempotent (a retried send calls it
-   * again).
-   */
-  shared(input: { ref: MediaRef; conversationId: string; seq: number; uploaderId: string }): Promise<void>
 }
 
 export interface SentMessageLookup {

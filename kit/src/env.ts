@@ -157,6 +157,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['projector'],
     'How long a batch that is not full waits for more events (fewer, larger transactions).',
   ),
+  v(
+    'PROJECTOR_OUTBOX_DRAIN_MS',
+    '5000',
+    ['projector'],
+    'How often each shard’s effect outbox is read back and published (what a crash or a NATS outage left).',
+  ),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
   v('AUTH_RATE_BURST', '10', ['gateway'], 'Register and login requests one client address may burst.'),

@@ -123,28 +123,45 @@ const users = ['u_bench001', 'u_bench002', 'u_bench003']
 const conv = (i: number) => `c_bench${String(i).padStart(5, '0')}`
 const counters = new Map<string, number>()
 let id = 0
-const publish = (conversationId: string, type: string, data: unknown, lane: 'm' | 'r' = 'm') => {
-  const e = { v: 1, type, id: `b${++id}`, conversationId, actor: users[id % 3], at: Date.now(), data }
+const publish = (
+  conversationId: string,
+  type: string,
+  data: unknown,
+  lane: 'm' | 'r' = 'm',
+  actor = users[(id + 1) % 3],
+) => {
+  const e = { v: 1, type, id: `b${++id}`, conversationId, actor, at: Date.now(), data }
   const h = headers()
   h.set(HEADERS.eventType, type)
   return js.publish(n.convSubject(conversationId, lane), encodeJson(e), { headers: h })
 }
 for (let i = 0; i < CONVS; i++)
-  await publish(conv(i), 'conversation.created', {
-    kind: 'group',
-    title: 'bench',
-    members: users.map((userId, k) => ({ userId, role: k === 0 ? 'admin' : 'member' })),
-  })
+  await publish(
+    conv(i),
+    'conversation.created',
+    {
+      kind: 'group',
+      title: 'bench',
+      members: users.map((userId, k) => ({ userId, role: k === 0 ? 'admin' : 'member' })),
+    },
+    'm',
+    // The creator is an admin among the members, or every reader rejects the creation (ADR 0080).
+    users[0],
+  )
 
+/** Messages so far per conversation: `n` is dense (the rules reject any other, ADR 0080). */
+const messages = new Map<string, number>()
 const sendOne = async () => {
   const c = conv(Math.floor(Math.random() * CONVS))
   const k = (counters.get(c) ?? 0) + 1
   counters.set(c, k)
   if (k % 4 === 0) return publish(c, 'receipt.read', { upTo: 1 }, 'r')
+  const m = (messages.get(c) ?? 0) + 1
+  messages.set(c, m)
   return publish(c, 'message.sent', {
     clientMsgId: `cmid-${id}-bench`,
     deviceId: 'd',
-    n: k,
+    n: m,
     kind: 'text',
     text: 'hello there',
   })

@@ -1,10 +1,12 @@
 import type pg from 'pg'
 import { type Applied, applyBisecting } from './bisect.js'
 import type { Continuity } from './core/continuity.js'
+import type { OutboxRoute } from './core/outbox-rows.js'
 import type { ConvState } from './core/project.js'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
 import type { Queryable } from './db.js'
 import { casOffset, offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
+import { outboxWrite } from './outbox.js'
 import { deadLetterWrites, planWrites, runWrites, type Write } from './sql-writer.js'
 import type { StateCache } from './state-cache.js'
 import { loadStates } from './state-loader.js'
@@ -19,6 +21,8 @@ export interface ApplyOptions {
   cache?: StateCache
   /** The target is being filled without its secondary indexes (bulk-fill.ts). */
   bulk?: boolean
+  /** Write the effects of admitted events to the outbox (the live projector only, ADR 0150). */
+  effects?: OutboxRoute
 }
 
 /**
@@ -36,8 +40,8 @@ export interface ApplyOptions {
  * - careful, otherwise or when the guard finds the shard moved: a transaction that takes the shard
  *   lock and reads the offset (one round trip), reads the states not cached, writes everything as
  *   one statement, and moves the offset with COMMIT (one round trip).
- * To add a write to the same transaction (e.g. an outbox of effects), add its Write in `writesOf`:
- * both paths then carry it.
+ * Every write of the batch is in `writesOf` (views, dead letters, the effect outbox): both paths
+ * carry them.
  */
 export const applyBatch = (
   pool: pg.Pool,
@@ -75,6 +79,7 @@ const applyFast = async (
   const r = projectBatch(states, entries, {
     offset: at.offset,
     continuity: o.continuity,
+    ...(o.effects ? { effects: o.effects } : {}),
     source: 'projector',
     now: (o.now ?? Date.now)(),
   })
@@ -177,6 +182,7 @@ const applyFrom = async (
     offset: o.offset,
     continuity: o.continuity,
     refused: o.refused,
+    ...(o.effects ? { effects: o.effects } : {}),
     source: 'projector',
     now: (o.now ?? Date.now)(),
   })
@@ -190,4 +196,5 @@ const applyFrom = async (
 const writesOf = (schema: string, r: BatchResult, bulk: boolean): Write[] => [
   ...planWrites(schema, r.plan, { bulk }),
   ...deadLetterWrites(schema, r.deadLetters),
+  ...(r.effects.length > 0 ? [outboxWrite(schema, r.effects)] : []),
 ]

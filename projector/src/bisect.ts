@@ -48,6 +48,7 @@ export const merge = (a: Applied, b: Applied): Applied => {
     byType[k] = (byType[k] ?? 0) + v
   return {
     deadLetters: [...a.deadLetters, ...b.deadLetters],
+    effects: [...a.effects, ...b.effects],
     applied: a.applied + b.applied,
     skipped: a.skipped + b.skipped,
     byType,

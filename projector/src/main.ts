@@ -18,13 +18,14 @@ const common = readCommon(c)
 const opsPort = c.int('PROJECTOR_OPS_PORT', 0, 65535)
 const batch = c.int('PROJECTOR_BATCH', 1, 10_000)
 const lingerMs = c.int('PROJECTOR_LINGER_MS', 0, 1000)
+const outboxDrainMs = c.int('PROJECTOR_OUTBOX_DRAIN_MS', 100, 600_000)
 c.done()
 
 const log = createLogger('projector', common.logLevel)
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'projector', log)
-// One connection per shard applying, plus one for readiness.
-const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 1)
+// One connection per shard applying, plus one for readiness and two for the effect relays.
+const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 3)
 
 const ops = await startOpsServer({
   service: 'projector',
@@ -41,6 +42,7 @@ const projector = await startProjector({
   names: n,
   batch,
   lingerMs,
+  outboxDrainMs,
   log,
   registry: ops.registry,
 })

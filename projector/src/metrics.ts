@@ -11,6 +11,9 @@ export interface ProjectorMetrics {
   deadLettersTotal: Counter
   failuresTotal: Counter<'shard' | 'kind'>
   repositionsTotal: Counter<'shard' | 'reason'>
+  outboxRows: Gauge<'shard'>
+  effectsPublished: Counter<'path'>
+  effectFailures: Counter
 }
 
 export const createMetrics = (registry: Registry): ProjectorMetrics => ({
@@ -64,6 +67,23 @@ export const createMetrics = (registry: Registry): ProjectorMetrics => ({
     name: 'projector_repositions_total',
     help: 'Shard consumers re-created at the stored offset + 1, by reason (start, gap, hole, failure, stall, consumer).',
     labelNames: ['shard', 'reason'],
+    registers: [registry],
+  }),
+  outboxRows: new Gauge({
+    name: 'projector_outbox_rows',
+    help: 'Effects in the shard outbox not yet acknowledged by JetStream, as counted at the last drain.',
+    labelNames: ['shard'],
+    registers: [registry],
+  }),
+  effectsPublished: new Counter({
+    name: 'projector_effects_published_total',
+    help: 'Effects published and removed from the outbox (path: commit, right after the batch; drain, later).',
+    labelNames: ['path'],
+    registers: [registry],
+  }),
+  effectFailures: new Counter({
+    name: 'projector_effect_publish_failures_total',
+    help: 'Publication rounds that failed; their effects stay in the outbox for the next drain.',
     registers: [registry],
   }),
 })

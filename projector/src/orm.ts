@@ -5,6 +5,7 @@ import pg from 'pg'
 import { ENTITIES } from './entities.js'
 import { Migration0001Views } from './migrations/0001-views.js'
 import { Migration0002HotWatermarks } from './migrations/0002-hot-watermarks.js'
+import { Migration0003JudgedViewsAndOutbox } from './migrations/0003-judged-views-and-outbox.js'
 
 export type Orm = MikroORM
 
@@ -28,6 +29,7 @@ export const openOrm = async (databaseUrl: string, schema: string, poolMax = 4):
       migrationsList: [
         { name: '0001-views', class: Migration0001Views },
         { name: '0002-hot-watermarks', class: Migration0002HotWatermarks },
+        { name: '0003-judged-views-and-outbox', class: Migration0003JudgedViewsAndOutbox },
       ],
       transactional: true,
       snapshot: false,

@@ -5,6 +5,7 @@ import type pg from 'pg'
 import type { Registry } from 'prom-client'
 import { createMetrics, type ProjectorMetrics } from './metrics.js'
 import { openOrm } from './orm.js'
+import { type EffectSink, jetStreamSink } from './outbox-relay.js'
 import { ShardConsumer } from './shard-consumer.js'
 import { ShardLeases } from './shard-leases.js'
 
@@ -21,6 +22,10 @@ export interface ProjectorOptions {
   lingerMs?: number
   /** How often shards leased by another projector are tried again (default 2 s). */
   leaseRetryMs?: number
+  /** Where effects are published; JetStream by default (a test wraps it to crash at a step). */
+  sink?: EffectSink
+  /** How often each shard's effect outbox is drained (default 5 s). */
+  outboxDrainMs?: number
 }
 
 export interface RunningProjector {
@@ -38,6 +43,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
   const metrics = createMetrics(o.registry)
   const js = jetstream(o.nc)
   const jsm = await jetstreamManager(o.nc)
+  const sink = o.sink ?? jetStreamSink(o.nc)
   const consumers = new Map<number, ShardConsumer>()
   const leases = new ShardLeases({
     databaseUrl: o.databaseUrl,
@@ -56,6 +62,8 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
         batch: o.batch,
         log: o.log,
         metrics,
+        sink,
+        ...(o.outboxDrainMs !== undefined ? { outboxDrainMs: o.outboxDrainMs } : {}),
         ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),
         ...(o.lingerMs !== undefined ? { lingerMs: o.lingerMs } : {}),
       })

@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
 import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
+import { carryOutbox } from './outbox.js'
 import { VIEW_KEYS } from './view-compare.js'
 import { buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
@@ -72,6 +73,8 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
       // built from the rows just replaced, and must read them again.
       await db.query(`UPDATE ${ident(live)}.projector_offsets SET updated_at = now()`)
     } else {
+      // Effects committed by the live projector and not yet published go with the schema.
+      await carryOutbox(db, live, target)
       await db.query(`ALTER SCHEMA ${ident(live)} RENAME TO ${ident(`${live}_old_${stamp}`)}`)
       await db.query(`ALTER SCHEMA ${ident(target)} RENAME TO ${ident(live)}`)
     }

@@ -5,10 +5,12 @@ import type pg from 'pg'
 import { type Applied, applyBatch } from './applier.js'
 import { positionConsumer } from './consumer-position.js'
 import { admit, type DeliveryCursor } from './core/continuity.js'
+import { type OutboxRoute, outboxRoute } from './core/outbox-rows.js'
 import type { LogEntry } from './core/project-batch.js'
 import { failureKind } from './db-refusal.js'
 import type { ProjectorMetrics } from './metrics.js'
 import { readOffset } from './offsets.js'
+import { type EffectSink, OutboxRelay } from './outbox-relay.js'
 import { StateCache } from './state-cache.js'
 import { pendingAfter } from './stream-pending.js'
 
@@ -22,6 +24,10 @@ export interface ShardConsumerOptions {
   batch: number
   log: Logger
   metrics: ProjectorMetrics
+  /** Where the effects of admitted events are published (outbox-relay.ts). */
+  sink: EffectSink
+  /** How often the shard's outbox is drained (default 5 s). */
+  outboxDrainMs?: number
   /** How long JetStream waits for an ack before redelivering (tests shorten it). */
   ackWaitMs?: number
   /**
@@ -57,6 +63,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * `batch`) is applied in one transaction, then the last applied message is acknowledged, never a
  * later one. One event the database refuses is dead-lettered (bisect.ts); any other failure backs
  * off (up to 5 s) and repositions. Ordering: one process consumes a shard at a time (the lease).
+ * The effects of admitted events are written to the outbox in each batch's statement and
+ * published after COMMIT by the shard's OutboxRelay (ADR 0150).
  */
 export class ShardConsumer {
   private queue: JsMsg[] = []
@@ -79,12 +87,29 @@ export class ShardConsumer {
   /** Last time a delivery arrived, the offset moved or the consumer was re-created. */
   private lastProgress = performance.now()
   private readonly cache = new StateCache()
+  private readonly effects: OutboxRoute
+  private readonly relay: OutboxRelay
 
-  constructor(private readonly o: ShardConsumerOptions) {}
+  constructor(private readonly o: ShardConsumerOptions) {
+    this.effects = outboxRoute(o.names, o.shard)
+    this.relay = new OutboxRelay({
+      pool: o.pool,
+      schema: o.schema,
+      shard: o.shard,
+      sink: o.sink,
+      log: o.log,
+      metrics: o.metrics,
+      ...(o.outboxDrainMs !== undefined ? { drainMs: o.outboxDrainMs } : {}),
+    })
+  }
 
-  /** Positions the consumer at the stored offset + 1 and starts the loop; throws if it cannot. */
+  /**
+   * Drains the shard's outbox (what a previous holder committed and never published), positions
+   * the consumer at the stored offset + 1 and starts the loop; throws if it cannot.
+   */
   async start(): Promise<void> {
     await this.repositionNow('start')
+    this.relay.start()
     this.loop = this.run()
     this.timer = setInterval(() => void this.watch(), this.o.watchMs ?? 2500)
     this.timer.unref()
@@ -121,6 +146,7 @@ export class ShardConsumer {
         const r = await applyBatch(o.pool, o.schema, o.shard, take.map(toEntry), {
           continuity: { kind: 'server', ...(this.cursor.vouch ? { vouch: this.cursor.vouch } : {}) },
           cache: this.cache,
+          effects: this.effects,
         })
         this.committed(r, take, performance.now() - started)
         backoff = 100
@@ -164,6 +190,8 @@ export class ShardConsumer {
       this.offset = r.lastSeq
       this.lastProgress = performance.now()
     }
+    // The effects of what was just committed, published now (and by a later drain if not).
+    this.relay.committed(r.effects)
     // AckAll acknowledges everything up to the message acked: only the last one committed.
     const last = take.find((m) => m.seq === r.lastSeq)
     last?.ack()
@@ -301,5 +329,6 @@ export class ShardConsumer {
     await this.loop
     await this.messages?.close().catch(() => {})
     this.queue = []
+    await this.relay.stop()
   }
 }

@@ -1,5 +1,6 @@
 import type { DeadLetter } from '@chatapp/contracts'
 import type { BatchPlan } from './core/batch-plan.js'
+import type { InvitationRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
 
 /**
@@ -82,6 +83,31 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       ],
     })
   }
+  const invitations = p.invitations.values()
+  const standing = invitations.filter((x): x is InvitationRow => x !== null)
+  if (standing.length > 0)
+    parts.push({
+      sql: (g) => `INSERT INTO ${s}.invitations (conversation_id, user_id, state, by_user, seq, at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])${where(g)}
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET state = excluded.state, by_user = excluded.by_user,
+         seq = excluded.seq, at = excluded.at`,
+      params: [
+        standing.map((x) => x.conversationId),
+        standing.map((x) => x.userId),
+        standing.map((x) => x.state),
+        standing.map((x) => x.by),
+        standing.map((x) => x.seq),
+        standing.map((x) => x.at),
+      ],
+    })
+  // Standings that ended: a key of the plan is either written above or deleted here, never both.
+  const gone = p.invitations.entries().filter(([, v]) => v === null)
+  if (gone.length > 0)
+    parts.push({
+      sql: (g) => `DELETE FROM ${s}.invitations i USING unnest($1::text[], $2::text[]) AS v(c, u)
+       WHERE i.conversation_id = v.c AND i.user_id = v.u${and(g)}`,
+      params: [gone.map(([c]) => c), gone.map(([, u]) => u)],
+    })
   // The other watermarks move rows written before this batch, only where they go forward (an
   // UPDATE that changes nothing still writes a row version).
   const marks = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
@@ -132,10 +158,10 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       sql: (
         g,
       ) => `INSERT INTO ${s}.media AS m (conversation_id, media_id, kind, mime, size, name, state, variants, width,
-         height, duration_ms, placeholder, waveform, failure_code, failure_reason, updated_seq)
+         height, duration_ms, placeholder, waveform, failure_code, failure_reason, updated_seq, shared_seq)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
          $8::jsonb[], $9::int4[], $10::int4[], $11::int4[], $12::text[], $13::jsonb[], $14::text[], $15::text[],
-         $16::int8[])${where(g)}
+         $16::int8[], $17::int8[])${where(g)}
        ON CONFLICT (conversation_id, media_id) DO UPDATE SET
          kind = COALESCE(excluded.kind, m.kind), mime = COALESCE(excluded.mime, m.mime),
          size = COALESCE(excluded.size, m.size), name = COALESCE(excluded.name, m.name),
@@ -145,7 +171,8 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
          placeholder = COALESCE(excluded.placeholder, m.placeholder), waveform = COALESCE(excluded.waveform, m.waveform),
          failure_code = COALESCE(excluded.failure_code, m.failure_code),
          failure_reason = COALESCE(excluded.failure_reason, m.failure_reason),
-         updated_seq = GREATEST(m.updated_seq, excluded.updated_seq)`,
+         updated_seq = GREATEST(m.updated_seq, excluded.updated_seq),
+         shared_seq = GREATEST(m.shared_seq, excluded.shared_seq)`,
       params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.mediaId),
@@ -163,6 +190,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => x.failureCode ?? null),
         r.map((x) => x.failureReason ?? null),
         r.map((x) => x.seq),
+        r.map((x) => x.sharedSeq ?? null),
       ],
     })
   }

@@ -1,11 +1,11 @@
 import type { Role } from '@chatapp/contracts'
-import type { ConvState } from './core/project.js'
-import type { MemberRow } from './core/rows.js'
+import { type ConvState, convState } from './core/project.js'
+import type { InvitationRow, MemberRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
 
 /**
  * The projection state of the given conversations, as the views hold it: one round trip (the
- * active members come along as a JSON array per conversation).
+ * active members and the invitation standings come along as JSON arrays per conversation).
  */
 export const loadStates = async (
   db: Queryable,
@@ -19,7 +19,9 @@ export const loadStates = async (
     `SELECT c.conversation_id, c.kind, c.title, c.created_seq, c.created_at, c.last_seq, c.last_at,
        c.last_msg_seq, c.last_n, c.member_count,
        (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
-        FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members
+        FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members,
+       (SELECT json_agg(json_build_array(i.user_id, i.state, i.by_user, i.seq, i.at))
+        FROM ${s}.invitations i WHERE i.conversation_id = c.conversation_id) AS invitations
      FROM ${s}.conversations c WHERE c.conversation_id = ANY($1::text[])`,
     [ids],
   )
@@ -35,21 +37,46 @@ export const loadStates = async (
         joinOrd: Number(joinOrd),
         leftSeq: null,
       })
-    out.set(c.conversation_id, {
-      row: {
-        conversationId: c.conversation_id,
-        kind: c.kind,
-        title: c.title,
-        createdSeq: c.created_seq,
-        createdAt: c.created_at,
-        lastSeq: c.last_seq,
-        lastAt: c.last_at,
-        lastMsgSeq: c.last_msg_seq,
-        lastN: c.last_n,
-        memberCount: c.member_count,
-      },
-      members,
-    })
+    const invited = new Map<string, InvitationRow>()
+    const declined = new Set<string>()
+    for (const [userId, state, by, seq, at] of (c.invitations ?? []) as [
+      string,
+      string,
+      string,
+      number,
+      number,
+    ][]) {
+      if (state === 'declined') declined.add(userId)
+      else
+        invited.set(userId, {
+          conversationId: c.conversation_id,
+          userId,
+          state: 'invited',
+          by,
+          seq: Number(seq),
+          at: Number(at),
+        })
+    }
+    out.set(
+      c.conversation_id,
+      convState(
+        {
+          conversationId: c.conversation_id,
+          kind: c.kind,
+          title: c.title,
+          createdSeq: c.created_seq,
+          createdAt: c.created_at,
+          lastSeq: c.last_seq,
+          lastAt: c.last_at,
+          lastMsgSeq: c.last_msg_seq,
+          lastN: c.last_n,
+          memberCount: c.member_count,
+        },
+        members,
+        invited,
+        declined,
+      ),
+    )
   }
   return out
 }

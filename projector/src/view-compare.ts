@@ -5,6 +5,7 @@ import { ident, type Queryable } from './db.js'
 export const VIEW_KEYS: Record<ViewName, string[]> = {
   conversations: ['conversation_id'],
   members: ['conversation_id', 'user_id'],
+  invitations: ['conversation_id', 'user_id'],
   messages: ['conversation_id', 'seq'],
   media: ['conversation_id', 'media_id'],
 }

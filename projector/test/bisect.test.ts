@@ -43,6 +43,7 @@ const storing =
           payload: '',
           at: 0,
         })),
+      effects: [],
       applied: keep.length,
       skipped: 0,
       byType: {},

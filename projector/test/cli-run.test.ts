@@ -1,3 +1,4 @@
+import type { ChatEvent } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
@@ -59,11 +60,16 @@ const lastGroup = await append(js, n, sent(GROUP, U.dan, 2, 'second'))
 await append(js, n, created(OTHER, [U.cat, U.dan]))
 await js.publish(n.convSubject(OTHER, 'm'), new TextEncoder().encode('not json'))
 const lastOther = await append(js, n, ev('member.left', OTHER, U.cat, { userId: U.cat }))
-// A send retried after the JetStream duplicate window: stored twice, shown once (the first).
+// A send retried after the JetStream duplicate window: stored twice (the retry numbered as the
+// next message, as the gateway decides it), shown once (the first).
 const RETRY = 'c_retry0001'
 await append(js, n, created(RETRY, [U.ann, U.bob]))
 await append(js, n, sent(RETRY, U.ann, 1, 'once'))
-const retried = { ...sent(RETRY, U.ann, 1, 'once, retried late'), id: 'late-retry-of-cmid-1' }
+const retried = {
+  ...sent(RETRY, U.ann, 2, 'once, retried late'),
+  data: { ...sent(RETRY, U.ann, 1).data, n: 2, text: 'once, retried late' },
+  id: 'late-retry-of-cmid-1',
+} as ChatEvent
 const lastRetry = await append(js, n, retried)
 await settled(GROUP, lastGroup)
 await settled(OTHER, lastOther)

@@ -183,6 +183,7 @@ export class Session {
       case 'inbox':
       case 'typing':
       case 'presence':
+      case 'invitation':
       case 'pong':
         return
       default: {

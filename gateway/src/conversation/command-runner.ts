@@ -51,8 +51,6 @@ export interface CommandRunnerOptions {
   now?: () => number
   /** Where decided receipts of groups go instead of one append each (ADR 0070). */
   receipts?: ReceiptBatcher
-  /** Effects that still follow an append on the request path (moving to reactors). */
-  afterAppend?: (e: ChatEvent, seq: number) => Promise<void>
 }
 
 /** Refusals a stale cache can cause (a change made on another gateway a moment ago). */
@@ -160,8 +158,9 @@ export const createCommandRunner = (
         state = await store.refresh(id, 'm')
         continue
       }
+      // Nothing else follows here: what an accepted event entails (notices, media jobs) is done
+      // from the log by the projector's reactors (ADR 0150), so a crash now loses nothing.
       const event = r.duplicate ? ((await original(id, r.seq)) ?? e) : e
-      if (o.afterAppend) await o.afterAppend(event, r.seq)
       return { ok: true, conversationId: id, seq: r.seq, duplicate: r.duplicate, event }
     }
     return { ok: false, code: 'BUSY' }

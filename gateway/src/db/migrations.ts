@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core'
 import { Migration0040Media } from '../media/migration.js'
+import { Migration0150MediaSharesInViews } from '../media/shares-migration.js'
 import { Migration0130UploadQuota } from '../media/upload-migration.js'
 import { Migration0001Accounts } from './migrations/0001-accounts.js'
 import { Migration0002AccountLimits } from './migrations/0002-account-limits.js'
@@ -14,4 +15,5 @@ export const GATEWAY_MIGRATIONS: MigrationObject[] = [
   { name: '0040-media', class: Migration0040Media },
   { name: '0002-account-limits', class: Migration0002AccountLimits },
   { name: '0130-upload-quota', class: Migration0130UploadQuota },
+  { name: '0150-media-shares-in-views', class: Migration0150MediaSharesInViews },
 ]

@@ -1,6 +1,13 @@
-import { membershipNoticeDecoder, type Names } from '@chatapp/contracts'
+import {
+  invitationNoticeDecoder,
+  membershipNoticeDecoder,
+  type Names,
+  type ServerFrameOf,
+} from '@chatapp/contracts'
 import type { ConversationLog, Logger } from '@chatapp/kit'
 import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import type { StateStore } from '../conversation/state-store.js'
+import { invitationOf } from '../invitations/pending-invitations.js'
 import type { CatchUp } from './catch-up.js'
 import type { Subscriber } from './subscriber.js'
 import { foldNotice, loadUserConversations, UserConversations } from './user-index.js'
@@ -13,12 +20,15 @@ interface UserEntry {
   failed: boolean
   chain: Promise<void>
   sub: Subscription
+  invitations: Subscription
 }
 
 export interface UserFeedsDeps {
   nc: NatsConnection
   names: Names
   log: ConversationLog
+  /** The groups' folded state: what an invitation notice's group says about it now. */
+  store: StateStore
   logger: Logger
   /** First connection of a user on this gateway / last one gone: presence. */
   onUserOnline?: (userId: string) => void
@@ -27,8 +37,11 @@ export interface UserFeedsDeps {
 
 /**
  * The users with a connection on this gateway: each has one subscription to its live membership
- * notices and its set of conversations (loaded once per burst of connections). A notice that the
- * user joined a conversation attaches their synced connections to it at once.
+ * notices, one to its live invitation notices, and its set of conversations (loaded once per
+ * burst of connections). A notice that the user joined a conversation attaches their synced
+ * connections to it at once; an invitation notice is forwarded to them as an `invitation` frame,
+ * saying what the group's log holds now (a notice relayed late or twice cannot show an invitation
+ * that has ended).
  */
 export const createUserFeeds = (d: UserFeedsDeps) => {
   const users = new Map<string, UserEntry>()
@@ -58,6 +71,33 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     }
   }
 
+  const onInvitation = async (u: UserEntry, raw: Uint8Array) => {
+    const notice = invitationNoticeDecoder.decode(raw)
+    if (!notice.ok || notice.value.userId !== u.userId) return
+    const id = notice.value.conversationId
+    const invitation = invitationOf(await d.store.refresh(id, 'm'), u.userId)
+    const frame: ServerFrameOf<'invitation'> = {
+      type: 'invitation',
+      conversationId: id,
+      pending: invitation !== undefined,
+      ...(invitation ? { invitation } : {}),
+    }
+    const text = JSON.stringify(frame)
+    for (const s of u.subs) if (s.synced) s.sendRaw(text)
+  }
+
+  /** Live notices of one user, handled one after the other. */
+  const follow = (entry: UserEntry, subject: string, handle: typeof onNotice, what: string) =>
+    d.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return
+        const data = msg.data
+        entry.chain = entry.chain
+          .then(() => handle(entry, data))
+          .catch((e: unknown) => d.logger.error({ err: e, userId: entry.userId }, `${what} failed`))
+      },
+    })
+
   return {
     /** Wired once the catch-up exists (it needs the rooms, which need `devicesOf`). */
     useCatchUp(c: CatchUp) {
@@ -69,22 +109,20 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
       const userId = s.userId
       let u = users.get(userId)
       if (!u) {
-        const entry: UserEntry = {
+        const entry = {
           userId,
           failed: false,
           subs: new Set(),
           convs: Promise.resolve(new UserConversations()),
           chain: Promise.resolve(),
-          sub: d.nc.subscribe(d.names.liveUserSubject(userId), {
-            callback: (err, msg) => {
-              if (err) return
-              const data = msg.data
-              entry.chain = entry.chain
-                .then(() => onNotice(entry, data))
-                .catch((e: unknown) => d.logger.error({ err: e, userId }, 'membership notice failed'))
-            },
-          }),
-        }
+        } as UserEntry
+        entry.sub = follow(entry, d.names.liveUserSubject(userId), onNotice, 'membership notice')
+        entry.invitations = follow(
+          entry,
+          d.names.liveUserInvitationSubject(userId),
+          onInvitation,
+          'invitation notice',
+        )
         load(entry)
         users.set(userId, entry)
         u = entry
@@ -99,6 +137,7 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
       u.subs.delete(s)
       if (u.subs.size === 0) {
         u.sub.unsubscribe()
+        u.invitations.unsubscribe()
         users.delete(s.userId)
         d.onUserOffline?.(s.userId)
       }
@@ -109,7 +148,10 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     },
     size: () => users.size,
     closeAll() {
-      for (const u of users.values()) u.sub.unsubscribe()
+      for (const u of users.values()) {
+        u.sub.unsubscribe()
+        u.invitations.unsubscribe()
+      }
       users.clear()
     },
   }

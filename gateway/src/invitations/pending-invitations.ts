@@ -1,9 +1,25 @@
 import { type Invitation, invitationNoticeDecoder, type Names } from '@chatapp/contracts'
+import type { ConversationState } from '@chatapp/domain'
 import type { ConversationLog } from '@chatapp/kit'
 import type { StateStore } from '../conversation/state-store.js'
 
 /** Groups whose state is read at once while listing. */
 const PARALLEL = 16
+
+/** `userId`'s pending invitation to the group, as the folded state holds it; undefined if none. */
+export const invitationOf = (s: ConversationState, userId: string): Invitation | undefined => {
+  const inv = s.invited.get(userId)
+  return inv
+    ? {
+        conversationId: s.id,
+        title: s.title,
+        invitedBy: inv.by,
+        seq: inv.seq,
+        at: inv.at,
+        memberCount: s.members.size,
+      }
+    : undefined
+}
 
 export interface PendingInvitations {
   /** `userId`'s pending invitations to groups, newest first. */
@@ -39,16 +55,8 @@ export const createPendingInvitations = (d: {
         candidates.slice(i, i + PARALLEL).map((id) => d.store.refresh(id, 'm')),
       )
       for (const s of states) {
-        const inv = s.invited.get(userId)
-        if (inv)
-          out.push({
-            conversationId: s.id,
-            title: s.title,
-            invitedBy: inv.by,
-            seq: inv.seq,
-            at: inv.at,
-            memberCount: s.members.size,
-          })
+        const inv = invitationOf(s, userId)
+        if (inv) out.push(inv)
       }
     }
     return out.sort((a, b) => b.at - a.at || b.seq - a.seq)

@@ -1,9 +1,9 @@
 import { BigIntType, EntitySchema } from '@mikro-orm/core'
 
 /**
- * Media tables (created by migration 0040-media): who uploaded what, and in which conversations
- * it was shared — the two facts download authorisation rests on. Variants are not recorded
- * here: they live in S3 under the media's prefix and are announced by `media.ready`.
+ * Media records (created by migration 0040-media): who uploaded what. Where it was shared is a
+ * fact of the projector's views (media-repo.ts). Variants are not recorded here: they live in S3
+ * under the media's prefix and are announced by `media.ready`.
  */
 const millis = () => ({ type: new BigIntType('number') })
 
@@ -34,24 +34,4 @@ export const MediaSchema = new EntitySchema<MediaRow>({
   },
 })
 
-export interface MediaShareRow {
-  mediaId: string
-  conversationId: string
-  /** Stream sequence of the first message that carried the media into the conversation. */
-  seq: number
-  /** When the media job was published; null until then (a crash in between is retried). */
-  enqueuedAt: number | null
-}
-
-export const MediaShareSchema = new EntitySchema<MediaShareRow>({
-  name: 'MediaShare',
-  tableName: 'media_shares',
-  properties: {
-    mediaId: { type: 'string', primary: true },
-    conversationId: { type: 'string', primary: true },
-    seq: { type: new BigIntType('number') },
-    enqueuedAt: { ...millis(), nullable: true },
-  },
-})
-
-export const MEDIA_ENTITIES = [MediaSchema, MediaShareSchema]
+export const MEDIA_ENTITIES = [MediaSchema]

@@ -1,27 +1,48 @@
+import { VIEW_TABLES } from '@chatapp/contracts'
 import type { MikroORM } from '@mikro-orm/postgresql'
 import { type MediaRow, MediaSchema } from './entities.js'
 
+/** Where a media was shared: a conversation, and the latest message there that carries it. */
+export interface Share {
+  conversationId: string
+  seq: number
+}
+
 /**
- * The media tables. Every method forks its own entity manager (no request-spanning identity
- * map). Guarantees: `recordShare` is idempotent and keeps the first sequence; `markEnqueued`
- * is only called after the job is in JetStream, so a share with `enqueuedAt = null` is one
- * whose job may still be missing (and is published again on the next call).
+ * The media records (the gateway's schema), and where each media was shared: a fact of the
+ * projector's views (`media.shared_seq`, the latest message of a conversation that carries it),
+ * derived from the log like every view (ADR 0150), so no request path records it. Every method
+ * forks its own entity manager (no request-spanning identity map). The views lag the log by the
+ * projection delay (the projector publishes a media's job only after the views hold its share, so
+ * by `media.ready` members can download). Before a projector first ran they do not exist: nothing
+ * is shared yet, and that is the answer.
  */
 export interface MediaRepo {
   insert(row: MediaRow): Promise<void>
   find(id: string): Promise<MediaRow | undefined>
-  /** Records the share; returns whether its job still has to be published. */
-  recordShare(mediaId: string, conversationId: string, seq: number): Promise<{ needsJob: boolean }>
-  markEnqueued(mediaId: string, conversationId: string, at: number): Promise<void>
-  /** Conversations the media was shared in, oldest first, at most `limit`. */
-  sharedIn(mediaId: string, limit: number): Promise<string[]>
+  /** Conversations the media was shared in, by sequence, at most `limit`. */
+  sharedIn(mediaId: string, limit: number): Promise<Share[]>
   /** Whether any message carries the media yet (an unattached upload expires). */
   isShared(mediaId: string): Promise<boolean>
 }
 
-export const mediaRepo = (orm: MikroORM, schema: string): MediaRepo => {
-  const shares = `"${schema}".media_shares`
-  const conn = () => orm.em.fork().getConnection()
+/** The views' media table holding a media's shares, for SQL of this module and its neighbours. */
+export const sharesTable = (viewsSchema: string): string => `"${viewsSchema}".${VIEW_TABLES.media}`
+
+/** The views do not exist yet: no projector ever ran on this namespace, so nothing is shared. */
+export const viewsMissing = (err: unknown): boolean =>
+  ['42P01', '3F000'].includes((err as { code?: string })?.code ?? '')
+
+export const mediaRepo = (orm: MikroORM, viewsSchema: string): MediaRepo => {
+  const shares = sharesTable(viewsSchema)
+  const read = async <T>(sql: string, params: unknown[]): Promise<T[]> => {
+    try {
+      return await orm.em.fork().getConnection().execute<T[]>(sql, params)
+    } catch (err) {
+      if (viewsMissing(err)) return []
+      throw err
+    }
+  }
   return {
     async insert(row) {
       await orm.em.fork().insert(MediaSchema, row)
@@ -30,36 +51,20 @@ export const mediaRepo = (orm: MikroORM, schema: string): MediaRepo => {
       const row = await orm.em.fork().findOne(MediaSchema, { id })
       return row ?? undefined
     },
-    async recordShare(mediaId, conversationId, seq) {
-      await conn().execute(
-        `INSERT INTO ${shares} (media_id, conversation_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-        [mediaId, conversationId, seq],
-      )
-      const rows = await conn().execute<{ enqueued_at: string | null }[]>(
-        `SELECT enqueued_at FROM ${shares} WHERE media_id = ? AND conversation_id = ?`,
-        [mediaId, conversationId],
-      )
-      return { needsJob: rows[0]?.enqueued_at == null }
-    },
-    async markEnqueued(mediaId, conversationId, at) {
-      await conn().execute(
-        `UPDATE ${shares} SET enqueued_at = ? WHERE media_id = ? AND conversation_id = ? AND enqueued_at IS NULL`,
-        [at, mediaId, conversationId],
-      )
-    },
     async isShared(mediaId) {
-      const rows = await conn().execute<{ one: number }[]>(
-        `SELECT 1 AS one FROM ${shares} WHERE media_id = ? LIMIT 1`,
+      const rows = await read<{ one: number }>(
+        `SELECT 1 AS one FROM ${shares} WHERE media_id = ? AND shared_seq IS NOT NULL LIMIT 1`,
         [mediaId],
       )
       return rows.length > 0
     },
     async sharedIn(mediaId, limit) {
-      const rows = await conn().execute<{ conversation_id: string }[]>(
-        `SELECT conversation_id FROM ${shares} WHERE media_id = ? ORDER BY seq, conversation_id LIMIT ?`,
+      const rows = await read<{ conversation_id: string; shared_seq: string | number }>(
+        `SELECT conversation_id, shared_seq FROM ${shares} WHERE media_id = ? AND shared_seq IS NOT NULL
+         ORDER BY shared_seq, conversation_id LIMIT ?`,
         [mediaId, limit],
       )
-      return rows.map((r) => r.conversation_id)
+      return rows.map((r) => ({ conversationId: r.conversation_id, seq: Number(r.shared_seq) }))
     },
   }
 }

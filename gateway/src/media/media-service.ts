@@ -9,15 +9,12 @@ import {
 } from '@aws-sdk/client-s3'
 import {
   ChatError,
-  encodeJson,
-  type MediaJob,
   type MediaKind,
   type MediaRef,
   mediaKeys,
   type Names,
   type UploadResponse,
 } from '@chatapp/contracts'
-import type { JetStreamClient } from '@nats-io/jetstream'
 import type { MediaPort, MembershipPort } from '../ports.js'
 import { byteWindow } from './byte-window.js'
 import type { MediaRow } from './entities.js'
@@ -30,7 +27,8 @@ import { RESERVE_SLAB } from './upload-quota.js'
 
 /**
  * An unattached upload this close to its expiry can no longer be attached: the sweeper may be
- * deleting it, and a send takes a moment between checking the media and recording the share.
+ * deleting it, and a send takes a moment between checking the media and the views recording
+ * the share (the sweeper also waits for the views to catch up with the log, upload-sweeper.ts).
  */
 export const ATTACH_MARGIN_MS = 10 * 60_000
 
@@ -39,9 +37,8 @@ export interface MediaServiceDeps {
   /** Per-user upload quotas (upload-ledger.ts); also decides when an unattached upload expires. */
   ledger: UploadLedger
   s3: S3Client
-  js: JetStreamClient
   names: Names
-  membership: MembershipPort
+  membership: Pick<MembershipPort, 'joinedAt'>
   limits: UploadLimits
   now?: () => number
   newMediaId?: () => string
@@ -161,38 +158,16 @@ export const createMediaService = (d: MediaServiceDeps): MediaService => {
       return toRef(row)
     },
 
-    async shared({ ref, conversationId, seq, uploaderId }) {
-      const { needsJob } = await d.repo.recordShare(ref.mediaId, conversationId, seq)
-      if (!needsJob) return
-      const row = await d.repo.find(ref.mediaId)
-      if (!row) throw new ChatError('MEDIA_NOT_FOUND')
-      const job: MediaJob = {
-        v: 1,
-        mediaId: row.id,
-        conversationId,
-        uploaderId,
-        kind: row.kind as MediaKind,
-        mime: row.mime,
-        size: row.size,
-        ...(row.name ? { name: row.name } : {}),
-        key: row.key,
-        enqueuedAt: now(),
-      }
-      // The Msg-Id makes a retried send inside the duplicate window a no-op; `enqueuedAt`
-      // covers retries after it. A crash between the two publishes again: the worker's
-      // manifest makes that second job cheap, and its event id makes it a duplicate.
-      await d.js.publish(d.names.mediaJobSubject(row.kind), encodeJson(job), {
-        msgID: `${row.id}:${conversationId}`,
-      })
-      await d.repo.markEnqueued(row.id, conversationId, now())
-    },
-
     async authorise(mediaId, userId) {
       const row = await d.repo.find(mediaId)
       if (!row) return undefined
       if (row.uploaderId === userId) return row
-      for (const conversationId of await d.repo.sharedIn(mediaId, MAX_SHARES_CHECKED))
-        if (await d.membership.isMember(conversationId, userId)) return row
+      // A member who was there when a message carried it: membership from the log (a removal
+      // counts at once), shares from the views (published before the media job, ADR 0150).
+      for (const share of await d.repo.sharedIn(mediaId, MAX_SHARES_CHECKED)) {
+        const joined = await d.membership.joinedAt(share.conversationId, userId)
+        if (joined !== undefined && joined < share.seq) return row
+      }
       return undefined
     },
 

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations'
 
-/** Media records and shares, in `<ns>_gateway`. */
+/** Media records and (until 0150) shares, in `<ns>_gateway`. */
 export class Migration0040Media extends Migration {
   override up(): void {
     // The schema name is derived from a validated namespace: quoting is enough.

@@ -1,6 +1,7 @@
 import { ChatError, fnv1a32 } from '@chatapp/contracts'
 import type { MikroORM } from '@mikro-orm/postgresql'
 import type { MediaRow } from './entities.js'
+import { sharesTable } from './media-repo.js'
 import { decideReservation, type UploadQuota, type UploadUsage, utcDay } from './upload-quota.js'
 
 /** Advisory lock class (first key) of one user's upload quota; the second key hashes schema and user. */
@@ -38,11 +39,13 @@ type Query = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => P
 
 export const uploadLedger = (
   orm: MikroORM,
-  schema: string,
+  schemas: { gateway: string; views: string },
   quota: UploadQuota,
   now: () => number = Date.now,
 ): UploadLedger => {
+  const schema = schemas.gateway
   const t = (name: string) => `"${schema}".${name}`
+  const shares = sharesTable(schemas.views)
   const inTx = <T>(f: (q: Query) => Promise<T>): Promise<T> =>
     orm.em.fork().transactional(async (em) => {
       const conn = em.getConnection()
@@ -52,7 +55,18 @@ export const uploadLedger = (
   const lockUser = (q: Query, userId: string) =>
     q('SELECT pg_advisory_xact_lock(?, ?)', [LOCK_UPLOAD_QUOTA, fnv1a32(`${schema}:${userId}`) | 0])
 
-  /** Read under the user's lock; only uploads younger than the TTL can still be attached. */
+  /** Whether the views exist (a projector ran once); they never go away after, so `true` is kept. */
+  let views = false
+  const viewsExist = async (q: Query): Promise<boolean> => {
+    if (!views) views = (await q<{ t: string | null }>('SELECT to_regclass(?) AS t', [shares]))[0]?.t != null
+    return views
+  }
+
+  /**
+   * Read under the user's lock; only uploads younger than the TTL can still be attached. "Not
+   * attached" is read from the views, which lag the log by the projection delay: a media sent a
+   * moment ago may count a moment longer, on the side of the quota. Without views, nothing is.
+   */
   const readUsage = async (q: Query, userId: string, at: number): Promise<UploadUsage> => {
     const [day] = await q<{ bytes: string }>(
       `SELECT bytes FROM ${t('upload_days')} WHERE user_id = ? AND day = ?`,
@@ -61,7 +75,7 @@ export const uploadLedger = (
     const [unattached] = await q<{ bytes: string; oldest: string | null }>(
       `SELECT coalesce(sum(m.size), 0) AS bytes, min(m.created_at) AS oldest FROM ${t('media')} m
        WHERE m.uploader_id = ? AND m.created_at > ?
-         AND NOT EXISTS (SELECT 1 FROM ${t('media_shares')} s WHERE s.media_id = m.id)`,
+         ${(await viewsExist(q)) ? `AND NOT EXISTS (SELECT 1 FROM ${shares} s WHERE s.media_id = m.id AND s.shared_seq IS NOT NULL)` : ''}`,
       [userId, at - quota.unattachedTtlMs],
     )
     const [pending] = await q<{ bytes: string }>(

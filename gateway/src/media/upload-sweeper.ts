@@ -1,7 +1,8 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
-import { fnv1a32, mediaKeys } from '@chatapp/contracts'
+import { fnv1a32, mediaKeys, VIEW_TABLES } from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
 import type { MikroORM } from '@mikro-orm/postgresql'
+import { sharesTable } from './media-repo.js'
 import { utcDay } from './upload-quota.js'
 
 /** Advisory lock class (first key) of the upload sweeper; the second key hashes the schema. */
@@ -13,9 +14,37 @@ export const LOCK_UPLOAD_SWEEP = 0x63_68_31
  */
 export const PENDING_MAX_AGE_MS = 3 * 3600_000
 
+/**
+ * How far behind the log the views may be for "no message carries this upload" to be trusted. A
+ * message can attach an upload until ATTACH_MARGIN_MS (10 min) before it expires, so a message of
+ * an expired upload was appended 10 minutes ago or more: views holding every event up to 5
+ * minutes ago hold it, with 5 minutes to spare for writers' clocks.
+ */
+export const VIEWS_CURRENT_WITHIN_MS = 5 * 60_000
+
+/**
+ * Whether the views hold every event appended before `now - withinMs`, per shard: the shard's
+ * offset reached the stream's last sequence (`heads`), or the last event it applied was written
+ * after that time (events of a shard are applied in log order). Pure.
+ */
+export const viewsCurrent = (
+  offsets: ReadonlyMap<number, { lastSeq: number; lastAt: number }>,
+  heads: readonly number[],
+  now: number,
+  withinMs = VIEWS_CURRENT_WITHIN_MS,
+): boolean =>
+  heads.every((head, shard) => {
+    const o = offsets.get(shard) ?? { lastSeq: 0, lastAt: 0 }
+    return o.lastSeq >= head || o.lastAt >= now - withinMs
+  })
+
 export interface SweepDeps {
   orm: MikroORM
   schema: string
+  /** The projector's views, where "shared" is read (media.shared_seq). */
+  viewsSchema: string
+  /** The last sequence of each shard stream, by shard (JetStream). */
+  logHeads: () => Promise<number[]>
   s3: S3Client
   bucket: string
   /** An upload no message carries is deleted this long after it was stored. */
@@ -29,6 +58,11 @@ export interface SweepDeps {
 export interface SweepResult {
   /** Another gateway held the sweep lock: this one did nothing. */
   skipped: boolean
+  /**
+   * The views lag the log (a projector down or far behind): unattached uploads were not expired
+   * this pass, since a message carrying one may not be in the views yet.
+   */
+  viewsBehind: boolean
   expired: string[]
   abandoned: string[]
 }
@@ -37,9 +71,11 @@ export interface SweepResult {
  * One pass of the upload sweeper. Safe with any number of gateways: the pass runs in one
  * transaction under a transaction-scoped advisory lock taken with `pg_try_…`, so at most one
  * gateway sweeps at a time and the others skip (nothing to wait for; the next interval comes).
- * Rows are locked `FOR UPDATE` while their objects are deleted, so a share being recorded for one
- * of them waits, then fails its foreign key instead of pointing at deleted bytes (a send cannot
- * attach such a media anyway: `forAttach` refuses it ATTACH_MARGIN_MS before it expires).
+ * Rows are locked `FOR UPDATE` while their objects are deleted (an upload completing or a
+ * second pass waits). "Unattached" is read from the projector's views (ADR 0150), so it is
+ * trusted only when the views are current (`viewsCurrent`): a send cannot attach an upload in its
+ * last ATTACH_MARGIN_MS, so every message of an expired upload is older than that, and views
+ * current to within VIEWS_CURRENT_WITHIN_MS hold it. While they lag, nothing expires.
  * Objects go before rows: a pass that dies in between leaves rows that the next pass deletes
  * again (deleting a missing object is a no-op), never objects without a row.
  *
@@ -51,6 +87,8 @@ export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
   const now = (d.now ?? Date.now)()
   const batch = d.batch ?? 100
   const t = (name: string) => `"${d.schema}".${name}`
+  // Read before the views' offsets: the views must have reached what the log held by then.
+  const heads = await d.logHeads()
   return d.orm.em.fork().transactional(async (em) => {
     const conn = em.getConnection()
     const ctx = em.getTransactionContext()
@@ -60,16 +98,28 @@ export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
       LOCK_UPLOAD_SWEEP,
       fnv1a32(d.schema) | 0,
     ])
-    if (!lock?.ok) return { skipped: true, expired: [], abandoned: [] }
+    if (!lock?.ok) return { skipped: true, viewsBehind: false, expired: [], abandoned: [] }
 
-    const expired = (
-      await q<{ id: string }>(
-        `SELECT m.id FROM ${t('media')} m WHERE m.created_at < ?
-           AND NOT EXISTS (SELECT 1 FROM ${t('media_shares')} s WHERE s.media_id = m.id)
-         ORDER BY m.created_at LIMIT ? FOR UPDATE OF m SKIP LOCKED`,
-        [now - d.unattachedTtlMs, batch],
-      )
-    ).map((r) => r.id)
+    const offsetsTable = `"${d.viewsSchema}".${VIEW_TABLES.offsets}`
+    const [views] = await q<{ t: string | null }>('SELECT to_regclass(?) AS t', [offsetsTable])
+    const offsets = new Map<number, { lastSeq: number; lastAt: number }>()
+    if (views?.t)
+      for (const r of await q<{ shard: number; last_seq: string; last_at: string }>(
+        `SELECT shard, last_seq, last_at FROM ${offsetsTable}`,
+      ))
+        offsets.set(Number(r.shard), { lastSeq: Number(r.last_seq), lastAt: Number(r.last_at) })
+    const current = views?.t != null && viewsCurrent(offsets, heads, now)
+    const expired = current
+      ? (
+          await q<{ id: string }>(
+            `SELECT m.id FROM ${t('media')} m WHERE m.created_at < ?
+               AND NOT EXISTS (SELECT 1 FROM ${sharesTable(d.viewsSchema)} s
+                               WHERE s.media_id = m.id AND s.shared_seq IS NOT NULL)
+             ORDER BY m.created_at LIMIT ? FOR UPDATE OF m SKIP LOCKED`,
+            [now - d.unattachedTtlMs, batch],
+          )
+        ).map((r) => r.id)
+      : []
     const abandoned = (
       await q<{ media_id: string }>(
         `SELECT media_id FROM ${t('upload_pending')} WHERE started_at < ?
@@ -84,7 +134,7 @@ export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
     if (abandoned.length > 0)
       await q(`DELETE FROM ${t('upload_pending')} WHERE media_id IN (${list(abandoned)})`, abandoned)
     await q(`DELETE FROM ${t('upload_days')} WHERE day < ?`, [utcDay(now) - 1])
-    return { skipped: false, expired, abandoned }
+    return { skipped: false, viewsBehind: !current, expired, abandoned }
   })
 }
 
@@ -117,6 +167,8 @@ export const startUploadSweeper = (
       .then((r) => {
         if (r.expired.length + r.abandoned.length > 0)
           d.log.info({ expired: r.expired.length, abandoned: r.abandoned.length }, 'expired uploads deleted')
+        if (r.viewsBehind)
+          d.log.warn('unattached uploads not expired: the projector views lag the log (chatapp-ops lag)')
       })
       .catch((err: unknown) => d.log.warn({ err }, 'upload sweep failed; retried at the next interval'))
       .finally(schedule)

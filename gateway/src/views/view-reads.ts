@@ -1,5 +1,6 @@
 import type { HistoryMessage, InboxEntry, MessageStatusResponse } from '@chatapp/contracts'
 import { ChatError, VIEW_TABLES } from '@chatapp/contracts'
+import { unreadCount } from '@chatapp/domain'
 import type pg from 'pg'
 import type { SentMessageLookup } from '../ports.js'
 import { historyRange, toPage } from './history-page.js'
@@ -109,7 +110,9 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
                   ...(x.lm_text !== null ? { text: x.lm_text } : {}),
                   at: num(x.lm_at),
                 },
-          unread: Math.max(0, lastN - num(x.read_n)),
+          // read_n: the `n` of the last message at or before the read point (the later of the read
+          // watermark and the join), looked up by the query; the count is the domain's rule.
+          unread: unreadCount(lastN, num(x.read_n)),
           deliveredUpTo: num(x.delivered_up_to),
           readUpTo: num(x.read_up_to),
         }

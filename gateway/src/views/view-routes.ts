@@ -11,7 +11,7 @@ import type { ViewReads } from './view-reads.js'
 
 export interface ViewRoutesContext {
   reads: ViewReads
-  membership: MembershipPort
+  membership: Pick<MembershipPort, 'isMember'>
 }
 
 const CONVERSATION_ID = new RegExp(ConversationId.pattern!)

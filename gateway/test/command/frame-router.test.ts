@@ -2,6 +2,7 @@ import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
@@ -177,6 +178,9 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
 t.test('a client that stops reading is closed as a slow consumer (4430)', async (t) => {
   const tn = await createTestNamespace()
   t.teardown(tn.cleanup)
+  // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+  const projector = await startProjectorProcess(tn)
+  t.teardown(projector.kill)
   const gws = await testGateways(tn)
   const gw = await gws.start({
     maxBackpressureBytes: 256 * 1024,

@@ -6,6 +6,7 @@ type EventFrame = ServerFrameOf<'event'>
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
@@ -28,6 +29,9 @@ const until = (c: ChatClient, pred: () => boolean, ms = 10_000) =>
 t.test('the client library chats through two gateways and survives one shutting down', async (t) => {
   const tn = await createTestNamespace()
   t.teardown(tn.cleanup)
+  // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+  const projector = await startProjectorProcess(tn)
+  t.teardown(projector.kill)
   const gws = await testGateways(tn)
   const g1 = await gws.start()
   const g2 = await gws.start()

@@ -4,6 +4,7 @@ import t from 'tap'
 import { generatePrivateKeyPem } from '../../src/accounts/token-service.js'
 import { testGateways } from '../support/gateway.js'
 import { startGatewayProcess } from '../support/gateway-process.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const isEvent =
@@ -16,6 +17,9 @@ t.test(
   async (t) => {
     const tn = await createTestNamespace()
     t.teardown(tn.cleanup)
+    // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+    const projector = await startProjectorProcess(tn)
+    t.teardown(projector.kill)
     const pem = generatePrivateKeyPem()
     const gws = await testGateways(tn, pem)
     const g1 = await gws.start()

@@ -2,6 +2,7 @@ import type { ServerFrame, ServerFrameOf, TokenPair } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { startGatewayProcess } from '../support/gateway-process.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 /**
@@ -10,6 +11,9 @@ import { isType, TestClient } from '../support/ws-client.js'
  */
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
+// Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+const projector = await startProjectorProcess(tn)
+t.teardown(projector.kill)
 const gw = await startGatewayProcess(tn, {
   GROUP_CREATE_PER_HOUR: '6',
   AUTH_RATE_PER_MINUTE: '10000',
@@ -53,6 +57,13 @@ const ok = (f: ServerFrame): ServerFrameOf<'ok'> => {
   if (f.type !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(f)}`)
   return f
 }
+/** The next `invitation` frame about `conversationId` after frame `from`. */
+const invitationFrame = (u: User, conversationId: string, from: number) =>
+  u.ws.waitFor(
+    (f): f is ServerFrameOf<'invitation'> => f.type === 'invitation' && f.conversationId === conversationId,
+    10_000,
+    from,
+  )
 const refusal = (f: ServerFrame) => (f.type === 'error' ? f.code : `not refused: ${f.type}`)
 const setGroupAdds = (u: User, groupAdds: string) =>
   http('PUT', '/v1/users/me/settings', { groupAdds }, u.token)
@@ -101,11 +112,27 @@ t.test(
   '"nobody": an add becomes an invitation, which the user lists, accepts or declines for good',
   async (t) => {
     t.equal((await setGroupAdds(vera, 'nobody')).status, 200)
+    let from = vera.ws.frames.length
     const created = ok(
       await fred.ws.request({ type: 'group.create', title: 'book club', memberIds: [vera.id, carl.id] }),
     )
     const g = created.conversationId!
     t.same(created.invited, [vera.id, carl.id], 'both are invited instead of added')
+    // Pushed live to her devices once the projector published the notice (ADR 0150).
+    t.match(
+      await invitationFrame(vera, g, from),
+      {
+        pending: true,
+        invitation: {
+          conversationId: g,
+          title: 'book club',
+          invitedBy: fred.id,
+          seq: created.seq,
+          memberCount: 1,
+        },
+      },
+      'the invitation reaches her live',
+    )
     t.equal(
       refusal(
         await vera.ws.request({
@@ -127,8 +154,14 @@ t.test(
       invitations: [{ conversationId: g, title: 'book club', invitedBy: fred.id, memberCount: 1 }],
     })
 
+    from = vera.ws.frames.length
     const accepted = ok(await vera.ws.request({ type: 'group.invite.accept', conversationId: g }))
     t.ok(accepted.seq, 'accepting appends an event')
+    t.same(
+      await invitationFrame(vera, g, from),
+      { type: 'invitation', conversationId: g, pending: false },
+      'and its end too',
+    )
     const joined = await vera.ws.waitFor(
       (f) => f.type === 'event' && f.conversationId === g && f.event.type === 'member.joined',
     )
@@ -145,11 +178,15 @@ t.test(
     t.same((await http('GET', '/v1/invitations', undefined, vera.token)).body, { invitations: [] })
 
     const second = ok(await fred.ws.request({ type: 'group.create', title: 'gym', memberIds: [] }))
+    from = vera.ws.frames.length
     const added = ok(
       await fred.ws.request({ type: 'group.add', conversationId: second.conversationId, userId: vera.id }),
     )
     t.same(added.invited, [vera.id])
+    t.match(await invitationFrame(vera, second.conversationId!, from), { pending: true })
+    from = vera.ws.frames.length
     ok(await vera.ws.request({ type: 'group.invite.decline', conversationId: second.conversationId }))
+    t.match(await invitationFrame(vera, second.conversationId!, from), { pending: false })
     t.same((await http('GET', '/v1/invitations', undefined, vera.token)).body, { invitations: [] })
     t.equal(
       refusal(

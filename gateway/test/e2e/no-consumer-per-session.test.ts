@@ -3,6 +3,7 @@ import { createTestNamespace } from '@chatapp/infra'
 import { jetstreamManager } from '@chatapp/kit'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const HUB = 'u_hub000001'
@@ -13,6 +14,9 @@ t.test(
   async (t) => {
     const tn = await createTestNamespace({ shards: 2 })
     t.teardown(tn.cleanup)
+    // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+    const projector = await startProjectorProcess(tn)
+    t.teardown(projector.kill)
     const jsm = await jetstreamManager(tn.nc)
     const consumers = async () => {
       let total = 0

@@ -2,6 +2,7 @@ import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
+import { noticesStored, startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
@@ -12,6 +13,9 @@ t.test(
   async (t) => {
     const tn = await createTestNamespace()
     t.teardown(tn.cleanup)
+    // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+    const projector = await startProjectorProcess(tn)
+    t.teardown(projector.kill)
     const gws = await testGateways(tn)
     const g1 = await gws.start()
     t.teardown(() => g1.close())
@@ -27,6 +31,7 @@ t.test(
     const grp = (
       (await a.request({ type: 'group.create', title: 'g', memberIds: [B] })) as ServerFrameOf<'ok'>
     ).conversationId!
+    await noticesStored(tn, B, 1)
     const { c: b, synced } = await connect(B)
     const cursor = synced.cursors[grp]!
     t.ok(cursor > 0, 'B has the group')
@@ -53,6 +58,7 @@ t.test(
       text: 'after',
     })
 
+    await noticesStored(tn, B, 2)
     const { c: back, synced: again } = await connect(B, { [grp]: cursor })
     t.same(
       back.events(grp).map((e) => e.event.type),

@@ -5,6 +5,7 @@ import type { StoredEvent } from '@chatapp/kit'
 import t from 'tap'
 import type { Gateway } from '../../src/gateway.js'
 import { type TestGateways, testGateways } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 type Ev = ServerFrameOf<'event'>
@@ -40,6 +41,9 @@ t.test(
   async (t) => {
     const tn = await createTestNamespace()
     t.teardown(tn.cleanup)
+    // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+    const projector = await startProjectorProcess(tn)
+    t.teardown(projector.kill)
     const gws = await testGateways(tn)
     // A window wide enough that 20 receipts sent at once land in one or two batches on a busy machine.
     const gw = await gws.start({ receiptBatchMs: 300 })
@@ -95,6 +99,9 @@ t.test(
   async (t) => {
     const tn = await createTestNamespace()
     t.teardown(tn.cleanup)
+    // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+    const projector = await startProjectorProcess(tn)
+    t.teardown(projector.kill)
     const gws = await testGateways(tn)
     // A long window: the removal below is appended while both receipts are still pending.
     const gw = await gws.start({ receiptBatchMs: 2000 })

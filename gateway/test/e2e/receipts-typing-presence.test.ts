@@ -3,6 +3,7 @@ import { createTestNamespace } from '@chatapp/infra'
 import { Kvm } from '@nats-io/kv'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
@@ -23,6 +24,9 @@ t.test(
   async (t) => {
     const tn = await createTestNamespace()
     t.teardown(tn.cleanup)
+    // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+    const projector = await startProjectorProcess(tn)
+    t.teardown(projector.kill)
     const gws = await testGateways(tn)
     const g1 = await gws.start()
     const g2 = await gws.start()

@@ -2,6 +2,7 @@ import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
+import { noticesStored, startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
@@ -12,6 +13,9 @@ const D = 'u_dave00001'
 t.test('users on two gateways chat 1:1 and in a group, with receipts, sync and cut-off', async (t) => {
   const tn = await createTestNamespace()
   t.teardown(tn.cleanup)
+  // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+  const projector = await startProjectorProcess(tn)
+  t.teardown(projector.kill)
   const gws = await testGateways(tn)
   const g1 = await gws.start()
   const g2 = await gws.start()
@@ -139,7 +143,9 @@ t.test('users on two gateways chat 1:1 and in a group, with receipts, sync and c
   })
   t.equal(dSend.type === 'error' && dSend.code, 'NOT_A_MEMBER')
 
-  // C comes online on gateway 2 and gets everything, in order
+  // C comes online on gateway 2 and gets everything, in order (its index knows the group once the
+  // projector published C's notice)
+  await noticesStored(tn, C, 1)
   const c = await connect(g2.url, C)
   const synced = await syncNow(c)
   const inbox = c.frames.find(isType('inbox'))!

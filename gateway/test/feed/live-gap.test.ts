@@ -6,6 +6,7 @@ import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/to
 import { defaultGatewayConfig } from '../../src/config.js'
 import { startGateway, WS_PATH } from '../../src/gateway.js'
 import { memoryDirectory } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
@@ -39,6 +40,9 @@ const dropping = (nc: NatsConnection, drop: (subject: string, type: string | und
 t.test('a live event lost on the way is backfilled from the log, in order, before the next', async (t) => {
   const tn = await createTestNamespace()
   t.teardown(tn.cleanup)
+  // Users learn of new conversations from notices the projector's reactors publish (ADR 0150).
+  const projector = await startProjectorProcess(tn)
+  t.teardown(projector.kill)
   const nc = await connectNats(tn.stack.natsUrl, 'gap-test', createLogger('t', 'silent'))
   t.teardown(() => nc.close())
   let dropNextMessage = false

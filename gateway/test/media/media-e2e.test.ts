@@ -7,7 +7,6 @@ import { promisify } from 'node:util'
 import type { ServerFrame, ServerFrameOf, UploadResponse } from '@chatapp/contracts'
 import { createTestNamespace, s3Client } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
 import sharp from 'sharp'
 import t from 'tap'
 import { defaultGatewayConfig } from '../../src/config.js'
@@ -20,6 +19,7 @@ import { uploadLedger } from '../../src/media/upload-ledger.js'
 import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
 import { mountHttp } from '../../src/transport/http/uws-http.js'
 import { memoryDirectory, testGateways } from '../support/gateway.js'
+import { startProjectorProcess } from '../support/projector.js'
 import { TestClient } from '../support/ws-client.js'
 
 // The real media worker, as a process (services never import each other); built by `tsc -b`.
@@ -61,10 +61,9 @@ t.test('a photo, a video, a voice note and a PDF reach the other member with wor
     directory: memoryDirectory(gws.users),
     media: (ctx) => {
       media = createMediaService({
-        repo: mediaRepo(db.orm, tn.names.dbSchemas.gateway),
-        ledger: uploadLedger(db.orm, tn.names.dbSchemas.gateway, DEFAULT_UPLOAD_QUOTA),
+        repo: mediaRepo(db.orm, tn.names.dbSchemas.views),
+        ledger: uploadLedger(db.orm, tn.names.dbSchemas, DEFAULT_UPLOAD_QUOTA),
         s3,
-        js: jetstream(tn.nc),
         names: tn.names,
         membership: ctx.membership,
         limits,
@@ -81,6 +80,10 @@ t.test('a photo, a video, a voice note and a PDF reach the other member with wor
   const http = `http://127.0.0.1:${gw.port}`
   const ws = `ws://127.0.0.1:${gw.port}/v1/ws`
 
+  // The projector: the peer learns of the conversation from its notices, and the media jobs are
+  // published by its reactors once the messages are in the views (ADR 0150).
+  const projector = await startProjectorProcess(tn)
+  t.teardown(projector.stop)
   const worker: ChildProcess = spawn(process.execPath, [workerMain], {
     env: {
       ...process.env,

@@ -3,7 +3,7 @@ import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-
 import { type MediaRef, mediaJobDecoder, mediaKeys } from '@chatapp/contracts'
 import { createTestNamespace, s3Client } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { jetstreamManager } from '@nats-io/jetstream'
 import sharp from 'sharp'
 import t from 'tap'
 import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
@@ -15,6 +15,7 @@ import { uploadLedger } from '../../src/media/upload-ledger.js'
 import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
 import type { MembershipPort } from '../../src/ports.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
+import { eventually, logSharer, startProjectorProcess, viewsOf } from '../support/projector.js'
 import { postChunked, RawConnection, rawHead } from '../support/raw-http.js'
 
 const tn = await createTestNamespace({ shards: 1 })
@@ -27,18 +28,33 @@ const s3 = s3Client(tn.stack.s3)
 t.teardown(() => s3.destroy())
 const bucket = tn.names.s3Bucket
 
-/** Membership as B's port reports it; a memory twin, since this file tests the media module. */
+/**
+ * Membership as the log reports it; a memory twin (members joined before any message), since this
+ * file tests the media module. Where a media was shared is the real thing: messages carrying it
+ * appended to the log, and projected into the views by the real projector.
+ */
 const members = new Map<string, Set<string>>()
-const membership: MembershipPort = {
-  isMember: async (conversationId, userId) => members.get(conversationId)?.has(userId) ?? false,
+/** Members who joined later than the start: `<conversation>:<user>` → the join's sequence. */
+const joinedLate = new Map<string, number>()
+const membership: Pick<MembershipPort, 'joinedAt'> = {
+  joinedAt: async (conversationId, userId) =>
+    members.get(conversationId)?.has(userId)
+      ? (joinedLate.get(`${conversationId}:${userId}`) ?? 0)
+      : undefined,
 }
+const projector = await startProjectorProcess(tn)
+t.teardown(projector.stop)
+const views = viewsOf(tn)
+t.teardown(views.close)
+const sharer = await logSharer(tn, views)
+/** What a send of `ref` in `conversationId` leaves in the log; resolves once the views show the share. */
+const share = (ref: MediaRef, conversationId: string) => sharer.share(ref, conversationId, ANN)
 const LIMITS = { image: 300_000, video: 400_000, audio: 100_000, document: 600_000 }
 const service = (limits: typeof LIMITS) =>
   createMediaService({
-    repo: mediaRepo(db.orm, schema),
-    ledger: uploadLedger(db.orm, schema, DEFAULT_UPLOAD_QUOTA),
+    repo: mediaRepo(db.orm, tn.names.dbSchemas.views),
+    ledger: uploadLedger(db.orm, tn.names.dbSchemas, DEFAULT_UPLOAD_QUOTA),
     s3,
-    js: jetstream(tn.nc),
     names: tn.names,
     membership,
     limits,
@@ -218,21 +234,28 @@ t.test('only the uploader may attach a media', async (t) => {
   t.equal(await media.forAttach('m_doesnotexist', ANN), undefined)
 })
 
-t.test('sharing enqueues one media job per conversation, however often the send is retried', async (t) => {
+t.test('sharing enqueues one media job per conversation, however often it is sent there', async (t) => {
   const ref = (await (await upload(ANN, jpeg)).json()) as MediaRef
   const convA = 'c_share00001'
   const convB = 'c_share00002'
-  await media.shared({ ref, conversationId: convA, seq: 5, uploaderId: ANN })
-  await media.shared({ ref, conversationId: convA, seq: 5, uploaderId: ANN })
-  await media.shared({ ref, conversationId: convB, seq: 9, uploaderId: ANN })
+  // Twice in A (a send retried after the duplicate window is stored twice), once in B.
+  await share(ref, convA)
+  await share(ref, convA)
+  await share(ref, convB)
   const jsm = await jetstreamManager(tn.nc)
-  const jobs = []
-  for (let seq = 1; ; seq++) {
-    const m = await jsm.streams.getMessage(tn.names.mediaJobStream, { seq }).catch(() => undefined)
-    if (!m) break
-    const d = mediaJobDecoder.decode(m.data)
-    if (d.ok && d.value.mediaId === ref.mediaId) jobs.push({ subject: m.subject, job: d.value })
+  const jobsOf = async () => {
+    const out = []
+    const { state } = await jsm.streams.info(tn.names.mediaJobStream)
+    for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(tn.names.mediaJobStream, { seq }).catch(() => undefined)
+      const d = m ? mediaJobDecoder.decode(m.data) : undefined
+      if (m && d?.ok && d.value.mediaId === ref.mediaId) out.push({ subject: m.subject, job: d.value })
+    }
+    return out
   }
+  // Published by the projector's reactors once the messages are in the views (ADR 0150).
+  await eventually(async () => (await jobsOf()).length >= 2, 10_000, 'the jobs')
+  const jobs = await jobsOf()
   t.same(
     jobs.map((j) => [j.subject, j.job.conversationId, j.job.kind, j.job.mime, j.job.key]),
     [
@@ -260,9 +283,20 @@ t.test('downloads: the uploader and members of a sharing conversation; anyone el
   t.equal(before.status, 404, 'not shared with bob yet')
   t.equal(await errorCode(before), 'MEDIA_NOT_FOUND')
   members.set('c_dl0000001', new Set([ANN, BOB]))
-  await media.shared({ ref, conversationId: 'c_dl0000001', seq: 1, uploaderId: ANN })
+  const shared = await share(ref, 'c_dl0000001')
   const bobs = await get(BOB, thumb)
   t.equal(bobs.status, 200, 'bob is a member where it was shared')
+  // Eve joins after the message: it was never hers to see, until a later message carries it.
+  const added = await sharer.append(
+    sharer.event('c_dl0000001', ANN, 'member.added', { userId: EVE, role: 'member' }),
+  )
+  t.ok(added > shared)
+  members.get('c_dl0000001')!.add(EVE)
+  joinedLate.set(`c_dl0000001:${EVE}`, added)
+  t.equal((await get(EVE, thumb)).status, 404, 'a member who joined after the message that shared it')
+  await share(ref, 'c_dl0000001')
+  t.equal((await get(EVE, thumb)).status, 200, 'shared again after she joined')
+  members.get('c_dl0000001')!.delete(EVE)
   t.equal(bobs.headers.get('content-type'), 'image/webp')
   const eve = await get(EVE, thumb)
   t.equal(eve.status, 404)
@@ -293,7 +327,7 @@ t.test('members get a photo’s renditions, never its original with the EXIF GPS
   t.ok(await gps(photo), 'the photo carries a GPS position')
   const ref = (await (await upload(ANN, photo)).json()) as MediaRef
   members.set('c_gps000001', new Set([ANN, BOB]))
-  await media.shared({ ref, conversationId: 'c_gps000001', seq: 1, uploaderId: ANN })
+  await share(ref, 'c_gps000001')
   await putVariant(ref.mediaId, 'display')
   const original = `${base}/v1/media/${ref.mediaId}/original`
   const bobs = await fetch(original, { headers: await auth(BOB) })
@@ -317,7 +351,7 @@ t.test('a document, photos sent as files included, reaches members byte for byte
   const ref = (await (await upload(ANN, photo, { query: '?kind=document' })).json()) as MediaRef
   t.match(ref, { kind: 'document', mime: 'image/jpeg' })
   members.set('c_file00001', new Set([ANN, BOB]))
-  await media.shared({ ref, conversationId: 'c_file00001', seq: 1, uploaderId: ANN })
+  await share(ref, 'c_file00001')
   const bobs = await fetch(`${base}/v1/media/${ref.mediaId}/original`, { headers: await auth(BOB) })
   t.equal(bobs.status, 200)
   t.equal(bobs.headers.get('content-disposition'), 'attachment', 'as an attachment, never inline')

@@ -27,6 +27,7 @@ t.test(
     const pool = new pg.Pool({ connectionString: tn.stack.databaseUrl, max: 1 })
     t.teardown(() => pool.end())
     const quota = { dailyBytes: 1e9, unattachedBytes: 1e9, unattachedTtlMs: 24 * 3600_000 }
+    const schemas = tn.names.dbSchemas
     const jpeg = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#446688' } })
       .jpeg()
       .toBuffer()
@@ -39,6 +40,7 @@ t.test(
         JSON.stringify({
           databaseUrl: tn.stack.databaseUrl,
           schema,
+          views: schemas.views,
           s3: tn.stack.s3,
           bucket: tn.names.s3Bucket,
           quota,
@@ -79,13 +81,15 @@ t.test(
       1,
       'its reservation remains',
     )
-    const held = (await uploadLedger(db.orm, schema, quota).usage(userId)).unattachedBytes
+    const held = (await uploadLedger(db.orm, schemas, quota).usage(userId)).unattachedBytes
     t.ok(held >= jpeg.length, `and counts against the quota meanwhile (${held} bytes reserved)`)
 
     const sweep = (now: number) =>
       sweepUploads({
         orm: db.orm,
         schema,
+        viewsSchema: schemas.views,
+        logHeads: async () => [0],
         s3,
         bucket: tn.names.s3Bucket,
         unattachedTtlMs: quota.unattachedTtlMs,
@@ -103,6 +107,6 @@ t.test(
       0,
       'the reservation is gone',
     )
-    t.match(await uploadLedger(db.orm, schema, quota).usage(userId), { unattachedBytes: 0 })
+    t.match(await uploadLedger(db.orm, schemas, quota).usage(userId), { unattachedBytes: 0 })
   },
 )

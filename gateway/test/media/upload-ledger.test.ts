@@ -2,7 +2,7 @@ import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-
 import { fnv1a32, type MediaRef, mediaKeys } from '@chatapp/contracts'
 import { createTestNamespace, s3Client } from '@chatapp/infra'
 import { createLogger } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
+import { jetstreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
 import sharp from 'sharp'
 import t from 'tap'
@@ -13,13 +13,21 @@ import { createMediaService } from '../../src/media/media-service.js'
 import { mediaRoutes } from '../../src/media/routes.js'
 import { uploadLedger } from '../../src/media/upload-ledger.js'
 import type { UploadQuota } from '../../src/media/upload-quota.js'
-import { LOCK_UPLOAD_SWEEP, sweepUploads } from '../../src/media/upload-sweeper.js'
+import {
+  LOCK_UPLOAD_SWEEP,
+  type SweepDeps,
+  sweepUploads,
+  VIEWS_CURRENT_WITHIN_MS,
+  viewsCurrent,
+} from '../../src/media/upload-sweeper.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
+import { logSharer, startProjectorProcess, viewsOf } from '../support/projector.js'
 import { postChunked } from '../support/raw-http.js'
 
 /**
  * Upload quotas and expiry against PostgreSQL and S3, with two gateways (two media services and
- * HTTP servers over one schema) so that "over all gateways" is what is tested.
+ * HTTP servers over one schema) so that "over all gateways" is what is tested. "Sent in a
+ * message" is the real thing: a message in the log, projected into the views by the projector.
  */
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
@@ -33,6 +41,26 @@ const bucket = tn.names.s3Bucket
 const pool = new pg.Pool({ connectionString: tn.stack.databaseUrl, max: 2 })
 t.teardown(() => pool.end())
 const tokens = await createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 600 })
+const projector = await startProjectorProcess(tn)
+t.teardown(projector.stop)
+const views = viewsOf(tn)
+t.teardown(views.close)
+const { share } = await logSharer(tn, views)
+const jsm = await jetstreamManager(tn.nc)
+const logHeads = async () => [(await jsm.streams.info(tn.names.convStream(0))).state.last_seq]
+/** A sweep as every gateway runs it, at `now`. */
+const sweepAt = (now: number, ttl: number, over: Partial<SweepDeps> = {}) =>
+  sweepUploads({
+    orm: db.orm,
+    schema,
+    viewsSchema: tn.names.dbSchemas.views,
+    logHeads,
+    s3,
+    bucket,
+    unattachedTtlMs: ttl,
+    now: () => now,
+    ...over,
+  })
 
 const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } })
   .jpeg()
@@ -43,14 +71,13 @@ const clock = { now: Date.now() }
 
 /** A gateway's media module and HTTP server with these quotas. */
 const gateway = async (quota: UploadQuota) => {
-  const ledger = uploadLedger(db.orm, schema, quota, () => clock.now)
+  const ledger = uploadLedger(db.orm, tn.names.dbSchemas, quota, () => clock.now)
   const media = createMediaService({
-    repo: mediaRepo(db.orm, schema),
+    repo: mediaRepo(db.orm, tn.names.dbSchemas.views),
     ledger,
     s3,
-    js: jetstream(tn.nc),
     names: tn.names,
-    membership: { isMember: async () => true },
+    membership: { joinedAt: async () => 0 },
     limits: LIMITS,
     now: () => clock.now,
   })
@@ -130,7 +157,7 @@ t.test('parallel uploads on two gateways never pass the unattached quota togethe
   t.match(await a.ledger.usage(bob), { unattachedBytes: 3 * SIZE })
   t.equal((await upload(a.base, bob, jpeg)).status, 429)
   // Sending one in a message makes room.
-  await a.media.shared({ ref: ok[0]!, conversationId: 'c_quota00001', seq: 1, uploaderId: bob })
+  await share(ok[0]!, 'c_quota00001', bob)
   t.equal((await upload(b.base, bob, jpeg)).status, 201, 'room again once one is attached')
 })
 
@@ -179,7 +206,7 @@ t.test('unattached uploads expire: one gateway at a time deletes their objects a
   clock.now = t0 - ttl - 3600_000
   const old = await upload(a.base, dan, jpeg)
   const oldShared = await upload(a.base, dan, jpeg)
-  await a.media.shared({ ref: oldShared, conversationId: 'c_sweep00001', seq: 7, uploaderId: dan })
+  await share(oldShared, 'c_sweep00001', dan)
   // A variant, as if a job had ever run for it: everything under the media's prefix goes.
   await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: mediaKeys.variant(old.mediaId, 'thumb'), Body: 'x' }),
@@ -196,10 +223,16 @@ t.test('unattached uploads expire: one gateway at a time deletes their objects a
   const holder = await pool.connect()
   await holder.query('BEGIN')
   await holder.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_UPLOAD_SWEEP, fnv1a32(schema) | 0])
-  const sweep = () => sweepUploads({ orm: db.orm, schema, s3, bucket, unattachedTtlMs: ttl, now: () => t0 })
+  const sweep = () => sweepAt(t0, ttl)
   t.match(await sweep(), { skipped: true, expired: [] })
   await holder.query('COMMIT')
   holder.release()
+
+  // While the views lag the log, "no message carries it" cannot be trusted: nothing expires.
+  const behind = await sweepAt(t0 + VIEWS_CURRENT_WITHIN_MS + 60_000, ttl, {
+    logHeads: async () => [(await logHeads())[0]! + 1],
+  })
+  t.match(behind, { skipped: false, viewsBehind: true, expired: [] })
 
   const passes = await Promise.all([sweep(), sweep()])
   const expired = passes.flatMap((p) => p.expired)
@@ -227,7 +260,7 @@ t.test('an upload left in progress is ended by the sweeper, objects and reservat
   )
   clock.now = t0
   t.match(await ledger.usage(eve), { unattachedBytes: SIZE }, 'the reservation counts meanwhile')
-  const r = await sweepUploads({ orm: db.orm, schema, s3, bucket, unattachedTtlMs: ttl, now: () => t0 })
+  const r = await sweepAt(t0, ttl)
   t.same(r.abandoned, ['m_abandoned0000000000001'])
   t.notOk(await exists(mediaKeys.original('m_abandoned0000000000001')), 'its object is deleted')
   t.equal(await pending(eve), 0, 'its reservation ended')
@@ -251,3 +284,17 @@ t.test('an upload left in progress is ended by the sweeper, objects and reservat
     'an upload that outlived its reservation cannot be recorded',
   )
 })
+
+t.test(
+  'the views count as current when each shard reached the log, or applied an event written lately',
+  async (t) => {
+    const now = 10 * 60_000
+    const o = (lastSeq: number, lastAt: number) => ({ lastSeq, lastAt })
+    t.ok(viewsCurrent(new Map([[0, o(7, 0)]]), [7], now), 'caught up, however long idle')
+    t.ok(viewsCurrent(new Map([[0, o(5, now - 60_000)]]), [7], now), 'behind by events of the last minute')
+    t.notOk(viewsCurrent(new Map([[0, o(5, 0)]]), [7], now), 'behind by older events')
+    t.notOk(viewsCurrent(new Map(), [1], now), 'a shard never projected')
+    t.ok(viewsCurrent(new Map(), [0], now), 'an empty shard')
+    t.notOk(viewsCurrent(new Map([[0, o(7, 0)]]), [7, 3], now), 'every shard counts')
+  },
+)

@@ -9,7 +9,7 @@ import { createMediaService, mediaRepo, uploadLedger } from '../../dist/media/mo
 
 const c = JSON.parse(process.argv[2])
 const db = await openGatewayDb(c.databaseUrl, c.schema, createLogger('child', 'silent'), { migrate: false })
-const ledger = uploadLedger(db.orm, c.schema, c.quota)
+const ledger = uploadLedger(db.orm, { gateway: c.schema, views: c.views }, c.quota)
 const stalling = {
   ...ledger,
   budget(userId, mediaId) {
@@ -28,12 +28,11 @@ const stalling = {
   },
 }
 const media = createMediaService({
-  repo: mediaRepo(db.orm, c.schema),
+  repo: mediaRepo(db.orm, c.views),
   ledger: stalling,
   s3: s3Client(c.s3),
-  js: {},
   names: { s3Bucket: c.bucket },
-  membership: { isMember: async () => false },
+  membership: { joinedAt: async () => undefined },
   limits: { image: 1e7, video: 1e7, audio: 1e7, document: 1e7 },
 })
 await media.upload({

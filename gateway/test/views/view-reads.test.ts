@@ -237,7 +237,7 @@ t.test('a client message id finds its stored message; an unknown one finds nothi
   t.equal(await reads.find(G, bob, 'cmid-photo-1'), undefined)
 })
 
-const membership: MembershipPort = {
+const membership: Pick<MembershipPort, 'isMember'> = {
   isMember: async (conversationId, userId) =>
     ([ann, bob].includes(userId) && [G, D].includes(conversationId)) ||
     (userId === dan && conversationId === G2),

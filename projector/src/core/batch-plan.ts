@@ -1,5 +1,13 @@
 import { PairMap } from './pair-map.js'
-import type { Change, ConversationRow, MediaPatch, MemberRow, MessageRow, WatermarkPatch } from './rows.js'
+import type {
+  Change,
+  ConversationRow,
+  InvitationRow,
+  MediaPatch,
+  MemberRow,
+  MessageRow,
+  WatermarkPatch,
+} from './rows.js'
 
 /**
  * The changes of one batch, coalesced to one row per key, so that each table is written by one
@@ -10,6 +18,8 @@ import type { Change, ConversationRow, MediaPatch, MemberRow, MessageRow, Waterm
 export interface BatchPlan {
   conversations: Map<string, ConversationRow>
   members: PairMap<MemberRow>
+  /** Absolute like members; null: the row goes. */
+  invitations: PairMap<InvitationRow | null>
   /** By stream sequence: a batch is one shard stream, where a sequence is one event. */
   messages: Map<number, MessageRow>
   media: PairMap<MediaPatch>
@@ -19,6 +29,7 @@ export interface BatchPlan {
 export const emptyPlan = (): BatchPlan => ({
   conversations: new Map(),
   members: new PairMap(),
+  invitations: new PairMap(),
   messages: new Map(),
   media: new PairMap(),
   watermarks: new PairMap(),
@@ -27,7 +38,15 @@ export const emptyPlan = (): BatchPlan => ({
 export const mergeMedia = (old: MediaPatch | undefined, p: MediaPatch): MediaPatch => {
   if (!old) return p
   const state = p.state === 'pending' ? old.state : p.state
-  return { ...old, ...p, state, ref: p.ref ?? old.ref, seq: Math.max(old.seq, p.seq) }
+  const shared = Math.max(old.sharedSeq ?? 0, p.sharedSeq ?? 0)
+  return {
+    ...old,
+    ...p,
+    state,
+    ref: p.ref ?? old.ref,
+    seq: Math.max(old.seq, p.seq),
+    ...(shared > 0 ? { sharedSeq: shared } : {}),
+  }
 }
 
 export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void => {
@@ -38,6 +57,9 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
         break
       case 'member':
         plan.members.set(c.row.conversationId, c.row.userId, c.row)
+        break
+      case 'invitation':
+        plan.invitations.set(c.conversationId, c.userId, c.row)
         break
       case 'message':
         if (!plan.messages.has(c.row.seq)) plan.messages.set(c.row.seq, c.row)
@@ -72,4 +94,9 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
 }
 
 export const planSize = (p: BatchPlan): number =>
-  p.conversations.size + p.members.size + p.messages.size + p.media.size + p.watermarks.size
+  p.conversations.size +
+  p.members.size +
+  p.invitations.size +
+  p.messages.size +
+  p.media.size +
+  p.watermarks.size

@@ -29,6 +29,12 @@ export class PairMap<V> {
     return this.count
   }
 
+  entries(): [string, string, V][] {
+    const out: [string, string, V][] = []
+    for (const [a, inner] of this.outer) for (const [b, v] of inner) out.push([a, b, v])
+    return out
+  }
+
   values(): V[] {
     const out: V[] = []
     for (const inner of this.outer.values()) for (const v of inner.values()) out.push(v)

@@ -5,9 +5,11 @@ import {
   type EventType,
   parseConvSubject,
 } from '@chatapp/contracts'
+import { effectsOf } from '@chatapp/domain'
 import { addChanges, type BatchPlan, emptyPlan } from './batch-plan.js'
 import { type Continuity, follows } from './continuity.js'
-import { type ConvState, project } from './project.js'
+import type { OutboxRoute, OutboxRow } from './outbox-rows.js'
+import { type ConvState, convState, project } from './project.js'
 
 /** One stored message of a shard stream, as the consumer or a replay hands it over. */
 export interface LogEntry {
@@ -20,6 +22,8 @@ export interface LogEntry {
 export interface BatchResult {
   plan: BatchPlan
   deadLetters: DeadLetter[]
+  /** The effects of the events this batch admitted, in log order (only when `effects` is given). */
+  effects: OutboxRow[]
   applied: number
   /** At or below the stored offset: applied before (a redelivery or a replay after a crash). */
   skipped: number
@@ -37,6 +41,11 @@ export interface BatchInput {
   continuity: Continuity
   /** Entries to dead-letter instead of projecting (the database refused each alone): seq → reason. */
   refused?: ReadonlyMap<number, string>
+  /**
+   * Collect the effects of admitted events (domain's `effectsOf`) as outbox rows: the live
+   * projector does; rebuild and verify never do (they would publish history again, ADR 0150).
+   */
+  effects?: OutboxRoute
   /** Who dead-letters (the DLQ record's `source`) and when. */
   source: string
   now: number
@@ -71,9 +80,11 @@ const storable = (s: string, max: number) => s.replaceAll('\u0000', '\\u0000').s
 
 /**
  * Decodes and projects a batch in stream order: pure (the states are loaded by the caller, `now`
- * stamps dead letters). A message that does not decode, breaks an invariant, or that the database
- * refused on its own (`refused`) becomes a dead letter and the batch goes on, so one poison event
- * never blocks its shard. Entries at or below the offset are skipped; the first entry that does
+ * stamps dead letters). A message that does not decode or that the database refused on its own
+ * (`refused`) becomes a dead letter `EVENT_INVALID`; an event the domain's rules refuse at its
+ * place becomes one `EVENT_REJECTED` and changes no view row; either way the batch goes on, so
+ * one event never blocks its shard. An admitted event dead-lettered for its data still moves the
+ * conversation's state (every other reader folds it), but writes no row and has no effects. Entries at or below the offset are skipped; the first entry that does
  * not follow the offset (continuity.ts) ends the batch with a `hole`, so the views never skip one.
  */
 export const projectBatch = (
@@ -84,20 +95,21 @@ export const projectBatch = (
   const r: BatchResult = {
     plan: emptyPlan(),
     deadLetters: [],
+    effects: [],
     applied: 0,
     skipped: 0,
     byType: {},
     lastSeq: input.offset,
     lastAt: 0,
   }
-  const dead = (e: LogEntry, reason: string) =>
+  const dead = (e: LogEntry, reason: string, code: 'EVENT_INVALID' | 'EVENT_REJECTED' = 'EVENT_INVALID') =>
     r.deadLetters.push({
       v: 1,
       source: input.source,
       stream: e.stream,
       seq: e.seq,
       subject: storable(e.subject, 300),
-      code: 'EVENT_INVALID',
+      code,
       reason: storable(reason, 2000),
       payload: base64(e.data),
       at: input.now,
@@ -113,26 +125,17 @@ export const projectBatch = (
     }
     r.lastSeq = entry.seq
     const refused = input.refused?.get(entry.seq)
-    if (refused !== undefined) {
-      dead(entry, refused)
-      continue
-    }
     const where = subjectOf(entry.subject)
     if (!where) {
-      dead(entry, `not a conversation subject: ${entry.subject}`)
+      dead(entry, refused ?? `not a conversation subject: ${entry.subject}`)
       continue
     }
     const decoded = decodeEvent(entry.data)
     if (!decoded.ok) {
-      dead(entry, [decoded.error.message, ...(decoded.error.details ?? [])].join('; '))
+      dead(entry, refused ?? [decoded.error.message, ...(decoded.error.details ?? [])].join('; '))
       continue
     }
     const event: ChatEvent = decoded.value
-    // Times are int8 in the views and numbers in every reader: a time no number holds exactly is poison.
-    if (!Number.isSafeInteger(event.at)) {
-      dead(entry, `${event.type}: at ${event.at} is not a safe integer`)
-      continue
-    }
     let out: ReturnType<typeof project>
     try {
       out = project(states.get(where.conversationId), event, {
@@ -142,13 +145,42 @@ export const projectBatch = (
       })
     } catch (err) {
       // The fold is pure: throwing on this event would throw on every retry, and stop the shard.
-      out = { ok: false, reason: `the projection threw: ${(err as Error).message}` }
+      dead(entry, `${event.type}: the projection threw: ${(err as Error).message}`)
+      continue
     }
     if (!out.ok) {
-      dead(entry, `${event.type}: ${out.reason}`)
+      // The conversation's rules refuse it at its place (ADR 0080): every reader skips it.
+      dead(entry, `${event.type}: ${out.reason}`, 'EVENT_REJECTED')
+      continue
+    }
+    // Times are int8 in the views and numbers in every reader: a time no number holds exactly is poison.
+    const poison =
+      refused ??
+      (Number.isSafeInteger(event.at) ? undefined : `${event.type}: at ${event.at} is not a safe integer`)
+    if (poison !== undefined) {
+      // Admitted: part of the conversation for every other reader, so what the rules read (`n`,
+      // members, invitations) goes on from it (the next message's `n` follows this one's); the
+      // views' own fields stay as stored, or later rows would carry what was refused. A creation
+      // the views cannot hold leaves no conversation to fold into.
+      const before = states.get(where.conversationId)
+      if (before) {
+        const { members, invited, declined, row } = out.state
+        states.set(
+          where.conversationId,
+          convState(
+            { ...before.row, lastN: row.lastN, memberCount: row.memberCount },
+            members,
+            invited,
+            declined,
+          ),
+        )
+      }
+      dead(entry, poison)
       continue
     }
     states.set(where.conversationId, out.state)
+    if (input.effects)
+      for (const x of effectsOf(event, entry.seq)) r.effects.push(input.effects(x, entry.seq))
     addChanges(r.plan, out.changes)
     r.applied++
     r.byType[event.type] = (r.byType[event.type] ?? 0) + 1

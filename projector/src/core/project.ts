@@ -1,14 +1,40 @@
-import { type ChatEvent, type Lane, laneOf, type Role } from '@chatapp/contracts'
-import type { Change, ConversationRow, MemberRow } from './rows.js'
+import type { ChatEvent, Lane, Role } from '@chatapp/contracts'
+import {
+  admit,
+  afterReceipt,
+  invitationStandings,
+  type MembershipView,
+  receiptEntries,
+  successor,
+} from '@chatapp/domain'
+import type { Change, ConversationRow, InvitationRow, MemberRow } from './rows.js'
 
 /**
- * The fold of one conversation that projecting needs: its row and its active members. Loaded
- * from the views (or built from `conversation.created`), never shared between conversations.
+ * The fold of one conversation that projecting needs: its row, its active members and its
+ * invitation standings (what the domain's `admit` reads). Loaded from the views (or built from
+ * `conversation.created`), never shared between conversations, never changed in place: a batch
+ * that is rolled back leaves the states it started from intact (state-cache.ts keeps them).
  */
-export interface ConvState {
+export interface ConvState extends MembershipView {
+  readonly exists: true
   row: ConversationRow
   members: Map<string, MemberRow>
+  /** Pending invitations. */
+  invited: Map<string, InvitationRow>
+  /** Users who declined an invitation to the group. */
+  declined: Set<string>
 }
+
+/**
+ * A state from its parts. It is the view `admit` reads as it is (`kind` and `n` copied from the
+ * row), so judging an event allocates nothing.
+ */
+export const convState = (
+  row: ConversationRow,
+  members: Map<string, MemberRow>,
+  invited: Map<string, InvitationRow>,
+  declined: Set<string>,
+): ConvState => ({ exists: true, kind: row.kind, n: row.lastN, row, members, invited, declined })
 
 /** Where an event sits in the log: its stream sequence and the subject it was stored on. */
 export interface LogPosition {
@@ -17,151 +43,188 @@ export interface LogPosition {
   lane: Lane
 }
 
+/**
+ * Accepted: the state after the event and the view changes it makes. Rejected: the domain's
+ * `admit` refuses the event at its place in the log (ADR 0080); it changes no view row.
+ */
 export type Projected = { ok: true; state: ConvState; changes: Change[] } | { ok: false; reason: string }
 
-const fail = (reason: string): Projected => ({ ok: false, reason })
+const NONE = new Map<string, never>()
+const NO_ONE = new Set<string>()
 
-const withRow = (s: ConvState, patch: Partial<ConversationRow>): ConvState => ({
-  row: { ...s.row, ...patch, memberCount: s.members.size },
-  members: s.members,
+/** What the admission rules see of a conversation the views have never seen. */
+const neverSeen = (conversationId: string): MembershipView => ({
+  exists: false,
+  kind: conversationId.startsWith('d_') ? 'direct' : 'group',
+  n: 0,
+  members: NONE,
+  invited: NONE,
+  declined: NO_ONE,
 })
 
-const conversationChange = (s: ConvState): Change => ({ t: 'conversation', row: s.row })
-
-/** "Last admin leaves → the longest-standing remaining member becomes admin": a rule of the fold. */
-const promoteIfNoAdmin = (members: Map<string, MemberRow>): MemberRow | undefined => {
-  let oldest: MemberRow | undefined
-  for (const m of members.values()) {
-    if (m.role === 'admin') return undefined
-    if (
-      !oldest ||
-      m.joinedSeq < oldest.joinedSeq ||
-      (m.joinedSeq === oldest.joinedSeq && m.joinOrd < oldest.joinOrd)
-    )
-      oldest = m
-  }
-  return oldest ? { ...oldest, role: 'admin' } : undefined
+/** A working copy of the parts an accepted `.m` event may change; the original stays as it was. */
+interface Next {
+  row: ConversationRow
+  members: Map<string, MemberRow>
+  invited: Map<string, InvitationRow>
+  declined: Set<string>
+  changes: Change[]
 }
 
-const leave = (s: ConvState, userId: string, seq: number, at: number, promote: boolean): Projected => {
-  const m = s.members.get(userId)
-  if (!m) return fail(`${userId} is not a member`)
-  const members = new Map(s.members)
-  members.delete(userId)
-  const changes: Change[] = [{ t: 'member', row: { ...m, active: false, leftSeq: seq } }]
-  const promoted = promote ? promoteIfNoAdmin(members) : undefined
-  if (promoted) {
-    members.set(promoted.userId, promoted)
-    changes.push({ t: 'member', row: promoted })
+const memberRow = (
+  conversationId: string,
+  userId: string,
+  role: Role,
+  seq: number,
+  ord: number,
+): MemberRow => ({
+  conversationId,
+  userId,
+  role,
+  active: true,
+  joinedSeq: seq,
+  joinOrd: ord,
+  leftSeq: null,
+})
+
+/** The domain's standings rule, as rows: only standings that change are written. */
+const applyStandings = (x: Next, e: ChatEvent, seq: number) => {
+  const standings = invitationStandings(e)
+  if (standings.length === 0) return
+  x.invited = new Map(x.invited)
+  x.declined = new Set(x.declined)
+  for (const { userId, standing } of standings) {
+    const had = x.invited.has(userId) || x.declined.has(userId)
+    x.invited.delete(userId)
+    x.declined.delete(userId)
+    if (standing === 'none') {
+      if (had) x.changes.push({ t: 'invitation', conversationId: e.conversationId, userId, row: null })
+      continue
+    }
+    const row: InvitationRow = {
+      conversationId: e.conversationId,
+      userId,
+      state: standing,
+      by: e.actor,
+      seq,
+      at: e.at,
+    }
+    if (standing === 'invited') x.invited.set(userId, row)
+    else x.declined.add(userId)
+    x.changes.push({ t: 'invitation', conversationId: e.conversationId, userId, row })
   }
-  const state = withRow({ row: s.row, members }, { lastSeq: seq, lastAt: at })
-  return { ok: true, state, changes: [conversationChange(state), ...changes] }
 }
 
-const join = (s: ConvState, e: ChatEvent, userId: string, role: Role, seq: number): Projected => {
-  if (s.members.has(userId)) return fail(`${userId} is already a member`)
-  const row: MemberRow = {
+/** Members leave or change role: the domain's succession rule then names any new admin. */
+const afterLeaveOrRole = (x: Next, userId: string, seq: number, role?: Role) => {
+  const m = x.members.get(userId)!
+  x.members = new Map(x.members)
+  if (role === undefined) {
+    x.members.delete(userId)
+    x.changes.push({ t: 'member', row: { ...m, active: false, leftSeq: seq } })
+  } else {
+    const row = { ...m, role }
+    x.members.set(userId, row)
+    x.changes.push({ t: 'member', row })
+  }
+  const next = successor(x.row.kind, x.members)
+  if (next !== undefined) {
+    const row = { ...x.members.get(next)!, role: 'admin' as const }
+    x.members.set(next, row)
+    x.changes.push({ t: 'member', row })
+  }
+}
+
+const join = (x: Next, e: ChatEvent, userId: string, role: Role, seq: number) => {
+  const row = memberRow(e.conversationId, userId, role, seq, 0)
+  x.members = new Map(x.members).set(userId, row)
+  x.changes.push({ t: 'member', row })
+}
+
+/** The receipts of a `.r` event as watermark patches of current members (others move nothing). */
+const receipts = (s: ConvState, e: ChatEvent, seq: number): Change[] => {
+  const out: Change[] = []
+  for (const r of receiptEntries(e)) {
+    if (!s.members.has(r.userId)) continue
+    // The views keep the larger of the stored and the new watermark (GREATEST in sql-writer.ts),
+    // which is the rule's "never back"; capping and "read implies delivered" are the rule's own.
+    const w = afterReceipt({ delivered: 0, read: 0 }, r, seq)
+    out.push({ t: 'watermark', patch: { conversationId: e.conversationId, userId: r.userId, ...w } })
+  }
+  return out
+}
+
+const created = (e: Extract<ChatEvent, { type: 'conversation.created' }>, seq: number): Next => {
+  const members = new Map<string, MemberRow>()
+  e.data.members.forEach((m, i) => {
+    members.set(m.userId, memberRow(e.conversationId, m.userId, m.role, seq, i))
+  })
+  const row: ConversationRow = {
     conversationId: e.conversationId,
-    userId,
-    role,
-    active: true,
-    joinedSeq: seq,
-    joinOrd: 0,
-    leftSeq: null,
+    kind: e.data.kind,
+    title: e.data.title,
+    createdSeq: seq,
+    createdAt: e.at,
+    lastSeq: seq,
+    lastAt: e.at,
+    lastMsgSeq: null,
+    lastN: 0,
+    memberCount: members.size,
   }
-  const next = withRow(
-    { row: s.row, members: new Map(s.members).set(row.userId, row) },
-    { lastSeq: seq, lastAt: e.at },
-  )
-  return { ok: true, state: next, changes: [conversationChange(next), { t: 'member', row }] }
-}
-
-/** An event that moves the conversation's position and nothing else a view holds. */
-const touch = (s: ConvState, seq: number, at: number): Projected => {
-  const next = withRow(s, { lastSeq: seq, lastAt: at })
-  return { ok: true, state: next, changes: [conversationChange(next)] }
-}
-
-const setRole = (s: ConvState, userId: string, role: Role, seq: number, at: number): Projected => {
-  const m = s.members.get(userId)
-  if (!m) return fail(`${userId} is not a member`)
-  const row = { ...m, role }
-  const state = withRow(
-    { row: s.row, members: new Map(s.members).set(userId, row) },
-    { lastSeq: seq, lastAt: at },
-  )
-  return { ok: true, state, changes: [conversationChange(state), { t: 'member', row }] }
+  const changes: Change[] = [{ t: 'conversation', row }]
+  for (const m of members.values()) changes.push({ t: 'member', row: m })
+  return { row, members, invited: new Map(), declined: new Set(), changes }
 }
 
 /**
  * Folds one event into the views: pure, no I/O. `state` is undefined for a conversation the
- * views have never seen. An event that breaks an invariant (wrong subject or lane, unknown
- * conversation, a second creation, a non-member) is refused with a reason, and the caller
- * dead-letters it: the log is still the truth, but a view cannot apply what it cannot explain.
+ * views have never seen. The event is judged first by the domain's `admit`, the rule every reader
+ * of the log applies (ADR 0080): what it refuses is rejected with its reason, changes nothing, and
+ * the caller dead-letters it (`EVENT_REJECTED`). The rules themselves (admission, admin
+ * succession, receipts, invitation standings) live in the domain; here is only their shape as rows.
  */
 export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosition): Projected => {
-  if (e.conversationId !== pos.conversationId)
-    return fail(`event names ${e.conversationId} but was stored under ${pos.conversationId}`)
-  if (laneOf(e.type) !== pos.lane) return fail(`${e.type} stored on lane ${pos.lane}`)
+  const reason = admit(state ?? neverSeen(pos.conversationId), e, pos)
+  if (reason !== undefined) return { ok: false, reason }
   const seq = pos.seq
-  if (e.type === 'conversation.created') {
-    if (state) return fail('conversation already created')
-    const kindOk = e.conversationId.startsWith(e.data.kind === 'direct' ? 'd_' : 'c_')
-    if (!kindOk) return fail(`a ${e.data.kind} conversation id cannot be ${e.conversationId}`)
-    const members = new Map<string, MemberRow>()
-    e.data.members.forEach((m, i) => {
-      members.set(m.userId, {
-        conversationId: e.conversationId,
-        userId: m.userId,
-        role: m.role,
-        active: true,
-        joinedSeq: seq,
-        joinOrd: i,
-        leftSeq: null,
-      })
-    })
-    const row: ConversationRow = {
-      conversationId: e.conversationId,
-      kind: e.data.kind,
-      title: e.data.title,
-      createdSeq: seq,
-      createdAt: e.at,
-      lastSeq: seq,
-      lastAt: e.at,
-      lastMsgSeq: null,
-      lastN: 0,
-      memberCount: members.size,
+  if (pos.lane === 'r') return { ok: true, state: state!, changes: receipts(state!, e, seq) }
+  // Admitted on lane m: a creation has no state yet, every other event has one.
+  let x: Next
+  if (e.type === 'conversation.created') x = created(e, seq)
+  else {
+    const s = state!
+    const row = { ...s.row, lastSeq: seq, lastAt: e.at }
+    // The row is final when returned (memberCount below): the change holds the same object.
+    x = {
+      row,
+      members: s.members,
+      invited: s.invited,
+      declined: s.declined,
+      changes: [{ t: 'conversation', row }],
     }
-    const changes: Change[] = [{ t: 'conversation', row }]
-    for (const m of members.values()) changes.push({ t: 'member', row: m })
-    return { ok: true, state: { row, members }, changes }
   }
-  if (!state) return fail(`${e.type} for a conversation that was never created`)
   switch (e.type) {
-    case 'conversation.renamed': {
-      const next = withRow(state, { title: e.data.title, lastSeq: seq, lastAt: e.at })
-      return { ok: true, state: next, changes: [conversationChange(next)] }
-    }
+    case 'conversation.renamed':
+      x.row.title = e.data.title
+      break
     case 'member.added':
-      return join(state, e, e.data.userId, e.data.role, seq)
+      join(x, e, e.data.userId, e.data.role, seq)
+      break
     case 'member.joined':
-      // An invitee who accepted: a member from here on, like one an admin added. Invitations
-      // themselves have no view (the gateway lists them from the log, ADR 0140).
-      return join(state, e, e.data.userId, 'member', seq)
-    case 'member.invited':
-    case 'member.invite_cancelled':
-      return touch(state, seq, e.at)
+      // An invitee who accepted: a member from here on, like one an admin added.
+      join(x, e, e.data.userId, 'member', seq)
+      break
     case 'member.removed':
-      return leave(state, e.data.userId, seq, e.at, false)
     case 'member.left':
-      return leave(state, e.data.userId, seq, e.at, true)
+      afterLeaveOrRole(x, e.data.userId, seq)
+      break
     case 'member.role_changed':
-      return setRole(state, e.data.userId, e.data.role, seq, e.at)
-    case 'message.sent': {
-      if (e.actor === 'system' || !state.members.has(e.actor)) return fail(`${e.actor} is not a member`)
-      const next = withRow(state, { lastSeq: seq, lastAt: e.at, lastMsgSeq: seq, lastN: e.data.n })
-      const changes: Change[] = [
-        conversationChange(next),
+      afterLeaveOrRole(x, e.data.userId, seq, e.data.role)
+      break
+    case 'message.sent':
+      x.row.lastMsgSeq = seq
+      x.row.lastN = e.data.n
+      x.changes.push(
         {
           t: 'message',
           row: {
@@ -178,122 +241,63 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
             at: e.at,
           },
         },
-        // The sender has their own message: it counts as delivered to and read by them.
+        // Sending is reading (the domain's fold does the same): the sender has their own message.
         {
           t: 'watermark',
           patch: { conversationId: e.conversationId, userId: e.actor, delivered: seq, read: seq },
         },
-      ]
+      )
       if (e.data.media)
-        changes.push({
+        x.changes.push({
           t: 'media',
           patch: {
             conversationId: e.conversationId,
             mediaId: e.data.media.mediaId,
             state: 'pending',
             seq,
+            sharedSeq: seq,
             ref: e.data.media,
           },
         })
-      return { ok: true, state: next, changes }
-    }
+      break
     case 'media.ready': {
       const { mediaId, variants, width, height, durationMs, placeholder, waveform } = e.data
-      const next = withRow(state, { lastSeq: seq, lastAt: e.at })
-      return {
-        ok: true,
-        state: next,
-        changes: [
-          conversationChange(next),
-          {
-            t: 'media',
-            patch: {
-              conversationId: e.conversationId,
-              mediaId,
-              state: 'ready',
-              seq,
-              variants,
-              ...(width !== undefined ? { width } : {}),
-              ...(height !== undefined ? { height } : {}),
-              ...(durationMs !== undefined ? { durationMs } : {}),
-              ...(placeholder !== undefined ? { placeholder } : {}),
-              ...(waveform !== undefined ? { waveform } : {}),
-            },
-          },
-        ],
-      }
+      x.changes.push({
+        t: 'media',
+        patch: {
+          conversationId: e.conversationId,
+          mediaId,
+          state: 'ready',
+          seq,
+          variants,
+          ...(width !== undefined ? { width } : {}),
+          ...(height !== undefined ? { height } : {}),
+          ...(durationMs !== undefined ? { durationMs } : {}),
+          ...(placeholder !== undefined ? { placeholder } : {}),
+          ...(waveform !== undefined ? { waveform } : {}),
+        },
+      })
+      break
     }
-    case 'media.failed': {
-      const next = withRow(state, { lastSeq: seq, lastAt: e.at })
-      return {
-        ok: true,
-        state: next,
-        changes: [
-          conversationChange(next),
-          {
-            t: 'media',
-            patch: {
-              conversationId: e.conversationId,
-              mediaId: e.data.mediaId,
-              state: 'failed',
-              seq,
-              failureCode: e.data.code,
-              failureReason: e.data.reason,
-            },
-          },
-        ],
-      }
-    }
-    case 'receipt.delivered':
-    case 'receipt.read': {
-      // A receipt from someone who has just left is not poison (receipts are appended without the
-      // membership check of the message lane): it moves nothing, since only members have rows
-      // that a watermark update touches.
-      if (e.actor === 'system') return fail('a receipt needs a user actor')
-      // A receipt can only acknowledge what was in the log before it: capping at its own sequence
-      // keeps a bogus `upTo` from marking future messages delivered or read.
-      const upTo = Math.min(e.data.upTo, seq)
-      const read = e.type === 'receipt.read' ? upTo : 0
-      return {
-        ok: true,
-        state,
-        changes: [
-          {
-            t: 'watermark',
-            patch: {
-              conversationId: e.conversationId,
-              userId: e.actor,
-              // Reading implies having received.
-              delivered: upTo,
-              read,
-            },
-          },
-        ],
-      }
-    }
-    case 'receipt.batch': {
-      // The gateway's batch of group receipts (ADR 0070): the same watermark changes as the
-      // equivalent single receipts, with the same cap at the batch's own sequence.
-      if (e.actor !== 'system') return fail('a receipt batch is written by the system')
-      const mark = (userId: string, upTo: number, read: boolean): Change => {
-        const capped = Math.min(upTo, seq)
-        return {
-          t: 'watermark',
-          patch: { conversationId: e.conversationId, userId, delivered: capped, read: read ? capped : 0 },
-        }
-      }
-      return {
-        ok: true,
-        state,
-        changes: [
-          ...e.data.delivered.map((x) => mark(x.userId, x.upTo, false)),
-          ...e.data.read.map((x) => mark(x.userId, x.upTo, true)),
-        ],
-      }
-    }
-    default: {
-      const never: never = e
-      return fail(`unhandled event ${(never as { type: string }).type}`)
-    }
+    case 'media.failed':
+      x.changes.push({
+        t: 'media',
+        patch: {
+          conversationId: e.conversationId,
+          mediaId: e.data.mediaId,
+          state: 'failed',
+          seq,
+          failureCode: e.data.code,
+          failureReason: e.data.reason,
+        },
+      })
+      break
+    default:
+      // conversation.created (built above), member.invited and member.invite_cancelled (standings,
+      // below) change nothing else; receipts never reach lane m (admit).
+      break
   }
+  applyStandings(x, e, seq)
+  x.row.memberCount = x.members.size
+  return { ok: true, state: convState(x.row, x.members, x.invited, x.declined), changes: x.changes }
 }

@@ -32,6 +32,20 @@ export interface MemberRow {
   leftSeq: number | null
 }
 
+/**
+ * A user's standing with a group's invitations (ADR 0140), kept so the projector can judge the
+ * next invitation event with the domain's `admit`: pending (`invited`) or `declined` (final for
+ * that group). Neither is no row. `by`, `seq`, `at`: who made it so, with which event, when.
+ */
+export interface InvitationRow {
+  conversationId: string
+  userId: string
+  state: 'invited' | 'declined'
+  by: string
+  seq: number
+  at: number
+}
+
 export interface MessageRow {
   conversationId: string
   seq: number
@@ -57,6 +71,11 @@ export interface MediaPatch {
   mediaId: string
   state: MediaState
   seq: number
+  /**
+   * The sequence of a message of the conversation that carries the media (the latest one, when
+   * several do): the media is shared there, and members who joined before it may download it.
+   */
+  sharedSeq?: number
   ref?: MediaRef
   variants?: Variant[]
   width?: number
@@ -79,6 +98,8 @@ export interface WatermarkPatch {
 export type Change =
   | { t: 'conversation'; row: ConversationRow }
   | { t: 'member'; row: MemberRow }
+  /** `row` null: the user has no standing with the group's invitations any more. */
+  | { t: 'invitation'; conversationId: string; userId: string; row: InvitationRow | null }
   | { t: 'message'; row: MessageRow }
   | { t: 'media'; patch: MediaPatch }
   | { t: 'watermark'; patch: WatermarkPatch }

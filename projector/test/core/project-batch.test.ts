@@ -93,3 +93,62 @@ t.test('a receipt on the wrong lane is dead-lettered, not thrown', async (t) => 
   const r = projectBatch(new Map(), [entry(1, ev('receipt.read', GROUP, U.ann, { upTo: 1 }))], input(0))
   t.match(r.deadLetters, [{ reason: /lane/ }])
 })
+
+t.test(
+  'an event the domain rules reject is dead-lettered EVENT_REJECTED, changes no row, and the next is judged without it',
+  async (t) => {
+    const states = new Map<string, ConvState>()
+    projectBatch(states, [entry(1, created())], input(0))
+    const r = projectBatch(
+      states,
+      [
+        entry(2, sent(GROUP, U.ann, 2)), // skips n = 1
+        entry(3, ev('member.joined', GROUP, U.dan, { userId: U.dan })), // never invited
+        entry(4, sent(GROUP, U.bob, 1)),
+      ],
+      input(1),
+    )
+    t.match(r, { applied: 1, lastSeq: 4 })
+    t.match(r.deadLetters, [
+      { seq: 2, code: 'EVENT_REJECTED', reason: 'message.sent: numbered 2 where 1 comes next' },
+      { seq: 3, code: 'EVENT_REJECTED', reason: `member.joined: ${U.dan} has no pending invitation` },
+    ])
+    t.same(
+      [...r.plan.messages.values()].map((m) => [m.seq, m.n]),
+      [[4, 1]],
+    )
+    t.equal(r.plan.members.size, 0, 'the rejected join made no member row')
+    t.equal(states.get(GROUP)!.members.has(U.dan), false)
+  },
+)
+
+t.test('the effects of admitted events become outbox rows, in log order, only when asked', async (t) => {
+  const route = (x: { id: string; kind: string }, seq: number) => ({
+    id: x.id,
+    shard: 0,
+    seq,
+    subject: x.kind,
+    payload: '',
+  })
+  const batch = [
+    entry(1, created(GROUP, [U.ann, U.bob])),
+    entry(2, ev('member.joined', GROUP, U.dan, { userId: U.dan })), // rejected: no effect
+    entry(3, ev('member.added', GROUP, U.ann, { userId: U.cat, role: 'member' })),
+  ]
+  const r = projectBatch(new Map(), batch, input(0, { effects: route }))
+  t.same(
+    r.effects.map((x) => [x.id, x.seq, x.subject]),
+    [
+      [`${GROUP}:1:${U.ann}`, 1, 'notice'],
+      [`${GROUP}:1:${U.bob}`, 1, 'notice'],
+      [`${GROUP}:3:${U.cat}`, 3, 'notice'],
+    ],
+  )
+  t.same(projectBatch(new Map(), batch, input(0)).effects, [], 'a rebuild collects none')
+  const refused = projectBatch(new Map(), batch, input(0, { effects: route, refused: new Map([[3, 'no']]) }))
+  t.same(
+    refused.effects.map((x) => x.seq),
+    [1, 1],
+    'an event dead-lettered for its data has none',
+  )
+})

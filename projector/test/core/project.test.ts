@@ -42,9 +42,9 @@ t.test('conversation.created makes the conversation row and one member row per m
   )
 })
 
-t.test('a second conversation.created is refused', async (t) => {
+t.test('a second conversation.created is rejected by the domain rules', async (t) => {
   const r = given(created()).when(created())
-  t.same(r, { ok: false, reason: 'conversation already created' })
+  t.same(r, { ok: false, reason: 'the conversation already exists' })
 })
 
 t.test('a direct conversation must have a d_ id', async (t) => {
@@ -53,9 +53,16 @@ t.test('a direct conversation must have a d_ id', async (t) => {
   t.notOk(r.ok)
 })
 
-t.test('an event for a conversation never created is refused', async (t) => {
+t.test('an event for a conversation never created is rejected', async (t) => {
   const r = given().when(sent(GROUP, U.ann, 1))
-  t.match(r, { ok: false, reason: /never created/ })
+  t.match(r, { ok: false, reason: /before the conversation was created/ })
+})
+
+t.test('a message numbered other than the next n is rejected, as every reader of the log does', async (t) => {
+  const g = given(created(), sent(GROUP, U.ann, 1))
+  t.match(g.when(sent(GROUP, U.bob, 3)), { ok: false, reason: 'numbered 3 where 2 comes next' })
+  t.match(g.when(sent(GROUP, U.bob, 1)), { ok: false, reason: 'numbered 1 where 2 comes next' })
+  t.match(g.when(sent(GROUP, U.bob, 2)), { ok: true })
 })
 
 t.test('an event stored under another conversation or lane is refused', async (t) => {
@@ -195,19 +202,40 @@ t.test('renaming, adding and changing roles update members and the conversation'
   t.match(g.when(ev('member.role_changed', GROUP, U.ann, { userId: U.dan, role: 'admin' })), { ok: false })
 })
 
-t.test('an invitation moves only the conversation; accepting it makes a member like an add', async (t) => {
+t.test('invitations are standings rows; accepting one makes a member like an add', async (t) => {
   const g = given({ ...created(), data: { ...created().data, invited: [U.dan] } })
   t.equal(g.state!.members.has(U.dan), false, 'an invited user has no member row')
-  const invited = g.when(ev('member.invited', GROUP, U.ann, { userId: U.dan }), 7)
-  if (!invited.ok) return t.fail(invited.reason)
+  t.match(g.state!.invited.get(U.dan), { state: 'invited', by: U.ann, seq: 1 })
+  t.match(g.when(ev('member.invited', GROUP, U.ann, { userId: U.dan }), 7), {
+    ok: false,
+    reason: `${U.dan} is already invited`,
+  })
+  const withdrawn = g.when(ev('member.invite_cancelled', GROUP, U.ann, { userId: U.dan }), 7)
+  if (!withdrawn.ok) return t.fail(withdrawn.reason)
   t.same(
-    invited.changes.map((c) => c.t),
-    ['conversation'],
+    withdrawn.changes.map((c) => c.t),
+    ['conversation', 'invitation'],
   )
-  t.match(of(invited.changes, 'conversation')[0]!.row, { lastSeq: 7, memberCount: 3 })
-  const cancelled = g.when(ev('member.invite_cancelled', GROUP, U.dan, { userId: U.dan }), 8)
-  if (!cancelled.ok) return t.fail(cancelled.reason)
-  t.match(of(cancelled.changes, 'conversation')[0]!.row, { lastSeq: 8 })
+  t.same(of(withdrawn.changes, 'invitation')[0], {
+    t: 'invitation',
+    conversationId: GROUP,
+    userId: U.dan,
+    row: null,
+  })
+  t.match(of(withdrawn.changes, 'conversation')[0]!.row, { lastSeq: 7, memberCount: 3 })
+  const declined = g.when(ev('member.invite_cancelled', GROUP, U.dan, { userId: U.dan }), 8)
+  if (!declined.ok) return t.fail(declined.reason)
+  t.match(of(declined.changes, 'invitation')[0]!.row, { state: 'declined', by: U.dan, seq: 8 })
+  t.ok(declined.state.declined.has(U.dan))
+  t.match(
+    project(declined.state, ev('member.invited', GROUP, U.ann, { userId: U.dan }), {
+      seq: 9,
+      conversationId: GROUP,
+      lane: 'm',
+    }),
+    { ok: false, reason: `${U.dan} declined an invitation` },
+    'a decline is final',
+  )
   const joined = g.when(ev('member.joined', GROUP, U.dan, { userId: U.dan }), 9)
   if (!joined.ok) return t.fail(joined.reason)
   t.match(of(joined.changes, 'member')[0]!.row, {
@@ -217,8 +245,18 @@ t.test('an invitation moves only the conversation; accepting it makes a member l
     joinOrd: 0,
     active: true,
   })
+  t.same(of(joined.changes, 'invitation')[0]!.row, null, 'joining ends the invitation')
   t.equal(of(joined.changes, 'conversation')[0]!.row.memberCount, 4)
-  t.match(g.when(ev('member.joined', GROUP, U.bob, { userId: U.bob })), { ok: false }, 'already a member')
+  t.equal(joined.state.invited.size, 0)
+  t.equal(g.state!.invited.size, 1, 'the state it started from is left as it was')
+  t.match(g.when(ev('member.joined', GROUP, U.bob, { userId: U.bob })), { ok: false }, 'no invitation')
+})
+
+t.test('member.joined without an invitation is rejected (it used to make a member)', async (t) => {
+  t.match(given(created()).when(ev('member.joined', GROUP, U.dan, { userId: U.dan })), {
+    ok: false,
+    reason: `${U.dan} has no pending invitation`,
+  })
 })
 
 t.test('member.removed deactivates the member without promoting anyone', async (t) => {
@@ -253,9 +291,34 @@ t.test('when an admin leaves and another admin remains, nobody is promoted', asy
   t.equal(of(r.changes, 'member').length, 1)
 })
 
+t.test('the domain succession rule runs on removal and demotion too, as in every other fold', async (t) => {
+  const g = given(created(), ev('member.added', GROUP, U.ann, { userId: U.dan, role: 'member' }))
+  // The longest-standing member is the admin herself: demoting the last admin changes nothing.
+  const demoted = g.when(ev('member.role_changed', GROUP, U.ann, { userId: U.ann, role: 'member' }))
+  if (!demoted.ok) return t.fail(demoted.reason)
+  t.same(
+    of(demoted.changes, 'member').map((m) => [m.row.userId, m.row.role]),
+    [
+      [U.ann, 'member'],
+      [U.ann, 'admin'],
+    ],
+  )
+  t.equal(demoted.state.members.get(U.ann)!.role, 'admin')
+  const removed = g.when(ev('member.removed', GROUP, U.ann, { userId: U.ann }))
+  if (!removed.ok) return t.fail(removed.reason)
+  t.equal(removed.state.members.get(U.bob)!.role, 'admin')
+})
+
+t.test('a direct conversation cannot be left', async (t) => {
+  t.match(given(created(DIRECT, [U.ann, U.bob])).when(ev('member.left', DIRECT, U.ann, { userId: U.ann })), {
+    ok: false,
+    reason: 'only a group member can leave',
+  })
+})
+
 t.test('the last member leaving leaves nobody to promote', async (t) => {
-  const g = given(created(DIRECT, [U.ann, U.bob]), ev('member.left', DIRECT, U.ann, { userId: U.ann }))
-  const r = g.when(ev('member.left', DIRECT, U.bob, { userId: U.bob }))
+  const g = given(created(GROUP, [U.ann, U.bob]), ev('member.left', GROUP, U.ann, { userId: U.ann }))
+  const r = g.when(ev('member.left', GROUP, U.bob, { userId: U.bob }))
   if (!r.ok) return t.fail(r.reason)
   t.equal(r.state.members.size, 0)
   t.equal(of(r.changes, 'conversation')[0]!.row.memberCount, 0)

@@ -1,0 +1,54 @@
+import type { Names } from '@chatapp/contracts'
+import type { Effect } from '@chatapp/domain'
+
+/**
+ * An effect as the outbox holds it (ADR 0150): exactly what will be published and where, keyed by
+ * the effect's id, which is also the publication's Msg-Id (JetStream drops a second publication
+ * inside its duplicate window) and the id its readers de-duplicate by.
+ */
+export interface OutboxRow {
+  id: string
+  shard: number
+  /** Stream sequence of the event the effect follows. */
+  seq: number
+  subject: string
+  payload: string
+}
+
+/** Where each kind of effect is published: the user stream's subjects, or the media work queue. */
+export const outboxRoute =
+  (n: Names, shard: number) =>
+  (x: Effect, seq: number): OutboxRow => {
+    switch (x.kind) {
+      case 'notice':
+        return {
+          id: x.id,
+          shard,
+          seq,
+          subject: n.userSubject(x.notice.userId),
+          payload: JSON.stringify(x.notice),
+        }
+      case 'invitation':
+        return {
+          id: x.id,
+          shard,
+          seq,
+          subject: n.userInvitationSubject(x.notice.userId),
+          payload: JSON.stringify(x.notice),
+        }
+      case 'media-job':
+        return {
+          id: x.id,
+          shard,
+          seq,
+          subject: n.mediaJobSubject(x.job.kind),
+          payload: JSON.stringify(x.job),
+        }
+      default: {
+        const never: never = x
+        throw new Error(`unhandled effect ${(never as Effect).kind}`)
+      }
+    }
+  }
+
+export type OutboxRoute = ReturnType<typeof outboxRoute>
