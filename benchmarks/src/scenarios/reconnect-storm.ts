@@ -26,14 +26,19 @@ const metrics = async (opsPort: number) => {
   return parsePrometheus(await r.text())
 }
 
-/** Until every shard of the projector has nothing pending (twice in a row), or the bound passes. */
+/**
+ * Until every shard of the projector has nothing pending and its outbox is empty (the membership
+ * notices of the user index are its effects, ADR 0150), twice in a row, or the bound passes.
+ */
 const waitProjector = async (opsPort: number, shards: number, boundMs: number): Promise<boolean> => {
   const deadline = Date.now() + boundMs
   let idle = 0
   while (Date.now() < deadline) {
     try {
-      const lag = (await metrics(opsPort)).filter((s) => s.name === 'projector_lag_events')
-      idle = lag.length >= shards && lag.every((s) => s.value === 0) ? idle + 1 : 0
+      const m = await metrics(opsPort)
+      const lag = m.filter((s) => s.name === 'projector_lag_events')
+      const outbox = m.filter((s) => s.name === 'projector_outbox_rows').reduce((a, s) => a + s.value, 0)
+      idle = lag.length >= shards && lag.every((s) => s.value === 0) && outbox === 0 ? idle + 1 : 0
       if (idle >= 2) return true
     } catch {
       idle = 0
@@ -173,13 +178,14 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
   }
   const natsSeeded = await ctx.cost.nats()
   ctx.log(
-    `seeded ${fmtInt(seeded.events)} events in ${fmtInt(seeded.conversations.length)} conversations in ${seeded.seconds.toFixed(1)} s (${fmtInt(seeded.events / seeded.seconds)} events/s; ${fmtInt(seeded.notices)} membership notices, ${fmtInt(seeded.snapshots)} snapshots); nats-server RSS ${fmtBytes(natsEmpty.rssBytes)} → ${fmtBytes(natsSeeded.rssBytes)}`,
+    `seeded ${fmtInt(seeded.events)} events in ${fmtInt(seeded.conversations.length)} conversations in ${seeded.seconds.toFixed(1)} s (${fmtInt(seeded.events / seeded.seconds)} events/s; ${fmtInt(seeded.snapshots)} snapshots); nats-server RSS ${fmtBytes(natsEmpty.rssBytes)} → ${fmtBytes(natsSeeded.rssBytes)}`,
   )
 
-  // 2. The projector, started after the seeding (so the seeding rate is the log's alone), catches up.
+  // 2. The projector, started after the seeding (so the seeding rate is the log's alone), catches
+  // up and publishes its effects: the users' membership notices, which the gateway's sync reads.
   const projector = await stack.startExtra('projector', 'projector')
   const tp = performance.now()
-  ctx.bar.start('projector catching up', Math.max(5000, o.events / 20), () => 'projector_lag_events → 0')
+  ctx.bar.start('projector catching up', Math.max(5000, o.events / 20), () => 'lag and outbox → 0')
   let caughtUp = false
   try {
     caughtUp = await waitProjector(projector.opsPort, o.shards, Math.max(120_000, o.events / 2))

@@ -4,13 +4,11 @@ import {
   type ConversationState,
   type DecideContext,
   decide,
-  effectsOf,
   emptyState,
   evolve,
   toSnapshot,
 } from '@chatapp/domain'
 import { type ConversationLog, createConversationLog, type NatsConnection } from '@chatapp/kit'
-import { jetstream } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { mapLimit } from '../load/accounts.js'
 
@@ -18,11 +16,11 @@ import { mapLimit } from '../load/accounts.js'
  * A log of a million events in about a minute, written the way the gateways would have written
  * it, minus the sockets: each command goes through domain's `decide`, is appended with the
  * gateway's headers and expectation (kit's ConversationLog, the adapter the gateway appends
- * through), folded with `evolve` at the sequence JetStream gave it, and followed by what the
- * gateway does after an append: the membership notices of the user index (`effectsOf`) and a
- * state snapshot in the conv-state bucket every SNAPSHOT_EVERY folded events (the gateway's
- * state store's default), so a gateway meets what it would meet in production. Conversations
- * are appended in parallel, each one's events in order.
+ * through), folded with `evolve` at the sequence JetStream gave it, and followed by a state
+ * snapshot in the conv-state bucket every SNAPSHOT_EVERY folded events (the gateway's state
+ * store's default), so a gateway meets what it would meet in production. The membership notices
+ * of the user index are the projector's effects (ADR 0150): they exist once it has projected the
+ * seeded log. Conversations are appended in parallel, each one's events in order.
  */
 export const SNAPSHOT_EVERY = 200
 
@@ -59,7 +57,6 @@ export interface SeedOptions {
 export interface SeedResult {
   conversations: SeededConversation[]
   events: number
-  notices: number
   snapshots: number
   seconds: number
 }
@@ -91,17 +88,13 @@ const scriptStep = (c: SeededConversation, textBytes: number): Command[] => {
 export class LogSeeder {
   private log: ConversationLog | undefined
   private kv: Awaited<ReturnType<Kvm['open']>> | undefined
-  private readonly js
   private seq = 0
   events = 0
-  notices = 0
   snapshots = 0
   /** Event types whose shape was checked against the contracts (the first of each). */
   private readonly checked = new Set<string>()
 
-  constructor(private readonly o: SeedOptions) {
-    this.js = jetstream(o.nc)
-  }
+  constructor(private readonly o: SeedOptions) {}
 
   private ctx(): DecideContext {
     return {
@@ -117,7 +110,7 @@ export class LogSeeder {
     return { log: this.log, kv: this.kv }
   }
 
-  /** Decides, appends and folds one command; the membership notices and snapshots follow. */
+  /** Decides, appends and folds one command; a snapshot follows every SNAPSHOT_EVERY events. */
   private async apply(c: SeededConversation, command: Command): Promise<void> {
     const { log, kv } = await this.open()
     const s = c.state
@@ -142,13 +135,6 @@ export class LogSeeder {
       if (v.kind !== 'accepted') throw new Error(`seeding ${c.id}: ${e.type} ${v.kind} by the fold`)
       this.events++
       c.sinceSnapshot++
-      for (const x of effectsOf(e, r.seq)) {
-        if (x.kind !== 'notice') continue
-        await this.js.publish(this.o.names.userSubject(x.notice.userId), encodeJson(x.notice), {
-          msgID: x.id,
-        })
-        this.notices++
-      }
       if (c.sinceSnapshot >= SNAPSHOT_EVERY) {
         c.sinceSnapshot = 0
         await kv.put(c.id, JSON.stringify(toSnapshot(s)))
@@ -188,7 +174,6 @@ export class LogSeeder {
     return {
       conversations: convs,
       events: this.events,
-      notices: this.notices,
       snapshots: this.snapshots,
       seconds: (performance.now() - t0) / 1000,
     }

@@ -1,4 +1,3 @@
-import { membershipNoticeDecoder } from '@chatapp/contracts'
 import { emptyState, evolve, fromSnapshot } from '@chatapp/domain'
 import { createTestNamespace } from '@chatapp/infra'
 import { createConversationLog } from '@chatapp/kit'
@@ -16,7 +15,7 @@ t.test('a ring gives every user the same number of direct conversations, each pa
 })
 
 t.test(
-  'seeds a log every reader accepts: created, messages and receipts in order, the user index and the snapshots a gateway leaves',
+  'seeds a log every reader accepts: created, messages and receipts in order, and the snapshots a gateway leaves',
   async (t) => {
     const tn = await createTestNamespace({ shards: 2 })
     t.teardown(tn.cleanup)
@@ -33,7 +32,6 @@ t.test(
     const r = await seeder.seed()
     t.equal(r.conversations.length, 4)
     t.equal(r.events, 4 * (SNAPSHOT_EVERY + 20), 'exactly the events asked for')
-    t.equal(r.notices, 8, 'two membership notices per conversation')
     t.equal(r.snapshots, 4, 'one snapshot per conversation, after its first 200 events')
     const log = await createConversationLog(tn.nc, tn.names)
     const kv = await new Kvm(tn.nc).open(tn.names.convStateBucket)
@@ -52,16 +50,6 @@ t.test(
       const snap = fromSnapshot((await kv.get(c.id))!.json())
       t.ok(snap && snap.lastM <= s.lastM && snap.n > 0, 'a snapshot a gateway can start from')
     }
-    // The user index: each user's membership notices name their conversations.
-    const mine = r.conversations.filter((c) => c.members.includes(users[0]!)).map((c) => c.id)
-    const subject = tn.names.userSubject(users[0]!)
-    const last = await log.ranges.last(tn.names.userStream, subject)
-    const seen: string[] = []
-    for await (const m of log.ranges.read(tn.names.userStream, subject, 0, last)) {
-      const d = membershipNoticeDecoder.decode(m.data)
-      if (d.ok) seen.push(d.value.conversationId)
-    }
-    t.same(seen.sort(), mine.sort())
     // Devices away meanwhile: more messages, still accepted by every reader.
     const n0 = r.conversations[0]!.state.n
     t.equal(await seeder.addMessages(r.conversations, 3), 12)
