@@ -1,4 +1,5 @@
 /** The benchmark's pure parts, for tests and for anyone who wants to read a results file. */
+export * from './core/cost.js'
 export * from './core/latency.js'
 export * from './core/options.js'
 export * from './core/plan.js'
