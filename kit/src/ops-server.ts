@@ -4,6 +4,7 @@ import type { HealthResponse } from '@chatapp/contracts'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { cpuProfile, MAX_PROFILE_SECONDS } from './cpu-profile.js'
 import { heapAfterGc } from './heap-after-gc.js'
+import { heapSnapshot } from './heap-snapshot.js'
 import type { Logger } from './logger.js'
 
 /** A dependency check: true when the connection is up. Must answer quickly and never throw. */
@@ -45,7 +46,8 @@ const runCheck = async (check: ReadinessCheck): Promise<'up' | 'down'> => {
 /**
  * `/healthz` (the process runs), `/readyz` (every dependency is up and the process is not
  * draining), `/metrics` (Prometheus), `/debug/cpu-profile?seconds=N` (a V8 CPU profile of the
- * next N seconds) and `/debug/heap` (memory after a full GC), on a port of their own so they never queue behind client traffic. The ops port
+ * next N seconds), `/debug/heap` (memory after a full GC) and `/debug/heap-snapshot` (what that
+ * memory is made of), on a port of their own so they never queue behind client traffic. The ops port
  * listens on `OPS_HOST` (loopback by default): it is for operators, not for the internet.
  */
 export const startOpsServer = async (o: OpsOptions): Promise<OpsServer> => {
@@ -99,6 +101,12 @@ export const startOpsServer = async (o: OpsOptions): Promise<OpsServer> => {
       // A full GC stops the process for a moment (tens of ms on a large heap): operators only.
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       res.end(JSON.stringify(heapAfterGc()))
+      return
+    }
+    if (path === '/debug/heap-snapshot') {
+      // Stops the process for as long as V8 takes to write it (seconds for a large heap).
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      heapSnapshot().pipe(res)
       return
     }
     if (path === '/metrics') {

@@ -112,3 +112,13 @@ t.test('reports memory after a full GC: garbage is gone from heapUsed, live data
   t.ok(afterKept.heapUsedBytes - before.heapUsedBytes > 24 * 2 ** 20, 'live strings do')
   t.ok(kept.length === 32 && afterKept.rssBytes > 0)
 })
+
+t.test('streams a V8 heap snapshot of the process', async (t) => {
+  const ops = await startOpsServer({ service: 'svc', host: '127.0.0.1', port: 0, log, checks: {} })
+  t.teardown(() => ops.close())
+  const snap = await fetch(`http://127.0.0.1:${ops.port}/debug/heap-snapshot`)
+  t.equal(snap.status, 200)
+  const text = await snap.text()
+  t.match(text.slice(0, 200), /^\{"snapshot":\{"meta":/, 'a V8 heap snapshot')
+  t.ok(text.length > 1_000_000, `of the whole heap: ${text.length} characters`)
+})

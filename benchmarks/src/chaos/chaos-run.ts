@@ -1,17 +1,16 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { AuthApi, type ChatClient, connect, isChatClientError, tokenSession } from '@chatapp/client'
-import { type Cluster, repoRoot, startCluster } from '@chatapp/infra'
+import { type Cluster, startCluster } from '@chatapp/infra'
 import { connectNats, createConversationLog, createLogger } from '@chatapp/kit'
 import { mapLimit } from '../load/accounts.js'
+import { opsCli } from '../system/ops-cli.js'
 import { type Fault, type FaultKind, Ledger, type Verdicts } from './ledger.js'
 import { auditLog, type LogAudit } from './log-audit.js'
 
-const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export interface ChaosOptions {
@@ -68,21 +67,7 @@ const makePhoto = (dir: string): Buffer | undefined => {
   }
 }
 
-/** `chatapp-ops <args>` against the cluster, as an operator runs it. */
-const ops = async (c: Cluster, args: string[]): Promise<{ code: number; out: string }> => {
-  try {
-    const r = await run(process.execPath, [join(repoRoot, 'projector/dist/cli.js'), ...args], {
-      env: { ...process.env, ...c.env },
-      maxBuffer: 64 * 1024 * 1024,
-      // A command that cannot finish (a stream without a leader) is a finding, not a hang.
-      timeout: 180_000,
-    })
-    return { code: 0, out: r.stdout }
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof x.code === 'number' ? x.code : 3, out: `${x.stdout ?? ''}${x.stderr ?? ''}` }
-  }
-}
+const ops = (c: Cluster, args: string[]) => opsCli(c.env, args)
 
 const waitUntil = async (
   what: string,

@@ -24,6 +24,10 @@ export interface Options {
   ceilings: boolean
   /** Directory for V8 CPU profiles of the services (`--profile DIR`), written when they stop. */
   profileDir?: string
+  /** Use the stack's nats-server (shared with everything else on the machine) instead of a private one. */
+  sharedNats: boolean
+  /** reconnect: the storm mode (seeded log, N sessions reconnecting within a window). */
+  storm: boolean
   ceilingSeconds: number
   msgBytes: number
   receiptIntervalMs: number
@@ -38,11 +42,18 @@ export interface Options {
   groups: number
   groupSize: number
   connections: number
+  freshConnections: number
   users: number
   sourceAddresses: number
   holdS: number
   reconnectClients: number
   offlineS: number
+  sessions: number
+  devices: number
+  events: number
+  windowS: number
+  conversationsPerUser: number
+  missed: number
   uploads: number
   photoShare: number
   /** Hard bound on the whole run, after which everything is stopped and the run fails. */
@@ -104,8 +115,16 @@ export const NUMERIC: Spec[] = [
   n('target-p99-ms', 'targetP99Ms', 'ramp: highest acceptable p99 send→delivered', { '*': 100 }, 1, 60_000),
   n('groups', 'groups', 'group: number of groups', { '*': 4, quick: 2 }, 1, 10_000),
   n('group-size', 'groupSize', 'group: members per group (at most 1024)', { '*': 64, quick: 32 }, 2, 1024),
-  n('connections', 'connections', 'connections: idle connections to open', { '*': 5000 }, 1, 1_000_000),
-  n('users', 'users', 'connections: distinct users sharing them', { '*': 100 }, 1, 100_000),
+  n('connections', 'connections', 'connections: idle connections to open', { '*': 15_000 }, 1, 1_000_000),
+  n(
+    'fresh-connections',
+    'freshConnections',
+    'connections: how many of them measure the fresh process (the rest: the marginal cost on a warm one)',
+    { '*': 10_000 },
+    1,
+    1_000_000,
+  ),
+  n('users', 'users', 'connections: distinct users sharing them', { '*': 100 }, 1, 1_000_000),
   n(
     'source-addresses',
     'sourceAddresses',
@@ -124,6 +143,54 @@ export const NUMERIC: Spec[] = [
     100_000,
   ),
   n('offline', 'offlineS', 'reconnect: seconds they stay offline', { '*': 3 }, 0, 3600),
+  n(
+    'sessions',
+    'sessions',
+    'reconnect --storm: sessions (one device of one user each)',
+    { '*': 10_000 },
+    2,
+    200_000,
+  ),
+  n(
+    'devices',
+    'devices',
+    'reconnect --storm: devices that (re)connect, spread over the users (0 = every user)',
+    { '*': 0 },
+    0,
+    200_000,
+  ),
+  n(
+    'events',
+    'events',
+    'reconnect --storm: events seeded into the log beforehand',
+    { '*': 1_000_000 },
+    1,
+    1e9,
+  ),
+  n(
+    'window',
+    'windowS',
+    'reconnect --storm: seconds over which the sessions (re)connect',
+    { '*': 60 },
+    1,
+    3600,
+  ),
+  n(
+    'conversations-per-user',
+    'conversationsPerUser',
+    'reconnect --storm: direct conversations of each user (even)',
+    { '*': 2 },
+    2,
+    1000,
+  ),
+  n(
+    'missed',
+    'missed',
+    'reconnect --storm: messages each conversation gets while its devices are away',
+    { '*': 5 },
+    0,
+    10_000,
+  ),
   n('uploads', 'uploads', 'media: uploads in total', { '*': 40 }, 1, 100_000),
   n('photo-share', 'photoShare', 'media: share of photos (the rest are videos), 0..1', { '*': 0.75 }, 0, 1),
   n('ceiling-seconds', 'ceilingSeconds', 'seconds of each ceiling measurement', { '*': 5, quick: 3 }, 1, 600),
@@ -139,8 +206,10 @@ scenarios
   direct        N users in 1:1 pairs at a fixed offered rate
   ramp          raise the rate step by step until p99 send→delivered passes the target or loss appears
   group         G groups of S members: latency until the last member has each message
-  connections   C idle connections: gateway memory per connection
-  reconnect     K devices drop mid-run and resync: nothing may be missed
+  connections   C idle connections on a fresh gateway: its memory per connection (the first F, then
+                the marginal cost on the warm process), and the nats-server's per connection
+  reconnect     K devices drop mid-run and resync: nothing may be missed; with --storm, a log of
+                --events seeded in bulk and --sessions devices (re)connecting within --window s
   media         photo and video uploads: worker throughput and time to ready
   ceilings      only the ceilings: raw JetStream publish and raw uWebSockets.js echo
   chaos         the production shape (make cluster) under load while processes are killed -9;
@@ -153,6 +222,8 @@ options
   --out DIR                   where the JSON and HTML reports go (default benchmarks/results)
   --no-ceilings               skip the ceiling measurements
   --profile DIR               write a V8 CPU profile of each service to DIR (open in Chrome DevTools)
+  --shared-nats               use the stack's nats-server instead of a private one for the run
+  --storm                     reconnect: the storm mode
 ${NUMERIC.map(
   (s) =>
     `  --${s.flag.padEnd(26)}${s.help} (default ${s.def['*']}${Object.entries(s.def)
@@ -178,6 +249,8 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
         help: { type: 'boolean', short: 'h' },
         keep: { type: 'boolean' },
         'no-ceilings': { type: 'boolean' },
+        'shared-nats': { type: 'boolean' },
+        storm: { type: 'boolean' },
         'gateway-url': { type: 'string' },
         'projector-metrics-url': { type: 'string' },
         out: { type: 'string' },
@@ -197,6 +270,8 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
     scenario,
     keep: v.keep === true,
     ceilings: v['no-ceilings'] !== true,
+    sharedNats: v['shared-nats'] === true,
+    storm: v.storm === true,
     out: typeof v.out === 'string' ? v.out : defaultOut,
     ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
   }

@@ -1,3 +1,4 @@
+import type { StepCost } from './cost.js'
 import type { LatencySummary } from './latency.js'
 import type { CheckCounts } from './sequence-checker.js'
 
@@ -11,6 +12,8 @@ export interface Machine {
   os: string
   /** 1-minute load average at the start: the machine may be shared, and this says how busy it was. */
   loadAvgStart: number
+  /** The same at the end of the run. */
+  loadAvgEnd?: number
 }
 
 /** Per-second counts of one phase, for the throughput chart. */
@@ -39,6 +42,8 @@ export interface PhaseResult {
   toLastMember?: LatencySummary
   check: CheckCounts
   timeline: TimelinePoint[]
+  /** Server CPU per unit of work over the step's steady state, and the nats-server around it. */
+  cost?: StepCost
   /** Every error fails the run (media: a failed upload is a message the recipient never gets). */
   errorsFail?: boolean
   /** Scenario-specific figures (resync time, bytes per connection, media time to ready …). */

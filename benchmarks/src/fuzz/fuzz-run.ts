@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { CLOSE_CODES, DEFAULT_LIMITS } from '@chatapp/contracts'
-import { repoRoot } from '@chatapp/infra'
 import WebSocket from 'ws'
 import { mapLimit, registerAndLogin } from '../load/accounts.js'
 import { type BenchStack, startBenchStack } from '../system/bench-stack.js'
 import { Cleanup } from '../system/cleanup.js'
+import { opsCli } from '../system/ops-cli.js'
 import { readProc } from '../system/proc-stat.js'
 import { createFuzzer, type FuzzKind } from './frame-fuzzer.js'
 import { type RssSample, rssTrend } from './rss-trend.js'
@@ -62,22 +59,9 @@ export interface FuzzReport {
   violations: string[]
 }
 
-const run = promisify(execFile)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const ops = async (bs: BenchStack, args: string[]): Promise<{ code: number; out: string }> => {
-  try {
-    const r = await run(process.execPath, [join(repoRoot, 'projector/dist/cli.js'), ...args], {
-      env: { ...process.env, ...bs.env },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 180_000,
-    })
-    return { code: 0, out: r.stdout }
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof x.code === 'number' ? x.code : 3, out: `${x.stdout ?? ''}${x.stderr ?? ''}` }
-  }
-}
+const ops = (bs: BenchStack, args: string[]) => opsCli(bs.env, args)
 
 /** Close codes the protocol documents; anything else (1006 above all) is a finding. */
 const DOCUMENTED_CLOSES = new Set<number>([

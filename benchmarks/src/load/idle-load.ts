@@ -23,7 +23,7 @@ export class IdleLoad {
         const addr = this.s.localAddresses[i % this.s.localAddresses.length]
         const session = new Session({
           wsUrl: this.s.wsUrl,
-          token: tokens[i % tokens.length]!,
+          token: tokens[(this.s.tokenOffset + i) % tokens.length]!,
           ...(addr ? { localAddress: addr } : {}),
           onEvent: () => {},
           onClose: () => {

@@ -38,11 +38,48 @@ export interface IdleSetup {
   wsUrl: string
   /** Access tokens (users logged in beforehand), shared round robin by the connections. */
   tokens: string[]
+  /** Where this worker's connections start in the round robin (so workers do not all reuse the first users). */
+  tokenOffset: number
   connections: number
   localAddresses: string[]
 }
 
-export type Setup = ChatSetup | EchoSetup | IdleSetup
+/** One device of the reconnect storm: its token, the cursors it holds, when it (re)connects in a wave. */
+export interface StormDevice {
+  token: string
+  cursors: Record<string, number>
+  /** Milliseconds after the wave's start. */
+  offsetMs: number
+}
+
+export interface StormSetup {
+  kind: 'storm'
+  wsUrl: string
+  devices: StormDevice[]
+  localAddresses: string[]
+}
+
+export type Setup = ChatSetup | EchoSetup | IdleSetup | StormSetup
+
+export interface StormWave {
+  /** Epoch milliseconds (the coordinator's and the workers' clocks are this machine's). */
+  startAt: number
+  timeoutMs: number
+}
+
+export interface StormWaveResult {
+  started: number
+  synced: number
+  failures: Record<string, number>
+  connectToHello: string
+  helloToSynced: string
+  connectToSynced: string
+  /** Per device, in setup order: messages its sync brought (-1: it did not sync). */
+  caught: number[]
+  redelivered: number
+  /** Epoch milliseconds of the last `synced`. */
+  lastSyncedAt: number
+}
 
 export interface RunStep {
   /** Messages per second this worker offers. */
@@ -78,6 +115,8 @@ export type ToWorker =
   | { type: 'setup'; setup: Setup }
   | { type: 'run'; step: RunStep }
   | { type: 'media'; step: MediaStep }
+  | { type: 'storm'; wave: StormWave }
+  | { type: 'storm-drop' }
   | { type: 'close' }
 
 export interface Progress {
@@ -117,4 +156,5 @@ export type FromWorker =
   | { type: 'step'; result: StepResult }
   | { type: 'echo'; result: EchoResult }
   | { type: 'media'; result: MediaResult }
+  | { type: 'storm'; result: StormWaveResult }
   | { type: 'failed'; message: string }

@@ -10,6 +10,8 @@ import type {
   RunStep,
   Setup,
   StepResult,
+  StormWave,
+  StormWaveResult,
 } from './messages.js'
 
 // Workers always run the built JavaScript (also when a test imports this file from src).
@@ -126,6 +128,21 @@ export class WorkerPool {
       ),
     )
     return replies.flatMap((m) => (m?.type === 'media' ? [m.result] : []))
+  }
+
+  /** One wave of the reconnect storm on every worker that has storm devices. */
+  async stormWave(wave: StormWave, active: boolean[], timeoutMs: number): Promise<StormWaveResult[]> {
+    const replies = await Promise.all(
+      this.workers.map((w, i) => (active[i] ? this.ask(w, { type: 'storm', wave }, timeoutMs) : undefined)),
+    )
+    return replies.flatMap((m) => (m?.type === 'storm' ? [m.result] : []))
+  }
+
+  /** Every storm device drops its connection (no close handshake). */
+  async stormDrop(active: boolean[]): Promise<void> {
+    await Promise.all(
+      this.workers.map((w, i) => (active[i] ? this.ask(w, { type: 'storm-drop' }, 30_000) : undefined)),
+    )
   }
 
   async close(): Promise<void> {

@@ -79,10 +79,10 @@ export class Session {
   }
 
   /** Sends `sync` with the cursors held; events that arrive before `synced` are not live. */
-  sync(tail = 0): Promise<ServerFrameOf<'synced'>> {
+  sync(tail = 0, timeoutMs = 30_000): Promise<ServerFrameOf<'synced'>> {
     this.syncing = true
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no synced within 30 s')), 30_000)
+      const timer = setTimeout(() => reject(new Error(`no synced within ${timeoutMs / 1000} s`)), timeoutMs)
       this.syncDone = (f) => {
         clearTimeout(timer)
         this.syncing = false

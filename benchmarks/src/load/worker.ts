@@ -7,11 +7,13 @@ import { runEcho } from './echo-load.js'
 import { IdleLoad } from './idle-load.js'
 import { runMediaLoad } from './media-load.js'
 import type { FromWorker, ToWorker } from './messages.js'
+import { StormLoad } from './storm-load.js'
 
 const say = (m: FromWorker) => process.send?.(m)
 let chat: ChatLoad | undefined
 /** Idle loads accumulate: the connections scenario opens its connections in rounds. */
 const idle: IdleLoad[] = []
+let storm: StormLoad | undefined
 let progressTimer: NodeJS.Timeout | undefined
 
 const fail = (e: unknown) => {
@@ -50,6 +52,15 @@ const handle = async (m: ToWorker): Promise<void> => {
         case 'echo':
           say({ type: 'echo', result: await runEcho(s) })
           return
+        case 'storm': {
+          storm?.close()
+          const load = new StormLoad(s)
+          storm = load
+          if (progressTimer) clearInterval(progressTimer)
+          progressTimer = setInterval(() => say({ type: 'progress', progress: load.progress() }), 250)
+          say({ type: 'ready', clients: s.devices.length, conversations: 0, setupMs: performance.now() - t0 })
+          return
+        }
         default: {
           const never: never = s
           return never
@@ -64,8 +75,17 @@ const handle = async (m: ToWorker): Promise<void> => {
       if (!chat) throw new Error('media before a chat setup')
       say({ type: 'media', result: await runMediaLoad(chat, m.step) })
       return
+    case 'storm':
+      if (!storm) throw new Error('storm wave before a storm setup')
+      say({ type: 'storm', result: await storm.wave(m.wave) })
+      return
+    case 'storm-drop':
+      storm?.drop()
+      say({ type: 'ready', clients: 0, conversations: 0, setupMs: 0 })
+      return
     case 'close':
       if (progressTimer) clearInterval(progressTimer)
+      storm?.close()
       for (const l of idle) l.close()
       await chat?.close()
       setTimeout(() => process.exit(0), 200).unref()

@@ -1,5 +1,6 @@
 import type { LatencySummary } from '../core/latency.js'
 import type { RunResult } from '../core/result.js'
+import { renderCost } from './cost-table.js'
 import { fmtBytes, fmtInt, fmtMs, fmtPct, textTable } from './format.js'
 
 const lat = (name: string, l: LatencySummary): string[] => [
@@ -15,7 +16,7 @@ const lat = (name: string, l: LatencySummary): string[] => [
 export const renderTable = (r: RunResult): string => {
   const out: string[] = []
   out.push(
-    `Chatapp benchmark · ${r.scenario} · ${r.startedAt} · commit ${r.commit.slice(0, 10)} · ${r.machine.cores} × ${r.machine.cpuModel} · node ${r.machine.node} · load ${r.machine.loadAvgStart.toFixed(2)}`,
+    `Chatapp benchmark · ${r.scenario} · ${r.startedAt} · commit ${r.commit.slice(0, 10)} · ${r.machine.cores} × ${r.machine.cpuModel} · node ${r.machine.node} · load ${r.machine.loadAvgStart.toFixed(2)}${r.machine.loadAvgEnd !== undefined ? ` → ${r.machine.loadAvgEnd.toFixed(2)}` : ''}`,
   )
   const latencyRows: string[][] = []
   for (const p of r.phases) {
@@ -78,6 +79,8 @@ export const renderTable = (r: RunResult): string => {
     ])
     if (extras.length > 0) out.push('', textTable(['phase', 'figure', 'value'], extras))
   }
+
+  out.push(...renderCost(r.phases))
 
   if (c.jetstream || c.wsEcho) {
     out.push('', 'Against the ceilings (same run, same machine)')

@@ -6,6 +6,7 @@ import type { PhaseResult, TimelinePoint } from '../core/result.js'
 import { addCounts, ZERO_COUNTS } from '../core/sequence-checker.js'
 import type { RunStep, StepResult } from '../load/messages.js'
 import { fmtInt } from '../report/format.js'
+import type { ClosedWindow, CostWindow } from '../system/cost-meter.js'
 import { cpuBetween } from '../system/proc-sampler.js'
 import type { RunContext } from './context.js'
 
@@ -59,21 +60,24 @@ export const setupChat = async (
  * With `--profile DIR`: a CPU profile of each service over the steady part of the step (from 0.5 s
  * in to 0.5 s before its end, through the ops endpoint), written as DIR/<step>-<service>.cpuprofile.
  */
-const profileStep = async (ctx: RunContext, step: string, durationMs: number): Promise<void> => {
+export const profileStep = async (ctx: RunContext, step: string, durationMs: number): Promise<void> => {
   const dir = ctx.o.profileDir
   const seconds = (durationMs - 1000) / 1000
   if (!dir || !ctx.stack || seconds < 1) return
   mkdirSync(dir, { recursive: true })
   await new Promise((r) => setTimeout(r, 500))
   await Promise.all(
-    Object.values(ctx.stack.services).map(async (svc) => {
+    [...ctx.stack.running.values()].map(async (svc) => {
       try {
         const res = await fetch(`http://127.0.0.1:${svc.opsPort}/debug/cpu-profile?seconds=${seconds}`)
         if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        writeFileSync(join(dir, `${step}-${svc.name}.cpuprofile`), await res.text())
+        writeFileSync(
+          join(dir, `${step}-${svc.label}.cpuprofile`.replace(/[^\w.-]+/g, '_')),
+          await res.text(),
+        )
       } catch (e) {
         ctx.notes.push(
-          `no CPU profile of ${svc.name} for ${step}: ${e instanceof Error ? e.message : String(e)}`,
+          `no CPU profile of ${svc.label} for ${step}: ${e instanceof Error ? e.message : String(e)}`,
         )
       }
     }),
@@ -89,10 +93,27 @@ export const runChatStep = async (
   step: Omit<RunStep, 'rate'> & { rate: number },
 ): Promise<PhaseResult> => {
   const timeline: TimelinePoint[] = []
+  const natsBefore = await ctx.cost.nats()
+  const natsWatch = ctx.cost.watchNats()
   const base = ctx.pool.progress()
   let last = base
   const t0 = performance.now()
   const cpuBefore = ctx.sampler.cpuNow()
+  // The steady state: from the end of the warm-up to the end of sending (the drain is not load).
+  const warmMs = Math.min(2000, step.durationMs * 0.2)
+  const opened = new Promise<CostWindow>((resolve) =>
+    setTimeout(() => resolve(ctx.cost.open(ctx.pool.progress().stored)), warmMs),
+  )
+  let closeTimer: NodeJS.Timeout | undefined
+  const closed = opened.then(
+    (w) =>
+      new Promise<ClosedWindow>((resolve) => {
+        closeTimer = setTimeout(
+          () => resolve(ctx.cost.close(w, ctx.pool.progress().stored)),
+          Math.max(0, step.durationMs - (performance.now() - t0)),
+        )
+      }),
+  )
   const profiles = profileStep(ctx, name, step.durationMs)
   const timer = setInterval(() => {
     const p = ctx.pool.progress()
@@ -114,11 +135,24 @@ export const runChatStep = async (
       splitRate(step.rate, plans),
       plans.map((p) => p.conversations.length > 0),
     )
+  } catch (e) {
+    clearTimeout(closeTimer)
+    await natsWatch.stop()
+    throw e
   } finally {
     clearInterval(timer)
     ctx.bar.stop()
   }
   await profiles
+  const window = await closed
+  const cost = ctx.cost.result({
+    unit: 'message',
+    window: `sending, from ${(warmMs / 1000).toFixed(1)} s in to its end (stored messages)`,
+    closed: window,
+    before: natsBefore,
+    after: await ctx.cost.nats(),
+    peak: await natsWatch.stop(),
+  })
   // CPU of each component over this step only (setup and other phases excluded).
   const stepSeconds = (performance.now() - t0) / 1000
   const cpu: Record<string, string> = {}
@@ -159,6 +193,7 @@ export const runChatStep = async (
     ...(lastMember.count > 0 ? { toLastMember: lastMember } : {}),
     check: results.reduce((a, r) => addCounts(a, r.check), ZERO_COUNTS),
     timeline,
+    cost,
     extra: {
       'expected deliveries': expected,
       ...cpu,

@@ -56,6 +56,9 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
   const plans = directPlan(o.clients, ctx.pool.size, `${ctx.runTag}m`)
   const size = await setupChat(ctx, plans)
   const per = splitCount(o.uploads, ctx.pool.size)
+  const natsBefore = await ctx.cost.nats()
+  const natsWatch = ctx.cost.watchNats()
+  const window = await ctx.cost.open(0)
   const t0 = performance.now()
   ctx.bar.start('media', o.durationS * 1000, () => `${fmtInt(o.uploads)} uploads`)
   let results: Awaited<ReturnType<typeof ctx.pool.media>>
@@ -81,6 +84,19 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
   }
   const seconds = (performance.now() - t0) / 1000
   const sum = (f: (r: (typeof results)[number]) => number) => results.reduce((a, r) => a + f(r), 0)
+  // The whole step is the window: uploads, variants and media.ready, per upload that became ready.
+  const closed = await ctx.cost.close(
+    window,
+    sum((r) => r.ready),
+  )
+  const cost = ctx.cost.result({
+    unit: 'upload',
+    window: 'the whole step (upload, send, variants, media.ready)',
+    closed,
+    before: natsBefore,
+    after: await ctx.cost.nats(),
+    peak: await natsWatch.stop(),
+  })
   const errors: Record<string, number> = {}
   for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
   const ready = sum((r) => r.ready)
@@ -130,6 +146,7 @@ export const runMedia = async (ctx: RunContext): Promise<PhaseResult[]> => {
       sendToDelivered: zero,
       check: ZERO_COUNTS,
       timeline: [],
+      cost,
       extra: {
         'upload→photo ready': summarize(mergeHistograms(results.map((r) => r.imageToReady))),
         'upload→video ready': summarize(mergeHistograms(results.map((r) => r.videoToReady))),

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from '@chatapp/infra'
 import { measureJetStream } from '../ceilings/jetstream-ceiling.js'
@@ -12,25 +12,22 @@ import { ProgressBar } from '../report/progress-bar.js'
 import { renderTable } from '../report/table.js'
 import { type BenchStack, newBenchNamespace, startBenchStack } from '../system/bench-stack.js'
 import { Cleanup } from '../system/cleanup.js'
+import { CostMeter } from '../system/cost-meter.js'
+import { gatewayNofile, hardFileLimit } from '../system/fd-limit.js'
 import { LagProbe } from '../system/lag-probe.js'
 import { gitCommit, machineInfo } from '../system/machine.js'
+import { NatsProbe } from '../system/nats-probe.js'
+import { type NatsServer, sharedNats, startPrivateNats } from '../system/nats-server.js'
+import { PgBackends } from '../system/pg-backends.js'
 import { type Component, ProcSampler, pidsByName } from '../system/proc-sampler.js'
 import type { ServiceName } from '../system/services.js'
 import { runDirect, runGroup, runRamp, runReconnect } from './chat-scenarios.js'
 import { runConnections } from './connections.js'
 import type { RunContext } from './context.js'
 import { runMedia } from './media.js'
+import { runReconnectStorm } from './reconnect-storm.js'
 
 const QUICK_GROUP_RATE = 20
-
-const hardFileLimit = (): number => {
-  try {
-    const v = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()
-    return v === 'unlimited' ? 1_048_576 : Number(v) || 1024
-  } catch {
-    return 1024
-  }
-}
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`)
 
@@ -39,14 +36,17 @@ const servicesFor = (o: Options): ServiceName[] => {
     case 'ceilings':
       return []
     case 'connections':
-      return ['gateway']
+      // The step starts a fresh gateway of its own (its memory per connection is the figure).
+      return []
     case 'media':
       return ['gateway', 'projector', 'media-worker']
+    case 'reconnect':
+      // The storm seeds the log first, then starts the projector (seeding is measured alone).
+      return o.storm ? ['gateway'] : ['gateway', 'projector']
     case 'quick':
     case 'direct':
     case 'ramp':
     case 'group':
-    case 'reconnect':
       return ['gateway', 'projector']
     default: {
       const never: never = o.scenario
@@ -109,7 +109,7 @@ const scenarioPhases = async (ctx: RunContext): Promise<PhaseResult[]> => {
     case 'ramp':
       return runRamp(ctx)
     case 'reconnect':
-      return runReconnect(ctx)
+      return o.storm ? runReconnectStorm(ctx) : runReconnect(ctx)
     case 'connections':
       return runConnections(ctx)
     case 'media':
@@ -138,43 +138,60 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     const services = servicesFor(o)
     // Raised for the gateway only, and never above our own hard limit (raising the hard limit
     // needs CAP_SYS_RESOURCE, which containers rarely grant).
-    const hardNofile = hardFileLimit()
-    const nofile =
-      o.scenario === 'connections' ? Math.min(hardNofile, Math.max(20_000, o.connections + 2048)) : undefined
-    if (nofile !== undefined && o.connections + 256 > nofile) {
-      const note = `the file-descriptor hard limit is ${hardNofile}: the gateway cannot hold ${o.connections} connections (raise it with ulimit -Hn as root)`
-      log(note)
-    }
-    if (!o.gatewayUrl) {
-      stack = await startBenchStack(
-        {
-          shards: o.shards,
-          services,
-          keep: o.keep,
-          log,
-          ...(nofile ? { gatewayNofile: nofile } : {}),
-        },
-        cleanup,
+    const wanted =
+      o.scenario === 'connections' ? o.connections : o.scenario === 'reconnect' && o.storm ? o.sessions : 0
+    const nofile = o.scenario === 'reconnect' && o.storm ? gatewayNofile(wanted) : undefined
+    if (wanted + 256 > gatewayNofile(wanted))
+      log(
+        `the file-descriptor hard limit is ${hardFileLimit()}: a gateway cannot hold ${wanted} connections (raise it with ulimit -Hn as root)`,
       )
-    } else if (o.ceilings) {
-      // Against a running system the JetStream ceiling still needs our own NATS connection.
-      stack = await startBenchStack({ shards: 1, services: [], keep: o.keep, log }, cleanup)
-    }
-    const httpUrl = o.gatewayUrl ?? stack?.gatewayUrl ?? ''
     const pool = new WorkerPool(o.workers, cleanup)
-    const svcPid = (n: ServiceName) => () => {
-      const pid = stack?.services[n]?.pid
-      return pid ? [pid] : []
-    }
+    // Server processes (what "server CPU per message" adds up) and the rest, for comparison.
     const components: Component[] = [
-      ...services.filter((s) => stack?.services[s]).map((s) => ({ name: s, pids: svcPid(s) })),
-      { name: 'nats-server (shared)', pids: () => pidsByName('nats-server') },
-      { name: 'postgres (shared)', pids: () => pidsByName('postgres', 'postmaster') },
       { name: `load generator (${o.workers} procs)`, pids: () => pool.pids() },
       { name: 'benchmark coordinator', pids: () => [process.pid] },
     ]
     const sampler = new ProcSampler(components)
+    let pg: PgBackends | undefined
+    let nats: NatsServer | undefined
+    if (!o.gatewayUrl || o.ceilings) {
+      // A running system (--gateway-url) has its own server: the ceiling then uses the stack's.
+      nats = o.sharedNats || o.gatewayUrl ? undefined : await startPrivateNats(cleanup, log)
+      stack = await startBenchStack(
+        {
+          shards: o.gatewayUrl ? 1 : o.shards,
+          services: o.gatewayUrl ? [] : services,
+          keep: o.keep,
+          log,
+          ...(nofile ? { gatewayNofile: nofile } : {}),
+          ...(nats ? { nats } : {}),
+          onStart: (label, svc) => {
+            sampler.add({ name: label, pids: () => [svc.pid], server: true, withChildren: true })
+            sampler.add({ name: `PostgreSQL (${label})`, pids: () => pg?.pids(label) ?? [], server: true })
+          },
+        },
+        cleanup,
+      )
+      nats ??= sharedNats(stack.stack.natsUrl)
+      const prefix = stack.pgAppPrefix
+      pg = new PgBackends(stack.stack.databaseUrl, prefix)
+      await pg.start()
+      cleanup.add('PostgreSQL probe', () => pg!.stop())
+    }
+    const natsServer = nats
+    if (natsServer)
+      sampler.add({
+        name: natsServer.private ? 'nats-server' : 'nats-server (shared)',
+        pids: () => (natsServer.pid() > 0 ? [natsServer.pid()] : []),
+        server: true,
+        waitAllThreads: true,
+      })
+    // Every postgres process of the machine: the walwriter and checkpointer work for this run
+    // too, and on a shared server for everyone else; shown for reference, not in the total.
+    sampler.add({ name: 'postgres (all processes)', pids: () => pidsByName('postgres', 'postmaster') })
+    const httpUrl = o.gatewayUrl ?? stack?.gatewayUrl ?? ''
     const runTag = (stack?.ns ?? newBenchNamespace()).slice(1)
+    const probe = stack && natsServer ? new NatsProbe(stack.nc, stack.ns, natsServer) : undefined
     const ctx: RunContext = {
       o,
       cleanup,
@@ -182,6 +199,8 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       pool,
       bar,
       sampler,
+      cost: new CostMeter(sampler, (n) => sampler.isServer(n), probe, pg),
+      ...(natsServer ? { nats: natsServer } : {}),
       ...(stack ? { stack } : {}),
       httpUrl,
       wsUrl: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`,
@@ -209,7 +228,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       scenario: o.scenario,
       startedAt: startedAt.toISOString(),
       durationS: Math.round((performance.now() - t0) / 100) / 10,
-      machine,
+      machine: { ...machine, loadAvgEnd: loadavg()[0] ?? 0 },
       commit: gitCommit(repoRoot),
       parameters: { ...o },
       phases,

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { type Names, names } from '@chatapp/contracts'
 import { ensureStack, provision, removeNamespace, repoRoot, type Stack, stackEnv } from '@chatapp/infra'
 import { connectNats, createLogger, type NatsConnection } from '@chatapp/kit'
+import { newSigningKeyPem } from './access-tokens.js'
 import type { Cleanup } from './cleanup.js'
+import type { NatsServer } from './nats-server.js'
 import { type RunningService, type ServiceName, serviceBuilt, startService, stopService } from './services.js'
 
 /**
@@ -20,6 +22,14 @@ export interface BenchStack {
   env: Record<string, string>
   services: Partial<Record<ServiceName, RunningService>>
   gatewayUrl?: string
+  /** The JWT signing key every gateway of the run verifies with (devices' tokens can be minted with it). */
+  jwtKeyPem: string
+  /** `PGAPPNAME` of a service is this prefix + its name (see pg-backends.ts). */
+  pgAppPrefix: string
+  /** Every service running, by label (the stack's and those steps started). */
+  running: Map<string, RunningService & { label: string }>
+  /** Starts one more instance of a service with the run's environment (stopped with the run). */
+  startExtra(name: ServiceName, label: string, o?: { nofile?: number }): Promise<RunningService>
 }
 
 export const newBenchNamespace = (): string => `b${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -33,6 +43,10 @@ export interface BenchStackOptions {
   extraEnv?: Record<string, string>
   /** Extra node flags for every service (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
   nodeArgs?: string[]
+  /** The nats-server to use instead of the stack's (a private one, see nats-server.ts). */
+  nats?: NatsServer
+  /** Told of every service started (its label and process), for the sampler. */
+  onStart?: (label: string, svc: RunningService) => void
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/
@@ -47,7 +61,13 @@ export const assertLoopback = (what: string, urls: string): void => {
 }
 
 export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): Promise<BenchStack> => {
-  const stack = await ensureStack({ ffmpeg: false, session: 'bench', log: (m) => o.log(`infra: ${m}`) })
+  const stack = await ensureStack({
+    ffmpeg: false,
+    session: 'bench',
+    log: (m) => o.log(`infra: ${m}`),
+    // A private nats-server is the run's own: the stack neither looks for one nor records it.
+    ...(o.nats?.private ? { nats: false, env: { ...process.env, NATS_URL: o.nats.url } } : {}),
+  })
   assertLoopback('NATS', stack.natsUrl)
   assertLoopback('PostgreSQL', stack.databaseUrl)
   assertLoopback('S3', stack.s3.endpoint)
@@ -61,6 +81,10 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
   cleanup.add('NATS connection', () => nc.close())
   const keyFile = join(repoRoot, '.data', 'bench', `jwt-${ns}.pem`)
   cleanup.add('signing key of the run', async () => rmSync(keyFile, { force: true }))
+  const jwtKeyPem = newSigningKeyPem()
+  mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 })
+  writeFileSync(keyFile, jwtKeyPem, { mode: 0o600 })
+  const pgAppPrefix = `bench-${ns}-`
   await provision({
     nc,
     databaseUrl: stack.databaseUrl,
@@ -90,19 +114,36 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     UPLOAD_RATE_BURST: '100000',
     ...o.extraEnv,
   }
-  const bs: BenchStack = { stack, ns, names: names(ns, o.shards), nc, env, services: {} }
-  for (const name of o.services) {
+  const running = new Map<string, RunningService & { label: string }>()
+  const start = async (name: ServiceName, label: string, nofile?: number): Promise<RunningService> => {
     if (!serviceBuilt(repoRoot, name)) throw new Error(`${name} is not built (run: npx tsc -b)`)
     const svc = await startService(name, {
       root: repoRoot,
-      env,
-      ...(name === 'gateway' && o.gatewayNofile ? { nofile: o.gatewayNofile } : {}),
+      // Its PostgreSQL backends carry its name (pg_stat_activity.application_name).
+      env: { ...env, PGAPPNAME: `${pgAppPrefix}${label}`.slice(0, 63) },
+      ...(nofile ? { nofile } : {}),
       ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     })
-    cleanup.add(name, () => stopService(svc))
-    bs.services[name] = svc
-    o.log(`${name} ready (pid ${svc.pid}, ops :${svc.opsPort}${svc.port ? `, port :${svc.port}` : ''})`)
+    cleanup.add(label, () => stopService(svc))
+    running.set(label, { ...svc, label })
+    o.onStart?.(label, svc)
+    o.log(`${label} ready (pid ${svc.pid}, ops :${svc.opsPort}${svc.port ? `, port :${svc.port}` : ''})`)
+    return svc
   }
+  const bs: BenchStack = {
+    stack,
+    ns,
+    names: names(ns, o.shards),
+    nc,
+    env,
+    services: {},
+    jwtKeyPem,
+    pgAppPrefix,
+    running,
+    startExtra: (name, label, x) => start(name, label, x?.nofile),
+  }
+  for (const name of o.services)
+    bs.services[name] = await start(name, name, name === 'gateway' ? o.gatewayNofile : undefined)
   if (bs.services.gateway?.port) bs.gatewayUrl = `http://127.0.0.1:${bs.services.gateway.port}`
   return bs
 }

@@ -1,11 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { type ProcSample, readProc } from './proc-stat.js'
+import { type ProcSample, readProc, readThreadsWait } from './proc-stat.js'
 
 /** One component (a service, or a set of processes such as the load workers) to measure. */
 export interface Component {
   name: string
   /** Looked up at every sample: workers and postgres backends come and go. */
   pids: () => number[]
+  /** A server process of the system under test (not the load generator or the coordinator). */
+  server?: boolean
+  /**
+   * Run-queue wait summed over every thread (a Go server runs goroutines on several threads),
+   * instead of the main thread's (Node's event loop, which is what stretches a Node service).
+   */
+  waitAllThreads?: boolean
+  /** Count the CPU of the children it waited for (a service's ffmpeg runs are its cost). */
+  withChildren?: boolean
 }
 
 export interface ComponentUsage {
@@ -103,8 +112,9 @@ export class ProcSampler {
       pids.forEach((pid, i) => {
         const s = samples[i]
         if (!s) return
-        if (!first.has(pid)) first.set(pid, s.cpuSeconds)
-        last.set(pid, s.cpuSeconds)
+        const cpu = s.cpuSeconds + (c.withChildren ? s.childCpuSeconds : 0)
+        if (!first.has(pid)) first.set(pid, cpu)
+        last.set(pid, cpu)
       })
       this.first.set(c.name, first)
       this.last.set(c.name, last)
@@ -121,11 +131,24 @@ export class ProcSampler {
         const per = new Map<number, { cpu: number; wait: number }>()
         for (const pid of c.pids()) {
           const s = readProc(pid)
-          if (s) per.set(pid, { cpu: s.cpuSeconds, wait: s.waitSeconds })
+          if (s)
+            per.set(pid, {
+              cpu: s.cpuSeconds + (c.withChildren ? s.childCpuSeconds : 0),
+              wait: c.waitAllThreads ? readThreadsWait(pid) : s.waitSeconds,
+            })
         }
         return [c.name, per]
       }),
     )
+  }
+
+  /** A component that exists from now on (a gateway started for one step). */
+  add(c: Component): void {
+    if (!this.components.some((x) => x.name === c.name)) this.components.push(c)
+  }
+
+  isServer(name: string): boolean {
+    return this.components.find((c) => c.name === name)?.server === true
   }
 
   /** Current resident set of one component, for before/after memory measurements. */

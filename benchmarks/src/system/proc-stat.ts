@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /**
  * CPU time and memory of a process, read from /proc (Linux): no dependency and no subprocess,
@@ -9,6 +9,8 @@ export const CLOCK_TICKS_PER_SECOND = 100
 export interface ProcSample {
   /** utime + stime, in seconds of CPU. */
   cpuSeconds: number
+  /** cutime + cstime: children the process waited for (the media worker's ffmpeg runs). */
+  childCpuSeconds: number
   rssBytes: number
   /** VmHWM: the kernel's own peak resident set, so no short spike between samples is missed. */
   peakRssBytes: number
@@ -26,14 +28,20 @@ export const parseSchedstat = (text: string): number => {
 }
 
 /** Fields after the `(comm)` part, which may itself contain spaces and parentheses. */
-export const parseStatCpuSeconds = (stat: string): number => {
+const statFields = (stat: string, first: number, second: number): number => {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
-  const utime = Number(rest[11])
-  const stime = Number(rest[12])
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('unreadable /proc stat line')
-  return (utime + stime) / CLOCK_TICKS_PER_SECOND
+  // rest[0] is field 3 (state): field k is rest[k - 3].
+  const a = Number(rest[first - 3])
+  const b = Number(rest[second - 3])
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error('unreadable /proc stat line')
+  return (a + b) / CLOCK_TICKS_PER_SECOND
 }
+
+/** utime + stime (fields 14 and 15). */
+export const parseStatCpuSeconds = (stat: string): number => statFields(stat, 14, 15)
+
+/** cutime + cstime (fields 16 and 17): CPU of the children the process has waited for. */
+export const parseStatChildCpuSeconds = (stat: string): number => statFields(stat, 16, 17)
 
 const kbField = (status: string, field: string): number => {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)
@@ -45,16 +53,40 @@ export const parseStatus = (status: string): { rssBytes: number; peakRssBytes: n
   peakRssBytes: kbField(status, 'VmHWM'),
 })
 
+/** Run-queue wait of every thread of a process, summed (seconds). */
+export const readThreadsWait = (pid: number): number => {
+  let total = 0
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += parseSchedstat(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8'))
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return total
+}
+
 export const readProc = (pid: number): ProcSample | undefined => {
   try {
-    const cpuSeconds = parseStatCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const cpuSeconds = parseStatCpuSeconds(stat)
+    const childCpuSeconds = parseStatChildCpuSeconds(stat)
     let waitSeconds = 0
     try {
       waitSeconds = parseSchedstat(readFileSync(`/proc/${pid}/schedstat`, 'utf8'))
     } catch {
       // kernels without schedstats
     }
-    return { cpuSeconds, waitSeconds, ...parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8')) }
+    return {
+      cpuSeconds,
+      childCpuSeconds,
+      waitSeconds,
+      ...parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8')),
+    }
   } catch {
     return undefined // the process is gone (or this is not Linux): no sample
   }

@@ -41,3 +41,21 @@ t.test('asks for help without a scenario or with --help', async (t) => {
   t.same(parseOptions(['quick', '-h'], 'out'), { ok: false, help: true })
   t.match(HELP, /--group-size/)
 })
+
+t.test('reconnect --storm has the issue-12 size by default, and smaller on request', async (t) => {
+  const r = parseOptions(['reconnect', '--storm'], 'out')
+  if (!r.ok) throw new Error('expected ok')
+  t.equal(r.options.storm, true)
+  t.same(
+    [r.options.sessions, r.options.events, r.options.windowS, r.options.devices],
+    [10_000, 1_000_000, 60, 0],
+  )
+  const s = parseOptions(
+    ['reconnect', '--storm', '--sessions', '60', '--devices', '20', '--shared-nats'],
+    'out',
+  )
+  if (!s.ok) throw new Error('expected ok')
+  t.same([s.options.sessions, s.options.devices, s.options.sharedNats], [60, 20, true])
+  const c = parseOptions(['connections'], 'out')
+  t.same(c.ok && [c.options.connections, c.options.freshConnections], [15_000, 10_000])
+})

@@ -99,3 +99,46 @@ t.test('the HTML report is self-contained, with both charts and escaped text', a
   t.match(html, /a note &#60;b&#62;/)
   t.equal(escapeHtml(`<"&'>`), '&#60;&#34;&#38;&#39;&#62;')
 })
+
+t.test(
+  'the table shows server CPU per unit per process, the waits, and the nats-server around the step',
+  async (t) => {
+    const state = (rssBytes: number, consumers: number) => ({
+      rssBytes,
+      consumers: { namespace: consumers, server: consumers, serverScope: 'server' as const },
+      subscriptions: 300,
+      connections: 3,
+    })
+    const r = result()
+    r.phases[0]!.cost = {
+      unit: 'message',
+      units: 2000,
+      windowS: 8,
+      window: 'sending',
+      processes: [
+        { name: 'gateway', usPerUnit: 320, cores: 0.08, waited: 0.55 },
+        { name: 'PostgreSQL (gateway)', usPerUnit: 0, cores: 0 },
+        { name: 'nats-server', usPerUnit: 235.5, cores: 0.06, waited: 1.02 },
+      ],
+      totalUsPerUnit: 555.5,
+      totalCores: 0.14,
+      nats: {
+        before: state(40 * 1024 ** 2, 9),
+        after: state(86 * 1024 ** 2, 9),
+        peak: { rssBytes: 90 * 1024 ** 2, namespaceConsumers: 11, serverConsumers: 12 },
+      },
+      natsPerUnit: { inMsgs: 1.7, apiRequests: 0 },
+    }
+    const text = renderTable(r)
+    t.match(text, /direct\s+message\s+2,000\s+8\.0 s\s+320\s+236\s+556\s+0\.14\s+1\.7\s+0\.0/)
+    t.notMatch(text, /PostgreSQL \(gateway\)\s+-/, 'a process idle in every step is left out')
+    t.match(text, /0\.08 \(55 %\)\s+0\.06 \(102 %\)/)
+    t.match(
+      text,
+      /40\.0 MiB → 86\.0 MiB\s+90\.0 MiB\s+9 → 9 \(peak 11\)\s+9 → 9 \(peak 12\)\s+300 → 300\s+3 → 3/,
+    )
+    // No unit in the window (a storm wave where nothing synced): no figure per unit.
+    r.phases[0]!.cost = { ...r.phases[0]!.cost, units: 0 }
+    t.match(renderTable(r), /direct\s+message\s+0\s+8\.0 s\s+-\s+-\s+-/)
+  },
+)

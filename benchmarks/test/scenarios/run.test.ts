@@ -1,44 +1,44 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import { parseOptions } from '../../src/core/options.js'
-import type { RunResult } from '../../src/core/result.js'
-import { runBenchmark } from '../../src/scenarios/run.js'
+import { runScenario } from '../support/run-scenario.js'
 
 // The whole pipeline at toy size: starts gateway and projector as processes on a fresh namespace,
 // runs direct pairs through @chatapp/client, writes the reports and removes everything.
 t.test('a small direct run passes end to end and writes its JSON and HTML', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'bench-test-'))
-  t.teardown(() => rmSync(out, { recursive: true, force: true }))
-  const parsed = parseOptions(
-    [
-      'direct',
-      '--clients',
-      '4',
-      '--rate',
-      '8',
-      '--duration',
-      '2',
-      '--workers',
-      '1',
-      '--no-ceilings',
-      '--out',
-      out,
-    ],
-    out,
-  )
-  if (!parsed.ok) throw new Error('options')
-  const code = await runBenchmark(parsed.options)
+  const { code, r, html } = await runScenario(t, [
+    'direct',
+    '--clients',
+    '4',
+    '--rate',
+    '8',
+    '--duration',
+    '3',
+    '--workers',
+    '1',
+    '--no-ceilings',
+  ])
   t.equal(code, 0)
-  const files = readdirSync(out)
-  t.equal(files.filter((f) => f.endsWith('.html')).length, 1)
-  const json = files.find((f) => f.endsWith('.json'))!
-  const r = JSON.parse(readFileSync(join(out, json), 'utf8')) as RunResult
+  t.equal(html, 1)
   const p = r.phases[0]!
   t.ok(p.stored > 0, `stored ${p.stored}`)
   t.equal(p.delivered, p.stored, 'each message reached its one peer')
   t.same(p.check, { received: p.stored, duplicated: 0, outOfOrder: 0, lost: 0 })
   t.ok(p.sendToDelivered.count > 0 && p.sendToDelivered.p50 > 0)
   t.ok(r.usage.some((u) => u.name === 'gateway' && u.peakRssBytes > 0))
+  // What the step cost the servers, per stored message, over its steady state.
+  const c = p.cost!
+  t.equal(c.unit, 'message')
+  t.ok(c.units > 0 && c.units <= p.stored, `${c.units} messages in the window`)
+  const us = (name: string) => c.processes.find((x) => x.name === name)?.usPerUnit ?? -1
+  t.ok(us('gateway') > 0, `gateway ${us('gateway')} µs per message`)
+  t.ok(us('nats-server') > 0, `nats-server ${us('nats-server')} µs per message`)
+  t.ok(us('projector') >= 0 && us('PostgreSQL (projector)') >= 0, 'the projector and its PostgreSQL backends')
+  t.notOk(
+    c.processes.some((x) => x.name.startsWith('load generator')),
+    'the load generator is not a server',
+  )
+  t.ok(c.totalUsPerUnit >= us('gateway') + us('nats-server'), `total ${c.totalUsPerUnit} µs`)
+  t.ok(c.nats.before.rssBytes > 0 && c.nats.after.rssBytes > 0, 'nats-server RSS before and after')
+  t.equal(c.nats.after.consumers.serverScope, 'server', 'the private nats-server answers /jsz')
+  t.ok(c.nats.after.consumers.namespace >= 1, 'the projector’s durable consumers are counted')
+  t.ok(c.nats.after.consumers.server <= 50, `${c.nats.after.consumers.server} consumers on the server`)
 })

@@ -1,0 +1,48 @@
+import t from 'tap'
+import { runScenario } from '../support/run-scenario.js'
+
+// The short version of `npm run bench -- connections` (fresh gateway, then the warm margin).
+t.test(
+  'connections: memory per connection on a fresh gateway and on the warm process, and no per-connection NATS state',
+  async (t) => {
+    const users = 20
+    const { code, r } = await runScenario(t, [
+      'connections',
+      // Enough that the memory they hold (~3 MB) stands above the noise of the heap's own
+      // resizing (a few hundred KB either way).
+      '--connections',
+      '1200',
+      '--fresh-connections',
+      '1000',
+      '--users',
+      String(users),
+      '--hold',
+      '0',
+      '--no-ceilings',
+    ])
+    t.equal(code, 0)
+    const p = r.phases[0]!
+    const x = p.extra as Record<string, number>
+    t.equal(x['connections opened'], 1200)
+    t.equal(x['still open after the hold'], 1200)
+    const fresh = x['gateway bytes per connection, fresh process']!
+    t.ok(fresh > 0 && fresh < 256 * 1024, `${fresh} B per connection on the fresh gateway`)
+    t.type(x['gateway bytes per connection, marginal on the warm process'], 'number')
+    t.type(x['gateway V8 heap bytes per connection, fresh process'], 'number', 'a GC before each reading')
+    t.type(x['gateway bytes per connection, fresh process, before a GC'], 'number')
+    t.type(x['nats-server bytes per connection'], 'number')
+    // Per user one subscription (their membership notices), whatever their number of connections.
+    t.ok(
+      x['nats-server subscriptions added']! > 0 && x['nats-server subscriptions added']! <= users,
+      `${x['nats-server subscriptions added']} subscriptions for ${users} users and 1,200 connections`,
+    )
+    t.equal(x['nats-server consumers added'], 0, 'no JetStream consumer per connection')
+    const c = p.cost!
+    t.equal(c.unit, 'connection')
+    t.equal(c.units, 1000)
+    t.ok(
+      (c.processes.find((y) => y.name === 'fresh gateway')?.usPerUnit ?? 0) > 0,
+      'gateway CPU per connection',
+    )
+  },
+)

@@ -1,0 +1,24 @@
+import { createServer } from 'node:net'
+import t from 'tap'
+import { listeningInodes, pidListeningOn, sharedNats } from '../../src/system/nats-server.js'
+
+const TABLE = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:107E 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:107E 0100007F:A2C4 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0000000000000000 100 0 0 10 0`
+
+t.test('finds the listening socket of a port in /proc/net/tcp, not its connections', async (t) => {
+  t.same([...listeningInodes([TABLE], 4222)], ['4242'])
+  t.same([...listeningInodes([TABLE], 8080)], ['4444'])
+  t.same([...listeningInodes([TABLE, ''], 9999)], [])
+})
+
+t.test('finds the process listening on a port (this one)', async (t) => {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((r) => server.once('listening', r))
+  t.teardown(() => server.close())
+  const port = (server.address() as { port: number }).port
+  t.equal(pidListeningOn(port), process.pid)
+  t.equal(sharedNats(`nats://127.0.0.1:${port}`).pid(), process.pid)
+  t.equal(pidListeningOn(1), 0, 'nothing listens there')
+})
