@@ -55,6 +55,11 @@ export interface Names {
    */
   userInvitationSubject(userId: string): string
   liveUserInvitationSubject(userId: string): string
+  /**
+   * Every user's live invitation notices: invitations are rare, so a gateway follows them all with
+   * one subscription and keeps those of its connected users, instead of one more per user.
+   */
+  liveUserInvitationsAll: string
   typingSubject(conversationId: string): string
   /** Logouts, broadcast to every gateway so revoked sessions stop at once (core NATS). */
   revokedSessionsSubject: string
@@ -96,6 +101,7 @@ export const names = (ns: string, shards: number): Names => {
     liveUserSubject: (userId) => `${ns}.live.user.${shard(userId)}.${userId}`,
     userInvitationSubject: (userId) => `${ns}.user.${shard(userId)}.${userId}.invitations`,
     liveUserInvitationSubject: (userId) => `${ns}.live.user.${shard(userId)}.${userId}.invitations`,
+    liveUserInvitationsAll: `${ns}.live.user.*.*.invitations`,
     typingSubject: (id) => `${ns}.eph.typing.${id}`,
     revokedSessionsSubject: `${ns}.eph.revoked`,
     presenceBucket: `${ns}-presence`,

@@ -25,18 +25,24 @@ t.test(
     const x = p.extra as Record<string, number>
     t.equal(x['connections opened'], 1200)
     t.equal(x['still open after the hold'], 1200)
+    // RSS over 1,000 connections can even shrink (V8 gives pages back after the GC that precedes
+    // the reading: -614 B once), so the RSS figure is bounded above only; what the connections
+    // hold is asserted on the V8 heap after a full GC, which only grows with live objects.
     const fresh = x['gateway bytes per connection, fresh process']!
-    t.ok(fresh > 0 && fresh < 256 * 1024, `${fresh} B per connection on the fresh gateway`)
+    t.ok(
+      Number.isFinite(fresh) && fresh < 256 * 1024,
+      `${fresh} B of RSS per connection on the fresh gateway`,
+    )
     t.type(x['gateway bytes per connection, marginal on the warm process'], 'number')
-    t.type(x['gateway V8 heap bytes per connection, fresh process'], 'number', 'a GC before each reading')
+    const heap = x['gateway V8 heap bytes per connection, fresh process']!
+    t.ok(heap > 0 && heap < 64 * 1024, `${heap} B of V8 heap per connection after a GC`)
     t.type(x['gateway bytes per connection, fresh process, before a GC'], 'number')
     t.type(x['nats-server bytes per connection'], 'number')
-    // Subscriptions per user (their membership notices, their invitations), whatever their number
-    // of connections: 1,200 connections of 20 users add a small multiple of 20, not 1,200.
-    const subs = x['nats-server subscriptions added']!
+    // Per user one subscription (their membership notices), whatever their number of connections;
+    // one per gateway follows every invitation notice (ADR 0150).
     t.ok(
-      subs > 0 && subs % users === 0 && subs < 1200 / 10,
-      `${subs} subscriptions for ${users} users and 1,200 connections`,
+      x['nats-server subscriptions added']! > 0 && x['nats-server subscriptions added']! <= users + 1,
+      `${x['nats-server subscriptions added']} subscriptions for ${users} users and 1,200 connections`,
     )
     t.equal(x['nats-server consumers added'], 0, 'no JetStream consumer per connection')
     const c = p.cost!

@@ -1,4 +1,5 @@
 import {
+  type InvitationNotice,
   invitationNoticeDecoder,
   membershipNoticeDecoder,
   type Names,
@@ -20,7 +21,6 @@ interface UserEntry {
   failed: boolean
   chain: Promise<void>
   sub: Subscription
-  invitations: Subscription
 }
 
 export interface UserFeedsDeps {
@@ -37,11 +37,11 @@ export interface UserFeedsDeps {
 
 /**
  * The users with a connection on this gateway: each has one subscription to its live membership
- * notices, one to its live invitation notices, and its set of conversations (loaded once per
- * burst of connections). A notice that the user joined a conversation attaches their synced
- * connections to it at once; an invitation notice is forwarded to them as an `invitation` frame,
- * saying what the group's log holds now (a notice relayed late or twice cannot show an invitation
- * that has ended).
+ * notices and its set of conversations (loaded once per burst of connections). A notice that the
+ * user joined a conversation attaches their synced connections to it at once. Invitation notices
+ * are rare: the gateway follows all of them with one subscription (not one more per user) and
+ * forwards those of its users as an `invitation` frame, saying what the group's log holds now (a
+ * notice relayed late or twice cannot show an invitation that has ended).
  */
 export const createUserFeeds = (d: UserFeedsDeps) => {
   const users = new Map<string, UserEntry>()
@@ -71,10 +71,8 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     }
   }
 
-  const onInvitation = async (u: UserEntry, raw: Uint8Array) => {
-    const notice = invitationNoticeDecoder.decode(raw)
-    if (!notice.ok || notice.value.userId !== u.userId) return
-    const id = notice.value.conversationId
+  const onInvitation = async (u: UserEntry, notice: InvitationNotice) => {
+    const id = notice.conversationId
     const invitation = invitationOf(await d.store.refresh(id, 'm'), u.userId)
     const frame: ServerFrameOf<'invitation'> = {
       type: 'invitation',
@@ -86,17 +84,21 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     for (const s of u.subs) if (s.synced) s.sendRaw(text)
   }
 
-  /** Live notices of one user, handled one after the other. */
-  const follow = (entry: UserEntry, subject: string, handle: typeof onNotice, what: string) =>
-    d.nc.subscribe(subject, {
-      callback: (err, msg) => {
-        if (err) return
-        const data = msg.data
-        entry.chain = entry.chain
-          .then(() => handle(entry, data))
-          .catch((e: unknown) => d.logger.error({ err: e, userId: entry.userId }, `${what} failed`))
-      },
-    })
+  /** A user's notices are handled one after the other. */
+  const queue = (u: UserEntry, handle: () => Promise<void>, what: string) => {
+    u.chain = u.chain
+      .then(handle)
+      .catch((e: unknown) => d.logger.error({ err: e, userId: u.userId }, `${what} failed`))
+  }
+
+  const invitations = d.nc.subscribe(d.names.liveUserInvitationsAll, {
+    callback: (err, msg) => {
+      if (err) return
+      const notice = invitationNoticeDecoder.decode(msg.data)
+      const u = notice.ok ? users.get(notice.value.userId) : undefined
+      if (u && notice.ok) queue(u, () => onInvitation(u, notice.value), 'invitation notice')
+    },
+  })
 
   return {
     /** Wired once the catch-up exists (it needs the rooms, which need `devicesOf`). */
@@ -116,13 +118,13 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
           convs: Promise.resolve(new UserConversations()),
           chain: Promise.resolve(),
         } as UserEntry
-        entry.sub = follow(entry, d.names.liveUserSubject(userId), onNotice, 'membership notice')
-        entry.invitations = follow(
-          entry,
-          d.names.liveUserInvitationSubject(userId),
-          onInvitation,
-          'invitation notice',
-        )
+        entry.sub = d.nc.subscribe(d.names.liveUserSubject(userId), {
+          callback: (err, msg) => {
+            if (err) return
+            const data = msg.data
+            queue(entry, () => onNotice(entry, data), 'membership notice')
+          },
+        })
         load(entry)
         users.set(userId, entry)
         u = entry
@@ -137,7 +139,6 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
       u.subs.delete(s)
       if (u.subs.size === 0) {
         u.sub.unsubscribe()
-        u.invitations.unsubscribe()
         users.delete(s.userId)
         d.onUserOffline?.(s.userId)
       }
@@ -148,10 +149,8 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     },
     size: () => users.size,
     closeAll() {
-      for (const u of users.values()) {
-        u.sub.unsubscribe()
-        u.invitations.unsubscribe()
-      }
+      invitations.unsubscribe()
+      for (const u of users.values()) u.sub.unsubscribe()
       users.clear()
     },
   }
