@@ -83,7 +83,7 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
   /** A status reply (no responders, not found, timeout) as the error nats.js would raise, or null. */
   const statusOf = (msg: Msg, subject: string): { code: number; error: unknown } | null => {
     const h = msg.headers
-    if (!h || !h.hasError || msg.data.length > 0) return null
+    if (!h?.hasError || msg.data.length > 0) return null
     if (h.code === 503) return { code: 503, error: new NoRespondersError(subject) }
     if (h.code === 408) return { code: 408, error: new TimeoutError() }
     return {

@@ -1,5 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream'
 
+/** NATS subject matching: `*` one token, `>` one or more trailing tokens. */
 const matches = (pattern: string, subject: string): boolean => {
   const p = pattern.split('.')
   const s = subject.split('.')
@@ -11,9 +12,10 @@ const matches = (pattern: string, subject: string): boolean => {
 }
 
 /**
- * How many times each Msg-Id is stored on `subject` (wildcards allowed) of `stream`: what readers
- * of the effects meet, whoever published them and however often. Reads every stored message by
- * sequence (the stream API, so a work-queue stream is read without a consumer).
+ * For tests of effects: how many times each Msg-Id is stored on `subject` (wildcards allowed) of
+ * `stream` — what readers of the effects meet, whoever published them and however often. Reads
+ * every stored message by sequence (the stream API, so a work-queue stream is read without a
+ * consumer).
  */
 export const storedByMsgId = async (
   jsm: JetStreamManager,
