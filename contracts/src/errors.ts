@@ -58,6 +58,28 @@ export const ERRORS = {
     'The conversation does not exist or you are not a member of it; the two are not told apart, so ids do not leak.',
   ),
   NOT_ADMIN: spec(403, false, 'Only an admin of the group may do this.'),
+  MESSAGE_NOT_FOUND: spec(
+    404,
+    false,
+    'No message at that `seq` you can see: none, not a message, sent before you joined, or hidden by the log rules.',
+  ),
+  MESSAGE_DELETED: spec(
+    409,
+    false,
+    'The message was deleted for everyone: it cannot be edited, quoted or reacted to.',
+  ),
+  NOT_AUTHOR: spec(403, false, 'Only the sender of the message may do this (a group admin may delete it).'),
+  NOT_EDITABLE: spec(
+    400,
+    false,
+    'This message has no text or caption to edit (a forwarded message is not editable).',
+  ),
+  WINDOW_CLOSED: spec(
+    409,
+    false,
+    'Too late: edits are allowed within `editWindowMs` of sending, deletes for everyone by the sender within `deleteWindowMs` (announced in `hello`).',
+  ),
+  INVALID_EMOJI: spec(400, false, 'A reaction is one emoji.'),
   NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
   GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
   TOO_MANY_GROUPS: spec(

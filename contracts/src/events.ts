@@ -111,6 +111,29 @@ export const MemberRoleChanged = event(
   'An admin promoted or demoted a member, or the group promoted one because its last admin left.',
 )
 
+/** Longest quoted preview a reply carries, in UTF-16 code units. */
+export const REPLY_PREVIEW_LENGTH = 120
+
+export const ReplyRef = Type.Object(
+  {
+    seq: Seq,
+    senderId: UserId,
+    kind: MessageKind,
+    preview: Type.Optional(
+      Type.String({
+        maxLength: REPLY_PREVIEW_LENGTH,
+        description: 'The start of the quoted text or caption, as it was when the reply was sent.',
+      }),
+    ),
+  },
+  {
+    $id: 'ReplyRef',
+    description:
+      'The earlier message of the same conversation a message replies to. Readers hide `preview` once the quoted message is deleted for everyone.',
+  },
+)
+export type ReplyRef = Static<typeof ReplyRef>
+
 export const MessageSent = event(
   'message.sent',
   Type.Object({
@@ -121,8 +144,54 @@ export const MessageSent = event(
     kind: MessageKind,
     text: Type.Optional(Type.String({ maxLength: 65_536 })),
     media: Type.Optional(MediaRef),
+    /**
+     * Added after v1 events were first stored, optional so they stay valid as they are (ADR 0210,
+     * as `conversation.created`'s `invited`): absent means not a reply.
+     */
+    replyTo: Type.Optional(ReplyRef),
   }),
   'A message: text, or media with an optional caption in `text`. `actor` is the sender.',
+)
+
+export const MessageEdited = event(
+  'message.edited',
+  Type.Object({
+    /** The edited message. Only its sender edits it; its kind and media stay. */
+    seq: Seq,
+    text: Type.String({ minLength: 1, maxLength: 65_536 }),
+  }),
+  'The sender replaced the text (or caption) of their message at `seq`. Views keep the latest text and an edited mark; the earlier texts stay in the log only.',
+)
+
+export const MessageDeleted = event(
+  'message.deleted',
+  Type.Object({
+    seq: Seq,
+    /** The deleted message's sender, as the writer read it from the log (a fixed fact of it). */
+    senderId: UserId,
+    /** The media the message carried, if any: it becomes unreachable and is purged (ADR 0212). */
+    mediaId: Type.Optional(MediaId),
+  }),
+  'The message at `seq` was deleted for everyone, by its sender or a group admin (`actor`). Views keep a tombstone; its text, media, quote and reactions are gone from every read.',
+)
+
+export const MessageHidden = event(
+  'message.hidden',
+  Type.Object({ seq: Seq }),
+  'Delete for me: the actor hides the message at `seq` from their own views and devices. Stored on the receipt lane (`.r`): it concerns the actor alone and is sent to no other member.',
+)
+
+export const MessageReacted = event(
+  'message.reacted',
+  Type.Object({
+    seq: Seq,
+    /** The reacted message's sender, as the writer read it from the log: who a reaction notifies. */
+    senderId: UserId,
+    emoji: Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Null()], {
+      description: "One emoji (one grapheme); null removes the actor's reaction.",
+    }),
+  }),
+  "The actor's reaction to the message at `seq`: one per member per message, replaced by the next, removed by null.",
 )
 
 export const MediaReady = event(
@@ -185,6 +254,10 @@ export const EVENT_SCHEMAS = [
   MemberLeft,
   MemberRoleChanged,
   MessageSent,
+  MessageEdited,
+  MessageDeleted,
+  MessageHidden,
+  MessageReacted,
   MediaReady,
   MediaFailed,
   ReceiptDelivered,
@@ -205,8 +278,12 @@ export const EVENT_TYPES: EventType[] = (EVENT_SCHEMAS as readonly TObject[]).ma
   (s) => (s.properties.type as unknown as { const: EventType }).const,
 )
 
-/** Which lane of the conversation an event type is appended to (every `receipt.*`, batches too, is `r`). */
-export const laneOf = (type: EventType): Lane => (type.startsWith('receipt.') ? 'r' : 'm')
+/**
+ * Which lane of the conversation an event type is appended to: every `receipt.*` (batches too) and
+ * `message.hidden` are `r`, per-member facts that concern few readers (ADR 0212).
+ */
+export const laneOf = (type: EventType): Lane =>
+  type.startsWith('receipt.') || type === 'message.hidden' ? 'r' : 'm'
 
 export const eventSchemaByType: Record<EventType, TObject> = Object.fromEntries(
   EVENT_TYPES.map((t, i) => [t, EVENT_SCHEMAS[i]]),

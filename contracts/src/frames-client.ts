@@ -53,6 +53,13 @@ export const SendFrame = frame(
     ]),
     text: Type.Optional(Type.String({ description: 'The text, or the caption of a media message.' })),
     mediaId: Type.Optional(MediaId),
+    replyTo: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'The `seq` of an earlier message of this conversation this one replies to; its kind and a preview travel with the reply.',
+      }),
+    ),
     retry: Type.Optional(
       Type.Boolean({
         description: 'Set when resending after a reconnect: asks for the durable de-duplication check.',
@@ -148,6 +155,45 @@ export const GroupRenameFrame = frame(
   'Admin only: renames the group.',
 )
 
+const messageCommand = <T extends string, P extends TProperties>(type: T, props: P, description: string) =>
+  frame(
+    type,
+    {
+      ...ridRequired,
+      conversationId: ConversationId,
+      seq: Type.Integer({ minimum: 1, description: 'The `seq` of the message (its `message.sent` event).' }),
+      ...props,
+    },
+    description,
+  )
+
+export const MessageEditFrame = messageCommand(
+  'message.edit',
+  { text: Type.String({ minLength: 1 }) },
+  'The sender replaces the text or caption of their message, within `editWindowMs` of sending it. Answered by `ok` with the `seq` of the `message.edited` event.',
+)
+
+export const MessageDeleteFrame = messageCommand(
+  'message.delete',
+  {
+    for: Type.Union([Type.Literal('me'), Type.Literal('everyone')], {
+      description:
+        '`me`: hidden from your own devices only. `everyone`: a tombstone replaces it for all (its sender within `deleteWindowMs`, a group admin at any time).',
+    }),
+  },
+  'Deletes a message for you or for everyone. Deleting again answers `ok` without `seq`.',
+)
+
+export const MessageReactFrame = messageCommand(
+  'message.react',
+  {
+    emoji: Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Null()], {
+      description: 'One emoji; it replaces your earlier reaction to the message. null removes it.',
+    }),
+  },
+  'Sets or removes your reaction to a message (one per member per message).',
+)
+
 export const PingFrame = frame('ping', rid, 'Application-level ping; answered by `pong`.')
 
 export const CLIENT_FRAMES = [
@@ -167,6 +213,9 @@ export const CLIENT_FRAMES = [
   GroupRenameFrame,
   GroupInviteAcceptFrame,
   GroupInviteDeclineFrame,
+  MessageEditFrame,
+  MessageDeleteFrame,
+  MessageReactFrame,
   PingFrame,
 ] as const
 

@@ -21,6 +21,12 @@ export const InboxEntry = Type.Object(
         kind: MessageKind,
         text: Type.Optional(Type.String()),
         at: Millis,
+        edited: Type.Optional(
+          Type.Literal(true, { description: 'Its text was edited; `text` is the latest.' }),
+        ),
+        deleted: Type.Optional(
+          Type.Literal(true, { description: 'Deleted for everyone: a tombstone without text.' }),
+        ),
       }),
       Type.Null(),
     ]),

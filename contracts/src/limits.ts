@@ -21,6 +21,10 @@ export const DEFAULT_LIMITS = {
   /** Events a sync sends, at most, for a conversation the device has no cursor for. */
   syncTailForNewDevice: 50,
   maxPresenceWatch: 256,
+  /** How long after sending its sender may edit a message (ADR 0211). */
+  editWindowMs: 15 * 60 * 1000,
+  /** How long after sending its sender may delete a message for everyone; admins may at any time. */
+  deleteWindowMs: 48 * 60 * 60 * 1000,
 } as const
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number }

@@ -51,12 +51,35 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
   switch (e.type) {
     case 'receipt.delivered':
     case 'receipt.read':
-      // Appended without an expectation; a receipt of someone who has just left moves nothing.
+    case 'message.hidden':
+      // Appended without an expectation; a receipt of someone who has just left moves nothing,
+      // and a hide concerns only its author's own reads.
       return undefined
-    case 'message.sent':
-      if (!v.members.has(e.actor)) return `${e.actor} is not a member`
+    case 'message.sent': {
+      const m = v.members.get(e.actor)
+      if (!m) return `${e.actor} is not a member`
       if (e.data.n !== v.n + 1) return `numbered ${e.data.n} where ${v.n + 1} comes next`
+      if (e.data.replyTo && e.data.replyTo.seq <= m.joinedSeq)
+        return 'quotes a message from before the sender joined'
       return undefined
+    }
+    case 'message.edited':
+    case 'message.reacted': {
+      // The target's fixed facts (its sender: who may edit) are the writer's, read from the log;
+      // what a race can change is judged here: membership, and seeing the message (ADR 0211).
+      const m = v.members.get(e.actor)
+      if (!m) return `${e.actor} is not a member`
+      return e.data.seq <= m.joinedSeq ? `${e.actor} cannot see message ${e.data.seq}` : undefined
+    }
+    case 'message.deleted': {
+      const m = v.members.get(e.actor)
+      if (!m) return `${e.actor} is not a member`
+      if (e.data.seq <= m.joinedSeq) return `${e.actor} cannot see message ${e.data.seq}`
+      // A direct conversation's two admins are peers: only a group admin deletes others' messages.
+      if (e.data.senderId !== e.actor && !(v.kind === 'group' && m.role === 'admin'))
+        return `${e.actor} is neither the sender nor a group admin`
+      return undefined
+    }
     case 'member.joined':
       if (e.data.userId !== e.actor) return 'a user joins on their own behalf'
       return v.invited.has(e.actor) ? undefined : `${e.actor} has no pending invitation`

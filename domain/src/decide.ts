@@ -1,4 +1,7 @@
 import type { ChatEvent, ErrorCode, MediaRef, MessageKind } from '@chatapp/contracts'
+import { decideMessage, type MessageCommand, type MessageLimits } from './decide-message.js'
+import type { Stored } from './evolve.js'
+import { replyRef, targetMessage } from './message-target.js'
 import { type ConversationState, lastSeq } from './state.js'
 
 /**
@@ -42,14 +45,18 @@ export type Command =
       mediaId?: string | undefined
       /** What MediaPort.forAttach answered for `mediaId`. */
       media?: MediaRef | undefined
+      /** The `seq` of the message this one replies to, and what the log holds there. */
+      replyTo?: number | undefined
+      quoted?: Stored | undefined
     }
+  | MessageCommand
   | { type: 'receipt'; actor: string; kind: 'delivered' | 'read'; upTo: number }
 
 export interface DecideContext {
   now: number
   /** A fresh unique id (event ids). */
   newId(): string
-  limits: { maxTextLength: number; maxCaptionLength: number; maxGroupMembers: number }
+  limits: MessageLimits & { maxGroupMembers: number }
 }
 
 export type Decision = { ok: true; events: ChatEvent[] } | { ok: false; code: ErrorCode; message?: string }
@@ -140,6 +147,11 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
         if (!c.media || c.media.mediaId !== c.mediaId) return refuse('MEDIA_NOT_FOUND')
         if (c.media.kind !== c.kind) return refuse('MEDIA_KIND_MISMATCH')
       }
+      let quote: ReturnType<typeof targetMessage> | undefined
+      if (c.replyTo !== undefined) {
+        quote = targetMessage(s, me, c.replyTo, c.quoted)
+        if (!quote.ok) return refuse(quote.code)
+      }
       const e = base('message.sent', {
         clientMsgId: c.clientMsgId,
         deviceId: c.deviceId,
@@ -148,10 +160,15 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
         ...(c.text !== undefined ? { text: c.text } : {}),
         // Checked above: a media message carries the ref `forAttach` answered.
         ...(c.kind !== 'text' ? { media: c.media as MediaRef } : {}),
+        ...(quote?.ok ? { replyTo: replyRef(quote.target) } : {}),
       })
       e.id = messageEventId(s.id, c.actor, c.clientMsgId)
       return one(e)
     }
+    case 'message.edit':
+    case 'message.delete':
+    case 'message.react':
+      return decideMessage(s, me, c, ctx)
     case 'receipt': {
       if (c.upTo > lastSeq(s)) return refuse('INVALID_FRAME', `upTo ${c.upTo} is beyond the conversation`)
       const current = c.kind === 'read' ? me.read : me.delivered

@@ -138,9 +138,32 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       sender.readN = e.data.n
       break
     }
+    case 'message.edited': {
+      const last = s.lastMessage
+      // An edit that raced a delete for everyone changes nothing: the tombstone stays.
+      if (last && last.seq === e.data.seq && !s.deleted.has(e.data.seq)) {
+        last.text = e.data.text
+        last.edited = true
+      }
+      break
+    }
+    case 'message.deleted': {
+      s.deleted.add(e.data.seq)
+      const last = s.lastMessage
+      if (last && last.seq === e.data.seq)
+        s.lastMessage = {
+          seq: last.seq,
+          n: last.n,
+          senderId: last.senderId,
+          kind: last.kind,
+          at: last.at,
+          deleted: true,
+        }
+      break
+    }
     default:
-      // Invitations changed nothing but standings (above); media.ready / media.failed change no
-      // conversation state; receipts never reach lane m.
+      // Invitations changed nothing but standings (above); media.ready / media.failed and
+      // reactions change no conversation state; receipts and hides never reach lane m.
       break
   }
   return ACCEPTED

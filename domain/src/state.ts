@@ -31,6 +31,10 @@ export interface LastMessage {
   kind: MessageKind
   text?: string
   at: number
+  /** Its text was edited (the text here is the latest). */
+  edited?: true
+  /** Deleted for everyone: a tombstone, without text. */
+  deleted?: true
 }
 
 /**
@@ -62,6 +66,12 @@ export interface ConversationState extends MembershipView {
   invited: Map<string, Invitation>
   /** Users who declined an invitation: the group cannot invite them again. */
   declined: Set<string>
+  /**
+   * Messages deleted for everyone (their `seq`): refused as targets of later commands and
+   * redacted when a catch-up replays the log (ADR 0212). Grows with deletes only, which a sender
+   * makes one by one.
+   */
+  deleted: Set<number>
 }
 
 /** How many recent (seq, n) pairs a state keeps. */
@@ -82,6 +92,7 @@ export const emptyState = (id: string): ConversationState => ({
   rejected: new Map(),
   invited: new Map(),
   declined: new Set(),
+  deleted: new Set(),
 })
 
 /** The conversation's cursor: the last sequence folded on either lane. */
@@ -107,7 +118,7 @@ export const nAt = (s: ConversationState, seq: number): number | undefined => {
 
 /** Snapshots for the `<ns>-conv-state` KV bucket: plain JSON. */
 export interface StateSnapshot {
-  v: 3
+  v: 4
   id: string
   exists: boolean
   kind: ConversationKind
@@ -122,10 +133,11 @@ export interface StateSnapshot {
   rejected: [number, number][]
   invited: [string, Invitation][]
   declined: string[]
+  deleted: number[]
 }
 
 export const toSnapshot = (s: ConversationState): StateSnapshot => ({
-  v: 3,
+  v: 4,
   id: s.id,
   exists: s.exists,
   kind: s.kind,
@@ -140,14 +152,15 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
   rejected: [...s.rejected],
   invited: [...s.invited].map(([k, i]) => [k, { ...i }]),
   declined: [...s.declined],
+  deleted: [...s.deleted],
 })
 
 /**
  * The state a snapshot holds; undefined for another version (the reader then folds from the log).
- * v2 predates invitations: its conversations are folded again once.
+ * v2 predates invitations, v3 deletes: their conversations are folded again once.
  */
 export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined => {
-  if (x.v !== 3) return undefined
+  if (x.v !== 4) return undefined
   const s = x as StateSnapshot
   return {
     id: s.id,
@@ -164,5 +177,6 @@ export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined 
     rejected: new Map(s.rejected),
     invited: new Map(s.invited.map(([k, i]) => [k, { ...i }])),
     declined: new Set(s.declined),
+    deleted: new Set(s.deleted),
   }
 }

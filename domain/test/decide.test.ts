@@ -11,7 +11,9 @@ const D = 'u_dddddddd'
 const known = new Set([A, B, C, D])
 const G = 'c_group0001'
 const DM = 'd_direct0001'
-const small = { limits: { maxTextLength: 10, maxCaptionLength: 5, maxGroupMembers: 3 } }
+const small = {
+  limits: { maxTextLength: 10, maxCaptionLength: 5, maxGroupMembers: 3, editWindowMs: 1, deleteWindowMs: 1 },
+}
 
 const group = (...more: ChatEvent[]) => given(G, ev.created(G, A, [B, C]), ...more)
 const codeOf = (g: ReturnType<typeof given>, c: Command, ctx = small) => {

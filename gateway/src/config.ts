@@ -53,6 +53,8 @@ export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): 
       maxFrameBytes: c.int('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),
       maxTextLength: c.int('MAX_TEXT_LENGTH', 1, 65_536),
       maxGroupMembers: c.int('MAX_GROUP_MEMBERS', 2, 100_000),
+      editWindowMs: c.int('EDIT_WINDOW_MS', 0, 365 * 24 * 3_600_000),
+      deleteWindowMs: c.int('DELETE_WINDOW_MS', 0, 365 * 24 * 3_600_000),
       connFramesPerSecond: connFps,
       connBurst: connFps * 4,
       userFramesPerSecond: userFps,

@@ -96,6 +96,13 @@ export const ENV_VARS: readonly EnvVar[] = [
   v('REFRESH_TOKEN_TTL_S', '2592000', ['gateway'], 'Refresh token lifetime.'),
   v('MAX_FRAME_BYTES', '65536', ['gateway'], 'Largest WebSocket frame accepted.'),
   v('MAX_TEXT_LENGTH', '4096', ['gateway'], 'Longest text message.'),
+  v('EDIT_WINDOW_MS', '900000', ['gateway'], 'How long after sending a sender may edit a message.'),
+  v(
+    'DELETE_WINDOW_MS',
+    '172800000',
+    ['gateway'],
+    'How long after sending a sender may delete a message for everyone (admins: any time).',
+  ),
   v('MAX_GROUP_MEMBERS', '1024', ['gateway'], 'Largest group.'),
   v('CONN_FRAMES_PER_SECOND', '50', ['gateway'], 'Sustained frame rate per connection (burst is 4x).'),
   v(

@@ -24,7 +24,13 @@ export const testContext = (over: Partial<DecideContext> = {}): DecideContext =>
   return {
     now: 1_000,
     newId: () => `e${++ids}`,
-    limits: { maxTextLength: 4096, maxCaptionLength: 1024, maxGroupMembers: 1024 },
+    limits: {
+      maxTextLength: 4096,
+      maxCaptionLength: 1024,
+      maxGroupMembers: 1024,
+      editWindowMs: 15 * 60_000,
+      deleteWindowMs: 48 * 3_600_000,
+    },
     ...over,
   }
 }
@@ -107,6 +113,31 @@ export const ev = {
     delivered: { userId: string; upTo: number }[],
     read: { userId: string; upTo: number }[] = [],
   ) => ({ ...head(c, 'system'), type: 'receipt.batch', data: { delivered, read } }) as ChatEvent,
+  edited: (c: string, actor: string, seq: number, text: string) =>
+    ({ ...head(c, actor), type: 'message.edited', data: { seq, text } }) as ChatEvent,
+  deleted: (c: string, actor: string, seq: number, senderId: string, mediaId?: string) =>
+    ({
+      ...head(c, actor),
+      type: 'message.deleted',
+      data: { seq, senderId, ...(mediaId ? { mediaId } : {}) },
+    }) as ChatEvent,
+  hidden: (c: string, actor: string, seq: number) =>
+    ({ ...head(c, actor), type: 'message.hidden', data: { seq } }) as ChatEvent,
+  reacted: (c: string, actor: string, seq: number, senderId: string, emoji: string | null) =>
+    ({ ...head(c, actor), type: 'message.reacted', data: { seq, senderId, emoji } }) as ChatEvent,
+  reply: (c: string, actor: string, n: number, to: { seq: number; senderId: string; preview?: string }) =>
+    ({
+      ...head(c, actor),
+      type: 'message.sent',
+      data: {
+        clientMsgId: `cm${n}-${actor}`,
+        deviceId: 'dev1',
+        n,
+        kind: 'text',
+        text: `m${n}`,
+        replyTo: { kind: 'text', ...to },
+      },
+    }) as ChatEvent,
   mediaReady: (c: string, mediaId: string) =>
     ({ ...head(c, 'system'), type: 'media.ready', data: { mediaId, variants: [] } }) as ChatEvent,
 }

@@ -1,0 +1,196 @@
+import type { ChatEvent } from '@chatapp/contracts'
+import t from 'tap'
+import { admit } from '../src/admit.js'
+import type { Command } from '../src/decide.js'
+import type { Stored } from '../src/evolve.js'
+import { inboxEntry } from '../src/inbox.js'
+import { isOneEmoji, previewOf } from '../src/message-target.js'
+import { ev, given } from '../src/testing/given.js'
+
+const A = 'u_aaaaaaaa'
+const B = 'u_bbbbbbbb'
+const C = 'u_cccccccc'
+const D = 'u_dddddddd'
+const G = 'c_group0001'
+const DM = 'd_direct0001'
+
+/** The group A (admin), B, C with B's message at seq 2 and C's at seq 3. */
+const group = (...more: ChatEvent[]) => {
+  const created = ev.created(G, A, [B, C])
+  const b = ev.message(G, B, 1, 'hello from b')
+  const c = ev.message(G, C, 2, 'hello from c')
+  const g = given(G, created, b, c, ...more)
+  return { g, b: { seq: 2, lane: 'm', event: b } as Stored, c: { seq: 3, lane: 'm', event: c } as Stored }
+}
+const outcome = (d: ReturnType<ReturnType<typeof given>['when']>) =>
+  d.ok ? d.events.map((e) => e.type) : d.code
+const edit = (actor: string, found: Stored | undefined, text = 'fixed', seq = found?.seq ?? 9): Command => ({
+  type: 'message.edit',
+  actor,
+  seq,
+  text,
+  found,
+})
+const del = (actor: string, found: Stored | undefined, who: 'me' | 'everyone' = 'everyone'): Command => ({
+  type: 'message.delete',
+  actor,
+  seq: found?.seq ?? 9,
+  for: who,
+  found,
+})
+const react = (actor: string, found: Stored, emoji: string | null = '👍'): Command => ({
+  type: 'message.react',
+  actor,
+  seq: found.seq,
+  emoji,
+  found,
+})
+const reply = (actor: string, to: number, quoted: Stored | undefined): Command => ({
+  type: 'send',
+  actor,
+  deviceId: 'dev1',
+  clientMsgId: `cm_reply_${actor}`,
+  kind: 'text',
+  text: 'a reply',
+  replyTo: to,
+  quoted,
+})
+
+t.test('a reply carries the quoted message’s seq, sender, kind and a short preview', async (t) => {
+  const { g, b } = group()
+  const d = g.when(reply(C, 2, b))
+  t.ok(d.ok)
+  if (!d.ok) return
+  const e = d.events[0]!
+  t.equal(e.type, 'message.sent')
+  if (e.type !== 'message.sent') return
+  t.same(e.data.replyTo, { seq: 2, senderId: B, kind: 'text', preview: 'hello from b' })
+  t.equal(g.and(e).verdicts.at(-1)?.kind, 'accepted')
+})
+
+t.test('a reply to a message the sender cannot see is refused with MESSAGE_NOT_FOUND', async (t) => {
+  const { g, b } = group(ev.added(G, A, D))
+  // D joined at seq 4: B's message at seq 2 predates them.
+  t.equal(outcome(g.when(reply(D, 2, b))), 'MESSAGE_NOT_FOUND')
+  // Nothing at that seq, or something that is not a message, or a seq the log does not hold yet.
+  t.equal(
+    outcome(g.when(reply(C, 1, { seq: 1, lane: 'm', event: g.state.lastMessage as never }))),
+    'MESSAGE_NOT_FOUND',
+  )
+  t.equal(outcome(g.when(reply(C, 7, undefined))), 'MESSAGE_NOT_FOUND')
+  t.equal(outcome(g.when(reply(C, 3, b))), 'MESSAGE_NOT_FOUND', 'the log holds another event at that seq')
+  // A writer that bypassed the rule: every reader rejects the reply at its place.
+  const forged = ev.reply(G, D, 3, { seq: 2, senderId: B })
+  t.equal(g.and(forged).verdicts.at(-1)?.kind, 'rejected')
+})
+
+t.test('a non-member and a removed member can neither reply, edit, delete nor react', async (t) => {
+  const { g, b, c } = group(ev.removed(G, A, C))
+  for (const cmd of [reply(C, 2, b), edit(C, c), del(C, c), del(C, c, 'me'), react(C, b)])
+    t.equal(outcome(g.when(cmd)), 'NOT_A_MEMBER', cmd.type)
+  for (const cmd of [reply(D, 2, b), edit(D, b), react(D, b)]) t.equal(outcome(g.when(cmd)), 'NOT_A_MEMBER')
+  // Their edit raced the removal: every reader rejects it.
+  t.equal(g.and(ev.edited(G, C, 3, 'late')).verdicts.at(-1)?.kind, 'rejected')
+})
+
+t.test(
+  'only the sender edits, within the edit window, and the inbox shows the latest text as edited',
+  async (t) => {
+    const { g, c } = group()
+    t.equal(outcome(g.when(edit(B, c))), 'NOT_AUTHOR', 'a member who is not the author')
+    t.equal(outcome(g.when(edit(A, c))), 'NOT_AUTHOR', 'not even an admin')
+    t.equal(outcome(g.when(edit(C, c), { now: 1_000 + 15 * 60_000 + 1 })), 'WINDOW_CLOSED')
+    t.equal(outcome(g.when(edit(C, c, 'x'.repeat(5000)))), 'TEXT_TOO_LONG')
+    const d = g.when(edit(C, c, 'fixed text'))
+    t.same(outcome(d), ['message.edited'])
+    if (!d.ok) return
+    g.and(...d.events)
+    t.same(inboxEntry(g.state, A)?.lastMessage, {
+      seq: 3,
+      n: 2,
+      senderId: C,
+      kind: 'text',
+      text: 'fixed text',
+      at: 1_000,
+      edited: true,
+    })
+  },
+)
+
+t.test(
+  'delete for everyone: the sender within the window, a group admin at any time, nobody else',
+  async (t) => {
+    const { g, b, c } = group()
+    t.equal(outcome(g.when(del(B, c))), 'NOT_ADMIN', 'a member who is not the author nor an admin')
+    t.equal(outcome(g.when(del(C, c), { now: 1_000 + 48 * 3_600_000 + 1 })), 'WINDOW_CLOSED')
+    t.same(outcome(g.when(del(A, b), { now: 10 ** 12 })), ['message.deleted'], 'an admin, years later')
+    const d = g.when(del(C, c))
+    t.ok(d.ok)
+    if (!d.ok) return
+    t.same(d.events[0]?.data, { seq: 3, senderId: C })
+    g.and(...d.events)
+    t.same(inboxEntry(g.state, B)?.lastMessage, {
+      seq: 3,
+      n: 2,
+      senderId: C,
+      kind: 'text',
+      at: 1_000,
+      deleted: true,
+    })
+    t.same(outcome(g.when(del(C, c))), [], 'deleting again changes nothing')
+    t.equal(outcome(g.when(edit(C, c))), 'MESSAGE_DELETED')
+    t.equal(outcome(g.when(react(B, c))), 'MESSAGE_DELETED')
+    t.equal(outcome(g.when(reply(B, 3, c))), 'MESSAGE_DELETED')
+    t.same(outcome(g.when(del(B, c, 'me'))), ['message.hidden'], 'a tombstone may still be hidden')
+    // An edit that raced the delete is accepted by the log's rules but leaves the tombstone.
+    g.and(ev.edited(G, C, 3, 'resurrected'))
+    t.equal(g.state.lastMessage?.text, undefined)
+  },
+)
+
+t.test('in a direct conversation neither peer deletes the other’s message for everyone', async (t) => {
+  const m = ev.message(DM, B, 1)
+  const g = given(DM, ev.created(DM, A, [B]), m)
+  const found = { seq: 2, lane: 'm', event: m } as Stored
+  t.equal(outcome(g.when(del(A, found))), 'NOT_AUTHOR')
+  t.same(outcome(g.when(del(A, found, 'me'))), ['message.hidden'])
+  t.equal(
+    g.and(ev.deleted(DM, A, 2, B)).verdicts.at(-1)?.kind,
+    'rejected',
+    'every reader rejects a forged one',
+  )
+})
+
+t.test(
+  'a demoted admin’s racing delete of another member’s message is rejected by every reader',
+  async (t) => {
+    const { g } = group(ev.role(G, A, B, 'admin'), ev.role(G, A, B, 'member'))
+    t.equal(g.and(ev.deleted(G, B, 3, C)).verdicts.at(-1)?.kind, 'rejected')
+    t.equal(g.and(ev.deleted(G, A, 3, C)).verdicts.at(-1)?.kind, 'accepted')
+  },
+)
+
+t.test('a reaction is one emoji, on a message the member can see; null removes it', async (t) => {
+  const { g, b } = group()
+  const d = g.when(react(C, b, '🎉'))
+  t.ok(d.ok)
+  if (d.ok) t.same(d.events[0]?.data, { seq: 2, senderId: B, emoji: '🎉' })
+  t.same(outcome(g.when(react(C, b, null))), ['message.reacted'])
+  for (const bad of ['ok', '👍👍', 'a👍', ' '])
+    t.equal(outcome(g.when(react(C, b, bad))), 'INVALID_EMOJI', JSON.stringify(bad))
+  const { g: later } = group(ev.added(G, A, D))
+  t.equal(outcome(later.when(react(D, b))), 'MESSAGE_NOT_FOUND', 'from before they joined')
+})
+
+t.test('emoji and preview rules', async (t) => {
+  for (const ok of ['👍', '❤️', '👩‍👩‍👧', '🇫🇷', '1️⃣', '👍🏽']) t.ok(isOneEmoji(ok), ok)
+  t.equal(previewOf('x'.repeat(200)).length, 120)
+  const s = `${'x'.repeat(119)}😀`
+  t.equal(previewOf(s), 'x'.repeat(119), 'never half a surrogate pair')
+})
+
+t.test('a hide is stored on the receipt lane and accepted for any user', async (t) => {
+  const { g } = group()
+  t.equal(admit(g.state, ev.hidden(G, B, 2), { conversationId: G, lane: 'r' }), undefined)
+  t.match(admit(g.state, ev.hidden(G, B, 2), { conversationId: G, lane: 'm' }), /lane m/)
+})
