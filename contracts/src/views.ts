@@ -11,13 +11,25 @@ export const VIEW_TABLES = {
   /** Pending and declined invitations to groups (the projector's, to judge invitation events). */
   invitations: 'invitations',
   messages: 'messages',
+  /** One reaction per member per message. */
+  reactions: 'reactions',
+  /** Delete for me: messages a user hid from their own reads. */
+  hiddenMessages: 'hidden_messages',
   media: 'media',
   offsets: 'projector_offsets',
   deadLetters: 'dead_letters',
 } as const
 
 /** The views an operator can rebuild on their own (`rebuild --view NAME`). */
-export const VIEW_NAMES = ['conversations', 'members', 'invitations', 'messages', 'media'] as const
+export const VIEW_NAMES = [
+  'conversations',
+  'members',
+  'invitations',
+  'messages',
+  'reactions',
+  'hiddenMessages',
+  'media',
+] as const
 export type ViewName = (typeof VIEW_NAMES)[number]
 
 export const isViewName = (s: string): s is ViewName => (VIEW_NAMES as readonly string[]).includes(s)

@@ -6,6 +6,7 @@ import { ENTITIES } from './entities.js'
 import { Migration0001Views } from './migrations/0001-views.js'
 import { Migration0002HotWatermarks } from './migrations/0002-hot-watermarks.js'
 import { Migration0003JudgedViewsAndOutbox } from './migrations/0003-judged-views-and-outbox.js'
+import { Migration0004MessageActions } from './migrations/0004-message-actions.js'
 
 export type Orm = MikroORM
 
@@ -30,6 +31,7 @@ export const openOrm = async (databaseUrl: string, schema: string, poolMax = 4):
         { name: '0001-views', class: Migration0001Views },
         { name: '0002-hot-watermarks', class: Migration0002HotWatermarks },
         { name: '0003-judged-views-and-outbox', class: Migration0003JudgedViewsAndOutbox },
+        { name: '0004-message-actions', class: Migration0004MessageActions },
       ],
       transactional: true,
       snapshot: false,

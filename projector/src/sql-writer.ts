@@ -2,6 +2,7 @@ import type { DeadLetter } from '@chatapp/contracts'
 import type { BatchPlan } from './core/batch-plan.js'
 import type { InvitationRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
+import { messageActionWrites } from './message-action-writes.js'
 
 /**
  * One write of a batch's transaction: a data-modifying statement on a table of its own, with its
@@ -17,8 +18,8 @@ export interface Write {
   params: unknown[]
 }
 
-const where = (guard?: string) => (guard ? ` WHERE ${guard}` : '')
-const and = (guard?: string) => (guard ? ` AND ${guard}` : '')
+export const where = (guard?: string) => (guard ? ` WHERE ${guard}` : '')
+export const and = (guard?: string) => (guard ? ` AND ${guard}` : '')
 
 /**
  * The writes of a batch plan: one multi-row statement per table (arrays + unnest), never one per
@@ -126,6 +127,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
     })
   if (p.messages.size > 0) {
     const r = [...p.messages.values()]
+    const json = (v: unknown) => (v === null ? null : JSON.stringify(v))
     // DO NOTHING also covers the unique client message id: a send retried after the JetStream
     // duplicate window is stored in the log twice but shown once (the first wins). A bulk fill
     // has no unique constraint yet and inserts plainly: bulk-fill.ts applies the rule at its end.
@@ -133,9 +135,10 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       sql: (
         g,
       ) => `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
-         media_id, media, at)
+         media_id, media, at, reply_to, edited_at, deleted_at, deleted_by)
        SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::jsonb[], $11::int8[])${where(g)}${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
+         $8::text[], $9::text[], $10::jsonb[], $11::int8[], $12::jsonb[], $13::int8[], $14::int8[],
+         $15::text[])${where(g)}${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
       params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.seq),
@@ -146,11 +149,16 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => x.kind),
         r.map((x) => x.text),
         r.map((x) => x.mediaId),
-        r.map((x) => (x.media ? JSON.stringify(x.media) : null)),
+        r.map((x) => json(x.media)),
         r.map((x) => x.at),
+        r.map((x) => json(x.replyTo)),
+        r.map((x) => x.editedAt),
+        r.map((x) => x.deletedAt),
+        r.map((x) => x.deletedBy),
       ],
     })
   }
+  parts.push(...messageActionWrites(s, p))
   if (p.media.size > 0) {
     const r = p.media.values()
     const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v))
@@ -165,14 +173,15 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
        ON CONFLICT (conversation_id, media_id) DO UPDATE SET
          kind = COALESCE(excluded.kind, m.kind), mime = COALESCE(excluded.mime, m.mime),
          size = COALESCE(excluded.size, m.size), name = COALESCE(excluded.name, m.name),
-         state = CASE WHEN excluded.state = 'pending' THEN m.state ELSE excluded.state END,
+         state = CASE WHEN m.state = 'deleted' OR excluded.state = 'pending' THEN m.state ELSE excluded.state END,
          variants = COALESCE(excluded.variants, m.variants), width = COALESCE(excluded.width, m.width),
          height = COALESCE(excluded.height, m.height), duration_ms = COALESCE(excluded.duration_ms, m.duration_ms),
          placeholder = COALESCE(excluded.placeholder, m.placeholder), waveform = COALESCE(excluded.waveform, m.waveform),
          failure_code = COALESCE(excluded.failure_code, m.failure_code),
          failure_reason = COALESCE(excluded.failure_reason, m.failure_reason),
          updated_seq = GREATEST(m.updated_seq, excluded.updated_seq),
-         shared_seq = GREATEST(m.shared_seq, excluded.shared_seq)`,
+         shared_seq = CASE WHEN m.state = 'deleted' OR excluded.state = 'deleted' THEN NULL
+           ELSE GREATEST(m.shared_seq, excluded.shared_seq) END`,
       params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.mediaId),

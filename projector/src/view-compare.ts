@@ -7,6 +7,8 @@ export const VIEW_KEYS: Record<ViewName, string[]> = {
   members: ['conversation_id', 'user_id'],
   invitations: ['conversation_id', 'user_id'],
   messages: ['conversation_id', 'seq'],
+  reactions: ['conversation_id', 'seq', 'user_id'],
+  hiddenMessages: ['conversation_id', 'user_id', 'seq'],
   media: ['conversation_id', 'media_id'],
 }
 

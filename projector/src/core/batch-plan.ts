@@ -5,7 +5,9 @@ import type {
   InvitationRow,
   MediaPatch,
   MemberRow,
+  MessagePatch,
   MessageRow,
+  ReactionRow,
   WatermarkPatch,
 } from './rows.js'
 
@@ -24,6 +26,18 @@ export interface BatchPlan {
   messages: Map<number, MessageRow>
   media: PairMap<MediaPatch>
   watermarks: PairMap<WatermarkPatch>
+  /**
+   * Edits and deletes of messages stored before this batch, by sequence: at most one per message
+   * (a delete wins over any edit; of edits, the last). A message of this batch is patched in
+   * `messages` instead: its INSERT and an UPDATE in one statement could not see each other.
+   */
+  messagePatches: Map<number, MessagePatch>
+  /** Reactions by message sequence, then user: the last one wins; `emoji` null deletes the row. */
+  reactions: Map<number, Map<string, ReactionRow>>
+  /** Messages of earlier batches deleted in this one, whose stored reactions go (seq → conversation). */
+  clearedReactions: Map<number, string>
+  /** Delete-for-me rows, by `seq` then user. */
+  hides: Map<number, Map<string, string>>
 }
 
 export const emptyPlan = (): BatchPlan => ({
@@ -33,10 +47,54 @@ export const emptyPlan = (): BatchPlan => ({
   messages: new Map(),
   media: new PairMap(),
   watermarks: new PairMap(),
+  messagePatches: new Map(),
+  reactions: new Map(),
+  clearedReactions: new Map(),
+  hides: new Map(),
 })
+
+/** Whether the batch deleted the message at `seq` (stored in it or before it). */
+const deletedInPlan = (plan: BatchPlan, seq: number): boolean =>
+  plan.messages.get(seq)?.deletedAt != null || plan.messagePatches.get(seq)?.kind === 'delete'
+
+/**
+ * The rule of message patches, as rows: an edit of a tombstone changes nothing, a delete empties
+ * the message of its content. The same rule is in the UPDATEs of sql-writer.ts for messages of
+ * earlier batches (`deleted_at IS NULL`).
+ */
+const patchMessage = (plan: BatchPlan, p: MessagePatch) => {
+  if (deletedInPlan(plan, p.seq)) return
+  const row = plan.messages.get(p.seq)
+  if (p.kind === 'delete') {
+    plan.reactions.delete(p.seq)
+    if (!row) plan.clearedReactions.set(p.seq, p.conversationId)
+  }
+  if (!row) {
+    plan.messagePatches.set(p.seq, p)
+    return
+  }
+  plan.messages.set(
+    p.seq,
+    p.kind === 'edit'
+      ? { ...row, text: p.text, editedAt: p.at }
+      : { ...row, text: null, media: null, mediaId: null, replyTo: null, deletedAt: p.at, deletedBy: p.by },
+  )
+}
 
 export const mergeMedia = (old: MediaPatch | undefined, p: MediaPatch): MediaPatch => {
   if (!old) return p
+  if (old.state === 'deleted' || p.state === 'deleted') {
+    // Final: the media is no longer shared in this conversation (sql-writer.ts does the same).
+    const merged: MediaPatch = {
+      ...old,
+      ...p,
+      ref: p.ref ?? old.ref,
+      seq: Math.max(old.seq, p.seq),
+      state: 'deleted',
+    }
+    delete merged.sharedSeq
+    return merged
+  }
   const state = p.state === 'pending' ? old.state : p.state
   const shared = Math.max(old.sharedSeq ?? 0, p.sharedSeq ?? 0)
   return {
@@ -85,6 +143,22 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
         )
         break
       }
+      case 'message-patch':
+        patchMessage(plan, c.patch)
+        break
+      case 'reaction': {
+        if (deletedInPlan(plan, c.row.seq)) break
+        let byUser = plan.reactions.get(c.row.seq)
+        if (!byUser) plan.reactions.set(c.row.seq, (byUser = new Map()))
+        byUser.set(c.row.userId, c.row)
+        break
+      }
+      case 'hide': {
+        let byUser = plan.hides.get(c.seq)
+        if (!byUser) plan.hides.set(c.seq, (byUser = new Map()))
+        byUser.set(c.userId, c.conversationId)
+        break
+      }
       default: {
         const never: never = c
         throw new Error(`unhandled change ${(never as { t: string }).t}`)
@@ -99,4 +173,8 @@ export const planSize = (p: BatchPlan): number =>
   p.invitations.size +
   p.messages.size +
   p.media.size +
-  p.watermarks.size
+  p.watermarks.size +
+  p.messagePatches.size +
+  p.reactions.size +
+  p.clearedReactions.size +
+  p.hides.size

@@ -187,7 +187,16 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
   const reason = admit(state ?? neverSeen(pos.conversationId), e, pos)
   if (reason !== undefined) return { ok: false, reason }
   const seq = pos.seq
-  if (pos.lane === 'r') return { ok: true, state: state!, changes: receipts(state!, e, seq) }
+  if (pos.lane === 'r') {
+    // A hide concerns its author's reads only (ADR 0212): kept whoever they are now.
+    if (e.type === 'message.hidden')
+      return {
+        ok: true,
+        state: state!,
+        changes: [{ t: 'hide', conversationId: e.conversationId, userId: e.actor, seq: e.data.seq }],
+      }
+    return { ok: true, state: state!, changes: receipts(state!, e, seq) }
+  }
   // Admitted on lane m: a creation has no state yet, every other event has one.
   let x: Next
   if (e.type === 'conversation.created') x = created(e, seq)
@@ -239,6 +248,10 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
             mediaId: e.data.media?.mediaId ?? null,
             media: e.data.media ?? null,
             at: e.at,
+            replyTo: e.data.replyTo ?? null,
+            editedAt: null,
+            deletedAt: null,
+            deletedBy: null,
           },
         },
         // Sending is reading (the domain's fold does the same): the sender has their own message.
@@ -259,6 +272,41 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
             ref: e.data.media,
           },
         })
+      break
+    case 'message.edited':
+      x.changes.push({
+        t: 'message-patch',
+        patch: {
+          kind: 'edit',
+          conversationId: e.conversationId,
+          seq: e.data.seq,
+          text: e.data.text,
+          at: e.at,
+        },
+      })
+      break
+    case 'message.deleted':
+      x.changes.push({
+        t: 'message-patch',
+        patch: { kind: 'delete', conversationId: e.conversationId, seq: e.data.seq, by: e.actor, at: e.at },
+      })
+      if (e.data.mediaId)
+        x.changes.push({
+          t: 'media',
+          patch: { conversationId: e.conversationId, mediaId: e.data.mediaId, state: 'deleted', seq },
+        })
+      break
+    case 'message.reacted':
+      x.changes.push({
+        t: 'reaction',
+        row: {
+          conversationId: e.conversationId,
+          seq: e.data.seq,
+          userId: e.actor,
+          emoji: e.data.emoji,
+          at: e.at,
+        },
+      })
       break
     case 'media.ready': {
       const { mediaId, variants, width, height, durationMs, placeholder, waveform } = e.data

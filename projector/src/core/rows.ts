@@ -1,4 +1,4 @@
-import type { ConversationKind, MediaRef, MessageKind, Role, Variant } from '@chatapp/contracts'
+import type { ConversationKind, MediaRef, MessageKind, ReplyRef, Role, Variant } from '@chatapp/contracts'
 
 /**
  * The rows of the views, as the pure core produces them. Column names are the snake_case of these
@@ -58,9 +58,33 @@ export interface MessageRow {
   mediaId: string | null
   media: MediaRef | null
   at: number
+  replyTo: ReplyRef | null
+  /** When its text was last edited. */
+  editedAt: number | null
+  /** Deleted for everyone: when and by whom. Text, media and quote are gone (a tombstone). */
+  deletedAt: number | null
+  deletedBy: string | null
 }
 
-export type MediaState = 'pending' | 'ready' | 'failed'
+/** A later change to a stored message: an edit of its text, or its deletion for everyone. */
+export type MessagePatch =
+  | { kind: 'edit'; conversationId: string; seq: number; text: string; at: number }
+  | { kind: 'delete'; conversationId: string; seq: number; by: string; at: number }
+
+/** A member's reaction to a message; `emoji` null: removed. */
+export interface ReactionRow {
+  conversationId: string
+  seq: number
+  userId: string
+  emoji: string | null
+  at: number
+}
+
+/**
+ * `deleted`: the message carrying it in this conversation was deleted for everyone; final (a later
+ * `media.ready` does not make it reachable again) and no longer shared there (ADR 0212).
+ */
+export type MediaState = 'pending' | 'ready' | 'failed' | 'deleted'
 
 /**
  * A change to a media record. `pending` comes from the message that shares it and never
@@ -103,3 +127,7 @@ export type Change =
   | { t: 'message'; row: MessageRow }
   | { t: 'media'; patch: MediaPatch }
   | { t: 'watermark'; patch: WatermarkPatch }
+  | { t: 'message-patch'; patch: MessagePatch }
+  | { t: 'reaction'; row: ReactionRow }
+  /** Delete for me: `userId` no longer sees the message at `seq`. */
+  | { t: 'hide'; conversationId: string; userId: string; seq: number }

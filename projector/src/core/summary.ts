@@ -30,8 +30,21 @@ export const summarise = (e: ChatEvent): string => {
     case 'message.sent': {
       const media = e.data.media ? ` [${e.data.media.kind} ${e.data.media.mediaId}]` : ''
       const text = e.data.text ? ` "${clip(e.data.text.replace(/\s+/g, ' '))}"` : ''
-      return `#${e.data.n} ${e.data.kind}${media}${text}`
+      const reply = e.data.replyTo ? ` (reply to ${e.data.replyTo.seq})` : ''
+      return `#${e.data.n} ${e.data.kind}${media}${text}${reply}`
     }
+    case 'message.edited':
+      return `edited ${e.data.seq} to "${clip(e.data.text.replace(/\s+/g, ' '))}"`
+    case 'message.deleted':
+      return `deleted ${e.data.seq} (by ${e.data.senderId === e.actor ? 'its sender' : 'an admin'}) for everyone${
+        e.data.mediaId ? `, media ${e.data.mediaId}` : ''
+      }`
+    case 'message.hidden':
+      return `hid ${e.data.seq} for themselves`
+    case 'message.reacted':
+      return e.data.emoji === null
+        ? `removed their reaction to ${e.data.seq}`
+        : `reacted ${e.data.emoji} to ${e.data.seq}`
     case 'media.ready':
       return `${e.data.mediaId} ready (${e.data.variants.map((v) => v.name).join(', ') || 'no variants'})`
     case 'media.failed':

@@ -46,6 +46,10 @@ t.test('a message is inserted once per sequence', async (t) => {
     mediaId: null,
     media: null,
     at: 1,
+    replyTo: null,
+    editedAt: null,
+    deletedAt: null,
+    deletedBy: null,
   }
   addChanges(p, [
     { t: 'message', row },

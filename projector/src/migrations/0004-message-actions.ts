@@ -1,0 +1,33 @@
+import { Migration } from '@mikro-orm/migrations'
+
+/**
+ * Replies, edits, deletes, reactions and hides (ADR 0210–0212):
+ * - `messages.reply_to`: the quoted message (seq, sender, kind, preview) as the reply carried it;
+ *   `edited_at`: the latest edit; `deleted_at` / `deleted_by`: a tombstone (text, media and quote
+ *   emptied).
+ * - `reactions`: one row per member per message (the primary key serves "reactions of these
+ *   messages" for a history page).
+ * - `hidden_messages`: delete for me, per user; read by the history and inbox of that user only.
+ * Rows of events before this migration are empty: `chatapp-ops rebuild` fills them from the log.
+ */
+export class Migration0004MessageActions extends Migration {
+  override up(): void {
+    const s = `"${this.config.get('schema')}"`
+    this.addSql(`ALTER TABLE ${s}.messages ADD COLUMN reply_to jsonb, ADD COLUMN edited_at bigint,
+      ADD COLUMN deleted_at bigint, ADD COLUMN deleted_by text`)
+    this.addSql(`CREATE TABLE ${s}.reactions (
+      conversation_id text NOT NULL,
+      seq bigint NOT NULL,
+      user_id text NOT NULL,
+      emoji text NOT NULL,
+      at bigint NOT NULL,
+      PRIMARY KEY (conversation_id, seq, user_id)
+    )`)
+    this.addSql(`CREATE TABLE ${s}.hidden_messages (
+      conversation_id text NOT NULL,
+      user_id text NOT NULL,
+      seq bigint NOT NULL,
+      PRIMARY KEY (conversation_id, user_id, seq)
+    )`)
+  }
+}
