@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { MessageKind } from './events.js'
+import { MessageKind, ReplyRef } from './events.js'
 import { ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js'
 import { InboxEntry } from './inbox.js'
 import { MediaKind, MediaRef, Variant } from './media.js'
@@ -131,8 +131,28 @@ export const HistoryMessage = Type.Object(
       ]),
     ),
     at: Millis,
+    replyTo: Type.Optional(ReplyRef),
+    editedAt: Type.Optional(Millis),
+    deleted: Type.Optional(
+      Type.Literal(true, {
+        description: 'Deleted for everyone: a tombstone (no text, media, quote or reactions).',
+      }),
+    ),
+    reactions: Type.Optional(
+      Type.Array(
+        Type.Object({
+          emoji: Type.String(),
+          count: Type.Integer({ minimum: 1 }),
+          userIds: Type.Array(UserId, { description: 'Who reacted with it, earliest first.' }),
+        }),
+        { description: 'Per emoji, most reacted first.' },
+      ),
+    ),
   },
-  { $id: 'HistoryMessage' },
+  {
+    $id: 'HistoryMessage',
+    description: 'A message as history serves it: its latest text; messages the reader hid are left out.',
+  },
 )
 export type HistoryMessage = Static<typeof HistoryMessage>
 

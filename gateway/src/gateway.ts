@@ -153,6 +153,8 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       maxTextLength: config.limits.maxTextLength,
       maxCaptionLength: config.limits.maxCaptionLength,
       maxGroupMembers: config.limits.maxGroupMembers,
+      editWindowMs: config.limits.editWindowMs,
+      deleteWindowMs: config.limits.deleteWindowMs,
     },
   })
   const presence = await createPresence(nc, n, log, config.presenceRefreshMs, conversationLog.ranges)
@@ -208,6 +210,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       presence,
       media,
       sentLookup: deps.sentLookup,
+      messageAt: (id, seq) => conversationLog.get(id, seq),
       logger: log,
     },
     sessions,

@@ -1,4 +1,5 @@
 import type { ClientFrame, ClientFrameOf, Limits, Names } from '@chatapp/contracts'
+import type { Stored } from '@chatapp/domain'
 import type { Logger } from '@chatapp/kit'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { CommandRunner } from '../conversation/command-runner.js'
@@ -22,6 +23,8 @@ export interface CommandDeps {
   presence: Presence | undefined
   media: MediaPort | undefined
   sentLookup: SentMessageLookup | undefined
+  /** The stored event at `seq` of a conversation (a direct get of the log), if any. */
+  messageAt(conversationId: string, seq: number): Promise<Stored | undefined>
   logger: Logger
 }
 

@@ -53,6 +53,7 @@ export const sendHandler =
       text: f.text,
       mediaId: f.mediaId,
       media: f.mediaId && d.media ? await d.media.forAttach(f.mediaId, p.userId) : undefined,
+      ...(f.replyTo !== undefined ? { replyTo: f.replyTo, quoted: await d.messageAt(cid, f.replyTo) } : {}),
     })
     // A retry (after a reconnect) may come after JetStream's duplicate window: the durable
     // record answers then. When the views cannot answer, the Msg-Id still catches a retry

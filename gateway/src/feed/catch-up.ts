@@ -1,9 +1,10 @@
-import { acceptedAtOrBefore, admit, lastSeq, receiptEntries } from '@chatapp/domain'
+import { acceptedAtOrBefore, admit, lastSeq } from '@chatapp/domain'
 import type { ConversationLog } from '@chatapp/kit'
 import type { StateStore } from '../conversation/state-store.js'
 import { echoRid } from './delivery.js'
 import { eventFrame } from './event-frame.js'
-import { receiptEventVisibleInSync } from './receipt-audience.js'
+import { laneREventVisibleInSync } from './receipt-audience.js'
+import { redactForReplay } from './redact.js'
 import type { Rooms } from './rooms.js'
 import type { Subscriber } from './subscriber.js'
 
@@ -46,15 +47,18 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
       if (room.entries.get(sub) !== mine || sub.closed) break
       const ev = e.event
       if (e.lane === 'm') {
-        if (!state.rejected.has(e.seq)) {
+        const shown = state.rejected.has(e.seq) ? 'skip' : (redactForReplay(state.deleted, e.seq, ev) ?? ev)
+        if (shown !== 'skip') {
           const prev = acceptedAtOrBefore(state, lastM || e.prev || 0)
-          sub.sendRaw(eventFrame(id, e.seq, prev, 'm', JSON.stringify(ev), echoRid(sub, id, ev)))
-        }
-        lastM = e.seq
+          sub.sendRaw(eventFrame(id, e.seq, prev, 'm', JSON.stringify(shown), echoRid(sub, id, ev)))
+          lastM = e.seq
+        } else if (state.rejected.has(e.seq)) lastM = e.seq
+        // A skipped accepted event is never named as a `prev` (the client never received it): the
+        // next frame names the last one sent, which is lower, and a low `prev` is always safe.
       } else if (
         e.seq > mine.lastR &&
         admit(state, ev, { conversationId: id, lane: 'r' }) === undefined &&
-        receiptEventVisibleInSync(state.kind, userId, receiptEntries(ev), me?.firstSent ?? 0)
+        laneREventVisibleInSync(state.kind, userId, ev, me?.firstSent ?? 0)
       ) {
         sub.sendRaw(eventFrame(id, e.seq, mine.lastR, 'r', JSON.stringify(ev)))
         mine.lastR = e.seq

@@ -59,6 +59,8 @@ export const deliver = async (
   let audience: Set<string> | 'all' = 'all'
   const entries = x.lane === 'r' ? receiptEntries(event) : []
   if (entries.length > 0) audience = receiptEventAudience(room, await d.store.get(room.id), entries, before)
+  // Delete for me concerns its author's devices alone (ADR 0212).
+  else if (event.type === 'message.hidden') audience = new Set([event.actor])
   if (event.type === 'message.sent') room.rememberSender(x.seq, event.actor)
   const shared = x.lane === 'm' ? eventFrame(room.id, x.seq, prev, 'm', json) : ''
   const removed = removes(event)

@@ -1,5 +1,5 @@
-import type { ConversationKind } from '@chatapp/contracts'
-import type { ReceiptEntry } from '@chatapp/domain'
+import type { ChatEvent, ConversationKind } from '@chatapp/contracts'
+import { type ReceiptEntry, receiptEntries } from '@chatapp/domain'
 
 /**
  * Who gets a receipt event (ADR 0020). In a direct conversation: both users. In a group: the
@@ -43,3 +43,17 @@ export const receiptEventVisibleInSync = (
   entries: readonly ReceiptEntry[],
   firstSent: number,
 ): boolean => entries.some((x) => receiptVisibleInSync(kind, userId, x.userId, x.upTo, firstSent))
+
+/**
+ * Who receives an event of lane `r` in sync: a hide (delete for me) only its author's devices
+ * (ADR 0212), a receipt by the rule above.
+ */
+export const laneREventVisibleInSync = (
+  kind: ConversationKind,
+  userId: string,
+  e: ChatEvent,
+  firstSent: number,
+): boolean =>
+  e.type === 'message.hidden'
+    ? e.actor === userId
+    : receiptEventVisibleInSync(kind, userId, receiptEntries(e), firstSent)

@@ -24,6 +24,12 @@ export interface MediaRepo {
   sharedIn(mediaId: string, limit: number): Promise<Share[]>
   /** Whether any message carries the media yet (an unattached upload expires). */
   isShared(mediaId: string): Promise<boolean>
+  /**
+   * Whether the media was withdrawn: a message that carried it was deleted for everyone and no
+   * other message carries it (ADR 0212). Nobody may download or attach it any more, its uploader
+   * included; the upload sweeper deletes its objects.
+   */
+  isWithdrawn(mediaId: string): Promise<boolean>
 }
 
 /** The views' media table holding a media's shares, for SQL of this module and its neighbours. */
@@ -57,6 +63,14 @@ export const mediaRepo = (orm: MikroORM, viewsSchema: string): MediaRepo => {
         [mediaId],
       )
       return rows.length > 0
+    },
+    async isWithdrawn(mediaId) {
+      const [r] = await read<{ withdrawn: boolean | null; shared: boolean | null }>(
+        `SELECT bool_or(state = 'deleted') AS withdrawn, bool_or(shared_seq IS NOT NULL) AS shared
+         FROM ${shares} WHERE media_id = ?`,
+        [mediaId],
+      )
+      return r?.withdrawn === true && r.shared !== true
     },
     async sharedIn(mediaId, limit) {
       const rows = await read<{ conversation_id: string; shared_seq: string | number }>(

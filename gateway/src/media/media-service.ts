@@ -152,7 +152,7 @@ export const createMediaService = (d: MediaServiceDeps): MediaService => {
 
     async forAttach(mediaId, userId) {
       const row = await d.repo.find(mediaId)
-      if (!row || row.uploaderId !== userId) return undefined
+      if (!row || row.uploaderId !== userId || (await d.repo.isWithdrawn(mediaId))) return undefined
       const expiring = row.createdAt < now() - (d.ledger.quota.unattachedTtlMs - ATTACH_MARGIN_MS)
       if (expiring && !(await d.repo.isShared(mediaId))) return undefined
       return toRef(row)
@@ -161,7 +161,7 @@ export const createMediaService = (d: MediaServiceDeps): MediaService => {
     async authorise(mediaId, userId) {
       const row = await d.repo.find(mediaId)
       if (!row) return undefined
-      if (row.uploaderId === userId) return row
+      if (row.uploaderId === userId) return (await d.repo.isWithdrawn(mediaId)) ? undefined : row
       // A member who was there when a message carried it: membership from the log (a removal
       // counts at once), shares from the views (published before the media job, ADR 0150).
       for (const share of await d.repo.sharedIn(mediaId, MAX_SHARES_CHECKED)) {

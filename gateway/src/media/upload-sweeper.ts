@@ -65,6 +65,8 @@ export interface SweepResult {
   viewsBehind: boolean
   expired: string[]
   abandoned: string[]
+  /** Media withdrawn by a delete for everyone (ADR 0212): objects and record deleted. */
+  withdrawn: string[]
 }
 
 /**
@@ -98,7 +100,7 @@ export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
       LOCK_UPLOAD_SWEEP,
       fnv1a32(d.schema) | 0,
     ])
-    if (!lock?.ok) return { skipped: true, viewsBehind: false, expired: [], abandoned: [] }
+    if (!lock?.ok) return { skipped: true, viewsBehind: false, expired: [], abandoned: [], withdrawn: [] }
 
     const offsetsTable = `"${d.viewsSchema}".${VIEW_TABLES.offsets}`
     const [views] = await q<{ t: string | null }>('SELECT to_regclass(?) AS t', [offsetsTable])
@@ -120,6 +122,22 @@ export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
           )
         ).map((r) => r.id)
       : []
+    // Withdrawn: a message carrying it was deleted for everyone and none carries it now. Read from
+    // the views as "unattached" is, so only while they are current (a forward of it may be newer).
+    const withdrawn = current
+      ? (
+          await q<{ id: string }>(
+            `SELECT m.id FROM ${t('media')} m
+             WHERE EXISTS (SELECT 1 FROM ${sharesTable(d.viewsSchema)} s WHERE s.media_id = m.id AND s.state = 'deleted')
+               AND NOT EXISTS (SELECT 1 FROM ${sharesTable(d.viewsSchema)} s
+                               WHERE s.media_id = m.id AND s.shared_seq IS NOT NULL)
+             ORDER BY m.created_at LIMIT ? FOR UPDATE OF m SKIP LOCKED`,
+            [batch],
+          )
+        )
+          .map((r) => r.id)
+          .filter((id) => !expired.includes(id))
+      : []
     const abandoned = (
       await q<{ media_id: string }>(
         `SELECT media_id FROM ${t('upload_pending')} WHERE started_at < ?
@@ -128,13 +146,14 @@ export const sweepUploads = async (d: SweepDeps): Promise<SweepResult> => {
       )
     ).map((r) => r.media_id)
 
-    for (const id of [...expired, ...abandoned]) await deletePrefix(d.s3, d.bucket, id)
+    for (const id of [...expired, ...withdrawn, ...abandoned]) await deletePrefix(d.s3, d.bucket, id)
     const list = (ids: string[]) => ids.map(() => '?').join(', ')
-    if (expired.length > 0) await q(`DELETE FROM ${t('media')} WHERE id IN (${list(expired)})`, expired)
+    const gone = [...expired, ...withdrawn]
+    if (gone.length > 0) await q(`DELETE FROM ${t('media')} WHERE id IN (${list(gone)})`, gone)
     if (abandoned.length > 0)
       await q(`DELETE FROM ${t('upload_pending')} WHERE media_id IN (${list(abandoned)})`, abandoned)
     await q(`DELETE FROM ${t('upload_days')} WHERE day < ?`, [utcDay(now) - 1])
-    return { skipped: false, viewsBehind: !current, expired, abandoned }
+    return { skipped: false, viewsBehind: !current, expired, abandoned, withdrawn }
   })
 }
 
@@ -165,8 +184,11 @@ export const startUploadSweeper = (
   const tick = () => {
     running = sweepUploads(d)
       .then((r) => {
-        if (r.expired.length + r.abandoned.length > 0)
-          d.log.info({ expired: r.expired.length, abandoned: r.abandoned.length }, 'expired uploads deleted')
+        if (r.expired.length + r.abandoned.length + r.withdrawn.length > 0)
+          d.log.info(
+            { expired: r.expired.length, abandoned: r.abandoned.length, withdrawn: r.withdrawn.length },
+            'expired and withdrawn uploads deleted',
+          )
         if (r.viewsBehind)
           d.log.warn('unattached uploads not expired: the projector views lag the log (chatapp-ops lag)')
       })

@@ -1,4 +1,4 @@
-import type { HistoryMessage, InboxEntry, MessageStatusResponse } from '@chatapp/contracts'
+import type { HistoryMessage, InboxEntry, MessageStatusResponse, ReplyRef } from '@chatapp/contracts'
 import { ChatError, VIEW_TABLES } from '@chatapp/contracts'
 import { unreadCount } from '@chatapp/domain'
 import type pg from 'pg'
@@ -15,11 +15,15 @@ import { historyRange, toPage } from './history-page.js'
  */
 export interface ViewReads extends SentMessageLookup {
   inbox(userId: string, limit?: number): Promise<InboxEntry[]>
-  /** A page of history; nothing at or below `floor` (see `joinedAt`). */
+  /**
+   * A page of history; nothing at or below `floor` (see `joinedAt`), nothing `viewer` hid (delete
+   * for me).
+   */
   history(
     conversationId: string,
     q: { before?: number; after?: number; limit?: number },
     floor?: number,
+    viewer?: string,
   ): Promise<{ messages: HistoryMessage[]; hasMore: boolean }>
   /**
    * The sequence of the event that (last) made the user a member, per the views; undefined when
@@ -30,6 +34,32 @@ export interface ViewReads extends SentMessageLookup {
 }
 
 const num = (v: unknown): number => Number(v)
+
+/** A history row's reply, edit, tombstone and reactions (ADR 0210–0212), as the contract has them. */
+const historyMarks = (x: {
+  reply_to: ReplyRef | null
+  quote_deleted: boolean
+  edited_at: string | number | null
+  deleted_at: string | number | null
+  reactions: [string, string][] | null
+}): Partial<HistoryMessage> => {
+  if (x.deleted_at !== null) return { deleted: true }
+  const out: Partial<HistoryMessage> = {}
+  if (x.reply_to) {
+    // The quote of a message deleted since keeps its place, not its content.
+    const { preview, ...ref } = x.reply_to
+    out.replyTo = x.quote_deleted || preview === undefined ? ref : { ...ref, preview }
+  }
+  if (x.edited_at !== null) out.editedAt = num(x.edited_at)
+  if (x.reactions) {
+    const by = new Map<string, string[]>()
+    for (const [emoji, userId] of x.reactions) by.set(emoji, [...(by.get(emoji) ?? []), userId])
+    out.reactions = [...by]
+      .map(([emoji, userIds]) => ({ emoji, count: userIds.length, userIds }))
+      .sort((a, b) => b.count - a.count)
+  }
+  return out
+}
 const MAX_INBOX = 1000
 
 /**
@@ -58,23 +88,35 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
   const inboxSql = `
     SELECT c.conversation_id, c.kind, c.title, m.role, c.member_count, c.last_seq, c.last_at, c.last_n,
       m.delivered_up_to, m.read_up_to, lm.seq AS lm_seq, lm.n AS lm_n, lm.sender_id AS lm_sender,
-      lm.kind AS lm_kind, lm.text AS lm_text, lm.at AS lm_at,
+      lm.kind AS lm_kind, lm.text AS lm_text, lm.at AS lm_at, lm.edited_at AS lm_edited,
+      lm.deleted_at AS lm_deleted,
       CASE WHEN c.kind = 'direct' THEN (SELECT p.user_id FROM ${t('members')} p
         WHERE p.conversation_id = c.conversation_id AND p.user_id <> m.user_id LIMIT 1) END AS peer_id,
       COALESCE((SELECT r.n FROM ${t('messages')} r WHERE r.conversation_id = c.conversation_id
         AND r.seq <= GREATEST(m.read_up_to, m.joined_seq) ORDER BY r.seq DESC LIMIT 1), 0) AS read_n
     FROM ${t('members')} m
     JOIN ${t('conversations')} c ON c.conversation_id = m.conversation_id
-    LEFT JOIN ${t('messages')} lm ON lm.conversation_id = c.conversation_id AND lm.seq = c.last_msg_seq
+    -- The last message this user did not hide (delete for me): nearly always the last one.
+    LEFT JOIN LATERAL (SELECT l.* FROM ${t('messages')} l
+      WHERE l.conversation_id = c.conversation_id AND l.seq <= c.last_msg_seq
+        AND NOT EXISTS (SELECT 1 FROM ${t('hiddenMessages')} h
+          WHERE h.conversation_id = l.conversation_id AND h.user_id = m.user_id AND h.seq = l.seq)
+      ORDER BY l.seq DESC LIMIT 1) lm ON true
     WHERE m.user_id = $1 AND m.active
     ORDER BY c.last_at DESC, c.conversation_id
     LIMIT $2`
   const historySql = (direction: 'asc' | 'desc') => `
     SELECT g.seq, g.n, g.sender_id, g.kind, g.text, g.media, g.at, md.state AS media_state,
-      md.variants AS media_variants
+      md.variants AS media_variants, g.reply_to, g.edited_at, g.deleted_at,
+      q.deleted_at IS NOT NULL AS quote_deleted,
+      (SELECT json_agg(json_build_array(r.emoji, r.user_id) ORDER BY r.at, r.user_id) FROM ${t('reactions')} r
+        WHERE r.conversation_id = g.conversation_id AND r.seq = g.seq) AS reactions
     FROM ${t('messages')} g
     LEFT JOIN ${t('media')} md ON md.conversation_id = g.conversation_id AND md.media_id = g.media_id
+    LEFT JOIN ${t('messages')} q ON q.conversation_id = g.conversation_id AND q.seq = (g.reply_to->>'seq')::int8
     WHERE g.conversation_id = $1 AND g.seq > $2 AND ($3::int8 IS NULL OR g.seq < $3)
+      AND NOT EXISTS (SELECT 1 FROM ${t('hiddenMessages')} h
+        WHERE h.conversation_id = g.conversation_id AND h.user_id = $5 AND h.seq = g.seq)
     ORDER BY g.seq ${direction === 'asc' ? 'ASC' : 'DESC'}
     LIMIT $4`
   const statusSql = `
@@ -109,6 +151,8 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
                   kind: x.lm_kind,
                   ...(x.lm_text !== null ? { text: x.lm_text } : {}),
                   at: num(x.lm_at),
+                  ...(x.lm_edited !== null && x.lm_deleted === null ? { edited: true as const } : {}),
+                  ...(x.lm_deleted !== null ? { deleted: true as const } : {}),
                 },
           // read_n: the `n` of the last message at or before the read point (the later of the read
           // watermark and the join), looked up by the query; the count is the domain's rule.
@@ -122,13 +166,14 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
       const r = await query(joinedSql, [conversationId, userId])
       return r.rows[0] ? num(r.rows[0].joined_seq) : undefined
     },
-    async history(conversationId, q, floor = 0) {
+    async history(conversationId, q, floor = 0, viewer) {
       const range = historyRange(q, floor)
       const r = await query(historySql(range.direction), [
         conversationId,
         range.after,
         range.before,
         range.read,
+        viewer ?? null,
       ])
       const page = toPage(range, r.rows)
       return {
@@ -150,6 +195,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
                 }
               : {}),
             at: num(x.at),
+            ...historyMarks(x),
           }),
         ),
       }

@@ -60,7 +60,7 @@ export const viewRoutes = (ctx: ViewRoutesContext): HttpRoute[] => {
         const page =
           joined === undefined
             ? { messages: [], hasMore: false }
-            : await ctx.reads.history(id!, c.query, joined - 1)
+            : await ctx.reads.history(id!, c.query, joined - 1, c.principal.userId)
         const body: HistoryResponse = { conversationId: id!, ...page }
         return reply.json(body)
       },

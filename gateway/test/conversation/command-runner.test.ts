@@ -12,7 +12,13 @@ const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
 const C = 'u_cccccccc'
 const known = new Set([A, B, C])
-const limits = { maxTextLength: 100, maxCaptionLength: 100, maxGroupMembers: 10 }
+const limits = {
+  maxTextLength: 100,
+  maxCaptionLength: 100,
+  maxGroupMembers: 10,
+  editWindowMs: 60_000,
+  deleteWindowMs: 60_000,
+}
 
 /** An independent shell over the namespace's log: one gateway's runner and store. */
 const shell = async (tn: TestNamespace, snapshotEvery = 3) => {

@@ -1,0 +1,32 @@
+import type { ChatEvent } from '@chatapp/contracts'
+
+/**
+ * What a replay of the log (sync's catch-up) sends of an accepted `.m` event once messages were
+ * deleted for everyone (ADR 0212): pure, given the deleted sequences of the folded state.
+ * - a deleted message: its tombstone (number, sender, kind, time; no text, media or quote). Its
+ *   `message.deleted` follows in the same replay, since a delete comes after what it deletes;
+ * - a reply quoting a deleted message: without the quote's preview;
+ * - an edit of a deleted message: nothing (`skip`), as its text is the deleted content;
+ * - anything else: as stored (`undefined`).
+ * Live delivery needs none of this: a delete is sent after what it deletes, and clients drop the
+ * content they hold.
+ */
+export const redactForReplay = (
+  deleted: ReadonlySet<number>,
+  seq: number,
+  e: ChatEvent,
+): ChatEvent | 'skip' | undefined => {
+  if (deleted.size === 0) return undefined
+  if (e.type === 'message.edited') return deleted.has(e.data.seq) ? 'skip' : undefined
+  if (e.type !== 'message.sent') return undefined
+  if (deleted.has(seq)) {
+    const { clientMsgId, deviceId, n, kind } = e.data
+    return { ...e, data: { clientMsgId, deviceId, n, kind } }
+  }
+  const q = e.data.replyTo
+  if (q?.preview !== undefined && deleted.has(q.seq)) {
+    const { preview: _, ...rest } = q
+    return { ...e, data: { ...e.data, replyTo: rest } }
+  }
+  return undefined
+}
