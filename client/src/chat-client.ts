@@ -189,9 +189,10 @@ export class ChatClient {
     if (text !== undefined && max !== undefined && text.length > max) {
       return Promise.reject(new ChatClientError('TEXT_TOO_LONG', `longer than ${max}`))
     }
+    const reply = opts.replyTo !== undefined ? { replyTo: opts.replyTo } : {}
     const frame: FrameWithoutRid<ClientFrameOf<'send'>> =
       'text' in content
-        ? { type: 'send', conversationId, clientMsgId, kind: 'text', text: content.text }
+        ? { type: 'send', conversationId, clientMsgId, kind: 'text', text: content.text, ...reply }
         : {
             type: 'send',
             conversationId,
@@ -199,6 +200,7 @@ export class ChatClient {
             kind: content.kind,
             mediaId: content.mediaId,
             ...(content.caption !== undefined ? { text: content.caption } : {}),
+            ...reply,
           }
     return this.request('send', frame, true) as Promise<SendResult>
   }
@@ -241,6 +243,23 @@ export class ChatClient {
   }
   rename(conversationId: string, title: string): Promise<CommandResult> {
     return this.command({ type: 'group.rename', conversationId, title })
+  }
+
+  /**
+   * Message actions (ADR 0211, 0212): each names the message by its `seq`. Written again after a
+   * drop like any command: a second edit or reaction with the same content changes nothing, a
+   * second delete answers `ok` without `seq`.
+   */
+  editMessage(conversationId: string, seq: number, text: string): Promise<CommandResult> {
+    return this.command({ type: 'message.edit', conversationId, seq, text })
+  }
+  /** `me`: hidden on this user's devices only; `everyone`: a tombstone for all. */
+  deleteMessage(conversationId: string, seq: number, scope: 'me' | 'everyone'): Promise<CommandResult> {
+    return this.command({ type: 'message.delete', conversationId, seq, for: scope })
+  }
+  /** One emoji replaces this user's earlier reaction to the message; null removes it. */
+  react(conversationId: string, seq: number, emoji: string | null): Promise<CommandResult> {
+    return this.command({ type: 'message.react', conversationId, seq, emoji })
   }
 
   markDelivered(conversationId: string, upTo: number): void {

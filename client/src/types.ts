@@ -71,6 +71,8 @@ export type SendContent =
 export interface SendOptions {
   /** Reuse an id the app stored (its own durable outbox); a fresh random one by default. */
   clientMsgId?: string
+  /** The `seq` of an earlier message of the conversation this one replies to (quotes). */
+  replyTo?: number
 }
 
 export interface SendResult {

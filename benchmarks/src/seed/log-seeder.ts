@@ -1,4 +1,4 @@
-import { type ChatEvent, decodeEvent, encodeJson, laneOf, type Names } from '@chatapp/contracts'
+import { type ChatEvent, DEFAULT_LIMITS, decodeEvent, encodeJson, laneOf, type Names } from '@chatapp/contracts'
 import {
   type Command,
   type ConversationState,
@@ -100,7 +100,13 @@ export class LogSeeder {
     return {
       now: Date.now(),
       newId: () => `seed-${this.o.tag}-${++this.seq}`,
-      limits: { maxTextLength: 65_536, maxCaptionLength: 4096, maxGroupMembers: 1024 },
+      limits: {
+        maxTextLength: 65_536,
+        maxCaptionLength: 4096,
+        maxGroupMembers: 1024,
+        editWindowMs: DEFAULT_LIMITS.editWindowMs,
+        deleteWindowMs: DEFAULT_LIMITS.deleteWindowMs,
+      },
     }
   }
 
