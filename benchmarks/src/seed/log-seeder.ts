@@ -1,4 +1,11 @@
-import { type ChatEvent, DEFAULT_LIMITS, decodeEvent, encodeJson, laneOf, type Names } from '@chatapp/contracts'
+import {
+  type ChatEvent,
+  DEFAULT_LIMITS,
+  decodeEvent,
+  encodeJson,
+  laneOf,
+  type Names,
+} from '@chatapp/contracts'
 import {
   type Command,
   type ConversationState,

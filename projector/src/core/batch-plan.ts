@@ -148,15 +148,13 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
         break
       case 'reaction': {
         if (deletedInPlan(plan, c.row.seq)) break
-        let byUser = plan.reactions.get(c.row.seq)
-        if (!byUser) plan.reactions.set(c.row.seq, (byUser = new Map()))
-        byUser.set(c.row.userId, c.row)
+        const byUser = plan.reactions.get(c.row.seq) ?? new Map<string, ReactionRow>()
+        plan.reactions.set(c.row.seq, byUser.set(c.row.userId, c.row))
         break
       }
       case 'hide': {
-        let byUser = plan.hides.get(c.seq)
-        if (!byUser) plan.hides.set(c.seq, (byUser = new Map()))
-        byUser.set(c.userId, c.conversationId)
+        const byUser = plan.hides.get(c.seq) ?? new Map<string, string>()
+        plan.hides.set(c.seq, byUser.set(c.userId, c.conversationId))
         break
       }
       default: {
