@@ -21,7 +21,7 @@ import {
   viewsCurrent,
 } from '../../src/media/upload-sweeper.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
-import { logSharer, startProjectorProcess, viewsOf } from '../support/projector.js'
+import { eventually, logSharer, startProjectorProcess, viewsOf } from '../support/projector.js'
 import { postChunked } from '../support/raw-http.js'
 
 /**
@@ -45,7 +45,7 @@ const projector = await startProjectorProcess(tn)
 t.teardown(projector.stop)
 const views = viewsOf(tn)
 t.teardown(views.close)
-const { share } = await logSharer(tn, views)
+const { share, append, event } = await logSharer(tn, views)
 const jsm = await jetstreamManager(tn.nc)
 const logHeads = async () => [(await jsm.streams.info(tn.names.convStream(0))).state.last_seq]
 /** A sweep as every gateway runs it, at `now`. */
@@ -296,5 +296,45 @@ t.test(
     t.notOk(viewsCurrent(new Map(), [1], now), 'a shard never projected')
     t.ok(viewsCurrent(new Map(), [0], now), 'an empty shard')
     t.notOk(viewsCurrent(new Map([[0, o(7, 0)]]), [7, 3], now), 'every shard counts')
+  },
+)
+
+t.test(
+  'media of a message deleted for everyone is unreachable at once, then swept from storage unless shared elsewhere',
+  async (t) => {
+    const a = await gateway(roomy)
+    const eve = newUser()
+    const photo = await upload(a.base, eve, jpeg)
+    const forwarded = await upload(a.base, eve, jpeg)
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: mediaKeys.variant(photo.mediaId, 'thumb'), Body: 'x' }),
+    )
+    const conv = 'c_withdraw001'
+    const seq = await share(photo, conv, eve)
+    const fseq = await share(forwarded, conv, eve)
+    await share(forwarded, 'c_withdraw002', eve)
+    t.ok(await a.media.authorise(photo.mediaId, eve), 'downloadable before the delete')
+    await append(event(conv, eve, 'message.deleted', { seq, senderId: eve, mediaId: photo.mediaId }))
+    await append(
+      event(conv, eve, 'message.deleted', { seq: fseq, senderId: eve, mediaId: forwarded.mediaId }),
+    )
+    await eventually(
+      async () => (await views.sharedSeq(forwarded.mediaId, conv)) === undefined,
+      10_000,
+      'the deletes projected',
+    )
+
+    t.equal(await a.media.authorise(photo.mediaId, eve), undefined, 'not even its uploader may download it')
+    t.equal(await a.media.forAttach(photo.mediaId, eve), undefined, 'nor attach it again')
+    t.ok(await a.media.authorise(forwarded.mediaId, eve), 'a media still carried elsewhere stays')
+    const r = await fetch(`${a.base}/v1/media/${photo.mediaId}/original`, { headers: await auth(eve) })
+    t.equal(r.status, 404)
+
+    const pass = await sweepAt(Date.now(), roomy.unattachedTtlMs)
+    t.same(pass.withdrawn, [photo.mediaId], 'the sweeper deletes it without waiting for the TTL')
+    t.notOk(await exists(mediaKeys.original(photo.mediaId)), 'its original is gone')
+    t.notOk(await exists(mediaKeys.variant(photo.mediaId, 'thumb')), 'and its variants')
+    t.ok(await exists(mediaKeys.original(forwarded.mediaId)), 'the one shared elsewhere stays')
+    t.same((await sweepAt(Date.now(), roomy.unattachedTtlMs)).withdrawn, [], 'once')
   },
 )
