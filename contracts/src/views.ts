@@ -14,7 +14,7 @@ export const VIEW_TABLES = {
   /** One reaction per member per message. */
   reactions: 'reactions',
   /** Delete for me: messages a user hid from their own reads. */
-  hiddenMessages: 'hidden_messages',
+  hidden_messages: 'hidden_messages',
   media: 'media',
   offsets: 'projector_offsets',
   deadLetters: 'dead_letters',
@@ -27,7 +27,7 @@ export const VIEW_NAMES = [
   'invitations',
   'messages',
   'reactions',
-  'hiddenMessages',
+  'hidden_messages',
   'media',
 ] as const
 export type ViewName = (typeof VIEW_NAMES)[number]

@@ -2,11 +2,13 @@ import t from 'tap'
 import { EVENT_TYPES, eventSchemaByType, laneOf } from '../src/events.js'
 import { mediaKeys } from '../src/media.js'
 
-t.test('receipts go to the receipt lane, everything else to the message lane', async (t) => {
+t.test('receipts and hides go to the receipt lane, everything else to the message lane', async (t) => {
   t.equal(laneOf('receipt.read'), 'r')
   t.equal(laneOf('receipt.delivered'), 'r')
   t.equal(laneOf('receipt.batch'), 'r', 'a batch of receipts is a receipt too')
-  for (const type of EVENT_TYPES.filter((x) => !x.startsWith('receipt.'))) t.equal(laneOf(type), 'm', type)
+  t.equal(laneOf('message.hidden'), 'r', 'delete for me concerns one member, like a receipt')
+  for (const type of EVENT_TYPES.filter((x) => !x.startsWith('receipt.') && x !== 'message.hidden'))
+    t.equal(laneOf(type), 'm', type)
 })
 
 t.test('every event type has its schema, all at version 1', async (t) => {

@@ -99,7 +99,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     -- The last message this user did not hide (delete for me): nearly always the last one.
     LEFT JOIN LATERAL (SELECT l.* FROM ${t('messages')} l
       WHERE l.conversation_id = c.conversation_id AND l.seq <= c.last_msg_seq
-        AND NOT EXISTS (SELECT 1 FROM ${t('hiddenMessages')} h
+        AND NOT EXISTS (SELECT 1 FROM ${t('hidden_messages')} h
           WHERE h.conversation_id = l.conversation_id AND h.user_id = m.user_id AND h.seq = l.seq)
       ORDER BY l.seq DESC LIMIT 1) lm ON true
     WHERE m.user_id = $1 AND m.active
@@ -115,7 +115,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     LEFT JOIN ${t('media')} md ON md.conversation_id = g.conversation_id AND md.media_id = g.media_id
     LEFT JOIN ${t('messages')} q ON q.conversation_id = g.conversation_id AND q.seq = (g.reply_to->>'seq')::int8
     WHERE g.conversation_id = $1 AND g.seq > $2 AND ($3::int8 IS NULL OR g.seq < $3)
-      AND NOT EXISTS (SELECT 1 FROM ${t('hiddenMessages')} h
+      AND NOT EXISTS (SELECT 1 FROM ${t('hidden_messages')} h
         WHERE h.conversation_id = g.conversation_id AND h.user_id = $5 AND h.seq = g.seq)
     ORDER BY g.seq ${direction === 'asc' ? 'ASC' : 'DESC'}
     LIMIT $4`
