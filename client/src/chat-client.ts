@@ -24,6 +24,7 @@ import type {
   CommandResult,
   ConnectionState,
   EventFrame,
+  ForwardSource,
   SendContent,
   SendOptions,
   SendResult,
@@ -202,6 +203,26 @@ export class ChatClient {
             ...(content.caption !== undefined ? { text: content.caption } : {}),
             ...reply,
           }
+    return this.request('send', frame, true) as Promise<SendResult>
+  }
+
+  /**
+   * Forwards a message into `conversationId`: its content, marked forwarded, without its sender
+   * (ADR 0213). A send like any other: ordered, resent after a drop, stored once.
+   */
+  forward(
+    conversationId: string,
+    source: ForwardSource,
+    opts: Omit<SendOptions, 'replyTo'> = {},
+  ): Promise<SendResult> {
+    const clientMsgId = opts.clientMsgId ?? newClientMsgId()
+    const frame: FrameWithoutRid<ClientFrameOf<'send'>> = {
+      type: 'send',
+      conversationId,
+      clientMsgId,
+      kind: source.kind,
+      forward: { conversationId: source.conversationId, seq: source.seq },
+    }
     return this.request('send', frame, true) as Promise<SendResult>
   }
 

@@ -75,6 +75,13 @@ export interface SendOptions {
   replyTo?: number
 }
 
+/** A message to forward: where it is, and its kind (the app shows it, so it knows). */
+export interface ForwardSource {
+  conversationId: string
+  seq: number
+  kind: MessageKind
+}
+
 export interface SendResult {
   conversationId: string
   clientMsgId: string

@@ -149,6 +149,22 @@ export const MessageSent = event(
      * as `conversation.created`'s `invited`): absent means not a reply.
      */
     replyTo: Type.Optional(ReplyRef),
+    /** Added like `replyTo`: absent means not forwarded. */
+    forwarded: Type.Optional(
+      Type.Object(
+        {
+          count: Type.Integer({
+            minimum: 1,
+            description:
+              'How many forwards led here (1: forwarded once). From `forwardedManyTimes` on (hello limits) clients show "forwarded many times".',
+          }),
+        },
+        {
+          description:
+            'A forwarded message: its content came from another message, whose sender it does not name.',
+        },
+      ),
+    ),
   }),
   'A message: text, or media with an optional caption in `text`. `actor` is the sender.',
 )

@@ -60,6 +60,19 @@ export const SendFrame = frame(
           'The `seq` of an earlier message of this conversation this one replies to; its kind and a preview travel with the reply.',
       }),
     ),
+    forward: Type.Optional(
+      Type.Object(
+        {
+          conversationId: ConversationId,
+          seq: Type.Integer({ minimum: 1 }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Forwards the message at `seq` of a conversation you can see it in: its content (text, media, caption) is sent here, marked forwarded, without its sender. `kind` must be its kind; `text` and `mediaId` are not given.',
+        },
+      ),
+    ),
     retry: Type.Optional(
       Type.Boolean({
         description: 'Set when resending after a reconnect: asks for the durable de-duplication check.',

@@ -132,6 +132,9 @@ export const HistoryMessage = Type.Object(
     ),
     at: Millis,
     replyTo: Type.Optional(ReplyRef),
+    forwarded: Type.Optional(
+      Type.Object({ count: Type.Integer({ minimum: 1 }) }, { description: 'As `message.sent.forwarded`.' }),
+    ),
     editedAt: Type.Optional(Millis),
     deleted: Type.Optional(
       Type.Literal(true, {

@@ -25,6 +25,8 @@ export const DEFAULT_LIMITS = {
   editWindowMs: 15 * 60 * 1000,
   /** How long after sending its sender may delete a message for everyone; admins may at any time. */
   deleteWindowMs: 48 * 60 * 60 * 1000,
+  /** From this many forwards on, a message is shown as "forwarded many times". */
+  forwardedManyTimes: 5,
 } as const
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number }

@@ -67,6 +67,9 @@ export const decideMessage = (
   switch (c.type) {
     case 'message.edit': {
       if (!mine) return no('NOT_AUTHOR')
+      // Its text is someone else's words: a forward is not the forwarder's to rewrite.
+      if (m.data.forwarded) return no('NOT_EDITABLE', 'a forwarded message cannot be edited')
+      if (m.data.text === undefined && m.data.kind === 'text') return no('NOT_EDITABLE')
       const max = m.data.kind === 'text' ? limits.maxTextLength : limits.maxCaptionLength
       if (c.text.length > max) return no('TEXT_TOO_LONG')
       if (age > limits.editWindowMs) return no('WINDOW_CLOSED', 'the edit window has passed')

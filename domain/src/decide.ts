@@ -1,6 +1,7 @@
-import type { ChatEvent, ErrorCode, MediaRef, MessageKind } from '@chatapp/contracts'
+import type { ChatEvent, ErrorCode, EventData, MediaRef, MessageKind } from '@chatapp/contracts'
 import { decideMessage, type MessageCommand, type MessageLimits } from './decide-message.js'
 import type { Stored } from './evolve.js'
+import { type ForwardSource, forwardedContent } from './forward.js'
 import { replyRef, targetMessage } from './message-target.js'
 import { type ConversationState, lastSeq } from './state.js'
 
@@ -48,6 +49,8 @@ export type Command =
       /** The `seq` of the message this one replies to, and what the log holds there. */
       replyTo?: number | undefined
       quoted?: Stored | undefined
+      /** A forward: the source message as the actor may see it (`forwardSource`), or why not. */
+      forward?: ForwardSource | undefined
     }
   | MessageCommand
   | { type: 'receipt'; actor: string; kind: 'delivered' | 'read'; upTo: number }
@@ -64,6 +67,18 @@ export type Decision = { ok: true; events: ChatEvent[] } | { ok: false; code: Er
 const refuse = (code: ErrorCode, message?: string): Decision =>
   message === undefined ? { ok: false, code } : { ok: false, code, message }
 const none: Decision = { ok: true, events: [] }
+
+/** A `message.sent` of a send command with its content, numbered next, with its deterministic id. */
+const sentEvent = (
+  make: (data: EventData<'message.sent'>) => ChatEvent,
+  s: ConversationState,
+  c: { actor: string; clientMsgId: string; deviceId: string },
+  content: Omit<EventData<'message.sent'>, 'clientMsgId' | 'deviceId' | 'n'>,
+): ChatEvent => {
+  const e = make({ clientMsgId: c.clientMsgId, deviceId: c.deviceId, n: s.n + 1, ...content })
+  e.id = messageEventId(s.id, c.actor, c.clientMsgId)
+  return e
+}
 
 /** The deterministic event id of a message: views and clients de-duplicate by it. */
 export const messageEventId = (conversationId: string, senderId: string, clientMsgId: string): string =>
@@ -136,6 +151,11 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
 
   switch (c.type) {
     case 'send': {
+      if (c.forward) {
+        const content = forwardedContent(c.forward, c)
+        if (!content.ok) return refuse(content.code, content.message)
+        return one(sentEvent((d) => base('message.sent', d), s, c, content.data))
+      }
       if (c.kind === 'text') {
         if (c.mediaId !== undefined) return refuse('INVALID_FRAME', 'a text message carries no mediaId')
         if (!c.text) return refuse('INVALID_FRAME', 'a text message needs text')
@@ -152,18 +172,15 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
         quote = targetMessage(s, me, c.replyTo, c.quoted)
         if (!quote.ok) return refuse(quote.code)
       }
-      const e = base('message.sent', {
-        clientMsgId: c.clientMsgId,
-        deviceId: c.deviceId,
-        n: s.n + 1,
-        kind: c.kind,
-        ...(c.text !== undefined ? { text: c.text } : {}),
-        // Checked above: a media message carries the ref `forAttach` answered.
-        ...(c.kind !== 'text' ? { media: c.media as MediaRef } : {}),
-        ...(quote?.ok ? { replyTo: replyRef(quote.target) } : {}),
-      })
-      e.id = messageEventId(s.id, c.actor, c.clientMsgId)
-      return one(e)
+      return one(
+        sentEvent((d) => base('message.sent', d), s, c, {
+          kind: c.kind,
+          ...(c.text !== undefined ? { text: c.text } : {}),
+          // Checked above: a media message carries the ref `forAttach` answered.
+          ...(c.kind !== 'text' ? { media: c.media as MediaRef } : {}),
+          ...(quote?.ok ? { replyTo: replyRef(quote.target) } : {}),
+        }),
+      )
     }
     case 'message.edit':
     case 'message.delete':

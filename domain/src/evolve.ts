@@ -139,9 +139,11 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       break
     }
     case 'message.edited': {
-      const last = s.lastMessage
       // An edit that raced a delete for everyone changes nothing: the tombstone stays.
-      if (last && last.seq === e.data.seq && !s.deleted.has(e.data.seq)) {
+      if (s.deleted.has(e.data.seq)) break
+      s.edited.set(e.data.seq, seq)
+      const last = s.lastMessage
+      if (last && last.seq === e.data.seq) {
         last.text = e.data.text
         last.edited = true
       }
@@ -149,6 +151,7 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
     }
     case 'message.deleted': {
       s.deleted.add(e.data.seq)
+      s.edited.delete(e.data.seq)
       const last = s.lastMessage
       if (last && last.seq === e.data.seq)
         s.lastMessage = {

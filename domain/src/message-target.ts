@@ -69,3 +69,15 @@ export const isOneEmoji = (s: string): boolean => {
   for (const _ of graphemes.segment(s)) if (++n > 1) return false
   return true
 }
+
+/**
+ * The message at `found` as it stands after its latest edit (`edit`, the `message.edited` the fold
+ * names in `state.edited`): what a quote previews and a forward copies.
+ */
+export const withLatestText = (found: Stored | undefined, edit: Stored | undefined): Stored | undefined => {
+  const e = found?.event
+  const x = edit?.event
+  if (!found || e?.type !== 'message.sent' || x?.type !== 'message.edited' || x.data.seq !== found.seq)
+    return found
+  return { ...found, event: { ...e, data: { ...e.data, text: x.data.text } } }
+}

@@ -72,6 +72,11 @@ export interface ConversationState extends MembershipView {
    * makes one by one.
    */
   deleted: Set<number>
+  /**
+   * Edited messages: `seq` → the sequence of its latest accepted `message.edited`, where a writer
+   * reads its current text (a quote's preview, a forward). Grows with edits only.
+   */
+  edited: Map<number, number>
 }
 
 /** How many recent (seq, n) pairs a state keeps. */
@@ -93,6 +98,7 @@ export const emptyState = (id: string): ConversationState => ({
   invited: new Map(),
   declined: new Set(),
   deleted: new Set(),
+  edited: new Map(),
 })
 
 /** The conversation's cursor: the last sequence folded on either lane. */
@@ -134,6 +140,7 @@ export interface StateSnapshot {
   invited: [string, Invitation][]
   declined: string[]
   deleted: number[]
+  edited: [number, number][]
 }
 
 export const toSnapshot = (s: ConversationState): StateSnapshot => ({
@@ -153,6 +160,7 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
   invited: [...s.invited].map(([k, i]) => [k, { ...i }]),
   declined: [...s.declined],
   deleted: [...s.deleted],
+  edited: [...s.edited],
 })
 
 /**
@@ -178,5 +186,6 @@ export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined 
     invited: new Map(s.invited.map(([k, i]) => [k, { ...i }])),
     declined: new Set(s.declined),
     deleted: new Set(s.deleted),
+    edited: new Map(s.edited),
   }
 }

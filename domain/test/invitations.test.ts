@@ -15,7 +15,9 @@ const known = new Set([A, B, V, W])
 const addable = new Set([A, B])
 const G = 'c_group0001'
 const DM = 'd_direct0001'
-const small = { limits: { maxTextLength: 10, maxCaptionLength: 5, maxGroupMembers: 3 } }
+const small = {
+  limits: { maxTextLength: 10, maxCaptionLength: 5, maxGroupMembers: 3, editWindowMs: 1, deleteWindowMs: 1 },
+}
 
 const outcome = (g: ReturnType<typeof given>, c: Command, ctx = small) => {
   const d = g.when(c, ctx)

@@ -3,6 +3,7 @@ import t from 'tap'
 import { admit } from '../src/admit.js'
 import type { Command } from '../src/decide.js'
 import type { Stored } from '../src/evolve.js'
+import { type ForwardSource, forwardSource } from '../src/forward.js'
 import { inboxEntry } from '../src/inbox.js'
 import { isOneEmoji, previewOf } from '../src/message-target.js'
 import { ev, given } from '../src/testing/given.js'
@@ -194,3 +195,57 @@ t.test('a hide is stored on the receipt lane and accepted for any user', async (
   t.equal(admit(g.state, ev.hidden(G, B, 2), { conversationId: G, lane: 'r' }), undefined)
   t.match(admit(g.state, ev.hidden(G, B, 2), { conversationId: G, lane: 'm' }), /lane m/)
 })
+
+t.test(
+  'a forward carries the content marked forwarded one more time, never the original sender',
+  async (t) => {
+    const { g, b } = group()
+    const src = forwardSource(g.state, C, 2, b)
+    t.same(src, { ok: true, event: b.event.type === 'message.sent' ? b.event.data : undefined })
+    const to = given(DM, ev.created(DM, C, [D]))
+    const fwd = (source: ForwardSource, more: Partial<Extract<Command, { type: 'send' }>> = {}): Command => ({
+      type: 'send',
+      actor: C,
+      deviceId: 'dev1',
+      clientMsgId: 'cm_forward1',
+      kind: 'text',
+      forward: source,
+      ...more,
+    })
+    const d = to.when(fwd(src))
+    t.ok(d.ok)
+    if (!d.ok) return
+    const e = d.events[0]!
+    t.same(e.type === 'message.sent' && e.data, {
+      clientMsgId: 'cm_forward1',
+      deviceId: 'dev1',
+      n: 1,
+      kind: 'text',
+      text: 'hello from b',
+      forwarded: { count: 1 },
+    })
+    t.equal(e.actor, C, 'the forwarder is its sender')
+    t.notOk(JSON.stringify(e).includes(B), 'the original sender is not named')
+    // Forwarded again: the count grows.
+    to.and(e)
+    const again = forwardSource(to.state, D, 2, { seq: 2, lane: 'm', event: e })
+    const d2 = given(G, ev.created(G, D, [])).when({ ...fwd(again), actor: D })
+    t.ok(d2.ok && d2.events[0]?.type === 'message.sent' && d2.events[0].data.forwarded?.count === 2)
+    // Refusals.
+    t.equal(outcome(to.when(fwd(src, { kind: 'image' }))), 'INVALID_FRAME', 'the kind must be the source’s')
+    t.equal(outcome(to.when(fwd(src, { text: 'x' }))), 'INVALID_FRAME', 'a forward has no text of its own')
+    t.same(
+      forwardSource(g.state, D, 2, b),
+      { ok: false, code: 'MESSAGE_NOT_FOUND' },
+      'not a member of the source',
+    )
+    const { g: gone } = group(ev.removed(G, A, C))
+    t.same(forwardSource(gone.state, C, 2, b), { ok: false, code: 'MESSAGE_NOT_FOUND' }, 'a removed member')
+    const { g: deleted } = group(ev.deleted(G, B, 2, B))
+    t.same(forwardSource(deleted.state, C, 2, b), { ok: false, code: 'MESSAGE_DELETED' })
+    t.equal(outcome(to.when(fwd({ ok: false, code: 'MESSAGE_NOT_FOUND' }))), 'MESSAGE_NOT_FOUND')
+    // Its forwarder cannot edit it: the words are someone else's.
+    const forwarded = { seq: 2, lane: 'm', event: e } as Stored
+    t.equal(outcome(to.when(edit(C, forwarded))), 'NOT_EDITABLE')
+  },
+)

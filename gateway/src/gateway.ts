@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { names as makeNames, type Names } from '@chatapp/contracts'
+import { withLatestText } from '@chatapp/domain'
 import { type ConversationLog, createConversationLog, type Logger } from '@chatapp/kit'
 import type { NatsConnection } from '@nats-io/nats-core'
 import { Counter, Gauge, type Registry } from 'prom-client'
@@ -210,7 +211,11 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       presence,
       media,
       sentLookup: deps.sentLookup,
-      messageAt: (id, seq) => conversationLog.get(id, seq),
+      messageAt: async (id, seq) => {
+        const [found, state] = await Promise.all([conversationLog.get(id, seq), store.get(id)])
+        const edit = state.edited.get(seq)
+        return edit === undefined ? found : withLatestText(found, await conversationLog.get(id, edit))
+      },
       logger: log,
     },
     sessions,

@@ -23,7 +23,10 @@ export interface CommandDeps {
   presence: Presence | undefined
   media: MediaPort | undefined
   sentLookup: SentMessageLookup | undefined
-  /** The stored event at `seq` of a conversation (a direct get of the log), if any. */
+  /**
+   * The stored event at `seq` of a conversation (a direct get of the log), if any; a message with
+   * the text of its latest edit the gateway's fold knows of.
+   */
   messageAt(conversationId: string, seq: number): Promise<Stored | undefined>
   logger: Logger
 }

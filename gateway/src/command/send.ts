@@ -1,5 +1,5 @@
 import { type ClientFrameOf, ERRORS, type ErrorCode, isChatError } from '@chatapp/contracts'
-import type { Command } from '@chatapp/domain'
+import { type Command, forwardSource } from '@chatapp/domain'
 import { isTransient } from '@chatapp/kit'
 import type { Outcome } from '../conversation/command-runner.js'
 import type { Connection } from '../session/connection.js'
@@ -38,6 +38,17 @@ const orderGuard = (conn: Connection, cid: string, retry: boolean) => ({
   },
 })
 
+/**
+ * The source of a forward, judged on its conversation's folded state; a refusal that a stale
+ * cache may cause (the message, or the forwarder's membership, is newer) is confirmed on the log.
+ */
+const sourceOf = async (d: CommandDeps, actor: string, from: { conversationId: string; seq: number }) => {
+  const found = await d.messageAt(from.conversationId, from.seq)
+  const judged = forwardSource(await d.store.get(from.conversationId), actor, from.seq, found)
+  if (judged.ok || judged.code !== 'MESSAGE_NOT_FOUND') return judged
+  return forwardSource(await d.store.refresh(from.conversationId, 'm'), actor, from.seq, found)
+}
+
 /** `send`: the request path reads straight — decide, append, verdict, answer (ADR 0080). */
 export const sendHandler =
   (d: CommandDeps) =>
@@ -54,6 +65,7 @@ export const sendHandler =
       mediaId: f.mediaId,
       media: f.mediaId && d.media ? await d.media.forAttach(f.mediaId, p.userId) : undefined,
       ...(f.replyTo !== undefined ? { replyTo: f.replyTo, quoted: await d.messageAt(cid, f.replyTo) } : {}),
+      ...(f.forward ? { forward: await sourceOf(d, p.userId, f.forward) } : {}),
     })
     // A retry (after a reconnect) may come after JetStream's duplicate window: the durable
     // record answers then. When the views cannot answer, the Msg-Id still catches a retry

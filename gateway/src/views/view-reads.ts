@@ -38,6 +38,7 @@ const num = (v: unknown): number => Number(v)
 /** A history row's reply, edit, tombstone and reactions (ADR 0210–0212), as the contract has them. */
 const historyMarks = (x: {
   reply_to: ReplyRef | null
+  forwarded: number | null
   quote_deleted: boolean
   edited_at: string | number | null
   deleted_at: string | number | null
@@ -50,6 +51,7 @@ const historyMarks = (x: {
     const { preview, ...ref } = x.reply_to
     out.replyTo = x.quote_deleted || preview === undefined ? ref : { ...ref, preview }
   }
+  if (x.forwarded !== null) out.forwarded = { count: num(x.forwarded) }
   if (x.edited_at !== null) out.editedAt = num(x.edited_at)
   if (x.reactions) {
     const by = new Map<string, string[]>()
@@ -107,7 +109,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     LIMIT $2`
   const historySql = (direction: 'asc' | 'desc') => `
     SELECT g.seq, g.n, g.sender_id, g.kind, g.text, g.media, g.at, md.state AS media_state,
-      md.variants AS media_variants, g.reply_to, g.edited_at, g.deleted_at,
+      md.variants AS media_variants, g.reply_to, g.forwarded, g.edited_at, g.deleted_at,
       q.deleted_at IS NOT NULL AS quote_deleted,
       (SELECT json_agg(json_build_array(r.emoji, r.user_id) ORDER BY r.at, r.user_id) FROM ${t('reactions')} r
         WHERE r.conversation_id = g.conversation_id AND r.seq = g.seq) AS reactions

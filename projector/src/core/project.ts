@@ -249,6 +249,7 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
             media: e.data.media ?? null,
             at: e.at,
             replyTo: e.data.replyTo ?? null,
+            forwarded: e.data.forwarded?.count ?? null,
             editedAt: null,
             deletedAt: null,
             deletedBy: null,

@@ -59,6 +59,8 @@ export interface MessageRow {
   media: MediaRef | null
   at: number
   replyTo: ReplyRef | null
+  /** How many forwards led to it; null: not forwarded. */
+  forwarded: number | null
   /** When its text was last edited. */
   editedAt: number | null
   /** Deleted for everyone: when and by whom. Text, media and quote are gone (a tombstone). */

@@ -3,6 +3,7 @@ import { Migration } from '@mikro-orm/migrations'
 /**
  * Replies, edits, deletes, reactions and hides (ADR 0210–0212):
  * - `messages.reply_to`: the quoted message (seq, sender, kind, preview) as the reply carried it;
+ *   `forwarded`: how many forwards led to it (ADR 0213);
  *   `edited_at`: the latest edit; `deleted_at` / `deleted_by`: a tombstone (text, media and quote
  *   emptied).
  * - `reactions`: one row per member per message (the primary key serves "reactions of these
@@ -13,8 +14,8 @@ import { Migration } from '@mikro-orm/migrations'
 export class Migration0004MessageActions extends Migration {
   override up(): void {
     const s = `"${this.config.get('schema')}"`
-    this.addSql(`ALTER TABLE ${s}.messages ADD COLUMN reply_to jsonb, ADD COLUMN edited_at bigint,
-      ADD COLUMN deleted_at bigint, ADD COLUMN deleted_by text`)
+    this.addSql(`ALTER TABLE ${s}.messages ADD COLUMN reply_to jsonb, ADD COLUMN forwarded integer,
+      ADD COLUMN edited_at bigint, ADD COLUMN deleted_at bigint, ADD COLUMN deleted_by text`)
     this.addSql(`CREATE TABLE ${s}.reactions (
       conversation_id text NOT NULL,
       seq bigint NOT NULL,

@@ -47,6 +47,7 @@ t.test('a message is inserted once per sequence', async (t) => {
     media: null,
     at: 1,
     replyTo: null,
+    forwarded: null,
     editedAt: null,
     deletedAt: null,
     deletedBy: null,
