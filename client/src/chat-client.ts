@@ -190,7 +190,10 @@ export class ChatClient {
     if (text !== undefined && max !== undefined && text.length > max) {
       return Promise.reject(new ChatClientError('TEXT_TOO_LONG', `longer than ${max}`))
     }
-    const reply = opts.replyTo !== undefined ? { replyTo: opts.replyTo } : {}
+    const reply = {
+      ...(opts.replyTo !== undefined ? { replyTo: opts.replyTo } : {}),
+      ...(opts.mentions && opts.mentions.length > 0 ? { mentions: opts.mentions } : {}),
+    }
     const frame: FrameWithoutRid<ClientFrameOf<'send'>> =
       'text' in content
         ? { type: 'send', conversationId, clientMsgId, kind: 'text', text: content.text, ...reply }

@@ -73,6 +73,8 @@ export interface SendOptions {
   clientMsgId?: string
   /** The `seq` of an earlier message of the conversation this one replies to (quotes). */
   replyTo?: number
+  /** Group members the message mentions (their user ids; the text shows `@name` as the app likes). */
+  mentions?: string[]
 }
 
 /** A message to forward: where it is, and its kind (the app shows it, so it knows). */

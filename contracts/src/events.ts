@@ -149,6 +149,15 @@ export const MessageSent = event(
      * as `conversation.created`'s `invited`): absent means not a reply.
      */
     replyTo: Type.Optional(ReplyRef),
+    /** Added like `replyTo`: absent means nobody is mentioned. Groups only (ADR 0214). */
+    mentions: Type.Optional(
+      Type.Array(UserId, {
+        maxItems: 50,
+        uniqueItems: true,
+        description:
+          'Members this message mentions (`@user` in the text is the client’s rendering of these ids): each counts it in their inbox’s `unreadMentions` and is notified even where they muted the group.',
+      }),
+    ),
     /** Added like `replyTo`: absent means not forwarded. */
     forwarded: Type.Optional(
       Type.Object(

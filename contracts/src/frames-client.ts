@@ -60,6 +60,14 @@ export const SendFrame = frame(
           'The `seq` of an earlier message of this conversation this one replies to; its kind and a preview travel with the reply.',
       }),
     ),
+    mentions: Type.Optional(
+      Type.Array(UserId, {
+        maxItems: 50,
+        uniqueItems: true,
+        description:
+          'Group members this message mentions. Users who are not members (or yourself) are dropped; in a direct conversation: INVALID_FRAME.',
+      }),
+    ),
     forward: Type.Optional(
       Type.Object(
         {

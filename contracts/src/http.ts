@@ -135,6 +135,7 @@ export const HistoryMessage = Type.Object(
     forwarded: Type.Optional(
       Type.Object({ count: Type.Integer({ minimum: 1 }) }, { description: 'As `message.sent.forwarded`.' }),
     ),
+    mentions: Type.Optional(Type.Array(UserId, { description: 'Members the message mentions.' })),
     editedAt: Type.Optional(Millis),
     deleted: Type.Optional(
       Type.Literal(true, {

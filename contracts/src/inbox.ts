@@ -31,6 +31,12 @@ export const InboxEntry = Type.Object(
       Type.Null(),
     ]),
     unread: Type.Integer({ minimum: 0 }),
+    unreadMentions: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'Unread messages that mention this user (groups; counted separately from `unread`).',
+      }),
+    ),
     /** This user's own watermarks (stream sequences). */
     deliveredUpTo: Seq,
     readUpTo: Seq,

@@ -13,6 +13,8 @@ export const VIEW_TABLES = {
   messages: 'messages',
   /** One reaction per member per message. */
   reactions: 'reactions',
+  /** Who each message mentions: the inbox's unread mentions. */
+  mentions: 'mentions',
   /** Delete for me: messages a user hid from their own reads. */
   hidden_messages: 'hidden_messages',
   media: 'media',
@@ -27,6 +29,7 @@ export const VIEW_NAMES = [
   'invitations',
   'messages',
   'reactions',
+  'mentions',
   'hidden_messages',
   'media',
 ] as const

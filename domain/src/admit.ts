@@ -61,6 +61,11 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
       if (e.data.n !== v.n + 1) return `numbered ${e.data.n} where ${v.n + 1} comes next`
       if (e.data.replyTo && e.data.replyTo.seq <= m.joinedSeq)
         return 'quotes a message from before the sender joined'
+      const mentions = e.data.mentions ?? []
+      if (mentions.length > 0 && v.kind !== 'group') return 'mentions are for groups'
+      // Who is mentioned counts it as unread: a member at this place in the log, never the sender.
+      if (mentions.some((u) => u === e.actor || !v.members.has(u)))
+        return 'mentions someone who is not another member'
       return undefined
     }
     case 'message.edited':

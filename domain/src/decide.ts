@@ -51,6 +51,8 @@ export type Command =
       quoted?: Stored | undefined
       /** A forward: the source message as the actor may see it (`forwardSource`), or why not. */
       forward?: ForwardSource | undefined
+      /** Users the message mentions (groups). */
+      mentions?: string[] | undefined
     }
   | MessageCommand
   | { type: 'receipt'; actor: string; kind: 'delivered' | 'read'; upTo: number }
@@ -167,6 +169,10 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
         if (!c.media || c.media.mediaId !== c.mediaId) return refuse('MEDIA_NOT_FOUND')
         if (c.media.kind !== c.kind) return refuse('MEDIA_KIND_MISMATCH')
       }
+      if (c.mentions && c.mentions.length > 0 && s.kind !== 'group')
+        return refuse('INVALID_FRAME', 'mentions are for groups')
+      // Who is not another member now is dropped, not refused: they may have just left.
+      const mentions = [...new Set(c.mentions ?? [])].filter((u) => u !== c.actor && s.members.has(u))
       let quote: ReturnType<typeof targetMessage> | undefined
       if (c.replyTo !== undefined) {
         quote = targetMessage(s, me, c.replyTo, c.quoted)
@@ -179,6 +185,7 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
           // Checked above: a media message carries the ref `forAttach` answered.
           ...(c.kind !== 'text' ? { media: c.media as MediaRef } : {}),
           ...(quote?.ok ? { replyTo: replyRef(quote.target) } : {}),
+          ...(mentions.length > 0 ? { mentions } : {}),
         }),
       )
     }

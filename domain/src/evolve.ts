@@ -3,7 +3,7 @@ import { admit } from './admit.js'
 import { successor } from './membership.js'
 import { afterReceipt, receiptEntries } from './receipts.js'
 import { invitationStandings } from './standing.js'
-import { type ConversationState, nAt, RECENT_MESSAGES } from './state.js'
+import { type ConversationState, MAX_PENDING_MENTIONS, nAt, RECENT_MESSAGES } from './state.js'
 
 /** A stored event as a reader meets it: its sequence, the lane of its subject, the event. */
 export interface Stored {
@@ -38,6 +38,7 @@ const addMember = (
     // Messages from before they joined are not unread for them.
     readN: s.n,
     firstSent: 0,
+    mentions: [],
   })
 }
 
@@ -60,6 +61,7 @@ const applyReceipts = (s: ConversationState, e: ChatEvent, seq: number) => {
     }
     m.delivered = w.delivered
     m.read = w.read
+    if (m.mentions.length > 0 && m.mentions[0]! <= m.read) m.mentions = m.mentions.filter((x) => x > m.read)
   }
 }
 
@@ -136,6 +138,11 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       sender.delivered = Math.max(sender.delivered, seq)
       sender.read = Math.max(sender.read, seq)
       sender.readN = e.data.n
+      sender.mentions = []
+      for (const u of e.data.mentions ?? []) {
+        const m = s.members.get(u)!
+        if (m.mentions.length < MAX_PENDING_MENTIONS) m.mentions.push(seq)
+      }
       break
     }
     case 'message.edited': {
@@ -152,6 +159,9 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
     case 'message.deleted': {
       s.deleted.add(e.data.seq)
       s.edited.delete(e.data.seq)
+      // A deleted message mentions nobody any more.
+      for (const m of s.members.values())
+        if (m.mentions.includes(e.data.seq)) m.mentions = m.mentions.filter((x) => x !== e.data.seq)
       const last = s.lastMessage
       if (last && last.seq === e.data.seq)
         s.lastMessage = {

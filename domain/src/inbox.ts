@@ -28,6 +28,7 @@ export const inboxEntry = (s: ConversationState, userId: string, readN?: number)
     lastSeq: lastSeq(s),
     lastMessage: s.lastMessage ? { ...s.lastMessage } : null,
     unread: unreadCount(s.n, Math.max(n, 0)),
+    ...(s.kind === 'group' ? { unreadMentions: me.mentions.length } : {}),
     deliveredUpTo: me.delivered,
     readUpTo: me.read,
   }

@@ -15,7 +15,15 @@ export interface MemberState extends MemberStanding {
   readN: number
   /** Sequence of this member's first accepted message (0: none): who receipts in a group concern. */
   firstSent: number
+  /**
+   * Sequences of messages that mention this member and are past their read watermark, oldest
+   * first (ADR 0214): the unread mentions. Read ones are dropped as the watermark moves; at most
+   * MAX_PENDING_MENTIONS are kept (the count then saturates).
+   */
+  mentions: number[]
 }
+
+export const MAX_PENDING_MENTIONS = 999
 
 /** A pending invitation: who invited, and the event that did (ADR 0140). */
 export interface Invitation {

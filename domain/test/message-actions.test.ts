@@ -249,3 +249,41 @@ t.test(
     t.equal(outcome(to.when(edit(C, forwarded))), 'NOT_EDITABLE')
   },
 )
+
+t.test('mentions: group members only, counted unread per member until they read past them', async (t) => {
+  const { g } = group()
+  const send = (actor: string, mentions: string[], n = 9): Command => ({
+    type: 'send',
+    actor,
+    deviceId: 'dev1',
+    clientMsgId: `cm_mention_${actor}_${n}`,
+    kind: 'text',
+    text: '@you',
+    mentions,
+  })
+  const d = g.when(send(A, [B, C, D, A, B]))
+  t.ok(d.ok)
+  if (!d.ok) return
+  const e = d.events[0]!
+  t.same(
+    e.type === 'message.sent' && e.data.mentions,
+    [B, C],
+    'non-members, the sender and repeats are dropped',
+  )
+  g.and(e)
+  t.equal(inboxEntry(g.state, B)?.unreadMentions, 1)
+  t.equal(inboxEntry(g.state, A)?.unreadMentions, 0, 'the sender is not mentioned')
+  g.and(ev.read(G, B, g.nextSeq - 1))
+  t.equal(inboxEntry(g.state, B)?.unreadMentions, 0, 'read: no longer unread')
+  t.equal(inboxEntry(g.state, C)?.unreadMentions, 1)
+  // A deleted message mentions nobody any more.
+  g.and(ev.deleted(G, A, 4, A))
+  t.equal(inboxEntry(g.state, C)?.unreadMentions, 0)
+  // In a direct conversation there is nothing to mention.
+  const dm = given(DM, ev.created(DM, A, [B]))
+  t.equal(outcome(dm.when(send(A, [B]))), 'INVALID_FRAME')
+  // A racing mention of someone removed just before: every reader rejects it (the writer decides again).
+  const { g: raced } = group(ev.removed(G, A, C))
+  const forged = { ...ev.message(G, A, 3), data: { ...(ev.message(G, A, 3).data as object), mentions: [C] } }
+  t.equal(raced.and(forged as ChatEvent).verdicts.at(-1)?.kind, 'rejected')
+})

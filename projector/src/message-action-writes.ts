@@ -27,7 +27,7 @@ export const messageActionWrites = (s: string, p: BatchPlan): Write[] => {
     })
   if (deletes.length > 0)
     parts.push({
-      sql: (g) => `UPDATE ${s}.messages m SET text = NULL, media = NULL, media_id = NULL, reply_to = NULL,
+      sql: (g) => `UPDATE ${s}.messages m SET text = NULL, media = NULL, media_id = NULL, reply_to = NULL, mentions = NULL,
          deleted_at = v.a, deleted_by = v.b
        FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[]) AS v(c, q, b, a)
        WHERE m.conversation_id = v.c AND m.seq = v.q AND m.deleted_at IS NULL${and(g)}`,
@@ -64,14 +64,25 @@ export const messageActionWrites = (s: string, p: BatchPlan): Write[] => {
        WHERE r.conversation_id = v.c AND r.seq = v.q AND r.user_id = v.u${and(g)}`,
       params: [removed.map((x) => x.conversationId), removed.map((x) => x.seq), removed.map((x) => x.userId)],
     })
-  if (p.clearedReactions.size > 0) {
-    const cleared = [...p.clearedReactions]
-    parts.push({
-      sql: (g) => `DELETE FROM ${s}.reactions r USING unnest($1::text[], $2::int8[]) AS v(c, q)
-       WHERE r.conversation_id = v.c AND r.seq = v.q${and(g)}`,
-      params: [cleared.map(([, c]) => c), cleared.map(([q]) => q)],
-    })
+  if (p.clearedMessages.size > 0) {
+    const cleared = [...p.clearedMessages]
+    for (const table of ['reactions', 'mentions'])
+      parts.push({
+        sql: (g) => `DELETE FROM ${s}.${table} r USING unnest($1::text[], $2::int8[]) AS v(c, q)
+         WHERE r.conversation_id = v.c AND r.seq = v.q${and(g)}`,
+        params: [cleared.map(([, c]) => c), cleared.map(([q]) => q)],
+      })
   }
+  // Mentions of the batch's own messages (a message deleted in the batch has none left).
+  const mentions: [string, string, number][] = []
+  for (const m of p.messages.values())
+    for (const u of m.mentions ?? []) mentions.push([m.conversationId, u, m.seq])
+  if (mentions.length > 0)
+    parts.push({
+      sql: (g) => `INSERT INTO ${s}.mentions (conversation_id, user_id, seq)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])${where(g)} ON CONFLICT DO NOTHING`,
+      params: [mentions.map((x) => x[0]), mentions.map((x) => x[1]), mentions.map((x) => x[2])],
+    })
   if (p.hides.size > 0) {
     const rows: [string, string, number][] = []
     for (const [seq, byUser] of p.hides) for (const [u, c] of byUser) rows.push([c, u, seq])

@@ -135,10 +135,10 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       sql: (
         g,
       ) => `INSERT INTO ${s}.messages (conversation_id, seq, n, sender_id, device_id, client_msg_id, kind, text,
-         media_id, media, at, reply_to, forwarded, edited_at, deleted_at, deleted_by)
+         media_id, media, at, reply_to, forwarded, edited_at, deleted_at, deleted_by, mentions)
        SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
          $8::text[], $9::text[], $10::jsonb[], $11::int8[], $12::jsonb[], $13::int4[], $14::int8[], $15::int8[],
-         $16::text[])${where(g)}${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
+         $16::text[], $17::jsonb[])${where(g)}${o.bulk ? '' : ' ON CONFLICT DO NOTHING'}`,
       params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.seq),
@@ -156,6 +156,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => x.editedAt),
         r.map((x) => x.deletedAt),
         r.map((x) => x.deletedBy),
+        r.map((x) => json(x.mentions)),
       ],
     })
   }

@@ -8,6 +8,7 @@ export const VIEW_KEYS: Record<ViewName, string[]> = {
   invitations: ['conversation_id', 'user_id'],
   messages: ['conversation_id', 'seq'],
   reactions: ['conversation_id', 'seq', 'user_id'],
+  mentions: ['conversation_id', 'user_id', 'seq'],
   hidden_messages: ['conversation_id', 'user_id', 'seq'],
   media: ['conversation_id', 'media_id'],
 }

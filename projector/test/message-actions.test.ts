@@ -113,8 +113,28 @@ t.test(
         variants: [{ name: 'thumb', mime: 'image/webp', size: 9 }],
       }),
     )
+    const s4 = await append(
+      js,
+      n,
+      ev('message.sent', GROUP, U.ann, {
+        clientMsgId: 'cmid-mention',
+        deviceId: 'd1',
+        n: 4,
+        kind: 'text',
+        text: '@bob @cat',
+        mentions: [U.bob, U.cat],
+      }),
+    )
     const last = await append(js, n, react(U.cat, s2, U.ann, '🎉'))
     await waitFor(async () => (await offsetOf(shard)) >= last, 10_000, 'second batch')
+    const mentions = async () =>
+      (
+        await q('SELECT user_id, seq FROM V.mentions WHERE conversation_id = $1 ORDER BY user_id', [GROUP])
+      ).map((r) => [r.user_id, Number(r.seq)])
+    t.same(await mentions(), [
+      [U.bob, s4],
+      [U.cat, s4],
+    ])
     m = await messages()
     t.match(m[s1], { text: 'hello again', edited_at: 1_700_000_000_900 })
     t.equal(m[s2]!.text, null, 'a tombstone is final')
@@ -128,9 +148,11 @@ t.test(
       'a late media.ready does not make deleted media reachable',
     )
 
-    // Deleting a message of an earlier batch clears its reactions.
+    // Deleting a message of an earlier batch clears its reactions and mentions.
+    await append(js, n, ev('message.deleted', GROUP, U.ann, { seq: s4, senderId: U.ann }))
     const del = await append(js, n, ev('message.deleted', GROUP, U.bob, { seq: s1, senderId: U.bob }))
     await waitFor(async () => (await offsetOf(shard)) >= del, 10_000, 'the delete')
+    t.same(await mentions(), [])
     t.same(await reactions(), [[s3, U.bob, '😀']])
     t.match((await messages())[s1], { text: null, deleted_by: U.bob })
 

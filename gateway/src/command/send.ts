@@ -66,6 +66,7 @@ export const sendHandler =
       media: f.mediaId && d.media ? await d.media.forAttach(f.mediaId, p.userId) : undefined,
       ...(f.replyTo !== undefined ? { replyTo: f.replyTo, quoted: await d.messageAt(cid, f.replyTo) } : {}),
       ...(f.forward ? { forward: await sourceOf(d, p.userId, f.forward) } : {}),
+      ...(f.mentions ? { mentions: f.mentions } : {}),
     })
     // A retry (after a reconnect) may come after JetStream's duplicate window: the durable
     // record answers then. When the views cannot answer, the Msg-Id still catches a retry

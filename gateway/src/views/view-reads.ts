@@ -39,6 +39,7 @@ const num = (v: unknown): number => Number(v)
 const historyMarks = (x: {
   reply_to: ReplyRef | null
   forwarded: number | null
+  mentions: string[] | null
   quote_deleted: boolean
   edited_at: string | number | null
   deleted_at: string | number | null
@@ -52,6 +53,7 @@ const historyMarks = (x: {
     out.replyTo = x.quote_deleted || preview === undefined ? ref : { ...ref, preview }
   }
   if (x.forwarded !== null) out.forwarded = { count: num(x.forwarded) }
+  if (x.mentions) out.mentions = x.mentions
   if (x.edited_at !== null) out.editedAt = num(x.edited_at)
   if (x.reactions) {
     const by = new Map<string, string[]>()
@@ -94,6 +96,10 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
       lm.deleted_at AS lm_deleted,
       CASE WHEN c.kind = 'direct' THEN (SELECT p.user_id FROM ${t('members')} p
         WHERE p.conversation_id = c.conversation_id AND p.user_id <> m.user_id LIMIT 1) END AS peer_id,
+      CASE WHEN c.kind = 'group' THEN (SELECT count(*) FROM ${t('mentions')} x
+        WHERE x.conversation_id = c.conversation_id AND x.user_id = m.user_id
+          AND x.seq > GREATEST(m.read_up_to, m.joined_seq)) END
+        AS unread_mentions,
       COALESCE((SELECT r.n FROM ${t('messages')} r WHERE r.conversation_id = c.conversation_id
         AND r.seq <= GREATEST(m.read_up_to, m.joined_seq) ORDER BY r.seq DESC LIMIT 1), 0) AS read_n
     FROM ${t('members')} m
@@ -109,7 +115,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
     LIMIT $2`
   const historySql = (direction: 'asc' | 'desc') => `
     SELECT g.seq, g.n, g.sender_id, g.kind, g.text, g.media, g.at, md.state AS media_state,
-      md.variants AS media_variants, g.reply_to, g.forwarded, g.edited_at, g.deleted_at,
+      md.variants AS media_variants, g.reply_to, g.forwarded, g.mentions, g.edited_at, g.deleted_at,
       q.deleted_at IS NOT NULL AS quote_deleted,
       (SELECT json_agg(json_build_array(r.emoji, r.user_id) ORDER BY r.at, r.user_id) FROM ${t('reactions')} r
         WHERE r.conversation_id = g.conversation_id AND r.seq = g.seq) AS reactions
@@ -159,6 +165,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
           // read_n: the `n` of the last message at or before the read point (the later of the read
           // watermark and the join), looked up by the query; the count is the domain's rule.
           unread: unreadCount(lastN, num(x.read_n)),
+          ...(x.unread_mentions !== null ? { unreadMentions: num(x.unread_mentions) } : {}),
           deliveredUpTo: num(x.delivered_up_to),
           readUpTo: num(x.read_up_to),
         }

@@ -93,6 +93,30 @@ t.test(
       'an early one, fixed',
       'a quote previews the latest text',
     )
+    const catDm = (await cat.openDirect(OUT)).conversationId!
+    // Mentions: members only; counted unread for the mentioned until they read past them.
+    const mention = await admin.send(g, { text: '@cat @outsider see this' }, { mentions: [CAT, OUT] })
+    t.same((await received(cat, 'message.sent', (e) => e.data.mentions !== undefined)).data.mentions, [CAT])
+    t.equal(
+      await codeOf(cat.send(catDm, { text: 'x' }, { mentions: [OUT] })),
+      'INVALID_FRAME',
+      'no mentions in a direct conversation',
+    )
+    const unreadMentions = async (user: string) =>
+      (await reads.inbox(user)).find((x) => x.conversationId === g)?.unreadMentions
+    await eventually(async () => (await unreadMentions(CAT)) === 1, 10_000, 'Cat has an unread mention')
+    t.equal(await unreadMentions(BOB), 0)
+    const synced = client(CAT, 'dev4')
+    const catInbox = new Promise<InboxEntry[]>((resolve) => synced.once('inbox', resolve))
+    await synced.ready()
+    t.equal(
+      (await catInbox).find((x) => x.conversationId === g)?.unreadMentions,
+      1,
+      'the sync inbox counts it too',
+    )
+    cat.markRead(g, mention.seq)
+    await eventually(async () => (await unreadMentions(CAT)) === 0, 10_000, 'read: no unread mention')
+
     const replied = await cat.send(g, { text: 'hi bob' }, { replyTo: hello.seq })
     const reply = await received(bob, 'message.sent', (e) => e.data.text === 'hi bob')
     t.same(reply.data.replyTo, { seq: hello.seq, senderId: BOB, kind: 'text', preview: 'hello, team' })
@@ -233,13 +257,13 @@ t.test(
     )
     t.same(
       (await reads.history(g, {}, 0, BOB)).messages.map((m) => m.seq),
-      [hello.seq, early.seq, quoteOfEdited.seq],
+      [hello.seq, early.seq, quoteOfEdited.seq, mention.seq],
       'a message Bob hid is not in his history',
     )
     const bobsInbox = (await reads.inbox(BOB)).find((x) => x.conversationId === g)
     t.match(
       bobsInbox?.lastMessage,
-      { seq: quoteOfEdited.seq, text: 'quoting' },
+      { seq: mention.seq, text: '@cat @outsider see this' },
       'his inbox shows the message before the one he hid',
     )
     t.match(

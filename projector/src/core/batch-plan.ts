@@ -34,8 +34,8 @@ export interface BatchPlan {
   messagePatches: Map<number, MessagePatch>
   /** Reactions by message sequence, then user: the last one wins; `emoji` null deletes the row. */
   reactions: Map<number, Map<string, ReactionRow>>
-  /** Messages of earlier batches deleted in this one, whose stored reactions go (seq → conversation). */
-  clearedReactions: Map<number, string>
+  /** Messages of earlier batches deleted in this one, whose reactions and mentions go (seq → conversation). */
+  clearedMessages: Map<number, string>
   /** Delete-for-me rows, by `seq` then user. */
   hides: Map<number, Map<string, string>>
 }
@@ -49,7 +49,7 @@ export const emptyPlan = (): BatchPlan => ({
   watermarks: new PairMap(),
   messagePatches: new Map(),
   reactions: new Map(),
-  clearedReactions: new Map(),
+  clearedMessages: new Map(),
   hides: new Map(),
 })
 
@@ -67,7 +67,7 @@ const patchMessage = (plan: BatchPlan, p: MessagePatch) => {
   const row = plan.messages.get(p.seq)
   if (p.kind === 'delete') {
     plan.reactions.delete(p.seq)
-    if (!row) plan.clearedReactions.set(p.seq, p.conversationId)
+    if (!row) plan.clearedMessages.set(p.seq, p.conversationId)
   }
   if (!row) {
     plan.messagePatches.set(p.seq, p)
@@ -77,7 +77,16 @@ const patchMessage = (plan: BatchPlan, p: MessagePatch) => {
     p.seq,
     p.kind === 'edit'
       ? { ...row, text: p.text, editedAt: p.at }
-      : { ...row, text: null, media: null, mediaId: null, replyTo: null, deletedAt: p.at, deletedBy: p.by },
+      : {
+          ...row,
+          text: null,
+          media: null,
+          mediaId: null,
+          replyTo: null,
+          mentions: null,
+          deletedAt: p.at,
+          deletedBy: p.by,
+        },
   )
 }
 
@@ -174,5 +183,5 @@ export const planSize = (p: BatchPlan): number =>
   p.watermarks.size +
   p.messagePatches.size +
   p.reactions.size +
-  p.clearedReactions.size +
+  p.clearedMessages.size +
   p.hides.size

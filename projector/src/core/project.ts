@@ -250,6 +250,7 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
             at: e.at,
             replyTo: e.data.replyTo ?? null,
             forwarded: e.data.forwarded?.count ?? null,
+            mentions: e.data.mentions ?? null,
             editedAt: null,
             deletedAt: null,
             deletedBy: null,

@@ -59,6 +59,8 @@ export interface MessageRow {
   media: MediaRef | null
   at: number
   replyTo: ReplyRef | null
+  /** Members it mentions (ADR 0214); each also gets a row of the `mentions` view. */
+  mentions: string[] | null
   /** How many forwards led to it; null: not forwarded. */
   forwarded: number | null
   /** When its text was last edited. */

@@ -48,6 +48,7 @@ t.test('a message is inserted once per sequence', async (t) => {
     at: 1,
     replyTo: null,
     forwarded: null,
+    mentions: null,
     editedAt: null,
     deletedAt: null,
     deletedBy: null,
