@@ -27,7 +27,8 @@ export const messageActionWrites = (s: string, p: BatchPlan): Write[] => {
     })
   if (deletes.length > 0)
     parts.push({
-      sql: (g) => `UPDATE ${s}.messages m SET text = NULL, media = NULL, media_id = NULL, reply_to = NULL, mentions = NULL,
+      sql: (g) => `UPDATE ${s}.messages m SET text = NULL, media = NULL, media_id = NULL, reply_to = NULL,
+         mentions = NULL,
          deleted_at = v.a, deleted_by = v.b
        FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[]) AS v(c, q, b, a)
        WHERE m.conversation_id = v.c AND m.seq = v.q AND m.deleted_at IS NULL${and(g)}`,
