@@ -2,6 +2,7 @@ import {
   type ClientFrame,
   type ClientFrameOf,
   decodeServerFrame,
+  type GroupSettings,
   type InboxEntry,
   type ServerFrame,
   type ServerFrameOf,
@@ -284,6 +285,21 @@ export class ChatClient {
   /** One emoji replaces this user's earlier reaction to the message; null removes it. */
   react(conversationId: string, seq: number, emoji: string | null): Promise<CommandResult> {
     return this.command({ type: 'message.react', conversationId, seq, emoji })
+  }
+
+  /**
+   * A group's description and avatar (an image uploaded with the HTTP API, by its media id); null
+   * removes either (ADR 0215). Admins, or everyone when the group allows it.
+   */
+  setGroupProfile(
+    conversationId: string,
+    profile: { description?: string | null; avatarMediaId?: string | null },
+  ): Promise<CommandResult> {
+    return this.command({ type: 'group.profile', conversationId, ...profile })
+  }
+  /** Admin only: who may edit the group's info, and who may send (`admins`: an announcement group). */
+  setGroupSettings(conversationId: string, settings: GroupSettings): Promise<CommandResult> {
+    return this.command({ type: 'group.settings', conversationId, ...settings })
   }
 
   markDelivered(conversationId: string, upTo: number): void {

@@ -80,6 +80,8 @@ export const ERRORS = {
     'Too late: edits are allowed within `editWindowMs` of sending, deletes for everyone by the sender within `deleteWindowMs` (announced in `hello`).',
   ),
   INVALID_EMOJI: spec(400, false, 'A reaction is one emoji.'),
+  ADMINS_ONLY: spec(403, false, 'In this group only admins may send messages (its `sendMessages` setting).'),
+  NOT_AN_IMAGE: spec(400, false, 'A group avatar is an image.'),
   NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
   GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
   TOO_MANY_GROUPS: spec(

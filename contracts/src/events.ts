@@ -66,7 +66,51 @@ export const ConversationCreated = event(
 export const ConversationRenamed = event(
   'conversation.renamed',
   Type.Object({ title: Type.String({ minLength: 1, maxLength: 100 }) }),
-  'A group got a new title.',
+  'A group got a new title (an admin, or any member when `editInfo` is `everyone`).',
+)
+
+export const GroupSettings = Type.Object(
+  {
+    editInfo: Type.Optional(
+      Type.Union([Type.Literal('admins'), Type.Literal('everyone')], {
+        description: 'Who may change the title, description and avatar (default `admins`).',
+      }),
+    ),
+    sendMessages: Type.Optional(
+      Type.Union([Type.Literal('admins'), Type.Literal('everyone')], {
+        description: 'Who may send messages (default `everyone`; `admins`: an announcement group).',
+      }),
+    ),
+  },
+  { $id: 'GroupSettings', additionalProperties: false },
+)
+export type GroupSettings = Static<typeof GroupSettings>
+
+/** Longest group description, in UTF-16 code units. */
+export const MAX_DESCRIPTION_LENGTH = 1024
+
+export const ConversationProfileChanged = event(
+  'conversation.profile_changed',
+  Type.Object({
+    description: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: MAX_DESCRIPTION_LENGTH }), Type.Null()], {
+        description: 'The new description; null removes it.',
+      }),
+    ),
+    avatar: Type.Optional(
+      Type.Union([MediaRef, Type.Null()], {
+        description:
+          'The new avatar, an image uploaded through `POST /v1/media` (its variants follow as `media.ready`); null removes it.',
+      }),
+    ),
+  }),
+  "A group's description or avatar changed (an admin, or any member when `editInfo` is `everyone`). Absent fields stay as they were.",
+)
+
+export const ConversationSettingsChanged = event(
+  'conversation.settings_changed',
+  GroupSettings,
+  'An admin changed who may edit the group info or send messages. Absent settings stay as they were.',
 )
 
 export const MemberAdded = event(
@@ -271,6 +315,8 @@ export const ReceiptBatch = event(
 export const EVENT_SCHEMAS = [
   ConversationCreated,
   ConversationRenamed,
+  ConversationProfileChanged,
+  ConversationSettingsChanged,
   MemberAdded,
   MemberInvited,
   MemberJoined,

@@ -1,4 +1,5 @@
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox'
+import { MAX_DESCRIPTION_LENGTH } from './events.js'
 import { ClientMsgId, ConversationId, MediaId, RequestId, Seq, UserId } from './ids.js'
 
 /** Client → server frames. Every frame is a JSON object with a `type`. */
@@ -173,7 +174,7 @@ export const GroupInviteDeclineFrame = frame(
 export const GroupRenameFrame = frame(
   'group.rename',
   { ...ridRequired, conversationId: ConversationId, title: Type.String({ minLength: 1, maxLength: 100 }) },
-  'Admin only: renames the group.',
+  'Renames the group: an admin, or any member when the group lets everyone edit its info.',
 )
 
 const messageCommand = <T extends string, P extends TProperties>(type: T, props: P, description: string) =>
@@ -215,6 +216,36 @@ export const MessageReactFrame = messageCommand(
   'Sets or removes your reaction to a message (one per member per message).',
 )
 
+export const GroupProfileFrame = frame(
+  'group.profile',
+  {
+    ...ridRequired,
+    conversationId: ConversationId,
+    description: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: MAX_DESCRIPTION_LENGTH }), Type.Null()], {
+        description: 'The new description; null removes it.',
+      }),
+    ),
+    avatarMediaId: Type.Optional(
+      Type.Union([MediaId, Type.Null()], {
+        description: 'An image you uploaded (`POST /v1/media`) as the new avatar; null removes it.',
+      }),
+    ),
+  },
+  'Changes the group description and/or avatar (admins, or everyone when `editInfo` is `everyone`). The title is `group.rename`.',
+)
+
+export const GroupSettingsFrame = frame(
+  'group.settings',
+  {
+    ...ridRequired,
+    conversationId: ConversationId,
+    editInfo: Type.Optional(Type.Union([Type.Literal('admins'), Type.Literal('everyone')])),
+    sendMessages: Type.Optional(Type.Union([Type.Literal('admins'), Type.Literal('everyone')])),
+  },
+  'Admin only: who may change the group info (`editInfo`) and who may send (`sendMessages`).',
+)
+
 export const PingFrame = frame('ping', rid, 'Application-level ping; answered by `pong`.')
 
 export const CLIENT_FRAMES = [
@@ -237,6 +268,8 @@ export const CLIENT_FRAMES = [
   MessageEditFrame,
   MessageDeleteFrame,
   MessageReactFrame,
+  GroupProfileFrame,
+  GroupSettingsFrame,
   PingFrame,
 ] as const
 

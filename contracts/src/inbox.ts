@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { ConversationKind, MessageKind, Role } from './events.js'
+import { ConversationKind, GroupSettings, MessageKind, Role } from './events.js'
 import { ConversationId, Millis, Seq, UserId } from './ids.js'
+import { MediaRef } from './media.js'
 
 /** A conversation as a user's inbox shows it; served by the `inbox` frame and `GET /v1/conversations`. */
 export const InboxEntry = Type.Object(
@@ -30,6 +31,9 @@ export const InboxEntry = Type.Object(
       }),
       Type.Null(),
     ]),
+    description: Type.Optional(Type.String({ description: 'A group’s description.' })),
+    avatar: Type.Optional(MediaRef),
+    settings: Type.Optional(GroupSettings),
     unread: Type.Integer({ minimum: 0 }),
     unreadMentions: Type.Optional(
       Type.Integer({

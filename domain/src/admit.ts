@@ -58,6 +58,8 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
     case 'message.sent': {
       const m = v.members.get(e.actor)
       if (!m) return `${e.actor} is not a member`
+      if (v.kind === 'group' && v.settings.sendMessages === 'admins' && m.role !== 'admin')
+        return `only admins send in this group`
       if (e.data.n !== v.n + 1) return `numbered ${e.data.n} where ${v.n + 1} comes next`
       if (e.data.replyTo && e.data.replyTo.seq <= m.joinedSeq)
         return 'quotes a message from before the sender joined'
@@ -97,13 +99,21 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
       if (e.data.userId !== e.actor) return 'a member leaves on their own behalf'
       return v.members.has(e.actor) ? undefined : `${e.actor} is not a member`
     case 'conversation.renamed':
+    case 'conversation.profile_changed': {
+      if (v.kind !== 'group') return `${e.type} applies to groups`
+      if (!v.members.has(e.actor)) return `${e.actor} is not a member`
+      return isAdmin(v, e.actor) || v.settings.editInfo === 'everyone'
+        ? undefined
+        : `${e.actor} is not an admin`
+    }
+    case 'conversation.settings_changed':
     case 'member.added':
     case 'member.invited':
     case 'member.removed':
     case 'member.role_changed': {
       if (v.kind !== 'group') return `${e.type} applies to groups`
       if (!isAdmin(v, e.actor)) return `${e.actor} is not an admin`
-      if (e.type === 'conversation.renamed') return undefined
+      if (e.type === 'conversation.settings_changed') return undefined
       const target = v.members.has(e.data.userId)
       if (e.type === 'member.added') return target ? `${e.data.userId} is already a member` : undefined
       if (e.type === 'member.invited') {

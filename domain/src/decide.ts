@@ -2,6 +2,7 @@ import type { ChatEvent, ErrorCode, EventData, MediaRef, MessageKind } from '@ch
 import { decideMessage, type MessageCommand, type MessageLimits } from './decide-message.js'
 import type { Stored } from './evolve.js'
 import { type ForwardSource, forwardedContent } from './forward.js'
+import { decideProfile } from './group-profile.js'
 import { replyRef, targetMessage } from './message-target.js'
 import { type ConversationState, lastSeq } from './state.js'
 
@@ -36,6 +37,20 @@ export type Command =
   | { type: 'group.demote'; actor: string; userId: string }
   | { type: 'group.leave'; actor: string }
   | { type: 'group.rename'; actor: string; title: string }
+  | {
+      type: 'group.profile'
+      actor: string
+      description?: string | null | undefined
+      /** The avatar asked for: a media id (with what MediaPort.forAttach answered), or null. */
+      avatarMediaId?: string | null | undefined
+      avatar?: MediaRef | undefined
+    }
+  | {
+      type: 'group.settings'
+      actor: string
+      editInfo?: 'admins' | 'everyone'
+      sendMessages?: 'admins' | 'everyone'
+    }
   | {
       type: 'send'
       actor: string
@@ -153,6 +168,8 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
 
   switch (c.type) {
     case 'send': {
+      if (s.kind === 'group' && s.settings.sendMessages === 'admins' && me.role !== 'admin')
+        return refuse('ADMINS_ONLY')
       if (c.forward) {
         const content = forwardedContent(c.forward, c)
         if (!content.ok) return refuse(content.code, content.message)
@@ -208,9 +225,17 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
       return one(base('member.left', { userId: c.actor }))
     case 'group.rename':
       if (s.kind !== 'group') return refuse('NOT_A_GROUP')
-      if (me.role !== 'admin') return refuse('NOT_ADMIN')
+      if (me.role !== 'admin' && s.settings.editInfo !== 'everyone') return refuse('NOT_ADMIN')
       if (s.title === c.title) return none
       return one(base('conversation.renamed', { title: c.title }))
+    case 'group.profile':
+    case 'group.settings':
+      return decideProfile(s, me, c, (d) =>
+        base(
+          c.type === 'group.profile' ? 'conversation.profile_changed' : 'conversation.settings_changed',
+          d as never,
+        ),
+      )
     case 'group.add':
     case 'group.remove':
     case 'group.promote':

@@ -78,8 +78,14 @@ export const effectsOf = (e: ChatEvent, seq: number): Effect[] => {
       },
     })
   }
-  if (e.type === 'message.sent' && e.data.media) {
-    const m = e.data.media
+  // A message's media, or a group's new avatar: the worker makes its variants for this conversation.
+  const m =
+    e.type === 'message.sent'
+      ? e.data.media
+      : e.type === 'conversation.profile_changed'
+        ? e.data.avatar
+        : null
+  if (m) {
     out.push({
       kind: 'media-job',
       // One job per media per conversation it is shared in: a forward to a second conversation

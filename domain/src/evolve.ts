@@ -105,6 +105,13 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
     case 'conversation.renamed':
       s.title = e.data.title
       break
+    case 'conversation.profile_changed':
+      if (e.data.description !== undefined) s.description = e.data.description
+      if (e.data.avatar !== undefined) s.avatar = e.data.avatar
+      break
+    case 'conversation.settings_changed':
+      s.settings = { ...s.settings, ...e.data }
+      break
     case 'member.added':
       addMember(s, e.data.userId, e.data.role, seq, 0)
       break

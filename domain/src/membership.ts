@@ -1,5 +1,13 @@
 import type { ConversationKind, Role } from '@chatapp/contracts'
 
+/** A group's settings with their defaults applied (ADR 0215). */
+export interface ResolvedSettings {
+  readonly editInfo: 'admins' | 'everyone'
+  readonly sendMessages: 'admins' | 'everyone'
+}
+
+export const DEFAULT_SETTINGS: ResolvedSettings = { editInfo: 'admins', sendMessages: 'everyone' }
+
 /**
  * What the membership rules need to know of a member, whatever shape the reader keeps it in (the
  * gateway's folded state, the projector's member rows). `joinedSeq` is the stream sequence of the
@@ -23,6 +31,8 @@ export interface MembershipView {
   readonly invited: ReadonlyMap<string, unknown>
   /** Users who declined an invitation to this group. */
   readonly declined: ReadonlySet<string>
+  /** Who may edit the group's info and who may send. */
+  readonly settings: ResolvedSettings
 }
 
 /** Who joined first: earlier event first, then earlier within the event. Negative when `a` did. */

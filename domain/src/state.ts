@@ -1,5 +1,10 @@
-import type { ConversationKind, MessageKind, Role } from '@chatapp/contracts'
-import type { MemberStanding, MembershipView } from './membership.js'
+import type { ConversationKind, MediaRef, MessageKind, Role } from '@chatapp/contracts'
+import {
+  DEFAULT_SETTINGS,
+  type MemberStanding,
+  type MembershipView,
+  type ResolvedSettings,
+} from './membership.js'
 
 /** A member as the folded state keeps them. */
 export interface MemberState extends MemberStanding {
@@ -54,6 +59,10 @@ export interface ConversationState extends MembershipView {
   exists: boolean
   kind: ConversationKind
   title: string | null
+  /** A group's description and avatar (ADR 0215). */
+  description: string | null
+  avatar: MediaRef | null
+  settings: ResolvedSettings
   members: Map<string, MemberState>
   /** Last stream sequence folded on the `.m` lane: a writer's expectation for its next append. */
   lastM: number
@@ -95,6 +104,9 @@ export const emptyState = (id: string): ConversationState => ({
   exists: false,
   kind: id.startsWith('d_') ? 'direct' : 'group',
   title: null,
+  description: null,
+  avatar: null,
+  settings: DEFAULT_SETTINGS,
   members: new Map(),
   lastM: 0,
   headM: 0,
@@ -137,6 +149,9 @@ export interface StateSnapshot {
   exists: boolean
   kind: ConversationKind
   title: string | null
+  description: string | null
+  avatar: MediaRef | null
+  settings: ResolvedSettings
   members: [string, MemberState][]
   lastM: number
   headM: number
@@ -157,6 +172,9 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
   exists: s.exists,
   kind: s.kind,
   title: s.title,
+  description: s.description,
+  avatar: s.avatar,
+  settings: s.settings,
   members: [...s.members].map(([k, m]) => [k, { ...m }]),
   lastM: s.lastM,
   headM: s.headM,
@@ -183,6 +201,9 @@ export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined 
     exists: s.exists,
     kind: s.kind,
     title: s.title,
+    description: s.description,
+    avatar: s.avatar,
+    settings: s.settings,
     members: new Map(s.members.map(([k, m]) => [k, { ...m }])),
     lastM: s.lastM,
     headM: s.headM,

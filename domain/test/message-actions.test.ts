@@ -287,3 +287,68 @@ t.test('mentions: group members only, counted unread per member until they read 
   const forged = { ...ev.message(G, A, 3), data: { ...(ev.message(G, A, 3).data as object), mentions: [C] } }
   t.equal(raced.and(forged as ChatEvent).verdicts.at(-1)?.kind, 'rejected')
 })
+
+t.test(
+  'group profile and settings: admins edit unless everyone may; admins-only groups refuse others’ sends',
+  async (t) => {
+    const { g } = group()
+    const avatar = { mediaId: 'm_avatar0001', kind: 'image' as const, mime: 'image/jpeg', size: 10 }
+    const profile = (actor: string, more: object): Command =>
+      ({ type: 'group.profile', actor, ...more }) as Command
+    const settings = (actor: string, more: object): Command =>
+      ({ type: 'group.settings', actor, ...more }) as Command
+    t.equal(outcome(g.when(profile(B, { description: 'ours' }))), 'NOT_ADMIN', 'a non-admin')
+    t.equal(outcome(g.when({ type: 'group.rename', actor: B, title: 'x' })), 'NOT_ADMIN')
+    t.equal(outcome(g.when(settings(B, { editInfo: 'everyone' }))), 'NOT_ADMIN')
+    t.equal(outcome(g.when(profile(D, { description: 'x' }))), 'NOT_A_MEMBER', 'a non-member')
+    t.equal(
+      outcome(g.when(profile(A, { avatarMediaId: avatar.mediaId, avatar: { ...avatar, kind: 'video' } }))),
+      'NOT_AN_IMAGE',
+    )
+    t.equal(
+      outcome(g.when(profile(A, { avatarMediaId: avatar.mediaId }))),
+      'MEDIA_NOT_FOUND',
+      'not uploaded by them',
+    )
+    const d = g.when(profile(A, { description: 'the team', avatarMediaId: avatar.mediaId, avatar }))
+    t.ok(d.ok)
+    if (!d.ok) return
+    t.same(d.events[0]?.data, { description: 'the team', avatar })
+    g.and(...d.events)
+    t.match(inboxEntry(g.state, B), {
+      description: 'the team',
+      avatar,
+      settings: { editInfo: 'admins', sendMessages: 'everyone' },
+    })
+    t.same(outcome(g.when(profile(A, { description: 'the team' }))), [], 'no change, no event')
+    // Everyone may edit the info once the admins allow it; settings stay the admins'.
+    const s = g.when(settings(A, { editInfo: 'everyone', sendMessages: 'admins' }))
+    t.ok(s.ok)
+    if (!s.ok) return
+    g.and(...s.events)
+    t.same(outcome(g.when(profile(B, { description: null }))), ['conversation.profile_changed'])
+    t.same(outcome(g.when({ type: 'group.rename', actor: B, title: 'renamed by B' })), [
+      'conversation.renamed',
+    ])
+    t.equal(outcome(g.when(settings(B, { sendMessages: 'everyone' }))), 'NOT_ADMIN')
+    // Admins only send now.
+    const send = (actor: string): Command => ({
+      type: 'send',
+      actor,
+      deviceId: 'd',
+      clientMsgId: `cm_only_${actor}`,
+      kind: 'text',
+      text: 'hi',
+    })
+    t.equal(outcome(g.when(send(B))), 'ADMINS_ONLY')
+    t.same(outcome(g.when(send(A))), ['message.sent'])
+    t.equal(
+      g.and(ev.message(G, B, 3)).verdicts.at(-1)?.kind,
+      'rejected',
+      'a racing send of a member is rejected',
+    )
+    // A direct conversation has no profile.
+    const dm = given(DM, ev.created(DM, A, [B]))
+    t.equal(outcome(dm.when(profile(A, { description: 'x' }))), 'NOT_A_GROUP')
+  },
+)

@@ -36,6 +36,8 @@ type GroupFrames =
   | 'group.rename'
   | 'group.invite.accept'
   | 'group.invite.decline'
+  | 'group.profile'
+  | 'group.settings'
 
 /** Opening direct conversations and managing groups: each one command on one conversation. */
 export const conversationHandlers = (d: CommandDeps): Pick<HandlerTable, GroupFrames> => {
@@ -105,6 +107,26 @@ export const conversationHandlers = (d: CommandDeps): Pick<HandlerTable, GroupFr
       run(conn, f.rid, f.conversationId, { type: 'group.leave', actor: conn.userId }),
     'group.rename': (conn, f) =>
       run(conn, f.rid, f.conversationId, { type: 'group.rename', actor: conn.userId, title: f.title }),
+    // The avatar is read inside the conversation's queue, as a send's media is.
+    'group.profile': (conn, f) =>
+      d.runner
+        .run(f.conversationId, async () => ({
+          type: 'group.profile',
+          actor: conn.userId,
+          ...(f.description !== undefined ? { description: f.description } : {}),
+          ...(f.avatarMediaId !== undefined ? { avatarMediaId: f.avatarMediaId } : {}),
+          ...(f.avatarMediaId && d.media
+            ? { avatar: await d.media.forAttach(f.avatarMediaId, conn.userId) }
+            : {}),
+        }))
+        .then((out) => reply(conn, f.rid, out)),
+    'group.settings': (conn, f) =>
+      run(conn, f.rid, f.conversationId, {
+        type: 'group.settings',
+        actor: conn.userId,
+        ...(f.editInfo ? { editInfo: f.editInfo } : {}),
+        ...(f.sendMessages ? { sendMessages: f.sendMessages } : {}),
+      }),
     'group.invite.accept': asInvitee,
     'group.invite.decline': asInvitee,
   }

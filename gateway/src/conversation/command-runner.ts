@@ -57,6 +57,7 @@ export interface CommandRunnerOptions {
 const STALE_REFUSALS = new Set<ErrorCode>([
   'NOT_A_MEMBER',
   'NOT_ADMIN',
+  'ADMINS_ONLY',
   'INVALID_FRAME',
   'NO_INVITATION',
   // A message appended through another gateway a moment ago is beyond this one's fold.

@@ -90,7 +90,7 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
   if (!/^[a-z][a-z0-9_]*$/.test(schema)) throw new Error(`bad views schema ${schema}`)
   const t = (name: keyof typeof VIEW_TABLES) => `"${schema}".${VIEW_TABLES[name]}`
   const inboxSql = `
-    SELECT c.conversation_id, c.kind, c.title, m.role, c.member_count, c.last_seq, c.last_at, c.last_n,
+    SELECT c.conversation_id, c.kind, c.title, c.description, c.avatar, c.edit_info, c.send_messages, m.role, c.member_count, c.last_seq, c.last_at, c.last_n,
       m.delivered_up_to, m.read_up_to, lm.seq AS lm_seq, lm.n AS lm_n, lm.sender_id AS lm_sender,
       lm.kind AS lm_kind, lm.text AS lm_text, lm.at AS lm_at, lm.edited_at AS lm_edited,
       lm.deleted_at AS lm_deleted,
@@ -164,6 +164,11 @@ export const pgViewReads = (pool: pg.Pool, schema: string): ViewReads => {
                 },
           // read_n: the `n` of the last message at or before the read point (the later of the read
           // watermark and the join), looked up by the query; the count is the domain's rule.
+          ...(x.description !== null ? { description: x.description } : {}),
+          ...(x.avatar ? { avatar: x.avatar } : {}),
+          ...(x.kind === 'group'
+            ? { settings: { editInfo: x.edit_info, sendMessages: x.send_messages } }
+            : {}),
           unread: unreadCount(lastN, num(x.read_n)),
           ...(x.unread_mentions !== null ? { unreadMentions: num(x.unread_mentions) } : {}),
           deliveredUpTo: num(x.delivered_up_to),

@@ -2,6 +2,7 @@ import type { ChatEvent, Lane, Role } from '@chatapp/contracts'
 import {
   admit,
   afterReceipt,
+  DEFAULT_SETTINGS,
   invitationStandings,
   type MembershipView,
   receiptEntries,
@@ -34,7 +35,16 @@ export const convState = (
   members: Map<string, MemberRow>,
   invited: Map<string, InvitationRow>,
   declined: Set<string>,
-): ConvState => ({ exists: true, kind: row.kind, n: row.lastN, row, members, invited, declined })
+): ConvState => ({
+  exists: true,
+  kind: row.kind,
+  n: row.lastN,
+  row,
+  members,
+  invited,
+  declined,
+  settings: { editInfo: row.editInfo, sendMessages: row.sendMessages },
+})
 
 /** Where an event sits in the log: its stream sequence and the subject it was stored on. */
 export interface LogPosition {
@@ -60,6 +70,7 @@ const neverSeen = (conversationId: string): MembershipView => ({
   members: NONE,
   invited: NONE,
   declined: NO_ONE,
+  settings: DEFAULT_SETTINGS,
 })
 
 /** A working copy of the parts an accepted `.m` event may change; the original stays as it was. */
@@ -163,6 +174,10 @@ const created = (e: Extract<ChatEvent, { type: 'conversation.created' }>, seq: n
     conversationId: e.conversationId,
     kind: e.data.kind,
     title: e.data.title,
+    description: null,
+    avatar: null,
+    editInfo: DEFAULT_SETTINGS.editInfo,
+    sendMessages: DEFAULT_SETTINGS.sendMessages,
     createdSeq: seq,
     createdAt: e.at,
     lastSeq: seq,
@@ -215,6 +230,27 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
   switch (e.type) {
     case 'conversation.renamed':
       x.row.title = e.data.title
+      break
+    case 'conversation.profile_changed':
+      if (e.data.description !== undefined) x.row.description = e.data.description
+      if (e.data.avatar !== undefined) x.row.avatar = e.data.avatar
+      // Members may download the avatar like a media shared by a message (ADR 0152).
+      if (e.data.avatar)
+        x.changes.push({
+          t: 'media',
+          patch: {
+            conversationId: e.conversationId,
+            mediaId: e.data.avatar.mediaId,
+            state: 'pending',
+            seq,
+            sharedSeq: seq,
+            ref: e.data.avatar,
+          },
+        })
+      break
+    case 'conversation.settings_changed':
+      if (e.data.editInfo !== undefined) x.row.editInfo = e.data.editInfo
+      if (e.data.sendMessages !== undefined) x.row.sendMessages = e.data.sendMessages
       break
     case 'member.added':
       join(x, e, e.data.userId, e.data.role, seq)

@@ -10,6 +10,11 @@ export interface ConversationRow {
   conversationId: string
   kind: ConversationKind
   title: string | null
+  /** A group's description and avatar, and its settings (ADR 0215). */
+  description: string | null
+  avatar: MediaRef | null
+  editInfo: 'admins' | 'everyone'
+  sendMessages: 'admins' | 'everyone'
   createdSeq: number
   createdAt: number
   /** Last event on the conversation's `.m` lane (receipts never move it). */

@@ -11,6 +11,25 @@ export const summarise = (e: ChatEvent): string => {
         .join(', ')}${e.data.invited?.length ? `, inviting ${e.data.invited.join(', ')}` : ''}`
     case 'conversation.renamed':
       return `renamed to "${clip(e.data.title, 40)}"`
+    case 'conversation.profile_changed':
+      return [
+        e.data.description !== undefined
+          ? e.data.description === null
+            ? 'description removed'
+            : `description "${clip(e.data.description, 40)}"`
+          : '',
+        e.data.avatar !== undefined
+          ? e.data.avatar
+            ? `avatar ${e.data.avatar.mediaId}`
+            : 'avatar removed'
+          : '',
+      ]
+        .filter(Boolean)
+        .join(', ')
+    case 'conversation.settings_changed':
+      return Object.entries(e.data)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')
     case 'member.added':
       return `added ${e.data.userId} as ${e.data.role}`
     case 'member.invited':
