@@ -302,6 +302,35 @@ export class ChatClient {
     return this.command({ type: 'group.settings', conversationId, ...settings })
   }
 
+  /**
+   * Invite links (ADR 0216). `createInviteLink` answers the link's id and token (share the token);
+   * anyone logged in previews (title, member count, description, avatar) and joins with it.
+   */
+  async createInviteLink(conversationId: string): Promise<{ linkId: string; token: string }> {
+    const ok = (await this.request(
+      'command',
+      { type: 'group.link.create', conversationId },
+      true,
+    )) as ServerFrameOf<'ok'>
+    return ok.link!
+  }
+  revokeInviteLink(conversationId: string, linkId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.link.revoke', conversationId, linkId })
+  }
+  async previewInviteLink(
+    token: string,
+  ): Promise<{ conversationId: string } & NonNullable<ServerFrameOf<'ok'>['preview']>> {
+    const ok = (await this.request(
+      'command',
+      { type: 'group.link.preview', token },
+      true,
+    )) as ServerFrameOf<'ok'>
+    return { conversationId: ok.conversationId!, ...ok.preview! }
+  }
+  joinByInviteLink(token: string): Promise<CommandResult> {
+    return this.command({ type: 'group.link.join', token })
+  }
+
   markDelivered(conversationId: string, upTo: number): void {
     this.mark(conversationId, 'delivered', upTo)
   }
@@ -414,7 +443,12 @@ export class ChatClient {
       }
       case 'ok': {
         const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
-        const result: CommandResult = { conversationId: f.conversationId, seq: f.seq }
+        const result: CommandResult = {
+          conversationId: f.conversationId,
+          seq: f.seq,
+          ...(f.link ? { link: f.link } : {}),
+          ...(f.preview ? { preview: f.preview } : {}),
+        }
         p?.resolve(result)
         break
       }

@@ -97,6 +97,10 @@ export interface SendResult {
 export interface CommandResult {
   conversationId: string | undefined
   seq: number | undefined
+  /** `createInviteLink`: the new link. */
+  link?: ServerFrameOf<'ok'>['link']
+  /** `previewInviteLink`: what the link leads to. */
+  preview?: ServerFrameOf<'ok'>['preview']
 }
 
 export type HelloFrame = ServerFrameOf<'hello'>

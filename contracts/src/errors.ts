@@ -82,6 +82,16 @@ export const ERRORS = {
   INVALID_EMOJI: spec(400, false, 'A reaction is one emoji.'),
   ADMINS_ONLY: spec(403, false, 'In this group only admins may send messages (its `sendMessages` setting).'),
   NOT_AN_IMAGE: spec(400, false, 'A group avatar is an image.'),
+  INVALID_LINK: spec(
+    404,
+    false,
+    'No such invite link: unknown, revoked, or its group does not exist (not told apart).',
+  ),
+  TOO_MANY_LINKS: spec(
+    409,
+    false,
+    'The group has as many active invite links as it may (`maxInviteLinks`): revoke one first.',
+  ),
   NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
   GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
   TOO_MANY_GROUPS: spec(

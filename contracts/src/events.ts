@@ -125,10 +125,35 @@ export const MemberInvited = event(
   'An admin invited a user whose setting does not let the admin add them directly. The user is not a member and receives nothing of the group; they may accept (`member.joined`) or decline (`member.invite_cancelled`).',
 )
 
+export const LinkId = Type.String({
+  pattern: '^[A-Za-z0-9_-]{16}$',
+  description: 'An invite link of a group.',
+})
+
 export const MemberJoined = event(
   'member.joined',
-  Type.Object({ userId: UserId }),
-  'An invited user accepted (`actor` is that user): they are a member from this event on, like one added by an admin.',
+  Type.Object({
+    userId: UserId,
+    /** Added like `invited` (ADR 0216): the invite link they joined with; absent: an invitation. */
+    link: Type.Optional(LinkId),
+  }),
+  'An invited user accepted, or a user joined with an invite link (`link`; `actor` is that user): they are a member from this event on, like one added by an admin.',
+)
+
+export const LinkCreated = event(
+  'conversation.link_created',
+  Type.Object({
+    linkId: LinkId,
+    /** SHA-256 (base64url) of the link's secret: the token itself is given to its admin only. */
+    hash: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+  }),
+  'An admin created an invite link: anyone logged in who has its token may preview the group and join it.',
+)
+
+export const LinkRevoked = event(
+  'conversation.link_revoked',
+  Type.Object({ linkId: LinkId }),
+  'An admin revoked an invite link: its token no longer previews or joins.',
 )
 
 export const MemberInviteCancelled = event(
@@ -320,6 +345,8 @@ export const EVENT_SCHEMAS = [
   MemberAdded,
   MemberInvited,
   MemberJoined,
+  LinkCreated,
+  LinkRevoked,
   MemberInviteCancelled,
   MemberRemoved,
   MemberLeft,

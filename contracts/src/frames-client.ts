@@ -246,6 +246,33 @@ export const GroupSettingsFrame = frame(
   'Admin only: who may change the group info (`editInfo`) and who may send (`sendMessages`).',
 )
 
+/** An invite link's token: `<conversationId>.<secret>` (ADR 0216). */
+const LinkToken = Type.String({ pattern: '^[cd]_[A-Za-z0-9_-]{6,60}\\.[A-Za-z0-9_-]{22}$' })
+
+export const GroupLinkCreateFrame = frame(
+  'group.link.create',
+  { ...ridRequired, conversationId: ConversationId },
+  'Admin only: creates an invite link; `ok.link` holds its `linkId` and `token` (shown to this admin only: share it).',
+)
+
+export const GroupLinkRevokeFrame = frame(
+  'group.link.revoke',
+  { ...ridRequired, conversationId: ConversationId, linkId: Type.String({ pattern: '^[A-Za-z0-9_-]{16}$' }) },
+  'Admin only: revokes an invite link.',
+)
+
+export const GroupLinkPreviewFrame = frame(
+  'group.link.preview',
+  { ...ridRequired, token: LinkToken },
+  'Anyone logged in: the group an invite link leads to (`ok.preview`: title, member count, description, avatar). Rate limited.',
+)
+
+export const GroupLinkJoinFrame = frame(
+  'group.link.join',
+  { ...ridRequired, token: LinkToken },
+  'Anyone logged in joins the group of an invite link (`ok` with the conversation and `seq`; already a member: no `seq`). Rate limited.',
+)
+
 export const PingFrame = frame('ping', rid, 'Application-level ping; answered by `pong`.')
 
 export const CLIENT_FRAMES = [
@@ -270,6 +297,10 @@ export const CLIENT_FRAMES = [
   MessageReactFrame,
   GroupProfileFrame,
   GroupSettingsFrame,
+  GroupLinkCreateFrame,
+  GroupLinkRevokeFrame,
+  GroupLinkPreviewFrame,
+  GroupLinkJoinFrame,
   PingFrame,
 ] as const
 

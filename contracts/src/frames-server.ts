@@ -4,6 +4,7 @@ import { ChatEvent } from './events.js'
 import { Invitation } from './http.js'
 import { ClientMsgId, ConversationId, DeviceId, Millis, RequestId, Seq, UserId } from './ids.js'
 import { InboxEntry } from './inbox.js'
+import { MediaRef } from './media.js'
 
 /** Server → client frames. */
 
@@ -89,6 +90,23 @@ export const OkFrame = frame(
         description:
           '`group.create` and `group.add`: the users invited instead of added, because their setting asks for an invitation.',
       }),
+    ),
+    link: Type.Optional(
+      Type.Object(
+        { linkId: Type.String(), token: Type.String() },
+        { description: '`group.link.create`: the new link; the token is the secret to share.' },
+      ),
+    ),
+    preview: Type.Optional(
+      Type.Object(
+        {
+          title: Type.Union([Type.String(), Type.Null()]),
+          memberCount: Type.Integer({ minimum: 0 }),
+          description: Type.Optional(Type.String()),
+          avatar: Type.Optional(MediaRef),
+        },
+        { description: '`group.link.preview`: what the link leads to.' },
+      ),
     ),
   },
   'A command succeeded; for conversation commands, the conversation and the sequence of the stored event.',

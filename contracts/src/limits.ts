@@ -27,6 +27,10 @@ export const DEFAULT_LIMITS = {
   deleteWindowMs: 48 * 60 * 60 * 1000,
   /** From this many forwards on, a message is shown as "forwarded many times". */
   forwardedManyTimes: 5,
+  /** Active invite links per group. */
+  maxInviteLinks: 10,
+  /** Invite link previews and joins per user per minute, on one gateway. */
+  linkUsesPerMinute: 10,
 } as const
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number }

@@ -89,7 +89,20 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
     }
     case 'member.joined':
       if (e.data.userId !== e.actor) return 'a user joins on their own behalf'
+      if (e.data.link !== undefined) {
+        // A link revoked before this join (a race) lets nobody in at this place.
+        if (v.kind !== 'group' || !v.links.has(e.data.link)) return `link ${e.data.link} is not live`
+        return v.members.has(e.actor) ? `${e.actor} is already a member` : undefined
+      }
       return v.invited.has(e.actor) ? undefined : `${e.actor} has no pending invitation`
+    case 'conversation.link_created':
+    case 'conversation.link_revoked': {
+      if (v.kind !== 'group') return `${e.type} applies to groups`
+      if (!isAdmin(v, e.actor)) return `${e.actor} is not an admin`
+      const live = v.links.has(e.data.linkId)
+      if (e.type === 'conversation.link_created') return live ? `link ${e.data.linkId} exists` : undefined
+      return live ? undefined : `link ${e.data.linkId} is not live`
+    }
     case 'member.invite_cancelled':
       if (!v.invited.has(e.data.userId)) return `${e.data.userId} has no pending invitation`
       // Declined by the invitee, or withdrawn by an admin.

@@ -3,6 +3,7 @@ import { decideMessage, type MessageCommand, type MessageLimits } from './decide
 import type { Stored } from './evolve.js'
 import { type ForwardSource, forwardedContent } from './forward.js'
 import { decideProfile } from './group-profile.js'
+import { decideLink, type LinkCommand } from './invite-links.js'
 import { replyRef, targetMessage } from './message-target.js'
 import { type ConversationState, lastSeq } from './state.js'
 
@@ -45,6 +46,7 @@ export type Command =
       avatarMediaId?: string | null | undefined
       avatar?: MediaRef | undefined
     }
+  | LinkCommand
   | {
       type: 'group.settings'
       actor: string
@@ -76,7 +78,7 @@ export interface DecideContext {
   now: number
   /** A fresh unique id (event ids). */
   newId(): string
-  limits: MessageLimits & { maxGroupMembers: number }
+  limits: MessageLimits & { maxGroupMembers: number; maxInviteLinks?: number }
 }
 
 export type Decision = { ok: true; events: ChatEvent[] } | { ok: false; code: ErrorCode; message?: string }
@@ -160,6 +162,17 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
     if (c.type === 'group.invite.decline') return one(base('member.invite_cancelled', { userId: c.actor }))
     if (s.members.size >= ctx.limits.maxGroupMembers) return refuse('GROUP_FULL')
     return one(base('member.joined', { userId: c.actor }))
+  }
+
+  if (c.type === 'group.link.join' || c.type === 'group.link.create' || c.type === 'group.link.revoke') {
+    const me = s.exists ? s.members.get(c.actor) : undefined
+    return decideLink(
+      s,
+      me,
+      c,
+      { maxLinks: ctx.limits.maxInviteLinks ?? 10, maxGroupMembers: ctx.limits.maxGroupMembers },
+      (type, data) => base(type, data as never),
+    )
   }
 
   // Every other command needs the actor to be a member; unknown and foreign look the same.

@@ -109,6 +109,12 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       if (e.data.description !== undefined) s.description = e.data.description
       if (e.data.avatar !== undefined) s.avatar = e.data.avatar
       break
+    case 'conversation.link_created':
+      s.links.set(e.data.linkId, { hash: e.data.hash, by: e.actor, seq })
+      break
+    case 'conversation.link_revoked':
+      s.links.delete(e.data.linkId)
+      break
     case 'conversation.settings_changed':
       s.settings = { ...s.settings, ...e.data }
       break

@@ -33,6 +33,8 @@ export interface MembershipView {
   readonly declined: ReadonlySet<string>
   /** Who may edit the group's info and who may send. */
   readonly settings: ResolvedSettings
+  /** Live invite links by id, with the hash of their secret (ADR 0216). */
+  readonly links: ReadonlyMap<string, { readonly hash: string }>
 }
 
 /** Who joined first: earlier event first, then earlier within the event. Negative when `a` did. */

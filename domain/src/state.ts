@@ -1,4 +1,5 @@
 import type { ConversationKind, MediaRef, MessageKind, Role } from '@chatapp/contracts'
+import type { InviteLink } from './invite-links.js'
 import {
   DEFAULT_SETTINGS,
   type MemberStanding,
@@ -63,6 +64,7 @@ export interface ConversationState extends MembershipView {
   description: string | null
   avatar: MediaRef | null
   settings: ResolvedSettings
+  links: Map<string, InviteLink>
   members: Map<string, MemberState>
   /** Last stream sequence folded on the `.m` lane: a writer's expectation for its next append. */
   lastM: number
@@ -107,6 +109,7 @@ export const emptyState = (id: string): ConversationState => ({
   description: null,
   avatar: null,
   settings: DEFAULT_SETTINGS,
+  links: new Map(),
   members: new Map(),
   lastM: 0,
   headM: 0,
@@ -152,6 +155,7 @@ export interface StateSnapshot {
   description: string | null
   avatar: MediaRef | null
   settings: ResolvedSettings
+  links: [string, InviteLink][]
   members: [string, MemberState][]
   lastM: number
   headM: number
@@ -175,6 +179,7 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
   description: s.description,
   avatar: s.avatar,
   settings: s.settings,
+  links: [...s.links],
   members: [...s.members].map(([k, m]) => [k, { ...m }]),
   lastM: s.lastM,
   headM: s.headM,
@@ -204,6 +209,7 @@ export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined 
     description: s.description,
     avatar: s.avatar,
     settings: s.settings,
+    links: new Map(s.links),
     members: new Map(s.members.map(([k, m]) => [k, { ...m }])),
     lastM: s.lastM,
     headM: s.headM,

@@ -5,8 +5,11 @@ import type { Command } from '../src/decide.js'
 import type { Stored } from '../src/evolve.js'
 import { type ForwardSource, forwardSource } from '../src/forward.js'
 import { inboxEntry } from '../src/inbox.js'
+import { linkOpens } from '../src/invite-links.js'
 import { isOneEmoji, previewOf } from '../src/message-target.js'
-import { ev, given } from '../src/testing/given.js'
+import { ev, given, testContext } from '../src/testing/given.js'
+
+const testLimits = testContext().limits
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
@@ -350,5 +353,43 @@ t.test(
     // A direct conversation has no profile.
     const dm = given(DM, ev.created(DM, A, [B]))
     t.equal(outcome(dm.when(profile(A, { description: 'x' }))), 'NOT_A_GROUP')
+  },
+)
+
+t.test(
+  'invite links: admins create and revoke; a live link’s token joins; every reader judges joins by it',
+  async (t) => {
+    const { g } = group()
+    const link = (
+      type: 'group.link.create' | 'group.link.revoke' | 'group.link.join',
+      actor: string,
+      more = {},
+    ) => ({ type, actor, linkId: 'L'.repeat(16), hash: 'h'.repeat(43), ...more }) as Command
+    t.equal(outcome(g.when(link('group.link.create', B))), 'NOT_ADMIN')
+    t.equal(outcome(g.when(link('group.link.create', D))), 'NOT_A_MEMBER')
+    t.equal(outcome(g.when(link('group.link.join', D))), 'INVALID_LINK', 'no such link')
+    const c = g.when(link('group.link.create', A))
+    t.ok(c.ok)
+    if (!c.ok) return
+    g.and(...c.events)
+    t.ok(linkOpens(g.state, 'L'.repeat(16), 'h'.repeat(43)))
+    t.equal(
+      outcome(g.when(link('group.link.join', D, { hash: 'x'.repeat(43) }))),
+      'INVALID_LINK',
+      'a wrong secret',
+    )
+    const j = g.when(link('group.link.join', D))
+    t.ok(j.ok)
+    if (!j.ok) return
+    t.same(j.events[0]?.data, { userId: D, link: 'L'.repeat(16) })
+    t.same(outcome(g.when(link('group.link.join', B))), [], 'a member: nothing to do')
+    t.equal(
+      outcome(g.when(link('group.link.create', A), { limits: { ...testLimits, maxInviteLinks: 1 } })),
+      'TOO_MANY_LINKS',
+    )
+    // A join that raced the revocation is rejected by every reader.
+    g.and(...(g.when(link('group.link.revoke', A)) as { events: ChatEvent[] }).events)
+    t.equal(g.and(...j.events).verdicts.at(-1)?.kind, 'rejected')
+    t.notOk(g.state.members.has(D))
   },
 )

@@ -156,6 +156,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       maxGroupMembers: config.limits.maxGroupMembers,
       editWindowMs: config.limits.editWindowMs,
       deleteWindowMs: config.limits.deleteWindowMs,
+      maxInviteLinks: config.limits.maxInviteLinks,
     },
   })
   const presence = await createPresence(nc, n, log, config.presenceRefreshMs, conversationLog.ranges)

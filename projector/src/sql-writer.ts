@@ -35,13 +35,15 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       sql: (
         g,
       ) => `INSERT INTO ${s}.conversations (conversation_id, kind, title, created_seq, created_at, last_seq, last_at,
-         last_msg_seq, last_n, member_count, description, avatar, edit_info, send_messages)
+         last_msg_seq, last_n, member_count, description, avatar, edit_info, send_messages, links)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
-         $8::int8[], $9::int4[], $10::int4[], $11::text[], $12::jsonb[], $13::text[], $14::text[])${where(g)}
+         $8::int8[], $9::int4[], $10::int4[], $11::text[], $12::jsonb[], $13::text[], $14::text[],
+         $15::jsonb[])${where(g)}
        ON CONFLICT (conversation_id) DO UPDATE SET kind = excluded.kind, title = excluded.title,
          last_seq = excluded.last_seq, last_at = excluded.last_at, last_msg_seq = excluded.last_msg_seq,
          last_n = excluded.last_n, member_count = excluded.member_count, description = excluded.description,
-         avatar = excluded.avatar, edit_info = excluded.edit_info, send_messages = excluded.send_messages`,
+         avatar = excluded.avatar, edit_info = excluded.edit_info, send_messages = excluded.send_messages,
+         links = excluded.links`,
       params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.kind),
@@ -57,6 +59,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
         r.map((x) => (x.avatar ? JSON.stringify(x.avatar) : null)),
         r.map((x) => x.editInfo),
         r.map((x) => x.sendMessages),
+        r.map((x) => JSON.stringify(x.links)),
       ],
     })
   }

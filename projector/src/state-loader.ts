@@ -17,7 +17,7 @@ export const loadStates = async (
   const s = ident(schema)
   const convs = await db.query(
     `SELECT c.conversation_id, c.kind, c.title, c.created_seq, c.created_at, c.last_seq, c.last_at,
-       c.last_msg_seq, c.last_n, c.member_count, c.description, c.avatar, c.edit_info, c.send_messages,
+       c.last_msg_seq, c.last_n, c.member_count, c.description, c.avatar, c.edit_info, c.send_messages, c.links,
        (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
         FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members,
        (SELECT json_agg(json_build_array(i.user_id, i.state, i.by_user, i.seq, i.at))
@@ -75,6 +75,7 @@ export const loadStates = async (
           avatar: c.avatar,
           editInfo: c.edit_info,
           sendMessages: c.send_messages,
+          links: c.links ?? {},
         },
         members,
         invited,

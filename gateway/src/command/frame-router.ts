@@ -3,6 +3,7 @@ import type { Connection } from '../session/connection.js'
 import { MAX_HELD_FRAMES, type Sessions } from '../session/sessions.js'
 import { conversationHandlers } from './groups.js'
 import type { CommandDeps, Handler, HandlerTable } from './handler.js'
+import { inviteLinkHandlers } from './invite-links.js'
 import { messageHandlers } from './messages.js'
 import { blockSends, codeOfError, sendHandler } from './send.js'
 import { signalHandlers } from './signals.js'
@@ -28,6 +29,7 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
     send: sendHandler(d),
     ...conversationHandlers(d),
     ...messageHandlers(d),
+    ...inviteLinkHandlers(d),
     ...signalHandlers(d, o.syncTail),
   }
   const ridOf = (f: ClientFrame): string | undefined => ('rid' in f ? f.rid : undefined)

@@ -62,6 +62,8 @@ const STALE_REFUSALS = new Set<ErrorCode>([
   'NO_INVITATION',
   // A message appended through another gateway a moment ago is beyond this one's fold.
   'MESSAGE_NOT_FOUND',
+  // An invite link created through another gateway a moment ago.
+  'INVALID_LINK',
 ])
 
 /** Deterministic Msg-Id of the k-th re-append after rejections: a resend finds the same chain. */

@@ -44,6 +44,7 @@ export const convState = (
   invited,
   declined,
   settings: { editInfo: row.editInfo, sendMessages: row.sendMessages },
+  links: new Map(Object.entries(row.links)),
 })
 
 /** Where an event sits in the log: its stream sequence and the subject it was stored on. */
@@ -71,6 +72,7 @@ const neverSeen = (conversationId: string): MembershipView => ({
   invited: NONE,
   declined: NO_ONE,
   settings: DEFAULT_SETTINGS,
+  links: NONE,
 })
 
 /** A working copy of the parts an accepted `.m` event may change; the original stays as it was. */
@@ -178,6 +180,7 @@ const created = (e: Extract<ChatEvent, { type: 'conversation.created' }>, seq: n
     avatar: null,
     editInfo: DEFAULT_SETTINGS.editInfo,
     sendMessages: DEFAULT_SETTINGS.sendMessages,
+    links: {},
     createdSeq: seq,
     createdAt: e.at,
     lastSeq: seq,
@@ -248,6 +251,14 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
           },
         })
       break
+    case 'conversation.link_created':
+      x.row.links = { ...x.row.links, [e.data.linkId]: { hash: e.data.hash, by: e.actor, seq } }
+      break
+    case 'conversation.link_revoked': {
+      const { [e.data.linkId]: _gone, ...rest } = x.row.links
+      x.row.links = rest
+      break
+    }
     case 'conversation.settings_changed':
       if (e.data.editInfo !== undefined) x.row.editInfo = e.data.editInfo
       if (e.data.sendMessages !== undefined) x.row.sendMessages = e.data.sendMessages

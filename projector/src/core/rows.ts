@@ -15,6 +15,8 @@ export interface ConversationRow {
   avatar: MediaRef | null
   editInfo: 'admins' | 'everyone'
   sendMessages: 'admins' | 'everyone'
+  /** Live invite links by id (ADR 0216): read back so `admit` can judge joins by link. */
+  links: Record<string, { hash: string; by: string; seq: number }>
   createdSeq: number
   createdAt: number
   /** Last event on the conversation's `.m` lane (receipts never move it). */

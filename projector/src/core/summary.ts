@@ -35,7 +35,11 @@ export const summarise = (e: ChatEvent): string => {
     case 'member.invited':
       return `invited ${e.data.userId}`
     case 'member.joined':
-      return `${e.data.userId} joined (accepted an invitation)`
+      return `${e.data.userId} joined (${e.data.link ? `with link ${e.data.link}` : 'accepted an invitation'})`
+    case 'conversation.link_created':
+      return `invite link ${e.data.linkId} created`
+    case 'conversation.link_revoked':
+      return `invite link ${e.data.linkId} revoked`
     case 'member.invite_cancelled':
       return e.actor === e.data.userId
         ? `${e.data.userId} declined`
