@@ -8,7 +8,9 @@ export async function* mergeBySeq<T extends { seq: number }>(
   sources: AsyncIterable<T>[],
 ): AsyncGenerator<T, void, undefined> {
   const its = sources.map((s) => s[Symbol.asyncIterator]())
-  const heads: (T | undefined)[] = await Promise.all(its.map(async (it) => (await it.next()).value ?? undefined))
+  const heads: (T | undefined)[] = await Promise.all(
+    its.map(async (it) => (await it.next()).value ?? undefined),
+  )
   try {
     for (;;) {
       let at = -1

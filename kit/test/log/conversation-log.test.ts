@@ -163,7 +163,12 @@ t.test(
     const bound = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 10_000).unref())
     const got = await Promise.race([Promise.all([read(), read()]), bound])
     t.not(got, 'stuck', 'both reads finish')
-    if (got !== 'stuck') for (const seqs of got) t.same(seqs, Array.from({ length: 24 }, (_, i) => i + 1))
+    if (got !== 'stuck')
+      for (const seqs of got)
+        t.same(
+          seqs,
+          Array.from({ length: 24 }, (_, i) => i + 1),
+        )
     t.equal(log.ranges.longReadsOpen(), 0)
   },
 )
