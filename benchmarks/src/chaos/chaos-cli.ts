@@ -91,6 +91,16 @@ export const renderChaos = (r: ChaosReport): string => {
     '',
     'longest delivery pause after each kind of fault (send → last member)',
     ...Object.entries(v.longestPauseMs).map(([k, ms]) => `  ${k.padEnd(13)} ${(ms / 1000).toFixed(2)} s`),
+    ...(r.reconnects.length > 0
+      ? [
+          '',
+          'devices cut off by each gateway kill: lost → open, open → hello, hello → synced, total (median / worst, ms)',
+          ...r.reconnects.map(
+            (x) =>
+              `  ${x.target.padEnd(13)} ${String(x.devices).padStart(3)} devices  ${x.medianMs.open}/${x.worstMs.open}  ${x.medianMs.hello}/${x.worstMs.hello}  ${x.medianMs.sync}/${x.worstMs.sync}  ${x.medianMs.total}/${x.worstMs.total}`,
+          ),
+        ]
+      : []),
     '',
     'slow 5 s windows (worst send → ack, ack → last member; windows under 1 s left out)',
     ...v.timeline

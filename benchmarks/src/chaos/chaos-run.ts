@@ -10,6 +10,7 @@ import { mapLimit } from '../load/accounts.js'
 import { opsCli } from '../system/ops-cli.js'
 import { type Fault, type FaultKind, Ledger, type Verdicts } from './ledger.js'
 import { auditLog, type LogAudit } from './log-audit.js'
+import { type ReconnectSteps, ReconnectTimeline } from './reconnect-timeline.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -38,6 +39,8 @@ export interface ChaosReport {
   verdicts: Verdicts
   audit: LogAudit
   faults: Fault[]
+  /** Per gateway kill: how the devices it cut off reconnected, step by step. */
+  reconnects: ReconnectSteps[]
   /** `chatapp-ops verify`: exit status 0 = the views equal the log. */
   verify: { ok: boolean; output: string }
   lagZero: boolean
@@ -119,6 +122,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       },
     )
     const byUser = new Map<string, ChatClient>()
+    const timeline = new ReconnectTimeline()
     for (const u of users) {
       const c = connect(cluster.wsUrl, {
         tokenProvider: u.session.tokenProvider,
@@ -128,6 +132,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       })
       clients.push(c)
       byUser.set(u.id, c)
+      c.on('state', (next, prev) => timeline.state(u.id, next, prev, performance.now()))
     }
     await Promise.all(clients.map((c) => c.ready(60_000)))
     const conversations: { id: string; members: string[] }[] = []
@@ -430,6 +435,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       verdicts,
       audit,
       faults: ledger.faults,
+      reconnects: timeline.steps(ledger.faults.filter((f) => f.kind === 'gateway')),
       verify: { ok: verify.code === 0, output: verify.out.slice(0, 4000) },
       lagZero,
       unexplainedDeadLetters: unexplained,
