@@ -5,8 +5,8 @@ import type { JetStreamManager } from '@nats-io/jetstream'
 import { freePort, waitFor } from '../probe.js'
 import { readyz } from '../service-kinds.js'
 import { repoRoot } from '../stack.js'
-import { ensureCommand } from '../system-packages.js'
 import type { ProcessDef, ProcessSet } from './process-set.js'
+import { productionNatsServer } from './production-nats-server.js'
 
 /** The committed production config of one node: every node of a local cluster runs it. */
 export const PRODUCTION_NATS_CONFIG = join(repoRoot, 'infra/deploy/nats/cluster.conf')
@@ -192,7 +192,7 @@ export const startNatsNodes = async (
   logDir: string,
   log: (m: string) => void,
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
-  const bin = ensureCommand('nats-server', 'nats-server', log)
+  const bin = await productionNatsServer(log)
   const nodes = await allocateNatsNodes(dir)
   const config = writeLocalNatsConfig(bin, dir)
   if (config.dropped.length > 0)
