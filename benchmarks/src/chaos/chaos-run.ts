@@ -31,6 +31,8 @@ export interface ChaosOptions {
   uploadEveryS: number
   /** Bound on waiting for the last deliveries, the projection and the media after the load. */
   drainS: number
+  /** `always`: the production config's fsync per append; `server`: the server's default interval. */
+  fsync: 'always' | 'server'
   log: (m: string) => void
 }
 
@@ -39,6 +41,8 @@ export interface ChaosReport {
   verdicts: Verdicts
   audit: LogAudit
   faults: Fault[]
+  /** The nats-server version the nodes ran. */
+  natsServer: string
   /** Per gateway kill: how the devices it cut off reconnected, step by step. */
   reconnects: ReconnectSteps[]
   /** `chatapp-ops verify`: exit status 0 = the views equal the log. */
@@ -100,6 +104,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
   const photo = o.uploadEveryS > 0 ? makePhoto(dir) : undefined
   const cluster = await startCluster({
     log: (m) => o.log(`cluster: ${m}`),
+    fsyncEveryAppend: o.fsync === 'always',
     env: {
       AUTH_RATE_PER_MINUTE: '100000',
       AUTH_RATE_BURST: '10000',
@@ -109,6 +114,12 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
   })
   const clients: ChatClient[] = []
   try {
+    const monitor = (
+      cluster.processes.find((p) => p.kind === 'nats')?.ports as { monitor?: number } | undefined
+    )?.monitor
+    const natsServer = await fetch(`http://127.0.0.1:${monitor}/varz`)
+      .then((r) => r.json() as Promise<{ version?: string }>)
+      .then((v) => v.version ?? 'unknown')
     // ── users, devices, conversations ──────────────────────────────────────────────────────────
     const api = new AuthApi(cluster.httpUrl, { timeoutMs: 60_000 })
     const users = await mapLimit(
@@ -435,6 +446,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       verdicts,
       audit,
       faults: ledger.faults,
+      natsServer,
       reconnects: timeline.steps(ledger.faults.filter((f) => f.kind === 'gateway')),
       verify: { ok: verify.code === 0, output: verify.out.slice(0, 4000) },
       lagZero,
