@@ -4,6 +4,7 @@ import type { Command } from '@chatapp/domain'
 import type { Outcome, RunOptions } from '../conversation/command-runner.js'
 import { directConversationId, groupConversationId } from '../conversation/conversation-ids.js'
 import type { Connection } from '../session/connection.js'
+import { answer } from './answer.js'
 import { groupConsent } from './group-consent.js'
 import type { CommandDeps, HandlerTable } from './handler.js'
 
@@ -14,15 +15,8 @@ const invitedBy = (e: ChatEvent | undefined): string[] | undefined => {
 }
 
 const reply = (conn: Connection, rid: string, out: Outcome) => {
-  if (!out.ok) return conn.error(out.code, rid, out.message)
-  const invited = invitedBy(out.event)
-  return conn.send({
-    type: 'ok',
-    rid,
-    conversationId: out.conversationId,
-    ...(out.seq ? { seq: out.seq } : {}),
-    ...(invited ? { invited } : {}),
-  })
+  const invited = out.ok ? invitedBy(out.event) : undefined
+  return answer(conn, rid, out, invited ? { invited } : {})
 }
 
 type GroupFrames =

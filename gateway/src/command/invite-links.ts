@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { linkOpens } from '@chatapp/domain'
 import { TokenBucket } from '../session/token-bucket.js'
+import { answer } from './answer.js'
 import type { CommandDeps, HandlerTable } from './handler.js'
 
 type LinkFrames = 'group.link.create' | 'group.link.revoke' | 'group.link.preview' | 'group.link.join'
@@ -46,14 +47,12 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
         linkId,
         hash,
       })
-      if (!out.ok) return conn.error(out.code, f.rid, out.message)
-      return conn.send({
-        type: 'ok',
-        rid: f.rid,
-        conversationId: f.conversationId,
-        ...(out.seq ? { seq: out.seq } : {}),
-        link: { linkId, token: `${f.conversationId}.${secret}` },
-      })
+      return answer(
+        conn,
+        f.rid,
+        out,
+        out.ok ? { link: { linkId, token: `${f.conversationId}.${secret}` } } : {},
+      )
     },
     'group.link.revoke': async (conn, f) => {
       const out = await d.runner.run(f.conversationId, {
@@ -61,13 +60,7 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
         actor: conn.userId,
         linkId: f.linkId,
       })
-      if (!out.ok) return conn.error(out.code, f.rid, out.message)
-      return conn.send({
-        type: 'ok',
-        rid: f.rid,
-        conversationId: f.conversationId,
-        ...(out.seq ? { seq: out.seq } : {}),
-      })
+      return answer(conn, f.rid, out)
     },
     'group.link.preview': async (conn, f) => {
       const wait = limited(conn.userId)
@@ -98,13 +91,7 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
         linkId: t.linkId,
         hash: t.hash,
       })
-      if (!out.ok) return conn.error(out.code, f.rid, out.message)
-      return conn.send({
-        type: 'ok',
-        rid: f.rid,
-        conversationId: t.conversationId,
-        ...(out.seq ? { seq: out.seq } : {}),
-      })
+      return answer(conn, f.rid, out)
     },
   }
 }

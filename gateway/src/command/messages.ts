@@ -1,15 +1,10 @@
 import type { ClientFrameOf } from '@chatapp/contracts'
 import type { MessageCommand } from '@chatapp/domain'
-import type { Outcome } from '../conversation/command-runner.js'
 import type { Connection } from '../session/connection.js'
+import { answer } from './answer.js'
 import type { CommandDeps, HandlerTable } from './handler.js'
 
 type MessageFrames = 'message.edit' | 'message.delete' | 'message.react'
-
-const reply = (conn: Connection, rid: string, out: Outcome) =>
-  out.ok
-    ? conn.send({ type: 'ok', rid, conversationId: out.conversationId, ...(out.seq ? { seq: out.seq } : {}) })
-    : conn.error(out.code, rid, out.message)
 
 /**
  * Edit, delete (for me or everyone) and react (ADR 0211, 0212): each reads the target message from
@@ -17,40 +12,26 @@ const reply = (conn: Connection, rid: string, out: Outcome) =>
  * decides on the folded state and appends.
  */
 export const messageHandlers = (d: CommandDeps): Pick<HandlerTable, MessageFrames> => {
-  const run = async (
-    conn: Connection,
-    f: ClientFrameOf<MessageFrames>,
-    build: (found: MessageCommand['found']) => MessageCommand,
-  ) => {
-    const out = await d.runner.run(f.conversationId, async () =>
-      build(await d.messageAt(f.conversationId, f.seq)),
+  /** What each frame adds to the command: the rest is the same for all three. */
+  const bodyOf = (f: ClientFrameOf<MessageFrames>) =>
+    f.type === 'message.edit'
+      ? { text: f.text }
+      : f.type === 'message.delete'
+        ? { for: f.for }
+        : { emoji: f.emoji }
+  const handle = async (conn: Connection, f: ClientFrameOf<MessageFrames>) => {
+    const out = await d.runner.run(
+      f.conversationId,
+      async (): Promise<MessageCommand> =>
+        ({
+          type: f.type,
+          actor: conn.userId,
+          seq: f.seq,
+          ...bodyOf(f),
+          found: await d.messageAt(f.conversationId, f.seq),
+        }) as MessageCommand,
     )
-    return reply(conn, f.rid, out)
+    return answer(conn, f.rid, out)
   }
-  return {
-    'message.edit': (conn, f) =>
-      run(conn, f, (found) => ({
-        type: 'message.edit',
-        actor: conn.userId,
-        seq: f.seq,
-        text: f.text,
-        found,
-      })),
-    'message.delete': (conn, f) =>
-      run(conn, f, (found) => ({
-        type: 'message.delete',
-        actor: conn.userId,
-        seq: f.seq,
-        for: f.for,
-        found,
-      })),
-    'message.react': (conn, f) =>
-      run(conn, f, (found) => ({
-        type: 'message.react',
-        actor: conn.userId,
-        seq: f.seq,
-        emoji: f.emoji,
-        found,
-      })),
-  }
+  return { 'message.edit': handle, 'message.delete': handle, 'message.react': handle }
 }

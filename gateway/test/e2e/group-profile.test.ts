@@ -1,23 +1,12 @@
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { type ChatClient, connect, type EventFrame } from '@chatapp/client'
-import type { ChatEvent, InboxEntry, UploadResponse } from '@chatapp/contracts'
-import { createTestNamespace, s3Client } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
+import type { InboxEntry, UploadResponse } from '@chatapp/contracts'
+import { createTestNamespace } from '@chatapp/infra'
 import pg from 'pg'
 import sharp from 'sharp'
 import t from 'tap'
-import { defaultGatewayConfig } from '../../src/config.js'
-import { openGatewayDb } from '../../src/db/gateway-db.js'
-import { startGateway, WS_PATH } from '../../src/gateway.js'
-import { mediaRepo } from '../../src/media/media-repo.js'
-import { createMediaService, type MediaService } from '../../src/media/media-service.js'
-import { mediaRoutes } from '../../src/media/routes.js'
-import { uploadLedger } from '../../src/media/upload-ledger.js'
-import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
-import { mountHttp } from '../../src/transport/http/uws-http.js'
 import { pgViewReads } from '../../src/views/view-reads.js'
-import { memoryDirectory, testGateways } from '../support/gateway.js'
+import { chatClients, codeOf, verifyViews } from '../support/chat-clients.js'
+import { testGateways } from '../support/gateway.js'
+import { gatewayWithMedia } from '../support/media-gateway.js'
 import { eventually, startProjectorProcess } from '../support/projector.js'
 
 /**
@@ -28,78 +17,19 @@ const ADMIN = 'u_admin0001'
 const BOB = 'u_bob000001'
 const OUT = 'u_outsider1'
 const GONE = 'u_removed01'
-const CLI = fileURLToPath(new URL('../../../projector/dist/cli.js', import.meta.url))
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'ok',
-    (e: { code?: string }) => e.code,
-  )
 
 t.test('group title, description, avatar and settings, with who may change them', async (t) => {
   const tn = await createTestNamespace({ shards: 1 })
   t.teardown(tn.cleanup)
-  const log = createLogger('test', process.env.TEST_LOG ?? 'silent')
-  const db = await openGatewayDb(tn.stack.databaseUrl, tn.names.dbSchemas.gateway, log)
-  t.teardown(() => db.close())
-  const s3 = s3Client(tn.stack.s3)
-  t.teardown(() => s3.destroy())
   const projector = await startProjectorProcess(tn)
   t.teardown(projector.kill)
   const gws = await testGateways(tn)
-  const limits = { image: 2_000_000, video: 2_000_000, audio: 2_000_000, document: 2_000_000 }
-  let media: MediaService | undefined
-  const gw = await startGateway(defaultGatewayConfig(tn.ns, tn.names.shards), {
-    nc: tn.nc,
-    log,
-    tokens: gws.tokens,
-    directory: memoryDirectory(gws.users),
-    media: (ctx) => {
-      media = createMediaService({
-        repo: mediaRepo(db.orm, tn.names.dbSchemas.views),
-        ledger: uploadLedger(db.orm, tn.names.dbSchemas, DEFAULT_UPLOAD_QUOTA),
-        s3,
-        names: tn.names,
-        membership: ctx.membership,
-        limits,
-      })
-      return media
-    },
-    mountHttp: (app) =>
-      mountHttp(app, mediaRoutes({ media: media!, maxUploadBytes: limits.image }), {
-        tokens: gws.tokens,
-        log,
-      }),
-  })
-  t.teardown(() => gw.close())
-  const url = `ws://127.0.0.1:${gw.port}${WS_PATH}`
+  const { gw, media, ws: url } = await gatewayWithMedia(t, tn, gws)
   const pool = new pg.Pool({ connectionString: tn.stack.databaseUrl, max: 2 })
   t.teardown(() => pool.end())
   const reads = pgViewReads(pool, tn.names.dbSchemas.views)
 
-  const seen = new Map<ChatClient, EventFrame[]>()
-  const client = (user: string, deviceId = 'dev1') => {
-    const c = connect([url], {
-      deviceId,
-      tokenProvider: () => gws.token(user, deviceId),
-      backoff: { baseMs: 50, maxMs: 200 },
-      pingIntervalMs: 0,
-    })
-    const frames: EventFrame[] = []
-    seen.set(c, frames)
-    c.on('event', (f) => frames.push(f))
-    t.teardown(() => c.close())
-    return c
-  }
-  const received = <T extends ChatEvent['type']>(c: ChatClient, type: T) =>
-    eventually(
-      async () =>
-        seen
-          .get(c)!
-          .map((f) => f.event)
-          .findLast((e): e is Extract<ChatEvent, { type: T }> => e.type === type),
-      10_000,
-      type,
-    )
+  const { client, received } = chatClients(t, () => url, gws.token)
   const admin = client(ADMIN)
   const bob = client(BOB)
   const outsider = client(OUT)
@@ -176,12 +106,9 @@ t.test('group title, description, avatar and settings, with who may change them'
   t.notOk('description' in viewed)
 
   // Members may download the avatar; nobody else.
-  t.ok(await media!.authorise(avatar.mediaId, BOB), 'a member')
-  t.equal(await media!.authorise(avatar.mediaId, OUT), undefined, 'a non-member')
+  t.ok(await media.authorise(avatar.mediaId, BOB), 'a member')
+  t.equal(await media.authorise(avatar.mediaId, OUT), undefined, 'a non-member')
 
-  const v = spawnSync(process.execPath, [CLI, 'verify'], {
-    env: { ...process.env, ...tn.env, LOG_LEVEL: 'silent' },
-    encoding: 'utf8',
-  })
-  t.equal(v.status, 0, `verify: ${v.stdout}${v.stderr}`)
+  const v = verifyViews(tn)
+  t.equal(v.status, 0, `verify: ${v.output}`)
 })

@@ -1,9 +1,7 @@
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { type ChatClient, connect, type EventFrame } from '@chatapp/client'
 import { DEFAULT_LIMITS } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
+import { chatClients, codeOf, verifyViews } from '../support/chat-clients.js'
 import { testGateways } from '../support/gateway.js'
 import { eventually, startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
@@ -14,12 +12,6 @@ const BOB = 'u_bob000001'
 const NEW = 'u_newcomer1'
 const GONE = 'u_removed01'
 const GREEDY = 'u_greedy001'
-const CLI = fileURLToPath(new URL('../../../projector/dist/cli.js', import.meta.url))
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => 'ok',
-    (e: { code?: string }) => e.code,
-  )
 
 t.test('an admin’s invite link lets anyone logged in preview and join until it is revoked', async (t) => {
   const tn = await createTestNamespace()
@@ -29,20 +21,7 @@ t.test('an admin’s invite link lets anyone logged in preview and join until it
   const gws = await testGateways(tn)
   const gw = await gws.start({ limits: { ...DEFAULT_LIMITS, linkUsesPerMinute: 6, maxInviteLinks: 2 } })
   t.teardown(() => gw.close())
-  const seen = new Map<ChatClient, EventFrame[]>()
-  const client = (user: string) => {
-    const c = connect([gw.url], {
-      deviceId: 'dev1',
-      tokenProvider: () => gws.token(user),
-      backoff: { baseMs: 50, maxMs: 200 },
-      pingIntervalMs: 0,
-    })
-    const frames: EventFrame[] = []
-    seen.set(c, frames)
-    c.on('event', (f) => frames.push(f))
-    t.teardown(() => c.close())
-    return c
-  }
+  const { seen, client } = chatClients(t, () => gw.url, gws.token)
   const admin = client(ADMIN)
   const bob = client(BOB)
   const newcomer = client(NEW)
@@ -112,10 +91,7 @@ t.test('an admin’s invite link lets anyone logged in preview and join until it
 
   await eventually(
     async () => {
-      const v = spawnSync(process.execPath, [CLI, 'verify'], {
-        env: { ...process.env, ...tn.env, LOG_LEVEL: 'silent' },
-        encoding: 'utf8',
-      })
+      const v = verifyViews(tn)
       return v.status === 0 ? v : undefined
     },
     20_000,

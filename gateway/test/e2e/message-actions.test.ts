@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { type ChatClient, connect, type EventFrame } from '@chatapp/client'
-import type { ChatEvent, InboxEntry } from '@chatapp/contracts'
+import type { InboxEntry } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import pg from 'pg'
 import t from 'tap'
 import { pgViewReads } from '../../src/views/view-reads.js'
+import { chatClients, codeOf, verifyViews } from '../support/chat-clients.js'
 import { testGateways } from '../support/gateway.js'
 import { eventually, startProjectorProcess } from '../support/projector.js'
 
@@ -19,13 +17,6 @@ const BOB = 'u_bob000001'
 const CAT = 'u_cat000001'
 const OUT = 'u_outsider1'
 const GONE = 'u_removed01'
-const CLI = fileURLToPath(new URL('../../../projector/dist/cli.js', import.meta.url))
-
-const codeOf = async (p: Promise<unknown>) =>
-  p.then(
-    () => 'ok',
-    (e: { code?: string }) => e.code,
-  )
 
 t.test(
   'replies, edits, forwards, deletes and reactions through the client library, and verify agrees',
@@ -41,35 +32,7 @@ t.test(
     t.teardown(() => pool.end())
     const reads = pgViewReads(pool, tn.names.dbSchemas.views)
 
-    const seen = new Map<ChatClient, EventFrame[]>()
-    const client = (user: string, deviceId = 'dev1') => {
-      const c = connect([gw.url], {
-        deviceId,
-        tokenProvider: () => gws.token(user, deviceId),
-        backoff: { baseMs: 50, maxMs: 200 },
-        pingIntervalMs: 0,
-      })
-      const frames: EventFrame[] = []
-      seen.set(c, frames)
-      c.on('event', (f) => frames.push(f))
-      t.teardown(() => c.close())
-      return c
-    }
-    /** The first event of `type` `c` received matching `pred`, waited for (bounded). */
-    const received = <T extends ChatEvent['type']>(
-      c: ChatClient,
-      type: T,
-      pred: (e: Extract<ChatEvent, { type: T }>) => boolean = () => true,
-    ) =>
-      eventually(
-        async () =>
-          seen
-            .get(c)!
-            .map((f) => f.event)
-            .find((e): e is Extract<ChatEvent, { type: T }> => e.type === type && pred(e as never)),
-        10_000,
-        type,
-      )
+    const { seen, client, received } = chatClients(t, () => gw.url, gws.token)
 
     const admin = client(ADMIN)
     const bob = client(BOB)
@@ -287,10 +250,7 @@ t.test(
     )
 
     // A rebuild of the views from the log gives the same rows.
-    const v = spawnSync(process.execPath, [CLI, 'verify'], {
-      env: { ...process.env, ...tn.env, LOG_LEVEL: 'silent' },
-      encoding: 'utf8',
-    })
-    t.equal(v.status, 0, `verify: ${v.stdout}${v.stderr}`)
+    const v = verifyViews(tn)
+    t.equal(v.status, 0, `verify: ${v.output}`)
   },
 )

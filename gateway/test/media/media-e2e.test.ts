@@ -5,20 +5,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { ServerFrame, ServerFrameOf, UploadResponse } from '@chatapp/contracts'
-import { createTestNamespace, s3Client } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
+import { createTestNamespace } from '@chatapp/infra'
 import sharp from 'sharp'
 import t from 'tap'
-import { defaultGatewayConfig } from '../../src/config.js'
-import { openGatewayDb } from '../../src/db/gateway-db.js'
-import { startGateway } from '../../src/gateway.js'
-import { mediaRepo } from '../../src/media/media-repo.js'
-import { createMediaService, type MediaService } from '../../src/media/media-service.js'
-import { mediaRoutes } from '../../src/media/routes.js'
-import { uploadLedger } from '../../src/media/upload-ledger.js'
-import { DEFAULT_UPLOAD_QUOTA } from '../../src/media/upload-quota.js'
-import { mountHttp } from '../../src/transport/http/uws-http.js'
-import { memoryDirectory, testGateways } from '../support/gateway.js'
+import { testGateways } from '../support/gateway.js'
+import { gatewayWithMedia } from '../support/media-gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
 import { TestClient } from '../support/ws-client.js'
 
@@ -46,39 +37,9 @@ const isEvent = (f: ServerFrame): f is ServerFrameOf<'event'> => f.type === 'eve
 t.test('a photo, a video, a voice note and a PDF reach the other member with working variants', async (t) => {
   const tn = await createTestNamespace({ shards: 1 })
   t.teardown(tn.cleanup)
-  const log = createLogger('test', process.env.TEST_LOG ?? 'silent')
-  const db = await openGatewayDb(tn.stack.databaseUrl, tn.names.dbSchemas.gateway, log)
-  t.teardown(() => db.close())
-  const s3 = s3Client(tn.stack.s3)
-  t.teardown(() => s3.destroy())
   const gws = await testGateways(tn)
   const limits = { image: 2_000_000, video: 4_000_000, audio: 2_000_000, document: 2_000_000 }
-  let media: MediaService | undefined
-  const gw = await startGateway(defaultGatewayConfig(tn.ns, tn.names.shards), {
-    nc: tn.nc,
-    log,
-    tokens: gws.tokens,
-    directory: memoryDirectory(gws.users),
-    media: (ctx) => {
-      media = createMediaService({
-        repo: mediaRepo(db.orm, tn.names.dbSchemas.views),
-        ledger: uploadLedger(db.orm, tn.names.dbSchemas, DEFAULT_UPLOAD_QUOTA),
-        s3,
-        names: tn.names,
-        membership: ctx.membership,
-        limits,
-      })
-      return media
-    },
-    mountHttp: (app) =>
-      mountHttp(app, mediaRoutes({ media: media!, maxUploadBytes: limits.video }), {
-        tokens: gws.tokens,
-        log,
-      }),
-  })
-  t.teardown(() => gw.close())
-  const http = `http://127.0.0.1:${gw.port}`
-  const ws = `ws://127.0.0.1:${gw.port}/v1/ws`
+  const { http, ws } = await gatewayWithMedia(t, tn, gws, limits)
 
   // The projector: the peer learns of the conversation from its notices, and the media jobs are
   // published by its reactors once the messages are in the views (ADR 0150).
