@@ -29,6 +29,7 @@ import type {
   SendResult,
 } from './types.js'
 import { TypingThrottle } from './typing-throttle.js'
+import { unref } from './unref.js'
 
 export { SUBPROTOCOL } from './connector.js'
 export const WS_PATH = '/v1/ws'
@@ -323,7 +324,7 @@ export class ChatClient {
 
   // ── incoming frames ──────────────────────────────────────────────────────────────────────────
 
-  private onFrame(data: Buffer): void {
+  private onFrame(data: Uint8Array | string): void {
     this.stats.framesIn += 1
     const decoded = decodeServerFrame(data)
     if (!decoded.ok) {
@@ -566,7 +567,7 @@ export class ChatClient {
       this.receiptTimer = undefined
       if (this.authenticated) this.flushReceipts()
     }, this.options.receiptDelayMs ?? 200)
-    this.receiptTimer.unref()
+    unref(this.receiptTimer)
   }
 
   private flushReceipts(): void {

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { MessageKind } from './events.js'
+import { ConversationKind, MessageKind, Role } from './events.js'
 import { ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js'
 import { InboxEntry } from './inbox.js'
 import { MediaKind, MediaRef, Variant } from './media.js'
@@ -176,6 +176,28 @@ export const MessageStatusResponse = Type.Object(
 )
 export type MessageStatusResponse = Static<typeof MessageStatusResponse>
 
+export const MembersResponse = Type.Object(
+  {
+    conversationId: ConversationId,
+    kind: ConversationKind,
+    title: Type.Union([Type.String(), Type.Null()]),
+    members: Type.Array(
+      Type.Object({
+        userId: UserId,
+        username: Username,
+        displayName: Type.String(),
+        role: Role,
+        deliveredUpTo: Seq,
+        readUpTo: Seq,
+      }),
+      { description: 'Longest-standing first.' },
+    ),
+    invited: Type.Array(UserProfile, { description: 'Pending invitations (not members).' }),
+  },
+  { $id: 'MembersResponse' },
+)
+export type MembersResponse = Static<typeof MembersResponse>
+
 export const HealthResponse = Type.Object(
   {
     status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -308,6 +330,14 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     auth: true,
     summary: 'Per-member delivered/read state of a message.',
     response: MessageStatusResponse,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations/:conversationId/members',
+    auth: true,
+    summary: 'Members (names, roles, receipt watermarks) and pending invitations, from the log.',
+    response: MembersResponse,
     status: 200,
   },
 ]

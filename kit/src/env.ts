@@ -87,6 +87,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     'Comma-separated Origin allowlist for WebSocket upgrades; `*` allows any (dev only).',
   ),
   v(
+    'WEB_ROOT',
+    '',
+    ['gateway'],
+    'Directory of the built web app served at `/` (empty: web/dist/public of the checkout the gateway runs from).',
+  ),
+  v(
     'JWT_PRIVATE_KEY_FILE',
     '.data/keys/jwt-ed25519.pem',
     ['gateway'],
