@@ -272,6 +272,11 @@ export class ChatClient {
     return this.request('ping', { type: 'ping' }, false) as Promise<number>
   }
 
+  /** Reconnects now if waiting to (the network is known to be back); no-op otherwise. */
+  reconnectNow(): void {
+    this.conn.retryNow()
+  }
+
   /** Ends the session: flushes pending receipts, fails what is unanswered, never reconnects. */
   close(): Promise<void> {
     if (this.ended) return Promise.resolve()

@@ -89,6 +89,17 @@ export class Connector {
     this.attempt = 0
   }
 
+  /**
+   * Skips the wait before the next attempt (the app knows the network is back: a browser's
+   * `online` event, a phone app coming to the foreground). Nothing happens while connected.
+   */
+  retryNow(): void {
+    if (this.closed || this.reconnectTimer === undefined) return
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = undefined
+    void this.openSocket(false)
+  }
+
   /** Ends the current socket from our side; a reconnect follows. */
   drop(): void {
     this.forceReconnect = true

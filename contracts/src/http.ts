@@ -85,6 +85,22 @@ export const TokenPair = Type.Object(
 )
 export type TokenPair = Static<typeof TokenPair>
 
+export const WebSession = Type.Object(
+  {
+    userId: UserId,
+    deviceId: DeviceId,
+    accessToken: Type.String({ description: 'JWT (EdDSA), short-lived; keep it in memory only.' }),
+    accessExpiresAt: Millis,
+    refreshExpiresAt: Millis,
+  },
+  {
+    $id: 'WebSession',
+    description:
+      'A token pair for a browser page: the refresh token is not in the body but in an HttpOnly, SameSite=Strict cookie that scripts cannot read.',
+  },
+)
+export type WebSession = Static<typeof WebSession>
+
 export const RefreshRequest = Type.Object(
   { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
   { $id: 'RefreshRequest', additionalProperties: false },
@@ -256,6 +272,30 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     auth: false,
     summary: 'Revoke a refresh token (or all of the user’s).',
     request: LogoutRequest,
+    status: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/web/login',
+    auth: false,
+    summary: 'Log in a browser page: the refresh token goes to an HttpOnly SameSite=Strict cookie.',
+    request: LoginRequest,
+    response: WebSession,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/web/refresh',
+    auth: false,
+    summary: 'Rotate the refresh token of the cookie (no body); same-origin requests only.',
+    response: WebSession,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/web/logout',
+    auth: false,
+    summary: 'Revoke the session of the cookie and clear it (no body); same-origin requests only.',
     status: 204,
   },
   {

@@ -1,5 +1,6 @@
 import type { AccountService } from './accounts/account-service.js'
 import { accountRoutes } from './accounts/routes.js'
+import { webSessionRoutes } from './accounts/web-session-routes.js'
 import { type MemberRoutesDeps, memberRoutes } from './conversation/member-routes.js'
 import type { PendingInvitations } from './invitations/pending-invitations.js'
 import { invitationRoutes } from './invitations/routes.js'
@@ -24,6 +25,7 @@ export const gatewayRoutes = (m: {
   site?: StaticSite
 }): HttpRoute[] => [
   ...accountRoutes(m.accounts),
+  ...webSessionRoutes(m.accounts),
   ...invitationRoutes(m.invitations),
   ...viewRoutes(m.views),
   ...memberRoutes(m.members),

@@ -1,0 +1,124 @@
+import { isChatError, LoginRequest, type TokenPair, type WebSession } from '@chatapp/contracts'
+import { sameOrigin } from '../session/same-origin.js'
+import { defineRoute, type Headers, type HttpReply, type HttpRoute, reply } from '../transport/http/route.js'
+import type { AccountService } from './account-service.js'
+
+/**
+ * The token endpoints for the web app (ADR 0220). A page keeps its access token in memory and
+ * never sees its refresh token: it lives in a cookie the gateway sets, which is
+ * - `HttpOnly`: no script of the page (an injected one included) can read it;
+ * - `SameSite=Strict` and checked Origin: no other site can make a browser use it;
+ * - `Path=/v1/auth/web`: sent with these three requests only, never with API calls;
+ * - `Secure`: HTTPS only (browsers treat http://localhost and 127.0.0.1 as secure for this).
+ * Rotation, reuse detection and revocation are the account service's, as for any client.
+ */
+export const REFRESH_COOKIE = 'chatapp_rt'
+export const COOKIE_PATH = '/v1/auth/web'
+
+const cookie = (value: string, maxAgeS: number): string =>
+  `${REFRESH_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAgeS}; HttpOnly; Secure; SameSite=Strict`
+
+const clearCookie = (): Headers => ({ 'set-cookie': cookie('', 0) })
+
+/** The refresh token of the request's cookie header, if any. */
+export const refreshCookie = (header: string | undefined): string | undefined => {
+  for (const part of (header ?? '').split(';')) {
+    const [name, ...rest] = part.trim().split('=')
+    if (name === REFRESH_COOKIE) {
+      const v = rest.join('=')
+      return v === '' ? undefined : v
+    }
+  }
+  return undefined
+}
+
+/** A request from another site's page (or without the page's Origin) never uses the cookie. */
+const foreign = (headers: Headers): HttpReply | undefined => {
+  const origin = headers.origin
+  if (origin !== undefined && !sameOrigin(origin, headers.host ?? ''))
+    return reply.error('ORIGIN_NOT_ALLOWED', { message: 'web session endpoints answer their own origin only' })
+  return undefined
+}
+
+const answer = (pair: TokenPair, now: number): HttpReply => {
+  const body: WebSession = {
+    userId: pair.userId,
+    deviceId: pair.deviceId,
+    accessToken: pair.accessToken,
+    accessExpiresAt: pair.accessExpiresAt,
+    refreshExpiresAt: pair.refreshExpiresAt,
+  }
+  const maxAge = Math.max(0, Math.floor((pair.refreshExpiresAt - now) / 1000))
+  return reply.json(body, 200, { 'set-cookie': cookie(pair.refreshToken, maxAge) })
+}
+
+/** A refusal that carries its wait (LOGIN_THROTTLED) keeps it; a dead cookie is cleared. */
+const refused = (e: unknown, clear: boolean): HttpReply => {
+  if (!isChatError(e)) throw e
+  return reply.error(e.code, {
+    message: e.message,
+    ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+    ...(clear ? { headers: clearCookie() } : {}),
+  })
+}
+
+export const webSessionRoutes = (accounts: AccountService, now: () => number = Date.now): HttpRoute[] => [
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/web/login',
+    auth: false,
+    body: 'json',
+    schema: LoginRequest,
+    maxBodyBytes: 4096,
+    rateLimit: 'auth',
+    handle: async (ctx) => {
+      const bad = foreign(ctx.headers)
+      if (bad) return bad
+      try {
+        return answer(await accounts.login(ctx.body), now())
+      } catch (e) {
+        return refused(e, false)
+      }
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/web/refresh',
+    auth: false,
+    body: 'none',
+    rateLimit: 'refresh',
+    handle: async (ctx) => {
+      const bad = foreign(ctx.headers)
+      if (bad) return bad
+      const token = refreshCookie(ctx.headers.cookie)
+      if (token === undefined)
+        return reply.error('INVALID_REFRESH_TOKEN', { message: 'no session cookie: log in' })
+      try {
+        return answer(await accounts.refresh(token), now())
+      } catch (e) {
+        return refused(e, isChatError(e) && e.code === 'INVALID_REFRESH_TOKEN')
+      }
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/v1/auth/web/logout',
+    auth: false,
+    body: 'none',
+    rateLimit: 'refresh',
+    handle: async (ctx) => {
+      const bad = foreign(ctx.headers)
+      if (bad) return bad
+      const token = refreshCookie(ctx.headers.cookie)
+      if (token !== undefined) {
+        try {
+          await accounts.logout(token, false)
+        } catch (e) {
+          // Already logged out (or rotated away): the cookie goes all the same.
+          if (!isChatError(e) || e.code !== 'INVALID_REFRESH_TOKEN') throw e
+        }
+      }
+      return reply.empty(204, clearCookie())
+    },
+  }),
+]

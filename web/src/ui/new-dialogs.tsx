@@ -1,0 +1,116 @@
+import { ChatClientError } from '@chatapp/client'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { ChatStore } from '../store.js'
+
+const explain = (err: unknown) =>
+  err instanceof ChatClientError
+    ? err.code === 'USER_NOT_FOUND'
+      ? 'No user has that username.'
+      : err.code === 'SELF_CONVERSATION'
+        ? 'That is you.'
+        : err.message
+    : 'Something went wrong.'
+
+/** A modal <dialog>: the browser traps focus in it, closes it on Escape and restores focus after. */
+const Modal = (p: { title: string; onClose: () => void; children: preact.ComponentChildren }) => {
+  const ref = useRef<HTMLDialogElement>(null)
+  useEffect(() => {
+    const d = ref.current
+    if (d && !d.open) d.showModal()
+  }, [])
+  return (
+    <dialog ref={ref} class="card dialog" aria-label={p.title} onClose={p.onClose}>
+      <h2>{p.title}</h2>
+      {p.children}
+    </dialog>
+  )
+}
+
+export const NewChatDialog = (p: { store: ChatStore; onDone: (id?: string) => void }) => {
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  return (
+    <Modal title="New chat" onClose={() => p.onDone()}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault()
+          const username = String(new FormData(e.currentTarget as HTMLFormElement).get('username') ?? '')
+          setBusy(true)
+          try {
+            p.onDone(await p.store.openDirect(username))
+          } catch (err) {
+            setError(explain(err))
+            setBusy(false)
+          }
+        }}
+      >
+        <label>
+          Username
+          <input name="username" required autoFocus autoComplete="off" />
+        </label>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="row">
+          <button type="button" onClick={() => p.onDone()}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            Start chat
+          </button>
+        </div>
+      </form>
+    </Modal>
+  )
+}
+
+export const NewGroupDialog = (p: { store: ChatStore; onDone: (id?: string) => void }) => {
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  return (
+    <Modal title="New group" onClose={() => p.onDone()}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault()
+          const f = new FormData(e.currentTarget as HTMLFormElement)
+          const title = String(f.get('title') ?? '').trim()
+          const members = String(f.get('members') ?? '')
+            .split(/[\s,]+/)
+            .map((s) => s.replace(/^@/, ''))
+            .filter(Boolean)
+          setBusy(true)
+          try {
+            p.onDone(await p.store.createGroup(title, members))
+          } catch (err) {
+            setError(explain(err))
+            setBusy(false)
+          }
+        }}
+      >
+        <label>
+          Title
+          <input name="title" required maxLength={100} autoFocus />
+        </label>
+        <label>
+          Members (usernames, separated by commas)
+          <input name="members" required autoComplete="off" placeholder="bob, carol" />
+        </label>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="row">
+          <button type="button" onClick={() => p.onDone()}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            Create group
+          </button>
+        </div>
+      </form>
+    </Modal>
+  )
+}

@@ -1,0 +1,110 @@
+import { listTime } from '../format.js'
+import type { ChatStore, Conversation } from '../store.js'
+
+const preview = (store: ChatStore, c: Conversation): string => {
+  const typing = [...c.typing.keys()]
+  if (typing.length > 0) return c.kind === 'group' ? `${store.nameOf(typing[0]!)} is typing…` : 'typing…'
+  const m = c.lastMessage
+  if (!m) return c.kind === 'group' ? 'Group created' : 'No messages yet'
+  const body =
+    m.kind === 'text'
+      ? (m.text ?? '')
+      : `${{ image: '📷 Photo', video: '🎥 Video', audio: '🎤 Voice note', document: '📄 Document' }[m.kind]}${m.text ? `: ${m.text}` : ''}`
+  if (!m.text && m.kind === 'text') return c.kind === 'group' ? 'Group created' : ''
+  const who = m.senderId === store.me ? 'You: ' : c.kind === 'group' ? `${store.nameOf(m.senderId)}: ` : ''
+  return who + body
+}
+
+/** The inbox: newest first, with unread and mention counts, the peer's online dot and typing. */
+export const Sidebar = (p: {
+  store: ChatStore
+  onOpen: (id: string) => void
+  onNewChat: () => void
+  onNewGroup: () => void
+  onLogOut: () => void
+}) => {
+  const { store } = p
+  const now = Date.now()
+  const list = store.list()
+  const me = store.profiles.get(store.me)
+
+  // Arrow keys move between conversations (one tab stop for the whole list).
+  const onKey = (ev: KeyboardEvent) => {
+    if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return
+    const items = [...(ev.currentTarget as HTMLElement).querySelectorAll<HTMLButtonElement>('button.conv')]
+    const i = items.indexOf(document.activeElement as HTMLButtonElement)
+    const next = items[Math.max(0, Math.min(items.length - 1, i + (ev.key === 'ArrowDown' ? 1 : -1)))]
+    next?.focus()
+    ev.preventDefault()
+  }
+
+  return (
+    <nav class="sidebar" aria-label="Conversations">
+      <header class="sidebar-head">
+        <div class="me">
+          <strong>{me?.displayName ?? 'Chats'}</strong>
+          {me && <span class="muted">@{me.username}</span>}
+        </div>
+        <div class="actions">
+          <button type="button" onClick={p.onNewChat} aria-label="New chat" title="New chat">
+            ✎
+          </button>
+          <button type="button" onClick={p.onNewGroup} aria-label="New group" title="New group">
+            👥
+          </button>
+          <button type="button" onClick={p.onLogOut} aria-label="Log out" title="Log out">
+            ⎋
+          </button>
+        </div>
+      </header>
+      {list.length === 0 ? (
+        <p class="muted pad">No chats yet. Start one with ✎.</p>
+      ) : (
+        <ul class="conv-list" onKeyDown={onKey}>
+          {list.map((c) => {
+            const title = store.titleOf(c)
+            const online = c.peerId ? store.presence.get(c.peerId)?.online : false
+            const label = `${title}${c.unread ? `, ${c.unread} unread` : ''}${c.mentions ? `, ${c.mentions} mentions` : ''}${online ? ', online' : ''}`
+            return (
+              <li key={c.id}>
+                <button
+                  type="button"
+                  class={`conv ${store.selected === c.id ? 'selected' : ''}`}
+                  aria-current={store.selected === c.id ? 'true' : undefined}
+                  aria-label={label}
+                  onClick={() => p.onOpen(c.id)}
+                  tabIndex={store.selected === c.id || (!store.selected && c === list[0]) ? 0 : -1}
+                  data-testid="conversation"
+                >
+                  <span class="avatar" aria-hidden="true">
+                    {c.kind === 'group' ? '👥' : title.slice(0, 1).toUpperCase()}
+                    {online && <span class="dot" data-testid="online-dot" />}
+                  </span>
+                  <span class="conv-main">
+                    <span class="conv-top">
+                      <span class="conv-title">{title}</span>
+                      <span class="conv-time muted">{c.lastMessage ? listTime(c.lastMessage.at, now) : ''}</span>
+                    </span>
+                    <span class="conv-bottom">
+                      <span class={`conv-preview ${c.typing.size ? 'typing' : 'muted'}`}>{preview(store, c)}</span>
+                      {c.mentions > 0 && (
+                        <span class="badge mention" data-testid="mentions">
+                          @
+                        </span>
+                      )}
+                      {c.unread > 0 && (
+                        <span class="badge" data-testid="unread">
+                          {c.unread}
+                        </span>
+                      )}
+                    </span>
+                  </span>
+                </button>
+              </li>
+            )
+          })}
+        </ul>
+      )}
+    </nav>
+  )
+}
