@@ -53,4 +53,6 @@ const html = (await readFile(join(web, 'src/index.html'), 'utf8'))
 await writeFile(join(out, 'index.html'), html)
 
 const size = (p) => result.metafile.outputs[relative(process.cwd(), join(out, p.slice(1)))]?.bytes ?? 0
-console.log(`web: ${pick('.js')} ${Math.round(size(pick('.js')) / 1024)} KiB, ${pick('.css')} → ${relative(process.cwd(), out)}`)
+console.log(
+  `web: ${pick('.js')} ${Math.round(size(pick('.js')) / 1024)} KiB, ${pick('.css')} → ${relative(process.cwd(), out)}`,
+)

@@ -68,7 +68,8 @@ export class MediaStore {
     try {
       return (await go(false)) as Decoded<K>
     } catch (err) {
-      if (err instanceof ChatClientError && err.code === 'TOKEN_EXPIRED') return (await go(true)) as Decoded<K>
+      if (err instanceof ChatClientError && err.code === 'TOKEN_EXPIRED')
+        return (await go(true)) as Decoded<K>
       throw err
     }
   }
@@ -154,7 +155,9 @@ export class MediaStore {
     return { ...ref, state: 'pending', variants: [] }
   }
 
-  static fromHistory(m: MediaRef & { state: 'pending' | 'ready' | 'failed'; variants?: Variant[] }): MediaInfo {
+  static fromHistory(
+    m: MediaRef & { state: 'pending' | 'ready' | 'failed'; variants?: Variant[] },
+  ): MediaInfo {
     const variants = m.variants ?? []
     const sized = variants.find((v) => v.name === 'display' || v.name === 'video' || v.name === 'poster')
     return {

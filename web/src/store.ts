@@ -61,7 +61,6 @@ export interface Conversation {
   lastMessage?: { senderId: string; kind: MessageKind; text?: string; at: number }
   lastSeq: number
   unread: number
-  mentions: number
   /** This user's read watermark. */
   readUpTo: number
   members: Map<string, Member>
@@ -95,6 +94,11 @@ export class ChatStore {
   private readonly listeners = new Set<() => void>()
   private notifyQueued = false
   private readonly memberLoads = new Map<string, Promise<void>>()
+  /**
+   * Per conversation, the last send handed to the client: files upload in parallel but their
+   * messages (and text typed after them) are sent in the order the user gave them.
+   */
+  private readonly sendOrder = new Map<string, Promise<unknown>>()
   private readonly typingTimer: ReturnType<typeof setInterval>
 
   constructor(
@@ -184,6 +188,18 @@ export class ChatStore {
     return [...this.conversations.values()].sort((a, b) => at(b) - at(a) || b.lastSeq - a.lastSeq)
   }
 
+  /**
+   * Unread messages held on this page that mention the user (`@username`). Counted when shown, not
+   * when received: the user's own name may arrive (with the members) after the message.
+   */
+  mentionsOf(c: Conversation): number {
+    if (c.unread === 0) return 0
+    const me = this.profiles.get(this.me)?.username
+    return c.messages.filter(
+      (m) => m.seq !== undefined && m.seq > c.readUpTo && m.senderId !== this.me && mentions(m.text, me),
+    ).length
+  }
+
   nameOf(userId: string): string {
     if (userId === this.me) return 'You'
     return this.profiles.get(userId)?.displayName ?? '…'
@@ -223,9 +239,8 @@ export class ChatStore {
       c.readUpTo = last
       this.client.markRead(c.id, last)
     }
-    if (c.unread !== 0 || c.mentions !== 0) {
+    if (c.unread !== 0) {
       c.unread = 0
-      c.mentions = 0
       this.changed()
     }
   }
@@ -236,9 +251,22 @@ export class ChatStore {
     const c = this.conversations.get(conversationId)
     if (!c) return
     const clientMsgId = newClientMsgId()
-    this.addPending(c, { key: clientMsgId, clientMsgId, senderId: this.me, kind: 'text', text, at: Date.now() })
+    this.addPending(c, {
+      key: clientMsgId,
+      clientMsgId,
+      senderId: this.me,
+      kind: 'text',
+      text,
+      at: Date.now(),
+    })
     this.client.typing(conversationId, false)
-    this.track(c, clientMsgId, this.client.send(conversationId, { text }, { clientMsgId }))
+    this.track(
+      c,
+      clientMsgId,
+      this.inOrder(conversationId, Promise.resolve(), () =>
+        this.client.send(conversationId, { text }, { clientMsgId }),
+      ),
+    )
   }
 
   /** Uploads (with progress), then sends the media message; both survive a reconnect in between. */
@@ -257,27 +285,26 @@ export class ChatStore {
       ...(caption ? { text: caption } : {}),
     }
     this.addPending(c, msg)
-    void this.media
-      .upload(file, name, media)
-      .then((up) => {
-        msg.kind = up.kind
-        return this.client.send(
-          conversationId,
-          { kind: up.kind, mediaId: up.mediaId, ...(caption ? { caption } : {}) },
-          { clientMsgId },
-        )
-      })
-      .then(
-        (r) => this.confirm(c, clientMsgId, r),
-        (err: unknown) => this.fail(c, clientMsgId, err),
+    const uploaded = this.media.upload(file, name, media)
+    void this.inOrder(conversationId, uploaded, async () => {
+      const up = await uploaded
+      msg.kind = up.kind
+      return this.client.send(
+        conversationId,
+        { kind: up.kind, mediaId: up.mediaId, ...(caption ? { caption } : {}) },
+        { clientMsgId },
       )
+    }).then(
+      (r) => this.confirm(c, clientMsgId, r),
+      (err: unknown) => this.fail(c, clientMsgId, err),
+    )
   }
 
   /** A failed send is tried again with the same clientMsgId (stored at most once). */
   retry(conversationId: string, key: string): void {
     const c = this.conversations.get(conversationId)
     const m = c?.messages.find((x) => x.key === key)
-    if (!c || !m || !m.failed || !m.clientMsgId) return
+    if (!c || !m?.failed || !m.clientMsgId) return
     if (m.kind === 'text' && m.text !== undefined) {
       delete m.failed
       this.track(c, m.clientMsgId, this.client.send(c.id, { text: m.text }, { clientMsgId: m.clientMsgId }))
@@ -286,6 +313,20 @@ export class ChatStore {
       c.messages = c.messages.filter((x) => x !== m)
       this.sendFile(c.id, m.media.file, m.media.name ?? 'file', m.text)
     }
+  }
+
+  /**
+   * Hands `send` to the client once `ready` (an upload) resolved and the conversation's previous
+   * message was handed over (or gave up). The client library keeps the order of what it is given
+   * from there, through reconnects; only the hand-over waits here, never the server's answer.
+   */
+  private inOrder<T>(conversationId: string, ready: Promise<unknown>, send: () => Promise<T>): Promise<T> {
+    const prev = this.sendOrder.get(conversationId) ?? Promise.resolve()
+    const handedOver = prev.then(() => ready)
+    const result = handedOver.then(send)
+    const done = () => undefined
+    this.sendOrder.set(conversationId, handedOver.then(done, done))
+    return result
   }
 
   private addPending(c: Conversation, m: Message): void {
@@ -366,7 +407,10 @@ export class ChatStore {
     this.changed()
     try {
       const first = c.messages.find((m) => m.seq !== undefined)?.seq
-      const q = new URLSearchParams({ limit: '30', ...(first !== undefined ? { before: String(first) } : {}) })
+      const q = new URLSearchParams({
+        limit: '30',
+        ...(first !== undefined ? { before: String(first) } : {}),
+      })
       const page = await this.media.authed(`/v1/conversations/${c.id}/messages?${q}`, 'history')
       for (const h of page.messages) this.upsert(c, fromHistory(h), false)
       c.hasMoreBefore = page.hasMore
@@ -460,7 +504,6 @@ export class ChatStore {
         messages: [],
         lastSeq: 0,
         unread: 0,
-        mentions: 0,
         readUpTo: 0,
         members: new Map(),
         invited: [],
@@ -496,7 +539,6 @@ export class ChatStore {
             queueMicrotask(() => this.markReadIfSeen())
           } else {
             c.unread += 1
-            if (mentions(m.text, this.profiles.get(this.me)?.username)) c.mentions += 1
           }
         }
         if (e.actor !== this.me) c.typing.delete(e.actor)
@@ -561,8 +603,9 @@ export class ChatStore {
       // Read on another device of this user: the unread count follows.
       if (kind === 'read' && upTo > c.readUpTo) {
         c.readUpTo = upTo
-        c.unread = c.messages.filter((m) => m.seq !== undefined && m.seq > upTo && m.senderId !== this.me).length
-        if (c.unread === 0) c.mentions = 0
+        c.unread = c.messages.filter(
+          (m) => m.seq !== undefined && m.seq > upTo && m.senderId !== this.me,
+        ).length
       }
       return
     }

@@ -33,6 +33,10 @@ export const ChatScreen = (p: { store: ChatStore; onLogOut: (why?: string) => vo
     store.select(id)
     setInfo(false)
   }
+  const closeDialog = (id?: string) => {
+    setDialog(undefined)
+    if (id) open(id)
+  }
   const selected = store.selected ? store.conversations.get(store.selected) : undefined
 
   return (
@@ -59,10 +63,8 @@ export const ChatScreen = (p: { store: ChatStore; onLogOut: (why?: string) => vo
         </main>
       )}
       {selected && info && <GroupInfo store={store} conversation={selected} onClose={() => setInfo(false)} />}
-      {dialog === 'chat' && <NewChatDialog store={store} onDone={(id) => (setDialog(undefined), id && open(id))} />}
-      {dialog === 'group' && (
-        <NewGroupDialog store={store} onDone={(id) => (setDialog(undefined), id && open(id))} />
-      )}
+      {dialog === 'chat' && <NewChatDialog store={store} onDone={closeDialog} />}
+      {dialog === 'group' && <NewGroupDialog store={store} onDone={closeDialog} />}
     </div>
   )
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { ChatStore, Conversation } from '../store.js'
+import { Icon } from './icons.js'
 
 /**
  * Text with Enter to send and Shift+Enter for a new line; attachments (photos, videos, files)
@@ -71,7 +72,7 @@ export const Composer = (p: { store: ChatStore; conversation: Conversation }) =>
       }}
     >
       <button type="button" onClick={() => file.current?.click()} aria-label="Attach a file" title="Attach">
-        📎
+        <Icon name="attach" />
       </button>
       <input
         ref={file}
@@ -86,7 +87,7 @@ export const Composer = (p: { store: ChatStore; conversation: Conversation }) =>
         ref={input}
         rows={1}
         value={text}
-        placeholder={recording ? 'Recording… press ■ to send' : 'Write a message'}
+        placeholder={recording ? 'Recording… press stop to send' : 'Write a message'}
         aria-label="Message"
         maxLength={4096}
         onInput={(e) => {
@@ -106,11 +107,11 @@ export const Composer = (p: { store: ChatStore; conversation: Conversation }) =>
           aria-label={recording ? 'Stop and send the voice note' : 'Record a voice note'}
           aria-pressed={recording !== undefined}
         >
-          {recording ? '■' : '🎤'}
+          <Icon name={recording ? 'stop' : 'mic'} />
         </button>
       ) : (
         <button type="submit" class="primary" aria-label="Send">
-          ➤
+          <Icon name="send" />
         </button>
       )}
       {micError && (

@@ -1,6 +1,7 @@
 import { lastSeen } from '../format.js'
 import type { ChatStore, Conversation } from '../store.js'
 import { Composer } from './composer.js'
+import { Icon } from './icons.js'
 import { MessageList } from './message-list.js'
 
 const subtitle = (store: ChatStore, c: Conversation): string => {
@@ -8,9 +9,7 @@ const subtitle = (store: ChatStore, c: Conversation): string => {
   if (typing.length === 1) return c.kind === 'group' ? `${store.nameOf(typing[0]!)} is typing…` : 'typing…'
   if (typing.length > 1) return `${typing.length} people are typing…`
   if (c.kind === 'group')
-    return [...c.members.values()]
-      .map((m) => (m.userId === store.me ? 'You' : m.displayName))
-      .join(', ')
+    return [...c.members.values()].map((m) => (m.userId === store.me ? 'You' : m.displayName)).join(', ')
   const p = c.peerId ? store.presence.get(c.peerId) : undefined
   return p?.online ? 'online' : lastSeen(p?.lastSeen, Date.now())
 }
@@ -28,7 +27,7 @@ export const ConversationPane = (p: {
     <main class="pane" aria-label={`Conversation with ${title}`}>
       <header class="pane-head">
         <button type="button" class="back" onClick={p.onBack} aria-label="Back to conversations">
-          ←
+          <Icon name="back" />
         </button>
         <button type="button" class="pane-title" onClick={p.onInfo} aria-label={`${title}: details`}>
           <strong data-testid="conversation-title">{title}</strong>

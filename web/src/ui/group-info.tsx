@@ -1,6 +1,7 @@
 import { ChatClientError } from '@chatapp/client'
 import { useState } from 'preact/hooks'
 import type { ChatStore, Conversation } from '../store.js'
+import { Icon } from './icons.js'
 
 /** Members with their roles; admins add, remove, promote and demote, rename; anyone leaves. */
 export const GroupInfo = (p: { store: ChatStore; conversation: Conversation; onClose: () => void }) => {
@@ -21,7 +22,7 @@ export const GroupInfo = (p: { store: ChatStore; conversation: Conversation; onC
       <header class="pane-head">
         <strong>{c.kind === 'group' ? 'Group info' : 'Contact info'}</strong>
         <button type="button" onClick={p.onClose} aria-label="Close details">
-          ✕
+          <Icon name="close" />
         </button>
       </header>
       {admin && (
@@ -51,11 +52,19 @@ export const GroupInfo = (p: { store: ChatStore; conversation: Conversation; onC
             {admin && m.userId !== store.me && (
               <span class="row">
                 {m.role === 'admin' ? (
-                  <button type="button" class="small" onClick={() => act(() => store.client.demote(c.id, m.userId))}>
+                  <button
+                    type="button"
+                    class="small"
+                    onClick={() => act(() => store.client.demote(c.id, m.userId))}
+                  >
                     Demote
                   </button>
                 ) : (
-                  <button type="button" class="small" onClick={() => act(() => store.client.promote(c.id, m.userId))}>
+                  <button
+                    type="button"
+                    class="small"
+                    onClick={() => act(() => store.client.promote(c.id, m.userId))}
+                  >
                     Make admin
                   </button>
                 )}

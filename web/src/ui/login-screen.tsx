@@ -1,5 +1,5 @@
 import { ChatClientError } from '@chatapp/client'
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { webAuth } from '../api.js'
 import { logIn, type Session } from '../auth.js'
 
@@ -25,6 +25,9 @@ export const LoginScreen = (p: { onSession: (s: Session) => void; notice: string
   const [mode, setMode] = useState<'login' | 'register'>('login')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | undefined>()
+  const first = useRef<HTMLInputElement>(null)
+  // The page is this form: the cursor starts where the user types first.
+  useEffect(() => first.current?.focus(), [mode])
 
   const submit = async (ev: Event) => {
     ev.preventDefault()
@@ -50,7 +53,7 @@ export const LoginScreen = (p: { onSession: (s: Session) => void; notice: string
         {p.notice && mode === 'login' && <p class="notice">{p.notice}</p>}
         <label>
           Username
-          <input name="username" autoComplete="username" required minLength={3} maxLength={32} autoFocus />
+          <input name="username" autoComplete="username" required minLength={3} maxLength={32} ref={first} />
         </label>
         {mode === 'register' && (
           <label>

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { bytes, duration } from '../format.js'
 import type { MediaInfo } from '../media-store.js'
 import type { ChatStore } from '../store.js'
+import { Icon } from './icons.js'
 
 const MAX_W = 300
 const MAX_H = 360
@@ -90,7 +91,8 @@ const Video = (p: { store: ChatStore; m: MediaInfo }) => {
             onClick={() => setPlay(true)}
             aria-label={`Play video${m.durationMs ? `, ${duration(m.durationMs)}` : ''}`}
           >
-            ▶{m.durationMs !== undefined && <span class="small">{duration(m.durationMs)}</span>}
+            <Icon name="play" size={28} />
+            {m.durationMs !== undefined && <span class="small">{duration(m.durationMs)}</span>}
           </button>
         </>
       )}
@@ -122,12 +124,11 @@ const Voice = (p: { store: ChatStore; m: MediaInfo }) => {
           else setWant(true)
         }}
       >
-        ▶
+        <Icon name="play" size={16} />
       </button>
       <div class="wave" aria-hidden="true">
         {bars.map((v, i) => (
           <span
-            // biome-ignore lint/suspicious/noArrayIndexKey: the bars are positional.
             key={i}
             class={i / bars.length < pos ? 'played' : ''}
             style={{ height: `${Math.max(8, (v / 255) * 100)}%` }}
@@ -161,7 +162,7 @@ const Document = (p: { store: ChatStore; m: MediaInfo }) => {
   return (
     <div class="media document" data-testid="document">
       <span class="doc-icon" aria-hidden="true">
-        📄
+        <Icon name="document" size={32} />
       </span>
       <span class="doc-main">
         <span class="doc-name">{m.name ?? 'Document'}</span>
@@ -175,7 +176,7 @@ const Document = (p: { store: ChatStore; m: MediaInfo }) => {
         disabled={m.mediaId === '' && !m.localUrl}
         aria-label={`Download ${m.name ?? 'document'}`}
       >
-        ⬇
+        <Icon name="download" />
       </button>
       <Progress m={m} />
     </div>

@@ -1,9 +1,10 @@
 import { clock } from '../format.js'
 import type { ChatStore, Conversation, Message } from '../store.js'
 import { memberTicks, TICK_LABEL, tickOf } from '../ticks.js'
+import { Icon } from './icons.js'
 import { MediaView } from './media-view.js'
 
-const TICK_GLYPH = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓' } as const
+const TICK_GLYPH = { pending: '', sent: '✓', delivered: '✓✓', read: '✓✓' } as const
 
 /**
  * One message. Its parts are slots so what other features add fits without reshaping it: a
@@ -42,7 +43,7 @@ export const MessageBubble = (p: { store: ChatStore; conversation: Conversation;
               data-testid="tick"
               role="img"
             >
-              {TICK_GLYPH[tick]}
+              {tick === 'pending' ? <Icon name="clock" size={12} /> : TICK_GLYPH[tick]}
             </span>
           )}
         </div>

@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks'
 import { dayKey, dayLabel } from '../format.js'
 import type { ChatStore, Conversation } from '../store.js'
+import { Icon } from './icons.js'
 import { MessageBubble } from './message-bubble.js'
 
 const NEAR_END_PX = 80
@@ -42,7 +43,8 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
   // A short first page does not fill the screen: there is no scroll to trigger the next one.
   useEffect(() => {
     const el = box.current
-    if (el && el.scrollHeight <= el.clientHeight && c.hasMoreBefore && !c.loadingOlder) void store.loadOlder(c.id)
+    if (el && el.scrollHeight <= el.clientHeight && c.hasMoreBefore && !c.loadingOlder)
+      void store.loadOlder(c.id)
   })
 
   const unreadBelow = store.atLatest ? 0 : c.unread
@@ -54,7 +56,7 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
     if (k !== day) {
       day = k
       items.push(
-        <li key={`day-${k}`} class="day" role="separator">
+        <li key={`day-${k}`} class="day">
           <span>{dayLabel(m.at, now)}</span>
         </li>,
       )
@@ -64,9 +66,11 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
 
   return (
     <div class="messages-wrap">
-      <div class="messages" ref={box} onScroll={onScroll} data-first={firstKey} tabIndex={0}>
+      <div class="messages" ref={box} onScroll={onScroll} data-first={firstKey}>
         {c.loadingOlder && <p class="muted center small">Loading earlier messages…</p>}
-        {!c.hasMoreBefore && c.messages.length > 0 && <p class="muted center small">Start of the conversation</p>}
+        {!c.hasMoreBefore && c.messages.length > 0 && (
+          <p class="muted center small">Start of the conversation</p>
+        )}
         <div role="log" aria-live="polite" aria-label="Messages">
           <ol class="message-list" data-testid="messages">
             {items}
@@ -86,7 +90,8 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
             store.setAtLatest(true)
           }}
         >
-          ↓{unreadBelow > 0 && <span class="badge">{unreadBelow}</span>}
+          <Icon name="down" />
+          {unreadBelow > 0 && <span class="badge">{unreadBelow}</span>}
         </button>
       )}
     </div>

@@ -46,7 +46,7 @@ export const NewChatDialog = (p: { store: ChatStore; onDone: (id?: string) => vo
       >
         <label>
           Username
-          <input name="username" required autoFocus autoComplete="off" />
+          <input name="username" required autoComplete="off" />
         </label>
         {error && (
           <p class="error" role="alert">
@@ -91,7 +91,7 @@ export const NewGroupDialog = (p: { store: ChatStore; onDone: (id?: string) => v
       >
         <label>
           Title
-          <input name="title" required maxLength={100} autoFocus />
+          <input name="title" required maxLength={100} />
         </label>
         <label>
           Members (usernames, separated by commas)

@@ -1,5 +1,6 @@
 import { listTime } from '../format.js'
 import type { ChatStore, Conversation } from '../store.js'
+import { Icon } from './icons.js'
 
 const preview = (store: ChatStore, c: Conversation): string => {
   const typing = [...c.typing.keys()]
@@ -9,7 +10,7 @@ const preview = (store: ChatStore, c: Conversation): string => {
   const body =
     m.kind === 'text'
       ? (m.text ?? '')
-      : `${{ image: '📷 Photo', video: '🎥 Video', audio: '🎤 Voice note', document: '📄 Document' }[m.kind]}${m.text ? `: ${m.text}` : ''}`
+      : `${{ image: 'Photo', video: 'Video', audio: 'Voice note', document: 'Document' }[m.kind]}${m.text ? `: ${m.text}` : ''}`
   if (!m.text && m.kind === 'text') return c.kind === 'group' ? 'Group created' : ''
   const who = m.senderId === store.me ? 'You: ' : c.kind === 'group' ? `${store.nameOf(m.senderId)}: ` : ''
   return who + body
@@ -47,13 +48,13 @@ export const Sidebar = (p: {
         </div>
         <div class="actions">
           <button type="button" onClick={p.onNewChat} aria-label="New chat" title="New chat">
-            ✎
+            <Icon name="edit" />
           </button>
           <button type="button" onClick={p.onNewGroup} aria-label="New group" title="New group">
-            👥
+            <Icon name="group" />
           </button>
           <button type="button" onClick={p.onLogOut} aria-label="Log out" title="Log out">
-            ⎋
+            <Icon name="logout" />
           </button>
         </div>
       </header>
@@ -64,7 +65,8 @@ export const Sidebar = (p: {
           {list.map((c) => {
             const title = store.titleOf(c)
             const online = c.peerId ? store.presence.get(c.peerId)?.online : false
-            const label = `${title}${c.unread ? `, ${c.unread} unread` : ''}${c.mentions ? `, ${c.mentions} mentions` : ''}${online ? ', online' : ''}`
+            const mentioned = store.mentionsOf(c)
+            const label = `${title}${c.unread ? `, ${c.unread} unread` : ''}${mentioned ? `, ${mentioned} mentions` : ''}${online ? ', online' : ''}`
             return (
               <li key={c.id}>
                 <button
@@ -77,18 +79,22 @@ export const Sidebar = (p: {
                   data-testid="conversation"
                 >
                   <span class="avatar" aria-hidden="true">
-                    {c.kind === 'group' ? '👥' : title.slice(0, 1).toUpperCase()}
+                    {c.kind === 'group' ? <Icon name="group" /> : title.slice(0, 1).toUpperCase()}
                     {online && <span class="dot" data-testid="online-dot" />}
                   </span>
                   <span class="conv-main">
                     <span class="conv-top">
                       <span class="conv-title">{title}</span>
-                      <span class="conv-time muted">{c.lastMessage ? listTime(c.lastMessage.at, now) : ''}</span>
+                      <span class="conv-time muted">
+                        {c.lastMessage ? listTime(c.lastMessage.at, now) : ''}
+                      </span>
                     </span>
                     <span class="conv-bottom">
-                      <span class={`conv-preview ${c.typing.size ? 'typing' : 'muted'}`}>{preview(store, c)}</span>
-                      {c.mentions > 0 && (
-                        <span class="badge mention" data-testid="mentions">
+                      <span class={`conv-preview ${c.typing.size ? 'typing' : 'muted'}`}>
+                        {preview(store, c)}
+                      </span>
+                      {mentioned > 0 && (
+                        <span class="badge mention" data-testid="mentions" title={`${mentioned} mentions`}>
                           @
                         </span>
                       )}

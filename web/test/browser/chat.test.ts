@@ -84,7 +84,11 @@ t.test('two people chat 1:1: Enter sends, Shift+Enter breaks a line, ticks move 
   await inBobsList.click()
   const multi = messages(b).filter({ hasText: 'second line' })
   await multi.waitFor()
-  t.match(await multi.locator('.text').innerText(), /first line\nsecond line/, 'Shift+Enter kept the new line')
+  t.match(
+    await multi.locator('.text').textContent(),
+    /first line\nsecond line/,
+    'Shift+Enter kept the new line',
+  )
   await a.locator('[data-testid=message][data-tick=read]').filter({ hasText: 'second line' }).waitFor()
   await inBobsList.getByTestId('unread').waitFor({ state: 'detached' })
 
@@ -95,27 +99,49 @@ t.test('two people chat 1:1: Enter sends, Shift+Enter breaks a line, ticks move 
   await shoot(a, 'chat-desktop')
 })
 
-t.test('a reload keeps the session through the HttpOnly cookie and nothing secret is in storage', async (t) => {
-  const b = bob.page
-  await b.reload()
-  await conversation(b, 'Alice').waitFor()
-  const storage = await b.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))
-  t.notMatch(storage, /rt_|eyJ/, 'no refresh or access token in web storage')
-  t.notMatch(await b.evaluate(() => document.cookie), /chatapp_rt/, 'the refresh cookie is not readable by scripts')
-  const cookies = await bob.context.cookies()
-  const rt = cookies.find((c) => c.name === 'chatapp_rt')
-  t.ok(rt?.httpOnly, 'HttpOnly')
-  t.equal(rt?.sameSite, 'Strict')
-  t.equal(rt?.path, '/v1/auth/web')
-})
+t.test(
+  'a reload keeps the session through the HttpOnly cookie and nothing secret is in storage',
+  async (t) => {
+    const b = bob.page
+    await b.reload()
+    await conversation(b, 'Alice').waitFor()
+    const storage = await b.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))
+    t.notMatch(storage, /rt_|eyJ/, 'no refresh or access token in web storage')
+    t.notMatch(
+      await b.evaluate(() => document.cookie),
+      /chatapp_rt/,
+      'the refresh cookie is not readable by scripts',
+    )
+    const cookies = await bob.context.cookies()
+    const rt = cookies.find((c) => c.name === 'chatapp_rt')
+    t.ok(rt?.httpOnly, 'HttpOnly')
+    t.equal(rt?.sameSite, 'Strict')
+    t.equal(rt?.path, '/v1/auth/web')
+  },
+)
 
 /** A one-second H.264 test clip, made by the system's ffmpeg (the media worker needs it anyway). */
 const testClip = (): Buffer => {
   const dir = mkdtempSync(join(tmpdir(), 'chatapp-web-clip-'))
   const out = join(dir, 'clip.mp4')
   const ffmpeg = process.env.FFMPEG_PATH || 'ffmpeg'
-  execFileSync(ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '1',
-    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', out])
+  execFileSync(ffmpeg, [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=10',
+    '-t',
+    '1',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    out,
+  ])
   return readFileSync(out)
 }
 
@@ -168,9 +194,13 @@ t.test('a group of three shares a photo, a video and a document; ticks reach rea
   // Carol plays the video: the 720p-bounded rendition in a <video> with its poster.
   await carol.page.getByRole('button', { name: /^Play video/ }).click()
   await carol.page.getByTestId('video-player').waitFor()
-  const playable = await carol.page
-    .getByTestId('video-player')
-    .evaluate((v: HTMLVideoElement) => new Promise((r) => (v.readyState >= 1 ? r(true) : (v.onloadedmetadata = () => r(true)))))
+  const playable = await carol.page.getByTestId('video-player').evaluate(
+    (v: HTMLVideoElement) =>
+      new Promise((r) => {
+        if (v.readyState >= 1) r(true)
+        else v.addEventListener('loadedmetadata', () => r(true))
+      }),
+  )
   t.ok(playable, 'the video rendition loads in the player')
   // Carol downloads the document, byte for byte.
   const [download] = await Promise.all([
@@ -180,7 +210,10 @@ t.test('a group of three shares a photo, a video and a document; ticks reach rea
   t.equal(readFileSync((await download.path())!, 'utf8'), 'Route 1: 6a\nRoute 2: 6b+\n')
 
   // Everyone read everything: Alice's last message shows read.
-  await a.locator('[data-testid=message][data-tick=read]').filter({ has: a.getByTestId('document') }).waitFor()
+  await a
+    .locator('[data-testid=message][data-tick=read]')
+    .filter({ has: a.getByTestId('document') })
+    .waitFor()
   const title = await a
     .locator('[data-testid=message]')
     .filter({ has: a.getByTestId('document') })
@@ -192,30 +225,43 @@ t.test('a group of three shares a photo, a video and a document; ticks reach rea
   await shoot(carol.page, 'group-phone')
 })
 
-t.test('messages written offline go out in order on reconnect, and nothing sent meanwhile is lost', async (t) => {
-  const a = alice.page
-  const b = bob.page
-  await conversation(a, 'Bob').click()
-  await conversation(b, 'Alice').click()
-  await bob.context.setOffline(true)
-  await b.getByTestId('banner').filter({ hasText: /offline/i }).waitFor()
-  await shoot(b, 'offline-banner')
-  for (const text of ['offline one', 'offline two', 'offline three']) await say(b, text)
-  await b.locator('[data-testid=message][data-tick=pending]').filter({ hasText: 'offline three' }).waitFor()
-  await say(a, 'are you there?')
-  await messages(a).filter({ hasText: 'are you there?' }).waitFor()
+t.test(
+  'messages written offline go out in order on reconnect, and nothing sent meanwhile is lost',
+  async (t) => {
+    const a = alice.page
+    const b = bob.page
+    await conversation(a, 'Bob').click()
+    await conversation(b, 'Alice').click()
+    await bob.context.setOffline(true)
+    await b
+      .getByTestId('banner')
+      .filter({ hasText: /offline/i })
+      .waitFor()
+    await shoot(b, 'offline-banner')
+    for (const text of ['offline one', 'offline two', 'offline three']) await say(b, text)
+    await b.locator('[data-testid=message][data-tick=pending]').filter({ hasText: 'offline three' }).waitFor()
+    await say(a, 'are you there?')
+    await messages(a).filter({ hasText: 'are you there?' }).waitFor()
 
-  await bob.context.setOffline(false)
-  await b.getByTestId('banner').waitFor({ state: 'detached', timeout: 20_000 })
-  await messages(b).filter({ hasText: 'are you there?' }).waitFor()
-  await messages(a).filter({ hasText: 'offline three' }).waitFor()
-  const texts = await messages(a).locator('.text').allInnerTexts()
-  const order = ['offline one', 'offline two', 'offline three'].map((x) => texts.indexOf(x))
-  t.ok(order.every((i) => i >= 0), 'all three arrived')
-  t.same([...order].sort((x, y) => x - y), order, 'in the order they were written')
-  t.equal(texts.filter((x) => x === 'offline two').length, 1, 'once each')
-  await b.locator('[data-testid=message][data-tick=read]').filter({ hasText: 'offline three' }).waitFor()
-})
+    await bob.context.setOffline(false)
+    await b.getByTestId('banner').waitFor({ state: 'detached', timeout: 20_000 })
+    await messages(b).filter({ hasText: 'are you there?' }).waitFor()
+    await messages(a).filter({ hasText: 'offline three' }).waitFor()
+    const texts = await messages(a).locator('.text').allTextContents()
+    const order = ['offline one', 'offline two', 'offline three'].map((x) => texts.indexOf(x))
+    t.ok(
+      order.every((i) => i >= 0),
+      'all three arrived',
+    )
+    t.same(
+      [...order].sort((x, y) => x - y),
+      order,
+      'in the order they were written',
+    )
+    t.equal(texts.filter((x) => x === 'offline two').length, 1, 'once each')
+    await b.locator('[data-testid=message][data-tick=read]').filter({ hasText: 'offline three' }).waitFor()
+  },
+)
 
 t.test('a wrong password is refused on the page without saying which part was wrong', async (t) => {
   const context = await browser.newContext()
@@ -224,7 +270,7 @@ t.test('a wrong password is refused on the page without saying which part was wr
   await page.getByLabel('Username').fill(alice.username)
   await page.getByLabel('Password').fill(`${PASSWORD}x`)
   await page.getByRole('button', { name: 'Log in' }).click()
-  t.match(await page.getByRole('alert').innerText(), /Wrong username or password/)
+  t.match(await page.getByRole('alert').textContent(), /Wrong username or password/)
   await shoot(page, 'login')
   await context.close()
 })
