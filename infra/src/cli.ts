@@ -58,7 +58,10 @@ const main = async (): Promise<void> => {
       // The web app's browser tests drive Debian's Chromium (installed here, before any test runs).
       const chromium = values.browser ? ensureChromium((m) => console.error(`[infra] ${m}`)) : undefined
       if (values['write-env'])
-        writeEnvFile(values['write-env'], { ...stackEnv(stack), ...(chromium ? { CHROMIUM_PATH: chromium } : {}) })
+        writeEnvFile(values['write-env'], {
+          ...stackEnv(stack),
+          ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
+        })
       console.error(
         `[infra] NATS ${stack.natsUrl}, PostgreSQL ${stack.databaseUrl}, S3 ${stack.s3.endpoint}, ffmpeg ${stack.ffmpeg ?? 'not checked'}`,
       )

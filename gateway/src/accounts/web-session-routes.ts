@@ -36,7 +36,9 @@ export const refreshCookie = (header: string | undefined): string | undefined =>
 const foreign = (headers: Headers): HttpReply | undefined => {
   const origin = headers.origin
   if (origin !== undefined && !sameOrigin(origin, headers.host ?? ''))
-    return reply.error('ORIGIN_NOT_ALLOWED', { message: 'web session endpoints answer their own origin only' })
+    return reply.error('ORIGIN_NOT_ALLOWED', {
+      message: 'web session endpoints answer their own origin only',
+    })
   return undefined
 }
 
