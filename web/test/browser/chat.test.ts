@@ -223,6 +223,29 @@ t.test('a group of three shares a photo, a video and a document; ticks reach rea
   t.match(title, /Carol: read/)
   await shoot(a, 'group-media-desktop')
   await shoot(carol.page, 'group-phone')
+  await a.emulateMedia({ colorScheme: 'dark' })
+  await shoot(a, 'group-media-dark')
+  await a.emulateMedia({ colorScheme: 'light' })
+})
+
+t.test('a voice note recorded from the microphone arrives with its waveform and plays', async (t) => {
+  const b = bob.page
+  await conversation(b, 'Climbing trip').click()
+  await b.getByRole('button', { name: 'Record a voice note' }).click()
+  const stop = b.getByRole('button', { name: 'Stop and send the voice note' })
+  await stop.waitFor()
+  // Chromium's fake microphone plays a beep: record 0.8 s of it (a duration, not a synchronisation).
+  await b.evaluate(() => new Promise((r) => setTimeout(r, 800)))
+  await stop.click()
+  const a = alice.page
+  await conversation(a, 'Climbing trip').click()
+  const voice = a.locator('[data-testid=voice][data-state=ready]')
+  await voice.waitFor({ timeout: 30_000 })
+  const bars = await voice.locator('.wave span').count()
+  t.ok(bars > 0, 'the waveform is drawn')
+  await voice.getByRole('button', { name: 'Play voice note' }).click()
+  await voice.locator('audio[src^="blob:"]').waitFor({ state: 'attached' })
+  t.pass('the audio rendition is loaded into the player')
 })
 
 t.test(
