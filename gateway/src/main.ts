@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import { names } from '@chatapp/contracts'
@@ -57,8 +58,8 @@ const uploadQuota = {
   unattachedTtlMs: c.int('UPLOAD_UNATTACHED_TTL_S', 3600, 365 * 86_400) * 1000,
 }
 const sweepIntervalMs = c.int('UPLOAD_SWEEP_INTERVAL_S', 1, 86_400) * 1000
-// The web app built in this checkout (web/dist/public) unless WEB_ROOT names another directory.
-const webRoot = c.str('WEB_ROOT') || fileURLToPath(new URL('../../web/dist/public', import.meta.url))
+// A relative WEB_ROOT is the checkout's (where `make build` puts the web app), whatever the cwd.
+const webRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)), c.str('WEB_ROOT'))
 c.done()
 
 const log = createLogger('gateway', common.logLevel)

@@ -84,13 +84,13 @@ export const ENV_VARS: readonly EnvVar[] = [
     'ALLOWED_ORIGINS',
     '*',
     ['gateway'],
-    'Comma-separated Origin allowlist for WebSocket upgrades; `*` allows any (dev only).',
+    'Comma-separated Origin allowlist for WebSocket upgrades; `*` allows any (dev only). The gateway’s own origin (the web app it serves) is always allowed.',
   ),
   v(
     'WEB_ROOT',
-    '',
+    'web/dist/public',
     ['gateway'],
-    'Directory of the built web app served at `/` (empty: web/dist/public of the checkout the gateway runs from).',
+    'Directory of the built web app served at `/`; a relative path is taken from the checkout the gateway runs from.',
   ),
   v(
     'JWT_PRIVATE_KEY_FILE',
