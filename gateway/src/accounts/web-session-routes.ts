@@ -1,7 +1,8 @@
-import { isChatError, LoginRequest, type TokenPair, type WebSession } from '@chatapp/contracts'
+import { isChatError, type TokenPair, type WebSession } from '@chatapp/contracts'
 import { sameOrigin } from '../session/same-origin.js'
 import { defineRoute, type Headers, type HttpReply, type HttpRoute, reply } from '../transport/http/route.js'
 import type { AccountService } from './account-service.js'
+import { LOGIN_BODY, refusalReply } from './login-route.js'
 
 /**
  * The token endpoints for the web app (ADR 0220). A page keeps its access token in memory and
@@ -54,73 +55,54 @@ const answer = (pair: TokenPair, now: number): HttpReply => {
   return reply.json(body, 200, { 'set-cookie': cookie(pair.refreshToken, maxAge) })
 }
 
-/** A refusal that carries its wait (LOGIN_THROTTLED) keeps it; a dead cookie is cleared. */
-const refused = (e: unknown, clear: boolean): HttpReply => {
-  if (!isChatError(e)) throw e
-  return reply.error(e.code, {
-    message: e.message,
-    ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
-    ...(clear ? { headers: clearCookie() } : {}),
+/**
+ * The refresh and logout endpoints: no body, the cookie's token (if any), same origin only.
+ * `handle` gets the token and answers.
+ */
+const cookieRoute = (path: string, handle: (token: string | undefined) => Promise<HttpReply>): HttpRoute =>
+  defineRoute({
+    method: 'POST',
+    path,
+    auth: false,
+    body: 'none',
+    rateLimit: 'refresh',
+    handle: async (ctx) => foreign(ctx.headers) ?? handle(refreshCookie(ctx.headers.cookie)),
   })
-}
 
 export const webSessionRoutes = (accounts: AccountService, now: () => number = Date.now): HttpRoute[] => [
   defineRoute({
     method: 'POST',
     path: '/v1/auth/web/login',
-    auth: false,
-    body: 'json',
-    schema: LoginRequest,
-    maxBodyBytes: 4096,
-    rateLimit: 'auth',
+    ...LOGIN_BODY,
     handle: async (ctx) => {
       const bad = foreign(ctx.headers)
       if (bad) return bad
       try {
         return answer(await accounts.login(ctx.body), now())
       } catch (e) {
-        return refused(e, false)
+        return refusalReply(e)
       }
     },
   }),
-  defineRoute({
-    method: 'POST',
-    path: '/v1/auth/web/refresh',
-    auth: false,
-    body: 'none',
-    rateLimit: 'refresh',
-    handle: async (ctx) => {
-      const bad = foreign(ctx.headers)
-      if (bad) return bad
-      const token = refreshCookie(ctx.headers.cookie)
-      if (token === undefined)
-        return reply.error('INVALID_REFRESH_TOKEN', { message: 'no session cookie: log in' })
+  cookieRoute('/v1/auth/web/refresh', async (token) => {
+    if (token === undefined)
+      return reply.error('INVALID_REFRESH_TOKEN', { message: 'no session cookie: log in' })
+    try {
+      return answer(await accounts.refresh(token), now())
+    } catch (e) {
+      // A dead token is cleared; a pause (UNAVAILABLE) keeps the cookie for the next try.
+      return refusalReply(e, isChatError(e) && e.code === 'INVALID_REFRESH_TOKEN' ? clearCookie() : undefined)
+    }
+  }),
+  cookieRoute('/v1/auth/web/logout', async (token) => {
+    if (token !== undefined) {
       try {
-        return answer(await accounts.refresh(token), now())
+        await accounts.logout(token, false)
       } catch (e) {
-        return refused(e, isChatError(e) && e.code === 'INVALID_REFRESH_TOKEN')
+        // Already logged out (or rotated away): the cookie goes all the same.
+        if (!isChatError(e) || e.code !== 'INVALID_REFRESH_TOKEN') throw e
       }
-    },
-  }),
-  defineRoute({
-    method: 'POST',
-    path: '/v1/auth/web/logout',
-    auth: false,
-    body: 'none',
-    rateLimit: 'refresh',
-    handle: async (ctx) => {
-      const bad = foreign(ctx.headers)
-      if (bad) return bad
-      const token = refreshCookie(ctx.headers.cookie)
-      if (token !== undefined) {
-        try {
-          await accounts.logout(token, false)
-        } catch (e) {
-          // Already logged out (or rotated away): the cookie goes all the same.
-          if (!isChatError(e) || e.code !== 'INVALID_REFRESH_TOKEN') throw e
-        }
-      }
-      return reply.empty(204, clearCookie())
-    },
+    }
+    return reply.empty(204, clearCookie())
   }),
 ]

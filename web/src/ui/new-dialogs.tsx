@@ -26,6 +26,25 @@ const Modal = (p: { title: string; onClose: () => void; children: preact.Compone
   )
 }
 
+/** The refusal, if any, then Cancel and the dialog's action. */
+const Actions = (p: { error: string | undefined; busy: boolean; submit: string; onCancel: () => void }) => (
+  <>
+    {p.error && (
+      <p class="error" role="alert">
+        {p.error}
+      </p>
+    )}
+    <div class="row">
+      <button type="button" onClick={p.onCancel}>
+        Cancel
+      </button>
+      <button type="submit" class="primary" disabled={p.busy}>
+        {p.submit}
+      </button>
+    </div>
+  </>
+)
+
 export const NewChatDialog = (p: { store: ChatStore; onDone: (id?: string) => void }) => {
   const [error, setError] = useState<string>()
   const [busy, setBusy] = useState(false)
@@ -48,19 +67,7 @@ export const NewChatDialog = (p: { store: ChatStore; onDone: (id?: string) => vo
           Username
           <input name="username" required autoComplete="off" />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="row">
-          <button type="button" onClick={() => p.onDone()}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            Start chat
-          </button>
-        </div>
+        <Actions error={error} busy={busy} submit="Start chat" onCancel={() => p.onDone()} />
       </form>
     </Modal>
   )
@@ -97,19 +104,7 @@ export const NewGroupDialog = (p: { store: ChatStore; onDone: (id?: string) => v
           Members (usernames, separated by commas)
           <input name="members" required autoComplete="off" placeholder="bob, carol" />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="row">
-          <button type="button" onClick={() => p.onDone()}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={busy}>
-            Create group
-          </button>
-        </div>
+        <Actions error={error} busy={busy} submit="Create group" onCancel={() => p.onDone()} />
       </form>
     </Modal>
   )
