@@ -244,6 +244,15 @@ export class ChatClient {
     return this.command({ type: 'group.rename', conversationId, title })
   }
 
+  /** Joins a group you were invited to (`GET /v1/invitations`, the `invitation` event). */
+  acceptInvitation(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.invite.accept', conversationId })
+  }
+  /** Declines for good: the group cannot invite you again. */
+  declineInvitation(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.invite.decline', conversationId })
+  }
+
   markDelivered(conversationId: string, upTo: number): void {
     this.mark(conversationId, 'delivered', upTo)
   }

@@ -4,9 +4,11 @@ import {
   ErrorBody,
   HistoryResponse,
   InboxResponse,
+  InvitationsResponse,
   MembersResponse,
   UploadResponse,
   UserProfile,
+  UserSettings,
   WebSession,
 } from '@chatapp/contracts'
 
@@ -64,9 +66,11 @@ export const schemas = {
   session: decoder(WebSession),
   profile: decoder(UserProfile),
   inbox: decoder(InboxResponse),
+  invitations: decoder(InvitationsResponse),
   history: decoder(HistoryResponse),
   members: decoder(MembersResponse),
   upload: decoder(UploadResponse),
+  settings: decoder(UserSettings),
 }
 
 /** The browser endpoints: the refresh token lives in an HttpOnly cookie, never in the page. */

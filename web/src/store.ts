@@ -9,8 +9,10 @@ import {
 } from '@chatapp/client'
 import type {
   ConversationKind,
+  GroupAdds,
   HistoryMessage,
   InboxEntry,
+  Invitation,
   MembersResponse,
   MessageKind,
   Role,
@@ -85,6 +87,8 @@ export class ChatStore {
   readonly conversations = new Map<string, Conversation>()
   readonly profiles = new Map<string, UserProfile>()
   readonly presence = new Map<string, Presence>()
+  /** Pending invitations to groups, newest first. */
+  invitations: Invitation[] = []
   connection: ConnectionState = 'connecting'
   /** Set when the session ended for good (logged out elsewhere, refresh refused). */
   ended: string | undefined
@@ -134,7 +138,20 @@ export class ChatStore {
       })
       this.changed()
     })
+    this.client.on('invitation', (f) => {
+      this.invitations = this.invitations.filter((i) => i.conversationId !== f.conversationId)
+      if (f.pending && f.invitation) this.invitations.unshift(f.invitation)
+      this.changed()
+    })
     this.client.on('synced', () => {
+      // Invitations are pushed live but not replayed by sync: what came while away is listed once.
+      void this.media
+        .authed('/v1/invitations', 'invitations')
+        .then((r) => {
+          this.invitations = r.invitations
+          this.changed()
+        })
+        .catch((err: unknown) => console.warn('invitations', err))
       this.watchPresence()
       this.markReadIfSeen()
     })
@@ -382,6 +399,35 @@ export class ChatStore {
       users.map((u) => u.userId),
     )
     return r.conversationId!
+  }
+
+  /** Who may add this user to groups directly (others send an invitation). */
+  async settings(): Promise<GroupAdds> {
+    return (await this.media.authed('/v1/users/me/settings', 'settings')).groupAdds
+  }
+
+  async setGroupAdds(groupAdds: GroupAdds): Promise<void> {
+    const { call, schemas } = await import('./api.js')
+    await call(
+      '/v1/users/me/settings',
+      {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${await this.session.accessToken()}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ groupAdds }),
+      },
+      schemas.settings,
+    )
+  }
+
+  async answerInvitation(conversationId: string, accept: boolean): Promise<void> {
+    await (accept
+      ? this.client.acceptInvitation(conversationId)
+      : this.client.declineInvitation(conversationId))
+    this.invitations = this.invitations.filter((i) => i.conversationId !== conversationId)
+    this.changed()
   }
 
   async addMember(conversationId: string, username: string): Promise<void> {

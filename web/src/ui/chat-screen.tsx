@@ -3,7 +3,7 @@ import type { ChatStore } from '../store.js'
 import { ConnectionBanner } from './connection-banner.js'
 import { ConversationPane } from './conversation-pane.js'
 import { GroupInfo } from './group-info.js'
-import { NewChatDialog, NewGroupDialog } from './new-dialogs.js'
+import { NewChatDialog, NewGroupDialog, SettingsDialog } from './new-dialogs.js'
 import { Sidebar } from './sidebar.js'
 import { useStore } from './use-store.js'
 
@@ -11,7 +11,7 @@ import { useStore } from './use-store.js'
 export const ChatScreen = (p: { store: ChatStore; onLogOut: (why?: string) => void }) => {
   const { store } = p
   useStore(store)
-  const [dialog, setDialog] = useState<'chat' | 'group' | undefined>()
+  const [dialog, setDialog] = useState<'chat' | 'group' | 'settings' | undefined>()
   const [info, setInfo] = useState(false)
 
   useEffect(() => {
@@ -47,6 +47,7 @@ export const ChatScreen = (p: { store: ChatStore; onLogOut: (why?: string) => vo
         onOpen={open}
         onNewChat={() => setDialog('chat')}
         onNewGroup={() => setDialog('group')}
+        onSettings={() => setDialog('settings')}
         onLogOut={() => p.onLogOut()}
       />
       {selected ? (
@@ -65,6 +66,7 @@ export const ChatScreen = (p: { store: ChatStore; onLogOut: (why?: string) => vo
       {selected && info && <GroupInfo store={store} conversation={selected} onClose={() => setInfo(false)} />}
       {dialog === 'chat' && <NewChatDialog store={store} onDone={closeDialog} />}
       {dialog === 'group' && <NewGroupDialog store={store} onDone={closeDialog} />}
+      {dialog === 'settings' && <SettingsDialog store={store} onDone={() => closeDialog()} />}
     </div>
   )
 }

@@ -1,4 +1,5 @@
 import { ChatClientError } from '@chatapp/client'
+import type { GroupAdds } from '@chatapp/contracts'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { ChatStore } from '../store.js'
 
@@ -105,6 +106,57 @@ export const NewGroupDialog = (p: { store: ChatStore; onDone: (id?: string) => v
           <input name="members" required autoComplete="off" placeholder="bob, carol" />
         </label>
         <Actions error={error} busy={busy} submit="Create group" onCancel={() => p.onDone()} />
+      </form>
+    </Modal>
+  )
+}
+
+const GROUP_ADDS: readonly [GroupAdds, string][] = [
+  ['everyone', 'Everyone'],
+  ['contacts', 'People I have written to'],
+  ['nobody', 'Nobody (always ask me)'],
+]
+
+/** Who may add the user to groups directly; anyone else sends an invitation to accept. */
+export const SettingsDialog = (p: { store: ChatStore; onDone: () => void }) => {
+  const [value, setValue] = useState<GroupAdds | undefined>()
+  const [error, setError] = useState<string>()
+  const [busy, setBusy] = useState(false)
+  useEffect(() => {
+    p.store.settings().then(setValue, (err: unknown) => setError(explain(err)))
+  }, [])
+  return (
+    <Modal title="Settings" onClose={p.onDone}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault()
+          if (!value) return
+          setBusy(true)
+          try {
+            await p.store.setGroupAdds(value)
+            p.onDone()
+          } catch (err) {
+            setError(explain(err))
+            setBusy(false)
+          }
+        }}
+      >
+        <fieldset class="choices">
+          <legend>Who can add me to groups</legend>
+          {GROUP_ADDS.map(([v, label]) => (
+            <label key={v} class="choice">
+              <input
+                type="radio"
+                name="groupAdds"
+                value={v}
+                checked={value === v}
+                onChange={() => setValue(v)}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        <Actions error={error} busy={busy || !value} submit="Save" onCancel={p.onDone} />
       </form>
     </Modal>
   )

@@ -22,6 +22,7 @@ export const Sidebar = (p: {
   onOpen: (id: string) => void
   onNewChat: () => void
   onNewGroup: () => void
+  onSettings: () => void
   onLogOut: () => void
 }) => {
   const { store } = p
@@ -53,11 +54,48 @@ export const Sidebar = (p: {
           <button type="button" onClick={p.onNewGroup} aria-label="New group" title="New group">
             <Icon name="group" />
           </button>
+          <button type="button" onClick={p.onSettings} aria-label="Settings" title="Settings">
+            <Icon name="settings" />
+          </button>
           <button type="button" onClick={p.onLogOut} aria-label="Log out" title="Log out">
             <Icon name="logout" />
           </button>
         </div>
       </header>
+      {store.invitations.length > 0 && (
+        <section class="invitations" aria-label="Invitations">
+          {store.invitations.map((i) => (
+            <div class="invitation" key={i.conversationId} data-testid="invitation">
+              <span>
+                <strong>{i.title ?? 'A group'}</strong>
+                <span class="muted small">
+                  {' '}
+                  {store.profiles.has(i.invitedBy)
+                    ? `${store.nameOf(i.invitedBy)} invited you`
+                    : 'You are invited'}{' '}
+                  · {i.memberCount} members
+                </span>
+              </span>
+              <span class="row">
+                <button
+                  type="button"
+                  class="small"
+                  onClick={() => void store.answerInvitation(i.conversationId, false)}
+                >
+                  Decline
+                </button>
+                <button
+                  type="button"
+                  class="small primary"
+                  onClick={() => void store.answerInvitation(i.conversationId, true)}
+                >
+                  Join
+                </button>
+              </span>
+            </div>
+          ))}
+        </section>
+      )}
       {list.length === 0 ? (
         <p class="muted pad">No chats yet. Start one with ✎.</p>
       ) : (

@@ -286,6 +286,32 @@ t.test(
   },
 )
 
+t.test('someone who asks to be asked gets an invitation and joins from the list', async (t) => {
+  const c = carol.page
+  if (await c.getByRole('button', { name: 'Back to conversations' }).isVisible())
+    await c.getByRole('button', { name: 'Back to conversations' }).click()
+  await c.getByRole('button', { name: 'Settings' }).click()
+  await c.getByLabel('Nobody (always ask me)').check()
+  await c.getByRole('button', { name: 'Save' }).click()
+  await c.getByRole('dialog').waitFor({ state: 'detached' })
+
+  const a = alice.page
+  await a.getByRole('button', { name: 'New group' }).click()
+  await a.getByLabel('Title').fill('Book club')
+  await a.getByLabel('Members (usernames, separated by commas)').fill(carol.username)
+  await a.getByRole('button', { name: 'Create group' }).click()
+  await a.getByTestId('conversation-title').filter({ hasText: 'Book club' }).waitFor()
+
+  const invitation = c.getByTestId('invitation').filter({ hasText: 'Book club' })
+  await invitation.waitFor()
+  t.equal(await conversation(c, 'Book club').count(), 0, 'not a member before answering')
+  await invitation.getByRole('button', { name: 'Join' }).click()
+  await conversation(c, 'Book club').waitFor()
+  await invitation.waitFor({ state: 'detached' })
+  await say(a, 'Welcome!')
+  await conversation(c, 'Book club').getByTestId('unread').waitFor()
+})
+
 t.test('a wrong password is refused on the page without saying which part was wrong', async (t) => {
   const context = await browser.newContext()
   const page = await context.newPage()
