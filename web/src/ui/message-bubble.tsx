@@ -11,7 +11,13 @@ const TICK_GLYPH = { pending: '', sent: '✓', delivered: '✓✓', read: '✓�
  * header (sender), the media, the body, and a footer of flags (time, ticks — and "edited" /
  * "deleted" once the protocol has them).
  */
-export const MessageBubble = (p: { store: ChatStore; conversation: Conversation; message: Message }) => {
+export const MessageBubble = (p: {
+  store: ChatStore
+  conversation: Conversation
+  message: Message
+  /** The first of a run from one sender: shows who sent it (in groups). */
+  first: boolean
+}) => {
   const { store, conversation: c, message: m } = p
   const mine = m.senderId === store.me
   const tick = mine ? tickOf(m.seq, m.senderId, c.members) : undefined
@@ -24,13 +30,13 @@ export const MessageBubble = (p: { store: ChatStore; conversation: Conversation;
   const tickTitle = tick ? (perMember ? `${TICK_LABEL[tick]}\n${perMember}` : TICK_LABEL[tick]) : undefined
   return (
     <li
-      class={`msg ${mine ? 'mine' : 'theirs'} ${m.failed ? 'failed' : ''}`}
+      class={`msg ${mine ? 'mine' : 'theirs'} ${p.first ? 'first' : ''} ${m.failed ? 'failed' : ''}`}
       data-testid="message"
       data-seq={m.seq}
       data-tick={tick}
     >
       <div class="bubble">
-        {!mine && c.kind === 'group' && <div class="sender">{store.nameOf(m.senderId)}</div>}
+        {!mine && c.kind === 'group' && p.first && <div class="sender">{store.nameOf(m.senderId)}</div>}
         {m.media && <MediaView store={store} media={m.media} />}
         {m.text && <div class="text">{m.text}</div>}
         <div class="meta">

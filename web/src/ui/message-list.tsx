@@ -51,8 +51,12 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
   const now = Date.now()
   const items: preact.JSX.Element[] = []
   let day = ''
+  let previous: string | undefined
   for (const m of c.messages) {
     const k = dayKey(m.at)
+    // A run of messages from one sender shows the name once (per day).
+    const first = m.senderId !== previous || k !== day
+    previous = m.senderId
     if (k !== day) {
       day = k
       items.push(
@@ -61,7 +65,7 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
         </li>,
       )
     }
-    items.push(<MessageBubble key={m.key} store={store} conversation={c} message={m} />)
+    items.push(<MessageBubble key={m.key} store={store} conversation={c} message={m} first={first} />)
   }
 
   return (
