@@ -1,5 +1,5 @@
 import { ChatClientError } from '@chatapp/client'
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { ChatStore, Conversation } from '../store.js'
 import { Icon } from './icons.js'
 
@@ -17,11 +17,20 @@ export const GroupInfo = (p: { store: ChatStore; conversation: Conversation; onC
     }
   }
   const members = [...c.members.values()]
+  const close = useRef<HTMLButtonElement>(null)
+  // Opening the panel moves focus into it; Escape closes it.
+  useEffect(() => close.current?.focus(), [])
   return (
-    <aside class="info" aria-label="Conversation details">
+    <aside
+      class="info"
+      aria-label="Conversation details"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') p.onClose()
+      }}
+    >
       <header class="pane-head">
         <strong>{c.kind === 'group' ? 'Group info' : 'Contact info'}</strong>
-        <button type="button" onClick={p.onClose} aria-label="Close details">
+        <button type="button" ref={close} onClick={p.onClose} aria-label="Close details">
           <Icon name="close" />
         </button>
       </header>

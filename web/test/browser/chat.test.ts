@@ -92,6 +92,10 @@ t.test('two people chat 1:1: Enter sends, Shift+Enter breaks a line, ticks move 
   await a.locator('[data-testid=message][data-tick=read]').filter({ hasText: 'second line' }).waitFor()
   await inBobsList.getByTestId('unread').waitFor({ state: 'detached' })
 
+  // Typing shows on the other side, in the list and the conversation's header.
+  await b.getByTestId('composer').pressSequentially('Hello')
+  await a.getByTestId('subtitle').filter({ hasText: 'typing…' }).waitFor()
+  await b.getByTestId('composer').fill('')
   await say(b, 'Hello Alice, good to see you here.')
   await messages(a).filter({ hasText: 'good to see you' }).waitFor()
   // Bob is online on Alice's side.
@@ -310,6 +314,25 @@ t.test('someone who asks to be asked gets an invitation and joins from the list'
   await invitation.waitFor({ state: 'detached' })
   await say(a, 'Welcome!')
   await conversation(c, 'Book club').getByTestId('unread').waitFor()
+
+  // Group info: the admin makes Carol an admin and renames the group; Carol's page follows.
+  await a.getByRole('button', { name: 'Book club: details' }).click()
+  const info = a.getByRole('complementary', { name: 'Conversation details' })
+  await info
+    .getByRole('listitem')
+    .filter({ hasText: 'Carol' })
+    .getByRole('button', { name: 'Make admin' })
+    .click()
+  await info
+    .getByRole('listitem')
+    .filter({ hasText: 'Carol' })
+    .locator('.pill', { hasText: 'admin' })
+    .waitFor()
+  await info.getByLabel('Title').fill('Book club 2027')
+  await info.getByRole('button', { name: 'Rename' }).click()
+  await conversation(c, 'Book club 2027').waitFor()
+  await info.press('Escape')
+  await info.waitFor({ state: 'detached' })
 })
 
 t.test('a wrong password is refused on the page without saying which part was wrong', async (t) => {
