@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { AuthApi, connect } from '@chatapp/client'
 import { repoRoot } from '@chatapp/infra'
 import type { Browser, Page } from 'playwright-core'
 import t from 'tap'
@@ -290,49 +291,97 @@ t.test(
   },
 )
 
-t.test('someone who asks to be asked gets an invitation and joins from the list', async (t) => {
-  const c = carol.page
-  if (await c.getByRole('button', { name: 'Back to conversations' }).isVisible())
-    await c.getByRole('button', { name: 'Back to conversations' }).click()
-  await c.getByRole('button', { name: 'Settings' }).click()
-  await c.getByLabel('Nobody (always ask me)').check()
-  await c.getByRole('button', { name: 'Save' }).click()
-  await c.getByRole('dialog').waitFor({ state: 'detached' })
+t.test(
+  'someone who asks to be asked gets an invitation and joins; admins promote and rename in group info',
+  async (t) => {
+    const c = carol.page
+    if (await c.getByRole('button', { name: 'Back to conversations' }).isVisible())
+      await c.getByRole('button', { name: 'Back to conversations' }).click()
+    await c.getByRole('button', { name: 'Settings' }).click()
+    await c.getByLabel('Nobody (always ask me)').check()
+    await c.getByRole('button', { name: 'Save' }).click()
+    await c.getByRole('dialog').waitFor({ state: 'detached' })
 
-  const a = alice.page
-  await a.getByRole('button', { name: 'New group' }).click()
-  await a.getByLabel('Title').fill('Book club')
-  await a.getByLabel('Members (usernames, separated by commas)').fill(carol.username)
-  await a.getByRole('button', { name: 'Create group' }).click()
-  await a.getByTestId('conversation-title').filter({ hasText: 'Book club' }).waitFor()
+    const a = alice.page
+    await a.getByRole('button', { name: 'New group' }).click()
+    await a.getByLabel('Title').fill('Book club')
+    await a.getByLabel('Members (usernames, separated by commas)').fill(carol.username)
+    await a.getByRole('button', { name: 'Create group' }).click()
+    await a.getByTestId('conversation-title').filter({ hasText: 'Book club' }).waitFor()
 
-  const invitation = c.getByTestId('invitation').filter({ hasText: 'Book club' })
-  await invitation.waitFor()
-  t.equal(await conversation(c, 'Book club').count(), 0, 'not a member before answering')
-  await invitation.getByRole('button', { name: 'Join' }).click()
-  await conversation(c, 'Book club').waitFor()
-  await invitation.waitFor({ state: 'detached' })
-  await say(a, 'Welcome!')
-  await conversation(c, 'Book club').getByTestId('unread').waitFor()
+    const invitation = c.getByTestId('invitation').filter({ hasText: 'Book club' })
+    await invitation.waitFor()
+    t.equal(await conversation(c, 'Book club').count(), 0, 'not a member before answering')
+    await invitation.getByRole('button', { name: 'Join' }).click()
+    await conversation(c, 'Book club').waitFor()
+    await invitation.waitFor({ state: 'detached' })
+    await say(a, 'Welcome!')
+    await conversation(c, 'Book club').getByTestId('unread').waitFor()
 
-  // Group info: the admin makes Carol an admin and renames the group; Carol's page follows.
-  await a.getByRole('button', { name: 'Book club: details' }).click()
-  const info = a.getByRole('complementary', { name: 'Conversation details' })
-  await info
-    .getByRole('listitem')
-    .filter({ hasText: 'Carol' })
-    .getByRole('button', { name: 'Make admin' })
-    .click()
-  await info
-    .getByRole('listitem')
-    .filter({ hasText: 'Carol' })
-    .locator('.pill', { hasText: 'admin' })
-    .waitFor()
-  await info.getByLabel('Title').fill('Book club 2027')
-  await info.getByRole('button', { name: 'Rename' }).click()
-  await conversation(c, 'Book club 2027').waitFor()
-  await info.press('Escape')
-  await info.waitFor({ state: 'detached' })
+    // Group info: the admin makes Carol an admin and renames the group; Carol's page follows.
+    await a.getByRole('button', { name: 'Book club: details' }).click()
+    const info = a.getByRole('complementary', { name: 'Conversation details' })
+    await info
+      .getByRole('listitem')
+      .filter({ hasText: 'Carol' })
+      .getByRole('button', { name: 'Make admin' })
+      .click()
+    await info
+      .getByRole('listitem')
+      .filter({ hasText: 'Carol' })
+      .locator('.pill', { hasText: 'admin' })
+      .waitFor()
+    await info.getByLabel('Title').fill('Book club 2027')
+    await info.getByRole('button', { name: 'Rename' }).click()
+    await conversation(c, 'Book club 2027').waitFor()
+    await info.press('Escape')
+    await info.waitFor({ state: 'detached' })
+  },
+)
+
+t.test('scrolling up loads history page by page back to the start; jump-to-latest comes back', async (t) => {
+  // Alice writes 70 messages from another device (the client library in Node), more than a sync's tail.
+  const auth = new AuthApi(stack.base)
+  const pair = await auth.login({ username: alice.username, password: PASSWORD, deviceId: 'node-1' })
+  const other = connect(`${stack.base.replace('http', 'ws')}/v1/ws`, {
+    deviceId: 'node-1',
+    tokenProvider: async () => pair.accessToken,
+    pingIntervalMs: 0,
+  })
+  t.teardown(() => other.close())
+  await other.ready()
+  const b = bob.page
+  const bobProfile = await auth.userByUsername(pair.accessToken, bob.username)
+  const dm = (await other.openDirect(bobProfile.userId)).conversationId!
+  await Promise.all(Array.from({ length: 70 }, (_, i) => other.send(dm, { text: `history ${i + 1}` })))
+  const text = (re: RegExp) => b.locator('[data-testid=message] .text', { hasText: re })
+  await conversation(b, 'Alice').click()
+  await text(/^history 70$/).waitFor()
+
+  // A new page (reload) holds the last 50 from its sync; the rest comes from history as it scrolls.
+  await b.reload()
+  await conversation(b, 'Alice').click()
+  await text(/^history 70$/).waitFor()
+  const start = b.getByText('Start of the conversation')
+  for (let page = 0; page < 5 && !(await start.isVisible()); page++) {
+    const held = await messages(b).count()
+    await b.locator('.messages').evaluate((el) => {
+      el.scrollTop = 0
+    })
+    // The next page arrived (more messages above), or there is none left.
+    await b.waitForFunction(
+      (n) =>
+        document.querySelectorAll('[data-testid=message]').length > n ||
+        document.body.textContent?.includes('Start of the conversation'),
+      held,
+    )
+  }
+  await text(/^history 1$/).waitFor()
+  await b.getByText('Start of the conversation').waitFor()
+  t.equal(await text(/^history \d+$/).count(), 70, 'every message once')
+  await b.getByTestId('jump').click()
+  await b.getByTestId('jump').waitFor({ state: 'detached' })
+  t.ok(await text(/^history 70$/).isVisible(), 'back at the latest message')
 })
 
 t.test('a wrong password is refused on the page without saying which part was wrong', async (t) => {

@@ -28,6 +28,9 @@ export const signUp = async (
   const context = await browser.newContext({ viewport, colorScheme: 'light' })
   const page = await context.newPage()
   page.on('pageerror', (e) => console.error(`[${username} page error]`, e))
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.error(`[${username} console] ${m.text()}`)
+  })
   await page.goto(base)
   await page.getByRole('button', { name: 'New here? Create an account' }).click()
   await page.getByLabel('Username').fill(username)

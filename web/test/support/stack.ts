@@ -50,6 +50,8 @@ export const startWebStack = async (): Promise<WebStack> => {
     JWT_PRIVATE_KEY_FILE: join(keys, 'jwt.pem'),
     // As `make dev`: the allowlist is the default; the page is allowed as the gateway's own origin.
     ALLOWED_ORIGINS: 'http://example.invalid',
+    // Every person registers and logs in from the same address here.
+    AUTH_RATE_BURST: '100',
     LOG_LEVEL: 'info',
   }
   const stop = async () => {
