@@ -217,6 +217,11 @@ export class ChatStore {
     ).length
   }
 
+  /** Presence as last heard; nothing is claimed while this page itself is not connected. */
+  presenceOf(userId: string | undefined): Presence | undefined {
+    return userId === undefined || this.connection !== 'live' ? undefined : this.presence.get(userId)
+  }
+
   nameOf(userId: string): string {
     if (userId === this.me) return 'You'
     return this.profiles.get(userId)?.displayName ?? '…'

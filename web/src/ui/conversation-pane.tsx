@@ -10,7 +10,8 @@ const subtitle = (store: ChatStore, c: Conversation): string => {
   if (typing.length > 1) return `${typing.length} people are typing…`
   if (c.kind === 'group')
     return [...c.members.values()].map((m) => (m.userId === store.me ? 'You' : m.displayName)).join(', ')
-  const p = c.peerId ? store.presence.get(c.peerId) : undefined
+  if (store.connection !== 'live') return ''
+  const p = store.presenceOf(c.peerId)
   return p?.online ? 'online' : lastSeen(p?.lastSeen, Date.now())
 }
 

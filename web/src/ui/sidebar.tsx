@@ -102,7 +102,7 @@ export const Sidebar = (p: {
         <ul class="conv-list" onKeyDown={onKey}>
           {list.map((c) => {
             const title = store.titleOf(c)
-            const online = c.peerId ? store.presence.get(c.peerId)?.online : false
+            const online = store.presenceOf(c.peerId)?.online
             const mentioned = store.mentionsOf(c)
             const label = `${title}${c.unread ? `, ${c.unread} unread` : ''}${mentioned ? `, ${mentioned} mentions` : ''}${online ? ', online' : ''}`
             return (

@@ -265,9 +265,9 @@ t.test(
       .getByTestId('banner')
       .filter({ hasText: /offline/i })
       .waitFor()
-    await shoot(b, 'offline-banner')
     for (const text of ['offline one', 'offline two', 'offline three']) await say(b, text)
     await b.locator('[data-testid=message][data-tick=pending]').filter({ hasText: 'offline three' }).waitFor()
+    await shoot(b, 'offline-banner')
     await say(a, 'are you there?')
     await messages(a).filter({ hasText: 'are you there?' }).waitFor()
 
