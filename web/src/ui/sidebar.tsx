@@ -48,18 +48,18 @@ export const Sidebar = (p: {
           {me && <span class="muted">@{me.username}</span>}
         </div>
         <div class="actions">
-          <button type="button" onClick={p.onNewChat} aria-label="New chat" title="New chat">
-            <Icon name="edit" />
-          </button>
-          <button type="button" onClick={p.onNewGroup} aria-label="New group" title="New group">
-            <Icon name="group" />
-          </button>
-          <button type="button" onClick={p.onSettings} aria-label="Settings" title="Settings">
-            <Icon name="settings" />
-          </button>
-          <button type="button" onClick={p.onLogOut} aria-label="Log out" title="Log out">
-            <Icon name="logout" />
-          </button>
+          {(
+            [
+              ['New chat', 'edit', p.onNewChat],
+              ['New group', 'group', p.onNewGroup],
+              ['Settings', 'settings', p.onSettings],
+              ['Log out', 'logout', p.onLogOut],
+            ] as const
+          ).map(([label, icon, onClick]) => (
+            <button key={label} type="button" onClick={onClick} aria-label={label} title={label}>
+              <Icon name={icon} />
+            </button>
+          ))}
         </div>
       </header>
       {store.invitations.length > 0 && (
@@ -77,27 +77,23 @@ export const Sidebar = (p: {
                 </span>
               </span>
               <span class="row">
-                <button
-                  type="button"
-                  class="small"
-                  onClick={() => void store.answerInvitation(i.conversationId, false)}
-                >
-                  Decline
-                </button>
-                <button
-                  type="button"
-                  class="small primary"
-                  onClick={() => void store.answerInvitation(i.conversationId, true)}
-                >
-                  Join
-                </button>
+                {([false, true] as const).map((accept) => (
+                  <button
+                    key={String(accept)}
+                    type="button"
+                    class={accept ? 'small primary' : 'small'}
+                    onClick={() => void store.answerInvitation(i.conversationId, accept)}
+                  >
+                    {accept ? 'Join' : 'Decline'}
+                  </button>
+                ))}
               </span>
             </div>
           ))}
         </section>
       )}
       {list.length === 0 ? (
-        <p class="muted pad">No chats yet. Start one with ✎.</p>
+        <p class="muted pad">No chats yet: start one with New chat above.</p>
       ) : (
         <ul class="conv-list" onKeyDown={onKey}>
           {list.map((c) => {
