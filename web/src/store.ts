@@ -95,6 +95,8 @@ export class ChatStore {
   selected: string | undefined
   /** The open conversation is scrolled to its end and the page is visible: what arrives is read. */
   atLatest = true
+  /** The read watermark of the open conversation when it was opened, if it had unread messages. */
+  unreadAfter: number | undefined
   private readonly listeners = new Set<() => void>()
   private notifyQueued = false
   private readonly memberLoads = new Map<string, Promise<void>>()
@@ -237,6 +239,9 @@ export class ChatStore {
   select(id: string | undefined): void {
     this.selected = id
     this.atLatest = true
+    // Where "new" began when the conversation was opened: a divider stays there while it is open.
+    const opened = id ? this.conversations.get(id) : undefined
+    this.unreadAfter = opened && opened.unread > 0 ? opened.readUpTo : undefined
     if (id !== undefined) {
       const c = this.conversations.get(id)
       if (c && c.messages.length < 20 && c.hasMoreBefore) void this.loadOlder(id)

@@ -52,7 +52,22 @@ export const MessageList = (p: { store: ChatStore; conversation: Conversation })
   const items: preact.JSX.Element[] = []
   let day = ''
   let previous: string | undefined
+  const after = store.unreadAfter
+  const firstUnread =
+    after === undefined
+      ? undefined
+      : c.messages.find((m) => m.seq !== undefined && m.seq > after && m.senderId !== store.me)?.key
+  const unreadCount =
+    after === undefined
+      ? 0
+      : c.messages.filter((m) => m.seq !== undefined && m.seq > after && m.senderId !== store.me).length
   for (const m of c.messages) {
+    if (m.key === firstUnread)
+      items.push(
+        <li key="unread" class="unread-divider" data-testid="unread-divider">
+          <span>{unreadCount === 1 ? '1 unread message' : `${unreadCount} unread messages`}</span>
+        </li>,
+      )
     const k = dayKey(m.at)
     // A run of messages from one sender shows the name once (per day).
     const first = m.senderId !== previous || k !== day

@@ -83,6 +83,7 @@ t.test('two people chat 1:1: Enter sends, Shift+Enter breaks a line, ticks move 
   // Delivered (Bob's page got it) but not read while he has not opened it.
   await a.locator('[data-testid=message][data-tick=delivered]').filter({ hasText: 'Hi Bob!' }).waitFor()
   await inBobsList.click()
+  await b.getByTestId('unread-divider').filter({ hasText: '2 unread messages' }).waitFor()
   const multi = messages(b).filter({ hasText: 'second line' })
   await multi.waitFor()
   t.match(
