@@ -21,11 +21,13 @@ export const gatewayRoutes = (m: {
   media?: MediaRoutesDeps
   invitations: PendingInvitations
   members: MemberRoutesDeps
+  /** The `Secure` attribute of the web app's refresh cookie (WEB_COOKIE_SECURE). */
+  webCookieSecure?: boolean
   /** The web app's files; without them `/` is 404 (a gateway built without `web/`). */
   site?: StaticSite
 }): HttpRoute[] => [
   ...accountRoutes(m.accounts),
-  ...webSessionRoutes(m.accounts),
+  ...webSessionRoutes(m.accounts, { secureCookie: m.webCookieSecure ?? true }),
   ...invitationRoutes(m.invitations),
   ...viewRoutes(m.views),
   ...memberRoutes(m.members),

@@ -60,6 +60,7 @@ const uploadQuota = {
 const sweepIntervalMs = c.int('UPLOAD_SWEEP_INTERVAL_S', 1, 86_400) * 1000
 // A relative WEB_ROOT is the checkout's (where `make build` puts the web app), whatever the cwd.
 const webRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)), c.str('WEB_ROOT'))
+const webCookieSecure = c.bool('WEB_COOKIE_SECURE')
 c.done()
 
 const log = createLogger('gateway', common.logLevel)
@@ -151,6 +152,7 @@ const gateway = await startGateway(config, {
         accounts,
         views: { reads, membership: ctx.membership },
         members: { store: ctx.store, profiles: (ids) => accounts.profiles(ids) },
+        webCookieSecure,
         ...(site ? { site } : {}),
         invitations: createPendingInvitations({
           log: ctx.conversationLog,

@@ -93,6 +93,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     'Directory of the built web app served at `/`; a relative path is taken from the checkout the gateway runs from.',
   ),
   v(
+    'WEB_COOKIE_SECURE',
+    'true',
+    ['gateway'],
+    'Mark the web app’s refresh cookie `Secure` (HTTPS only; browsers accept it on localhost). `false` only for plain HTTP on another host.',
+  ),
+  v(
     'JWT_PRIVATE_KEY_FILE',
     '.data/keys/jwt-ed25519.pem',
     ['gateway'],

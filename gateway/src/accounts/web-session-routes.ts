@@ -10,16 +10,22 @@ import { LOGIN_BODY, refusalReply } from './login-route.js'
  * - `HttpOnly`: no script of the page (an injected one included) can read it;
  * - `SameSite=Strict` and checked Origin: no other site can make a browser use it;
  * - `Path=/v1/auth/web`: sent with these three requests only, never with API calls;
- * - `Secure`: HTTPS only (browsers treat http://localhost and 127.0.0.1 as secure for this).
+ * - `Secure`: HTTPS only (browsers treat http://localhost and 127.0.0.1 as secure for this);
+ *   `WEB_COOKIE_SECURE=false` drops it for a plain-HTTP deployment on another host (a LAN
+ *   demo), where browsers would refuse a Secure cookie and every reload would need the password.
  * Rotation, reuse detection and revocation are the account service's, as for any client.
  */
 export const REFRESH_COOKIE = 'chatapp_rt'
 export const COOKIE_PATH = '/v1/auth/web'
 
-const cookie = (value: string, maxAgeS: number): string =>
-  `${REFRESH_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAgeS}; HttpOnly; Secure; SameSite=Strict`
+export interface WebSessionOptions {
+  /** The `Secure` attribute (default true). */
+  secureCookie?: boolean
+  now?: () => number
+}
 
-const clearCookie = (): Headers => ({ 'set-cookie': cookie('', 0) })
+const cookieText = (value: string, maxAgeS: number, secure: boolean): string =>
+  `${REFRESH_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAgeS}; HttpOnly;${secure ? ' Secure;' : ''} SameSite=Strict`
 
 /** The refresh token of the request's cookie header, if any. */
 export const refreshCookie = (header: string | undefined): string | undefined => {
@@ -43,7 +49,7 @@ const foreign = (headers: Headers): HttpReply | undefined => {
   return undefined
 }
 
-const answer = (pair: TokenPair, now: number): HttpReply => {
+const answer = (pair: TokenPair, now: number, secure: boolean): HttpReply => {
   const body: WebSession = {
     userId: pair.userId,
     deviceId: pair.deviceId,
@@ -52,7 +58,7 @@ const answer = (pair: TokenPair, now: number): HttpReply => {
     refreshExpiresAt: pair.refreshExpiresAt,
   }
   const maxAge = Math.max(0, Math.floor((pair.refreshExpiresAt - now) / 1000))
-  return reply.json(body, 200, { 'set-cookie': cookie(pair.refreshToken, maxAge) })
+  return reply.json(body, 200, { 'set-cookie': cookieText(pair.refreshToken, maxAge, secure) })
 }
 
 /**
@@ -69,40 +75,48 @@ const cookieRoute = (path: string, handle: (token: string | undefined) => Promis
     handle: async (ctx) => foreign(ctx.headers) ?? handle(refreshCookie(ctx.headers.cookie)),
   })
 
-export const webSessionRoutes = (accounts: AccountService, now: () => number = Date.now): HttpRoute[] => [
-  defineRoute({
-    method: 'POST',
-    path: '/v1/auth/web/login',
-    ...LOGIN_BODY,
-    handle: async (ctx) => {
-      const bad = foreign(ctx.headers)
-      if (bad) return bad
+export const webSessionRoutes = (accounts: AccountService, o: WebSessionOptions = {}): HttpRoute[] => {
+  const secure = o.secureCookie ?? true
+  const now = o.now ?? Date.now
+  const clearCookie = (): Headers => ({ 'set-cookie': cookieText('', 0, secure) })
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/v1/auth/web/login',
+      ...LOGIN_BODY,
+      handle: async (ctx) => {
+        const bad = foreign(ctx.headers)
+        if (bad) return bad
+        try {
+          return answer(await accounts.login(ctx.body), now(), secure)
+        } catch (e) {
+          return refusalReply(e)
+        }
+      },
+    }),
+    cookieRoute('/v1/auth/web/refresh', async (token) => {
+      if (token === undefined)
+        return reply.error('INVALID_REFRESH_TOKEN', { message: 'no session cookie: log in' })
       try {
-        return answer(await accounts.login(ctx.body), now())
+        return answer(await accounts.refresh(token), now(), secure)
       } catch (e) {
-        return refusalReply(e)
+        // A dead token is cleared; a pause (UNAVAILABLE) keeps the cookie for the next try.
+        return refusalReply(
+          e,
+          isChatError(e) && e.code === 'INVALID_REFRESH_TOKEN' ? clearCookie() : undefined,
+        )
       }
-    },
-  }),
-  cookieRoute('/v1/auth/web/refresh', async (token) => {
-    if (token === undefined)
-      return reply.error('INVALID_REFRESH_TOKEN', { message: 'no session cookie: log in' })
-    try {
-      return answer(await accounts.refresh(token), now())
-    } catch (e) {
-      // A dead token is cleared; a pause (UNAVAILABLE) keeps the cookie for the next try.
-      return refusalReply(e, isChatError(e) && e.code === 'INVALID_REFRESH_TOKEN' ? clearCookie() : undefined)
-    }
-  }),
-  cookieRoute('/v1/auth/web/logout', async (token) => {
-    if (token !== undefined) {
-      try {
-        await accounts.logout(token, false)
-      } catch (e) {
-        // Already logged out (or rotated away): the cookie goes all the same.
-        if (!isChatError(e) || e.code !== 'INVALID_REFRESH_TOKEN') throw e
+    }),
+    cookieRoute('/v1/auth/web/logout', async (token) => {
+      if (token !== undefined) {
+        try {
+          await accounts.logout(token, false)
+        } catch (e) {
+          // Already logged out (or rotated away): the cookie goes all the same.
+          if (!isChatError(e) || e.code !== 'INVALID_REFRESH_TOKEN') throw e
+        }
       }
-    }
-    return reply.empty(204, clearCookie())
-  }),
-]
+      return reply.empty(204, clearCookie())
+    }),
+  ]
+}

@@ -394,6 +394,24 @@ t.test('a page of another site cannot use the web session endpoints', async (t) 
   t.equal((await call('POST', '/v1/auth/web/refresh', undefined, { cookie: `chatapp_rt=${rt}` })).status, 200)
 })
 
+t.test('a plain-HTTP deployment may drop Secure from the cookie, nothing else', async (t) => {
+  const plain = await startHttpServer({
+    routes: webSessionRoutes(accounts, { secureCookie: false }),
+    deps: { tokens, log, rateLimits: { auth: { perSecond: 1000, burst: 1000 } } },
+  })
+  t.teardown(() => plain.close())
+  await register('wes')
+  const r = await fetch(`http://127.0.0.1:${plain.port}/v1/auth/web/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'wes', password: PASSWORD }),
+  })
+  const c = r.headers.get('set-cookie') ?? ''
+  t.equal(r.status, 200)
+  t.notMatch(c, /Secure/)
+  t.match(c, /HttpOnly; SameSite=Strict/)
+})
+
 t.test('web logout revokes the session of the cookie and clears it, also when already gone', async (t) => {
   await register('wayne')
   const rt = rtOf(
