@@ -31,6 +31,7 @@ import type {
   SendResult,
 } from './types.js'
 import { TypingThrottle } from './typing-throttle.js'
+import { unref } from './unref.js'
 
 export { SUBPROTOCOL } from './connector.js'
 export const WS_PATH = '/v1/ws'
@@ -270,6 +271,15 @@ export class ChatClient {
     return this.command({ type: 'group.rename', conversationId, title })
   }
 
+  /** Joins a group you were invited to (`GET /v1/invitations`, the `invitation` event). */
+  acceptInvitation(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.invite.accept', conversationId })
+  }
+  /** Declines for good: the group cannot invite you again. */
+  declineInvitation(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.invite.decline', conversationId })
+  }
+
   /**
    * Message actions (ADR 0211, 0212): each names the message by its `seq`. Written again after a
    * drop like any command: a second edit or reaction with the same content changes nothing, a
@@ -307,12 +317,10 @@ export class ChatClient {
    * anyone logged in previews (title, member count, description, avatar) and joins with it.
    */
   async createInviteLink(conversationId: string): Promise<{ linkId: string; token: string }> {
-    const ok = (await this.request(
-      'command',
-      { type: 'group.link.create', conversationId },
-      true,
-    )) as ServerFrameOf<'ok'>
-    return ok.link!
+    // Not written again after a drop: a second create would make a second link.
+    const ok = await this.command({ type: 'group.link.create', conversationId }, false)
+    if (!ok.link) throw new ChatClientError('INTERNAL', 'no link in the answer')
+    return ok.link
   }
   revokeInviteLink(conversationId: string, linkId: string): Promise<CommandResult> {
     return this.command({ type: 'group.link.revoke', conversationId, linkId })
@@ -320,12 +328,9 @@ export class ChatClient {
   async previewInviteLink(
     token: string,
   ): Promise<{ conversationId: string } & NonNullable<ServerFrameOf<'ok'>['preview']>> {
-    const ok = (await this.request(
-      'command',
-      { type: 'group.link.preview', token },
-      true,
-    )) as ServerFrameOf<'ok'>
-    return { conversationId: ok.conversationId!, ...ok.preview! }
+    const ok = await this.command({ type: 'group.link.preview', token })
+    if (!ok.preview || !ok.conversationId) throw new ChatClientError('INTERNAL', 'no preview in the answer')
+    return { conversationId: ok.conversationId, ...ok.preview }
   }
   joinByInviteLink(token: string): Promise<CommandResult> {
     return this.command({ type: 'group.link.join', token })
@@ -357,6 +362,11 @@ export class ChatClient {
     if (!this.authenticated)
       return Promise.reject(new ChatClientError('CLIENT_DISCONNECTED', 'not connected'))
     return this.request('ping', { type: 'ping' }, false) as Promise<number>
+  }
+
+  /** Reconnects now if waiting to (the network is known to be back); no-op otherwise. */
+  reconnectNow(): void {
+    this.conn.retryNow()
   }
 
   /** Ends the session: flushes pending receipts, fails what is unanswered, never reconnects. */
@@ -411,7 +421,7 @@ export class ChatClient {
 
   // ── incoming frames ──────────────────────────────────────────────────────────────────────────
 
-  private onFrame(data: Buffer): void {
+  private onFrame(data: Uint8Array | string): void {
     this.stats.framesIn += 1
     const decoded = decodeServerFrame(data)
     if (!decoded.ok) {
@@ -659,7 +669,7 @@ export class ChatClient {
       this.receiptTimer = undefined
       if (this.authenticated) this.flushReceipts()
     }, this.options.receiptDelayMs ?? 200)
-    this.receiptTimer.unref()
+    unref(this.receiptTimer)
   }
 
   private flushReceipts(): void {
