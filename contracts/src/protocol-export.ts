@@ -8,6 +8,7 @@ import { InboxEntry } from './inbox.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { MediaJob } from './media.js'
 import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
+import { MuteSignal, PushJob, PushNotification, WebhookBody } from './push.js'
 
 /**
  * Renders `docs/protocol/`: a JSON Schema per frame, event, body and job, an AsyncAPI 3 document
@@ -39,7 +40,7 @@ const groups: Record<string, readonly TSchema[]> = {
   'client-frames': CLIENT_FRAMES,
   'server-frames': SERVER_FRAMES,
   events: EVENT_SCHEMAS,
-  http: [...httpBodies(), ErrorBody, InboxEntry],
+  http: [...httpBodies(), ErrorBody, InboxEntry, PushNotification, WebhookBody],
   internal: [
     MediaJob,
     MembershipNotice,
@@ -48,6 +49,8 @@ const groups: Record<string, readonly TSchema[]> = {
     TypingSignal,
     PresenceValue,
     SessionRevocation,
+    PushJob,
+    MuteSignal,
   ],
 }
 

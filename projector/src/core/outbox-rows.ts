@@ -15,7 +15,7 @@ export interface OutboxRow {
   payload: string
 }
 
-/** Where each kind of effect is published: the user stream's subjects, or the media work queue. */
+/** Where each kind of effect is published: the user stream's subjects, the media or the push work queue. */
 export const outboxRoute =
   (n: Names, shard: number) =>
   (x: Effect, seq: number): OutboxRow => {
@@ -42,6 +42,14 @@ export const outboxRoute =
           shard,
           seq,
           subject: n.mediaJobSubject(x.job.kind),
+          payload: JSON.stringify(x.job),
+        }
+      case 'push':
+        return {
+          id: x.id,
+          shard,
+          seq,
+          subject: n.pushJobSubject(x.job.conversationId),
           payload: JSON.stringify(x.job),
         }
       default: {
