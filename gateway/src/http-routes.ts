@@ -3,6 +3,7 @@ import { accountRoutes } from './accounts/routes.js'
 import type { PendingInvitations } from './invitations/pending-invitations.js'
 import { invitationRoutes } from './invitations/routes.js'
 import { type MediaRoutesDeps, mediaRoutes } from './media/routes.js'
+import { type PushRoutesDeps, pushRoutes } from './push/routes.js'
 import type { HttpRoute } from './transport/http/route.js'
 import { type ViewRoutesContext, viewRoutes } from './views/view-routes.js'
 
@@ -16,9 +17,11 @@ export const gatewayRoutes = (m: {
   views: ViewRoutesContext
   media?: MediaRoutesDeps
   invitations: PendingInvitations
+  push?: PushRoutesDeps
 }): HttpRoute[] => [
   ...accountRoutes(m.accounts),
   ...invitationRoutes(m.invitations),
   ...viewRoutes(m.views),
   ...(m.media ? mediaRoutes(m.media) : []),
+  ...(m.push ? pushRoutes(m.push) : []),
 ]
