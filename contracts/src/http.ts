@@ -4,8 +4,8 @@ import { ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js
 import { InboxEntry } from './inbox.js'
 import { MediaKind, MediaRef, Variant } from './media.js'
 import {
-  MuteRequest,
   Mute,
+  MuteRequest,
   MutesResponse,
   PushTarget,
   PushTargetRequest,
@@ -363,7 +363,8 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     method: 'PUT',
     path: '/v1/conversations/:conversationId/mute',
     auth: true,
-    summary: 'Mute a conversation you are a member of (no push notifications), until a time or until unmuted.',
+    summary:
+      'Mute a conversation you are a member of (no push notifications), until a time or until unmuted.',
     request: MuteRequest,
     response: Mute,
     status: 200,

@@ -7,8 +7,8 @@ import { HTTP_ENDPOINTS } from './http.js'
 import { InboxEntry } from './inbox.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { MediaJob } from './media.js'
-import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 import { MuteSignal, PushJob, PushNotification, WebhookBody } from './push.js'
+import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
 /**
  * Renders `docs/protocol/`: a JSON Schema per frame, event, body and job, an AsyncAPI 3 document

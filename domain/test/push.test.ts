@@ -40,7 +40,10 @@ t.test('membership events and a message in a conversation of one yield no push j
 })
 
 t.test('a large group’s message is split into jobs of PUSH_JOB_RECIPIENTS members', async (t) => {
-  const members = Array.from({ length: PUSH_JOB_RECIPIENTS * 2 + 1 }, (_, i) => `u_m${String(i).padStart(7, '0')}`)
+  const members = Array.from(
+    { length: PUSH_JOB_RECIPIENTS * 2 + 1 },
+    (_, i) => `u_m${String(i).padStart(7, '0')}`,
+  )
   const jobs = pushJobsOf(ev.message(G, members[0]!, 1), 5, { kind: 'group', title: 'big', members })
   t.same(
     jobs.map((j) => [j.id, j.job.recipients.length]),

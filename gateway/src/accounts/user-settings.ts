@@ -25,7 +25,10 @@ export const createUserSettings = (orm: MikroORM): UserSettingsStore => ({
     const n = await em.nativeUpdate(
       UserSchema,
       { id: userId },
-      { groupAdds: settings.groupAdds, ...(settings.pushContent ? { pushContent: settings.pushContent } : {}) },
+      {
+        groupAdds: settings.groupAdds,
+        ...(settings.pushContent ? { pushContent: settings.pushContent } : {}),
+      },
     )
     if (n === 0) throw new ChatError('USER_NOT_FOUND')
     return read(orm, userId)

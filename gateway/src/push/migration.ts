@@ -32,7 +32,9 @@ export class Migration0190Push extends Migration {
       `CREATE UNIQUE INDEX push_targets_device_kind ON ${s}.push_targets (user_id, device_id, kind) WHERE dead_at IS NULL`,
     )
     // An endpoint reaches one browser: its latest registration owns it.
-    this.addSql(`CREATE UNIQUE INDEX push_targets_endpoint ON ${s}.push_targets (endpoint) WHERE dead_at IS NULL`)
+    this.addSql(
+      `CREATE UNIQUE INDEX push_targets_endpoint ON ${s}.push_targets (endpoint) WHERE dead_at IS NULL`,
+    )
     this.addSql(`CREATE INDEX push_targets_session ON ${s}.push_targets (session_id)`)
     this.addSql(`CREATE INDEX push_targets_dead ON ${s}.push_targets (dead_at) WHERE dead_at IS NOT NULL`)
     // The push worker's idempotency record: the newest sequence of each conversation a target was

@@ -28,7 +28,10 @@ export const conversationMutes = (db: Sql, schema: string) => {
          ORDER BY conversation_id`,
         [userId, now],
       )
-      return r.rows.map((x) => ({ conversationId: x.conversation_id, until: x.until === null ? null : Number(x.until) }))
+      return r.rows.map((x) => ({
+        conversationId: x.conversation_id,
+        until: x.until === null ? null : Number(x.until),
+      }))
     },
     /** Which of `userIds` have `conversationId` muted at `now` (the push worker, per burst). */
     async mutedAmong(conversationId: string, userIds: readonly string[], now: number): Promise<Set<string>> {

@@ -37,7 +37,10 @@ const COLUMNS = `id, user_id AS "userId", device_id AS "deviceId", kind, endpoin
  * from its push service, or too many failures) is never sent to again and is kept for operators
  * until purged.
  */
-export const pushTargets = (db: Sql & { connect?: () => Promise<Sql & { release(): void }> }, schema: string) => {
+export const pushTargets = (
+  db: Sql & { connect?: () => Promise<Sql & { release(): void }> },
+  schema: string,
+) => {
   const t = `"${schema}".push_targets`
   const marks = `"${schema}".push_marks`
   const tx = async <T>(f: (c: Sql) => Promise<T>): Promise<T> => {
@@ -111,7 +114,13 @@ export const pushTargets = (db: Sql & { connect?: () => Promise<Sql & { release(
 
     /** The user's live targets, newest first, without secrets. */
     async list(userId: string): Promise<PushTarget[]> {
-      const r = await db.query<{ id: string; kind: 'webpush' | 'webhook'; deviceId: string; endpoint: string; createdAt: string }>(
+      const r = await db.query<{
+        id: string
+        kind: 'webpush' | 'webhook'
+        deviceId: string
+        endpoint: string
+        createdAt: string
+      }>(
         `SELECT id, kind, device_id AS "deviceId", endpoint, created_at AS "createdAt" FROM ${t}
          WHERE user_id = $1 AND dead_at IS NULL ORDER BY created_at DESC, id`,
         [userId],
@@ -121,10 +130,10 @@ export const pushTargets = (db: Sql & { connect?: () => Promise<Sql & { release(
 
     /** PUSH_TARGET_NOT_FOUND unless the user has a live target with this id. */
     async remove(userId: string, id: string): Promise<void> {
-      const r = await db.query(`DELETE FROM ${t} WHERE id = $1 AND user_id = $2 AND dead_at IS NULL RETURNING id`, [
-        id,
-        userId,
-      ])
+      const r = await db.query(
+        `DELETE FROM ${t} WHERE id = $1 AND user_id = $2 AND dead_at IS NULL RETURNING id`,
+        [id, userId],
+      )
       if (r.rows.length === 0) throw new ChatError('PUSH_TARGET_NOT_FOUND')
     },
 

@@ -1,4 +1,4 @@
-import { ConversationId, type MuteSignal, MuteRequest, PushTargetRequest } from '@chatapp/contracts'
+import { ConversationId, MuteRequest, type MuteSignal, PushTargetRequest } from '@chatapp/contracts'
 import type { MembershipPort } from '../ports.js'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { ConversationMutes } from './mutes.js'
@@ -86,7 +86,12 @@ export const pushRoutes = (d: PushRoutesDeps): HttpRoute[] => {
         const userId = ctx.principal.userId
         if (!(await member(id, userId))) return reply.error('NOT_A_MEMBER')
         const mute = await d.mutes.set(userId, id!, ctx.body.until)
-        d.muteChanged({ userId, conversationId: id!, muted: mute.until === null || mute.until > now(), until: mute.until })
+        d.muteChanged({
+          userId,
+          conversationId: id!,
+          muted: mute.until === null || mute.until > now(),
+          until: mute.until,
+        })
         return reply.json(mute)
       },
     }),

@@ -12,15 +12,23 @@ export interface VapidKeys {
 }
 
 export const generateVapidPem = (): string =>
-  generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string
 
 export const vapidKeysFromPem = (pem: string, subject: string): VapidKeys => {
   const key = createPrivateKey({ key: pem, format: 'pem' })
   const jwk = key.export({ format: 'jwk' })
   if (key.asymmetricKeyType !== 'ec' || jwk.crv !== 'P-256' || !jwk.d || !jwk.x || !jwk.y)
     throw new Error('the VAPID key must be an EC P-256 private key (PKCS#8 PEM)')
-  if (!/^(mailto:|https:\/\/)/.test(subject)) throw new Error(`PUSH_VAPID_SUBJECT must be a mailto: or https: URL`)
-  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')])
+  if (!/^(mailto:|https:\/\/)/.test(subject))
+    throw new Error(`PUSH_VAPID_SUBJECT must be a mailto: or https: URL`)
+  const raw = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x, 'base64url'),
+    Buffer.from(jwk.y, 'base64url'),
+  ])
   return { publicKey: raw.toString('base64url'), privateKey: jwk.d, subject }
 }
 
