@@ -21,7 +21,8 @@ const parse = (s: string): URL | undefined => {
 /** True when `url` is on an origin `allowed` lists (pure). */
 export const originAllowed = (url: string, allowed: readonly string[]): boolean => {
   const u = parse(url)
-  if (!u || u.username !== '' || u.password !== '' || (u.protocol !== 'https:' && u.protocol !== 'http:'))
+  if (!u) return false
+  if (u.username !== '' || u.password !== '' || (u.protocol !== 'https:' && u.protocol !== 'http:'))
     return false
   return allowed.some((entry) => {
     const wildcard = entry.includes('://*.')
