@@ -192,7 +192,7 @@ export const startPushService = async (vapidPublicKey: () => string) => {
     /** What the browser of `id` shows: the latest notification per Topic (or each without one). */
     mailbox(id: string): Record<string, unknown>[] {
       const byTopic = new Map<string, Record<string, unknown>>()
-      this.of(id).forEach((r, i) => byTopic.set(r.topic ?? `#${i}`, r.payload))
+      for (const [i, r] of this.of(id).entries()) byTopic.set(r.topic ?? `#${i}`, r.payload)
       return [...byTopic.values()]
     },
     close: () =>

@@ -19,6 +19,7 @@ export interface Device {
   deviceId: string
   token: string
   refreshToken: string
+  // biome-ignore lint/suspicious/noExplicitAny: a response body, which the tests assert with t.match
   http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>
   /** A live socket of this device (synced). */
   connect(): Promise<TestClient>
