@@ -21,7 +21,8 @@ t.test(
     const stack = await testStack()
     const ns = newTestNamespaceName()
     const dataDir = mkdtempSync(join(tmpdir(), 'chatapp-dev-'))
-    const [http, gwOps, projOps, mediaOps] = [
+    const [http, gwOps, projOps, mediaOps, pushOps] = [
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -40,6 +41,7 @@ t.test(
         GATEWAY_OPS_PORT: String(gwOps),
         PROJECTOR_OPS_PORT: String(projOps),
         MEDIA_WORKER_OPS_PORT: String(mediaOps),
+        PUSH_WORKER_OPS_PORT: String(pushOps),
         LOG_LEVEL: 'info',
       },
       detached: true,
@@ -69,10 +71,10 @@ t.test(
     t.notMatch(lines.join('\n'), /NodeVersionSupportWarning/, 'no AWS SDK notice in the output')
 
     const pids = lines.flatMap((l) => {
-      const m = /(gateway|projector|media-worker) started \(pid (\d+)\)/.exec(l)
+      const m = /(gateway|projector|media-worker|push-worker) started \(pid (\d+)\)/.exec(l)
       return m ? [Number(m[2])] : []
     })
-    t.equal(pids.length, 3, 'three services started')
+    t.equal(pids.length, 4, 'four services started')
 
     // Load: sends pipelined every few milliseconds until the gateway closes the socket.
     const base = `http://127.0.0.1:${http}`

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { pushNotificationDecoder, webhookBodyDecoder } from '@chatapp/contracts'
 import pg from 'pg'
 import t from 'tap'
@@ -249,3 +251,22 @@ t.test(
     t.equal(s.push.of(bobPush.sub.id).length, before, 'a logged-out device is not pushed')
   },
 )
+
+t.test('chatapp-ops lists a user’s targets and the dead ones, without keys or secrets', async (t) => {
+  const ops = async (...args: string[]) => {
+    const cli = new URL('../../../projector/dist/cli.js', import.meta.url).pathname
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, ...args, '--json'], {
+      env: { ...process.env, ...s.tn.env },
+    })
+    return JSON.parse(stdout) as Record<string, unknown>[]
+  }
+  const erins = await ops('push-targets', erin.userId)
+  t.match(erins, [{ userId: erin.userId, deviceId: 'android', kind: 'webhook', deadAt: null, failures: 0 }])
+  t.notOk(JSON.stringify(erins).includes('secret'), 'no secret in the report')
+  const dead = await ops('push-targets', '--dead')
+  t.match(
+    dead.find((r) => r.id === frankPush.target.id),
+    { userId: frank.userId, deadReason: /410/ },
+  )
+  t.notOk(dead.some((r) => r.deadAt === null))
+})
