@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { isChatClientError, PushApi } from '@chatapp/client'
 import { pushNotificationDecoder, webhookBodyDecoder } from '@chatapp/contracts'
 import pg from 'pg'
 import t from 'tap'
@@ -269,4 +270,28 @@ t.test('chatapp-ops lists a user’s targets and the dead ones, without keys or 
     { userId: frank.userId, deadReason: /410/ },
   )
   t.notOk(dead.some((r) => r.deadAt === null))
+})
+
+t.test('the client library registers, lists and deletes targets, and mutes', async (t) => {
+  const api = new PushApi(s.gw.base)
+  const gina2 = await s.device('gina', 'tablet')
+  t.equal(
+    await api.vapidPublicKey(gina2.token),
+    (await gina2.http('GET', '/v1/push/vapid-public-key')).body.publicKey,
+  )
+  const sub = s.push.subscribe()
+  const target = await api.registerWebPush(gina2.token, { endpoint: sub.endpoint, keys: sub.keys })
+  t.match(target, { kind: 'webpush', deviceId: 'tablet', endpoint: sub.endpoint })
+  t.ok((await api.targets(gina2.token)).some((x) => x.id === target.id))
+  const hook = await api.registerWebhook(gina2.token, s.hooks.url('gina'), 'x'.repeat(40))
+  t.equal(hook.secret, 'x'.repeat(40), 'a relay may choose the secret')
+  await api.deleteTarget(gina2.token, target.id)
+  t.notOk((await api.targets(gina2.token)).some((x) => x.id === target.id))
+  const err = await api.deleteTarget(gina2.token, target.id).catch((e: unknown) => e)
+  t.ok(isChatClientError(err) && err.code === 'PUSH_TARGET_NOT_FOUND')
+  const D = (await request(desk, { type: 'direct.open', peerId: gina2.userId })).conversationId
+  t.same(await api.mute(gina2.token, D), { conversationId: D, until: null })
+  t.same(await api.mutes(gina2.token), [{ conversationId: D, until: null }])
+  await api.unmute(gina2.token, D)
+  t.same(await api.mutes(gina2.token), [])
 })
