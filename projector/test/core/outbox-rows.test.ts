@@ -34,5 +34,17 @@ t.test('each effect is published where its readers look, with its id as the Msg-
     conversationId: GROUP,
     key: 'media/m_photo0001/original',
   })
-  t.throws(() => route({ kind: 'push' } as never, 1), /unhandled effect push/)
+  const text = ev('message.sent', GROUP, U.ann, {
+    clientMsgId: 'c2',
+    deviceId: 'd',
+    n: 2,
+    kind: 'text',
+    text: 'hi',
+  })
+  const [push] = effectsOf(text, 10, { kind: 'group', title: 'g', members: [U.ann, U.bob] }).map((x) =>
+    route(x, 10),
+  )
+  t.same([push!.id, push!.subject], [`${GROUP}:10:push:0`, n.pushJobSubject(GROUP)])
+  t.match(JSON.parse(push!.payload), { conversationId: GROUP, seq: 10, senderId: U.ann, recipients: [U.bob] })
+  t.throws(() => route({ kind: 'nope' } as never, 1), /unhandled effect nope/)
 })
