@@ -8,6 +8,7 @@ import { connectNats, createConversationLog, createLogger, withStackEnv } from '
 import t from 'tap'
 import { isAlive } from '../src/daemon.js'
 import { freePort, waitFor } from '../src/probe.js'
+import { SERVICE_KINDS } from '../src/service-kinds.js'
 import { repoRoot, stackEnv } from '../src/stack.js'
 import { newTestNamespaceName, removeNamespace, testStack } from '../src/test-support.js'
 import { Socket, signUp } from './support/chat.js'
@@ -74,7 +75,7 @@ t.test(
       const m = /(gateway|projector|media-worker|push-worker) started \(pid (\d+)\)/.exec(l)
       return m ? [Number(m[2])] : []
     })
-    t.equal(pids.length, 4, 'four services started')
+    t.equal(pids.length, SERVICE_KINDS.length, 'every service started (push-worker included)')
 
     // Load: sends pipelined every few milliseconds until the gateway closes the socket.
     const base = `http://127.0.0.1:${http}`
@@ -141,11 +142,11 @@ t.test(
     t.notMatch(out, /second signal/, 'no service was cut short by a second signal')
     t.equal(
       out.match(/shutting down \{"signal":"SIGTERM"\}/g)?.length,
-      3,
+      SERVICE_KINDS.length,
       'each service got exactly one SIGTERM',
     )
     t.notMatch(out, /shutting down \{"signal":"SIGINT"\}/, "the terminal's SIGINT reached the stack only")
-    t.equal(out.match(/\binfo\s+stopped\b/g)?.length, 3, 'each service finished its drain')
+    t.equal(out.match(/\binfo\s+stopped\b/g)?.length, SERVICE_KINDS.length, 'each service finished its drain')
     t.same(pids.filter(isAlive), [], 'no service process is left')
     t.equal(withStackEnv({ CHATAPP_DATA_DIR: dataDir }).CHATAPP_NS, undefined, 'the namespace left stack.env')
   },

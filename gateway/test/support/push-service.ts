@@ -23,6 +23,8 @@ export interface PushRequest {
   topic: string | undefined
   /** The decrypted payload, parsed. */
   payload: Record<string, unknown>
+  /** When the push service took it (ms since the epoch). */
+  receivedAt: number
 }
 
 const hmac = (key: Buffer, data: Buffer) => createHmac('sha256', key).update(data).digest()
@@ -149,6 +151,7 @@ export const startPushService = async (vapidPublicKey: () => string) => {
           urgency: req.headers.urgency as string | undefined,
           topic: req.headers.topic as string | undefined,
           payload,
+          receivedAt: Date.now(),
         })
       } catch (e) {
         refused.push((e as Error).message)
