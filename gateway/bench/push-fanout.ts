@@ -7,8 +7,8 @@
  *   cd gateway && source ../.data/test.env && MEMBERS=200 BURST=20 \
  *     npx tap bench/push-fanout.ts --disable-coverage
  */
-import { readFile } from 'node:fs/promises'
-import t from 'tap'
+import { readFile, writeFile } from 'node:fs/promises'
+import t, { type Test } from 'tap'
 import { eventually } from '../test/support/projector.js'
 import { startPushStack } from '../test/support/push-stack.js'
 
@@ -50,10 +50,18 @@ const send = async () => {
   if (f.type !== 'sent') throw new Error('not sent')
 }
 
-const round = async (what: string, messages: number) => {
+const round = async (t: Test, what: string, messages: number) => {
   const before = s.push.received.length
   const cpu0 = await cpuSeconds(s.worker.proc.pid!)
   const started = Date.now()
+  // PROFILE=file: a V8 CPU profile of the push worker during the round (its ops endpoint).
+  const opsPort = s.worker.lines
+    .map((l) => JSON.parse(l))
+    .find((l) => l.msg?.startsWith('ops endpoints'))?.port
+  const profile =
+    process.env.PROFILE && opsPort
+      ? fetch(`http://127.0.0.1:${opsPort}/debug/cpu-profile?seconds=4`).then((r) => r.text())
+      : undefined
   for (let i = 0; i < messages; i++) await send()
   await eventually(
     async () => s.push.received.length >= before + MEMBERS,
@@ -68,7 +76,8 @@ const round = async (what: string, messages: number) => {
     Date.now() - started
   } ms; stored→accepted p50 ${pct(latency, 0.5)} ms, p95 ${pct(latency, 0.95)} ms, max ${Math.max(...latency)} ms (coalescing window 500 ms); push worker CPU ${(cpu * 1000).toFixed(0)} ms = ${((cpu * 1e6) / got.length).toFixed(0)} µs per notification`
   t.comment(line)
+  if (profile) await writeFile(`${process.env.PROFILE}-${messages}.cpuprofile`, await profile)
   t.equal(got.length, MEMBERS, 'one notification per member and burst')
 }
-await round('one message', 1)
-await round(`a burst of ${BURST}`, BURST)
+t.test('one message', (t) => round(t, 'one message', 1))
+t.test(`a burst of ${BURST}`, (t) => round(t, `a burst of ${BURST}`, BURST))
