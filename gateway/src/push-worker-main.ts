@@ -35,6 +35,10 @@ const pushCfg = readPushConfig(c)
 const cfg = readPushWorkerConfig(c)
 c.done()
 
+const PRESENCE_READS = 64
+/** Marks (what each target was told) outlive any redelivery of a burst by far. */
+const MARK_RETENTION_MS = 7 * 86_400_000
+
 const log = createLogger('push-worker', common.logLevel)
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'push-worker', log)
@@ -70,12 +74,19 @@ const worker = await startPushWorker({
   targets,
   mutes,
   users: pgUserFacts(db, n.dbSchemas.gateway),
-  online: async (userIds) =>
-    new Map(
-      await Promise.all(
-        userIds.map(async (u) => [u, devicesOnline((await readPresence(ranges, n, u)).values())] as const),
-      ),
-    ),
+  online: async (userIds) => {
+    // Direct gets of the presence bucket, PRESENCE_READS users at a time (a 1,000-member group's
+    // burst must not put 1,000 requests on NATS at once).
+    const out = new Map<string, Set<string>>()
+    for (let i = 0; i < userIds.length; i += PRESENCE_READS)
+      for (const [u, devices] of await Promise.all(
+        userIds
+          .slice(i, i + PRESENCE_READS)
+          .map(async (u) => [u, devicesOnline((await readPresence(ranges, n, u)).values())] as const),
+      ))
+        out.set(u, devices)
+    return out
+  },
   transports: {
     webpush: webPushTransport({ vapid, ttlS: cfg.ttlS, timeoutMs: cfg.timeoutMs }),
     webhook: webhookTransport({ timeoutMs: cfg.timeoutMs }),
@@ -89,11 +100,16 @@ const worker = await startPushWorker({
 })
 log.info({ ns: common.ns, content: cfg.content }, 'push worker started')
 
-// Dead targets are kept a while for operators (`chatapp-ops push-targets --dead`); ended mutes go.
+// Dead targets are kept a while for operators (`chatapp-ops push-targets --dead`); old marks and
+// ended mutes go.
 const purge = setInterval(() => {
   const t = Date.now()
-  Promise.all([targets.purgeDead(t - cfg.deadRetentionMs), mutes.purgeEnded(t)])
-    .then(([dead, ended]) => log.info({ dead, ended }, 'push housekeeping'))
+  Promise.all([
+    targets.purgeDead(t - cfg.deadRetentionMs),
+    targets.purgeMarks(t - MARK_RETENTION_MS),
+    mutes.purgeEnded(t),
+  ])
+    .then(([dead, marks, ended]) => log.info({ dead, marks, ended }, 'push housekeeping'))
     .catch((err: unknown) => log.warn({ err }, 'push housekeeping failed'))
 }, 3_600_000)
 purge.unref()

@@ -46,6 +46,7 @@ export class Migration0190Push extends Migration {
       at bigint NOT NULL,
       PRIMARY KEY (target_id, conversation_id)
     )`)
+    this.addSql(`CREATE INDEX push_marks_at ON ${s}.push_marks (at)`)
     this.addSql(`CREATE TABLE ${s}.conversation_mutes (
       user_id text NOT NULL,
       conversation_id text NOT NULL,

@@ -197,6 +197,15 @@ export const pushTargets = (
       )
     },
 
+    /**
+     * Marks older than `before`: a mark only has to outlive the redelivery of a burst (a job is
+     * unacknowledged for the ack wait and its retries), not the conversation.
+     */
+    async purgeMarks(before: number): Promise<number> {
+      const r = await db.query(`DELETE FROM ${marks} WHERE at < $1 RETURNING target_id`, [before])
+      return r.rows.length
+    },
+
     /** Dead targets older than `before` go (and their marks with them). */
     async purgeDead(before: number): Promise<number> {
       const r = await db.query(`DELETE FROM ${t} WHERE dead_at < $1 RETURNING id`, [before])

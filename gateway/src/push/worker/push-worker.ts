@@ -148,7 +148,9 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
           await recordFailure(d, 'refused', `HTTP ${outcome.status}`)
           break
         case 'retry':
-          if (attempt < o.retry.maxAttempts && !stopped) {
+          // Stopping does not cut retries short: they are bounded, and a SIGKILL after the grace
+          // period only means the burst is delivered again (the marks skip who was told).
+          if (attempt < o.retry.maxAttempts) {
             o.metrics.retried(kind)
             const wait = backoffMs(o.retry, attempt, random(), outcome.retryAfterMs)
             await new Promise((r) => setTimeout(r, wait))
