@@ -247,6 +247,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['push-worker'],
     'Dead targets are kept this long for operators, then purged.',
   ),
+  v(
+    'PROJECTOR_PUSH_JOBS',
+    'true',
+    ['projector'],
+    'Write a push job per accepted message for the push worker (false: no push notifications, and no cost per message).',
+  ),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
   v('AUTH_RATE_BURST', '10', ['gateway'], 'Register and login requests one client address may burst.'),

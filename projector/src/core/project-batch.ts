@@ -182,7 +182,10 @@ export const projectBatch = (
     if (input.effects) {
       // The conversation as this event left it: a message's push job names its members now.
       const conv = { kind: out.state.kind, title: out.state.row.title, members: out.state.members.keys() }
-      for (const x of effectsOf(event, entry.seq, conv)) r.effects.push(input.effects(x, entry.seq))
+      for (const x of effectsOf(event, entry.seq, conv)) {
+        const row = input.effects(x, entry.seq)
+        if (row) r.effects.push(row)
+      }
     }
     addChanges(r.plan, out.changes)
     r.applied++
