@@ -1,5 +1,5 @@
 import { decoder, type LoginRequest, type RegisterRequest, TokenPair, UserProfile } from '@chatapp/contracts'
-import { type Decode, httpJson } from './http-json.js'
+import { type Decode, httpJson, httpTarget } from './http-json.js'
 
 const tokenPair = decoder(TokenPair)
 const userProfile = decoder(UserProfile)
@@ -23,9 +23,7 @@ export class AuthApi {
 
   /** `baseUrl`: the gateway's HTTP origin, e.g. `http://127.0.0.1:8080`. */
   constructor(baseUrl: string, opts: AuthApiOptions = {}) {
-    this.base = baseUrl.replace(/\/+$/, '')
-    this.fetchImpl = opts.fetch ?? fetch
-    this.timeoutMs = opts.timeoutMs ?? 10_000
+    ;({ base: this.base, fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs } = httpTarget(baseUrl, opts))
   }
 
   async register(req: RegisterRequest): Promise<UserProfile> {

@@ -12,6 +12,16 @@ export interface HttpTarget {
   readonly timeoutMs: number
 }
 
+/** The origin without a trailing slash, the fetch to use (the global one by default), the timeout. */
+export const httpTarget = (
+  baseUrl: string,
+  opts: { fetch?: typeof fetch; timeoutMs?: number },
+): HttpTarget => ({
+  base: baseUrl.replace(/\/+$/, ''),
+  fetchImpl: opts.fetch ?? fetch,
+  timeoutMs: opts.timeoutMs ?? 10_000,
+})
+
 /**
  * One JSON request. Refusals reject with a ChatClientError carrying the server's code; an
  * unreachable server or a body that matches no schema rejects with UNAVAILABLE / INTERNAL.

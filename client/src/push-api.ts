@@ -8,7 +8,7 @@ import {
   VapidKeyResponse,
 } from '@chatapp/contracts'
 import type { AuthApiOptions } from './auth-api.js'
-import { type HttpTarget, httpJson } from './http-json.js'
+import { type HttpTarget, httpJson, httpTarget } from './http-json.js'
 
 const pushTarget = decoder(PushTarget)
 const pushTargets = decoder(PushTargetsResponse)
@@ -29,9 +29,7 @@ export class PushApi implements HttpTarget {
   readonly timeoutMs: number
 
   constructor(baseUrl: string, opts: AuthApiOptions = {}) {
-    this.base = baseUrl.replace(/\/+$/, '')
-    this.fetchImpl = opts.fetch ?? fetch
-    this.timeoutMs = opts.timeoutMs ?? 10_000
+    ;({ base: this.base, fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs } = httpTarget(baseUrl, opts))
   }
 
   /** The `applicationServerKey` for `PushManager.subscribe` (base64url). */

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { TestNamespace } from '@chatapp/infra'
+import { ended } from './projector.js'
 
 export interface PushWorkerProcess {
   proc: ChildProcess
@@ -9,13 +9,6 @@ export interface PushWorkerProcess {
   lines: string[]
   stop(): Promise<void>
   kill(): Promise<void>
-}
-
-const ended = async (proc: ChildProcess, signal: NodeJS.Signals) => {
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = once(proc, 'exit')
-  proc.kill(signal)
-  await exited
 }
 
 /**
