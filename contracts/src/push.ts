@@ -31,6 +31,12 @@ export const WebPushTargetRequest = Type.Object(
       },
       { additionalProperties: false },
     ),
+    expirationTime: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+        description:
+          'As `PushSubscription.toJSON()` has it; not used (a push service says 404/410 when it ends).',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
