@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createECDH, randomBytes } from 'node:crypto'
 import { ChatError, type PushTarget, type PushTargetRequest } from '@chatapp/contracts'
 import { originAllowed, type TargetPolicy } from './target-policy.js'
 
@@ -26,6 +26,18 @@ export interface Owner {
 }
 
 const newId = () => `pt_${randomBytes(12).toString('base64url')}`
+
+/** A subscription's p256dh must be a point of P-256, or no payload can ever be encrypted for it. */
+const isP256Point = (p256dh: string): boolean => {
+  try {
+    const ecdh = createECDH('prime256v1')
+    ecdh.generateKeys()
+    ecdh.computeSecret(Buffer.from(p256dh, 'base64url'))
+    return true
+  } catch {
+    return false
+  }
+}
 const newSecret = () => randomBytes(32).toString('base64url')
 
 const COLUMNS = `id, user_id AS "userId", device_id AS "deviceId", kind, endpoint, p256dh, auth, secret`
@@ -70,6 +82,10 @@ export const pushTargets = (
       if (!originAllowed(endpoint, allowed))
         throw new ChatError('PUSH_TARGET_NOT_ALLOWED', undefined, {
           details: [req.kind === 'webpush' ? '/endpoint' : '/url'],
+        })
+      if (req.kind === 'webpush' && !isP256Point(req.keys.p256dh))
+        throw new ChatError('INVALID_REQUEST', 'keys.p256dh is not a P-256 public key.', {
+          details: ['/keys/p256dh'],
         })
       const id = newId()
       const secret = req.kind === 'webhook' ? (req.secret ?? newSecret()) : null

@@ -202,6 +202,26 @@ t.test(
   },
 )
 
+t.test('a stored target no request can be made for fails alone: the burst’s others are told', async (t) => {
+  // As a row written before keys were checked at the door would be.
+  await db.query(
+    `INSERT INTO "${schema}".push_targets (id, user_id, session_id, device_id, kind, endpoint, p256dh, auth, created_at)
+     VALUES ('pt_broken0001', $1, 's_old', 'old', 'webpush', $2, $3, $4, 0)`,
+    [
+      erin.userId,
+      `${s.push.origin}/push/broken`,
+      Buffer.alloc(65, 7).toString('base64url'),
+      'AAAAAAAAAAAAAAAAAAAAAA',
+    ],
+  )
+  const before = s.hooks.of('erin').length
+  await send(weekend, 'still told')
+  await eventually(async () => s.hooks.of('erin').length > before, 15_000, 'erin’s relay')
+  await s.settled('the burst with a broken target')
+  const r = await db.query(`SELECT failures FROM "${schema}".push_targets WHERE id = 'pt_broken0001'`)
+  t.equal(r.rows[0]?.failures, 1, 'counted as the broken target’s failure')
+})
+
 t.test(
   'targets: origins the operator did not allow are refused; others’ targets cannot be deleted; logout deletes them',
   async (t) => {
@@ -212,6 +232,15 @@ t.test(
         keys: bobPush.sub.keys,
       }),
       { status: 400, body: { error: { code: 'PUSH_TARGET_NOT_ALLOWED' } } },
+    )
+    t.match(
+      await bob.http('POST', '/v1/push/targets', {
+        kind: 'webpush',
+        endpoint: `${s.push.origin}/push/notacurvepoint`,
+        keys: { p256dh: Buffer.alloc(65, 7).toString('base64url'), auth: bobPush.sub.keys.auth },
+      }),
+      { status: 400, body: { error: { code: 'INVALID_REQUEST', details: ['/keys/p256dh'] } } },
+      'a key that is no P-256 point is refused at the door',
     )
     t.match(
       await bob.http('POST', '/v1/push/targets', { kind: 'webhook', url: 'http://169.254.169.254/latest' }),

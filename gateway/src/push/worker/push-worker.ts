@@ -134,7 +134,12 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
     const kind = d.target.kind
     o.metrics.attempted(kind)
     for (let attempt = 1; ; attempt++) {
-      const outcome = await limit(() => o.transports[kind].send(d))
+      // A request that cannot even be built (a subscription key no curve point, a URL that no
+      // longer parses) is this target's failure, never the burst's: the others are still told.
+      const outcome = await limit(() => o.transports[kind].send(d)).catch((err: unknown): Outcome => {
+        o.log.warn({ err, targetId: d.target.id }, 'push request could not be made')
+        return { kind: 'refused', status: 0 }
+      })
       switch (outcome.kind) {
         case 'accepted':
           await o.targets.mark(d.target.id, d.notification.conversationId, d.seq, now())
