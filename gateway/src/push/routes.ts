@@ -1,4 +1,5 @@
-import { ConversationId, MuteRequest, type MuteSignal, PushTargetRequest } from '@chatapp/contracts'
+import { MuteRequest, type MuteSignal, PushTargetRequest } from '@chatapp/contracts'
+import { isConversationId, memberNow } from '../conversation/member-now.js'
 import type { MembershipPort } from '../ports.js'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { ConversationMutes } from './mutes.js'
@@ -17,8 +18,6 @@ export interface PushRoutesDeps {
   now?: () => number
 }
 
-const CONVERSATION_ID = new RegExp(ConversationId.pattern!)
-
 /**
  * Push targets of the caller's device and per-member mutes (ADR 0190–0192). Registering,
  * listing and deleting are the caller's own targets only; a mute needs membership now (the log's
@@ -26,10 +25,7 @@ const CONVERSATION_ID = new RegExp(ConversationId.pattern!)
  */
 export const pushRoutes = (d: PushRoutesDeps): HttpRoute[] => {
   const now = d.now ?? Date.now
-  const member = async (conversationId: string | undefined, userId: string) =>
-    conversationId !== undefined &&
-    CONVERSATION_ID.test(conversationId) &&
-    (await d.membership.isMember(conversationId, userId))
+  const member = memberNow(d.membership)
   return [
     defineRoute({
       method: 'GET',
@@ -104,7 +100,7 @@ export const pushRoutes = (d: PushRoutesDeps): HttpRoute[] => {
         const id = ctx.params.conversationId
         const userId = ctx.principal.userId
         // A former member may still unmute (and so forget) a conversation they left.
-        if (id === undefined || !CONVERSATION_ID.test(id)) return reply.error('NOT_A_MEMBER')
+        if (!isConversationId(id)) return reply.error('NOT_A_MEMBER')
         await d.mutes.clear(userId, id)
         d.muteChanged({ userId, conversationId: id, muted: false, until: null })
         return reply.empty(204)
