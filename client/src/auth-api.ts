@@ -1,18 +1,8 @@
-import {
-  decoder,
-  ErrorBody,
-  type LoginRequest,
-  type RegisterRequest,
-  TokenPair,
-  UserProfile,
-} from '@chatapp/contracts'
-import { ChatClientError } from './errors.js'
-
-type Decode<T> = (v: unknown) => { ok: true; value: T } | { ok: false; error: ErrorBody }
+import { decoder, type LoginRequest, type RegisterRequest, TokenPair, UserProfile } from '@chatapp/contracts'
+import { type Decode, httpJson, httpTarget } from './http-json.js'
 
 const tokenPair = decoder(TokenPair)
 const userProfile = decoder(UserProfile)
-const errorBody = decoder(ErrorBody)
 
 export interface AuthApiOptions {
   /** Defaults to the global fetch (Node 18+, browsers). */
@@ -27,15 +17,13 @@ export interface AuthApiOptions {
  * schema rejects with UNAVAILABLE / INTERNAL, so the caller handles one error type.
  */
 export class AuthApi {
-  private readonly base: string
-  private readonly fetchImpl: typeof fetch
-  private readonly timeoutMs: number
+  readonly base: string
+  readonly fetchImpl: typeof fetch
+  readonly timeoutMs: number
 
   /** `baseUrl`: the gateway's HTTP origin, e.g. `http://127.0.0.1:8080`. */
   constructor(baseUrl: string, opts: AuthApiOptions = {}) {
-    this.base = baseUrl.replace(/\/+$/, '')
-    this.fetchImpl = opts.fetch ?? fetch
-    this.timeoutMs = opts.timeoutMs ?? 10_000
+    ;({ base: this.base, fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs } = httpTarget(baseUrl, opts))
   }
 
   async register(req: RegisterRequest): Promise<UserProfile> {
@@ -70,51 +58,13 @@ export class AuthApi {
     return this.call('POST', path, body, decode, undefined)
   }
 
-  private async call<T>(
+  private call<T>(
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
     decode: Decode<T> | undefined,
     accessToken: string | undefined,
   ): Promise<T> {
-    let res: Response
-    try {
-      const headers: Record<string, string> = {}
-      if (body !== undefined) headers['content-type'] = 'application/json'
-      if (accessToken !== undefined) headers.authorization = `Bearer ${accessToken}`
-      res = await this.fetchImpl(this.base + path, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      })
-    } catch (err) {
-      throw new ChatClientError('UNAVAILABLE', `${path}: ${String(err)}`, { cause: err })
-    }
-    const text = await res.text().catch(() => '')
-    const json = parse(text)
-    if (!res.ok) {
-      // Errors are `{ "error": ErrorBody }`.
-      const e = errorBody.fromValue((json as { error?: unknown } | undefined)?.error)
-      if (e.ok) throw ChatClientError.fromBody(e.value)
-      // Not our error shape (a proxy's page, say): classify by status.
-      throw new ChatClientError(res.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL', `${path}: HTTP ${res.status}`)
-    }
-    if (decode === undefined) return undefined as T
-    const d = decode(json)
-    if (!d.ok)
-      throw new ChatClientError('INTERNAL', `${path}: unexpected response`, {
-        details: d.error.details ?? [],
-      })
-    return d.value
-  }
-}
-
-const parse = (text: string): unknown => {
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
+    return httpJson(this, method, path, body, decode, accessToken)
   }
 }

@@ -485,6 +485,9 @@ export class ChatClient {
       case 'invitation':
         this.emitter.emit('invitation', f)
         break
+      case 'mute':
+        this.emitter.emit('mute', f)
+        break
       case 'pong': {
         const p = f.rid === undefined ? undefined : this.requests.take(f.rid)
         p?.resolve(Date.now() - p.startedAt)

@@ -13,6 +13,7 @@ export {
 } from './errors.js'
 export { EventTracker, type Verdict } from './event-tracker.js'
 export { newClientMsgId } from './ids.js'
+export { PushApi } from './push-api.js'
 export { ReceiptCoalescer, type ReceiptKind } from './receipt-coalescer.js'
 export { type TokenSession, type TokenSessionOptions, tokenSession } from './token-session.js'
 export type * from './types.js'

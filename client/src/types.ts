@@ -108,6 +108,7 @@ export type EventFrame = ServerFrameOf<'event'>
 export type TypingFrame = ServerFrameOf<'typing'>
 export type PresenceFrame = ServerFrameOf<'presence'>
 export type InvitationFrame = ServerFrameOf<'invitation'>
+export type MuteFrame = ServerFrameOf<'mute'>
 
 export interface ClosedInfo {
   /** WebSocket close code of the last socket (1000 after close()). */
@@ -130,6 +131,8 @@ export type ChatClientEvents = {
   presence: (frame: PresenceFrame) => void
   /** An invitation to a group was made or ended (pushed live; `GET /v1/invitations` lists them). */
   invitation: (frame: InvitationFrame) => void
+  /** You muted or unmuted a conversation on some device (`GET /v1/users/me/mutes` lists them). */
+  mute: (frame: MuteFrame) => void
   /** Refusals without a pending request, invalid frames, token provider failures. Never thrown. */
   error: (error: ChatClientError) => void
   closed: (info: ClosedInfo) => void

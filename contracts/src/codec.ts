@@ -5,6 +5,7 @@ import { type ChatEvent, EVENT_SCHEMAS, InvitationNotice, MembershipNotice } fro
 import { CLIENT_FRAMES, type ClientFrame } from './frames-client.js'
 import { SERVER_FRAMES, type ServerFrame } from './frames-server.js'
 import { MediaJob } from './media.js'
+import { MuteSignal, PushJob, PushNotification, WebhookBody } from './push.js'
 import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
 /**
@@ -193,6 +194,10 @@ export const membershipNoticeDecoder = decoder(MembershipNotice)
 export const invitationNoticeDecoder = decoder(InvitationNotice)
 export const typingSignalDecoder = decoder(TypingSignal)
 export const presenceValueDecoder = decoder(PresenceValue)
+export const muteSignalDecoder = decoder(MuteSignal)
+export const pushJobDecoder = decoder(PushJob)
+export const pushNotificationDecoder = decoder(PushNotification)
+export const webhookBodyDecoder = decoder(WebhookBody)
 export const sessionRevocationDecoder = decoder(SessionRevocation)
 
 export const encodeJson = (value: unknown): Uint8Array => textEncoder.encode(JSON.stringify(value))

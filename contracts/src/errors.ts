@@ -137,6 +137,18 @@ export const ERRORS = {
     false,
     'Processing failed for good after the bounded number of attempts.',
   ),
+  // push notifications
+  PUSH_TARGET_NOT_ALLOWED: spec(
+    400,
+    false,
+    'The push endpoint or webhook URL is not HTTPS on an origin the operator allows (`PUSH_WEBPUSH_ORIGINS`, `PUSH_WEBHOOK_ORIGINS`).',
+  ),
+  PUSH_TARGET_NOT_FOUND: spec(404, false, 'No push target of yours has this id.'),
+  TOO_MANY_PUSH_TARGETS: spec(
+    409,
+    false,
+    'You have as many push targets as `PUSH_MAX_TARGETS_PER_USER` allows: delete one (or log a device out) first.',
+  ),
   // projections
   EVENT_INVALID: spec(422, false, 'A stored event does not match any known schema; it was dead-lettered.'),
   EVENT_REJECTED: spec(

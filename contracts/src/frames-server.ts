@@ -150,6 +150,16 @@ export const InvitationFrame = frame(
   'An invitation of yours to a group changed, pushed live to your synced devices when it is stored. What the group’s log holds when the gateway forwards it, like `GET /v1/invitations`; de-duplicate by `conversationId` and `invitation.seq`.',
 )
 
+export const MuteFrame = frame(
+  'mute',
+  {
+    conversationId: ConversationId,
+    muted: Type.Boolean(),
+    until: Type.Union([Millis, Type.Null()], { description: 'When the mute ends; null: until unmuted.' }),
+  },
+  'You muted or unmuted a conversation (on any device): sent to your connected devices. The full list is `GET /v1/users/me/mutes`.',
+)
+
 export const PongFrame = frame(
   'pong',
   { rid: Type.Optional(RequestId), serverTime: Millis },
@@ -167,6 +177,7 @@ export const SERVER_FRAMES = [
   TypingEventFrame,
   PresenceFrame,
   InvitationFrame,
+  MuteFrame,
   PongFrame,
 ] as const
 

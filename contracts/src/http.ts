@@ -3,6 +3,15 @@ import { ConversationKind, MessageKind, ReplyRef, Role } from './events.js'
 import { ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js'
 import { InboxEntry } from './inbox.js'
 import { MediaKind, MediaRef, Variant } from './media.js'
+import {
+  Mute,
+  MuteRequest,
+  MutesResponse,
+  PushTarget,
+  PushTargetRequest,
+  PushTargetsResponse,
+  VapidKeyResponse,
+} from './push.js'
 
 /** HTTP request and response bodies. Errors are `{ "error": ErrorBody }` with the code's status. */
 
@@ -37,7 +46,15 @@ export const GroupAdds = Type.Union(
 export type GroupAdds = Static<typeof GroupAdds>
 
 export const UserSettings = Type.Object(
-  { groupAdds: GroupAdds },
+  {
+    groupAdds: GroupAdds,
+    pushContent: Type.Optional(
+      Type.Union([Type.Literal('full'), Type.Literal('none')], {
+        description:
+          'What your push notifications carry: `full` (sender, kind, preview; unless the operator set `PUSH_CONTENT=none`) or `none` (only that a conversation has new messages). Absent in a PUT: unchanged.',
+      }),
+    ),
+  },
   { $id: 'UserSettings', additionalProperties: false },
 )
 export type UserSettings = Static<typeof UserSettings>
@@ -402,6 +419,63 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     auth: true,
     summary: 'Members (names, roles, receipt watermarks) and pending invitations, from the log.',
     response: MembersResponse,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/push/vapid-public-key',
+    auth: true,
+    summary: 'The VAPID public key a browser subscribes with (`applicationServerKey`).',
+    response: VapidKeyResponse,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/push/targets',
+    auth: true,
+    summary: 'Register a push target (Web Push subscription or webhook) for this device.',
+    request: PushTargetRequest,
+    response: PushTarget,
+    status: 201,
+  },
+  {
+    method: 'GET',
+    path: '/v1/push/targets',
+    auth: true,
+    summary: 'Your push targets, on every device.',
+    response: PushTargetsResponse,
+    status: 200,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/push/targets/:targetId',
+    auth: true,
+    summary: 'Delete one of your push targets.',
+    status: 204,
+  },
+  {
+    method: 'PUT',
+    path: '/v1/conversations/:conversationId/mute',
+    auth: true,
+    summary:
+      'Mute a conversation you are a member of (no push notifications), until a time or until unmuted.',
+    request: MuteRequest,
+    response: Mute,
+    status: 200,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/conversations/:conversationId/mute',
+    auth: true,
+    summary: 'Unmute a conversation.',
+    status: 204,
+  },
+  {
+    method: 'GET',
+    path: '/v1/users/me/mutes',
+    auth: true,
+    summary: 'The conversations you muted, with when each mute ends.',
+    response: MutesResponse,
     status: 200,
   },
 ]

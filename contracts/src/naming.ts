@@ -13,6 +13,8 @@
  *   <ns>.eph.typing.<conversationId>              typing indicators (core NATS only)
  *   <ns>.eph.revoked                              logged-out sessions (core NATS only)
  *   <ns>.media.jobs.<kind>                        media work queue
+ *   <ns>.push.jobs.<shard>                        push work queue (one job per accepted message)
+ *   <ns>.eph.mute.<userId>                        a user's mute changes (core NATS only)
  */
 
 export type Lane = 'm' | 'r'
@@ -69,6 +71,14 @@ export interface Names {
   mediaJobSubject(kind: string): string
   mediaJobsAll: string
   mediaWorkerConsumer: string
+  /** Push work queue: one job per accepted message, by conversation shard (ADR 0190). */
+  pushJobStream: string
+  pushJobSubject(conversationId: string): string
+  pushJobsAll: string
+  pushWorkerConsumer: string
+  /** A user's mute changes, to their other devices (core NATS). */
+  muteSubject(userId: string): string
+  mutesAll: string
   deadLetterStream: string
   deadLetterSubject(source: string): string
   projectorConsumer(shard: number): string
@@ -110,6 +120,12 @@ export const names = (ns: string, shards: number): Names => {
     mediaJobSubject: (kind) => `${ns}.media.jobs.${kind}`,
     mediaJobsAll: `${ns}.media.jobs.>`,
     mediaWorkerConsumer: `${ns}-media-worker`,
+    pushJobStream: `${ns}-push-jobs`,
+    pushJobSubject: (id) => `${ns}.push.jobs.${shard(id)}`,
+    pushJobsAll: `${ns}.push.jobs.>`,
+    pushWorkerConsumer: `${ns}-push-worker`,
+    muteSubject: (userId) => `${ns}.eph.mute.${userId}`,
+    mutesAll: `${ns}.eph.mute.*`,
     deadLetterStream: `${ns}-dead-letters`,
     deadLetterSubject: (source) => `${ns}.dlq.${source}`,
     projectorConsumer: (s) => `${ns}-projector-${s}`,

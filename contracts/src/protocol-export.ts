@@ -7,6 +7,7 @@ import { HTTP_ENDPOINTS } from './http.js'
 import { InboxEntry } from './inbox.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { MediaJob } from './media.js'
+import { MuteSignal, PushJob, PushNotification, WebhookBody } from './push.js'
 import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
 /**
@@ -39,7 +40,7 @@ const groups: Record<string, readonly TSchema[]> = {
   'client-frames': CLIENT_FRAMES,
   'server-frames': SERVER_FRAMES,
   events: EVENT_SCHEMAS,
-  http: [...httpBodies(), ErrorBody, InboxEntry],
+  http: [...httpBodies(), ErrorBody, InboxEntry, PushNotification, WebhookBody],
   internal: [
     MediaJob,
     MembershipNotice,
@@ -48,6 +49,8 @@ const groups: Record<string, readonly TSchema[]> = {
     TypingSignal,
     PresenceValue,
     SessionRevocation,
+    PushJob,
+    MuteSignal,
   ],
 }
 

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Millis, UserId } from './ids.js'
+import { DeviceId, Millis, UserId } from './ids.js'
 
 /**
  * Payloads that travel between services on core NATS or KV, outside the conversation log. They
@@ -14,7 +14,16 @@ export const TypingSignal = Type.Object(
 export type TypingSignal = Static<typeof TypingSignal>
 
 export const PresenceValue = Type.Object(
-  { online: Type.Boolean(), lastSeen: Type.Union([Millis, Type.Null()]) },
+  {
+    online: Type.Boolean(),
+    lastSeen: Type.Union([Millis, Type.Null()]),
+    devices: Type.Optional(
+      Type.Array(DeviceId, {
+        maxItems: 10_000,
+        description: 'The devices of the user with a live socket on this gateway (the push worker reads it).',
+      }),
+    ),
+  },
   {
     $id: 'PresenceValue',
     description: "One gateway's view of a user in the presence bucket (key `<userId>.<gatewayId>`).",

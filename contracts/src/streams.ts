@@ -87,6 +87,20 @@ export const streamSpecs = (n: Names, s: LogSettings = DEFAULT_LOG_SETTINGS): St
     allowDirect: false,
   },
   {
+    name: n.pushJobStream,
+    description:
+      'Push work queue: one job per accepted message, taken by the push worker and removed once every device was handled.',
+    subjects: [n.pushJobsAll],
+    retention: 'workqueue',
+    storage: 'file',
+    replicas: s.replicas,
+    duplicateWindowMs: s.duplicateWindowMs,
+    // A job names at most PUSH_JOB_RECIPIENTS members (~30 kB); a larger group has several jobs.
+    maxMsgSize: 64 * 1024,
+    maxAgeMs: 0,
+    allowDirect: false,
+  },
+  {
     name: n.deadLetterStream,
     description: 'Events and jobs a consumer could not apply, with the reason; for operators.',
     subjects: [`${n.ns}.dlq.>`],

@@ -4,7 +4,9 @@ import {
   type MediaJob,
   type MembershipNotice,
   mediaKeys,
+  type PushJob,
 } from '@chatapp/contracts'
+import { type PushContext, pushJobsOf } from './push.js'
 
 /**
  * What must follow an accepted event outside its conversation's log (DESIGN.md "Side effects"):
@@ -17,6 +19,7 @@ export type Effect =
   | { kind: 'notice'; id: string; notice: MembershipNotice }
   | { kind: 'invitation'; id: string; notice: InvitationNotice }
   | { kind: 'media-job'; id: string; job: MediaJob }
+  | { kind: 'push'; id: string; job: PushJob }
 
 /** Users whose conversation set an event changes: joined or not. */
 export const membershipChanges = (e: ChatEvent): { userId: string; joined: boolean }[] => {
@@ -49,8 +52,11 @@ export const invitationChanges = (e: ChatEvent): { userId: string; pending: bool
   }
 }
 
-/** The effects of an event the fold accepted at `seq`. */
-export const effectsOf = (e: ChatEvent, seq: number): Effect[] => {
+/**
+ * The effects of an event the fold accepted at `seq`. `conv` is the conversation as the fold left
+ * it: given, a message also yields its push jobs (ADR 0190).
+ */
+export const effectsOf = (e: ChatEvent, seq: number, conv?: PushContext): Effect[] => {
   const out: Effect[] = membershipChanges(e).map(({ userId, joined }) => {
     const id = `${e.conversationId}:${seq}:${userId}`
     return {
@@ -105,5 +111,6 @@ export const effectsOf = (e: ChatEvent, seq: number): Effect[] => {
       },
     })
   }
+  if (conv) for (const p of pushJobsOf(e, seq, conv)) out.push({ kind: 'push', ...p })
   return out
 }

@@ -10,6 +10,7 @@ import { type CommandRunner, createCommandRunner } from './conversation/command-
 import { createReceiptBatcher } from './conversation/receipt-batcher.js'
 import { createStateStore, type StateStore } from './conversation/state-store.js'
 import { createFeed, type Feed } from './feed/feed.js'
+import { startMuteRelay } from './feed/mute-relay.js'
 import { createPresence } from './feed/presence.js'
 import type {
   GroupQuota,
@@ -167,9 +168,9 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     store,
     logger: log,
     metrics: m.feed,
-    onUserOnline: presence.online,
-    onUserOffline: presence.offline,
+    onDevices: presence.devices,
   })
+  const mutes = startMuteRelay(nc, n, feed.devicesOf)
   const membership: MembershipPort = {
     // Folds the log's `.m` lane first: authorisation never answers from a stale cache.
     isMember: async (id, userId) => (await store.refresh(id, 'm')).members.has(userId),
@@ -264,6 +265,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       stopRevocations?.()
       listener.close()
       sessions.closeAll()
+      mutes.close()
       // Receipts already decided are appended, not lost with the process.
       await receipts?.flushAll()
       feed.close()

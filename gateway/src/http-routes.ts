@@ -5,6 +5,7 @@ import { type MemberRoutesDeps, memberRoutes } from './conversation/member-route
 import type { PendingInvitations } from './invitations/pending-invitations.js'
 import { invitationRoutes } from './invitations/routes.js'
 import { type MediaRoutesDeps, mediaRoutes } from './media/routes.js'
+import { type PushRoutesDeps, pushRoutes } from './push/routes.js'
 import type { HttpRoute } from './transport/http/route.js'
 import { type ViewRoutesContext, viewRoutes } from './views/view-routes.js'
 import { webRoutes } from './web/routes.js'
@@ -20,6 +21,7 @@ export const gatewayRoutes = (m: {
   views: ViewRoutesContext
   media?: MediaRoutesDeps
   invitations: PendingInvitations
+  push?: PushRoutesDeps
   members: MemberRoutesDeps
   /** The `Secure` attribute of the web app's refresh cookie (WEB_COOKIE_SECURE). */
   webCookieSecure?: boolean
@@ -32,5 +34,6 @@ export const gatewayRoutes = (m: {
   ...viewRoutes(m.views),
   ...memberRoutes(m.members),
   ...(m.media ? mediaRoutes(m.media) : []),
+  ...(m.push ? pushRoutes(m.push) : []),
   ...(m.site ? webRoutes(m.site) : []),
 ]

@@ -32,6 +32,10 @@ import {
   startUploadSweeper,
   uploadLedger,
 } from './media/mod.js'
+import { readPushConfig } from './push/config.js'
+import { conversationMutes } from './push/mutes.js'
+import { pushTargets } from './push/push-targets.js'
+import { loadOrCreateVapidKeys } from './push/vapid.js'
 import { readHttpConfig } from './transport/http/config.js'
 import { mountHttp } from './transport/http/uws-http.js'
 import { pgViewReads } from './views/view-reads.js'
@@ -44,6 +48,7 @@ const s3cfg = readS3(c)
 const config = readGatewayConfig(c, common.ns, common.shards)
 const accountsCfg = readAccountsConfig(c)
 const httpCfg = readHttpConfig(c)
+const pushCfg = readPushConfig(c)
 const opsPort = c.int('GATEWAY_OPS_PORT', 0, 65535)
 const uploadLimits = {
   image: c.int('UPLOAD_LIMIT_IMAGE', 1, 2 ** 40),
@@ -123,6 +128,8 @@ const purge = setInterval(() => {
 }, 3_600_000)
 purge.unref()
 const reads = pgViewReads(views, n.dbSchemas.views)
+// The pool of the views reads serves the push tables too: every query names its schema.
+const vapid = await loadOrCreateVapidKeys(pushCfg.vapidKeyFile, pushCfg.vapidSubject)
 let media: MediaService | undefined
 
 const gateway = await startGateway(config, {
@@ -161,6 +168,15 @@ const gateway = await startGateway(config, {
         }),
         // deps.media above has run by now: startGateway builds the context before mounting HTTP.
         ...(media ? { media: { media, maxUploadBytes: Math.max(...Object.values(uploadLimits)) } } : {}),
+        push: {
+          targets: pushTargets(views, n.dbSchemas.gateway),
+          mutes: conversationMutes(views, n.dbSchemas.gateway),
+          vapidPublicKey: vapid.publicKey,
+          policy: pushCfg.policy,
+          maxTargetsPerUser: pushCfg.maxTargetsPerUser,
+          membership: ctx.membership,
+          muteChanged: (signal) => nc.publish(n.muteSubject(signal.userId), JSON.stringify(signal)),
+        },
       }),
       {
         tokens,

@@ -13,6 +13,7 @@ t.test('serves exactly the endpoints the contracts list, with the same authentic
     invitations: {} as never,
     members: {} as never,
     media: { media: {} as never, maxUploadBytes: 1024 },
+    push: {} as never,
   })
   const served = routes.map((r) => `${r.method} ${r.path} auth=${r.auth}`).sort()
   const contracted = HTTP_ENDPOINTS.map((e) => `${e.method} ${e.path} auth=${e.auth}`).sort()
@@ -26,6 +27,7 @@ t.test('every route decodes its query and body with the contracts’ schemas', a
     invitations: {} as never,
     members: {} as never,
     media: { media: {} as never, maxUploadBytes: 1024 },
+    push: {} as never,
   })
   for (const e of HTTP_ENDPOINTS) {
     const r = routes.find((x) => x.method === e.method && x.path === e.path)!

@@ -12,7 +12,7 @@ export const SERVICE_GRACE_MS = 15_000
 
 /**
  * `make dev`: the whole system on this machine. Reuses or starts NATS, PostgreSQL and S3,
- * provisions the namespace, runs the three services with prefixed logs, and on Ctrl-C (or
+ * provisions the namespace, runs the four services with prefixed logs, and on Ctrl-C (or
  * SIGTERM) drains each service, then stops the daemons it started.
  */
 export const runDev = async (): Promise<void> => {
@@ -63,6 +63,8 @@ export const runDev = async (): Promise<void> => {
     CHATAPP_NS: ns,
     CHATAPP_SHARDS: String(shards),
     JWT_PRIVATE_KEY_FILE: process.env.JWT_PRIVATE_KEY_FILE || join(dataDir, 'keys/jwt-ed25519.pem'),
+    // The gateway and the push worker share it; whichever starts first creates it (atomically).
+    PUSH_VAPID_KEY_FILE: process.env.PUSH_VAPID_KEY_FILE || join(dataDir, 'keys/vapid-p256.pem'),
     // The AWS SDK warns on every start that releases after January 2027 need Node 22; our
     // versions are pinned, so the warning is noise in the logs.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -1,20 +1,23 @@
 import { envDefault } from '@chatapp/kit'
 
-/** The system's three services, as processes: what runs them and where they answer /readyz. */
-export type ServiceKind = 'gateway' | 'projector' | 'media-worker'
+/** The system's services, as processes: what runs them and where they answer /readyz. */
+export type ServiceKind = 'gateway' | 'projector' | 'media-worker' | 'push-worker'
 
-export const SERVICE_KINDS: readonly ServiceKind[] = ['gateway', 'projector', 'media-worker']
+export const SERVICE_KINDS: readonly ServiceKind[] = ['gateway', 'projector', 'media-worker', 'push-worker']
 
 export const SERVICE_ENTRY: Record<ServiceKind, string> = {
   gateway: 'gateway/dist/main.js',
   projector: 'projector/dist/main.js',
   'media-worker': 'media-worker/dist/main.js',
+  // The push worker's tables are the gateway's (ADR 0190): its entry lives in that package.
+  'push-worker': 'gateway/dist/push-worker-main.js',
 }
 
 export const OPS_PORT_VAR: Record<ServiceKind, string> = {
   gateway: 'GATEWAY_OPS_PORT',
   projector: 'PROJECTOR_OPS_PORT',
   'media-worker': 'MEDIA_WORKER_OPS_PORT',
+  'push-worker': 'PUSH_WORKER_OPS_PORT',
 }
 
 export const opsPortOf = (kind: ServiceKind, env: NodeJS.ProcessEnv): number =>

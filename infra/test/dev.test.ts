@@ -8,6 +8,7 @@ import { connectNats, createConversationLog, createLogger, withStackEnv } from '
 import t from 'tap'
 import { isAlive } from '../src/daemon.js'
 import { freePort, waitFor } from '../src/probe.js'
+import { SERVICE_KINDS } from '../src/service-kinds.js'
 import { repoRoot, stackEnv } from '../src/stack.js'
 import { newTestNamespaceName, removeNamespace, testStack } from '../src/test-support.js'
 import { Socket, signUp } from './support/chat.js'
@@ -21,7 +22,8 @@ t.test(
     const stack = await testStack()
     const ns = newTestNamespaceName()
     const dataDir = mkdtempSync(join(tmpdir(), 'chatapp-dev-'))
-    const [http, gwOps, projOps, mediaOps] = [
+    const [http, gwOps, projOps, mediaOps, pushOps] = [
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -40,6 +42,7 @@ t.test(
         GATEWAY_OPS_PORT: String(gwOps),
         PROJECTOR_OPS_PORT: String(projOps),
         MEDIA_WORKER_OPS_PORT: String(mediaOps),
+        PUSH_WORKER_OPS_PORT: String(pushOps),
         LOG_LEVEL: 'info',
       },
       detached: true,
@@ -73,10 +76,10 @@ t.test(
     t.match(await page.text(), /<div id="app">/)
 
     const pids = lines.flatMap((l) => {
-      const m = /(gateway|projector|media-worker) started \(pid (\d+)\)/.exec(l)
+      const m = /(gateway|projector|media-worker|push-worker) started \(pid (\d+)\)/.exec(l)
       return m ? [Number(m[2])] : []
     })
-    t.equal(pids.length, 3, 'three services started')
+    t.equal(pids.length, SERVICE_KINDS.length, 'every service started (push-worker included)')
 
     // Load: sends pipelined every few milliseconds until the gateway closes the socket.
     const base = `http://127.0.0.1:${http}`
@@ -143,11 +146,11 @@ t.test(
     t.notMatch(out, /second signal/, 'no service was cut short by a second signal')
     t.equal(
       out.match(/shutting down \{"signal":"SIGTERM"\}/g)?.length,
-      3,
+      SERVICE_KINDS.length,
       'each service got exactly one SIGTERM',
     )
     t.notMatch(out, /shutting down \{"signal":"SIGINT"\}/, "the terminal's SIGINT reached the stack only")
-    t.equal(out.match(/\binfo\s+stopped\b/g)?.length, 3, 'each service finished its drain')
+    t.equal(out.match(/\binfo\s+stopped\b/g)?.length, SERVICE_KINDS.length, 'each service finished its drain')
     t.same(pids.filter(isAlive), [], 'no service process is left')
     t.equal(withStackEnv({ CHATAPP_DATA_DIR: dataDir }).CHATAPP_NS, undefined, 'the namespace left stack.env')
   },

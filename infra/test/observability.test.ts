@@ -83,6 +83,7 @@ t.test('every metric the dashboard and the alerts name is exported by a real pro
     CHATAPP_ENV_FILE: join(keys, 'none.env'),
     GATEWAY_PORT: String(await freePort()),
     JWT_PRIVATE_KEY_FILE: join(keys, 'jwt.pem'),
+    PUSH_VAPID_KEY_FILE: join(keys, 'vapid.pem'),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     LOG_LEVEL: 'warn',
   }

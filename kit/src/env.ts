@@ -6,7 +6,14 @@
 export interface EnvVar {
   readonly name: string
   readonly default: string
-  readonly usedBy: readonly ('gateway' | 'projector' | 'media-worker' | 'infra' | 'benchmarks')[]
+  readonly usedBy: readonly (
+    | 'gateway'
+    | 'projector'
+    | 'media-worker'
+    | 'push-worker'
+    | 'infra'
+    | 'benchmarks'
+  )[]
   readonly description: string
 }
 
@@ -17,7 +24,7 @@ const v = (name: string, def: string, usedBy: EnvVar['usedBy'], description: str
   description,
 })
 
-const ALL = ['gateway', 'projector', 'media-worker', 'infra'] as const
+const ALL = ['gateway', 'projector', 'media-worker', 'push-worker', 'infra'] as const
 
 export const ENV_VARS: readonly EnvVar[] = [
   v(
@@ -79,6 +86,7 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['projector'],
     'Port of /healthz, /readyz and /metrics of a continuous `chatapp-ops audit`.',
   ),
+  v('PUSH_WORKER_OPS_PORT', '9104', ['push-worker'], 'Port of /healthz, /readyz and /metrics.'),
   v('OPS_HOST', '127.0.0.1', ALL, 'Address the ops endpoints listen on.'),
   v(
     'ALLOWED_ORIGINS',
@@ -181,6 +189,88 @@ export const ENV_VARS: readonly EnvVar[] = [
     '5000',
     ['projector'],
     'How often each shard’s effect outbox is read back and published (what a crash or a NATS outage left).',
+  ),
+  v(
+    'PUSH_VAPID_KEY_FILE',
+    '.data/keys/vapid-p256.pem',
+    ['gateway', 'push-worker'],
+    'VAPID (RFC 8292) P-256 private key (PKCS#8 PEM) that signs Web Push requests; created if missing. Gateways and push workers share it.',
+  ),
+  v(
+    'PUSH_VAPID_SUBJECT',
+    'mailto:operator@localhost',
+    ['gateway', 'push-worker'],
+    'Contact (`mailto:` or `https:`) sent to push services in the VAPID token.',
+  ),
+  v(
+    'PUSH_WEBPUSH_ORIGINS',
+    'https://fcm.googleapis.com,https://updates.push.services.mozilla.com,https://*.push.apple.com,https://*.notify.windows.com',
+    ['gateway'],
+    'Origins a Web Push endpoint may have (`https://*.domain` for subdomains; `http://` only when listed so).',
+  ),
+  v(
+    'PUSH_WEBHOOK_ORIGINS',
+    '',
+    ['gateway'],
+    'Origins a webhook target (mobile push relay) may have; empty: no webhook targets.',
+  ),
+  v(
+    'PUSH_MAX_TARGETS_PER_USER',
+    '10',
+    ['gateway'],
+    'Live push targets one user may have (one per device and kind).',
+  ),
+  v(
+    'PUSH_CONTENT',
+    'full',
+    ['push-worker'],
+    '`full`: notifications carry sender, kind and preview; `none`: only "new message" and the conversation id, for every user.',
+  ),
+  v(
+    'PUSH_COALESCE_MS',
+    '2000',
+    ['push-worker'],
+    'A burst in one conversation is collected this long, then one notification per device stands for it.',
+  ),
+  v(
+    'PUSH_TTL_S',
+    '86400',
+    ['push-worker'],
+    'Web Push TTL: how long a push service keeps an undelivered notification.',
+  ),
+  v('PUSH_TIMEOUT_MS', '10000', ['push-worker'], 'One request to a push service or relay.'),
+  v(
+    'PUSH_MAX_ATTEMPTS',
+    '5',
+    ['push-worker'],
+    'Requests per notification on 429, 5xx, timeouts (with backoff and jitter).',
+  ),
+  v('PUSH_RETRY_BASE_MS', '1000', ['push-worker'], 'First retry wait; doubles per attempt, with jitter.'),
+  v('PUSH_RETRY_MAX_MS', '60000', ['push-worker'], 'Longest retry wait (also caps a Retry-After).'),
+  v(
+    'PUSH_MAX_FAILURES',
+    '10',
+    ['push-worker'],
+    'Notifications in a row a target may fail (after retries) before it is dead; 404/410 kill it at once.',
+  ),
+  v('PUSH_CONCURRENCY', '32', ['push-worker'], 'Requests to push services in flight at once, per worker.'),
+  v(
+    'PUSH_ACK_WAIT_MS',
+    '30000',
+    ['push-worker'],
+    'How long a job taken by a worker that died waits before another worker takes it.',
+  ),
+  v(
+    'PUSH_DEAD_RETENTION_DAYS',
+    '30',
+    ['push-worker'],
+    'Dead targets are kept this long for operators, then purged.',
+  ),
+  v(
+    'PROJECTOR_PUSH_JOBS',
+    'true',
+    ['projector'],
+    'Write a push job per accepted message for the push worker (false: no push notifications, and no cost per message).',
   ),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),

@@ -8,6 +8,7 @@ import { openPool } from './db.js'
 import { listDeadLetters } from './dead-letters.js'
 import { lag } from './lag.js'
 import { openOrm } from './orm.js'
+import { pushTargetsReport, shortEndpoint } from './push-targets-report.js'
 import { rebuild } from './rebuild.js'
 import { type ReplayLine, replay } from './replay.js'
 import { formatAge, progressLine, renderTable } from './table-format.js'
@@ -38,6 +39,9 @@ commands:
                          (exit status 1 when there is one)
   dead-letters [--limit N]
                          events the projector could not apply, newest first
+  push-targets <user id> | --dead [--limit N]
+                         a user's push targets (live and dead, with failures), or every
+                         dead target (404/410 from its push service, or failing too often)
   audit [--once] [--full] [--sample N] [--interval S] [--limit N]
         [--max-notices N] [--max-dead-letters N] [--max-lag-seconds S]
                          check the log's invariants (dense n, each send once, receipts),
@@ -70,6 +74,7 @@ const OPTIONS = {
   'max-notices': { type: 'string' },
   'max-dead-letters': { type: 'string' },
   'max-lag-seconds': { type: 'string' },
+  dead: { type: 'boolean' },
 } as const
 
 class UsageError extends Error {}
@@ -125,7 +130,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
 
   try {
     if (batch < 0) throw new UsageError('--batch must be a positive integer')
-    if (!['replay', 'rebuild', 'lag', 'verify', 'dead-letters', 'audit'].includes(command))
+    if (!['replay', 'rebuild', 'lag', 'verify', 'dead-letters', 'audit', 'push-targets'].includes(command))
       throw new UsageError(`unknown command "${command}"`)
     if (command === 'replay') {
       const id = rest[0]
@@ -172,6 +177,43 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         )
       } finally {
         await orm.close()
+      }
+      return 0
+    }
+    if (command === 'push-targets') {
+      const userId = rest[0]
+      if ((userId === undefined) === (v.dead !== true))
+        throw new UsageError('push-targets needs a user id, or --dead (not both)')
+      const limit = positiveInt('limit', v.limit, 500)
+      const pool = openPool(common.databaseUrl, 1)
+      try {
+        const rows = await pushTargetsReport(
+          pool,
+          n.dbSchemas.gateway,
+          userId !== undefined ? { userId } : { dead: true },
+          limit,
+        )
+        const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+        print(rows, () =>
+          rows.length === 0
+            ? 'no push targets'
+            : renderTable(
+                ['id', 'user', 'device', 'kind', 'endpoint', 'created', 'failures', 'dead', 'reason'],
+                rows.map((r) => [
+                  r.id,
+                  r.userId,
+                  r.deviceId,
+                  r.kind,
+                  shortEndpoint(r.endpoint),
+                  time(r.createdAt),
+                  r.failures,
+                  time(r.deadAt),
+                  r.deadReason ?? r.lastError,
+                ]),
+              ),
+        )
+      } finally {
+        await pool.end()
       }
       return 0
     }

@@ -19,6 +19,7 @@ const opsPort = c.int('PROJECTOR_OPS_PORT', 0, 65535)
 const batch = c.int('PROJECTOR_BATCH', 1, 10_000)
 const lingerMs = c.int('PROJECTOR_LINGER_MS', 0, 1000)
 const outboxDrainMs = c.int('PROJECTOR_OUTBOX_DRAIN_MS', 100, 600_000)
+const pushJobs = c.bool('PROJECTOR_PUSH_JOBS')
 c.done()
 
 const log = createLogger('projector', common.logLevel)
@@ -43,6 +44,7 @@ const projector = await startProjector({
   batch,
   lingerMs,
   outboxDrainMs,
+  pushJobs,
   log,
   registry: ops.registry,
 })

@@ -26,6 +26,8 @@ export interface ProjectorOptions {
   sink?: EffectSink
   /** How often each shard's effect outbox is drained (default 5 s). */
   outboxDrainMs?: number
+  /** See ShardConsumerOptions.pushJobs. */
+  pushJobs?: boolean
   /** How often each shard computes its lag and checks for stalls and placement (default 2.5 s). */
   watchMs?: number
 }
@@ -66,6 +68,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
         metrics,
         sink,
         ...(o.outboxDrainMs !== undefined ? { outboxDrainMs: o.outboxDrainMs } : {}),
+        ...(o.pushJobs !== undefined ? { pushJobs: o.pushJobs } : {}),
         ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),
         ...(o.lingerMs !== undefined ? { lingerMs: o.lingerMs } : {}),
         ...(o.watchMs !== undefined ? { watchMs: o.watchMs } : {}),

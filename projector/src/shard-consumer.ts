@@ -28,6 +28,8 @@ export interface ShardConsumerOptions {
   sink: EffectSink
   /** How often the shard's outbox is drained (default 5 s). */
   outboxDrainMs?: number
+  /** Write a push job per message (default true; `PROJECTOR_PUSH_JOBS`, ADR 0190). */
+  pushJobs?: boolean
   /** How long JetStream waits for an ack before redelivering (tests shorten it). */
   ackWaitMs?: number
   /**
@@ -93,7 +95,7 @@ export class ShardConsumer {
   private readonly relay: OutboxRelay
 
   constructor(private readonly o: ShardConsumerOptions) {
-    this.effects = outboxRoute(o.names, o.shard)
+    this.effects = outboxRoute(o.names, o.shard, { pushJobs: o.pushJobs ?? true })
     this.relay = new OutboxRelay({
       pool: o.pool,
       schema: o.schema,

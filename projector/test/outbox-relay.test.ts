@@ -67,8 +67,13 @@ t.test(
       'each once',
     )
     t.same([...(await jobs())], [[`m_relay0001:${conv}`, 1]], 'the media job, once')
+    t.same(
+      [...(await storedByMsgId(jsm, n.pushJobStream, n.pushJobsAll))],
+      [[`${conv}:${c5}:push:0`, 1]],
+      'the message’s push job, once (ADR 0190)',
+    )
     await waitFor(async () => (await outbox()).length === 0, 10_000, 'an empty outbox')
-    t.match(await registry.metrics(), /projector_effects_published_total\{path="commit"\} 8/)
+    t.match(await registry.metrics(), /projector_effects_published_total\{path="commit"\} 9/)
     await p.stop()
     t.ok((await offsetOf(0)) >= c5)
   },

@@ -184,6 +184,7 @@ export class Session {
       case 'typing':
       case 'presence':
       case 'invitation':
+      case 'mute':
       case 'pong':
         return
       default: {

@@ -81,6 +81,9 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
   cleanup.add('NATS connection', () => nc.close())
   const keyFile = join(repoRoot, '.data', 'bench', `jwt-${ns}.pem`)
   cleanup.add('signing key of the run', async () => rmSync(keyFile, { force: true }))
+  // The gateway creates the VAPID key of the run here (push notifications; no push worker runs).
+  const vapidKeyFile = join(repoRoot, '.data', 'bench', `vapid-${ns}.pem`)
+  cleanup.add('VAPID key of the run', async () => rmSync(vapidKeyFile, { force: true }))
   const jwtKeyPem = newSigningKeyPem()
   mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 })
   writeFileSync(keyFile, jwtKeyPem, { mode: 0o600 })
@@ -105,6 +108,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     OPS_HOST: '127.0.0.1',
     JWT_PRIVATE_KEY_FILE: keyFile,
+    PUSH_VAPID_KEY_FILE: vapidKeyFile,
     // Thousands of users log in from 127.0.0.1 within seconds: the per-address limit on
     // register/login (a defence against password guessing) would refuse all but a handful.
     AUTH_RATE_PER_MINUTE: '1000000',

@@ -29,6 +29,7 @@ t.teardown(() => rmSync(keyDir, { recursive: true, force: true }))
 const env = {
   ...tn.env,
   JWT_PRIVATE_KEY_FILE: join(keyDir, 'jwt.pem'),
+  PUSH_VAPID_KEY_FILE: join(keyDir, 'vapid.pem'),
   AUTH_RATE_PER_MINUTE: '6000',
   AUTH_RATE_BURST: '100',
 }

@@ -14,6 +14,7 @@ import {
   UniqueConstraintViolationException,
 } from '@mikro-orm/core'
 import type { GroupQuota, UserDirectory } from '../ports.js'
+import { PushTargetSchema } from '../push/entities.js'
 import type { BucketSpec } from '../transport/http/rate-limiter.js'
 import { createAccountLimits } from './account-limits.js'
 import { RefreshTokenSchema, SessionSchema, UserSchema } from './entities.js'
@@ -155,6 +156,8 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
     const ids = live.map((s) => s.id)
     if (ids.length > 0) {
       await em.nativeUpdate(SessionSchema, { id: { $in: ids } }, { revokedAt: at, revokedReason: reason })
+      // A logged-out device is never pushed again (ADR 0190); with the revocation when `em` is a transaction.
+      await em.nativeDelete(PushTargetSchema, { sessionId: { $in: ids } })
     }
     return ids
   }
@@ -180,6 +183,7 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
         passwordHash: await d.hasher.hash(input.password),
         createdAt: now(),
         groupAdds: 'everyone',
+        pushContent: 'full',
       })
       try {
         await em.flush()

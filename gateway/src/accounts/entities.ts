@@ -16,6 +16,8 @@ export interface UserRow {
   createdAt: number
   /** Who may add this user to groups directly (migration 0002). */
   groupAdds: 'everyone' | 'contacts' | 'nobody'
+  /** What push notifications carry (migration 0190). */
+  pushContent: 'full' | 'none'
 }
 
 export const UserSchema = new EntitySchema<UserRow>({
@@ -28,6 +30,7 @@ export const UserSchema = new EntitySchema<UserRow>({
     passwordHash: { type: 'string', lazy: true },
     createdAt: millis(),
     groupAdds: { type: 'string', default: 'everyone' },
+    pushContent: { type: 'string', default: 'full' },
   },
 })
 

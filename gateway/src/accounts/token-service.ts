@@ -62,7 +62,10 @@ export const generatePrivateKeyPem = (): string =>
  * writes a temporary file and hard-links it into place, which fails when the file already
  * exists: two gateways starting at once end up with the same key, never two.
  */
-export const loadOrCreateKeyFile = async (path: string): Promise<string> => {
+export const loadOrCreateKeyFile = async (
+  path: string,
+  generate: () => string = generatePrivateKeyPem,
+): Promise<string> => {
   try {
     return await readFile(path, 'utf8')
   } catch (e) {
@@ -70,7 +73,7 @@ export const loadOrCreateKeyFile = async (path: string): Promise<string> => {
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
-  await writeFile(tmp, generatePrivateKeyPem(), { mode: 0o600, flag: 'wx' })
+  await writeFile(tmp, generate(), { mode: 0o600, flag: 'wx' })
   try {
     await link(tmp, path)
   } catch (e) {

@@ -11,16 +11,27 @@ export interface UserSettingsStore {
   groupAdds(userIds: readonly string[]): Promise<Map<string, GroupAdds>>
 }
 
+const read = async (orm: MikroORM, userId: string): Promise<UserSettings> => {
+  const u = await orm.em.fork().findOne(UserSchema, { id: userId }, { fields: ['groupAdds', 'pushContent'] })
+  if (!u) throw new ChatError('USER_NOT_FOUND')
+  return { groupAdds: u.groupAdds, pushContent: u.pushContent }
+}
+
 export const createUserSettings = (orm: MikroORM): UserSettingsStore => ({
-  async settings(userId) {
-    const u = await orm.em.fork().findOne(UserSchema, { id: userId }, { fields: ['groupAdds'] })
-    if (!u) throw new ChatError('USER_NOT_FOUND')
-    return { groupAdds: u.groupAdds }
-  },
+  settings: (userId) => read(orm, userId),
   async updateSettings(userId, settings) {
-    const n = await orm.em.fork().nativeUpdate(UserSchema, { id: userId }, { groupAdds: settings.groupAdds })
+    const em = orm.em.fork()
+    // An absent `pushContent` is left as it is (clients written before it existed send none).
+    const n = await em.nativeUpdate(
+      UserSchema,
+      { id: userId },
+      {
+        groupAdds: settings.groupAdds,
+        ...(settings.pushContent ? { pushContent: settings.pushContent } : {}),
+      },
+    )
     if (n === 0) throw new ChatError('USER_NOT_FOUND')
-    return { groupAdds: settings.groupAdds }
+    return read(orm, userId)
   },
   async groupAdds(userIds) {
     if (userIds.length === 0) return new Map()

@@ -15,8 +15,8 @@ export interface FeedDeps {
   store: StateStore
   logger: Logger
   metrics?: FeedMetrics
-  onUserOnline?: (userId: string) => void
-  onUserOffline?: (userId: string) => void
+  /** See UserFeedsDeps.onDevices. */
+  onDevices?: (userId: string, devices: string[]) => void
 }
 
 /**
@@ -44,6 +44,8 @@ export const createFeed = (d: FeedDeps) => {
       users.remove(s)
     },
     conversationsOf: users.conversationsOf,
+    /** The user's connections on this gateway. */
+    devicesOf: users.devicesOf,
     /** Live rooms and users on this gateway (metrics, tests). */
     stats: () => ({ rooms: rooms.size(), users: users.size() }),
     close(): void {

@@ -20,13 +20,45 @@ export const aggregatePresence = (perGateway: Iterable<PresenceValue>): Presence
 }
 
 /**
+ * A user's presence values, per gateway, as the bucket holds them now: direct gets of the
+ * bucket's stream (no consumer), each key's latest revision (history 1).
+ */
+export const readPresence = async (
+  ranges: RangeReader,
+  n: Names,
+  userId: string,
+): Promise<Map<string, PresenceValue>> => {
+  const per = new Map<string, PresenceValue>()
+  for await (const m of ranges.read(
+    `KV_${n.presenceBucket}`,
+    `$KV.${n.presenceBucket}.${userId}.*`,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  )) {
+    const gateway = m.subject.slice(m.subject.lastIndexOf('.') + 1)
+    const d = m.header('KV-Operation') ? undefined : presenceValueDecoder.decode(m.data)
+    if (d?.ok) per.set(gateway, d.value)
+    else per.delete(gateway)
+  }
+  return per
+}
+
+/** The devices of a user with a live socket on any gateway (the push worker's "is it online"). */
+export const devicesOnline = (perGateway: Iterable<PresenceValue>): Set<string> => {
+  const out = new Set<string>()
+  for (const v of perGateway) if (v.online) for (const d of v.devices ?? []) out.add(d)
+  return out
+}
+
+/**
  * Presence on the `<ns>-presence` KV bucket (TTL): one key per user and gateway
  * (`<userId>.<gatewayId>`), so a user connected to two gateways stays online when one of them
  * disconnects. A gateway refreshes its keys well within the TTL and writes `online: false` with
  * `lastSeen` when the user's last local connection closes; a crashed gateway's keys expire. One
  * bucket watch per gateway fans changes out to subscribed sockets; a user's current keys are read
  * by direct gets (no consumer per subscribe). Never on the message path: every write is
- * fire-and-forget.
+ * fire-and-forget. A value also lists the user's devices with a socket on that gateway, so the
+ * push worker can tell an offline device of a user who is online elsewhere (`devicesOnline`).
  */
 export const createPresence = async (
   nc: NatsConnection,
@@ -39,7 +71,8 @@ export const createPresence = async (
   const gatewayId = randomBytes(6)
     .toString('base64url')
     .replace(/[^A-Za-z0-9]/g, 'x')
-  const online = new Set<string>()
+  /** Users with a connection here → their devices with one. */
+  const online = new Map<string, string[]>()
   const watchers = new Map<string, Set<Watcher>>()
   /** Per watched user: gatewayId → value, as last seen in the bucket. */
   const known = new Map<string, Map<string, PresenceValue>>()
@@ -61,11 +94,9 @@ export const createPresence = async (
     const d = presenceValueDecoder.decode(e.value)
     return d.ok ? d.value : undefined
   }
-  const kvStream = `KV_${n.presenceBucket}`
-  const keyPrefix = `$KV.${n.presenceBucket}.`
 
   const timer = setInterval(() => {
-    for (const u of online) put(u, { online: true, lastSeen: null })
+    for (const [u, devices] of online) put(u, { online: true, lastSeen: null, devices })
   }, refreshMs)
   timer.unref()
 
@@ -100,27 +131,20 @@ export const createPresence = async (
   }
 
   const load = async (userId: string) => {
-    const per = new Map<string, PresenceValue>()
-    // History 1: the stream holds each key's latest revision only, so a walk sees each key once.
-    for await (const m of ranges.read(kvStream, `${keyPrefix}${userId}.*`, 0, Number.MAX_SAFE_INTEGER)) {
-      const gateway = m.subject.slice(m.subject.lastIndexOf('.') + 1)
-      const op = m.header('KV-Operation')
-      const d = op ? undefined : presenceValueDecoder.decode(m.data)
-      if (d?.ok) per.set(gateway, d.value)
-      else per.delete(gateway)
-    }
-    known.set(userId, per)
+    known.set(userId, await readPresence(ranges, n, userId))
   }
 
   return {
     gatewayId,
-    online(userId: string) {
-      online.add(userId)
-      put(userId, { online: true, lastSeen: null })
-    },
-    offline(userId: string) {
-      online.delete(userId)
-      put(userId, { online: false, lastSeen: now() })
+    /** The user's devices with a socket on this gateway now; none: offline here. */
+    devices(userId: string, devices: string[]) {
+      if (devices.length > 0) {
+        online.set(userId, devices)
+        put(userId, { online: true, lastSeen: null, devices })
+      } else {
+        online.delete(userId)
+        put(userId, { online: false, lastSeen: now() })
+      }
     },
     /** Replaces the users `conn` watches, and sends their current presence. */
     async subscribe(conn: Watcher, userIds: string[]) {

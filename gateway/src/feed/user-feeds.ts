@@ -30,9 +30,11 @@ export interface UserFeedsDeps {
   /** The groups' folded state: what an invitation notice's group says about it now. */
   store: StateStore
   logger: Logger
-  /** First connection of a user on this gateway / last one gone: presence. */
-  onUserOnline?: (userId: string) => void
-  onUserOffline?: (userId: string) => void
+  /**
+   * The devices of a user with a connection on this gateway changed (a first connection of a
+   * device, a device's last one gone; empty: the user's last one): presence.
+   */
+  onDevices?: (userId: string, devices: string[]) => void
 }
 
 /**
@@ -45,6 +47,11 @@ export interface UserFeedsDeps {
  */
 export const createUserFeeds = (d: UserFeedsDeps) => {
   const users = new Map<string, UserEntry>()
+  const hasDevice = (u: UserEntry, deviceId: string) => {
+    for (const x of u.subs) if (x.deviceId === deviceId) return true
+    return false
+  }
+  const devicesOn = (u: UserEntry) => [...new Set([...u.subs].map((x) => x.deviceId))].sort()
   let catchUp: CatchUp | undefined
 
   const load = (u: UserEntry): Promise<UserConversations> => {
@@ -128,20 +135,21 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
         load(entry)
         users.set(userId, entry)
         u = entry
-        d.onUserOnline?.(userId)
       }
+      const known = hasDevice(u, s.deviceId)
       u.subs.add(s)
+      if (!known) d.onDevices?.(userId, devicesOn(u))
       return convsOf(u)
     },
     remove(s: Subscriber): void {
       const u = users.get(s.userId)
       if (!u) return
-      u.subs.delete(s)
+      if (!u.subs.delete(s)) return
       if (u.subs.size === 0) {
         u.sub.unsubscribe()
         users.delete(s.userId)
-        d.onUserOffline?.(s.userId)
       }
+      if (!hasDevice(u, s.deviceId)) d.onDevices?.(s.userId, devicesOn(u))
     },
     conversationsOf(userId: string): Promise<UserConversations> {
       const u = users.get(userId)

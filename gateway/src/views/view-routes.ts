@@ -1,10 +1,10 @@
 import {
-  ConversationId,
   HistoryQuery,
   type HistoryResponse,
   type InboxResponse,
   type MessageStatusResponse,
 } from '@chatapp/contracts'
+import { memberNow } from '../conversation/member-now.js'
 import type { MembershipPort } from '../ports.js'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { ViewReads } from './view-reads.js'
@@ -14,7 +14,6 @@ export interface ViewRoutesContext {
   membership: Pick<MembershipPort, 'isMember'>
 }
 
-const CONVERSATION_ID = new RegExp(ConversationId.pattern!)
 const SEQ = /^[0-9]{1,15}$/
 
 /**
@@ -29,10 +28,7 @@ const SEQ = /^[0-9]{1,15}$/
  * an empty member list.
  */
 export const viewRoutes = (ctx: ViewRoutesContext): HttpRoute[] => {
-  const allowed = async (conversationId: string | undefined, userId: string) =>
-    conversationId !== undefined &&
-    CONVERSATION_ID.test(conversationId) &&
-    (await ctx.membership.isMember(conversationId, userId))
+  const allowed = memberNow(ctx.membership)
   return [
     defineRoute({
       method: 'GET',

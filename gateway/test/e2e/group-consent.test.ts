@@ -98,11 +98,17 @@ t.test(
 )
 
 t.test('a user reads and changes who may add them to groups', async (t) => {
-  t.same((await http('GET', '/v1/users/me/settings', undefined, carl.token)).body, { groupAdds: 'everyone' })
+  t.same((await http('GET', '/v1/users/me/settings', undefined, carl.token)).body, {
+    groupAdds: 'everyone',
+    pushContent: 'full',
+  })
   const put = await setGroupAdds(carl, 'contacts')
   t.equal(put.status, 200)
-  t.same(put.body, { groupAdds: 'contacts' })
-  t.same((await http('GET', '/v1/users/me/settings', undefined, carl.token)).body, { groupAdds: 'contacts' })
+  t.same(put.body, { groupAdds: 'contacts', pushContent: 'full' }, 'a PUT without pushContent leaves it')
+  t.same((await http('GET', '/v1/users/me/settings', undefined, carl.token)).body, {
+    groupAdds: 'contacts',
+    pushContent: 'full',
+  })
   const bad = await setGroupAdds(carl, 'friends of friends')
   t.equal(bad.status, 400)
   t.equal((await http('GET', '/v1/users/me/settings')).status, 401)

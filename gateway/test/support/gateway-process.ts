@@ -34,6 +34,7 @@ export const startGatewayProcess = async (
       GATEWAY_PORT: '0',
       GATEWAY_OPS_PORT: '0',
       JWT_PRIVATE_KEY_FILE: join(keys, 'jwt.pem'),
+      PUSH_VAPID_KEY_FILE: join(keys, 'vapid.pem'),
       LOG_LEVEL: 'info',
       ...env,
     },

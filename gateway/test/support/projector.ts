@@ -26,7 +26,8 @@ export interface ProjectorProcess {
 
 const MAIN = fileURLToPath(new URL('../../../projector/dist/main.js', import.meta.url))
 
-const ended = async (proc: ChildProcess, signal: NodeJS.Signals) => {
+/** Signals a child process and resolves once it has exited (at once if it has already). */
+export const ended = async (proc: ChildProcess, signal: NodeJS.Signals) => {
   if (proc.exitCode !== null || proc.signalCode !== null) return
   const exited = once(proc, 'exit')
   proc.kill(signal)

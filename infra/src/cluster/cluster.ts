@@ -25,6 +25,7 @@ export interface ClusterOptions {
   gateways?: number
   projectors?: number
   mediaWorkers?: number
+  pushWorkers?: number
   /** Replicas of every stream and KV bucket (default 3: every node has every stream). */
   replicas?: number
   /**
@@ -93,6 +94,13 @@ const ensureSigningKey = (path: string): void => {
   writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
 }
 
+/** The P-256 key of VAPID (RFC 8292), created before the services start so that none races to. */
+const ensureVapidKey = (path: string): void => {
+  if (existsSync(path)) return
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+}
+
 /**
  * The whole system as production runs it, on this machine: three nats-servers from
  * `infra/deploy/nats/cluster.conf` (R3 streams and KV), gateways behind haproxy from
@@ -123,7 +131,7 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
   })
   let nc: NatsConnection | undefined
   const cleanup = async () => {
-    await set.stopAll(['gateway', 'projector', 'media-worker', 'haproxy'])
+    await set.stopAll(['gateway', 'projector', 'media-worker', 'push-worker', 'haproxy'])
     if (ephemeral) await dropNamespaceData(stack, ns).catch(() => {})
     await nc?.close().catch(() => {})
     await set.stopAll(['nats'])
@@ -144,6 +152,9 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
 
     const keyFile = join(dataDir, 'jwt-ed25519.pem')
     ensureSigningKey(keyFile)
+    // Gateways tell browsers the VAPID public key, push workers sign with it: one key for all.
+    const vapidKeyFile = join(dataDir, 'vapid-p256.pem')
+    ensureVapidKey(vapidKeyFile)
     const common: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       ...stackEnv(stack),
@@ -153,6 +164,7 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
       OPS_HOST: '127.0.0.1',
       LOG_LEVEL: o.logLevel ?? 'warn',
       JWT_PRIVATE_KEY_FILE: keyFile,
+      PUSH_VAPID_KEY_FILE: vapidKeyFile,
       // haproxy appends the client's address (option forwardfor).
       TRUSTED_PROXY_HOPS: '1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -185,6 +197,7 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
       ['gateway', o.gateways ?? 2],
       ['projector', o.projectors ?? 2],
       ['media-worker', o.mediaWorkers ?? 2],
+      ['push-worker', o.pushWorkers ?? 1],
     ]
     const services: ProcessDef[] = []
     for (const [kind, count] of counts)

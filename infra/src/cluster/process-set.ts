@@ -1,6 +1,6 @@
 import { type Child, exited, killChild, spawnChild, stopChild } from '../child.js'
 
-export type ProcessKind = 'nats' | 'gateway' | 'projector' | 'media-worker' | 'haproxy'
+export type ProcessKind = 'nats' | 'gateway' | 'projector' | 'media-worker' | 'push-worker' | 'haproxy'
 
 /** How to run one process of a cluster, again and again on the same ports and data. */
 export interface ProcessDef {
@@ -27,7 +27,7 @@ export interface ClusterProcess {
   /** The current process id; undefined while it is down. */
   readonly pid: number | undefined
   readonly running: boolean
-  /** nats: client, cluster, monitor; gateway: http, ops; projector and media-worker: ops; haproxy: http. */
+  /** nats: client, cluster, monitor; gateway: http, ops; projector, media-worker and push-worker: ops; haproxy: http. */
   readonly ports: Readonly<Record<string, number>>
   readonly urls: Readonly<Record<string, string>>
   /** stdout and stderr of every run of it, appended. */

@@ -28,6 +28,7 @@ t.test(
         'projector-2',
         'media-worker-1',
         'media-worker-2',
+        'push-worker-1',
         'haproxy',
       ],
     )

@@ -15,10 +15,14 @@ export interface OutboxRow {
   payload: string
 }
 
-/** Where each kind of effect is published: the user stream's subjects, or the media work queue. */
+/**
+ * Where each kind of effect is published: the user stream's subjects, the media or the push work
+ * queue. Without `pushJobs` a message's push job is dropped here (a deployment without push
+ * notifications does not pay for them, ADR 0190): undefined.
+ */
 export const outboxRoute =
-  (n: Names, shard: number) =>
-  (x: Effect, seq: number): OutboxRow => {
+  (n: Names, shard: number, o: { pushJobs?: boolean } = {}) =>
+  (x: Effect, seq: number): OutboxRow | undefined => {
     switch (x.kind) {
       case 'notice':
         return {
@@ -42,6 +46,15 @@ export const outboxRoute =
           shard,
           seq,
           subject: n.mediaJobSubject(x.job.kind),
+          payload: JSON.stringify(x.job),
+        }
+      case 'push':
+        if (o.pushJobs === false) return undefined
+        return {
+          id: x.id,
+          shard,
+          seq,
+          subject: n.pushJobSubject(x.job.conversationId),
           payload: JSON.stringify(x.job),
         }
       default: {

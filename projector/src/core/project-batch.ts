@@ -179,8 +179,14 @@ export const projectBatch = (
       continue
     }
     states.set(where.conversationId, out.state)
-    if (input.effects)
-      for (const x of effectsOf(event, entry.seq)) r.effects.push(input.effects(x, entry.seq))
+    if (input.effects) {
+      // The conversation as this event left it: a message's push job names its members now.
+      const conv = { kind: out.state.kind, title: out.state.row.title, members: out.state.members.keys() }
+      for (const x of effectsOf(event, entry.seq, conv)) {
+        const row = input.effects(x, entry.seq)
+        if (row) r.effects.push(row)
+      }
+    }
     addChanges(r.plan, out.changes)
     r.applied++
     r.byType[event.type] = (r.byType[event.type] ?? 0) + 1

@@ -30,6 +30,8 @@ const STARTED: Record<ServiceKind, string> = {
   gateway: '"gateway started"',
   projector: '"projector started"',
   'media-worker': '"media-worker started"',
+  // Not started here: the web app's tests need no push notifications.
+  'push-worker': '"push worker started"',
 }
 
 export const startWebStack = async (): Promise<WebStack> => {
@@ -48,6 +50,7 @@ export const startWebStack = async (): Promise<WebStack> => {
     MEDIA_WORKER_OPS_PORT: '0',
     PROJECTOR_LINGER_MS: '0',
     JWT_PRIVATE_KEY_FILE: join(keys, 'jwt.pem'),
+    PUSH_VAPID_KEY_FILE: join(keys, 'vapid.pem'),
     // As `make dev`: the allowlist is the default; the page is allowed as the gateway's own origin.
     ALLOWED_ORIGINS: 'http://example.invalid',
     // Every person registers and logs in from the same address here.

@@ -1,0 +1,275 @@
+import { type Names, type PushContent, type PushJob, pushJobDecoder } from '@chatapp/contracts'
+import type { Logger } from '@chatapp/kit'
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream'
+import { nanos } from '@nats-io/nats-core'
+import type { ConversationMutes } from '../mutes.js'
+import type { PushTargets } from '../push-targets.js'
+import { type Delivery, planBurst } from './plan.js'
+import type { FailReason, PushMetrics } from './push-metrics.js'
+import { backoffMs, type Outcome, type RetryPolicy } from './retry.js'
+import type { PushTransport } from './transport.js'
+
+/** What the worker reads of the accounts: display names and the per-user content setting. */
+export interface UserFacts {
+  of(userIds: readonly string[]): Promise<Map<string, { displayName: string; pushContent: PushContent }>>
+}
+
+export interface PushWorkerOptions {
+  js: JetStreamClient
+  names: Names
+  log: Logger
+  metrics: PushMetrics
+  targets: PushTargets
+  mutes: ConversationMutes
+  users: UserFacts
+  /** Devices with a live socket now, per user (presence.ts's `readPresence`). */
+  online(userIds: readonly string[]): Promise<Map<string, Set<string>>>
+  transports: Record<'webpush' | 'webhook', PushTransport>
+  /** How long a burst of one conversation is collected before its notifications go. */
+  coalesceMs: number
+  ackWaitMs: number
+  retry: RetryPolicy
+  /** Failed notifications in a row after which a target is dead. */
+  maxFailures: number
+  /** Requests in flight at once. */
+  concurrency: number
+  operatorContent: PushContent
+  now?: () => number
+  random?: () => number
+  /** After a delivery was settled and recorded (a test crashes the process here). */
+  onSettled?: (d: Delivery, outcome: Outcome) => void
+}
+
+export const pushConsumerConfig = (n: Names, ackWaitMs: number) => ({
+  durable_name: n.pushWorkerConsumer,
+  ack_policy: AckPolicy.Explicit,
+  deliver_policy: DeliverPolicy.All,
+  filter_subject: n.pushJobsAll,
+  ack_wait: nanos(ackWaitMs),
+  max_deliver: -1,
+  // Jobs are held for the coalescing window: a burst over many conversations is many jobs at once.
+  max_ack_pending: 20_000,
+})
+
+export const ensurePushConsumer = async (
+  jsm: JetStreamManager,
+  n: Names,
+  ackWaitMs: number,
+): Promise<void> => {
+  const config = pushConsumerConfig(n, ackWaitMs)
+  try {
+    await jsm.consumers.info(n.pushJobStream, n.pushWorkerConsumer)
+    await jsm.consumers.update(n.pushJobStream, n.pushWorkerConsumer, { ack_wait: config.ack_wait })
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError && e.status === 404)) throw e
+    await jsm.consumers.add(n.pushJobStream, config)
+  }
+}
+
+interface Burst {
+  conversationId: string
+  items: { job: PushJob; msg: JsMsg }[]
+  timer?: NodeJS.Timeout
+}
+
+const semaphore = (n: number) => {
+  let free = n
+  const waiting: (() => void)[] = []
+  return async <T>(f: () => Promise<T>): Promise<T> => {
+    if (free === 0) await new Promise<void>((r) => waiting.push(r))
+    else free--
+    try {
+      return await f()
+    } finally {
+      const next = waiting.shift()
+      if (next) next()
+      else free++
+    }
+  }
+}
+
+/**
+ * The push sender (ADR 0190): a durable consumer of the push work queue, which the projector's
+ * reactor fills with one job per accepted message (ADR 0150). Jobs of one conversation are
+ * collected for `coalesceMs` (a burst), then each target of an offline, not muting recipient gets
+ * one notification for the burst. A job is acknowledged once every target of its burst was
+ * settled and recorded, so a crash means the burst comes back (after `ackWaitMs`), and the marks
+ * (`push_marks`: per target and conversation, the newest sequence told) keep a target that was
+ * already told from being told again. Held jobs renew their lease with `working()`.
+ */
+export const startPushWorker = async (o: PushWorkerOptions) => {
+  const now = o.now ?? Date.now
+  const random = o.random ?? Math.random
+  const consumer = await o.js.consumers.get(o.names.pushJobStream, o.names.pushWorkerConsumer)
+  const bursts = new Map<string, Burst>()
+  const held = new Set<JsMsg>()
+  const inFlight = new Set<Promise<void>>()
+  const limit = semaphore(o.concurrency)
+  let stopped = false
+
+  const lease = setInterval(
+    () => {
+      for (const m of held) m.working()
+    },
+    Math.max(200, Math.floor(o.ackWaitMs / 3)),
+  )
+  lease.unref()
+
+  const recordFailure = async (d: Delivery, reason: FailReason, detail: string) => {
+    const kind = d.target.kind
+    o.metrics.failed(kind, reason)
+    if (reason === 'gone') await o.targets.markDead(d.target.id, detail, now())
+    else if (await o.targets.failed(d.target.id, detail, o.maxFailures, now()))
+      o.log.warn({ targetId: d.target.id, detail }, 'push target failed too often: dead')
+  }
+
+  const deliver = async (d: Delivery): Promise<void> => {
+    const kind = d.target.kind
+    o.metrics.attempted(kind)
+    for (let attempt = 1; ; attempt++) {
+      // A request that cannot even be built (a subscription key no curve point, a URL that no
+      // longer parses) is this target's failure, never the burst's: the others are still told.
+      const outcome = await limit(() => o.transports[kind].send(d)).catch((err: unknown): Outcome => {
+        o.log.warn({ err, targetId: d.target.id }, 'push request could not be made')
+        return { kind: 'refused', status: 0 }
+      })
+      switch (outcome.kind) {
+        case 'accepted':
+          await o.targets.mark(d.target.id, d.notification.conversationId, d.seq, now())
+          await o.targets.succeeded(d.target.id)
+          o.metrics.sent(kind, Math.max(0, now() - d.oldestAt) / 1000)
+          break
+        case 'gone':
+          await recordFailure(d, 'gone', `HTTP ${outcome.status}: the subscription is gone`)
+          break
+        case 'refused':
+          await recordFailure(d, 'refused', `HTTP ${outcome.status}`)
+          break
+        case 'retry':
+          // Stopping does not cut retries short: they are bounded, and a SIGKILL after the grace
+          // period only means the burst is delivered again (the marks skip who was told).
+          if (attempt < o.retry.maxAttempts) {
+            o.metrics.retried(kind)
+            const wait = backoffMs(o.retry, attempt, random(), outcome.retryAfterMs)
+            await new Promise((r) => setTimeout(r, wait))
+            continue
+          }
+          await recordFailure(d, outcome.reason, `${outcome.reason} after ${attempt} attempts`)
+          break
+        default: {
+          const never: never = outcome
+          throw new Error(`unknown outcome ${JSON.stringify(never)}`)
+        }
+      }
+      o.onSettled?.(d, outcome)
+      return
+    }
+  }
+
+  const settleBurst = async (b: Burst): Promise<void> => {
+    const jobs = b.items.map((x) => x.job)
+    o.metrics.burst(jobs.length)
+    const users = [...new Set(jobs.flatMap((j) => j.recipients))]
+    const targets = await o.targets.ofUsers(users)
+    const owners = [...new Set(targets.map((t) => t.userId))]
+    const at = now()
+    const [muted, marks, facts] = await Promise.all([
+      o.mutes.mutedAmong(b.conversationId, owners, at),
+      o.targets.marks(
+        targets.map((t) => t.id),
+        b.conversationId,
+      ),
+      o.users.of([...owners, ...new Set(jobs.map((j) => j.senderId))]),
+    ])
+    const online = await o.online(owners.filter((u) => !muted.has(u)))
+    const { deliveries, skipped } = planBurst({
+      jobs,
+      targets,
+      online,
+      muted,
+      marks,
+      content: new Map([...facts].map(([u, f]) => [u, f.pushContent])),
+      operatorContent: o.operatorContent,
+      names: new Map([...facts].map(([u, f]) => [u, f.displayName])),
+    })
+    for (const [reason, n] of Object.entries(skipped)) o.metrics.skipped(reason as keyof typeof skipped, n)
+    await Promise.all(deliveries.map(deliver))
+  }
+
+  const flush = (b: Burst) => {
+    clearTimeout(b.timer)
+    if (bursts.get(b.conversationId) !== b) return
+    bursts.delete(b.conversationId)
+    const p = settleBurst(b)
+      .then(
+        () => {
+          for (const x of b.items) x.msg.ack()
+        },
+        (err: unknown) => {
+          // PostgreSQL or NATS away: the burst comes back; targets already told are marked.
+          o.log.warn({ err, conversationId: b.conversationId }, 'push burst failed; it will be retried')
+          for (const x of b.items) x.msg.nak(1000)
+        },
+      )
+      .finally(() => {
+        for (const x of b.items) held.delete(x.msg)
+        inFlight.delete(p)
+      })
+    inFlight.add(p)
+  }
+
+  const take = (msg: JsMsg) => {
+    const d = pushJobDecoder.decode(msg.data)
+    if (!d.ok) {
+      o.log.error({ seq: msg.seq, error: d.error }, 'invalid push job: terminated')
+      msg.term('invalid push job')
+      return
+    }
+    held.add(msg)
+    const id = d.value.conversationId
+    const b = bursts.get(id)
+    if (b) {
+      b.items.push({ job: d.value, msg })
+      return
+    }
+    const fresh: Burst = { conversationId: id, items: [{ job: d.value, msg }] }
+    bursts.set(id, fresh)
+    fresh.timer = setTimeout(() => flush(fresh), o.coalesceMs)
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const batch = await consumer.fetch({ max_messages: 256, expires: 1000 })
+        for await (const m of batch) take(m)
+      } catch (e) {
+        if (stopped) return
+        o.log.warn({ err: e }, 'push job pull failed; retrying')
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+  })()
+  o.log.info({ consumer: o.names.pushWorkerConsumer, coalesceMs: o.coalesceMs }, 'push worker consuming')
+
+  return {
+    /** Bursts collecting or being sent (tests). */
+    busy: () => bursts.size + inFlight.size,
+    /** Stops taking jobs, sends the bursts collected so far, and waits for them. */
+    async stop() {
+      stopped = true
+      await loop
+      for (const b of [...bursts.values()]) flush(b)
+      while (inFlight.size > 0) await Promise.all([...inFlight])
+      clearInterval(lease)
+    },
+  }
+}
+
+export type PushWorker = Awaited<ReturnType<typeof startPushWorker>>
