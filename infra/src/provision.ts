@@ -58,7 +58,7 @@ const assertReplicated = async (jsm: JetStreamManager, ns: string, streams: stri
 
 /**
  * Creates (or updates to the current spec) everything a namespace needs: shard streams, the user,
- * media-job and dead-letter streams, KV buckets, the S3 bucket and the database schema. Idempotent,
+ * media-job and dead-letter streams, KV buckets, the media and archive S3 buckets and the database schemas. Idempotent,
  * so `make dev` runs it on every start.
  */
 export const provision = async (o: ProvisionOptions): Promise<void> => {
@@ -83,6 +83,7 @@ export const provision = async (o: ProvisionOptions): Promise<void> => {
   const s3 = s3Client(o.s3)
   try {
     await ensureBucket(s3, n.s3Bucket)
+    await ensureBucket(s3, n.archiveBucket)
   } finally {
     s3.destroy()
   }

@@ -2,6 +2,7 @@ import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
 import { ident, inTransaction } from './db.js'
+import type { ArchiveSource } from './archived-log-reader.js'
 import { openOrm } from './orm.js'
 import { compareViews, type RowDifference } from './view-compare.js'
 import { fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
@@ -15,6 +16,8 @@ export interface VerifyOptions {
   batch: number
   conversationId?: string
   onProgress?: (events: number) => void
+  /** History older than the streams (ADR 0201). */
+  archive?: ArchiveSource
 }
 
 export interface VerifyResult {
@@ -42,6 +45,7 @@ export const verify = async (o: VerifyOptions): Promise<VerifyResult> => {
       target,
       batch: o.batch,
       ...(o.conversationId ? { conversationId: o.conversationId } : {}),
+      ...(o.archive ? { archive: o.archive } : {}),
     }
     const events = await fillViews({
       ...base,

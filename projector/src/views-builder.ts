@@ -4,7 +4,7 @@ import type pg from 'pg'
 import { applyBatch, applyIn } from './applier.js'
 import { dropSecondaryIndexes, restoreSecondaryIndexes } from './bulk-fill.js'
 import type { Queryable } from './db.js'
-import { readLog } from './log-reader.js'
+import { type ArchiveSource, readArchivedLog } from './archived-log-reader.js'
 import { readOffset, shardLockKey } from './offsets.js'
 import { StateCache } from './state-cache.js'
 
@@ -23,6 +23,8 @@ export interface BuildOptions {
   onProgress?: (p: { shard: number; seq: number; events: number }) => void
   /** The target's secondary indexes are dropped for the fill (see fillViews). */
   bulk?: boolean
+  /** Where history older than the streams is read (ADR 0201); without it, the streams only. */
+  archive?: ArchiveSource
 }
 
 const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
@@ -42,7 +44,7 @@ export const buildViews = async (o: BuildOptions): Promise<number> => {
     const from = (await readOffset(o.pool, o.target, shard)) + 1
     const until = o.untilSeqs?.[shard]
     if (until !== undefined && until < from) return
-    const log = readLog(o.js, o.jsm, {
+    const log = readArchivedLog(o.js, o.jsm, o.archive, {
       stream: o.names.convStream(shard),
       ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
       fromSeq: from,
@@ -125,7 +127,7 @@ export const holdAndCatchUp = async (
   for (const shard of shardsOf(o)) {
     const from = (await readOffset(db, o.target, shard)) + 1
     if (offsets[shard]! < from) continue
-    for await (const entries of readLog(o.js, o.jsm, {
+    for await (const entries of readArchivedLog(o.js, o.jsm, o.archive, {
       stream: o.names.convStream(shard),
       ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
       fromSeq: from,
