@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client'
 import { ShardLeases } from '../shard-leases.js'
 import { openArchiveDb } from './archive-heads.js'
 import { createArchiveMetrics } from './archive-metrics.js'
-import { type SegmentLimits, ShardArchiver } from './shard-archiver.js'
+import { type SegmentLimits, ShardArchiver, type ShardArchiverOptions } from './shard-archiver.js'
 import type { HotWindow } from './trimmer.js'
 
 export interface ArchiversOptions {
@@ -22,6 +22,8 @@ export interface ArchiversOptions {
   log: Logger
   registry?: Registry
   leaseRetryMs?: number
+  /** Test hook (ShardArchiverOptions.onStep). */
+  onStep?: ShardArchiverOptions['onStep']
 }
 
 export interface RunningArchivers {
@@ -70,6 +72,7 @@ export const startArchivers = async (o: ArchiversOptions): Promise<RunningArchiv
         pollMs: o.pollMs,
         log: o.log,
         ...(metrics ? { metrics } : {}),
+        ...(o.onStep ? { onStep: o.onStep } : {}),
       })
       await a.start()
       running.set(shard, a)
@@ -82,12 +85,13 @@ export const startArchivers = async (o: ArchiversOptions): Promise<RunningArchiv
   })
   await leases.start()
   o.log.info({ shards: leases.shards(), hot: o.hot, limits: o.limits }, 'archiving')
+  let stopping: Promise<void> | undefined
   return {
     shards: () => leases.shards(),
     checkpoint: (shard) => running.get(shard)?.checkpoint().archivedTo,
-    async stop() {
-      await leases.stop()
-      await db.close()
+    stop() {
+      stopping ??= leases.stop().then(() => db.close())
+      return stopping
     },
   }
 }
