@@ -86,22 +86,28 @@ export const s3ArchiveStore = (s3: S3Client, bucket: string): ArchiveStore => {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
     },
     async checkpoint(shard) {
-      let bytes: Uint8Array
-      try {
-        bytes = await body(checkpointKey(shard))
-      } catch (e) {
-        if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined
-        throw e
+      // S3 replaces an object atomically; s3rver (the local endpoint) rewrites the file in place,
+      // so a read racing a write can see half of it: a checkpoint that does not parse is read
+      // again a few times before it counts as corrupt.
+      for (let attempt = 0; ; attempt++) {
+        let bytes: Uint8Array
+        try {
+          bytes = await body(checkpointKey(shard))
+        } catch (e) {
+          if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined
+          throw e
+        }
+        let v: unknown
+        try {
+          v = JSON.parse(Buffer.from(bytes).toString('utf8'))
+        } catch {
+          v = undefined
+        }
+        if (isArchiveCheckpoint(v) && v.shard === shard) return v
+        if (attempt >= 4)
+          throw new ArchiveFormatError(`the archive checkpoint of shard ${shard} is not an ArchiveCheckpoint`)
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)))
       }
-      let v: unknown
-      try {
-        v = JSON.parse(Buffer.from(bytes).toString('utf8'))
-      } catch {
-        v = undefined
-      }
-      if (!isArchiveCheckpoint(v) || v.shard !== shard)
-        throw new ArchiveFormatError(`the archive checkpoint of shard ${shard} is not an ArchiveCheckpoint`)
-      return v
     },
     async writeCheckpoint(cp) {
       await s3.send(
