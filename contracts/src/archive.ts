@@ -26,7 +26,7 @@ export const ArchiveSegmentHeader = Type.Object(
   {
     $id: 'ArchiveSegmentHeader',
     description:
-      "First line of an archive segment: the stream range it covers (every sequence from fromSeq to toSeq that the stream held is in it), how many messages, and the time of the first and last. ",
+      'First line of an archive segment: the stream range it covers (every sequence from fromSeq to toSeq that the stream held is in it), how many messages, and the time of the first and last. ',
   },
 )
 export type ArchiveSegmentHeader = Static<typeof ArchiveSegmentHeader>
@@ -44,7 +44,10 @@ export const ArchiveRecord = Type.Object(
     /** … else base64. */
     b64: Type.Optional(Type.String()),
   },
-  { $id: 'ArchiveRecord', description: 'One stored message of a shard stream, as archived (a segment line).' },
+  {
+    $id: 'ArchiveRecord',
+    description: 'One stored message of a shard stream, as archived (a segment line).',
+  },
 )
 export type ArchiveRecord = Static<typeof ArchiveRecord>
 

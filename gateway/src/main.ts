@@ -3,12 +3,14 @@ import { names } from '@chatapp/contracts'
 import {
   ConfigReader,
   connectNats,
+  createArchiveReader,
   createLogger,
   natsConnectionMetrics,
   natsUp,
   onShutdown,
   readCommon,
   readS3,
+  s3ArchiveStore,
   startOpsServer,
 } from '@chatapp/kit'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -18,6 +20,7 @@ import { readAccountsConfig } from './accounts/config.js'
 import { createPasswordHasher } from './accounts/password-hasher.js'
 import { createSessionRevocations } from './accounts/session-revocations.js'
 import { createTokenService, loadOrCreateKeyFile } from './accounts/token-service.js'
+import { pgArchiveHeads } from './archive/archive-heads.js'
 import { readGatewayConfig } from './config.js'
 import { openGatewayDb } from './db/gateway-db.js'
 import { startGateway } from './gateway.js'
@@ -114,6 +117,11 @@ const purge = setInterval(() => {
 }, 3_600_000)
 purge.unref()
 const reads = pgViewReads(views, n.dbSchemas.views)
+// History older than the hot log is read from the archive the projector's archivers write.
+const archive = {
+  reader: createArchiveReader(s3ArchiveStore(s3, n.archiveBucket), { cacheSegments: 32 }),
+  heads: pgArchiveHeads(views, n.dbSchemas.archive),
+}
 let media: MediaService | undefined
 
 const gateway = await startGateway(config, {
@@ -125,6 +133,7 @@ const gateway = await startGateway(config, {
   registry: ops.registry,
   sentLookup: reads,
   revocations,
+  archive,
   media: (ctx) => {
     media = createMediaService({
       repo: mediaRepo(db.orm, n.dbSchemas.views),

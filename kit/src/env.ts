@@ -189,7 +189,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['projector'],
     '… or when its first message is this old (bounds the archive lag when traffic is low).',
   ),
-  v('ARCHIVE_POLL_MS', '1000', ['projector'], 'How often an archiver with nothing new looks at its stream again.'),
+  v(
+    'ARCHIVE_POLL_MS',
+    '1000',
+    ['projector'],
+    'How often an archiver with nothing new looks at its stream again.',
+  ),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
   v('AUTH_RATE_BURST', '10', ['gateway'], 'Register and login requests one client address may burst.'),

@@ -200,7 +200,16 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
           const rows = await archiveStatus(jsm, store, n)
           print(rows, () =>
             renderTable(
-              ['shard', 'archived to', 'hot from', 'last seq', 'segments', 'archive bytes', 'lag', 'oldest unarchived'],
+              [
+                'shard',
+                'archived to',
+                'hot from',
+                'last seq',
+                'segments',
+                'archive bytes',
+                'lag',
+                'oldest unarchived',
+              ],
               rows.map((r) => [
                 r.shard,
                 r.archivedTo,
@@ -217,7 +226,10 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         }
         const r = await verifyArchive(jsm, store, n)
         print(r, () => {
-          const total = r.shards.reduce((a, s) => ({ seg: a.seg + s.segments, ev: a.ev + s.events }), { seg: 0, ev: 0 })
+          const total = r.shards.reduce((a, s) => ({ seg: a.seg + s.segments, ev: a.ev + s.events }), {
+            seg: 0,
+            ev: 0,
+          })
           const head = `verified ${total.seg} segments, ${total.ev} events, ${r.shards.length} shards`
           if (r.problems.length === 0) return `${head}\nno problems`
           return `${head}\n${r.problems.length} problem(s):\n${renderTable(

@@ -1,7 +1,7 @@
 import { decodeEvent, type Names, parseConvSubject } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
-import { summarise } from './core/summary.js'
 import { type ArchiveSource, readArchivedLog } from './archived-log-reader.js'
+import { summarise } from './core/summary.js'
 
 export interface ReplayLine {
   seq: number

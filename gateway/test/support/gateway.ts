@@ -7,7 +7,7 @@ import {
   type TokenService,
 } from '../../src/accounts/token-service.js'
 import { defaultGatewayConfig, type GatewayConfig } from '../../src/config.js'
-import { type Gateway, startGateway, WS_PATH } from '../../src/gateway.js'
+import { type Gateway, type GatewayDeps, startGateway, WS_PATH } from '../../src/gateway.js'
 import type { UserDirectory } from '../../src/ports.js'
 
 /**
@@ -26,8 +26,14 @@ export const memoryDirectory = (
 export interface TestGateways {
   tokens: TokenService
   users: Set<string>
-  /** `deps.nc` replaces the namespace's connection (a gateway behind a faulty link). */
-  start(over?: Partial<GatewayConfig>, deps?: { nc?: NatsConnection }): Promise<Gateway & { url: string }>
+  /**
+   * `deps.nc` replaces the namespace's connection (a gateway behind a faulty link); `deps.archive`
+   * lets it read history the hot log no longer holds.
+   */
+  start(
+    over?: Partial<GatewayConfig>,
+    deps?: { nc?: NatsConnection; archive?: GatewayDeps['archive'] },
+  ): Promise<Gateway & { url: string }>
   token(userId: string, deviceId?: string): Promise<string>
 }
 
@@ -48,6 +54,7 @@ export const testGateways = async (
         log: createLogger('gateway-test', process.env.TEST_LOG ?? 'silent'),
         tokens,
         directory: memoryDirectory(users),
+        ...(deps.archive ? { archive: deps.archive } : {}),
       })
       return Object.assign(gw, { url: `ws://127.0.0.1:${gw.port}${WS_PATH}` })
     },

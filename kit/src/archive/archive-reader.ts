@@ -35,7 +35,8 @@ export const createArchiveReader = (store: ArchiveStore, o: { cacheSegments?: nu
   }
 
   /** How far the shard's archive is complete (0: nothing archived). */
-  const archivedTo = async (shard: number): Promise<number> => (await store.checkpoint(shard))?.archivedTo ?? 0
+  const archivedTo = async (shard: number): Promise<number> =>
+    (await store.checkpoint(shard))?.archivedTo ?? 0
 
   /** Archived messages of `shard` with `after < seq <= upTo` (and ≤ the checkpoint), in order. */
   async function* read(
@@ -64,7 +65,9 @@ export const createArchiveReader = (store: ArchiveStore, o: { cacheSegments?: nu
       if (ref.toSeq >= end) return
     }
     if (expected <= end)
-      throw new ArchiveFormatError(`archive of shard ${shard} ends at ${expected - 1}, its checkpoint at ${end}`)
+      throw new ArchiveFormatError(
+        `archive of shard ${shard} ends at ${expected - 1}, its checkpoint at ${end}`,
+      )
   }
 
   return { read, archivedTo, store }

@@ -36,7 +36,8 @@ const raw = (m: DecodedMessage) => ({ ...m, header: (h: string) => m.headers[h] 
 export const withArchive = (log: ConversationLog, o: ArchivedLogOptions): ConversationLog => {
   const n = o.names
   const streamOf = (id: string) => n.convStream(n.shardOf(id))
-  const firstHot = async (stream: string): Promise<number> => (await o.jsm.streams.info(stream)).state.first_seq
+  const firstHot = async (stream: string): Promise<number> =>
+    (await o.jsm.streams.info(stream)).state.first_seq
 
   const fromArchive = async function* (id: string, after: number, upTo: number, lane?: Lane) {
     const stream = streamOf(id)

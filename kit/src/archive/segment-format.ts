@@ -155,7 +155,8 @@ export const decodeSegment = (ref: SegmentRef, body: Uint8Array): DecodedSegment
   if (!isArchiveSegmentHeader(header)) return bad('the header line is not an ArchiveSegmentHeader')
   if (header.fromSeq !== ref.fromSeq || header.toSeq !== ref.toSeq || header.shard !== ref.shard)
     return bad(`header range ${header.fromSeq}..${header.toSeq} ≠ key ${ref.fromSeq}..${ref.toSeq}`)
-  if (lines.length - 1 !== header.count) return bad(`${lines.length - 1} records, header says ${header.count}`)
+  if (lines.length - 1 !== header.count)
+    return bad(`${lines.length - 1} records, header says ${header.count}`)
   const messages: DecodedMessage[] = []
   let prev = header.fromSeq - 1
   for (let i = 1; i < lines.length; i++) {
@@ -165,12 +166,18 @@ export const decodeSegment = (ref: SegmentRef, body: Uint8Array): DecodedSegment
     } catch {
       return bad(`line ${i + 1} is not JSON`)
     }
-    if (!isArchiveRecord(r))
-      return bad(`line ${i + 1} is not an ArchiveRecord`)
-    if (r.seq <= prev || r.seq > header.toSeq) return bad(`line ${i + 1}: sequence ${r.seq} out of order or range`)
+    if (!isArchiveRecord(r)) return bad(`line ${i + 1} is not an ArchiveRecord`)
+    if (r.seq <= prev || r.seq > header.toSeq)
+      return bad(`line ${i + 1}: sequence ${r.seq} out of order or range`)
     prev = r.seq
     const data = r.text !== undefined ? Buffer.from(r.text, 'utf8') : Buffer.from(r.b64!, 'base64')
-    messages.push({ seq: r.seq, subject: r.subject, at: r.at, headers: r.headers, data: new Uint8Array(data) })
+    messages.push({
+      seq: r.seq,
+      subject: r.subject,
+      at: r.at,
+      headers: r.headers,
+      data: new Uint8Array(data),
+    })
   }
   if (prev !== header.toSeq) return bad(`last record ${prev} ≠ toSeq ${header.toSeq}`)
   return { ok: true, header, messages }

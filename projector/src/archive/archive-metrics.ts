@@ -74,10 +74,19 @@ export const createArchiveMetrics = (registry: Registry) => {
     failures,
     lost,
     /** Per pass: where the stream and the archive stand. */
-    observe(shard: number, s: StreamState, cp: ArchiveCheckpoint, oldestBufferedAt: number | undefined, now: number) {
+    observe(
+      shard: number,
+      s: StreamState,
+      cp: ArchiveCheckpoint,
+      oldestBufferedAt: number | undefined,
+      now: number,
+    ) {
       const l = { shard }
       lagEvents.set(l, Math.max(0, s.last_seq - cp.archivedTo))
-      lagSeconds.set(l, s.last_seq > cp.archivedTo && oldestBufferedAt ? Math.max(0, (now - oldestBufferedAt) / 1000) : 0)
+      lagSeconds.set(
+        l,
+        s.last_seq > cp.archivedTo && oldestBufferedAt ? Math.max(0, (now - oldestBufferedAt) / 1000) : 0,
+      )
       archivedBytes.set(l, cp.bytes)
       archivedSeq.set(l, cp.archivedTo)
       hotBytes.set(l, s.bytes)

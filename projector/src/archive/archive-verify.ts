@@ -3,7 +3,14 @@ import { type ArchiveStore, decodeSegment } from '@chatapp/kit'
 import type { JetStreamManager } from '@nats-io/jetstream'
 
 export interface ArchiveVerifyResult {
-  shards: { shard: number; segments: number; events: number; bytes: number; archivedTo: number; hotFrom: number }[]
+  shards: {
+    shard: number
+    segments: number
+    events: number
+    bytes: number
+    archivedTo: number
+    hotFrom: number
+  }[]
   problems: ArchiveProblem[]
 }
 
@@ -36,8 +43,10 @@ export const verifyArchive = async (
       if (ref.toSeq > archivedTo) break // unrecorded: a crashed archiver's leftover, not the archive
       seen++
       onProgress?.(seen)
-      if (ref.fromSeq > expected) problem(ref.key, 'gap', `sequences ${expected}..${ref.fromSeq - 1} are in no segment`)
-      else if (ref.fromSeq < expected) problem(ref.key, 'overlap', `starts at ${ref.fromSeq}, ${expected - 1} was covered`)
+      if (ref.fromSeq > expected)
+        problem(ref.key, 'gap', `sequences ${expected}..${ref.fromSeq - 1} are in no segment`)
+      else if (ref.fromSeq < expected)
+        problem(ref.key, 'overlap', `starts at ${ref.fromSeq}, ${expected - 1} was covered`)
       expected = Math.max(expected, ref.toSeq + 1)
       segments++
       bytes += ref.bytes
@@ -55,7 +64,11 @@ export const verifyArchive = async (
     if (expected <= archivedTo)
       problem('', 'gap', `the checkpoint says ${archivedTo}, the segments end at ${expected - 1}`)
     if (hotFrom > archivedTo + 1)
-      problem('', 'behind-stream', `the stream starts at ${hotFrom}: ${archivedTo + 1}..${hotFrom - 1} are neither archived nor hot`)
+      problem(
+        '',
+        'behind-stream',
+        `the stream starts at ${hotFrom}: ${archivedTo + 1}..${hotFrom - 1} are neither archived nor hot`,
+      )
     shards.push({ shard, segments, events, bytes, archivedTo, hotFrom })
   }
   return { shards, problems }

@@ -173,7 +173,13 @@ export class ShardArchiver {
       })) {
         if (this.stopped) return false
         for (const e of batch) {
-          this.buffer.push({ seq: e.seq, subject: e.subject, at: e.at ?? 0, headers: e.headers ?? {}, data: e.data })
+          this.buffer.push({
+            seq: e.seq,
+            subject: e.subject,
+            at: e.at ?? 0,
+            headers: e.headers ?? {},
+            data: e.data,
+          })
           this.bufferBytes += e.data.length
           this.bufferedTo = e.seq
           read = true

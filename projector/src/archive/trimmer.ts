@@ -25,7 +25,10 @@ export interface TrimContext {
 }
 
 /** The stored time of the first message at or after `seq` (undefined past the end). */
-const timeAtOrAfter = async (c: TrimContext, seq: number): Promise<{ seq: number; at: number } | undefined> => {
+const timeAtOrAfter = async (
+  c: TrimContext,
+  seq: number,
+): Promise<{ seq: number; at: number } | undefined> => {
   // STREAM.MSG.GET with next_by_subj (taken by the server since 2.9; nats.js does not type it).
   const q = { seq, next_by_subj: c.subjects } as unknown as { seq: number }
   const m = await c.jsm.streams.getMessage(c.stream, q).catch(() => null)
@@ -51,7 +54,9 @@ const consumerFloors = async (c: TrimContext): Promise<number[]> => {
   const out: number[] = []
   for await (const ci of c.jsm.consumers.list(c.stream))
     out.push(
-      ci.config.durable_name ? ci.ack_floor.stream_seq + 1 : Math.min(ci.ack_floor.stream_seq, ci.delivered.stream_seq) + 1,
+      ci.config.durable_name
+        ? ci.ack_floor.stream_seq + 1
+        : Math.min(ci.ack_floor.stream_seq, ci.delivered.stream_seq) + 1,
     )
   return out
 }
@@ -75,7 +80,9 @@ export const trimOnce = async (c: TrimContext, archivedTo: number): Promise<numb
     archivedTo,
     projected,
     consumerFloors: floors,
-    ...(c.hot.maxAgeMs > 0 ? { keepByAge: await firstYoungerThan(c, first, cap, c.now() - c.hot.maxAgeMs) } : {}),
+    ...(c.hot.maxAgeMs > 0
+      ? { keepByAge: await firstYoungerThan(c, first, cap, c.now() - c.hot.maxAgeMs) }
+      : {}),
     ...(c.hot.maxBytes > 0
       ? { keepBySize: keepForSize(first, si.state.messages, si.state.bytes, c.hot.maxBytes) }
       : {}),

@@ -1,8 +1,8 @@
 import { decodeEvent, type Names } from '@chatapp/contracts'
 import { auditEvent, type ConversationAudit, startAudit } from '@chatapp/domain'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
-import { subjectOf } from '../core/project-batch.js'
 import { type ArchiveSource, readArchivedLog } from '../archived-log-reader.js'
+import { subjectOf } from '../core/project-batch.js'
 import { type Finding, finding } from './findings.js'
 
 /**

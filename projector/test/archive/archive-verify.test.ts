@@ -35,7 +35,11 @@ t.test('archive status and verify report a healthy archive, in tables and JSON',
   const projector = await start()
   t.teardown(() => projector.stop())
   const archivers = await archive.start({ maxAgeMs: 500, maxBytes: 0 }, { maxEvents: 6 })
-  await waitFor(async () => (await jsm.streams.info(n.convStream(0))).state.first_seq === 22, 20_000, 'the trim')
+  await waitFor(
+    async () => (await jsm.streams.info(n.convStream(0))).state.first_seq === 22,
+    20_000,
+    'the trim',
+  )
   await archivers.stop()
   await projector.stop()
 

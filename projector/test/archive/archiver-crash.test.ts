@@ -61,17 +61,29 @@ t.test('an archiver killed at any step of a segment resumes without holes or dup
     const { child, reached } = spawnArchiver(stage)
     const key = await reached
     await killHard(child)
-    t.match(key, /^segments\/0000\/\d{16}-\d{16}-[0-9a-f]{64}\.ndjson\.gz$/, `killed after "${stage}" of ${key}`)
+    t.match(
+      key,
+      /^segments\/0000\/\d{16}-\d{16}-[0-9a-f]{64}\.ndjson\.gz$/,
+      `killed after "${stage}" of ${key}`,
+    )
     await more(7)
   }
   const last = (await jsm.streams.info(n.convStream(0))).state.last_seq
   const survivor = await archive.start({ maxAgeMs: 0, maxBytes: 0 }, { maxEvents: 5 })
-  await waitFor(async () => (await archive.reader.archivedTo(0)) >= last, 20_000, 'the archive to reach the end')
+  await waitFor(
+    async () => (await archive.reader.archivedTo(0)) >= last,
+    20_000,
+    'the archive to reach the end',
+  )
   await survivor.stop()
 
   const seqs: number[] = []
   for await (const m of archive.reader.read(0, 0, last)) seqs.push(m.seq)
-  t.same(seqs, Array.from({ length: last }, (_, i) => i + 1), 'every sequence once, in order')
+  t.same(
+    seqs,
+    Array.from({ length: last }, (_, i) => i + 1),
+    'every sequence once, in order',
+  )
   const checked = await verifyArchive(jsm, archive.store, n)
   t.same(checked.problems, [], 'verify finds no problem')
   const listed = []

@@ -19,7 +19,9 @@ const archive = testArchive(tn, n, pool)
 const convs = ['c_retain001', 'c_retain002', 'c_retain003']
 
 const firstSeqs = async () =>
-  Promise.all(Array.from({ length: n.shards }, async (_, s) => (await jsm.streams.info(n.convStream(s))).state))
+  Promise.all(
+    Array.from({ length: n.shards }, async (_, s) => (await jsm.streams.info(n.convStream(s))).state),
+  )
 const projectedAll = async () => {
   for (const [s, st] of (await firstSeqs()).entries()) if ((await offsetOf(s)) < st.last_seq) return false
   return true
@@ -44,7 +46,10 @@ t.test('events older than the hot window leave the stream only once archived and
   const archivers = await archive.start({ maxAgeMs: 1000, maxBytes: 0 })
   const last = (await firstSeqs()).map((s) => s.last_seq)
   await waitFor(
-    async () => (await Promise.all(last.map(async (l, s) => ((await archive.reader.archivedTo(s)) >= l ? 1 : 0)))).every(Boolean),
+    async () =>
+      (
+        await Promise.all(last.map(async (l, s) => ((await archive.reader.archivedTo(s)) >= l ? 1 : 0)))
+      ).every(Boolean),
     20_000,
     'the archive to reach the end of every stream',
   )
@@ -75,25 +80,55 @@ t.test('events older than the hot window leave the stream only once archived and
   await waitFor(projectedAll, 20_000, 'the projector to apply the tail')
 
   const after = await replayAll(convs[0]!)
-  t.same(after.slice(0, before[convs[0]!].length), before[convs[0]!], 'replay reads the archive as the stream read before')
-  t.same(after.slice(-5).map((l) => l.summary.includes('25') || l.type === 'message.sent'), [true, true, true, true, true])
-  t.equal(after.length, before[convs[0]!].length + 5, 'then the stream, with nothing missing and nothing twice')
+  t.same(
+    after.slice(0, before[convs[0]!].length),
+    before[convs[0]!],
+    'replay reads the archive as the stream read before',
+  )
+  t.same(
+    after.slice(-5).map((l) => l.summary.includes('25') || l.type === 'message.sent'),
+    [true, true, true, true, true],
+  )
+  t.equal(
+    after.length,
+    before[convs[0]!].length + 5,
+    'then the stream, with nothing missing and nothing twice',
+  )
   for (const c of convs.slice(1)) t.same(await replayAll(c), before[c], `${c} replays from the archive alone`)
   const fromSeq = await replay(js, jsm, n, convs[1]!, { fromSeq: 10 }, archive.source).next()
   t.ok((fromSeq.value?.seq ?? 0) >= 10, 'replay from a sequence in the archive starts there')
 
-  const base = { js, jsm, pool, databaseUrl: tn.stack.databaseUrl, names: n, batch: 50, archive: archive.source }
-  t.same((await verify(base)).differences, [], 'verify recomputes the views from archive and stream: no difference')
+  const base = {
+    js,
+    jsm,
+    pool,
+    databaseUrl: tn.stack.databaseUrl,
+    names: n,
+    batch: 50,
+    archive: archive.source,
+  }
+  t.same(
+    (await verify(base)).differences,
+    [],
+    'verify recomputes the views from archive and stream: no difference',
+  )
   await projector.stop()
   projecting = false
   const viewsLive = await dump()
   const r = await rebuild(base)
   t.ok(r.events >= 3 * 21 + 5, 'the rebuild read every event, most from the archive')
-  t.equal(await dump(), viewsLive, 'a rebuild from archive and stream gives the views the live projection built')
+  t.equal(
+    await dump(),
+    viewsLive,
+    'a rebuild from archive and stream gives the views the live projection built',
+  )
   t.not(viewsBefore, viewsLive, '(the tail is in them)')
 
   const status = await archiveStatus(jsm, archive.store, n)
-  t.ok(status.every((s) => s.hotFrom > 1 && s.archivedTo >= s.hotFrom - 1 && s.segments > 0), 'status: trimmed, archived')
+  t.ok(
+    status.every((s) => s.hotFrom > 1 && s.archivedTo >= s.hotFrom - 1 && s.segments > 0),
+    'status: trimmed, archived',
+  )
   const checked = await verifyArchive(jsm, archive.store, n)
   t.same(checked.problems, [], 'archive verify: every segment reads back, sequences continuous from 1')
 })

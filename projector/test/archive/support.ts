@@ -9,7 +9,10 @@ import type { ArchiveSource } from '../../src/archived-log-reader.js'
 
 /** The archive of a test namespace: its store, a reader, and archivers started in this process. */
 export const testArchive = (
-  tn: { nc: import('@chatapp/kit').NatsConnection; stack: { databaseUrl: string; s3: import('@chatapp/kit').S3Config } },
+  tn: {
+    nc: import('@chatapp/kit').NatsConnection
+    stack: { databaseUrl: string; s3: import('@chatapp/kit').S3Config }
+  },
   n: Names,
   pool: pg.Pool,
 ) => {
