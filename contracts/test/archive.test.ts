@@ -11,7 +11,16 @@ t.test('archive records carry their payload as text or base64, never both or nei
 })
 
 t.test('segment headers and checkpoints are validated as read back from S3', async (t) => {
-  const header = { v: 1, stream: 'ns-conv-0', shard: 0, fromSeq: 1, toSeq: 9, count: 3, firstAt: 1, lastAt: 2 }
+  const header = {
+    v: 1,
+    stream: 'ns-conv-0',
+    shard: 0,
+    fromSeq: 1,
+    toSeq: 9,
+    count: 3,
+    firstAt: 1,
+    lastAt: 2,
+  }
   t.ok(isArchiveSegmentHeader(header))
   t.notOk(isArchiveSegmentHeader({ ...header, v: 2 }))
   const cp = {

@@ -39,7 +39,10 @@ const cpu = () => {
 try {
   // Chat-like text: words drawn from a small vocabulary (a seeded generator), 20–180 characters,
   // so compression sees repetition of words, not of whole messages.
-  const words = 'the a to and you I it is at on for we be this that meet station seven tickets eat way ok yes no lol see later tomorrow today home work call now soon love thanks sorry what when where why how'.split(' ')
+  const words =
+    'the a to and you I it is at on for we be this that meet station seven tickets eat way ok yes no lol see later tomorrow today home work call now soon love thanks sorry what when where why how'.split(
+      ' ',
+    )
   let seed = 42
   const rand = () => {
     seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0
@@ -63,7 +66,13 @@ try {
       conversationId: c,
       actor: 'u_ann00001',
       at: Date.now(),
-      data: { clientMsgId: `cm_${i}`, deviceId: 'dev1', n: Math.ceil(i / CONVS), kind: 'text', text: textOf() },
+      data: {
+        clientMsgId: `cm_${i}`,
+        deviceId: 'dev1',
+        n: Math.ceil(i / CONVS),
+        kind: 'text',
+        text: textOf(),
+      },
     }
     const data = encodeJson(e as never)
     payloadBytes += data.length
@@ -76,7 +85,9 @@ try {
   await Promise.all(inFlight)
   const seeded = (performance.now() - t0) / 1000
   const last = (await jsm.streams.info(n.convStream(0))).state.last_seq
-  console.log(`seeded ${last} events (${(payloadBytes / 1e6).toFixed(1)} MB of payload) in ${seeded.toFixed(1)} s`)
+  console.log(
+    `seeded ${last} events (${(payloadBytes / 1e6).toFixed(1)} MB of payload) in ${seeded.toFixed(1)} s`,
+  )
 
   const archiver = new ShardArchiver({
     js,
@@ -117,7 +128,15 @@ try {
 
   const lines: string[] = []
   for await (const m of reader.read(0, 0, Math.min(last, SEGMENT)))
-    lines.push(JSON.stringify({ seq: m.seq, subject: m.subject, at: m.at, headers: m.headers, text: Buffer.from(m.data).toString() }))
+    lines.push(
+      JSON.stringify({
+        seq: m.seq,
+        subject: m.subject,
+        at: m.at,
+        headers: m.headers,
+        text: Buffer.from(m.data).toString(),
+      }),
+    )
   const raw = Buffer.from(lines.join('\n'))
   for (const [name, f] of [
     ['gzip -6', () => gzipSync(raw, { level: 6 })],

@@ -32,7 +32,11 @@ t.test('reads the archive below the stream, then the stream, each sequence once'
   const l = log(10, { v: 6 })
   t.same(await seqs(archiveThenStream({ after: 0, upTo: 10, ...l })), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
   t.same(await seqs(archiveThenStream({ after: 3, upTo: 4, ...l })), [4], 'a range wholly in the archive')
-  t.same(await seqs(archiveThenStream({ after: 7, upTo: 10, ...l })), [8, 9, 10], 'a range wholly in the stream')
+  t.same(
+    await seqs(archiveThenStream({ after: 7, upTo: 10, ...l })),
+    [8, 9, 10],
+    'a range wholly in the stream',
+  )
 })
 
 t.test('a trim landing between looking up the stream start and reading it loses nothing', async (t) => {

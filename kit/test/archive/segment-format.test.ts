@@ -35,9 +35,16 @@ t.test('a segment round-trips: header, records, headers, payloads, text or binar
 })
 
 t.test('keys list in sequence order and a listing can start after any sequence', async (t) => {
-  const keys = [segmentKey(0, 1, 9, 'a'.repeat(64)), segmentKey(0, 10, 100, 'b'.repeat(64)), segmentKey(0, 101, 1000, 'c'.repeat(64))]
+  const keys = [
+    segmentKey(0, 1, 9, 'a'.repeat(64)),
+    segmentKey(0, 10, 100, 'b'.repeat(64)),
+    segmentKey(0, 101, 1000, 'c'.repeat(64)),
+  ]
   t.same([...keys].sort(), keys)
-  t.ok(segmentStartAfter(0, 9) > keys[0]! && segmentStartAfter(0, 9) < keys[1]!, 'after 9: the segment holding 10')
+  t.ok(
+    segmentStartAfter(0, 9) > keys[0]! && segmentStartAfter(0, 9) < keys[1]!,
+    'after 9: the segment holding 10',
+  )
   t.ok(segmentStartAfter(0, 50) < keys[1]!, 'after 50: the segment holding 51 is the one ending at 100')
   t.equal(parseSegmentKey('segments/0000/notakey'), undefined)
   t.equal(parseSegmentKey(segmentKey(0, 10, 9, 'a'.repeat(64))), undefined, 'an inverted range is no segment')
@@ -56,7 +63,11 @@ t.test('decoding refuses what does not match its key or its own header, never th
     return decodeSegment(r, body)
   }
   t.match(forged(`${lines[0]}\n${lines[1]}\n`), { ok: false, kind: 'malformed', detail: /1 records/ })
-  t.match(forged(`${lines[0]}\n${lines[2]}\n${lines[1]}\n`), { ok: false, kind: 'malformed', detail: /order/ })
+  t.match(forged(`${lines[0]}\n${lines[2]}\n${lines[1]}\n`), {
+    ok: false,
+    kind: 'malformed',
+    detail: /order/,
+  })
   t.match(forged('not json\n'), { ok: false, kind: 'malformed' })
   t.match(decodeSegment({ ...ref, sha256: sha256Hex(Buffer.from('x')) }, Buffer.from('x')), {
     ok: false,

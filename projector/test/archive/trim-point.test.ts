@@ -8,11 +8,23 @@ t.test('nothing is trimmed without a hot window', async (t) => {
 })
 
 t.test('the hot window says what should go, every reader bounds what may', async (t) => {
-  t.equal(trimPoint({ ...base, keepByAge: 50 }), 50, 'older than the window, archived, projected, delivered: gone')
+  t.equal(
+    trimPoint({ ...base, keepByAge: 50 }),
+    50,
+    'older than the window, archived, projected, delivered: gone',
+  )
   t.equal(trimPoint({ ...base, keepByAge: 50, archivedTo: 20 }), 21, 'never past what is archived')
-  t.equal(trimPoint({ ...base, keepByAge: 50, archivedTo: 0 }), undefined, 'an archiver that never ran: nothing')
+  t.equal(
+    trimPoint({ ...base, keepByAge: 50, archivedTo: 0 }),
+    undefined,
+    'an archiver that never ran: nothing',
+  )
   t.equal(trimPoint({ ...base, keepByAge: 50, projected: 9 }), 10, 'never past what the views applied')
-  t.equal(trimPoint({ ...base, keepByAge: 50, consumerFloors: [101, 31] }), 31, 'never past what a consumer still needs')
+  t.equal(
+    trimPoint({ ...base, keepByAge: 50, consumerFloors: [101, 31] }),
+    31,
+    'never past what a consumer still needs',
+  )
   t.equal(trimPoint({ ...base, first: 60, keepByAge: 50 }), undefined, 'never backwards')
 })
 
