@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { type LogSettings, type Names, names } from '@chatapp/contracts'
 import {
@@ -9,6 +12,8 @@ import {
   type NatsConnection,
 } from '@chatapp/kit'
 import pg from 'pg'
+import { type NatsNode, startNatsNodes, waitJetStream } from './cluster/nats-cluster.js'
+import { ProcessSet } from './cluster/process-set.js'
 import { provision, s3Client } from './provision.js'
 import { ensureStack, type Stack } from './stack.js'
 import { findExecutable } from './system-packages.js'
@@ -45,9 +50,15 @@ export const testStack = (): Promise<Stack> => {
 }
 
 export const createTestNamespace = async (
-  opts: { shards?: number; settings?: Partial<LogSettings> } = {},
+  opts: {
+    shards?: number
+    settings?: Partial<LogSettings>
+    /** Another NATS than the stack's (a test cluster: startTestNatsCluster). */
+    natsUrl?: string
+  } = {},
 ): Promise<TestNamespace> => {
-  const stack = await testStack()
+  const shared = await testStack()
+  const stack = opts.natsUrl ? { ...shared, natsUrl: opts.natsUrl } : shared
   const ns = newTestNamespaceName()
   const shards = opts.shards ?? 2
   const nc = await connectNats(stack.natsUrl, `test-${ns}`, createLogger('test', 'silent'))
@@ -136,4 +147,33 @@ export const cleanStaleTestNamespaces = async (
   }
   for (const ns of stale) await removeNamespace(stack, ns, nc)
   return [...stale]
+}
+
+/** Three NATS nodes on the production config, for a test file; `stop` removes them and their data. */
+export interface TestNatsCluster {
+  url: string
+  nodes: NatsNode[]
+  set: ProcessSet
+  stop(): Promise<void>
+}
+
+export const startTestNatsCluster = async (): Promise<TestNatsCluster> => {
+  const dir = mkdtempSync(join(tmpdir(), 'chatapp-nats-'))
+  const set = new ProcessSet()
+  const { url, nodes } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
+  const nc = await connectNats(url, 'test-cluster-ready', createLogger('test', 'silent'))
+  try {
+    await waitJetStream(await jetstreamManager(nc, { checkAPI: false, timeout: 3000 }))
+  } finally {
+    await nc.close()
+  }
+  return {
+    url,
+    nodes,
+    set,
+    stop: async () => {
+      await set.stopAll(['nats'])
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }

@@ -8,6 +8,17 @@ import {
 } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/nats-core'
 
+/** Where a shard's consumer was placed, as the server reported it when it was created. */
+export interface Placement {
+  /** The node that holds the consumer (and the copy of the stream it delivers from). */
+  node: string | undefined
+  /** The stream's leader when the consumer was created. */
+  leader: string | undefined
+}
+
+/** How many times a consumer placed off the stream's leader is re-created before accepting it. */
+const PLACEMENT_TRIES = 12
+
 export interface ConsumerShape {
   /** Events per applied batch: in-flight work is bounded by a few batches. */
   batch: number
@@ -22,6 +33,14 @@ export interface ConsumerShape {
  * delivered or acknowledged (messages handed to a process that died, or to a connection that
  * moved), and a fresh instance's first delivery vouches that nothing lies between `startSeq` and
  * it. Only the holder of the shard's lease calls this.
+ *
+ * Placement: an R1 consumer delivers from its own node's copy of the stream, and the server picks
+ * that node among the stream's replicas at random. Replicas are not always the log: nats-server
+ * 2.9 can leave a follower holding events its leader never committed (a stream fork, seen in the
+ * chaos run), and a projector reading that copy writes views that disagree with the log every
+ * other reader (leader gets, `verify`) sees. So the consumer is re-created until it sits on the
+ * stream's leader (a third of tries on R3); after PLACEMENT_TRIES it is kept where it is — a
+ * stalled shard would be worse — and the shard's watch repositions it later (ShardConsumer).
  */
 export const positionConsumer = async (
   jsm: JetStreamManager,
@@ -29,7 +48,24 @@ export const positionConsumer = async (
   shard: number,
   startSeq: number,
   shape: ConsumerShape,
-): Promise<void> => {
+): Promise<Placement> => {
+  const stream = n.convStream(shard)
+  for (let tries = 1; ; tries++) {
+    const node = await createConsumer(jsm, n, shard, startSeq, shape)
+    const leader = (await jsm.streams.info(stream)).cluster?.leader
+    // Not clustered (no leader named), or on the leader, or out of tries.
+    if (!leader || !node || node === leader || tries >= PLACEMENT_TRIES) return { node, leader }
+  }
+}
+
+/** Deletes the durable consumer (if any) and creates it at `startSeq`; returns the node holding it. */
+const createConsumer = async (
+  jsm: JetStreamManager,
+  n: Names,
+  shard: number,
+  startSeq: number,
+  shape: ConsumerShape,
+): Promise<string | undefined> => {
   const stream = n.convStream(shard)
   const durable = n.projectorConsumer(shard)
   try {
@@ -37,7 +73,7 @@ export const positionConsumer = async (
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err
   }
-  await jsm.consumers.add(stream, {
+  const ci = await jsm.consumers.add(stream, {
     durable_name: durable,
     description: `Projector of shard ${shard}: a cache of the views' offset, re-created from it (ADR 0100).`,
     deliver_policy: DeliverPolicy.StartSequence,
@@ -55,4 +91,5 @@ export const positionConsumer = async (
     num_replicas: 1,
     mem_storage: true,
   })
+  return ci.cluster?.leader
 }

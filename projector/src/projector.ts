@@ -26,6 +26,8 @@ export interface ProjectorOptions {
   sink?: EffectSink
   /** How often each shard's effect outbox is drained (default 5 s). */
   outboxDrainMs?: number
+  /** How often each shard computes its lag and checks for stalls and placement (default 2.5 s). */
+  watchMs?: number
 }
 
 export interface RunningProjector {
@@ -66,6 +68,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
         ...(o.outboxDrainMs !== undefined ? { outboxDrainMs: o.outboxDrainMs } : {}),
         ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),
         ...(o.lingerMs !== undefined ? { lingerMs: o.lingerMs } : {}),
+        ...(o.watchMs !== undefined ? { watchMs: o.watchMs } : {}),
       })
       consumers.set(shard, c)
       await c.start()

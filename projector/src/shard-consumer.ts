@@ -3,7 +3,7 @@ import type { Logger } from '@chatapp/kit'
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type pg from 'pg'
 import { type Applied, applyBatch } from './applier.js'
-import { positionConsumer } from './consumer-position.js'
+import { type Placement, positionConsumer } from './consumer-position.js'
 import { admit, type DeliveryCursor } from './core/continuity.js'
 import { type OutboxRoute, outboxRoute } from './core/outbox-rows.js'
 import type { LogEntry } from './core/project-batch.js'
@@ -43,7 +43,7 @@ export interface ShardConsumerOptions {
 }
 
 /** Why a consumer is re-created at the stored offset + 1 (the label of projector_repositions_total). */
-type Reposition = 'start' | 'gap' | 'hole' | 'failure' | 'stall' | 'consumer'
+type Reposition = 'start' | 'gap' | 'hole' | 'failure' | 'stall' | 'consumer' | 'placement'
 
 const toEntry = (m: JsMsg): LogEntry => ({
   stream: m.info.stream,
@@ -78,6 +78,8 @@ export class ShardConsumer {
   /** Deliveries of an earlier consumer instance are ignored: their generation is over. */
   private generation = 0
   private cursor: DeliveryCursor = { startSeq: 1 }
+  /** Where the current consumer instance sits, against the stream's leader at its creation. */
+  private placement: Placement = { node: undefined, leader: undefined }
   /** Set when the consumer must be re-created before more is read; the queue is applied first. */
   private reposition: Reposition | undefined
   /** The stored offset as this process last read or committed it. */
@@ -236,7 +238,7 @@ export class ShardConsumer {
     const offset = await readOffset(o.pool, o.schema, o.shard)
     this.offset = offset
     const startSeq = offset + 1
-    await positionConsumer(o.jsm, o.names, o.shard, startSeq, {
+    this.placement = await positionConsumer(o.jsm, o.names, o.shard, startSeq, {
       batch: o.batch,
       ackWaitMs: o.ackWaitMs ?? 30_000,
     })
@@ -257,7 +259,8 @@ export class ShardConsumer {
     if (this.stopped) await this.messages.close().catch(() => {})
     else void this.watchStatus(generation, this.messages)
     o.metrics.repositionsTotal.inc({ shard: o.shard, reason })
-    if (reason !== 'start') o.log.warn({ shard: o.shard, reason, startSeq }, 'shard consumer repositioned')
+    if (reason !== 'start')
+      o.log.warn({ shard: o.shard, reason, startSeq, ...this.placement }, 'shard consumer repositioned')
   }
 
   private delivered(generation: number, m: JsMsg): void {
@@ -294,14 +297,24 @@ export class ShardConsumer {
     }
   }
 
-  /** Lag from the stream (never from the consumer), and a stall watch: events wait, none arrive. */
+  /**
+   * Lag from the stream (never from the consumer), a stall watch (events wait, none arrive), and a
+   * placement watch: the consumer delivers from its own node's copy, which is the log only on the
+   * stream's leader (consumer-position.ts) — when leadership moved away from it, re-create it.
+   */
   private async watch(): Promise<void> {
     const { o } = this
     if (this.watching || this.stopped) return
     this.watching = true
     try {
-      const { pending } = await pendingAfter(o.jsm, o.names.convStream(o.shard), this.offset)
+      const { pending, leader } = await pendingAfter(o.jsm, o.names.convStream(o.shard), this.offset)
       o.metrics.lagEvents.set({ shard: o.shard }, pending)
+      const { node } = this.placement
+      if (leader && node && leader !== node && this.reposition === undefined) {
+        this.reposition = 'placement'
+        this.wake?.()
+        return
+      }
       const idle = performance.now() - this.lastProgress
       if (
         pending > 0 &&

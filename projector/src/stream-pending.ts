@@ -5,6 +5,8 @@ export interface StreamPending {
   lastSeq: number
   /** Messages stored after `offset`: what the views have not applied yet. */
   pending: number
+  /** The node leading the stream's raft group (undefined when not clustered or while electing). */
+  leader: string | undefined
 }
 
 /**
@@ -17,13 +19,14 @@ export const pendingAfter = async (
   stream: string,
   offset: number,
 ): Promise<StreamPending> => {
-  const { state } = await jsm.streams.info(stream)
+  const { state, cluster } = await jsm.streams.info(stream)
+  const leader = cluster?.leader || undefined
   const from = Math.max(offset + 1, state.first_seq)
-  if (state.last_seq < from) return { lastSeq: state.last_seq, pending: 0 }
+  if (state.last_seq < from) return { lastSeq: state.last_seq, pending: 0, leader }
   let pending = state.last_seq - from + 1
   if (state.num_deleted > 0) {
     const detailed = await jsm.streams.info(stream, { deleted_details: true })
     for (const seq of detailed.state.deleted ?? []) if (seq >= from && seq <= state.last_seq) pending--
   }
-  return { lastSeq: state.last_seq, pending }
+  return { lastSeq: state.last_seq, pending, leader }
 }

@@ -21,10 +21,20 @@ killed -9 in turn and restarted. Then the invariants; exit status 1 on any viola
   --kinds LIST       comma-separated: gateway,projector,media-worker,nats (default all four)
   --upload-every S   a photo upload and its message every S seconds; 0 none (default 3)
   --drain S          bound on the drain after the load (default 90)
+  --fsync MODE       always: the production config's sync_interval: always (an fsync per append
+                     on each of the three nodes, which share this machine's disk); server: the
+                     server's default interval (default). Kills of processes lose no page cache,
+                     so this changes the rate the disk allows, not what a kill can lose (ADR 0112)
   --out DIR          where the JSON report goes (default benchmarks/results)
 `
 
 const KINDS: FaultKind[] = ['gateway', 'projector', 'media-worker', 'nats']
+
+const fsyncMode = (v: unknown): 'always' | 'server' => {
+  if (v === undefined || v === 'server') return 'server'
+  if (v === 'always') return 'always'
+  throw new Error('--fsync must be always or server')
+}
 
 export const parseChaos = (
   argv: string[],
@@ -44,6 +54,7 @@ export const parseChaos = (
         'kinds',
         'upload-every',
         'drain',
+        'fsync',
         'out',
       ].map((k) => [k, { type: 'string' as const }]),
     ),
@@ -68,6 +79,7 @@ export const parseChaos = (
       kinds,
       uploadEveryS: num('upload-every', 3, 0, 3_600),
       drainS: num('drain', 90, 5, 3_600),
+      fsync: fsyncMode(values.fsync),
     }
     if (o.downS >= o.faultEveryS) throw new Error('--down must be shorter than --fault-every')
     return { ok: true, o, out: typeof values.out === 'string' ? values.out : 'benchmarks/results' }
@@ -79,7 +91,7 @@ export const parseChaos = (
 export const renderChaos = (r: ChaosReport): string => {
   const v = r.verdicts
   const lines = [
-    `chaos: ${r.options.durationS} s, ${r.options.clients} devices, ${r.options.rate} msg/s, a kill every ${r.options.faultEveryS} s`,
+    `chaos: ${r.options.durationS} s, ${r.options.clients} devices, ${r.options.rate} msg/s, a kill every ${r.options.faultEveryS} s; nats-server ${r.natsServer}, fsync ${r.options.fsync === 'always' ? 'on every append' : "at the server's interval"}`,
     '',
     'faults',
     ...r.faults.map((f) => `  ${f.kind.padEnd(13)} ${f.target}${f.leader ? ' (stream leader)' : ''}`),
@@ -91,6 +103,16 @@ export const renderChaos = (r: ChaosReport): string => {
     '',
     'longest delivery pause after each kind of fault (send → last member)',
     ...Object.entries(v.longestPauseMs).map(([k, ms]) => `  ${k.padEnd(13)} ${(ms / 1000).toFixed(2)} s`),
+    ...(r.reconnects.length > 0
+      ? [
+          '',
+          'devices cut off by each gateway kill: lost → open, open → hello, hello → synced, total (median / worst, ms)',
+          ...r.reconnects.map(
+            (x) =>
+              `  ${x.target.padEnd(13)} ${String(x.devices).padStart(3)} devices  ${x.medianMs.open}/${x.worstMs.open}  ${x.medianMs.hello}/${x.worstMs.hello}  ${x.medianMs.sync}/${x.worstMs.sync}  ${x.medianMs.total}/${x.worstMs.total}`,
+          ),
+        ]
+      : []),
     '',
     'slow 5 s windows (worst send → ack, ack → last member; windows under 1 s left out)',
     ...v.timeline

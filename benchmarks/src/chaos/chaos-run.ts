@@ -10,6 +10,7 @@ import { mapLimit } from '../load/accounts.js'
 import { opsCli } from '../system/ops-cli.js'
 import { type Fault, type FaultKind, Ledger, type Verdicts } from './ledger.js'
 import { auditLog, type LogAudit } from './log-audit.js'
+import { type ReconnectSteps, ReconnectTimeline } from './reconnect-timeline.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -30,6 +31,8 @@ export interface ChaosOptions {
   uploadEveryS: number
   /** Bound on waiting for the last deliveries, the projection and the media after the load. */
   drainS: number
+  /** `always`: the production config's fsync per append; `server`: the server's default interval. */
+  fsync: 'always' | 'server'
   log: (m: string) => void
 }
 
@@ -38,6 +41,10 @@ export interface ChaosReport {
   verdicts: Verdicts
   audit: LogAudit
   faults: Fault[]
+  /** The nats-server version the nodes ran. */
+  natsServer: string
+  /** Per gateway kill: how the devices it cut off reconnected, step by step. */
+  reconnects: ReconnectSteps[]
   /** `chatapp-ops verify`: exit status 0 = the views equal the log. */
   verify: { ok: boolean; output: string }
   lagZero: boolean
@@ -97,6 +104,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
   const photo = o.uploadEveryS > 0 ? makePhoto(dir) : undefined
   const cluster = await startCluster({
     log: (m) => o.log(`cluster: ${m}`),
+    fsyncEveryAppend: o.fsync === 'always',
     env: {
       AUTH_RATE_PER_MINUTE: '100000',
       AUTH_RATE_BURST: '10000',
@@ -106,6 +114,12 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
   })
   const clients: ChatClient[] = []
   try {
+    const monitor = (
+      cluster.processes.find((p) => p.kind === 'nats')?.ports as { monitor?: number } | undefined
+    )?.monitor
+    const natsServer = await fetch(`http://127.0.0.1:${monitor}/varz`)
+      .then((r) => r.json() as Promise<{ version?: string }>)
+      .then((v) => v.version ?? 'unknown')
     // ── users, devices, conversations ──────────────────────────────────────────────────────────
     const api = new AuthApi(cluster.httpUrl, { timeoutMs: 60_000 })
     const users = await mapLimit(
@@ -119,6 +133,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       },
     )
     const byUser = new Map<string, ChatClient>()
+    const timeline = new ReconnectTimeline()
     for (const u of users) {
       const c = connect(cluster.wsUrl, {
         tokenProvider: u.session.tokenProvider,
@@ -128,6 +143,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       })
       clients.push(c)
       byUser.set(u.id, c)
+      c.on('state', (next, prev) => timeline.state(u.id, next, prev, performance.now()))
     }
     await Promise.all(clients.map((c) => c.ready(60_000)))
     const conversations: { id: string; members: string[] }[] = []
@@ -430,6 +446,8 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       verdicts,
       audit,
       faults: ledger.faults,
+      natsServer,
+      reconnects: timeline.steps(ledger.faults.filter((f) => f.kind === 'gateway')),
       verify: { ok: verify.code === 0, output: verify.out.slice(0, 4000) },
       lagZero,
       unexplainedDeadLetters: unexplained,

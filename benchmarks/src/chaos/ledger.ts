@@ -41,7 +41,7 @@ export interface Verdicts {
   reordered: number
   /** Acknowledged messages still not delivered everywhere (meaningful only before the drain). */
   pendingDeliveries: number
-  /** Per fault kind: the longest send → last-member-delivered of the messages sent after it. */
+  /** Per fault kind: the longest send → last-member-delivered of the messages that reached everyone after it (and before the next). */
   longestPauseMs: Partial<Record<FaultKind, number>>
   /**
    * Per 5 s of the run (by send time): sends, and the worst send → ack and ack → last member,
@@ -202,7 +202,9 @@ export class Ledger {
       b.maxAckMs = Math.max(b.maxAckMs, Math.round(ackAt - s.sentAt))
       b.maxDeliverMs = Math.max(b.maxDeliverMs, Math.round(last - ackAt))
       buckets.set(k, b)
-      const f = faultBefore(s.sentAt)
+      // The last fault before the message reached everyone: one sent after a harmless fault and
+      // held up by the next one is that next fault's pause.
+      const f = faultBefore(last)
       if (f) longest[f.kind] = Math.max(longest[f.kind] ?? 0, last - s.sentAt)
     }
     return {

@@ -19,6 +19,8 @@ t.test(
       kinds: ['gateway', 'nats', 'projector', 'media-worker'],
       uploadEveryS: 4,
       drainS: 60,
+      // The production config as it is: at this rate one machine's disk can fsync every append.
+      fsync: 'always',
       log: (m) => t.comment(m),
     })
     t.same(report.violations, [], 'no invariant violated')

@@ -2,11 +2,12 @@ import { type ChatEvent, encodeJson, HEADERS } from '@chatapp/contracts'
 import { type Command, messageEventId } from '@chatapp/domain'
 import { createTestNamespace, type TestNamespace } from '@chatapp/infra'
 import { createConversationLog } from '@chatapp/kit'
+import { Kvm } from '@nats-io/kv'
 import { headers } from '@nats-io/nats-core'
 import t from 'tap'
 import { createCommandRunner } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
-import { createStateStore } from '../../src/conversation/state-store.js'
+import { createStateStore, snapshotCadence } from '../../src/conversation/state-store.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
@@ -19,6 +20,13 @@ const shell = async (tn: TestNamespace, snapshotEvery = 3) => {
   const log = await createConversationLog(tn.nc, tn.names)
   const store = await createStateStore(tn.nc, tn.names, log, { snapshotEvery })
   return { log, store, runner: createCommandRunner(log, store, { limits }) }
+}
+const waitFor = async (check: () => Promise<boolean>, what: string, timeoutMs = 5_000) => {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 const send = (actor: string, i: number | string): Command => ({
   type: 'send',
@@ -218,3 +226,31 @@ t.test('retries answered from the durable record keep their order and return the
   t.ok(late.ok && late.duplicate && late.seq === (stored.ok && stored.seq), 'the original sequence')
   t.ok(late.ok && late.event?.type === 'message.sent' && late.event.data.text === 'morder0', 'and its event')
 })
+
+t.test(
+  'a 1:1 conversation is snapshotted every few dozen events, so a cold gateway folds little of the log',
+  async (t) => {
+    const tn = await createTestNamespace()
+    t.teardown(tn.cleanup)
+    const log = await createConversationLog(tn.nc, tn.names)
+    const store = await createStateStore(tn.nc, tn.names, log) // the default cadence
+    const runner = createCommandRunner(log, store, { limits })
+    const d = directConversationId(A, B)
+    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known })
+    for (let i = 0; i < 100; i++) {
+      const who = i % 2 ? A : B
+      await runner.run(d, send(who, i), { msgId: `${d}:${who}:cm_${i}` })
+    }
+    const last = await log.lastSeq(d, 'm')
+    const kv = await new Kvm(tn.nc).open(tn.names.convStateBucket)
+    await waitFor(async () => {
+      const snap = await kv.get(d)
+      const at = snap ? (snap.json() as { lastM: number }).lastM : 0
+      return last - at <= 32
+    }, 'a snapshot within 32 events of the head')
+    t.pass('a cold load folds at most 32 events by gets')
+    t.equal(snapshotCadence(2), 32)
+    t.equal(snapshotCadence(20), 160, 'a group: 8 events per member')
+    t.equal(snapshotCadence(1024), 2000, 'a large group: bounded')
+  },
+)

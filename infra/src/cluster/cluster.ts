@@ -27,6 +27,12 @@ export interface ClusterOptions {
   mediaWorkers?: number
   /** Replicas of every stream and KV bucket (default 3: every node has every stream). */
   replicas?: number
+  /**
+   * The production config's `sync_interval: always` (an fsync per append on every node; default
+   * true). A load run on one machine's disk may turn it off: a process kill (what the chaos run
+   * does) loses no page cache, so it changes only the rate the disk allows (ADR 0112).
+   */
+  fsyncEveryAppend?: boolean
   /** Duplicate window of the streams (default NATS_DUPLICATE_WINDOW_MS, else 120 s). */
   duplicateWindowMs?: number
   /**
@@ -127,7 +133,9 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
 
   try {
     const haproxyBin = ensureCommand('haproxy', 'haproxy', log)
-    const { url: natsUrl } = await startNatsNodes(set, join(dataDir, 'nats'), logDir, log)
+    const { url: natsUrl } = await startNatsNodes(set, join(dataDir, 'nats'), logDir, log, {
+      ...(o.fsyncEveryAppend !== undefined ? { fsyncEveryAppend: o.fsyncEveryAppend } : {}),
+    })
     nc = await connectNats(natsUrl, `cluster-${ns}`, createLogger('cluster', 'silent'))
     const jsm: JetStreamManager = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
     await waitJetStream(jsm)

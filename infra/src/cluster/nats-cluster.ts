@@ -5,8 +5,8 @@ import type { JetStreamManager } from '@nats-io/jetstream'
 import { freePort, waitFor } from '../probe.js'
 import { readyz } from '../service-kinds.js'
 import { repoRoot } from '../stack.js'
-import { ensureCommand } from '../system-packages.js'
 import type { ProcessDef, ProcessSet } from './process-set.js'
+import { productionNatsServer } from './production-nats-server.js'
 
 /** The committed production config of one node: every node of a local cluster runs it. */
 export const PRODUCTION_NATS_CONFIG = join(repoRoot, 'infra/deploy/nats/cluster.conf')
@@ -34,12 +34,14 @@ const atLeast = (v: Version, min: Version) =>
 export const localNatsConfig = (
   production: string,
   version: Version,
+  without: string[] = [],
 ): { text: string; dropped: string[] } => {
   const dropped: string[] = []
+  const has = (line: string, key: string) => new RegExp(`^\\s*${key}\\s*:`).test(line)
   const lines = production.split('\n').filter((line) => {
-    const old = NEWER_KEYS.find(
-      (k) => new RegExp(`^\\s*${k.key}\\s*:`).test(line) && !atLeast(version, k.since),
-    )
+    const old =
+      NEWER_KEYS.some((k) => has(line, k.key) && !atLeast(version, k.since)) ||
+      without.some((key) => has(line, key))
     if (old) dropped.push(line.trim())
     return !old
   })
@@ -87,10 +89,15 @@ export const natsNodeEnv = (node: NatsNode, all: NatsNode[]): Record<string, str
 }
 
 /** Writes the local config next to the nodes' stores; returns its path and what it left out. */
-export const writeLocalNatsConfig = (bin: string, dir: string): { path: string; dropped: string[] } => {
+export const writeLocalNatsConfig = (
+  bin: string,
+  dir: string,
+  without: string[] = [],
+): { path: string; dropped: string[] } => {
   const { text, dropped } = localNatsConfig(
     readFileSync(PRODUCTION_NATS_CONFIG, 'utf8'),
     natsServerVersion(bin),
+    without,
   )
   mkdirSync(dir, { recursive: true })
   const path = join(dir, 'cluster.conf')
@@ -191,12 +198,15 @@ export const startNatsNodes = async (
   dir: string,
   logDir: string,
   log: (m: string) => void,
+  o: { fsyncEveryAppend?: boolean } = {},
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
-  const bin = ensureCommand('nats-server', 'nats-server', log)
+  const bin = await productionNatsServer(log)
   const nodes = await allocateNatsNodes(dir)
-  const config = writeLocalNatsConfig(bin, dir)
+  // Three nodes on one machine share its disk: an fsync per append on each of them is what the
+  // disk can do divided by three (about 125 appends/s on this project's VM; ADR 0112).
+  const config = writeLocalNatsConfig(bin, dir, o.fsyncEveryAppend === false ? ['sync_interval'] : [])
   if (config.dropped.length > 0)
-    log(`nats-server is older than production needs; running without: ${config.dropped.join('; ')}`)
+    log(`nats-server runs without these production settings: ${config.dropped.join('; ')}`)
   for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
   await Promise.all(nodes.map((node) => set.start(node.name)))
   return { url: natsClusterUrl(nodes), nodes }

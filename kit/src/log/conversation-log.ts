@@ -2,6 +2,7 @@ import { type ChatEvent, encodeJson, HEADERS, type Lane, laneOf, type Names } fr
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/nats-core'
 import { createJsRequests } from './js-requests.js'
+import { mergeBySeq } from './merge-by-seq.js'
 import { createRangeReader, type RangeReader, type RawStored } from './range-reader.js'
 import { toStoredEvent } from './stored-event.js'
 import { withRetry } from './transient.js'
@@ -95,12 +96,13 @@ export const createConversationLog = async (
     lastSeq: (id, lane) => ranges.last(stream(id), n.convSubject(id, lane)),
     async *read(id, after, upTo, lane) {
       const s = stream(id)
-      for await (const m of ranges.read(
-        s,
-        lane ? n.convSubject(id, lane) : n.convAllSubject(id),
-        after,
-        upTo,
-      )) {
+      // Each lane is walked by its literal subject and the lanes merged by sequence: on
+      // nats-server 2.9 a get with a wildcard `next_by_subj` from an old cursor scans the stream
+      // (22.5 ms of server CPU per get against 0.05 ms for a literal subject, measured in the
+      // reconnect storm: ADR 0171), and catch-up after a long absence is exactly that read.
+      const lanes: Lane[] = lane ? [lane] : ['m', 'r']
+      const walks = lanes.map((l) => ranges.read(s, n.convSubject(id, l), after, upTo))
+      for await (const m of walks.length === 1 ? walks[0]! : mergeBySeq(walks)) {
         const e = toStored(id, s, m)
         if (e) yield e
       }

@@ -30,7 +30,7 @@ export interface RangeReaderOptions {
  * one lost live event — walk the subject with gets (`next_by_subj`) that the stream's leader
  * answers (not any replica: see `leaderGet`), which create no server state. A range longer than `longReadAfter` messages
  * continues through one ephemeral consumer that is deleted the moment the read ends (and expires
- * after `orphanTtlMs` if the process dies first); at most `maxLongReads` exist per process. So the
+ * after `orphanTtlMs` if the process dies first); at most `maxLongReads` exist per process (a read finding none free goes on by gets). So the
  * number of JetStream consumers never grows with sessions or reads.
  */
 export const createRangeReader = (
@@ -44,14 +44,18 @@ export const createRangeReader = (
   const maxLong = o.maxLongReads ?? 4
   const orphanTtl = o.orphanTtlMs ?? 10_000
   let longReads = 0
-  const waiting: (() => void)[] = []
-  const acquire = async () => {
-    while (longReads >= maxLong) await new Promise<void>((r) => waiting.push(r))
+  /**
+   * A slot for a long read's consumer, or false when all are taken: the read then goes on by gets
+   * rather than waiting. Waiting could deadlock — a merged read of two lanes (conversation-log.ts)
+   * holds one lane's slot while it pulls the other, and a few such reads can hold every slot.
+   */
+  const tryAcquire = (): boolean => {
+    if (longReads >= maxLong) return false
     longReads++
+    return true
   }
   const release = () => {
     longReads--
-    waiting.shift()?.()
   }
   const retry = <T>(f: () => Promise<T>) => withRetry('the log', f, { deadlineMs: o.deadlineMs })
   /** A get from the stream's leader: null when nothing matches. */
@@ -66,7 +70,7 @@ export const createRangeReader = (
     from: number,
     upTo: number,
   ): AsyncGenerator<RawStored, number, undefined> {
-    await acquire()
+    if (!tryAcquire()) return from
     let name: string | undefined
     let next = from
     try {

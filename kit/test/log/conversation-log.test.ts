@@ -107,6 +107,72 @@ t.test(
   },
 )
 
+t.test(
+  'a read of both lanes walks each by its literal subject, never a wildcard (a scan on nats-server 2.9)',
+  async (t) => {
+    const { n, nc, jsm } = await setup(t)
+    await ensureStreams(jsm, streamSpecs(n))
+    const log = await createConversationLog(nc, n)
+    let last = 0
+    for (let i = 1; i <= 4; i++) {
+      const r = await log.append(message(i), { expectLastSeq: last })
+      if (r.ok) last = r.seq
+      await log.append(receipt(last))
+    }
+    // Every get the reader sends, as the server receives it.
+    const stream = n.convStream(0)
+    const spy = await connectNats(url, 'kit-log-spy', createLogger('test', 'silent'))
+    t.teardown(() => spy.close())
+    const filters: string[] = []
+    const sub = spy.subscribe(`$JS.API.STREAM.MSG.GET.${stream}`, {
+      callback: (_e, m) => {
+        const q = JSON.parse(new TextDecoder().decode(m.data)) as { next_by_subj?: string }
+        if (q.next_by_subj) filters.push(q.next_by_subj)
+      },
+    })
+    await spy.flush()
+    const seqs: number[] = []
+    for await (const e of log.read(C, 0, 1_000)) seqs.push(e.seq)
+    await spy.flush()
+    sub.unsubscribe()
+    t.same(seqs, [1, 2, 3, 4, 5, 6, 7, 8], 'both lanes, merged in stream order')
+    t.ok(filters.length >= 8, 'the reads went through the spied gets')
+    t.same([...new Set(filters)].sort(), [n.convSubject(C, 'm'), n.convSubject(C, 'r')], 'literal subjects')
+  },
+)
+
+t.test(
+  'merged lane reads with every long-read slot taken go on by gets instead of waiting forever',
+  async (t) => {
+    const { n, nc, jsm } = await setup(t)
+    await ensureStreams(jsm, streamSpecs(n))
+    // One slot: the first lane's long read takes it while the merge pulls the other lane, which
+    // used to wait for the slot its own reader holds.
+    const log = await createConversationLog(nc, n, { longReadAfter: 3, maxLongReads: 1 })
+    let last = 0
+    for (let i = 1; i <= 12; i++) {
+      const r = await log.append(message(i), { expectLastSeq: last })
+      if (r.ok) last = r.seq
+      await log.append(receipt(last))
+    }
+    const read = async () => {
+      const seqs: number[] = []
+      for await (const e of log.read(C, 0, 1_000)) seqs.push(e.seq)
+      return seqs
+    }
+    const bound = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 10_000).unref())
+    const got = await Promise.race([Promise.all([read(), read()]), bound])
+    t.not(got, 'stuck', 'both reads finish')
+    if (got !== 'stuck')
+      for (const seqs of got)
+        t.same(
+          seqs,
+          Array.from({ length: 24 }, (_, i) => i + 1),
+        )
+    t.equal(log.ranges.longReadsOpen(), 0)
+  },
+)
+
 t.test('an append retries while the stream has no leader, and succeeds once it has one', async (t) => {
   const { n, nc, jsm } = await setup(t)
   const log = await createConversationLog(nc, n, { deadlineMs: 10_000, attemptTimeoutMs: 500 })
