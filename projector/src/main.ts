@@ -57,23 +57,11 @@ const projector = await startProjector({
 // The archivers live in the projector's process (ADR 0200): every deployment that projects also
 // archives, each shard under its own lease, so any number of projector processes is safe.
 const s3client = s3 ? s3ClientOf(s3) : undefined
-const archivers: RunningArchivers | undefined = s3client
-  ? await startArchivers({
-      nc,
-      pool,
-      databaseUrl: common.databaseUrl,
-      names: n,
-      store: s3ArchiveStore(s3client, n.archiveBucket),
-      limits: archive.limits,
-      hot: archive.hot,
-      pollMs: archive.pollMs,
-      log,
-      registry: ops.registry,
-    })
-  : undefined
-log.info({ ns: common.ns, shards: n.shards, archiving: archive.enabled }, 'projector started')
-
+let archivers: RunningArchivers | undefined
+let stopping = false
+// Registered before the archivers start (S3 round trips): a SIGTERM meanwhile still drains.
 onShutdown(log, async () => {
+  stopping = true
   ops.setDraining()
   await archivers?.stop()
   await projector.stop()
@@ -82,3 +70,20 @@ onShutdown(log, async () => {
   s3client?.destroy()
   await ops.close()
 })
+if (s3client) {
+  const started = await startArchivers({
+    nc,
+    pool,
+    databaseUrl: common.databaseUrl,
+    names: n,
+    store: s3ArchiveStore(s3client, n.archiveBucket),
+    limits: archive.limits,
+    hot: archive.hot,
+    pollMs: archive.pollMs,
+    log,
+    registry: ops.registry,
+  })
+  if (stopping) await started.stop()
+  else archivers = started
+}
+log.info({ ns: common.ns, shards: n.shards, archiving: archive.enabled }, 'projector started')
