@@ -1,16 +1,18 @@
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import { DEFAULT_LOG_SETTINGS, kvSpecs, type LogSettings, names, streamSpecs } from '@chatapp/contracts'
-import { ensureKv, ensureStreams, jetstreamManager, type NatsConnection, type S3Config } from '@chatapp/kit'
+import {
+  ensureKv,
+  ensureStreams,
+  jetstreamManager,
+  type NatsConnection,
+  type S3Config,
+  s3ClientOf,
+} from '@chatapp/kit'
 import type { JetStreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
 
-export const s3Client = (s3: S3Config): S3Client =>
-  new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  })
+/** One home for the client's construction: kit's. */
+export const s3Client = (s3: S3Config): S3Client => s3ClientOf(s3)
 
 export const ensureBucket = async (client: S3Client, bucket: string): Promise<void> => {
   try {

@@ -6,7 +6,7 @@ import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
 import { carryOutbox } from './outbox.js'
 import { VIEW_KEYS } from './view-compare.js'
-import { buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
+import { buildInto, buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
 export interface RebuildOptions {
   js: JetStreamClient
@@ -52,15 +52,7 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
   const orm = await openOrm(o.databaseUrl, target, 1)
   await orm.close()
   const total = await streamTotal(o)
-  const base = {
-    js: o.js,
-    jsm: o.jsm,
-    pool: o.pool,
-    names: o.names,
-    target,
-    batch: o.batch,
-    ...(o.archive ? { archive: o.archive } : {}),
-  }
+  const base = buildInto(o, target)
   let events = await fillViews({
     ...base,
     onProgress: (p) => o.onProgress?.({ phase: 'build', events: p.events, total }),

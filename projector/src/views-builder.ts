@@ -27,6 +27,21 @@ export interface BuildOptions {
   archive?: ArchiveSource
 }
 
+/** The options of a build into `target` from a command's options (rebuild, verify). */
+export const buildInto = (
+  o: Pick<BuildOptions, 'js' | 'jsm' | 'pool' | 'names' | 'batch' | 'conversationId' | 'archive'>,
+  target: string,
+): Omit<BuildOptions, 'untilSeqs' | 'onProgress' | 'bulk'> => ({
+  js: o.js,
+  jsm: o.jsm,
+  pool: o.pool,
+  names: o.names,
+  target,
+  batch: o.batch,
+  ...(o.conversationId ? { conversationId: o.conversationId } : {}),
+  ...(o.archive ? { archive: o.archive } : {}),
+})
+
 const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
   o.conversationId !== undefined
     ? [o.names.shardOf(o.conversationId)]
