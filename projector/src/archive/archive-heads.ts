@@ -1,4 +1,4 @@
-import { ARCHIVE_HEADS_TABLE, type Lane, parseConvSubject } from '@chatapp/contracts'
+import { ARCHIVE_HEADS_TABLE, fnv1a32, type Lane, parseConvSubject } from '@chatapp/contracts'
 import type { DecodedMessage } from '@chatapp/kit'
 import pg from 'pg'
 import { ident } from '../db.js'
@@ -16,13 +16,26 @@ export const openArchiveDb = (databaseUrl: string, schema: string) => {
   return {
     pool,
     async migrate(): Promise<void> {
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`)
-      await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
-        conversation_id text NOT NULL,
-        lane text NOT NULL,
-        last_seq bigint NOT NULL,
-        PRIMARY KEY (conversation_id, lane)
-      )`)
+      // Under a transaction-scoped advisory lock: projectors starting together would otherwise race
+      // on CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make safe (a duplicate pg_type row).
+      const c = await pool.connect()
+      try {
+        await c.query('BEGIN')
+        await c.query('SELECT pg_advisory_xact_lock($1)', [fnv1a32(`${schema}:migrate`) | 0])
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`)
+        await c.query(`CREATE TABLE IF NOT EXISTS ${table} (
+          conversation_id text NOT NULL,
+          lane text NOT NULL,
+          last_seq bigint NOT NULL,
+          PRIMARY KEY (conversation_id, lane)
+        )`)
+        await c.query('COMMIT')
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {})
+        throw e
+      } finally {
+        c.release()
+      }
     },
     /** Records the last sequence of every subject in `messages`; idempotent, never moves back. */
     async record(messages: readonly DecodedMessage[]): Promise<void> {
