@@ -28,10 +28,10 @@ const raw = (m: DecodedMessage) => ({ ...m, header: (h: string) => m.headers[h] 
 /**
  * A conversation log whose history outlives the hot window (ADR 0201): reads below the stream's
  * first sequence come from the archive, in the same order and with the same decoding, so a reader
- * cannot tell where one ends and the other begins. Writes go to the stream as before; a writer
- * whose expected predecessor was trimmed expects "nothing on the subject" instead (JetStream's
- * view once the subject is empty), which is exact because the archive's head for the subject says
- * that predecessor is still the last one; the `Chat-Prev` header keeps the true predecessor.
+ * cannot tell where one ends and the other begins. Writes go to the stream as before; one refused
+ * because its expected predecessor was trimmed is retried expecting "nothing on the subject"
+ * (JetStream's view once the subject is empty), which is exact because the archive's head for the
+ * subject says that predecessor is still the last one; `Chat-Prev` keeps the true predecessor.
  */
 export const withArchive = (log: ConversationLog, o: ArchivedLogOptions): ConversationLog => {
   const n = o.names
@@ -72,15 +72,16 @@ export const withArchive = (log: ConversationLog, o: ArchivedLogOptions): Conver
       return undefined
     },
     async append(event, opts = {}) {
+      const r = await log.append(event, opts)
       const e = opts.expectLastSeq
-      if (e === undefined || e === 0) return log.append(event, opts)
+      if (r.ok || r.reason !== 'wrong-last-sequence' || !e) return r
+      // Refused: perhaps the expected predecessor was trimmed and the subject is empty in the
+      // stream. If it is older than the stream and is the subject's last (per the archive),
+      // expect exactly "nothing on the subject". Only refused appends pay for the check.
       const id = event.conversationId
-      if (e >= (await firstHot(streamOf(id)))) return log.append(event, opts)
-      // The expected predecessor is older than the stream. If it is the subject's last (per the
-      // archive), the stream holds nothing of the subject: expect exactly that.
-      const last = await o.heads.last(id, 'm')
-      if (last !== e) return log.append(event, opts)
-      return log.append(event, { ...opts, expectLastSeq: 0, prev: e })
+      if (e >= (await firstHot(streamOf(id))) || (await o.heads.last(id, 'm')) !== e) return r
+      const again = await log.append(event, { ...opts, expectLastSeq: 0, prev: e })
+      return { ...again, uncertain: again.uncertain || r.uncertain }
     },
   }
 }
