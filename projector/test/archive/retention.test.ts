@@ -97,6 +97,17 @@ t.test('events older than the hot window leave the stream only once archived and
   for (const c of convs.slice(1)) t.same(await replayAll(c), before[c], `${c} replays from the archive alone`)
   const fromSeq = await replay(js, jsm, n, convs[1]!, { fromSeq: 10 }, archive.source).next()
   t.ok((fromSeq.value?.seq ?? 0) >= 10, 'replay from a sequence in the archive starts there')
+  const since = async (d: Date) => {
+    const out = []
+    for await (const l of replay(js, jsm, n, convs[0]!, { since: d }, archive.source)) out.push(l.seq)
+    return out
+  }
+  t.same(
+    await since(new Date(0)),
+    after.map((l) => l.seq),
+    'replay --since a time before the archive: everything',
+  )
+  t.same(await since(new Date(Date.now() + 60_000)), [], 'replay --since the future: nothing')
 
   const base = {
     js,
