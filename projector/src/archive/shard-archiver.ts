@@ -111,32 +111,16 @@ export class ShardArchiver {
       let moved = false
       try {
         moved = await this.pass()
-        const purged = await trimOnce(
-          {
-            jsm: this.o.jsm,
-            pool: this.o.pool,
-            db: this.o.db,
-            viewsSchema: this.o.viewsSchema,
-            stream: this.o.stream,
-            subjects: this.o.subjects,
-            shard: this.o.shard,
-            hot: this.o.hot,
-            now: this.now,
-          },
-          this.cp.archivedTo,
-        )
-        if (purged > 0) {
-          this.o.metrics?.trimmed.inc({ shard: this.o.shard }, purged)
-          this.o.log.info({ shard: this.o.shard, purged }, 'trimmed the hot log')
-        }
       } catch (err) {
         if (this.stopped) return
-        this.o.metrics?.failures.inc({ shard: this.o.shard })
-        this.o.log.error({ err, shard: this.o.shard }, 'archive pass failed; retrying')
+        this.fail(err, 'archive pass failed; retrying')
+        // What was buffered and not recorded is read again from the stream.
         this.buffer = []
         this.bufferBytes = 0
         this.bufferedTo = this.cp.archivedTo
       }
+      // A failed trim costs nothing but the stream's size: the archive's state is untouched.
+      await this.trim().catch((err: unknown) => this.stopped || this.fail(err, 'trimming failed; retrying'))
       if (!moved && !this.stopped)
         await new Promise<void>((r) => {
           const t = setTimeout(r, this.o.pollMs)
@@ -145,6 +129,32 @@ export class ShardArchiver {
             r()
           }
         })
+    }
+  }
+
+  private fail(err: unknown, msg: string): void {
+    this.o.metrics?.failures.inc({ shard: this.o.shard })
+    this.o.log.error({ err, shard: this.o.shard }, msg)
+  }
+
+  private async trim(): Promise<void> {
+    const purged = await trimOnce(
+      {
+        jsm: this.o.jsm,
+        pool: this.o.pool,
+        db: this.o.db,
+        viewsSchema: this.o.viewsSchema,
+        stream: this.o.stream,
+        subjects: this.o.subjects,
+        shard: this.o.shard,
+        hot: this.o.hot,
+        now: this.now,
+      },
+      this.cp.archivedTo,
+    )
+    if (purged > 0) {
+      this.o.metrics?.trimmed.inc({ shard: this.o.shard }, purged)
+      this.o.log.info({ shard: this.o.shard, purged }, 'trimmed the hot log')
     }
   }
 
