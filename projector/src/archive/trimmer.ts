@@ -1,4 +1,4 @@
-import type { JetStreamManager } from '@nats-io/jetstream'
+import { AckPolicy, type JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
 import { readOffset } from '../offsets.js'
 import type { ArchiveDb } from './archive-heads.js'
@@ -49,15 +49,18 @@ const firstYoungerThan = async (c: TrimContext, lo: number, hi: number, cutoff: 
   return a
 }
 
-/** The first sequence each consumer of the stream still needs. */
+/**
+ * The first sequence each consumer of the stream still needs: past its ack floor when it acks;
+ * when it does not (an ordered reader), past what it was delivered. A consumer that acked nothing
+ * yet needs everything from where it started.
+ */
 const consumerFloors = async (c: TrimContext): Promise<number[]> => {
   const out: number[] = []
-  for await (const ci of c.jsm.consumers.list(c.stream))
-    out.push(
-      ci.config.durable_name
-        ? ci.ack_floor.stream_seq + 1
-        : Math.min(ci.ack_floor.stream_seq, ci.delivered.stream_seq) + 1,
-    )
+  for await (const ci of c.jsm.consumers.list(c.stream)) {
+    if (ci.config.ack_policy === AckPolicy.None) out.push(ci.delivered.stream_seq + 1)
+    else if (ci.ack_floor.stream_seq > 0) out.push(ci.ack_floor.stream_seq + 1)
+    else out.push(ci.config.opt_start_seq ?? 1)
+  }
   return out
 }
 
