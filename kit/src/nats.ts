@@ -11,6 +11,7 @@ import { Kvm } from '@nats-io/kv'
 import { nanos } from '@nats-io/nats-core'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from './logger.js'
+import { coalesceWrites } from './nats-write-coalescing.js'
 
 export type { NatsConnection }
 
@@ -29,6 +30,8 @@ export const connectNats = async (url: string, name: string, log: Logger): Promi
     // included, for a diagnostic we never read: ~10 % of the gateway's CPU per message.
     noAsyncTraces: true,
   })
+  if (!coalesceWrites(nc))
+    log.warn('nats.js internals changed: socket writes are not coalesced per event-loop turn')
   ;(async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
