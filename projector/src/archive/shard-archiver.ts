@@ -7,9 +7,10 @@ import {
   type Logger,
   parseSegmentKey,
 } from '@chatapp/kit'
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import { type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
-import { readLog } from '../log-reader.js'
+import type { LogEntry } from '../core/project-batch.js'
+import { toLogEntry } from '../log-reader.js'
 import type { ArchiveDb } from './archive-heads.js'
 import type { ArchiveMetrics } from './archive-metrics.js'
 import { type HotWindow, trimOnce } from './trimmer.js'
@@ -69,6 +70,9 @@ export class ShardArchiver {
   private buffer: ArchivableMessage[] = []
   private bufferBytes = 0
   private bufferedTo = 0
+  private reader: Consumer | undefined
+  /** The sequence `reader` delivers next. */
+  private readerNext = 0
   /** The stream lost unarchived messages: the next segment starts at its first message, leaving the gap visible. */
   private lostBefore = false
   private stopped = false
@@ -92,6 +96,7 @@ export class ShardArchiver {
     this.stopped = true
     this.wake?.()
     await this.loop
+    await this.closeReader()
   }
 
   checkpoint(): ArchiveCheckpoint {
@@ -158,6 +163,40 @@ export class ShardArchiver {
     }
   }
 
+  /**
+   * What the stream holds after what is buffered, up to `last` at least, through one ordered
+   * consumer the archiver keeps between passes (ADR 0081: a long read is a per-process consumer,
+   * not one per pass); it is re-created only when the archiver restarts from its checkpoint.
+   */
+  private async *newMessages(last: number): AsyncGenerator<LogEntry> {
+    if (!this.reader || this.readerNext !== this.bufferedTo + 1) {
+      await this.closeReader()
+      this.reader = await this.o.js.consumers.get(this.o.stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.bufferedTo + 1,
+      })
+      this.readerNext = this.bufferedTo + 1
+    }
+    for (;;) {
+      let got = 0
+      let done = false
+      for await (const m of await this.reader.fetch({ max_messages: 1000, expires: 1000 })) {
+        got++
+        this.readerNext = m.seq + 1
+        yield toLogEntry(this.o.stream, m)
+        if (m.seq >= last && m.info.pending === 0) done = true
+        if (done || this.stopped) break
+      }
+      if (done || got === 0 || this.stopped) return
+    }
+  }
+
+  private async closeReader(): Promise<void> {
+    const r = this.reader
+    this.reader = undefined
+    await r?.delete().catch(() => {})
+  }
+
   /** Reads what is new, cuts the segments that are full or old enough. True when anything was read. */
   private async pass(): Promise<boolean> {
     const si = await this.o.jsm.streams.info(this.o.stream)
@@ -175,27 +214,20 @@ export class ShardArchiver {
     }
     let read = false
     if (last > this.bufferedTo) {
-      for await (const batch of readLog(this.o.js, this.o.jsm, {
-        stream: this.o.stream,
-        fromSeq: this.bufferedTo + 1,
-        untilSeq: last,
-        batch: 1000,
-      })) {
+      for await (const e of this.newMessages(last)) {
         if (this.stopped) return false
-        for (const e of batch) {
-          this.buffer.push({
-            seq: e.seq,
-            subject: e.subject,
-            at: e.at ?? 0,
-            headers: e.headers ?? {},
-            data: e.data,
-          })
-          this.bufferBytes += e.data.length
-          this.bufferedTo = e.seq
-          read = true
-          if (this.buffer.length >= this.o.limits.maxEvents || this.bufferBytes >= this.o.limits.maxBytes)
-            await this.cut()
-        }
+        this.buffer.push({
+          seq: e.seq,
+          subject: e.subject,
+          at: e.at ?? 0,
+          headers: e.headers ?? {},
+          data: e.data,
+        })
+        this.bufferBytes += e.data.length
+        this.bufferedTo = e.seq
+        read = true
+        if (this.buffer.length >= this.o.limits.maxEvents || this.bufferBytes >= this.o.limits.maxBytes)
+          await this.cut()
       }
     }
     const oldest = this.buffer[0]
