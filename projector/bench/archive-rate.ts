@@ -102,7 +102,7 @@ try {
     limits: { maxEvents: SEGMENT, maxBytes: 1 << 30, maxAgeMs: 0 },
     hot: { maxAgeMs: 0, maxBytes: 0 },
     pollMs: 20,
-    log: createLogger('bench', 'silent'),
+    log: createLogger('bench', (process.env.LOG_LEVEL as 'warn') ?? 'silent'),
   })
   const c0 = cpu()
   const a0 = performance.now()
