@@ -1,7 +1,7 @@
 # Chatapp: `make dev` runs the whole system, `make test` runs every test against real services.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-PACKAGES := contracts domain kit client infra gateway projector media-worker benchmarks
+PACKAGES := contracts domain kit client infra gateway web projector media-worker benchmarks
 INFRA := node infra/dist/cli.js
 
 .PHONY: help install build typecheck lint format contracts dev cluster test bench stop clean
@@ -27,6 +27,7 @@ install: node_modules/.install-stamp
 
 build: install
 	npx tsc -b
+	node web/scripts/build.mjs
 
 typecheck: build
 	@for p in $(PACKAGES); do npx tsc -p $$p/tsconfig.test.json || exit 1; done

@@ -29,6 +29,7 @@ import type {
   SendResult,
 } from './types.js'
 import { TypingThrottle } from './typing-throttle.js'
+import { unref } from './unref.js'
 
 export { SUBPROTOCOL } from './connector.js'
 export const WS_PATH = '/v1/ws'
@@ -243,6 +244,15 @@ export class ChatClient {
     return this.command({ type: 'group.rename', conversationId, title })
   }
 
+  /** Joins a group you were invited to (`GET /v1/invitations`, the `invitation` event). */
+  acceptInvitation(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.invite.accept', conversationId })
+  }
+  /** Declines for good: the group cannot invite you again. */
+  declineInvitation(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.invite.decline', conversationId })
+  }
+
   markDelivered(conversationId: string, upTo: number): void {
     this.mark(conversationId, 'delivered', upTo)
   }
@@ -269,6 +279,11 @@ export class ChatClient {
     if (!this.authenticated)
       return Promise.reject(new ChatClientError('CLIENT_DISCONNECTED', 'not connected'))
     return this.request('ping', { type: 'ping' }, false) as Promise<number>
+  }
+
+  /** Reconnects now if waiting to (the network is known to be back); no-op otherwise. */
+  reconnectNow(): void {
+    this.conn.retryNow()
   }
 
   /** Ends the session: flushes pending receipts, fails what is unanswered, never reconnects. */
@@ -323,7 +338,7 @@ export class ChatClient {
 
   // ── incoming frames ──────────────────────────────────────────────────────────────────────────
 
-  private onFrame(data: Buffer): void {
+  private onFrame(data: Uint8Array | string): void {
     this.stats.framesIn += 1
     const decoded = decodeServerFrame(data)
     if (!decoded.ok) {
@@ -566,7 +581,7 @@ export class ChatClient {
       this.receiptTimer = undefined
       if (this.authenticated) this.flushReceipts()
     }, this.options.receiptDelayMs ?? 200)
-    this.receiptTimer.unref()
+    unref(this.receiptTimer)
   }
 
   private flushReceipts(): void {

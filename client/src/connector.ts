@@ -2,6 +2,7 @@ import WebSocket, { type RawData } from 'ws'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
 import { type CloseAction, closeAction } from './close-policy.js'
 import { ChatClientError, isChatClientError } from './errors.js'
+import { unref } from './unref.js'
 
 export const SUBPROTOCOL = 'chatapp.v1'
 
@@ -24,7 +25,8 @@ export interface ConnectorHooks {
   connecting(): void
   /** The socket is open; the server's `hello` is next. */
   open(): void
-  frame(data: Buffer): void
+  /** A Buffer from `ws` in Node; a string from the browser adapter (text frames). */
+  frame(data: Uint8Array | string): void
   /** The socket is gone (what was in flight on it is lost); a reconnect or a stop follows. */
   lost(code: number): void
   /** Waiting before the next attempt (or refreshing the token at once after 4401). */
@@ -85,6 +87,17 @@ export class Connector {
   /** The first sync completed: the connection proved healthy, so backoff starts over. */
   live(): void {
     this.attempt = 0
+  }
+
+  /**
+   * Skips the wait before the next attempt (the app knows the network is back: a browser's
+   * `online` event, a phone app coming to the foreground). Nothing happens while connected.
+   */
+  retryNow(): void {
+    if (this.closed || this.reconnectTimer === undefined) return
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = undefined
+    void this.openSocket(false)
   }
 
   /** Ends the current socket from our side; a reconnect follows. */
@@ -250,6 +263,6 @@ export class Connector {
       this.heardSincePing = false
       this.send('{"type":"ping"}')
     }, every)
-    this.pingTimer.unref()
+    unref(this.pingTimer)
   }
 }

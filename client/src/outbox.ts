@@ -4,6 +4,7 @@ import { ChatClientError } from './errors.js'
 import { conversationOf, type PendingRequest, type RequestKind, RequestTable } from './request-table.js'
 import { retriesOn, retryDelay } from './retry-policy.js'
 import { SendChains } from './send-chains.js'
+import { unref } from './unref.js'
 
 /** A client frame before the outbox gives it its `rid`. */
 export type FrameWithoutRid<F> = F extends { rid?: unknown } ? Omit<F, 'rid'> : F
@@ -220,9 +221,7 @@ export class Outbox {
   }
 
   private timer(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(fn, ms)
-    t.unref()
-    return t
+    return unref(setTimeout(fn, ms))
   }
 
   private cancelWaits(): void {
@@ -241,8 +240,7 @@ export class Outbox {
     if (this.sweepTimer !== undefined) return
     const shortest = Math.min(this.o.attemptTimeoutMs, this.o.giveUpAfterMs)
     const every = Math.max(5, Math.min(1000, Math.floor(shortest / 4)))
-    this.sweepTimer = setInterval(() => this.sweep(Date.now()), every)
-    this.sweepTimer.unref()
+    this.sweepTimer = unref(setInterval(() => this.sweep(Date.now()), every))
   }
 
   private sweep(now: number): void {

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { MessageKind } from './events.js'
+import { ConversationKind, MessageKind, Role } from './events.js'
 import { ConversationId, DeviceId, MediaId, Millis, Seq, UserId } from './ids.js'
 import { InboxEntry } from './inbox.js'
 import { MediaKind, MediaRef, Variant } from './media.js'
@@ -84,6 +84,22 @@ export const TokenPair = Type.Object(
   { $id: 'TokenPair' },
 )
 export type TokenPair = Static<typeof TokenPair>
+
+export const WebSession = Type.Object(
+  {
+    userId: UserId,
+    deviceId: DeviceId,
+    accessToken: Type.String({ description: 'JWT (EdDSA), short-lived; keep it in memory only.' }),
+    accessExpiresAt: Millis,
+    refreshExpiresAt: Millis,
+  },
+  {
+    $id: 'WebSession',
+    description:
+      'A token pair for a browser page: the refresh token is not in the body but in an HttpOnly, SameSite=Strict cookie that scripts cannot read.',
+  },
+)
+export type WebSession = Static<typeof WebSession>
 
 export const RefreshRequest = Type.Object(
   { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
@@ -176,6 +192,28 @@ export const MessageStatusResponse = Type.Object(
 )
 export type MessageStatusResponse = Static<typeof MessageStatusResponse>
 
+export const MembersResponse = Type.Object(
+  {
+    conversationId: ConversationId,
+    kind: ConversationKind,
+    title: Type.Union([Type.String(), Type.Null()]),
+    members: Type.Array(
+      Type.Object({
+        userId: UserId,
+        username: Username,
+        displayName: Type.String(),
+        role: Role,
+        deliveredUpTo: Seq,
+        readUpTo: Seq,
+      }),
+      { description: 'Longest-standing first.' },
+    ),
+    invited: Type.Array(UserProfile, { description: 'Pending invitations (not members).' }),
+  },
+  { $id: 'MembersResponse' },
+)
+export type MembersResponse = Static<typeof MembersResponse>
+
 export const HealthResponse = Type.Object(
   {
     status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -234,6 +272,30 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     auth: false,
     summary: 'Revoke a refresh token (or all of the user’s).',
     request: LogoutRequest,
+    status: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/web/login',
+    auth: false,
+    summary: 'Log in a browser page: the refresh token goes to an HttpOnly SameSite=Strict cookie.',
+    request: LoginRequest,
+    response: WebSession,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/web/refresh',
+    auth: false,
+    summary: 'Rotate the refresh token of the cookie (no body); same-origin requests only.',
+    response: WebSession,
+    status: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/web/logout',
+    auth: false,
+    summary: 'Revoke the session of the cookie and clear it (no body); same-origin requests only.',
     status: 204,
   },
   {
@@ -308,6 +370,14 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     auth: true,
     summary: 'Per-member delivered/read state of a message.',
     response: MessageStatusResponse,
+    status: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations/:conversationId/members',
+    auth: true,
+    summary: 'Members (names, roles, receipt watermarks) and pending invitations, from the log.',
+    response: MembersResponse,
     status: 200,
   },
 ]

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import { names } from '@chatapp/contracts'
 import {
@@ -36,6 +38,7 @@ import {
 import { readHttpConfig } from './transport/http/config.js'
 import { mountHttp } from './transport/http/uws-http.js'
 import { pgViewReads } from './views/view-reads.js'
+import { loadStaticSite } from './web/static-site.js'
 
 /** The only place that reads the environment and builds adapters. */
 const c = new ConfigReader()
@@ -58,9 +61,15 @@ const uploadQuota = {
   unattachedTtlMs: c.int('UPLOAD_UNATTACHED_TTL_S', 3600, 365 * 86_400) * 1000,
 }
 const sweepIntervalMs = c.int('UPLOAD_SWEEP_INTERVAL_S', 1, 86_400) * 1000
+// A relative WEB_ROOT is the checkout's (where `make build` puts the web app), whatever the cwd.
+const webRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)), c.str('WEB_ROOT'))
+const webCookieSecure = c.bool('WEB_COOKIE_SECURE')
 c.done()
 
 const log = createLogger('gateway', common.logLevel)
+const site = await loadStaticSite(webRoot)
+if (site) log.info({ webRoot, files: site.files.size }, 'serving the web app at /')
+else log.warn({ webRoot }, 'no web app built: / answers 404 (run `make build`)')
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'gateway', log)
 const views = new pg.Pool({ connectionString: common.databaseUrl, max: 10 })
@@ -151,6 +160,9 @@ const gateway = await startGateway(config, {
       gatewayRoutes({
         accounts,
         views: { reads, membership: ctx.membership },
+        members: { store: ctx.store, profiles: (ids) => accounts.profiles(ids) },
+        webCookieSecure,
+        ...(site ? { site } : {}),
         invitations: createPendingInvitations({
           log: ctx.conversationLog,
           names: ctx.names,

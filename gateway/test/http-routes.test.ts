@@ -11,6 +11,7 @@ t.test('serves exactly the endpoints the contracts list, with the same authentic
     accounts: {} as never,
     views: {} as never,
     invitations: {} as never,
+    members: {} as never,
     media: { media: {} as never, maxUploadBytes: 1024 },
   })
   const served = routes.map((r) => `${r.method} ${r.path} auth=${r.auth}`).sort()
@@ -23,6 +24,7 @@ t.test('every route decodes its query and body with the contracts’ schemas', a
     accounts: {} as never,
     views: {} as never,
     invitations: {} as never,
+    members: {} as never,
     media: { media: {} as never, maxUploadBytes: 1024 },
   })
   for (const e of HTTP_ENDPOINTS) {
@@ -49,7 +51,12 @@ t.test('GET …/messages?limit=1.5 is refused before any view is read', async (t
     ),
   }
   const server = await startHttpServer({
-    routes: gatewayRoutes({ accounts: {} as never, views: views as never, invitations: {} as never }),
+    routes: gatewayRoutes({
+      accounts: {} as never,
+      views: views as never,
+      invitations: {} as never,
+      members: {} as never,
+    }),
     deps: { tokens, log: createLogger('test', 'silent') },
   })
   t.teardown(() => server.close())

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 infra="node infra/dist/cli.js"
 envfile=.data/test.env
 
-$infra ensure --session test --write-env "$envfile" || exit 1
+$infra ensure --session test --browser --write-env "$envfile" || exit 1
 trap '$infra stop --session test' EXIT
 # shellcheck disable=SC1090
 source "$envfile"

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 import { connectNats, createLogger } from '@chatapp/kit'
+import { ensureChromium } from './browser.js'
 import { runCluster } from './cluster/cluster-cli.js'
 import { runDev } from './dev.js'
 import { provision } from './provision.js'
@@ -14,9 +15,10 @@ import { cleanStaleTestNamespaces } from './test-support.js'
 
 const HELP = `infra — the local stack
 
-  infra ensure [--session NAME] [--write-env FILE] [--no-ffmpeg]
+  infra ensure [--session NAME] [--write-env FILE] [--no-ffmpeg] [--browser]
       Reuse NATS, PostgreSQL and S3 where the environment points and they answer; start the
-      missing ones under .data/; install ffmpeg when missing. Writes the resulting variables
+      missing ones under .data/; install ffmpeg when missing (and Chromium with --browser,
+      for the web app's tests). Writes the resulting variables
       to FILE (shell 'export' lines).
   infra provision
       Create or update the streams, KV buckets, S3 bucket and schema of $CHATAPP_NS.
@@ -37,6 +39,7 @@ const { values, positionals } = parseArgs({
     session: { type: 'string' },
     'write-env': { type: 'string' },
     'no-ffmpeg': { type: 'boolean' },
+    browser: { type: 'boolean' },
     'older-than-minutes': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -52,7 +55,13 @@ const main = async (): Promise<void> => {
         ffmpeg: !values['no-ffmpeg'],
         ...(values.session ? { session: values.session } : {}),
       })
-      if (values['write-env']) writeEnvFile(values['write-env'], stackEnv(stack))
+      // The web app's browser tests drive Debian's Chromium (installed here, before any test runs).
+      const chromium = values.browser ? ensureChromium((m) => console.error(`[infra] ${m}`)) : undefined
+      if (values['write-env'])
+        writeEnvFile(values['write-env'], {
+          ...stackEnv(stack),
+          ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
+        })
       console.error(
         `[infra] NATS ${stack.natsUrl}, PostgreSQL ${stack.databaseUrl}, S3 ${stack.s3.endpoint}, ffmpeg ${stack.ffmpeg ?? 'not checked'}`,
       )

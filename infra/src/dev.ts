@@ -92,6 +92,9 @@ export const runDev = async (): Promise<void> => {
     [
       '',
       'Chatapp is running. Every service answers /readyz.',
+      '',
+      `  Open http://${gw}/ in a browser to chat (register two users in two windows).`,
+      '',
       bannerRow('WebSocket', `ws://${gw}/v1/ws`),
       bannerRow('HTTP API', `http://${gw}/v1/…   (docs/protocol.md)`),
       ...SERVICE_KINDS.map((k) =>

@@ -1,3 +1,4 @@
+export * from './browser.js'
 export * from './child.js'
 export * from './cluster/cluster.js'
 export * from './config.js'

@@ -67,6 +67,10 @@ t.test(
       'the banner has a space after the name',
     )
     t.notMatch(lines.join('\n'), /NodeVersionSupportWarning/, 'no AWS SDK notice in the output')
+    t.match(lines.join('\n'), `Open http://127.0.0.1:${http}/ in a browser`, 'the one URL to open')
+    const page = await fetch(`http://127.0.0.1:${http}/`)
+    t.equal(page.status, 200, 'the gateway serves the web app there')
+    t.match(await page.text(), /<div id="app">/)
 
     const pids = lines.flatMap((l) => {
       const m = /(gateway|projector|media-worker) started \(pid (\d+)\)/.exec(l)

@@ -84,7 +84,19 @@ export const ENV_VARS: readonly EnvVar[] = [
     'ALLOWED_ORIGINS',
     '*',
     ['gateway'],
-    'Comma-separated Origin allowlist for WebSocket upgrades; `*` allows any (dev only).',
+    'Comma-separated Origin allowlist for WebSocket upgrades; `*` allows any (dev only). The gateway’s own origin (the web app it serves) is always allowed.',
+  ),
+  v(
+    'WEB_ROOT',
+    'web/dist/public',
+    ['gateway'],
+    'Directory of the built web app served at `/`; a relative path is taken from the checkout the gateway runs from.',
+  ),
+  v(
+    'WEB_COOKIE_SECURE',
+    'true',
+    ['gateway'],
+    'Mark the web app’s refresh cookie `Secure` (HTTPS only; browsers accept it on localhost). `false` only for plain HTTP on another host.',
   ),
   v(
     'JWT_PRIVATE_KEY_FILE',

@@ -41,6 +41,8 @@ export interface AccountService extends UserDirectory, UserSettingsStore, GroupQ
   /** Revokes the token's session, or every session of its user. INVALID_REFRESH_TOKEN. */
   logout(refreshToken: string, allDevices: boolean): Promise<void>
   findByUsername(username: string): Promise<UserProfile | undefined>
+  /** The profiles of the registered users among `userIds` (unknown ids are left out); one query. */
+  profiles(userIds: readonly string[]): Promise<UserProfile[]>
   /**
    * Deletes refresh tokens expired more than `PURGE_GRACE_MS` ago (until then a replayed rotated
    * token is still recognised as reuse), then sessions left without tokens. Idempotent; run it
@@ -307,6 +309,18 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
       if (!USERNAME.test(username)) return undefined
       const user = await d.orm.em.fork().findOne(UserSchema, { username })
       return user ? { userId: user.id, username: user.username, displayName: user.displayName } : undefined
+    },
+
+    async profiles(userIds) {
+      if (userIds.length === 0) return []
+      const rows = await d.orm.em
+        .fork()
+        .find(
+          UserSchema,
+          { id: { $in: [...new Set(userIds)] } },
+          { fields: ['id', 'username', 'displayName'] },
+        )
+      return rows.map((u) => ({ userId: u.id, username: u.username, displayName: u.displayName }))
     },
 
     async purgeExpired() {

@@ -1,13 +1,7 @@
-import {
-  isChatError,
-  LoginRequest,
-  LogoutRequest,
-  RefreshRequest,
-  RegisterRequest,
-  UserSettings,
-} from '@chatapp/contracts'
+import { LogoutRequest, RefreshRequest, RegisterRequest, UserSettings } from '@chatapp/contracts'
 import { defineRoute, type HttpRoute, reply } from '../transport/http/route.js'
 import type { AccountService } from './account-service.js'
+import { LOGIN_BODY, refusalReply } from './login-route.js'
 
 /**
  * The accounts endpoints of HTTP_ENDPOINTS. Password and token endpoints are rate limited per
@@ -27,20 +21,12 @@ export const accountRoutes = (accounts: AccountService): HttpRoute[] => [
   defineRoute({
     method: 'POST',
     path: '/v1/auth/login',
-    auth: false,
-    body: 'json',
-    schema: LoginRequest,
-    maxBodyBytes: 4096,
-    rateLimit: 'auth',
+    ...LOGIN_BODY,
     handle: async (ctx) => {
       try {
         return reply.json(await accounts.login(ctx.body))
       } catch (e) {
-        // A refusal's wait goes in the reply (`retryAfterMs`, `Retry-After`): the transport
-        // answers a thrown ChatError with its code and message only.
-        if (isChatError(e) && e.retryAfterMs !== undefined)
-          return reply.error(e.code, { message: e.message, retryAfterMs: e.retryAfterMs })
-        throw e
+        return refusalReply(e)
       }
     },
   }),

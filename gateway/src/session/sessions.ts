@@ -5,6 +5,7 @@ import type { Principal, TokenVerifier } from '../ports.js'
 import type { Socket } from '../transport/socket.js'
 import type { UpgradeDecision } from '../transport/ws.js'
 import { Connection } from './connection.js'
+import { sameOrigin } from './same-origin.js'
 import { TokenBucket } from './token-bucket.js'
 
 export const SUBPROTOCOL = 'chatapp.v1'
@@ -40,8 +41,11 @@ export const createSessions = (d: SessionsDeps) => {
   let nextId = 1
   const L = d.limits
 
-  const originAllowed = (origin: string) =>
-    d.allowedOrigins.includes('*') || origin === '' || d.allowedOrigins.includes(origin)
+  const originAllowed = (origin: string, host: string) =>
+    d.allowedOrigins.includes('*') ||
+    origin === '' ||
+    d.allowedOrigins.includes(origin) ||
+    sameOrigin(origin, host)
 
   const authenticated = async (conn: Connection, p: Principal) => {
     // Closed while its token was being checked: registering it now would leak it (and its presence).
@@ -81,8 +85,8 @@ export const createSessions = (d: SessionsDeps) => {
   }
 
   return {
-    upgrade(h: { origin: string; protocols: string[] }): UpgradeDecision<Init> {
-      if (!originAllowed(h.origin))
+    upgrade(h: { origin: string; host: string; protocols: string[] }): UpgradeDecision<Init> {
+      if (!originAllowed(h.origin, h.host))
         return { ok: false, status: 403, body: JSON.stringify(errorBody('ORIGIN_NOT_ALLOWED')) }
       const bearer = h.protocols.find((p) => p.startsWith(BEARER_PREFIX))
       const protocol = h.protocols.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined

@@ -22,7 +22,7 @@ export interface WsHandlers<S, C> {
    * completing in the same tick as others closes the new socket at birth, 1006; uncorked, uWS
    * prints a warning per upgrade. Slow checks — the token — belong in `open`.)
    */
-  upgrade(h: { origin: string; protocols: string[]; ip: string }): UpgradeDecision<S>
+  upgrade(h: { origin: string; host: string; protocols: string[]; ip: string }): UpgradeDecision<S>
   open(socket: Socket, state: S): C
   /** `binary`: the client sent a binary frame (the protocol is JSON in text frames). */
   message(conn: C, data: ArrayBuffer, binary: boolean): void
@@ -87,6 +87,7 @@ export const mountWebSocket = <S, C>(app: uWS.TemplatedApp, o: WsOptions, h: WsH
     upgrade: (res, req, context) => {
       const r = h.upgrade({
         origin: req.getHeader('origin'),
+        host: req.getHeader('host'),
         protocols: req
           .getHeader('sec-websocket-protocol')
           .split(',')

@@ -11,6 +11,7 @@ import { DEFAULT_LOGIN_THROTTLE } from '../../src/accounts/login-throttle.js'
 import { createPasswordHasher } from '../../src/accounts/password-hasher.js'
 import { accountRoutes } from '../../src/accounts/routes.js'
 import { createTokenService, generatePrivateKeyPem } from '../../src/accounts/token-service.js'
+import { webSessionRoutes } from '../../src/accounts/web-session-routes.js'
 import { openGatewayDb } from '../../src/db/gateway-db.js'
 import { startHttpServer } from '../../src/transport/http/uws-http.js'
 
@@ -33,7 +34,7 @@ const accounts = createAccountService({
   // These tests fail logins on purpose; the per-account throttle has its own (login-throttle.test.ts).
   loginThrottle: { ...DEFAULT_LOGIN_THROTTLE, freeFailures: 1000 },
 })
-const routes = accountRoutes(accounts)
+const routes = [...accountRoutes(accounts), ...webSessionRoutes(accounts)]
 const server = await startHttpServer({
   routes,
   deps: { tokens, log, rateLimits: { auth: { perSecond: 1000, burst: 1000 } } },
@@ -315,4 +316,114 @@ t.test('purging removes long-expired refresh tokens and the sessions left withou
     'INVALID_REFRESH_TOKEN',
   )
   t.same(await later.purgeExpired(), { tokens: 0, sessions: 0, limits: 0 }, 'idempotent')
+})
+
+// The browser's endpoints (web-session-routes.ts), tested here on the same account service.
+const cookieOf = (r: { headers: Headers }) => r.headers.get('set-cookie') ?? ''
+const rtOf = (setCookie: string) => /chatapp_rt=([^;]*)/.exec(setCookie)?.[1] ?? ''
+
+t.test(
+  'a web login puts the refresh token in an HttpOnly SameSite=Strict cookie, never in the body',
+  async (t) => {
+    await register('wendy')
+    const r = await call('POST', '/v1/auth/web/login', {
+      username: 'wendy',
+      password: PASSWORD,
+      deviceId: 'web-1',
+    })
+    t.equal(r.status, 200)
+    t.notOk('refreshToken' in r.body, 'no refresh token in the body')
+    t.match(r.body, { deviceId: 'web-1', accessToken: /^ey/ })
+    const c = cookieOf(r)
+    t.match(rtOf(c), /^rt_/)
+    for (const attr of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/v1/auth/web'])
+      t.ok(c.includes(attr), attr)
+    t.equal(r.headers.get('cache-control'), 'no-store')
+  },
+)
+
+t.test(
+  'the cookie refreshes and rotates; replaying a used cookie revokes the session and clears it',
+  async (t) => {
+    await register('walter')
+    const first = rtOf(
+      cookieOf(await call('POST', '/v1/auth/web/login', { username: 'walter', password: PASSWORD })),
+    )
+    const r = await call('POST', '/v1/auth/web/refresh', undefined, {
+      cookie: `other=1; chatapp_rt=${first}`,
+    })
+    t.equal(r.status, 200)
+    const second = rtOf(cookieOf(r))
+    t.not(second, first, 'rotated')
+    t.match(r.body, { accessToken: /^ey/ })
+    const replay = await call('POST', '/v1/auth/web/refresh', undefined, { cookie: `chatapp_rt=${first}` })
+    t.equal(code(replay), 'INVALID_REFRESH_TOKEN')
+    t.match(cookieOf(replay), /chatapp_rt=;.*Max-Age=0/, 'the dead cookie is cleared')
+    const after = await call('POST', '/v1/auth/web/refresh', undefined, { cookie: `chatapp_rt=${second}` })
+    t.equal(code(after), 'INVALID_REFRESH_TOKEN', 'reuse revoked the whole session')
+    t.equal(
+      code(await call('POST', '/v1/auth/web/refresh')),
+      'INVALID_REFRESH_TOKEN',
+      'no cookie, no session',
+    )
+  },
+)
+
+t.test('a page of another site cannot use the web session endpoints', async (t) => {
+  await register('wilma')
+  const evil = { origin: 'https://evil.example' }
+  const login = await call('POST', '/v1/auth/web/login', { username: 'wilma', password: PASSWORD }, evil)
+  t.equal(login.status, 403)
+  t.equal(code(login), 'ORIGIN_NOT_ALLOWED')
+  t.equal(cookieOf(login), '')
+  const own = await call(
+    'POST',
+    '/v1/auth/web/login',
+    { username: 'wilma', password: PASSWORD },
+    { origin: base },
+  )
+  t.equal(own.status, 200, 'the gateway’s own origin is accepted')
+  const rt = rtOf(cookieOf(own))
+  const refresh = await call('POST', '/v1/auth/web/refresh', undefined, {
+    ...evil,
+    cookie: `chatapp_rt=${rt}`,
+  })
+  t.equal(code(refresh), 'ORIGIN_NOT_ALLOWED')
+  const out = await call('POST', '/v1/auth/web/logout', undefined, { ...evil, cookie: `chatapp_rt=${rt}` })
+  t.equal(code(out), 'ORIGIN_NOT_ALLOWED')
+  t.equal((await call('POST', '/v1/auth/web/refresh', undefined, { cookie: `chatapp_rt=${rt}` })).status, 200)
+})
+
+t.test('a plain-HTTP deployment may drop Secure from the cookie, nothing else', async (t) => {
+  const plain = await startHttpServer({
+    routes: webSessionRoutes(accounts, { secureCookie: false }),
+    deps: { tokens, log, rateLimits: { auth: { perSecond: 1000, burst: 1000 } } },
+  })
+  t.teardown(() => plain.close())
+  await register('wes')
+  const r = await fetch(`http://127.0.0.1:${plain.port}/v1/auth/web/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'wes', password: PASSWORD }),
+  })
+  const c = r.headers.get('set-cookie') ?? ''
+  t.equal(r.status, 200)
+  t.notMatch(c, /Secure/)
+  t.match(c, /HttpOnly; SameSite=Strict/)
+})
+
+t.test('web logout revokes the session of the cookie and clears it, also when already gone', async (t) => {
+  await register('wayne')
+  const rt = rtOf(
+    cookieOf(await call('POST', '/v1/auth/web/login', { username: 'wayne', password: PASSWORD })),
+  )
+  const out = await call('POST', '/v1/auth/web/logout', undefined, { cookie: `chatapp_rt=${rt}` })
+  t.equal(out.status, 204)
+  t.match(cookieOf(out), /chatapp_rt=;.*Max-Age=0/)
+  t.equal(
+    code(await call('POST', '/v1/auth/web/refresh', undefined, { cookie: `chatapp_rt=${rt}` })),
+    'INVALID_REFRESH_TOKEN',
+  )
+  t.equal((await call('POST', '/v1/auth/web/logout', undefined, { cookie: `chatapp_rt=${rt}` })).status, 204)
+  t.equal((await call('POST', '/v1/auth/web/logout')).status, 204)
 })

@@ -35,6 +35,11 @@ t.test('the WebSocket protocol refuses every bad input with its code and goes on
     await ok.waitFor(isType('hello'))
     t.equal(ok.ws.protocol, 'chatapp.v1', 'only chatapp.v1 is echoed back, never the token')
     ok.close()
+    // The web app served by the gateway itself passes whatever the allowlist says.
+    const own = new URL(gw.url)
+    const page = await TestClient.open(gw.url, { token: tokenA, origin: `http://${own.host}` })
+    await page.waitFor(isType('hello'))
+    page.close()
   })
 
   await t.test(

@@ -32,7 +32,11 @@ export interface TestGateways {
    */
   start(
     over?: Partial<GatewayConfig>,
-    deps?: { nc?: NatsConnection; archive?: GatewayDeps['archive'] },
+    deps?: {
+      nc?: NatsConnection
+      mountHttp?: GatewayDeps['mountHttp']
+      archive?: GatewayDeps['archive']
+    },
   ): Promise<Gateway & { url: string }>
   token(userId: string, deviceId?: string): Promise<string>
 }
@@ -54,6 +58,7 @@ export const testGateways = async (
         log: createLogger('gateway-test', process.env.TEST_LOG ?? 'silent'),
         tokens,
         directory: memoryDirectory(users),
+        ...(deps.mountHttp ? { mountHttp: deps.mountHttp } : {}),
         ...(deps.archive ? { archive: deps.archive } : {}),
       })
       return Object.assign(gw, { url: `ws://127.0.0.1:${gw.port}${WS_PATH}` })

@@ -25,6 +25,8 @@ const SEGMENT = /^(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~-]+)$/
 
 const compile = <R extends RoutePattern>(route: R): Compiled<R> => {
   if (!route.path.startsWith('/')) throw new Error(`route path "${route.path}" must start with /`)
+  // `/` is the one path with an empty segment (the site's root page).
+  if (route.path === '/') return { route, segments: [{ literal: '' }], literals: 1 }
   const parts = route.path.split('/').slice(1)
   const segments: Segment[] = parts.map((p) => {
     if (!SEGMENT.test(p)) throw new Error(`route path "${route.path}": bad segment "${p}"`)

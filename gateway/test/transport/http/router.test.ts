@@ -54,3 +54,10 @@ t.test('refuses duplicate routes and malformed patterns at start-up', async (t) 
   t.throws(() => createRouter([{ method: 'GET', path: 'v1/x' }]), /must start with/)
   t.throws(() => createRouter([{ method: 'GET', path: '/v1/*' }]), /bad segment/)
 })
+
+t.test('matches the root path only when a route for / exists', async (t) => {
+  const match = createRouter([...routes, { method: 'GET', path: '/' }])
+  t.match(match('GET', '/'), { kind: 'found', params: {} })
+  t.same(match('POST', '/'), { kind: 'method-not-allowed', allow: ['GET'] })
+  t.same(match('GET', '//'), { kind: 'not-found' })
+})
