@@ -44,7 +44,10 @@ t.test(
     await tn.cleanup()
     t.notOk(await schemaExists())
     t.rejects(s3.send(new HeadBucketCommand({ Bucket: tn.names.s3Bucket })))
-    t.rejects(s3.send(new HeadBucketCommand({ Bucket: tn.names.archiveBucket })), 'the archive bucket goes too')
+    t.rejects(
+      s3.send(new HeadBucketCommand({ Bucket: tn.names.archiveBucket })),
+      'the archive bucket goes too',
+    )
   },
 )
 
