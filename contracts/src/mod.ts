@@ -1,3 +1,4 @@
+export * from './archive.js'
 export * from './codec.js'
 export * from './errors.js'
 export * from './events.js'

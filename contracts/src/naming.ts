@@ -83,8 +83,13 @@ export interface Names {
   deadLetterSubject(source: string): string
   projectorConsumer(shard: number): string
   s3Bucket: string
-  /** PostgreSQL schemas: the gateway's own tables (accounts, media records) and the projector's views. */
-  dbSchemas: { gateway: string; views: string }
+  /** The log archive (ADR 0200): its own bucket, so it gets its own lifecycle and storage class. */
+  archiveBucket: string
+  /**
+   * PostgreSQL schemas: the gateway's own tables (accounts, media records), the projector's views,
+   * and the archiver's (the last archived sequence of each conversation subject: ADR 0201).
+   */
+  dbSchemas: { gateway: string; views: string; archive: string }
 }
 
 export const names = (ns: string, shards: number): Names => {
@@ -130,7 +135,8 @@ export const names = (ns: string, shards: number): Names => {
     deadLetterSubject: (source) => `${ns}.dlq.${source}`,
     projectorConsumer: (s) => `${ns}-projector-${s}`,
     s3Bucket: `${ns}-media`,
-    dbSchemas: { gateway: `${ns}_gateway`, views: `${ns}_views` },
+    archiveBucket: `${ns}-archive`,
+    dbSchemas: { gateway: `${ns}_gateway`, views: `${ns}_views`, archive: `${ns}_archive` },
   }
 }
 

@@ -1,4 +1,11 @@
 import type { TSchema } from '@sinclair/typebox'
+import {
+  ArchiveCheckpoint,
+  ArchiveProblem,
+  ArchiveRecord,
+  ArchiveSegmentHeader,
+  ArchiveShardStatus,
+} from './archive.js'
 import { CLOSE_CODES, ERRORS, ErrorBody, type ErrorCode } from './errors.js'
 import { DeadLetter, EVENT_SCHEMAS, InvitationNotice, MembershipNotice } from './events.js'
 import { CLIENT_FRAMES } from './frames-client.js'
@@ -52,6 +59,7 @@ const groups: Record<string, readonly TSchema[]> = {
     PushJob,
     MuteSignal,
   ],
+  archive: [ArchiveSegmentHeader, ArchiveRecord, ArchiveCheckpoint, ArchiveShardStatus, ArchiveProblem],
 }
 
 const asyncApi = () => {

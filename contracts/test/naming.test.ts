@@ -44,7 +44,7 @@ t.test('every name carries the namespace', async (t) => {
   ]) {
     t.match(name, /^abc-[a-z0-9-]+$/, 'kebab-case, no dots')
   }
-  t.same(n.dbSchemas, { gateway: 'abc_gateway', views: 'abc_views' })
+  t.same(n.dbSchemas, { gateway: 'abc_gateway', views: 'abc_views', archive: 'abc_archive' })
 })
 
 t.test('refuses namespaces and shard counts that would break subjects or names', async (t) => {

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { names as makeNames, type Names } from '@chatapp/contracts'
 import { withLatestText } from '@chatapp/domain'
-import { type ConversationLog, createConversationLog, type Logger } from '@chatapp/kit'
+import {
+  type ArchiveHeads,
+  type ArchiveReader,
+  type ConversationLog,
+  createConversationLog,
+  type Logger,
+  withArchive,
+} from '@chatapp/kit'
+import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { createFrameRouter } from './command/frame-router.js'
@@ -57,6 +65,11 @@ export interface GatewayDeps {
   revocations?: { onRevoked(listener: (userId: string, sessionIds: string[]) => void): () => void }
   /** Mounts the HTTP API on the same app and port (each module registers its routes from main). */
   mountHttp?: (app: App, ctx: GatewayContext) => void
+  /**
+   * The log archive: reads (sync, the fold, backfills) of history older than the hot log are served
+   * from it (ADR 0201). Without it, only what the streams hold is readable.
+   */
+  archive?: { reader: ArchiveReader; heads: ArchiveHeads }
 }
 
 export interface Gateway {
@@ -125,11 +138,21 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
   const { nc, log } = deps
   const n = makeNames(config.ns, config.shards)
   const m = metricsOn(deps.registry)
-  const conversationLog = await createConversationLog(nc, n, {
+  const onUndecodable = (w: object) => log.warn(w, 'undecodable event skipped')
+  const hotLog = await createConversationLog(nc, n, {
     deadlineMs: config.appendRetryMs,
     onRetry: () => m.logRetries.inc(),
-    onUndecodable: (w) => log.warn(w, 'undecodable event skipped'),
+    onUndecodable,
   })
+  const conversationLog = deps.archive
+    ? withArchive(hotLog, {
+        jsm: await jetstreamManager(nc),
+        names: n,
+        archive: deps.archive.reader,
+        heads: deps.archive.heads,
+        onUndecodable,
+      })
+    : hotLog
   const store = await createStateStore(nc, n, conversationLog, {
     onError: (err) => log.warn({ err }, 'conversation snapshot failed'),
   })

@@ -5,12 +5,14 @@ import { names } from '@chatapp/contracts'
 import {
   ConfigReader,
   connectNats,
+  createArchiveReader,
   createLogger,
   natsConnectionMetrics,
   natsUp,
   onShutdown,
   readCommon,
   readS3,
+  s3ArchiveStore,
   startOpsServer,
 } from '@chatapp/kit'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -20,6 +22,7 @@ import { readAccountsConfig } from './accounts/config.js'
 import { createPasswordHasher } from './accounts/password-hasher.js'
 import { createSessionRevocations } from './accounts/session-revocations.js'
 import { createTokenService, loadOrCreateKeyFile } from './accounts/token-service.js'
+import { pgArchiveHeads } from './archive/archive-heads.js'
 import { readGatewayConfig } from './config.js'
 import { openGatewayDb } from './db/gateway-db.js'
 import { startGateway } from './gateway.js'
@@ -130,6 +133,11 @@ purge.unref()
 const reads = pgViewReads(views, n.dbSchemas.views)
 // The pool of the views reads serves the push tables too: every query names its schema.
 const vapid = await loadOrCreateVapidKeys(pushCfg.vapidKeyFile, pushCfg.vapidSubject)
+// History older than the hot log is read from the archive the projector's archivers write.
+const archive = {
+  reader: createArchiveReader(s3ArchiveStore(s3, n.archiveBucket), { cacheSegments: 32 }),
+  heads: pgArchiveHeads(views, n.dbSchemas.archive),
+}
 let media: MediaService | undefined
 
 const gateway = await startGateway(config, {
@@ -141,6 +149,7 @@ const gateway = await startGateway(config, {
   registry: ops.registry,
   sentLookup: reads,
   revocations,
+  archive,
   media: (ctx) => {
     media = createMediaService({
       repo: mediaRepo(db.orm, n.dbSchemas.views),

@@ -1,16 +1,18 @@
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3'
 import { DEFAULT_LOG_SETTINGS, kvSpecs, type LogSettings, names, streamSpecs } from '@chatapp/contracts'
-import { ensureKv, ensureStreams, jetstreamManager, type NatsConnection, type S3Config } from '@chatapp/kit'
+import {
+  ensureKv,
+  ensureStreams,
+  jetstreamManager,
+  type NatsConnection,
+  type S3Config,
+  s3ClientOf,
+} from '@chatapp/kit'
 import type { JetStreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
 
-export const s3Client = (s3: S3Config): S3Client =>
-  new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  })
+/** One home for the client's construction: kit's. */
+export const s3Client = (s3: S3Config): S3Client => s3ClientOf(s3)
 
 export const ensureBucket = async (client: S3Client, bucket: string): Promise<void> => {
   try {
@@ -58,7 +60,7 @@ const assertReplicated = async (jsm: JetStreamManager, ns: string, streams: stri
 
 /**
  * Creates (or updates to the current spec) everything a namespace needs: shard streams, the user,
- * media-job and dead-letter streams, KV buckets, the S3 bucket and the database schema. Idempotent,
+ * media-job and dead-letter streams, KV buckets, the media and archive S3 buckets and the database schemas. Idempotent,
  * so `make dev` runs it on every start.
  */
 export const provision = async (o: ProvisionOptions): Promise<void> => {
@@ -83,6 +85,7 @@ export const provision = async (o: ProvisionOptions): Promise<void> => {
   const s3 = s3Client(o.s3)
   try {
     await ensureBucket(s3, n.s3Bucket)
+    await ensureBucket(s3, n.archiveBucket)
   } finally {
     s3.destroy()
   }

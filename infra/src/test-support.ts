@@ -103,7 +103,7 @@ export const removeNamespace = async (stack: Stack, ns: string, nc: NatsConnecti
   await dropNamespaceData(stack, ns)
 }
 
-/** Drops a namespace's database schemas and S3 bucket (what lives outside NATS). */
+/** Drops a namespace's database schemas and S3 buckets (what lives outside NATS). */
 export const dropNamespaceData = async (stack: Stack, ns: string): Promise<void> => {
   const db = new pg.Client({ connectionString: stack.databaseUrl })
   await db.connect()
@@ -114,17 +114,20 @@ export const dropNamespaceData = async (stack: Stack, ns: string): Promise<void>
     await db.end()
   }
   const s3 = s3Client(stack.s3)
-  const Bucket = names(ns, 1).s3Bucket
   try {
-    for (;;) {
-      const list = await s3.send(new ListObjectsV2Command({ Bucket }))
-      const keys = (list.Contents ?? []).map((o) => ({ Key: o.Key! }))
-      if (keys.length === 0) break
-      await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }))
+    for (const Bucket of [names(ns, 1).s3Bucket, names(ns, 1).archiveBucket]) {
+      try {
+        for (;;) {
+          const list = await s3.send(new ListObjectsV2Command({ Bucket }))
+          const keys = (list.Contents ?? []).map((o) => ({ Key: o.Key! }))
+          if (keys.length === 0) break
+          await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }))
+        }
+        await s3.send(new DeleteBucketCommand({ Bucket }))
+      } catch {
+        // a bucket that is already gone is the state we want
+      }
     }
-    await s3.send(new DeleteBucketCommand({ Bucket }))
-  } catch {
-    // a bucket that is already gone is the state we want
   } finally {
     s3.destroy()
   }

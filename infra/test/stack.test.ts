@@ -35,14 +35,19 @@ t.test(
         await db.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ANY($1)', [
           Object.values(tn.names.dbSchemas),
         ])
-      ).rowCount === 2
+      ).rowCount === Object.values(tn.names.dbSchemas).length
     t.ok(await schemaExists())
     const s3 = s3Client(tn.stack.s3)
     t.teardown(() => s3.destroy())
     await s3.send(new HeadBucketCommand({ Bucket: tn.names.s3Bucket }))
+    await s3.send(new HeadBucketCommand({ Bucket: tn.names.archiveBucket }))
     await tn.cleanup()
     t.notOk(await schemaExists())
     t.rejects(s3.send(new HeadBucketCommand({ Bucket: tn.names.s3Bucket })))
+    t.rejects(
+      s3.send(new HeadBucketCommand({ Bucket: tn.names.archiveBucket })),
+      'the archive bucket goes too',
+    )
   },
 )
 

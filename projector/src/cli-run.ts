@@ -1,7 +1,19 @@
 import { parseArgs } from 'node:util'
 import { ConversationId, isViewName, names, VIEW_NAMES } from '@chatapp/contracts'
-import { ConfigReader, connectNats, createLogger, readCommon } from '@chatapp/kit'
+import {
+  ConfigReader,
+  connectNats,
+  createArchiveReader,
+  createLogger,
+  readCommon,
+  readS3,
+  s3ArchiveStore,
+  s3ClientOf,
+} from '@chatapp/kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { archiveStatus } from './archive/archive-status.js'
+import { verifyArchive } from './archive/archive-verify.js'
+import type { ArchiveSource } from './archived-log-reader.js'
 import { runAudit } from './audit/audit-command.js'
 import { DEFAULT_BOUNDS } from './audit/findings.js'
 import { openPool } from './db.js'
@@ -37,6 +49,9 @@ commands:
   verify [--conversation ID]
                          recompute the views from the log and report every difference
                          (exit status 1 when there is one)
+  archive status         per shard: archived up to, hot from, segments, bytes, lag
+  archive verify         read every archive segment: checksums, records, sequence continuity
+                         from 1 to the stream's first sequence (exit status 1 on a problem)
   dead-letters [--limit N]
                          events the projector could not apply, newest first
   push-targets <user id> | --dead [--limit N]
@@ -55,8 +70,11 @@ options:
   --batch N              events per transaction for rebuild/verify (default 2000)
   -h, --help             this help
 
-environment: CHATAPP_NS, CHATAPP_SHARDS, NATS_URL, DATABASE_URL (see README).
-exit status: 0 ok, 1 differences found (verify) or not clean (audit), 2 usage error, 3 failure.`
+replay, rebuild, verify and audit read history older than the hot log from the archive (S3).
+
+environment: CHATAPP_NS, CHATAPP_SHARDS, NATS_URL, DATABASE_URL, S3_* (see README).
+exit status: 0 ok, 1 differences found (verify), not clean (audit) or problems (archive verify),
+2 usage error, 3 failure.`
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -106,8 +124,16 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
   const c = new ConfigReader(io.env)
   const common = readCommon(c)
   const auditPort = c.int('AUDIT_OPS_PORT', 0, 65535)
+  const s3 = readS3(c)
   c.done()
   const n = names(common.ns, common.shards)
+  const s3client = s3ClientOf(s3)
+  const store = s3ArchiveStore(s3client, n.archiveBucket)
+  const shardOfStream = new Map(Array.from({ length: n.shards }, (_, i) => [n.convStream(i), i]))
+  const archive: ArchiveSource = {
+    reader: createArchiveReader(store),
+    shardOf: (stream) => shardOfStream.get(stream) ?? -1,
+  }
   const log = createLogger('chatapp-ops', 'silent')
   const batch = (() => {
     try {
@@ -130,7 +156,11 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
 
   try {
     if (batch < 0) throw new UsageError('--batch must be a positive integer')
-    if (!['replay', 'rebuild', 'lag', 'verify', 'dead-letters', 'audit', 'push-targets'].includes(command))
+    if (
+      !['replay', 'rebuild', 'lag', 'verify', 'dead-letters', 'audit', 'push-targets', 'archive'].includes(
+        command,
+      )
+    )
       throw new UsageError(`unknown command "${command}"`)
     if (command === 'replay') {
       const id = rest[0]
@@ -144,10 +174,17 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
       try {
         const lines: ReplayLine[] = []
-        for await (const l of replay(jetstream(nc), await jetstreamManager(nc), n, id, {
-          ...(fromSeq !== undefined ? { fromSeq } : {}),
-          ...(since ? { since } : {}),
-        }))
+        for await (const l of replay(
+          jetstream(nc),
+          await jetstreamManager(nc),
+          n,
+          id,
+          {
+            ...(fromSeq !== undefined ? { fromSeq } : {}),
+            ...(since ? { since } : {}),
+          },
+          archive,
+        ))
           lines.push(l)
         print(lines, () =>
           lines.length === 0
@@ -161,6 +198,58 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         await nc.close()
       }
       return 0
+    }
+    if (command === 'archive') {
+      const sub = rest[0]
+      if (sub !== 'status' && sub !== 'verify') throw new UsageError('archive needs status or verify')
+      const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
+      try {
+        const jsm = await jetstreamManager(nc)
+        if (sub === 'status') {
+          const rows = await archiveStatus(jsm, store, n)
+          print(rows, () =>
+            renderTable(
+              [
+                'shard',
+                'archived to',
+                'hot from',
+                'last seq',
+                'segments',
+                'archive bytes',
+                'lag',
+                'oldest unarchived',
+              ],
+              rows.map((r) => [
+                r.shard,
+                r.archivedTo,
+                r.hotFrom,
+                r.lastSeq,
+                r.segments,
+                r.bytes,
+                r.lagEvents,
+                formatAge(r.lagSeconds),
+              ]),
+            ),
+          )
+          return 0
+        }
+        const r = await verifyArchive(jsm, store, n)
+        print(r, () => {
+          const total = r.shards.reduce((a, s) => ({ seg: a.seg + s.segments, ev: a.ev + s.events }), {
+            seg: 0,
+            ev: 0,
+          })
+          const head = `verified ${total.seg} segments, ${total.ev} events, ${r.shards.length} shards`
+          if (r.problems.length === 0) return `${head}\nno problems`
+          return `${head}\n${r.problems.length} problem(s):\n${renderTable(
+            ['shard', 'segment', 'problem', 'detail'],
+            r.problems.map((p) => [p.shard, p.key, p.kind, p.detail]),
+          )}`
+        })
+        return r.problems.length > 0 ? 1 : 0
+      } finally {
+        await nc.close()
+      }
     }
     if (command === 'dead-letters') {
       const limit = positiveInt('limit', v.limit, 100)
@@ -254,6 +343,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
             databaseUrl: common.databaseUrl,
             names: n,
             batch,
+            archive,
             ops: { host: common.opsHost, port: auditPort },
             log: createLogger('audit', v.once ? 'silent' : 'warn'),
             out: io.out,
@@ -287,6 +377,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
           databaseUrl: common.databaseUrl,
           names: n,
           batch,
+          archive,
           ...(v.view && isViewName(v.view) ? { view: v.view } : {}),
           onProgress: (p) => progress(p.events, p.total, startedAt),
         })
@@ -309,6 +400,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
         databaseUrl: common.databaseUrl,
         names: n,
         batch,
+        archive,
         ...(v.conversation ? { conversationId: v.conversation } : {}),
         onProgress: (events) => progress(events, events, startedAt),
       })
@@ -342,5 +434,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
     }
     io.err(`${command} failed: ${(e as Error).message}\n`)
     return 3
+  } finally {
+    s3client.destroy()
   }
 }

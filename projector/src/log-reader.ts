@@ -1,4 +1,11 @@
-import { type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import {
+  type Consumer,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream'
+import type { MsgHdrs } from '@nats-io/nats-core'
 import type { LogEntry } from './core/project-batch.js'
 
 export interface ReadRange {
@@ -64,7 +71,7 @@ async function* fetchAll(consumer: Consumer, r: ReadRange, until: number): Async
         done = true
         break
       }
-      batch.push({ stream: r.stream, seq: m.seq, subject: m.subject, data: m.data })
+      batch.push(toLogEntry(r.stream, m))
       if (m.seq >= until || m.info.pending === 0) {
         done = true
         break
@@ -73,6 +80,23 @@ async function* fetchAll(consumer: Consumer, r: ReadRange, until: number): Async
     if (batch.length > 0) yield batch
     if (done || got === 0) return
   }
+}
+
+/** A delivered message as a LogEntry, with its stored time and headers (kept by the archive). */
+export const toLogEntry = (stream: string, m: JsMsg): LogEntry => ({
+  stream,
+  seq: m.seq,
+  subject: m.subject,
+  data: m.data,
+  at: Math.floor(m.info.timestampNanos / 1e6),
+  headers: headerRecord(m.headers),
+})
+
+/** Stored headers as a record (first value of each), for the archive. */
+const headerRecord = (h: MsgHdrs | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (h) for (const k of h.keys()) out[k] = h.get(k)
+  return out
 }
 
 /** The time a stored message was appended (for `lag`'s "age of the oldest pending"). */

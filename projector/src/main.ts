@@ -7,8 +7,13 @@ import {
   natsUp,
   onShutdown,
   readCommon,
+  readS3,
+  s3ArchiveStore,
+  s3ClientOf,
   startOpsServer,
 } from '@chatapp/kit'
+import { readArchiveConfig } from './archive/archive-config.js'
+import { type RunningArchivers, startArchivers } from './archive/archivers.js'
 import { openPool } from './db.js'
 import { startProjector } from './projector.js'
 
@@ -20,13 +25,16 @@ const batch = c.int('PROJECTOR_BATCH', 1, 10_000)
 const lingerMs = c.int('PROJECTOR_LINGER_MS', 0, 1000)
 const outboxDrainMs = c.int('PROJECTOR_OUTBOX_DRAIN_MS', 100, 600_000)
 const pushJobs = c.bool('PROJECTOR_PUSH_JOBS')
+const archive = readArchiveConfig(c)
+const s3 = archive.enabled ? readS3(c) : undefined
 c.done()
 
 const log = createLogger('projector', common.logLevel)
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'projector', log)
-// One connection per shard applying, plus one for readiness and two for the effect relays.
-const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 3)
+// One connection per shard applying, plus one for readiness, two for the effect relays and one
+// for the archivers' offset reads.
+const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 4)
 
 const ops = await startOpsServer({
   service: 'projector',
@@ -48,12 +56,36 @@ const projector = await startProjector({
   log,
   registry: ops.registry,
 })
-log.info({ ns: common.ns, shards: n.shards }, 'projector started')
-
+// The archivers live in the projector's process (ADR 0200): every deployment that projects also
+// archives, each shard under its own lease, so any number of projector processes is safe.
+const s3client = s3 ? s3ClientOf(s3) : undefined
+let archivers: RunningArchivers | undefined
+let stopping = false
+// Registered before the archivers start (S3 round trips): a SIGTERM meanwhile still drains.
 onShutdown(log, async () => {
+  stopping = true
   ops.setDraining()
+  await archivers?.stop()
   await projector.stop()
   await nc.drain()
   await pool.end()
+  s3client?.destroy()
   await ops.close()
 })
+if (s3client) {
+  const started = await startArchivers({
+    nc,
+    pool,
+    databaseUrl: common.databaseUrl,
+    names: n,
+    store: s3ArchiveStore(s3client, n.archiveBucket),
+    limits: archive.limits,
+    hot: archive.hot,
+    pollMs: archive.pollMs,
+    log,
+    registry: ops.registry,
+  })
+  if (stopping) await started.stop()
+  else archivers = started
+}
+log.info({ ns: common.ns, shards: n.shards, archiving: archive.enabled }, 'projector started')

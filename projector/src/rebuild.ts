@@ -1,11 +1,12 @@
 import { type Names, VIEW_TABLES, type ViewName } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
+import type { ArchiveSource } from './archived-log-reader.js'
 import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
 import { carryOutbox } from './outbox.js'
 import { VIEW_KEYS } from './view-compare.js'
-import { buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
+import { buildInto, buildViews, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
 export interface RebuildOptions {
   js: JetStreamClient
@@ -16,6 +17,8 @@ export interface RebuildOptions {
   batch: number
   /** Rebuild one view only; the others stay as they are. */
   view?: ViewName
+  /** History older than the streams (ADR 0201). */
+  archive?: ArchiveSource
   now?: () => number
   onProgress?: (p: { phase: 'build' | 'catch-up'; events: number; total: number }) => void
 }
@@ -49,7 +52,7 @@ export const rebuild = async (o: RebuildOptions): Promise<RebuildResult> => {
   const orm = await openOrm(o.databaseUrl, target, 1)
   await orm.close()
   const total = await streamTotal(o)
-  const base = { js: o.js, jsm: o.jsm, pool: o.pool, names: o.names, target, batch: o.batch }
+  const base = buildInto(o, target)
   let events = await fillViews({
     ...base,
     onProgress: (p) => o.onProgress?.({ phase: 'build', events: p.events, total }),

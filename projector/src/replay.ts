@@ -1,7 +1,7 @@
 import { decodeEvent, type Names, parseConvSubject } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import { type ArchiveSource, readArchivedLog } from './archived-log-reader.js'
 import { summarise } from './core/summary.js'
-import { readLog } from './log-reader.js'
 
 export interface ReplayLine {
   seq: number
@@ -22,9 +22,10 @@ export async function* replay(
   n: Names,
   conversationId: string,
   from: { fromSeq?: number; since?: Date } = {},
+  archive?: ArchiveSource,
 ): AsyncGenerator<ReplayLine> {
   const stream = n.convStream(n.shardOf(conversationId))
-  for await (const batch of readLog(js, jsm, {
+  for await (const batch of readArchivedLog(js, jsm, archive, {
     stream,
     subject: n.convAllSubject(conversationId),
     ...(from.fromSeq !== undefined ? { fromSeq: from.fromSeq } : {}),

@@ -1,10 +1,11 @@
 import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
+import type { ArchiveSource } from './archived-log-reader.js'
 import { ident, inTransaction } from './db.js'
 import { openOrm } from './orm.js'
 import { compareViews, type RowDifference } from './view-compare.js'
-import { fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
+import { buildInto, fillViews, holdAndCatchUp, liveOffsets } from './views-builder.js'
 
 export interface VerifyOptions {
   js: JetStreamClient
@@ -15,6 +16,8 @@ export interface VerifyOptions {
   batch: number
   conversationId?: string
   onProgress?: (events: number) => void
+  /** History older than the streams (ADR 0201). */
+  archive?: ArchiveSource
 }
 
 export interface VerifyResult {
@@ -34,15 +37,7 @@ export const verify = async (o: VerifyOptions): Promise<VerifyResult> => {
   const orm = await openOrm(o.databaseUrl, target, 1)
   await orm.close()
   try {
-    const base = {
-      js: o.js,
-      jsm: o.jsm,
-      pool: o.pool,
-      names: o.names,
-      target,
-      batch: o.batch,
-      ...(o.conversationId ? { conversationId: o.conversationId } : {}),
-    }
+    const base = buildInto(o, target)
     const events = await fillViews({
       ...base,
       untilSeqs: await liveOffsets(o.pool, o),

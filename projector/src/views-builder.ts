@@ -2,9 +2,9 @@ import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
 import { applyBatch, applyIn } from './applier.js'
+import { type ArchiveSource, readArchivedLog } from './archived-log-reader.js'
 import { dropSecondaryIndexes, restoreSecondaryIndexes } from './bulk-fill.js'
 import type { Queryable } from './db.js'
-import { readLog } from './log-reader.js'
 import { readOffset, shardLockKey } from './offsets.js'
 import { StateCache } from './state-cache.js'
 
@@ -23,7 +23,24 @@ export interface BuildOptions {
   onProgress?: (p: { shard: number; seq: number; events: number }) => void
   /** The target's secondary indexes are dropped for the fill (see fillViews). */
   bulk?: boolean
+  /** Where history older than the streams is read (ADR 0201); without it, the streams only. */
+  archive?: ArchiveSource
 }
+
+/** The options of a build into `target` from a command's options (rebuild, verify). */
+export const buildInto = (
+  o: Pick<BuildOptions, 'js' | 'jsm' | 'pool' | 'names' | 'batch' | 'conversationId' | 'archive'>,
+  target: string,
+): Omit<BuildOptions, 'untilSeqs' | 'onProgress' | 'bulk'> => ({
+  js: o.js,
+  jsm: o.jsm,
+  pool: o.pool,
+  names: o.names,
+  target,
+  batch: o.batch,
+  ...(o.conversationId ? { conversationId: o.conversationId } : {}),
+  ...(o.archive ? { archive: o.archive } : {}),
+})
 
 const shardsOf = (o: { names: Names; conversationId?: string }): number[] =>
   o.conversationId !== undefined
@@ -42,7 +59,7 @@ export const buildViews = async (o: BuildOptions): Promise<number> => {
     const from = (await readOffset(o.pool, o.target, shard)) + 1
     const until = o.untilSeqs?.[shard]
     if (until !== undefined && until < from) return
-    const log = readLog(o.js, o.jsm, {
+    const log = readArchivedLog(o.js, o.jsm, o.archive, {
       stream: o.names.convStream(shard),
       ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
       fromSeq: from,
@@ -125,7 +142,7 @@ export const holdAndCatchUp = async (
   for (const shard of shardsOf(o)) {
     const from = (await readOffset(db, o.target, shard)) + 1
     if (offsets[shard]! < from) continue
-    for await (const entries of readLog(o.js, o.jsm, {
+    for await (const entries of readArchivedLog(o.js, o.jsm, o.archive, {
       stream: o.names.convStream(shard),
       ...(o.conversationId ? { subject: o.names.convAllSubject(o.conversationId) } : {}),
       fromSeq: from,

@@ -104,7 +104,10 @@ export const createRooms = (d: RoomsDeps) => {
       callback: (err, msg) => {
         if (err) return
         const seq = Number(msg.headers?.get(HEADERS.sequence))
-        const prev = Number(msg.headers?.get(HEADERS.lastSequence) || 0)
+        // A subject a trim emptied has no previous message in the stream (Nats-Last-Sequence 0):
+        // then the writer's Chat-Prev names the archived one, exactly (ADR 0201).
+        const prev =
+          Number(msg.headers?.get(HEADERS.lastSequence) || 0) || Number(msg.headers?.get(HEADERS.prev) || 0)
         if (!Number.isInteger(seq) || seq <= 0) return
         const raw = msg.string()
         room.chain = room.chain

@@ -26,10 +26,17 @@ export const memoryDirectory = (
 export interface TestGateways {
   tokens: TokenService
   users: Set<string>
-  /** `deps.nc` replaces the namespace's connection (a gateway behind a faulty link). */
+  /**
+   * `deps.nc` replaces the namespace's connection (a gateway behind a faulty link); `deps.archive`
+   * lets it read history the hot log no longer holds.
+   */
   start(
     over?: Partial<GatewayConfig>,
-    deps?: { nc?: NatsConnection; mountHttp?: GatewayDeps['mountHttp'] },
+    deps?: {
+      nc?: NatsConnection
+      mountHttp?: GatewayDeps['mountHttp']
+      archive?: GatewayDeps['archive']
+    },
   ): Promise<Gateway & { url: string }>
   token(userId: string, deviceId?: string): Promise<string>
 }
@@ -52,6 +59,7 @@ export const testGateways = async (
         tokens,
         directory: memoryDirectory(users),
         ...(deps.mountHttp ? { mountHttp: deps.mountHttp } : {}),
+        ...(deps.archive ? { archive: deps.archive } : {}),
       })
       return Object.assign(gw, { url: `ws://127.0.0.1:${gw.port}${WS_PATH}` })
     },

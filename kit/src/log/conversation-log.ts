@@ -1,18 +1,10 @@
-import {
-  type ChatEvent,
-  decodeEvent,
-  encodeJson,
-  HEADERS,
-  type Lane,
-  laneOf,
-  type Names,
-  parseConvSubject,
-} from '@chatapp/contracts'
+import { type ChatEvent, encodeJson, HEADERS, type Lane, laneOf, type Names } from '@chatapp/contracts'
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { type NatsConnection, headers as natsHeaders } from '@nats-io/nats-core'
 import { createJsRequests } from './js-requests.js'
 import { mergeBySeq } from './merge-by-seq.js'
 import { createRangeReader, type RangeReader, type RawStored } from './range-reader.js'
+import { toStoredEvent } from './stored-event.js'
 import { withRetry } from './transient.js'
 
 /** A stored event with where it sits in the log. */
@@ -33,6 +25,8 @@ export interface AppendOptions {
   expectLastSeq?: number
   /** De-duplication id within the stream's duplicate window. */
   msgId?: string
+  /** The `Chat-Prev` header when it differs from `expectLastSeq` (a trimmed predecessor: ADR 0201). */
+  prev?: number
 }
 
 /**
@@ -95,17 +89,7 @@ export const createConversationLog = async (
   })
   const stream = (id: string) => n.convStream(n.shardOf(id))
 
-  const toStored = (id: string, stream: string, m: RawStored): StoredEvent | undefined => {
-    const p = parseConvSubject(m.subject)
-    if (!p || p.conversationId !== id) return undefined
-    const d = decodeEvent(m.data)
-    if (!d.ok) {
-      o.onUndecodable?.({ stream, seq: m.seq, subject: m.subject, reason: d.error.message })
-      return undefined
-    }
-    const prev = Number(m.header(HEADERS.prev) ?? Number.NaN)
-    return { seq: m.seq, lane: p.lane, event: d.value, ...(Number.isInteger(prev) ? { prev } : {}) }
-  }
+  const toStored = (id: string, stream: string, m: RawStored) => toStoredEvent(id, stream, m, o.onUndecodable)
 
   return {
     ranges,
@@ -134,7 +118,7 @@ export const createConversationLog = async (
       if (opts.msgId) h.set(HEADERS.msgId, opts.msgId)
       if (opts.expectLastSeq !== undefined) {
         h.set(HEADERS.expectedLastSubjectSeq, String(opts.expectLastSeq))
-        h.set(HEADERS.prev, String(opts.expectLastSeq))
+        h.set(HEADERS.prev, String(opts.prev ?? opts.expectLastSeq))
       }
       const subject = n.convSubject(event.conversationId, laneOf(event.type))
       const data = encodeJson(event)

@@ -3,6 +3,7 @@ import { type Logger, natsConnectionMetrics, natsUp, startOpsServer } from '@cha
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type pg from 'pg'
+import type { ArchiveSource } from '../archived-log-reader.js'
 import { renderTable } from '../table-format.js'
 import { createAuditMetrics } from './audit-metrics.js'
 import { type AuditReport, createAuditor } from './auditor.js'
@@ -26,6 +27,8 @@ export interface AuditCommandDeps {
   databaseUrl: string
   names: Names
   batch: number
+  /** History older than the streams (ADR 0201). */
+  archive?: ArchiveSource
   ops: { host: string; port: number }
   log: Logger
   out(s: string): void

@@ -1,8 +1,8 @@
 import { decodeEvent, type Names } from '@chatapp/contracts'
 import { auditEvent, type ConversationAudit, startAudit } from '@chatapp/domain'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import { type ArchiveSource, readArchivedLog } from '../archived-log-reader.js'
 import { subjectOf } from '../core/project-batch.js'
-import { readLog } from '../log-reader.js'
 import { type Finding, finding } from './findings.js'
 
 /**
@@ -25,6 +25,7 @@ export const createLogPass = (o: {
   jsm: JetStreamManager
   names: Names
   batch: number
+  archive?: ArchiveSource
 }): LogPass => {
   const conversations = new Map<string, ConversationAudit>()
   const readUpTo = Array.from({ length: o.names.shards }, () => 0)
@@ -33,7 +34,7 @@ export const createLogPass = (o: {
 
   const shardPass = async (shard: number, out: Finding[]) => {
     const stream = o.names.convStream(shard)
-    for await (const entries of readLog(o.js, o.jsm, {
+    for await (const entries of readArchivedLog(o.js, o.jsm, o.archive, {
       stream,
       fromSeq: readUpTo[shard]! + 1,
       batch: o.batch,

@@ -1,6 +1,7 @@
 import type { Names } from '@chatapp/contracts'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
+import type { ArchiveSource } from '../archived-log-reader.js'
 import { ident, type Queryable } from '../db.js'
 import { verify } from '../verify.js'
 import type { RowDifference } from '../view-compare.js'
@@ -13,6 +14,8 @@ export interface ViewCheckDeps {
   databaseUrl: string
   names: Names
   batch: number
+  /** History older than the streams (ADR 0201). */
+  archive?: ArchiveSource
 }
 
 const KIND_CODE = {
@@ -54,6 +57,7 @@ export const compareWithLog = async (
     databaseUrl: d.databaseUrl,
     names: d.names,
     batch: d.batch,
+    ...(d.archive ? { archive: d.archive } : {}),
   }
   if (conversationIds === undefined) return (await verify(base)).differences.map(differenceFinding)
   const out: Finding[] = []

@@ -17,6 +17,9 @@ export interface LogEntry {
   seq: number
   subject: string
   data: Uint8Array
+  /** When JetStream stored it (ms) and its headers: set by the log readers, kept by the archive. */
+  at?: number
+  headers?: Record<string, string>
 }
 
 export interface BatchResult {
