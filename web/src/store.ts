@@ -43,6 +43,12 @@ export interface Message {
   clientMsgId?: string
   /** The send gave up (code): shown with a retry button. */
   failed?: string
+  /** When the sender last edited its text (`message.edited`). */
+  editedAt?: number
+  /** Deleted for everyone: a tombstone without text or media. */
+  deleted?: boolean
+  /** Reactions: emoji → who reacted with it. */
+  reactions?: Map<string, string[]>
 }
 
 export interface Member extends Watermarks {
@@ -647,8 +653,35 @@ export class ChatStore {
       case 'member.role_changed':
         void this.loadMembers(c.id)
         break
+      case 'message.edited': {
+        const m = c.messages.find((x) => x.seq === e.data.seq)
+        if (m && !m.deleted) {
+          m.text = e.data.text
+          m.editedAt = e.at
+        }
+        break
+      }
+      case 'message.deleted': {
+        const m = c.messages.find((x) => x.seq === e.data.seq)
+        if (m) {
+          m.deleted = true
+          delete m.text
+          delete m.media
+          delete m.reactions
+        }
+        break
+      }
+      case 'message.hidden':
+        // Delete for me: only this user's devices get it.
+        c.messages = c.messages.filter((x) => x.seq !== e.data.seq)
+        break
+      case 'message.reacted': {
+        const m = c.messages.find((x) => x.seq === e.data.seq)
+        if (m && !m.deleted) m.reactions = react(m.reactions, e.actor, e.data.emoji)
+        break
+      }
       default:
-        // Event types added later (edits, reactions) are shown once this page knows them.
+        // Event types this page does not show (group profile, invite links) change nothing here.
         break
     }
     this.changed()
@@ -721,6 +754,21 @@ const sortMessages = (c: Conversation): void => {
   if (first?.n === 1) c.hasMoreBefore = false
 }
 
+/** One member's reaction replaces their previous one; null removes it (pure). */
+export const react = (
+  current: Map<string, string[]> | undefined,
+  userId: string,
+  emoji: string | null,
+): Map<string, string[]> | undefined => {
+  const next = new Map<string, string[]>()
+  for (const [k, users] of current ?? []) {
+    const rest = users.filter((u) => u !== userId)
+    if (rest.length > 0) next.set(k, rest)
+  }
+  if (emoji !== null) next.set(emoji, [...(next.get(emoji) ?? []), userId])
+  return next.size > 0 ? next : undefined
+}
+
 const fromHistory = (h: HistoryMessage): Message => ({
   key: `s${h.seq}`,
   seq: h.seq,
@@ -730,4 +778,7 @@ const fromHistory = (h: HistoryMessage): Message => ({
   at: h.at,
   ...(h.text !== undefined ? { text: h.text } : {}),
   ...(h.media ? { media: MediaStore.fromHistory(h.media) } : {}),
+  ...(h.editedAt !== undefined ? { editedAt: h.editedAt } : {}),
+  ...(h.deleted ? { deleted: true } : {}),
+  ...(h.reactions?.length ? { reactions: new Map(h.reactions.map((r) => [r.emoji, r.userIds])) } : {}),
 })

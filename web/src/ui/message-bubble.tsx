@@ -37,9 +37,31 @@ export const MessageBubble = (p: {
     >
       <div class="bubble">
         {!mine && c.kind === 'group' && p.first && <div class="sender">{store.nameOf(m.senderId)}</div>}
-        {m.media && <MediaView store={store} media={m.media} />}
-        {m.text && <div class="text">{m.text}</div>}
+        {m.deleted ? (
+          <div class="text deleted" data-testid="deleted">
+            This message was deleted
+          </div>
+        ) : (
+          <>
+            {m.media && <MediaView store={store} media={m.media} />}
+            {m.text && <div class="text">{m.text}</div>}
+          </>
+        )}
+        {m.reactions && (
+          <ul class="reactions" aria-label="Reactions" data-testid="reactions">
+            {[...m.reactions].map(([emoji, users]) => (
+              <li key={emoji} title={users.map((u) => store.nameOf(u)).join(', ')}>
+                {emoji} {users.length}
+              </li>
+            ))}
+          </ul>
+        )}
         <div class="meta">
+          {m.editedAt !== undefined && !m.deleted && (
+            <span class="edited" data-testid="edited" title={`Edited ${clock(m.editedAt)}`}>
+              edited
+            </span>
+          )}
           <time dateTime={new Date(m.at).toISOString()}>{clock(m.at)}</time>
           {tick && (
             <span

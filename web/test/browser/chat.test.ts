@@ -385,6 +385,41 @@ t.test('scrolling up loads history page by page back to the start; jump-to-lates
   t.ok(await text(/^history 70$/).isVisible(), 'back at the latest message')
 })
 
+t.test('edits, reactions and deletes made on another device show live and after a reload', async (t) => {
+  const auth = new AuthApi(stack.base)
+  const pair = await auth.login({ username: alice.username, password: PASSWORD, deviceId: 'node-2' })
+  const other = connect(`${stack.base.replace('http', 'ws')}/v1/ws`, {
+    deviceId: 'node-2',
+    tokenProvider: async () => pair.accessToken,
+    pingIntervalMs: 0,
+  })
+  t.teardown(() => other.close())
+  await other.ready()
+  const b = bob.page
+  const bobProfile = await auth.userByUsername(pair.accessToken, bob.username)
+  const dm = (await other.openDirect(bobProfile.userId)).conversationId!
+  const kept = await other.send(dm, { text: 'first draft' })
+  const gone = await other.send(dm, { text: 'regrettable' })
+  await conversation(b, 'Alice').click()
+  const bubble = (seq: number) => b.locator(`[data-testid=message][data-seq="${seq}"]`)
+  await bubble(gone.seq).getByText('regrettable').waitFor()
+
+  await other.editMessage(dm, kept.seq, 'final text')
+  await other.react(dm, kept.seq, '👍')
+  await other.deleteMessage(dm, gone.seq, 'everyone')
+  const check = async (when: string) => {
+    await bubble(kept.seq).getByText('final text').waitFor()
+    await bubble(kept.seq).getByTestId('edited').waitFor()
+    t.match(await bubble(kept.seq).getByTestId('reactions').textContent(), /👍\s*1/, `${when}: the reaction`)
+    await bubble(gone.seq).getByTestId('deleted').waitFor()
+    t.equal(await bubble(gone.seq).getByText('regrettable').count(), 0, `${when}: the deleted text is gone`)
+  }
+  await check('live')
+  await b.reload()
+  await conversation(b, 'Alice').click()
+  await check('after a reload')
+})
+
 t.test('a wrong password is refused on the page without saying which part was wrong', async (t) => {
   const context = await browser.newContext()
   const page = await context.newPage()
