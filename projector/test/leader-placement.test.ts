@@ -1,13 +1,8 @@
-import { createTestNamespace, startTestNatsCluster, waitFor as waitUntil } from '@chatapp/infra'
-import { createLogger } from '@chatapp/kit'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { Registry } from 'prom-client'
+import { startTestNatsCluster, waitFor as waitUntil } from '@chatapp/infra'
 import t from 'tap'
-import { openPool } from '../src/db.js'
-import { startProjector } from '../src/projector.js'
-import { verify } from '../src/verify.js'
 import { created, sent, U } from './support/events.js'
 import { append } from './support/log.js'
+import { viewsNamespace } from './support/views-namespace.js'
 
 /**
  * Issue 9: an R1 consumer delivers from its own node's copy of the stream, and nats-server 2.9 can
@@ -17,35 +12,16 @@ import { append } from './support/log.js'
  */
 const cluster = await startTestNatsCluster()
 t.teardown(cluster.stop)
-const tn = await createTestNamespace({ shards: 1, natsUrl: cluster.url, settings: { replicas: 3 } })
-t.teardown(tn.cleanup)
-const n = tn.names
+const { tn, n, jsm, js, offsetOf, start, verify } = await viewsNamespace(1, {
+  natsUrl: cluster.url,
+  settings: { replicas: 3 },
+})
 const stream = n.convStream(0)
-const js = jetstream(tn.nc, { timeout: 5000 })
-const jsm = await jetstreamManager(tn.nc, { timeout: 5000 })
-const pool = openPool(tn.stack.databaseUrl, 4)
-t.teardown(() => pool.end())
-const schema = n.dbSchemas.views
-
 const consumerNode = async () =>
   (await jsm.consumers.info(stream, n.projectorConsumer(0)).catch(() => undefined))?.cluster?.leader
 const streamLeaderNow = async () => (await jsm.streams.info(stream)).cluster?.leader
-const offset = async () =>
-  Number(
-    (await pool.query(`SELECT last_seq FROM "${schema}".projector_offsets WHERE shard = 0`)).rows[0]
-      ?.last_seq ?? 0,
-  )
-const start = () =>
-  startProjector({
-    nc: tn.nc,
-    pool,
-    databaseUrl: tn.stack.databaseUrl,
-    names: n,
-    batch: 50,
-    log: createLogger('test', 'silent'),
-    registry: new Registry(),
-    watchMs: 200,
-  })
+const offset = () => offsetOf(0)
+const run = () => start({ watchMs: 200 })
 
 await waitUntil(
   'the stream on three current replicas',
@@ -63,7 +39,7 @@ t.test('every time the projector positions its consumer, it is on the stream lea
   // Random placement lands on the leader a third of the time: six starts in a row on the leader
   // by chance is 1 in 729.
   for (let round = 1; round <= 6; round++) {
-    const p = await start()
+    const p = await run()
     await waitUntil('caught up', async () => (await offset()) >= last, 15_000)
     t.equal(await consumerNode(), await streamLeaderNow(), `start ${round}: consumer on the leader`)
     last = await append(js, n, sent(conv, U.ann, 5 + round))
@@ -73,7 +49,7 @@ t.test('every time the projector positions its consumer, it is on the stream lea
 
 t.test('when the stream leader steps down, the consumer follows it and nothing is missed', async (t) => {
   const conv = 'c_leader002'
-  const p = await start()
+  const p = await run()
   t.teardown(p.stop)
   let last = await append(js, n, created(conv))
   await waitUntil('caught up', async () => (await offset()) >= last, 15_000)
@@ -96,6 +72,6 @@ t.test('when the stream leader steps down, the consumer follows it and nothing i
   )
   t.not(await consumerNode(), before, 'it moved off the old leader')
   await waitUntil('every event projected', async () => (await offset()) >= last, 15_000)
-  const r = await verify({ js, jsm, pool, databaseUrl: tn.stack.databaseUrl, names: n, batch: 500 })
+  const r = await verify()
   t.same(r.differences, [], 'views equal the log')
 })

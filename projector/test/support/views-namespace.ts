@@ -12,8 +12,11 @@ import { verify } from '../../src/verify.js'
  * SQL on the views (`V.` stands for the views schema), the shard offsets, a projector on the
  * file's options, and `verify`. Removed when the file's tests end.
  */
-export const viewsNamespace = async (shards: number) => {
-  const tn = await createTestNamespace({ shards })
+export const viewsNamespace = async (
+  shards: number,
+  opts: Omit<Parameters<typeof createTestNamespace>[0] & {}, 'shards'> = {},
+) => {
+  const tn = await createTestNamespace({ shards, ...opts })
   t.teardown(tn.cleanup)
   const n = tn.names
   const schema = n.dbSchemas.views

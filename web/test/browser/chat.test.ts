@@ -2,11 +2,19 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AuthApi, connect } from '@chatapp/client'
 import { repoRoot } from '@chatapp/infra'
 import type { Browser, Page } from 'playwright-core'
 import t from 'tap'
-import { conversation, launch, messages, PASSWORD, say, signUp, type User } from '../support/browser.js'
+import {
+  conversation,
+  launch,
+  messages,
+  otherDevice,
+  PASSWORD,
+  say,
+  signUp,
+  type User,
+} from '../support/browser.js'
 import { startWebStack, type WebStack } from '../support/stack.js'
 
 /**
@@ -342,18 +350,9 @@ t.test(
 
 t.test('scrolling up loads history page by page back to the start; jump-to-latest comes back', async (t) => {
   // Alice writes 70 messages from another device (the client library in Node), more than a sync's tail.
-  const auth = new AuthApi(stack.base)
-  const pair = await auth.login({ username: alice.username, password: PASSWORD, deviceId: 'node-1' })
-  const other = connect(`${stack.base.replace('http', 'ws')}/v1/ws`, {
-    deviceId: 'node-1',
-    tokenProvider: async () => pair.accessToken,
-    pingIntervalMs: 0,
-  })
+  const { client: other, dm } = await otherDevice(stack.base, alice.username, 'node-1', bob.username)
   t.teardown(() => other.close())
-  await other.ready()
   const b = bob.page
-  const bobProfile = await auth.userByUsername(pair.accessToken, bob.username)
-  const dm = (await other.openDirect(bobProfile.userId)).conversationId!
   await Promise.all(Array.from({ length: 70 }, (_, i) => other.send(dm, { text: `history ${i + 1}` })))
   const text = (re: RegExp) => b.locator('[data-testid=message] .text', { hasText: re })
   await conversation(b, 'Alice').click()
@@ -386,18 +385,9 @@ t.test('scrolling up loads history page by page back to the start; jump-to-lates
 })
 
 t.test('edits, reactions and deletes made on another device show live and after a reload', async (t) => {
-  const auth = new AuthApi(stack.base)
-  const pair = await auth.login({ username: alice.username, password: PASSWORD, deviceId: 'node-2' })
-  const other = connect(`${stack.base.replace('http', 'ws')}/v1/ws`, {
-    deviceId: 'node-2',
-    tokenProvider: async () => pair.accessToken,
-    pingIntervalMs: 0,
-  })
+  const { client: other, dm } = await otherDevice(stack.base, alice.username, 'node-2', bob.username)
   t.teardown(() => other.close())
-  await other.ready()
   const b = bob.page
-  const bobProfile = await auth.userByUsername(pair.accessToken, bob.username)
-  const dm = (await other.openDirect(bobProfile.userId)).conversationId!
   const kept = await other.send(dm, { text: 'first draft' })
   const gone = await other.send(dm, { text: 'regrettable' })
   await conversation(b, 'Alice').click()

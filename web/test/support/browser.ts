@@ -1,3 +1,4 @@
+import { AuthApi, connect } from '@chatapp/client'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 
 export const PASSWORD = 'violet harbour tangent 7'
@@ -51,4 +52,22 @@ export const say = async (page: Page, text: string): Promise<void> => {
   const box = page.getByTestId('composer')
   await box.fill(text)
   await box.press('Enter')
+}
+
+/**
+ * Another device of `username` on the client library in Node (not a page), with a direct
+ * conversation open to `peer`: what a phone of the same person does while the page watches.
+ */
+export const otherDevice = async (base: string, username: string, deviceId: string, peer: string) => {
+  const auth = new AuthApi(base)
+  const pair = await auth.login({ username, password: PASSWORD, deviceId })
+  const client = connect(`${base.replace('http', 'ws')}/v1/ws`, {
+    deviceId,
+    tokenProvider: async () => pair.accessToken,
+    pingIntervalMs: 0,
+  })
+  await client.ready()
+  const peerProfile = await auth.userByUsername(pair.accessToken, peer)
+  const dm = (await client.openDirect(peerProfile.userId)).conversationId!
+  return { client, dm }
 }
