@@ -186,7 +186,6 @@ export const createStateStore = async (
       const e = await entryOf(id)
       if (lane !== 'r') await foldLane(id, e, 'm')
       if (lane !== 'm') await foldLane(id, e, 'r')
-      snapshot(id, e)
       return e.state
     },
     async foldLive(id, x, prev) {

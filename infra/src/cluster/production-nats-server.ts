@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defaultDataDir } from '../stack.js'
@@ -54,7 +63,7 @@ export const productionNatsServer = async (log: (m: string) => void): Promise<st
       const part = `${bin}.${process.pid}.part`
       copyFileSync(join(tmp, 'x/usr/sbin/nats-server'), part)
       chmodSync(part, 0o755)
-      execFileSync('mv', ['-f', part, bin])
+      renameSync(part, bin)
     } finally {
       rmSync(tmp, { recursive: true, force: true })
     }
