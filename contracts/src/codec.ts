@@ -5,7 +5,15 @@ import { type ChatEvent, EVENT_SCHEMAS, InvitationNotice, MembershipNotice } fro
 import { CLIENT_FRAMES, type ClientFrame } from './frames-client.js'
 import { SERVER_FRAMES, type ServerFrame } from './frames-server.js'
 import { MediaJob } from './media.js'
-import { MuteSignal, PushJob, PushNotification, WebhookBody } from './push.js'
+import {
+  MuteSignal,
+  PUSH_JOB_VERSIONS,
+  PushJob,
+  PushJobV1,
+  PushNotification,
+  upcastPushJobV1,
+  WebhookBody,
+} from './push.js'
 import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
 /**
@@ -195,7 +203,31 @@ export const invitationNoticeDecoder = decoder(InvitationNotice)
 export const typingSignalDecoder = decoder(TypingSignal)
 export const presenceValueDecoder = decoder(PresenceValue)
 export const muteSignalDecoder = decoder(MuteSignal)
-export const pushJobDecoder = decoder(PushJob)
+const pushJobV2 = decoder(PushJob)
+const pushJobV1 = decoder(PushJobV1)
+
+/**
+ * A push job of any version a worker reads, as the current shape (v1 jobs queued before an upgrade
+ * are upcast). A version it does not know is refused by name, so the worker dead-letters it with
+ * that reason instead of guessing (a newer projector ahead of an older worker during a rollout).
+ */
+export const decodePushJob = (raw: string | Uint8Array | ArrayBuffer): Decoded<PushJob> => {
+  const parsed = parseJson(raw)
+  if (!parsed.ok) return parsed
+  const v = (parsed.value as { v?: unknown } | null)?.v
+  if (v === 2) return pushJobV2.fromValue(parsed.value)
+  if (v === 1) {
+    const d = pushJobV1.fromValue(parsed.value)
+    return d.ok ? { ok: true, value: upcastPushJobV1(d.value) } : d
+  }
+  return {
+    ok: false,
+    error: errorBody(
+      'INVALID_REQUEST',
+      `unknown push job version ${JSON.stringify(v) ?? 'undefined'}: this worker reads ${PUSH_JOB_VERSIONS.join(', ')}`,
+    ),
+  }
+}
 export const pushNotificationDecoder = decoder(PushNotification)
 export const webhookBodyDecoder = decoder(WebhookBody)
 export const sessionRevocationDecoder = decoder(SessionRevocation)

@@ -54,6 +54,12 @@ export const UserSettings = Type.Object(
           'What your push notifications carry: `full` (sender, kind, preview; unless the operator set `PUSH_CONTENT=none`) or `none` (only that a conversation has new messages). Absent in a PUT: unchanged.',
       }),
     ),
+    pushMentionsWhenMuted: Type.Optional(
+      Type.Boolean({
+        description:
+          'Whether a message that mentions you in a group you muted is still pushed to you (default `true`). Absent in a PUT: unchanged.',
+      }),
+    ),
   },
   { $id: 'UserSettings', additionalProperties: false },
 )
@@ -351,7 +357,7 @@ export const HTTP_ENDPOINTS: readonly Endpoint[] = [
     method: 'GET',
     path: '/v1/users/me/settings',
     auth: true,
-    summary: 'Your settings: who may add you to groups.',
+    summary: 'Your settings: who may add you to groups, and what push notifications you get.',
     response: UserSettings,
     status: 200,
   },

@@ -14,7 +14,7 @@ import { HTTP_ENDPOINTS } from './http.js'
 import { InboxEntry } from './inbox.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { MediaJob } from './media.js'
-import { MuteSignal, PushJob, PushNotification, WebhookBody } from './push.js'
+import { MuteSignal, PushJob, PushJobV1, PushNotification, WebhookBody } from './push.js'
 import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
 
 /**
@@ -57,6 +57,7 @@ const groups: Record<string, readonly TSchema[]> = {
     PresenceValue,
     SessionRevocation,
     PushJob,
+    PushJobV1,
     MuteSignal,
   ],
   archive: [ArchiveSegmentHeader, ArchiveRecord, ArchiveCheckpoint, ArchiveShardStatus, ArchiveProblem],

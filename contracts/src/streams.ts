@@ -89,14 +89,15 @@ export const streamSpecs = (n: Names, s: LogSettings = DEFAULT_LOG_SETTINGS): St
   {
     name: n.pushJobStream,
     description:
-      'Push work queue: one job per accepted message, taken by the push worker and removed once every device was handled.',
+      'Push work queue: one job per projector batch (of a shard) with notifications, taken by the push worker and removed once every device was handled.',
     subjects: [n.pushJobsAll],
     retention: 'workqueue',
     storage: 'file',
     replicas: s.replicas,
     duplicateWindowMs: s.duplicateWindowMs,
-    // A job names at most PUSH_JOB_RECIPIENTS members (~30 kB); a larger group has several jobs.
-    maxMsgSize: 64 * 1024,
+    // A job holds at most PUSH_JOB_ITEMS items (each ≤ ~1.3 kB: a title and a preview of up to 3
+    // UTF-8 bytes a character) and PUSH_JOB_RECIPIENTS recipients (~14 kB): under 200 kB.
+    maxMsgSize: 256 * 1024,
     maxAgeMs: 0,
     allowDirect: false,
   },

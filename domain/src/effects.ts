@@ -6,14 +6,14 @@ import {
   mediaKeys,
   type PushJob,
 } from '@chatapp/contracts'
-import { type PushContext, pushJobsOf } from './push.js'
 
 /**
  * What must follow an accepted event outside its conversation's log (DESIGN.md "Side effects"):
  * the membership notices that keep each user's index of conversations, and the media job of a
- * message that carries media. Pure: the same accepted event at the same sequence always yields
- * the same effects with the same ids, so whoever carries them out (a reactor after a crash, a
- * resend) de-duplicates by id.
+ * message that carries media; and a projector batch's push job (push.ts: per batch, not per
+ * event, ADR 0193). Pure: the same accepted event at the same sequence always yields the same
+ * effects with the same ids, so whoever carries them out (a reactor after a crash, a resend)
+ * de-duplicates by id.
  */
 export type Effect =
   | { kind: 'notice'; id: string; notice: MembershipNotice }
@@ -52,11 +52,8 @@ export const invitationChanges = (e: ChatEvent): { userId: string; pending: bool
   }
 }
 
-/**
- * The effects of an event the fold accepted at `seq`. `conv` is the conversation as the fold left
- * it: given, a message also yields its push jobs (ADR 0190).
- */
-export const effectsOf = (e: ChatEvent, seq: number, conv?: PushContext): Effect[] => {
+/** The effects of an event the fold accepted at `seq` (push work is the batch's: push.ts). */
+export const effectsOf = (e: ChatEvent, seq: number): Effect[] => {
   const out: Effect[] = membershipChanges(e).map(({ userId, joined }) => {
     const id = `${e.conversationId}:${seq}:${userId}`
     return {
@@ -111,6 +108,5 @@ export const effectsOf = (e: ChatEvent, seq: number, conv?: PushContext): Effect
       },
     })
   }
-  if (conv) for (const p of pushJobsOf(e, seq, conv)) out.push({ kind: 'push', ...p })
   return out
 }

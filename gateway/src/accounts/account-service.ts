@@ -184,6 +184,7 @@ export const createAccountService = (d: AccountServiceDeps): AccountService => {
         createdAt: now(),
         groupAdds: 'everyone',
         pushContent: 'full',
+        pushMentionsWhenMuted: true,
       })
       try {
         await em.flush()

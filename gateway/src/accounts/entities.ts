@@ -18,6 +18,8 @@ export interface UserRow {
   groupAdds: 'everyone' | 'contacts' | 'nobody'
   /** What push notifications carry (migration 0190). */
   pushContent: 'full' | 'none'
+  /** Whether mentions are pushed in conversations the user muted (migration 0194). */
+  pushMentionsWhenMuted: boolean
 }
 
 export const UserSchema = new EntitySchema<UserRow>({
@@ -31,6 +33,7 @@ export const UserSchema = new EntitySchema<UserRow>({
     createdAt: millis(),
     groupAdds: { type: 'string', default: 'everyone' },
     pushContent: { type: 'string', default: 'full' },
+    pushMentionsWhenMuted: { type: 'boolean', default: true },
   },
 })
 

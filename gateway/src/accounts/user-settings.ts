@@ -12,22 +12,31 @@ export interface UserSettingsStore {
 }
 
 const read = async (orm: MikroORM, userId: string): Promise<UserSettings> => {
-  const u = await orm.em.fork().findOne(UserSchema, { id: userId }, { fields: ['groupAdds', 'pushContent'] })
+  const u = await orm.em
+    .fork()
+    .findOne(UserSchema, { id: userId }, { fields: ['groupAdds', 'pushContent', 'pushMentionsWhenMuted'] })
   if (!u) throw new ChatError('USER_NOT_FOUND')
-  return { groupAdds: u.groupAdds, pushContent: u.pushContent }
+  return {
+    groupAdds: u.groupAdds,
+    pushContent: u.pushContent,
+    pushMentionsWhenMuted: u.pushMentionsWhenMuted,
+  }
 }
 
 export const createUserSettings = (orm: MikroORM): UserSettingsStore => ({
   settings: (userId) => read(orm, userId),
   async updateSettings(userId, settings) {
     const em = orm.em.fork()
-    // An absent `pushContent` is left as it is (clients written before it existed send none).
+    // An absent push setting is left as it is (clients written before it existed send none).
     const n = await em.nativeUpdate(
       UserSchema,
       { id: userId },
       {
         groupAdds: settings.groupAdds,
         ...(settings.pushContent ? { pushContent: settings.pushContent } : {}),
+        ...(settings.pushMentionsWhenMuted !== undefined
+          ? { pushMentionsWhenMuted: settings.pushMentionsWhenMuted }
+          : {}),
       },
     )
     if (n === 0) throw new ChatError('USER_NOT_FOUND')

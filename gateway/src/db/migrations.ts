@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core'
 import { Migration0040Media } from '../media/migration.js'
 import { Migration0150MediaSharesInViews } from '../media/shares-migration.js'
 import { Migration0130UploadQuota } from '../media/upload-migration.js'
+import { Migration0194PushMentions } from '../push/mentions-migration.js'
 import { Migration0190Push } from '../push/migration.js'
 import { Migration0001Accounts } from './migrations/0001-accounts.js'
 import { Migration0002AccountLimits } from './migrations/0002-account-limits.js'
@@ -18,4 +19,5 @@ export const GATEWAY_MIGRATIONS: MigrationObject[] = [
   { name: '0130-upload-quota', class: Migration0130UploadQuota },
   { name: '0150-media-shares-in-views', class: Migration0150MediaSharesInViews },
   { name: '0190-push', class: Migration0190Push },
+  { name: '0194-push-mentions', class: Migration0194PushMentions },
 ]

@@ -17,12 +17,13 @@ export interface OutboxRow {
 
 /**
  * Where each kind of effect is published: the user stream's subjects, the media or the push work
- * queue. Without `pushJobs` a message's push job is dropped here (a deployment without push
- * notifications does not pay for them, ADR 0190): undefined.
+ * queue. A push job is one per batch (ADR 0193): every item of it is a conversation of this
+ * shard, so the first one's subject is the shard's. `pushJobs` false (PROJECTOR_PUSH_JOBS, a
+ * deployment without push notifications does not pay for them, ADR 0190) tells the batch not to
+ * collect push items at all.
  */
-export const outboxRoute =
-  (n: Names, shard: number, o: { pushJobs?: boolean } = {}) =>
-  (x: Effect, seq: number): OutboxRow | undefined => {
+export const outboxRoute = (n: Names, shard: number, o: { pushJobs?: boolean } = {}) => {
+  const route = (x: Effect, seq: number): OutboxRow => {
     switch (x.kind) {
       case 'notice':
         return {
@@ -49,12 +50,11 @@ export const outboxRoute =
           payload: JSON.stringify(x.job),
         }
       case 'push':
-        if (o.pushJobs === false) return undefined
         return {
           id: x.id,
           shard,
           seq,
-          subject: n.pushJobSubject(x.job.conversationId),
+          subject: n.pushJobSubject(x.job.items[0]!.conversationId),
           payload: JSON.stringify(x.job),
         }
       default: {
@@ -63,5 +63,10 @@ export const outboxRoute =
       }
     }
   }
+  return Object.assign(route, {
+    /** The batch key's prefix of this shard's push jobs, or undefined when push jobs are off. */
+    pushBatch: o.pushJobs === false ? undefined : `push:${shard}`,
+  })
+}
 
 export type OutboxRoute = ReturnType<typeof outboxRoute>

@@ -3,9 +3,10 @@ import {
   type DeadLetter,
   decodeEvent,
   type EventType,
+  type PushItem,
   parseConvSubject,
 } from '@chatapp/contracts'
-import { effectsOf } from '@chatapp/domain'
+import { effectsOf, pushItemOf, pushJobsOfBatch } from '@chatapp/domain'
 import { addChanges, type BatchPlan, emptyPlan } from './batch-plan.js'
 import { type Continuity, follows } from './continuity.js'
 import type { OutboxRoute, OutboxRow } from './outbox-rows.js'
@@ -25,7 +26,10 @@ export interface LogEntry {
 export interface BatchResult {
   plan: BatchPlan
   deadLetters: DeadLetter[]
-  /** The effects of the events this batch admitted, in log order (only when `effects` is given). */
+  /**
+   * The effects of the events this batch admitted, in log order, then the batch's push jobs (only
+   * when `effects` is given).
+   */
   effects: OutboxRow[]
   applied: number
   /** At or below the stored offset: applied before (a redelivery or a replay after a crash). */
@@ -105,6 +109,9 @@ export const projectBatch = (
     lastSeq: input.offset,
     lastAt: 0,
   }
+  // The batch's notification-worthy events, made into its push jobs at the end (ADR 0193).
+  const push: PushItem[] = []
+  let first = 0
   const dead = (e: LogEntry, reason: string, code: 'EVENT_INVALID' | 'EVENT_REJECTED' = 'EVENT_INVALID') =>
     r.deadLetters.push({
       v: 1,
@@ -127,6 +134,7 @@ export const projectBatch = (
       break
     }
     r.lastSeq = entry.seq
+    if (first === 0) first = entry.seq
     const refused = input.refused?.get(entry.seq)
     const where = subjectOf(entry.subject)
     if (!where) {
@@ -183,11 +191,15 @@ export const projectBatch = (
     }
     states.set(where.conversationId, out.state)
     if (input.effects) {
-      // The conversation as this event left it: a message's push job names its members now.
-      const conv = { kind: out.state.kind, title: out.state.row.title, members: out.state.members.keys() }
-      for (const x of effectsOf(event, entry.seq, conv)) {
-        const row = input.effects(x, entry.seq)
-        if (row) r.effects.push(row)
+      for (const x of effectsOf(event, entry.seq)) r.effects.push(input.effects(x, entry.seq))
+      if (
+        input.effects.pushBatch !== undefined &&
+        (event.type === 'message.sent' || event.type === 'message.reacted')
+      ) {
+        // The conversation as this event left it: a message's push item names its members now.
+        const conv = { kind: out.state.kind, title: out.state.row.title, members: out.state.members.keys() }
+        const item = pushItemOf(event, entry.seq, conv)
+        if (item) push.push(item)
       }
     }
     addChanges(r.plan, out.changes)
@@ -195,5 +207,10 @@ export const projectBatch = (
     r.byType[event.type] = (r.byType[event.type] ?? 0) + 1
     r.lastAt = event.at
   }
+  // One job (or a few, for large groups) per batch: the batch is committed once, and its first
+  // sequence above the offset is in no other committed batch of the shard, so the id is unique.
+  if (push.length > 0 && input.effects?.pushBatch !== undefined)
+    for (const p of pushJobsOfBatch(`${input.effects.pushBatch}:${first}`, push))
+      r.effects.push(input.effects({ kind: 'push', ...p }, first))
   return r
 }

@@ -1,12 +1,12 @@
 import { names } from '@chatapp/contracts'
-import { effectsOf } from '@chatapp/domain'
+import { effectsOf, pushItemOf, pushJobsOfBatch } from '@chatapp/domain'
 import t from 'tap'
 import { outboxRoute } from '../../src/core/outbox-rows.js'
 import { created, ev, GROUP, U } from '../support/events.js'
 
 const n = names('ns', 4)
 const routeOrNot = outboxRoute(n, 2)
-const route = (x: Parameters<typeof routeOrNot>[0], seq: number) => routeOrNot(x, seq)!
+const route = routeOrNot
 
 t.test('each effect is published where its readers look, with its id as the Msg-Id', async (t) => {
   const invite = { ...created(), data: { ...created().data, invited: [U.dan] } }
@@ -35,30 +35,29 @@ t.test('each effect is published where its readers look, with its id as the Msg-
     conversationId: GROUP,
     key: 'media/m_photo0001/original',
   })
-  const text = ev('message.sent', GROUP, U.ann, {
-    clientMsgId: 'c2',
-    deviceId: 'd',
-    n: 2,
-    kind: 'text',
-    text: 'hi',
+  const items = [
+    pushItemOf(
+      ev('message.sent', GROUP, U.ann, { clientMsgId: 'c2', deviceId: 'd', n: 2, kind: 'text', text: 'hi' }),
+      10,
+      {
+        kind: 'group',
+        title: 'g',
+        members: [U.ann, U.bob],
+      },
+    )!,
+  ]
+  const [p] = pushJobsOfBatch(`${routeOrNot.pushBatch}:10`, items)
+  const push = route({ kind: 'push', ...p! }, 10)
+  t.same([push.id, push.subject], ['push:2:10:0', n.pushJobSubject(GROUP)])
+  t.match(JSON.parse(push.payload), {
+    v: 2,
+    batch: 'push:2:10:0',
+    items: [{ conversationId: GROUP, seq: 10, recipients: [U.bob] }],
   })
-  const [push] = effectsOf(text, 10, { kind: 'group', title: 'g', members: [U.ann, U.bob] }).map((x) =>
-    route(x, 10),
-  )
-  t.same([push!.id, push!.subject], [`${GROUP}:10:push:0`, n.pushJobSubject(GROUP)])
-  t.match(JSON.parse(push!.payload), { conversationId: GROUP, seq: 10, senderId: U.ann, recipients: [U.bob] })
   t.throws(() => route({ kind: 'nope' } as never, 1), /unhandled effect nope/)
 })
 
-t.test('with PROJECTOR_PUSH_JOBS=false a message has no push job row', async (t) => {
-  const text = ev('message.sent', GROUP, U.ann, {
-    clientMsgId: 'c3',
-    deviceId: 'd',
-    n: 3,
-    kind: 'text',
-    text: 'hi',
-  })
-  const [push] = effectsOf(text, 11, { kind: 'group', title: null, members: [U.ann, U.bob] })
-  t.equal(push?.kind, 'push')
-  t.equal(outboxRoute(n, 2, { pushJobs: false })(push!, 11), undefined)
+t.test('with PROJECTOR_PUSH_JOBS=false the batch collects no push items', async (t) => {
+  t.equal(routeOrNot.pushBatch, 'push:2')
+  t.equal(outboxRoute(n, 2, { pushJobs: false }).pushBatch, undefined)
 })

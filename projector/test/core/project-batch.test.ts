@@ -123,13 +123,16 @@ t.test(
 )
 
 t.test('the effects of admitted events become outbox rows, in log order, only when asked', async (t) => {
-  const route = (x: { id: string; kind: string }, seq: number) => ({
-    id: x.id,
-    shard: 0,
-    seq,
-    subject: x.kind,
-    payload: '',
-  })
+  const route = Object.assign(
+    (x: { id: string; kind: string }, seq: number) => ({
+      id: x.id,
+      shard: 0,
+      seq,
+      subject: x.kind,
+      payload: '',
+    }),
+    { pushBatch: undefined },
+  )
   const batch = [
     entry(1, created(GROUP, [U.ann, U.bob])),
     entry(2, ev('member.joined', GROUP, U.dan, { userId: U.dan })), // rejected: no effect
@@ -152,3 +155,48 @@ t.test('the effects of admitted events become outbox rows, in log order, only wh
     'an event dead-lettered for its data has none',
   )
 })
+
+t.test(
+  'a batch’s messages and reactions become one push job, named by its first sequence above the offset',
+  async (t) => {
+    const route = Object.assign(
+      (x: { id: string; kind: string }, seq: number) => ({
+        id: x.id,
+        shard: 0,
+        seq,
+        subject: x.kind,
+        payload: JSON.stringify(x),
+      }),
+      { pushBatch: 'push:0' },
+    )
+    const states = new Map<string, ConvState>()
+    projectBatch(states, [entry(1, created(GROUP, [U.ann, U.bob]))], input(0))
+    const batch = [
+      entry(1, created(GROUP, [U.ann, U.bob])), // at the offset: skipped, not the batch's first
+      entry(2, sent(GROUP, U.ann, 1)),
+      entry(3, sent(GROUP, U.ann, 2)),
+      entry(4, ev('message.reacted', GROUP, U.bob, { seq: 2, senderId: U.ann, emoji: '👍' })),
+      entry(5, ev('message.reacted', GROUP, U.ann, { seq: 2, senderId: U.ann, emoji: '👍' })), // own: none
+    ]
+    const r = projectBatch(states, batch, input(1, { effects: route }))
+    const push = r.effects.filter((x) => x.subject === 'push')
+    t.same(
+      push.map((x) => [x.id, x.seq]),
+      [['push:0:2:0', 2]],
+    )
+    t.match(JSON.parse(push[0]!.payload).job.items, [
+      { type: 'message', seq: 3, firstSeq: 2, count: 2, recipients: [U.bob] },
+      { type: 'reaction', seq: 4, senderId: U.bob, recipients: [U.ann], emoji: '👍', messageSeq: 2 },
+    ])
+    const off = Object.assign(route.bind(null), { pushBatch: undefined })
+    t.same(
+      projectBatch(
+        new Map(),
+        [entry(1, created(GROUP, [U.ann, U.bob])), entry(2, sent(GROUP, U.ann, 1))],
+        input(0, { effects: off }),
+      ).effects.filter((x) => x.subject === 'push'),
+      [],
+      'push jobs off: none',
+    )
+  },
+)

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
-import type { PushContent, PushJob, PushNotification } from '@chatapp/contracts'
+import type { PushContent, PushItem, PushNotification } from '@chatapp/contracts'
 import type { StoredTarget } from '../push-targets.js'
 
 /** What the worker knows when a burst's window closes, read in a few queries (push-worker.ts). */
 export interface BurstFacts {
-  /** The burst's jobs: messages of one conversation, any order, possibly repeated (redelivery). */
-  jobs: readonly PushJob[]
+  /** The burst's items: events of one conversation, any order, possibly repeated (redelivery, parts). */
+  items: readonly PushItem[]
   targets: readonly StoredTarget[]
   /** Devices with a live socket now, per user. */
   online: ReadonlyMap<string, ReadonlySet<string>>
@@ -15,6 +15,8 @@ export interface BurstFacts {
   marks: ReadonlyMap<string, number>
   /** Per user: what their notifications carry (absent: `full`). */
   content: ReadonlyMap<string, PushContent>
+  /** Per user: whether their mentions are pushed where they muted (absent: true, ADR 0194). */
+  mentionsWhenMuted: ReadonlyMap<string, boolean>
   /** The operator's setting: `none` overrides every user's. */
   operatorContent: PushContent
   /** Display names of the senders. */
@@ -24,9 +26,9 @@ export interface BurstFacts {
 export interface Delivery {
   target: StoredTarget
   notification: PushNotification
-  /** The message the notification stands for last (the mark it moves to). */
+  /** The newest event the notification stands for (the mark it moves to). */
   seq: number
-  /** `at` of the oldest message it stands for: latency is measured from it. */
+  /** `at` of the oldest event it stands for: latency is measured from it. */
   oldestAt: number
   /** Web Push `Topic` (RFC 8030 §5.4): a newer burst replaces an undelivered older one. */
   topic: string
@@ -35,76 +37,103 @@ export interface Delivery {
 
 export type Skip = 'online' | 'muted' | 'already-sent'
 
-/** 32 characters of the URL-safe base64 alphabet, as RFC 8030 allows a Topic. */
-export const topicOf = (conversationId: string): string =>
-  createHash('sha256').update(conversationId).digest('base64url').slice(0, 32)
+/**
+ * 32 characters of the URL-safe base64 alphabet, as RFC 8030 allows a Topic: one per conversation
+ * for messages, another for reactions, so a reaction never replaces an unread message's notification.
+ */
+export const topicOf = (conversationId: string, type: PushItem['type'] = 'message'): string =>
+  createHash('sha256')
+    .update(type === 'message' ? conversationId : `${conversationId}:${type}`)
+    .digest('base64url')
+    .slice(0, 32)
+
+const bySeqAsc = (a: PushItem, b: PushItem) => a.seq - b.seq
 
 /**
- * Who is told what about one burst (ADR 0190), pure: one notification per target of a recipient
- * that has messages it was not told of (above its mark), whose device has no live socket and
- * who has not muted the conversation. It stands for all of them (`count`) and shows the newest.
- * The sender is never a recipient (the job excludes them).
+ * Who is told what about one burst (ADR 0190, 0194), pure: one notification per target of a
+ * recipient that has events it was not told of (above its mark), whose device has no live socket
+ * and who has not muted the conversation — or muted it and is mentioned, and wants mentions
+ * anyway (then it stands for the mentions only). It stands for every message (`count`) and shows
+ * the newest; a burst with reactions and no message shows the newest reaction. The sender or
+ * reactor is never a recipient (the item excludes them).
  */
 export const planBurst = (f: BurstFacts): { deliveries: Delivery[]; skipped: Record<Skip, number> } => {
   const skipped: Record<Skip, number> = { online: 0, muted: 0, 'already-sent': 0 }
-  const bySeq = new Map<number, PushJob>()
-  const seqsOf = new Map<string, number[]>()
-  for (const j of f.jobs) {
-    if (!bySeq.has(j.seq)) bySeq.set(j.seq, j)
-    for (const u of j.recipients) {
-      const list = seqsOf.get(u) ?? []
-      if (!list.includes(j.seq)) list.push(j.seq)
-      seqsOf.set(u, list)
+  // An item's sequence is its newest event's: one item per sequence, whatever job or part it came in.
+  const bySeq = new Map<number, PushItem>()
+  const seqsOf = new Map<string, Set<number>>()
+  for (const item of f.items) {
+    if (!bySeq.has(item.seq)) bySeq.set(item.seq, item)
+    for (const u of item.recipients) {
+      const set = seqsOf.get(u) ?? new Set<number>()
+      seqsOf.set(u, set.add(item.seq))
     }
   }
   const deliveries: Delivery[] = []
   for (const target of f.targets) {
-    const seqs = (seqsOf.get(target.userId) ?? []).filter((s) => s > (f.marks.get(target.id) ?? 0))
-    if (seqs.length === 0) {
-      if (seqsOf.has(target.userId)) skipped['already-sent']++
+    const user = target.userId
+    const mark = f.marks.get(target.id) ?? 0
+    const mine = [...(seqsOf.get(user) ?? [])]
+      .filter((s) => s > mark)
+      .map((s) => bySeq.get(s)!)
+      .sort(bySeqAsc)
+    if (mine.length === 0) {
+      if (seqsOf.has(user)) skipped['already-sent']++
       continue
     }
-    if (f.muted.has(target.userId)) {
-      skipped.muted++
-      continue
+    const mentions = mine.filter((i) => i.type === 'message' && i.mentioned?.includes(user))
+    let told = mine
+    if (f.muted.has(user)) {
+      if (mentions.length === 0 || f.mentionsWhenMuted.get(user) === false) {
+        skipped.muted++
+        continue
+      }
+      told = mentions
     }
-    if (f.online.get(target.userId)?.has(target.deviceId)) {
+    if (f.online.get(user)?.has(target.deviceId)) {
       skipped.online++
       continue
     }
-    seqs.sort((a, b) => a - b)
-    const last = bySeq.get(seqs[seqs.length - 1]!)!
-    const oldestAt = Math.min(...seqs.map((s) => bySeq.get(s)!.at))
-    const content = f.operatorContent === 'none' ? 'none' : (f.content.get(target.userId) ?? 'full')
-    const base = {
-      v: 1 as const,
-      id: `${target.id}:${last.conversationId}:${last.seq}`,
-      type: 'message' as const,
-      conversationId: last.conversationId,
-      seq: last.seq,
-      count: seqs.length,
-      content,
-      at: last.at,
-    }
-    const notification: PushNotification =
-      content === 'none'
-        ? base
-        : {
-            ...base,
-            conversationKind: last.conversationKind,
-            title: last.title,
-            sender: { userId: last.senderId, displayName: f.names.get(last.senderId) ?? '' },
-            kind: last.kind,
-            ...(last.preview !== undefined ? { preview: last.preview } : {}),
-          }
-    deliveries.push({
-      target,
-      notification,
-      seq: last.seq,
-      oldestAt,
-      topic: topicOf(last.conversationId),
-      urgency: last.conversationKind === 'direct' ? 'high' : 'normal',
-    })
+    deliveries.push(deliveryOf(f, target, told, mentions.length > 0))
   }
   return { deliveries, skipped }
+}
+
+/** The notification of `told` (ascending, not empty) for one target. */
+const deliveryOf = (f: BurstFacts, target: StoredTarget, told: PushItem[], mention: boolean): Delivery => {
+  const messages = told.filter((i) => i.type === 'message')
+  const shown = messages.length > 0 ? messages[messages.length - 1]! : told[told.length - 1]!
+  const newest = told[told.length - 1]!
+  const content = f.operatorContent === 'none' ? 'none' : (f.content.get(target.userId) ?? 'full')
+  const base = {
+    v: 1 as const,
+    id: `${target.id}:${newest.conversationId}:${newest.seq}`,
+    type: shown.type,
+    conversationId: newest.conversationId,
+    seq: newest.seq,
+    count: messages.length > 0 ? messages.reduce((n, m) => n + m.count, 0) : told.length,
+    content,
+    at: newest.at,
+  }
+  const notification: PushNotification =
+    content === 'none'
+      ? base
+      : {
+          ...base,
+          ...(mention ? { mention: true as const } : {}),
+          conversationKind: shown.conversationKind,
+          title: shown.title,
+          sender: { userId: shown.senderId, displayName: f.names.get(shown.senderId) ?? '' },
+          ...(shown.type === 'message'
+            ? { kind: shown.kind, ...(shown.preview !== undefined ? { preview: shown.preview } : {}) }
+            : { reaction: { emoji: shown.emoji, messageSeq: shown.messageSeq } }),
+        }
+  return {
+    target,
+    notification,
+    seq: newest.seq,
+    oldestAt: Math.min(...told.map((i) => i.firstAt)),
+    topic: topicOf(shown.conversationId, shown.type),
+    urgency: shown.conversationKind === 'direct' || mention ? 'high' : 'normal',
+  }
 }

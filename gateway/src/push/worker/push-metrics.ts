@@ -9,7 +9,10 @@ export interface PushMetrics {
   sent(kind: string, latencySeconds: number): void
   failed(kind: string, reason: FailReason): void
   skipped(reason: Skip, n: number): void
-  burst(jobs: number): void
+  /** Events (messages and reactions) of a burst. */
+  burst(events: number): void
+  /** A job no worker of this version reads, dead-lettered. */
+  deadLettered(): void
 }
 
 /** docs/operators.md lists these. */
@@ -54,8 +57,13 @@ export const pushMetrics = (registry: Registry, queueDepth?: () => Promise<numbe
   })
   const bursts = new Histogram({
     name: 'push_burst_messages',
-    help: 'Jobs (messages) per coalesced burst of one conversation.',
+    help: 'Events (messages and reactions) per coalesced burst of one conversation.',
     buckets: [1, 2, 5, 10, 50, 100, 1000],
+    registers: r,
+  })
+  const dead = new Counter({
+    name: 'push_jobs_dead_lettered_total',
+    help: 'Push jobs of a shape or version this worker does not read: dead-lettered, not sent.',
     registers: r,
   })
   if (queueDepth)
@@ -82,6 +90,7 @@ export const pushMetrics = (registry: Registry, queueDepth?: () => Promise<numbe
     skipped: (reason, n) => {
       if (n > 0) skipped.inc({ reason }, n)
     },
-    burst: (jobs) => bursts.observe(jobs),
+    burst: (events) => bursts.observe(events),
+    deadLettered: () => dead.inc(),
   }
 }

@@ -1,4 +1,11 @@
-import { type Names, type PushContent, type PushJob, pushJobDecoder } from '@chatapp/contracts'
+import {
+  type DeadLetter,
+  decodePushJob,
+  encodeJson,
+  type Names,
+  type PushContent,
+  type PushItem,
+} from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
 import {
   AckPolicy,
@@ -16,9 +23,11 @@ import type { FailReason, PushMetrics } from './push-metrics.js'
 import { backoffMs, type Outcome, type RetryPolicy } from './retry.js'
 import type { PushTransport } from './transport.js'
 
-/** What the worker reads of the accounts: display names and the per-user content setting. */
+/** What the worker reads of the accounts: display names and the per-user push settings. */
 export interface UserFacts {
-  of(userIds: readonly string[]): Promise<Map<string, { displayName: string; pushContent: PushContent }>>
+  of(
+    userIds: readonly string[],
+  ): Promise<Map<string, { displayName: string; pushContent: PushContent; pushMentionsWhenMuted: boolean }>>
 }
 
 export interface PushWorkerOptions {
@@ -73,9 +82,18 @@ export const ensurePushConsumer = async (
   }
 }
 
+/** A job taken and not settled: acknowledged once every burst holding one of its items is. */
+interface Held {
+  msg: JsMsg
+  /** Items of it in bursts not settled yet. */
+  open: number
+  /** A burst with one of its items failed: the job comes back (the marks skip who was told). */
+  failed: boolean
+}
+
 interface Burst {
   conversationId: string
-  items: { job: PushJob; msg: JsMsg }[]
+  items: { item: PushItem; held: Held }[]
   timer?: NodeJS.Timeout
 }
 
@@ -96,27 +114,29 @@ const semaphore = (n: number) => {
 }
 
 /**
- * The push sender (ADR 0190): a durable consumer of the push work queue, which the projector's
- * reactor fills with one job per accepted message (ADR 0150). Jobs of one conversation are
- * collected for `coalesceMs` (a burst), then each target of an offline, not muting recipient gets
- * one notification for the burst. A job is acknowledged once every target of its burst was
- * settled and recorded, so a crash means the burst comes back (after `ackWaitMs`), and the marks
+ * The push sender (ADR 0190, 0193): a durable consumer of the push work queue, which the
+ * projector's reactor fills with one job per committed batch (ADR 0150), its items grouped by
+ * conversation. Items of one conversation are collected for `coalesceMs` (a burst), whatever job
+ * they came in, then each target of an offline, not muting recipient gets one notification for
+ * the burst. A job is acknowledged once every burst holding one of its items was settled and
+ * recorded, so a crash means its bursts come back (after `ackWaitMs`), and the marks
  * (`push_marks`: per target and conversation, the newest sequence told) keep a target that was
- * already told from being told again. Held jobs renew their lease with `working()`.
+ * already told from being told again. Held jobs renew their lease with `working()`. A job this
+ * worker cannot read (a newer version, a broken shape) is dead-lettered with the reason.
  */
 export const startPushWorker = async (o: PushWorkerOptions) => {
   const now = o.now ?? Date.now
   const random = o.random ?? Math.random
   const consumer = await o.js.consumers.get(o.names.pushJobStream, o.names.pushWorkerConsumer)
   const bursts = new Map<string, Burst>()
-  const held = new Set<JsMsg>()
+  const held = new Set<Held>()
   const inFlight = new Set<Promise<void>>()
   const limit = semaphore(o.concurrency)
   let stopped = false
 
   const lease = setInterval(
     () => {
-      for (const m of held) m.working()
+      for (const h of held) h.msg.working()
     },
     Math.max(200, Math.floor(o.ackWaitMs / 3)),
   )
@@ -174,10 +194,12 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
   }
 
   const settleBurst = async (b: Burst): Promise<void> => {
-    const jobs = b.items.map((x) => x.job)
-    o.metrics.burst(jobs.length)
-    const users = [...new Set(jobs.flatMap((j) => j.recipients))]
+    const items = b.items.map((x) => x.item)
+    const distinct = new Map(items.map((i) => [i.seq, i]))
+    o.metrics.burst([...distinct.values()].reduce((n, i) => n + (i.type === 'message' ? i.count : 1), 0))
+    const users = [...new Set(items.flatMap((i) => i.recipients))]
     const targets = await o.targets.ofUsers(users)
+    if (targets.length === 0) return
     const owners = [...new Set(targets.map((t) => t.userId))]
     const at = now()
     const [muted, marks, facts] = await Promise.all([
@@ -186,21 +208,35 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
         targets.map((t) => t.id),
         b.conversationId,
       ),
-      o.users.of([...owners, ...new Set(jobs.map((j) => j.senderId))]),
+      o.users.of([...owners, ...new Set(items.map((i) => i.senderId))]),
     ])
-    const online = await o.online(owners.filter((u) => !muted.has(u)))
+    // A muted owner is asked about only if a message mentions them (they may want those anyway).
+    const mentioned = new Set(items.flatMap((i) => (i.type === 'message' ? (i.mentioned ?? []) : [])))
+    const online = await o.online(owners.filter((u) => !muted.has(u) || mentioned.has(u)))
     const { deliveries, skipped } = planBurst({
-      jobs,
+      items,
       targets,
       online,
       muted,
       marks,
       content: new Map([...facts].map(([u, f]) => [u, f.pushContent])),
+      mentionsWhenMuted: new Map([...facts].map(([u, f]) => [u, f.pushMentionsWhenMuted])),
       operatorContent: o.operatorContent,
       names: new Map([...facts].map(([u, f]) => [u, f.displayName])),
     })
     for (const [reason, n] of Object.entries(skipped)) o.metrics.skipped(reason as keyof typeof skipped, n)
     await Promise.all(deliveries.map(deliver))
+  }
+
+  /** A burst's items are settled: each job whose last open item this was is acked, or nakked. */
+  const release = (b: Burst, failed: boolean) => {
+    for (const { held: h } of b.items) {
+      h.failed ||= failed
+      if (--h.open > 0) continue
+      held.delete(h)
+      if (h.failed) h.msg.nak(1000)
+      else h.msg.ack()
+    }
   }
 
   const flush = (b: Burst) => {
@@ -209,39 +245,69 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
     bursts.delete(b.conversationId)
     const p = settleBurst(b)
       .then(
-        () => {
-          for (const x of b.items) x.msg.ack()
-        },
+        () => release(b, false),
         (err: unknown) => {
           // PostgreSQL or NATS away: the burst comes back; targets already told are marked.
           o.log.warn({ err, conversationId: b.conversationId }, 'push burst failed; it will be retried')
-          for (const x of b.items) x.msg.nak(1000)
+          release(b, true)
         },
       )
-      .finally(() => {
-        for (const x of b.items) held.delete(x.msg)
-        inFlight.delete(p)
-      })
+      .finally(() => inFlight.delete(p))
     inFlight.add(p)
   }
 
+  /**
+   * A job this worker does not read goes to the dead-letter stream with the reason, then is
+   * terminated; if even that publication fails it comes back later, never lost in silence.
+   */
+  const deadLetter = (msg: JsMsg, reason: string) => {
+    o.log.error({ seq: msg.seq, reason }, 'push job not readable: dead-lettered')
+    const dl: DeadLetter = {
+      v: 1,
+      source: 'push-worker',
+      stream: o.names.pushJobStream,
+      seq: msg.seq,
+      subject: msg.subject.slice(0, 300),
+      code: 'PUSH_JOB_INVALID',
+      reason: reason.slice(0, 2000),
+      payload: Buffer.from(msg.data).toString('base64'),
+      at: now(),
+    }
+    o.js
+      .publish(o.names.deadLetterSubject('push-worker'), encodeJson(dl), {
+        msgID: `push-worker:${o.names.pushJobStream}:${msg.seq}`,
+      })
+      .then(
+        () => {
+          o.metrics.deadLettered()
+          msg.term(reason.slice(0, 200))
+        },
+        (err: unknown) => {
+          o.log.warn({ err, seq: msg.seq }, 'dead letter not published; the job comes back')
+          msg.nak(5000)
+        },
+      )
+  }
+
   const take = (msg: JsMsg) => {
-    const d = pushJobDecoder.decode(msg.data)
+    const d = decodePushJob(msg.data)
     if (!d.ok) {
-      o.log.error({ seq: msg.seq, error: d.error }, 'invalid push job: terminated')
-      msg.term('invalid push job')
+      deadLetter(msg, [d.error.message, ...(d.error.details ?? [])].join('; '))
       return
     }
-    held.add(msg)
-    const id = d.value.conversationId
-    const b = bursts.get(id)
-    if (b) {
-      b.items.push({ job: d.value, msg })
-      return
+    const h: Held = { msg, open: d.value.items.length, failed: false }
+    held.add(h)
+    for (const item of d.value.items) {
+      const id = item.conversationId
+      const b = bursts.get(id)
+      if (b) {
+        b.items.push({ item, held: h })
+        continue
+      }
+      const fresh: Burst = { conversationId: id, items: [{ item, held: h }] }
+      bursts.set(id, fresh)
+      fresh.timer = setTimeout(() => flush(fresh), o.coalesceMs)
     }
-    const fresh: Burst = { conversationId: id, items: [{ job: d.value, msg }] }
-    bursts.set(id, fresh)
-    fresh.timer = setTimeout(() => flush(fresh), o.coalesceMs)
   }
 
   const loop = (async () => {
