@@ -56,8 +56,9 @@ t.test('killed after taking a burst, before sending: after a restart each device
   await send('one')
   await send('two')
   const last = await send('three')
-  // The worker holds the three jobs for its window; it dies inside it.
-  await eventually(async () => (await s.held()) === 3, 10_000, 'the burst taken')
+  // The worker holds the jobs of the three messages (one to three: a job is a projector batch)
+  // for its window; it dies inside it.
+  await eventually(async () => await s.taken(G, last), 10_000, 'the burst taken')
   await s.worker.kill()
   t.equal(s.push.received.length, 0, 'nothing was sent before the kill')
   await s.restartWorker()

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { isChatClientError, PushApi } from '@chatapp/client'
 import { pushNotificationDecoder, webhookBodyDecoder } from '@chatapp/contracts'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
 import t from 'tap'
 import { eventually } from '../support/projector.js'
@@ -172,6 +173,169 @@ t.test('with pushContent none the notification says only that there is something
   t.match(p, { content: 'none', conversationId: D, seq })
   await bob.http('PUT', '/v1/users/me/settings', { groupAdds: 'everyone', pushContent: 'full' })
 })
+
+t.test(
+  'a reaction to a message reaches its offline author’s device, saying who reacted with what',
+  async (t) => {
+    const seq = await send(weekend, 'react to this')
+    await s.settled('the message’s burst')
+    const before = s.push.of(alicePush.sub.id).length
+    const r = await carolWs.request({
+      type: 'message.react',
+      conversationId: weekend,
+      seq,
+      emoji: '🎉',
+    })
+    t.equal(r.type, 'ok', 'carol reacted')
+    await eventually(
+      async () => s.push.of(alicePush.sub.id).length === before + 1,
+      15_000,
+      'alice’s laptop told of the reaction',
+    )
+    await s.settled('the reaction’s burst')
+    const n = s.push.of(alicePush.sub.id)[before]!
+    t.match(n.payload, {
+      type: 'reaction',
+      conversationId: weekend,
+      count: 1,
+      content: 'full',
+      sender: { userId: carol.userId, displayName: 'Carol' },
+      reaction: { emoji: '🎉', messageSeq: seq },
+    })
+    t.ok(pushNotificationDecoder.decode(new TextEncoder().encode(JSON.stringify(n.payload))).ok)
+    t.ok(n.payload.seq > seq, 'it stands for the reaction event')
+    // Removing it tells nobody; the author reacting to their own message tells nobody either.
+    t.equal(
+      (await carolWs.request({ type: 'message.react', conversationId: weekend, seq, emoji: null })).type,
+      'ok',
+    )
+    t.equal(
+      (await desk.request({ type: 'message.react', conversationId: weekend, seq, emoji: '👍' })).type,
+      'ok',
+    )
+    const erinBefore = s.hooks.of('erin').length
+    await send(weekend, 'after the reactions')
+    await eventually(async () => s.hooks.of('erin').length > erinBefore, 15_000, 'the next message’s burst')
+    await s.settled('the bursts after the reactions')
+    t.equal(s.push.of(alicePush.sub.id).length, before + 1, 'no other notification for alice')
+  },
+)
+
+t.test(
+  'a mention reaches a member who muted the group, unless they turned mentions-when-muted off',
+  async (t) => {
+    // dave muted the weekend group in the first test.
+    t.match(await dave.http('GET', '/v1/users/me/settings'), {
+      status: 200,
+      body: { pushMentionsWhenMuted: true },
+    })
+    const before = s.push.of(davePush.sub.id).length
+    const mentionDave = async (text: string) => {
+      const f = await request(desk, {
+        type: 'send',
+        conversationId: weekend,
+        clientMsgId: `cm_push_${++msgs}`,
+        kind: 'text',
+        text,
+        mentions: [dave.userId],
+      })
+      return f.seq
+    }
+    const seq = await mentionDave('@dave are you coming?')
+    await eventually(async () => s.push.of(davePush.sub.id).length === before + 1, 15_000, 'dave’s mention')
+    await s.settled('the mention’s burst')
+    t.match(s.push.of(davePush.sub.id)[before]!.payload, {
+      type: 'message',
+      mention: true,
+      seq,
+      count: 1,
+      preview: '@dave are you coming?',
+      sender: { userId: alice.userId },
+    })
+    t.equal(s.push.of(davePush.sub.id)[before]!.urgency, 'high')
+
+    t.match(
+      await dave.http('PUT', '/v1/users/me/settings', {
+        groupAdds: 'everyone',
+        pushMentionsWhenMuted: false,
+      }),
+      {
+        status: 200,
+        body: { pushMentionsWhenMuted: false, pushContent: 'full' },
+      },
+    )
+    const erinBefore = s.hooks.of('erin').length
+    await mentionDave('@dave last call')
+    // erin's relay hears of the same burst: it was planned, and dave was left out.
+    await eventually(async () => s.hooks.of('erin').length > erinBefore, 15_000, 'erin’s notification')
+    await s.settled('the second mention’s burst')
+    t.equal(
+      s.push.of(davePush.sub.id).length,
+      before + 1,
+      'with the setting off the muted group stays silent',
+    )
+    t.match(s.hooks.of('erin').at(-1)!.body, { mention: undefined, preview: '@dave last call' })
+    await dave.http('PUT', '/v1/users/me/settings', { groupAdds: 'everyone', pushMentionsWhenMuted: true })
+  },
+)
+
+t.test(
+  'a queued v1 job is still read; a job of a version the worker does not know is dead-lettered',
+  async (t) => {
+    const js = jetstream(s.tn.nc)
+    // A conversation of its own: the job's made-up sequence becomes erin's mark there.
+    const D = (await request(desk, { type: 'direct.open', peerId: erin.userId })).conversationId
+    const before = s.hooks.of('erin').length
+    const v1 = {
+      v: 1,
+      conversationId: D,
+      conversationKind: 'direct',
+      title: null,
+      seq: 1_000_000,
+      senderId: alice.userId,
+      kind: 'text',
+      preview: 'from before the upgrade',
+      recipients: [erin.userId],
+      part: 0,
+      at: Date.now(),
+    }
+    await js.publish(s.tn.names.pushJobSubject(D), JSON.stringify(v1), { msgID: 'legacy-v1-job' })
+    await eventually(async () => s.hooks.of('erin').length > before, 15_000, 'the v1 job’s notification')
+    t.match(s.hooks.of('erin').at(-1)!.body, {
+      conversationId: D,
+      seq: 1_000_000,
+      count: 1,
+      preview: 'from before the upgrade',
+    })
+
+    const jsm = await jetstreamManager(s.tn.nc)
+    const lastLetter = async () => {
+      const m = await jsm.streams
+        .getMessage(s.tn.names.deadLetterStream, {
+          last_by_subj: s.tn.names.deadLetterSubject('push-worker'),
+        })
+        .catch(() => null)
+      return m ? (m.json() as { code: string; reason: string; seq: number }) : undefined
+    }
+    await js.publish(s.tn.names.pushJobSubject(weekend), JSON.stringify({ v: 3, batch: 'x', items: [] }))
+    await eventually(async () => (await lastLetter()) !== undefined, 15_000, 'the v3 job’s dead letter')
+    t.match(await lastLetter(), {
+      code: 'PUSH_JOB_INVALID',
+      reason: /unknown push job version 3: this worker reads 1, 2/,
+    })
+    await js.publish(s.tn.names.pushJobSubject(weekend), 'not json')
+    await eventually(
+      async () => /JSON/.test((await lastLetter())?.reason ?? ''),
+      15_000,
+      'the non-JSON job’s dead letter',
+    )
+    await s.settled('the refused jobs left the queue')
+    // The worker is alive and goes on.
+    const after = s.hooks.of('erin').length
+    await send(weekend, 'still working')
+    await eventually(async () => s.hooks.of('erin').length > after, 15_000, 'a later notification')
+  },
+)
 
 t.test(
   'muting is told to the user’s other devices, listed, ended by its time, and checked for membership',

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { PushTarget } from '@chatapp/contracts'
+import type { PushJob, PushTarget } from '@chatapp/contracts'
 import { createTestNamespace, type TestNamespace } from '@chatapp/infra'
 import { createConversationLog } from '@chatapp/kit'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -169,9 +169,19 @@ export const startPushStack = async (t: Test, workerEnv: Record<string, string> 
         15_000,
         what,
       ),
-    /** Jobs the worker has taken and not settled yet. */
-    held: async () =>
-      (await jsm.consumers.info(tn.names.pushJobStream, tn.names.pushWorkerConsumer)).num_ack_pending,
+    /**
+     * Whether the worker took every job written so far, and none of them was settled, and the
+     * newest job holds `conversationId`'s event at `seq` (jobs are per projector batch, ADR 0193).
+     */
+    taken: async (conversationId: string, seq: number) => {
+      const c = await jsm.consumers.info(tn.names.pushJobStream, tn.names.pushWorkerConsumer)
+      if (c.num_pending !== 0 || c.num_ack_pending === 0) return false
+      const last = await jsm.streams
+        .getMessage(tn.names.pushJobStream, { last_by_subj: tn.names.pushJobSubject(conversationId) })
+        .catch(() => null)
+      const job = last?.json<PushJob>()
+      return job?.items.some((i) => i.conversationId === conversationId && i.seq === seq) === true
+    },
     async restartWorker(env: Record<string, string> = {}) {
       await worker.kill()
       worker = await startPushWorkerProcess(tn, { ...workerEnvAll, ...env })

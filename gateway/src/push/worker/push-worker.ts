@@ -257,8 +257,8 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
   }
 
   /**
-   * A job this worker does not read goes to the dead-letter stream with the reason, then is
-   * terminated; if even that publication fails it comes back later, never lost in silence.
+   * A job this worker does not read goes to the dead-letter stream with the reason, then leaves
+   * the queue; if even that publication fails it comes back later, never lost in silence.
    */
   const deadLetter = (msg: JsMsg, reason: string) => {
     o.log.error({ seq: msg.seq, reason }, 'push job not readable: dead-lettered')
@@ -280,7 +280,9 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
       .then(
         () => {
           o.metrics.deadLettered()
-          msg.term(reason.slice(0, 200))
+          // Acknowledged, not terminated: the dead letter is its copy, and a work queue keeps a
+          // terminated message (nats-server 2.9 does), which would hold the queue's depth up for ever.
+          msg.ack()
         },
         (err: unknown) => {
           o.log.warn({ err, seq: msg.seq }, 'dead letter not published; the job comes back')
