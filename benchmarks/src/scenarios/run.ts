@@ -47,7 +47,9 @@ const servicesFor = (o: Options): ServiceName[] => {
     case 'direct':
     case 'ramp':
     case 'group':
-      return ['gateway', 'projector']
+      // The push worker as deployed: every message is push work (ADR 0190, 0193), whether or
+      // not its recipients have targets (the benchmark's users have none).
+      return ['gateway', 'projector', 'push-worker']
     default: {
       const never: never = o.scenario
       return never

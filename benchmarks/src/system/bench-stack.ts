@@ -49,6 +49,9 @@ export interface BenchStackOptions {
   onStart?: (label: string, svc: RunningService) => void
 }
 
+const pick = (env: NodeJS.ProcessEnv, keys: readonly string[]): Record<string, string> =>
+  Object.fromEntries(keys.flatMap((k) => (env[k] !== undefined ? [[k, env[k]]] : [])))
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/
 
 /** A load test only ever talks to this machine: never load someone's shared NATS or database by accident. */
@@ -81,7 +84,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
   cleanup.add('NATS connection', () => nc.close())
   const keyFile = join(repoRoot, '.data', 'bench', `jwt-${ns}.pem`)
   cleanup.add('signing key of the run', async () => rmSync(keyFile, { force: true }))
-  // The gateway creates the VAPID key of the run here (push notifications; no push worker runs).
+  // The gateway creates the VAPID key of the run here (push notifications), the push worker reads it.
   const vapidKeyFile = join(repoRoot, '.data', 'bench', `vapid-${ns}.pem`)
   cleanup.add('VAPID key of the run', async () => rmSync(vapidKeyFile, { force: true }))
   const jwtKeyPem = newSigningKeyPem()
@@ -116,6 +119,8 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     // The media scenario's users upload back to back; the per-user upload rate would pace them.
     UPLOAD_RATE_PER_MINUTE: '1000000',
     UPLOAD_RATE_BURST: '100000',
+    // Push settings a run may compare (PROJECTOR_PUSH_JOBS=false: the no-push baseline).
+    ...pick(process.env, ['PROJECTOR_PUSH_JOBS', 'PUSH_COALESCE_MS']),
     ...o.extraEnv,
   }
   const running = new Map<string, RunningService & { label: string }>()

@@ -8,7 +8,7 @@ import { freePort } from './free-port.js'
  * Runs the system's services as child processes of the benchmark (never in its own process, so
  * their CPU and memory are measured apart), each on free ports, and stops exactly those.
  */
-export type ServiceName = 'gateway' | 'projector' | 'media-worker'
+export type ServiceName = 'gateway' | 'projector' | 'media-worker' | 'push-worker'
 
 export interface RunningService {
   name: ServiceName
@@ -25,12 +25,14 @@ const ENTRY: Record<ServiceName, string> = {
   gateway: 'gateway/dist/main.js',
   projector: 'projector/dist/main.js',
   'media-worker': 'media-worker/dist/main.js',
+  'push-worker': 'gateway/dist/push-worker-main.js',
 }
 
 const OPS_VAR: Record<ServiceName, string> = {
   gateway: 'GATEWAY_OPS_PORT',
   projector: 'PROJECTOR_OPS_PORT',
   'media-worker': 'MEDIA_WORKER_OPS_PORT',
+  'push-worker': 'PUSH_WORKER_OPS_PORT',
 }
 
 export const serviceBuilt = (root: string, name: ServiceName): boolean => existsSync(join(root, ENTRY[name]))
