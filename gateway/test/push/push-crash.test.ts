@@ -1,3 +1,4 @@
+import { jetstream } from '@nats-io/jetstream'
 import pg from 'pg'
 import t from 'tap'
 import { eventually } from '../support/projector.js'
@@ -115,5 +116,68 @@ t.test(
       'the push service replaced the unanswered one: the browser shows one notification',
     )
     t.equal(await mark(dave.target.id), last)
+  },
+)
+
+t.test(
+  'a job of two conversations killed between their bursts: it comes back whole, and who was told is not told again',
+  async (t) => {
+    // A batch job as the projector writes one when two conversations' messages share a batch
+    // (ADR 0193), published here so that it surely holds both: G's burst goes at once, G2's
+    // request is held by dave's push service when the worker dies.
+    const g2 = await desk.request({ type: 'group.create', title: 'Crash 2', memberIds: [people[2]!.userId] })
+    if (g2.type !== 'ok') throw new Error('group not created')
+    const G2 = g2.conversationId!
+    const before = new Map([bob, carol, dave].map((x) => [x.sub.id, s.push.of(x.sub.id).length]))
+    const item = (conversationId: string, seq: number, recipients: string[]) => ({
+      type: 'message' as const,
+      conversationId,
+      conversationKind: 'group' as const,
+      title: 'Crash',
+      seq,
+      firstSeq: seq - 1,
+      count: 2,
+      senderId: alice.userId,
+      kind: 'text' as const,
+      preview: `job item ${seq}`,
+      recipients,
+      part: 0,
+      at: Date.now(),
+      firstAt: Date.now(),
+    })
+    s.push.behave(dave.sub.id, { hold: true })
+    const job = {
+      v: 2,
+      batch: 'push:0:99999:0',
+      items: [item(G, 10_000, [people[0]!.userId]), item(G2, 10_001, [people[2]!.userId])],
+    }
+    await jetstream(s.tn.nc).publish(s.tn.names.pushJobSubject(G), JSON.stringify(job), { msgID: job.batch })
+    await eventually(
+      async () =>
+        (await mark(bob.target.id)) === 10_000 &&
+        s.push.of(dave.sub.id).length === before.get(dave.sub.id)! + 1,
+      20_000,
+      'bob told and recorded for G, dave’s request for G2 in flight',
+    )
+    await s.worker.kill()
+    s.push.behave(dave.sub.id, {})
+    s.push.release()
+    await s.restartWorker()
+    await eventually(
+      async () => s.push.of(dave.sub.id).length === before.get(dave.sub.id)! + 2,
+      20_000,
+      'dave’s notification after the restart',
+    )
+    await s.settled('the redelivered job')
+    const bobs = s.push.of(bob.sub.id).slice(before.get(bob.sub.id)!)
+    t.equal(bobs.length, 1, 'bob, told and recorded before the kill, is not told again')
+    t.match(bobs[0]!.payload, { conversationId: G, seq: 10_000, count: 2 })
+    const daves = s.push.of(dave.sub.id).slice(before.get(dave.sub.id)!)
+    t.match(daves, [
+      { payload: { conversationId: G2, seq: 10_001 } },
+      { payload: { conversationId: G2, seq: 10_001 } },
+    ])
+    t.equal(daves[0]!.payload.id, daves[1]!.payload.id, 'the repeat carries the same notification id')
+    t.same(s.push.of(carol.sub.id).slice(before.get(carol.sub.id)!), [], 'carol was in neither item')
   },
 )
