@@ -49,13 +49,14 @@ const request = async (c: TestClient, frame: Record<string, unknown>) => {
   return f as unknown as { conversationId: string; seq: number }
 }
 let msgs = 0
-const send = async (conversationId: string, text: string) => {
+const send = async (conversationId: string, text: string, mentions?: string[]) => {
   const f = await request(desk, {
     type: 'send',
     conversationId,
     clientMsgId: `cm_push_${++msgs}`,
     kind: 'text',
     text,
+    ...(mentions ? { mentions } : {}),
   })
   return f.seq
 }
@@ -230,17 +231,7 @@ t.test(
       body: { pushMentionsWhenMuted: true },
     })
     const before = s.push.of(davePush.sub.id).length
-    const mentionDave = async (text: string) => {
-      const f = await request(desk, {
-        type: 'send',
-        conversationId: weekend,
-        clientMsgId: `cm_push_${++msgs}`,
-        kind: 'text',
-        text,
-        mentions: [dave.userId],
-      })
-      return f.seq
-    }
+    const mentionDave = (text: string) => send(weekend, text, [dave.userId])
     const seq = await mentionDave('@dave are you coming?')
     await eventually(async () => s.push.of(davePush.sub.id).length === before + 1, 15_000, 'dave’s mention')
     await s.settled('the mention’s burst')

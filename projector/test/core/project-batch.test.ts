@@ -12,6 +12,18 @@ const entry = (seq: number, e: unknown, id = GROUP): LogEntry => ({
   subject: subject(id),
   data: typeof e === 'string' ? new TextEncoder().encode(e) : encodeJson(e),
 })
+/** An outbox route that keeps each effect's kind as its subject and the effect as its payload. */
+const routeTo = (pushBatch: string | undefined) =>
+  Object.assign(
+    (x: { id: string; kind: string }, seq: number) => ({
+      id: x.id,
+      shard: 0,
+      seq,
+      subject: x.kind,
+      payload: JSON.stringify(x),
+    }),
+    { pushBatch },
+  )
 const input = (offset: number, extra: Partial<BatchInput> = {}): BatchInput => ({
   offset,
   continuity: { kind: 'server' },
@@ -123,16 +135,7 @@ t.test(
 )
 
 t.test('the effects of admitted events become outbox rows, in log order, only when asked', async (t) => {
-  const route = Object.assign(
-    (x: { id: string; kind: string }, seq: number) => ({
-      id: x.id,
-      shard: 0,
-      seq,
-      subject: x.kind,
-      payload: '',
-    }),
-    { pushBatch: undefined },
-  )
+  const route = routeTo(undefined)
   const batch = [
     entry(1, created(GROUP, [U.ann, U.bob])),
     entry(2, ev('member.joined', GROUP, U.dan, { userId: U.dan })), // rejected: no effect
@@ -159,16 +162,7 @@ t.test('the effects of admitted events become outbox rows, in log order, only wh
 t.test(
   'a batch’s messages and reactions become one push job, named by its first sequence above the offset',
   async (t) => {
-    const route = Object.assign(
-      (x: { id: string; kind: string }, seq: number) => ({
-        id: x.id,
-        shard: 0,
-        seq,
-        subject: x.kind,
-        payload: JSON.stringify(x),
-      }),
-      { pushBatch: 'push:0' },
-    )
+    const route = routeTo('push:0')
     const states = new Map<string, ConvState>()
     projectBatch(states, [entry(1, created(GROUP, [U.ann, U.bob]))], input(0))
     const batch = [
@@ -188,7 +182,7 @@ t.test(
       { type: 'message', seq: 3, firstSeq: 2, count: 2, recipients: [U.bob] },
       { type: 'reaction', seq: 4, senderId: U.bob, recipients: [U.ann], emoji: '👍', messageSeq: 2 },
     ])
-    const off = Object.assign(route.bind(null), { pushBatch: undefined })
+    const off = routeTo(undefined)
     t.same(
       projectBatch(
         new Map(),

@@ -17,7 +17,7 @@ import {
 } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/nats-core'
 import type { ConversationMutes } from '../mutes.js'
-import type { PushTargets } from '../push-targets.js'
+import type { PushTargets, StoredTarget } from '../push-targets.js'
 import { type Delivery, planBurst } from './plan.js'
 import type { FailReason, PushMetrics } from './push-metrics.js'
 import { backoffMs, type Outcome, type RetryPolicy } from './retry.js'
@@ -94,7 +94,8 @@ interface Held {
 interface Burst {
   conversationId: string
   items: { item: PushItem; held: Held }[]
-  timer?: NodeJS.Timeout
+  /** When its window closes. */
+  dueAt: number
 }
 
 const semaphore = (n: number) => {
@@ -193,12 +194,11 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
     }
   }
 
-  const settleBurst = async (b: Burst): Promise<void> => {
+  /** One burst, given its recipients' live targets. */
+  const settleBurst = async (b: Burst, targets: readonly StoredTarget[]): Promise<void> => {
     const items = b.items.map((x) => x.item)
     const distinct = new Map(items.map((i) => [i.seq, i]))
     o.metrics.burst([...distinct.values()].reduce((n, i) => n + (i.type === 'message' ? i.count : 1), 0))
-    const users = [...new Set(items.flatMap((i) => i.recipients))]
-    const targets = await o.targets.ofUsers(users)
     if (targets.length === 0) return
     const owners = [...new Set(targets.map((t) => t.userId))]
     const at = now()
@@ -239,22 +239,50 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
     }
   }
 
-  const flush = (b: Burst) => {
-    clearTimeout(b.timer)
-    if (bursts.get(b.conversationId) !== b) return
-    bursts.delete(b.conversationId)
-    const p = settleBurst(b)
-      .then(
-        () => release(b, false),
-        (err: unknown) => {
-          // PostgreSQL or NATS away: the burst comes back; targets already told are marked.
-          o.log.warn({ err, conversationId: b.conversationId }, 'push burst failed; it will be retried')
-          release(b, true)
-        },
-      )
-      .finally(() => inFlight.delete(p))
+  const failed = (b: Burst) => (err: unknown) => {
+    // PostgreSQL or NATS away: the burst comes back; targets already told are marked.
+    o.log.warn({ err, conversationId: b.conversationId }, 'push burst failed; it will be retried')
+    release(b, true)
+  }
+
+  /**
+   * Bursts whose windows closed together share one query for their recipients' targets: most
+   * recipients of a busy system have none (a live socket, no app installed), and that query is
+   * then a burst's whole cost. Each burst is then settled and released on its own.
+   */
+  const settleBursts = async (list: readonly Burst[]): Promise<void> => {
+    const recipients = (b: Burst) => new Set(b.items.flatMap((x) => x.item.recipients))
+    let targets: StoredTarget[]
+    try {
+      targets = await o.targets.ofUsers([...new Set(list.flatMap((b) => [...recipients(b)]))])
+    } catch (err) {
+      for (const b of list) failed(b)(err)
+      return
+    }
+    const byUser = new Map<string, StoredTarget[]>()
+    for (const t of targets) byUser.set(t.userId, [...(byUser.get(t.userId) ?? []), t])
+    await Promise.all(
+      list.map((b) =>
+        settleBurst(
+          b,
+          [...recipients(b)].flatMap((u) => byUser.get(u) ?? []),
+        ).then(() => release(b, false), failed(b)),
+      ),
+    )
+  }
+
+  /** Takes the bursts whose window closed (all of them when stopping) and settles them. */
+  const flushDue = (all: boolean) => {
+    const at = now()
+    const list = [...bursts.values()].filter((b) => all || b.dueAt <= at)
+    if (list.length === 0) return
+    for (const b of list) bursts.delete(b.conversationId)
+    const p = settleBursts(list).finally(() => inFlight.delete(p))
     inFlight.add(p)
   }
+  // Windows close on a tick (a window is `coalesceMs` to `coalesceMs + tick` long), so that the
+  // bursts due together are settled together.
+  const tick = setInterval(() => flushDue(false), Math.max(10, Math.min(100, Math.floor(o.coalesceMs / 4))))
 
   /**
    * A job this worker does not read goes to the dead-letter stream with the reason, then leaves
@@ -306,9 +334,7 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
         b.items.push({ item, held: h })
         continue
       }
-      const fresh: Burst = { conversationId: id, items: [{ item, held: h }] }
-      bursts.set(id, fresh)
-      fresh.timer = setTimeout(() => flush(fresh), o.coalesceMs)
+      bursts.set(id, { conversationId: id, items: [{ item, held: h }], dueAt: now() + o.coalesceMs })
     }
   }
 
@@ -333,7 +359,8 @@ export const startPushWorker = async (o: PushWorkerOptions) => {
     async stop() {
       stopped = true
       await loop
-      for (const b of [...bursts.values()]) flush(b)
+      clearInterval(tick)
+      flushDue(true)
       while (inFlight.size > 0) await Promise.all([...inFlight])
       clearInterval(lease)
     },
