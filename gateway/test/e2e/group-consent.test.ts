@@ -101,13 +101,19 @@ t.test('a user reads and changes who may add them to groups', async (t) => {
   t.same((await http('GET', '/v1/users/me/settings', undefined, carl.token)).body, {
     groupAdds: 'everyone',
     pushContent: 'full',
+    pushMentionsWhenMuted: true,
   })
   const put = await setGroupAdds(carl, 'contacts')
   t.equal(put.status, 200)
-  t.same(put.body, { groupAdds: 'contacts', pushContent: 'full' }, 'a PUT without pushContent leaves it')
+  t.same(
+    put.body,
+    { groupAdds: 'contacts', pushContent: 'full', pushMentionsWhenMuted: true },
+    'a PUT without the push settings leaves them',
+  )
   t.same((await http('GET', '/v1/users/me/settings', undefined, carl.token)).body, {
     groupAdds: 'contacts',
     pushContent: 'full',
+    pushMentionsWhenMuted: true,
   })
   const bad = await setGroupAdds(carl, 'friends of friends')
   t.equal(bad.status, 400)

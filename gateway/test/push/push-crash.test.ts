@@ -53,6 +53,23 @@ const mark = async (targetId: string) =>
     ).rows[0]?.seq ?? 0,
   )
 
+/**
+ * Kills the worker while dave's push service holds his request, lets it answer again, restarts
+ * the worker, and waits for dave's repeated notification and an empty queue.
+ */
+const killWhileDaveWaits = async (daveBefore: number, what: string) => {
+  await s.worker.kill()
+  s.push.behave(dave.sub.id, {})
+  s.push.release()
+  await s.restartWorker()
+  await eventually(
+    async () => s.push.of(dave.sub.id).length === daveBefore + 2,
+    20_000,
+    'dave’s notification after the restart',
+  )
+  await s.settled(what)
+}
+
 t.test('killed after taking a burst, before sending: after a restart each device gets it once', async (t) => {
   await send('one')
   await send('two')
@@ -92,16 +109,7 @@ t.test(
       20_000,
       'bob and carol told and recorded, dave’s request in flight',
     )
-    await s.worker.kill()
-    s.push.behave(dave.sub.id, {})
-    s.push.release()
-    await s.restartWorker()
-    await eventually(
-      async () => s.push.of(dave.sub.id).length === before.get(dave.sub.id)! + 2,
-      20_000,
-      'dave’s notification after the restart',
-    )
-    await s.settled('the redelivered burst')
+    await killWhileDaveWaits(before.get(dave.sub.id)!, 'the redelivered burst')
     for (const x of [bob, carol]) {
       const got = s.push.of(x.sub.id).slice(before.get(x.sub.id)!)
       t.equal(got.length, 1, 'told and recorded before the kill: not told again')
@@ -159,16 +167,7 @@ t.test(
       20_000,
       'bob told and recorded for G, dave’s request for G2 in flight',
     )
-    await s.worker.kill()
-    s.push.behave(dave.sub.id, {})
-    s.push.release()
-    await s.restartWorker()
-    await eventually(
-      async () => s.push.of(dave.sub.id).length === before.get(dave.sub.id)! + 2,
-      20_000,
-      'dave’s notification after the restart',
-    )
-    await s.settled('the redelivered job')
+    await killWhileDaveWaits(before.get(dave.sub.id)!, 'the redelivered job')
     const bobs = s.push.of(bob.sub.id).slice(before.get(bob.sub.id)!)
     t.equal(bobs.length, 1, 'bob, told and recorded before the kill, is not told again')
     t.match(bobs[0]!.payload, { conversationId: G, seq: 10_000, count: 2 })
