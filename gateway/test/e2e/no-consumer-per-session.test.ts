@@ -2,7 +2,7 @@ import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import { jetstreamManager } from '@chatapp/kit'
 import t from 'tap'
-import { testGateways } from '../support/gateway.js'
+import { testGateways, UNTHROTTLED } from '../support/gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
@@ -29,13 +29,7 @@ t.test(
     }
     const gws = await testGateways(tn)
     const gw = await gws.start({
-      limits: {
-        ...(await import('@chatapp/contracts')).DEFAULT_LIMITS,
-        connFramesPerSecond: 1_000,
-        connBurst: 1_000,
-        userFramesPerSecond: 1_000,
-        userBurst: 1_000,
-      },
+      limits: UNTHROTTLED,
     })
     t.teardown(() => gw.close())
     const hub = await TestClient.open(gw.url, { token: await gws.token(HUB) })

@@ -6,16 +6,10 @@ import { directConversationId } from '../../src/conversation/conversation-ids.js
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { createFeed } from '../../src/feed/feed.js'
 import type { Subscriber } from '../../src/feed/subscriber.js'
+import { RUNNER_LIMITS } from '../support/gateway.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
-const limits = {
-  maxTextLength: 100,
-  maxCaptionLength: 100,
-  maxGroupMembers: 10,
-  editWindowMs: 60_000,
-  deleteWindowMs: 60_000,
-}
 
 /** A connection as the feed sees it, recording the frames it is sent. */
 const subscriber = (userId: string) => {
@@ -44,7 +38,7 @@ t.test(
     t.teardown(tn.cleanup)
     const log = await createConversationLog(tn.nc, tn.names)
     const store = await createStateStore(tn.nc, tn.names, log)
-    const runner = createCommandRunner(log, store, { limits })
+    const runner = createCommandRunner(log, store, { limits: RUNNER_LIMITS })
     const d = directConversationId(A, B)
     await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
     // Long enough that replaying it takes many round trips.
