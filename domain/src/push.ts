@@ -45,6 +45,7 @@ const titleOf = (c: PushContext) => (c.title === null ? null : c.title.slice(0, 
  * question, asked when it sends: those change without an event.
  */
 export const pushItemOf = (e: ChatEvent, seq: number, c: PushContext): PushItem | undefined => {
+  if (e.type !== 'message.sent' && e.type !== 'message.reacted') return undefined
   const common = {
     conversationId: e.conversationId,
     conversationKind: c.kind,
@@ -72,12 +73,9 @@ export const pushItemOf = (e: ChatEvent, seq: number, c: PushContext): PushItem 
       ...(mentioned.length > 0 ? { mentioned } : {}),
     }
   }
-  if (e.type === 'message.reacted') {
-    const author = e.data.senderId
-    if (e.data.emoji === null || author === e.actor || ![...c.members].includes(author)) return undefined
-    return { type: 'reaction', ...common, recipients: [author], emoji: e.data.emoji, messageSeq: e.data.seq }
-  }
-  return undefined
+  const author = e.data.senderId
+  if (e.data.emoji === null || author === e.actor || ![...c.members].includes(author)) return undefined
+  return { type: 'reaction', ...common, recipients: [author], emoji: e.data.emoji, messageSeq: e.data.seq }
 }
 
 /** Whether `next` may fold into `prev`: the same sender and recipients, nobody mentioned. */

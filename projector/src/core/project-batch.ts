@@ -192,11 +192,9 @@ export const projectBatch = (
     states.set(where.conversationId, out.state)
     if (input.effects) {
       for (const x of effectsOf(event, entry.seq)) r.effects.push(input.effects(x, entry.seq))
-      if (
-        input.effects.pushBatch !== undefined &&
-        (event.type === 'message.sent' || event.type === 'message.reacted')
-      ) {
-        // The conversation as this event left it: a message's push item names its members now.
+      if (input.effects.pushBatch !== undefined) {
+        // The conversation as this event left it: a message's push item names its members now
+        // (the domain says which events have one; the members are read only for those).
         const conv = { kind: out.state.kind, title: out.state.row.title, members: out.state.members.keys() }
         const item = pushItemOf(event, entry.seq, conv)
         if (item) push.push(item)
