@@ -1,5 +1,5 @@
 import type { Role } from '@chatapp/contracts'
-import { type ConvState, convState } from './core/project.js'
+import { type ConvState, convState, type PendingRequestRow } from './core/project.js'
 import type { InvitationRow, MemberRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
 
@@ -21,7 +21,9 @@ export const loadStates = async (
        (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
         FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members,
        (SELECT json_agg(json_build_array(i.user_id, i.state, i.by_user, i.seq, i.at))
-        FROM ${s}.invitations i WHERE i.conversation_id = c.conversation_id) AS invitations
+        FROM ${s}.invitations i WHERE i.conversation_id = c.conversation_id) AS invitations,
+       (SELECT json_agg(json_build_array(j.user_id, j.state, j.link_id, j.by_user, j.seq, j.at))
+        FROM ${s}.join_requests j WHERE j.conversation_id = c.conversation_id) AS requests
      FROM ${s}.conversations c WHERE c.conversation_id = ANY($1::text[])`,
     [ids],
   )
@@ -57,6 +59,28 @@ export const loadStates = async (
           at: Number(at),
         })
     }
+    const requests = new Map<string, PendingRequestRow>()
+    const denied = new Set<string>()
+    for (const [userId, state, link, by, seq, at] of (c.requests ?? []) as [
+      string,
+      string,
+      string | null,
+      string,
+      number,
+      number,
+    ][]) {
+      if (state === 'denied') denied.add(userId)
+      else
+        requests.set(userId, {
+          conversationId: c.conversation_id,
+          userId,
+          state: 'pending',
+          link: link ?? '',
+          by,
+          seq: Number(seq),
+          at: Number(at),
+        })
+    }
     out.set(
       c.conversation_id,
       convState(
@@ -78,8 +102,7 @@ export const loadStates = async (
           links: c.links ?? {},
         },
         members,
-        invited,
-        declined,
+        { invited, declined, requests, denied },
       ),
     )
   }
