@@ -108,9 +108,9 @@ export const ERRORS = {
     'No pending join request of that user to this group: never made, already answered or withdrawn, or its invite link was revoked.',
   ),
   TOO_MANY_JOIN_REQUESTS: spec(
-    429,
-    true,
-    'The group has as many pending join requests as it may (`maxJoinRequests`): retry once admins have answered some.',
+    409,
+    false,
+    'The group has as many pending join requests as it may (`maxJoinRequests`): ask again once its admins have answered some (no wait is known, so it is not retried by itself).',
   ),
   NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
   GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
