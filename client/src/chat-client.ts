@@ -523,9 +523,10 @@ export class ChatClient {
     const err = ChatClientError.fromBody(f)
     const rid = f.rid
     if (rid !== undefined && rid === this.syncRid) {
-      // The connection's sync was refused: it cannot go live; try again on a new one (with backoff).
+      // The connection's sync was refused: it cannot go live; try again on a new one (with backoff,
+      // and not before the server's `retryAfterMs` when it is busy).
       this.emitError(err)
-      this.conn.drop()
+      this.conn.drop(err.retryAfterMs)
       return
     }
     // A pending request is rejected, or written again later when the refusal is retryable.

@@ -48,6 +48,8 @@ export class Connector {
   private refreshedForAuth = false
   /** Set when we drop a socket ourselves (dead keepalive, failed resync): always reconnect. */
   private forceReconnect = false
+  /** The next reconnect's wait is at least this (then it is back to the backoff alone). */
+  private waitAtLeastMs = 0
   private handshakeStatus: number | undefined
   private closed = false
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -100,9 +102,13 @@ export class Connector {
     void this.openSocket(false)
   }
 
-  /** Ends the current socket from our side; a reconnect follows. */
-  drop(): void {
+  /**
+   * Ends the current socket from our side; a reconnect follows, not before `waitAtLeastMs` (a
+   * server that refused the sync as too busy says how long its line is: ADR 0172).
+   */
+  drop(waitAtLeastMs = 0): void {
     this.forceReconnect = true
+    this.waitAtLeastMs = waitAtLeastMs
     this.ws?.terminate()
   }
 
@@ -231,7 +237,13 @@ export class Connector {
       this.stop(1006, 'gave up reconnecting', new ChatClientError('UNAVAILABLE', 'gave up reconnecting'))
       return
     }
-    const delay = backoffDelay(this.attempt, this.o.backoff, this.o.random)
+    // A server-given wait gets up to one base step of jitter, so a refused crowd does not return at once.
+    const told =
+      this.waitAtLeastMs > 0
+        ? this.waitAtLeastMs + (this.o.random ?? Math.random)() * this.o.backoff.baseMs
+        : 0
+    this.waitAtLeastMs = 0
+    const delay = Math.max(backoffDelay(this.attempt, this.o.backoff, this.o.random), told)
     this.attempt += 1
     // Without a load balancer in front, a dead gateway is left for the next one on the list.
     this.urlIndex += 1

@@ -9,6 +9,7 @@ import {
   hello,
   messageEvent,
   startClient,
+  USER_A,
   waitFor,
   whenClosed,
 } from './fixtures/fake-gateway.js'
@@ -303,4 +304,32 @@ t.test('a malformed URL or token ends the session with INVALID_CONFIG instead of
   const { client } = startClient(gw, { tokenProvider: async () => 'has spaces, and a comma' })
   t.equal((await whenClosed(client)).error?.code, 'INVALID_CONFIG')
   t.equal(gw.attempts, 0)
+})
+
+t.test('a sync refused as busy reconnects no sooner than the server’s retryAfterMs', async (t) => {
+  const gw = await FakeGateway.start()
+  t.teardown(() => gw.close())
+  const { client } = startClient(gw, { backoff: { baseMs: 20, maxMs: 5000 }, random: () => 0.5 })
+  t.teardown(() => client.close())
+  const c0 = await gw.conn(0)
+  c0.send(hello(USER_A))
+  const sync = await c0.next('sync')
+  c0.send({
+    type: 'error',
+    rid: sync.rid,
+    code: 'UNAVAILABLE',
+    message: 'busy',
+    retryable: true,
+    retryAfterMs: 400,
+  })
+  const c1 = await gw.conn(1, 5000)
+  const wait = gw.attemptTimes[1]! - gw.attemptTimes[0]!
+  t.ok(wait >= 400, `waited ${wait} ms ≥ 400 (the backoff alone would be ~10 ms)`)
+  await c1.handshake()
+  await client.ready()
+  // The wait applied once: a later drop backs off as before.
+  c1.ws.terminate()
+  await gw.conn(2)
+  const again = gw.attemptTimes[2]! - gw.attemptTimes[1]!
+  t.ok(again < 300, `the next reconnect is back to the backoff (${again} ms)`)
 })

@@ -9,6 +9,7 @@ import {
   lastSeq,
   nAt,
   RECENT_MESSAGES,
+  snapshotCadence,
   toSnapshot,
 } from '../src/state.js'
 import { ev, given } from '../src/testing/given.js'
@@ -197,3 +198,13 @@ t.test('a media message without caption folds; unknown events and commands are r
   t.throws(() => g.when({ type: 'group.explode', actor: A } as never), /unhandled command/)
   t.equal(successor('direct', new Map([[A, { role: 'member', joinedSeq: 1, joinOrd: 0 }]])), undefined)
 })
+
+t.test(
+  'snapshot cadence: every 32 events for small conversations, 8 per member for groups, at most 2,000',
+  async (t) => {
+    t.equal(snapshotCadence(2), 32)
+    t.equal(snapshotCadence(4), 32)
+    t.equal(snapshotCadence(20), 160, 'a group: 8 events per member')
+    t.equal(snapshotCadence(1024), 2000, 'a large group: bounded')
+  },
+)

@@ -22,6 +22,10 @@ export interface GatewayConfig {
    * window, so a retry with the same Msg-Id can never store twice.
    */
   appendRetryMs: number
+  /** Syncs running at once; more wait in line (admission.ts, ADR 0172). */
+  syncConcurrency: number
+  /** Syncs waiting at most; beyond, a sync is refused UNAVAILABLE with `retryAfterMs`. */
+  syncQueue: number
 }
 
 export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig => ({
@@ -36,6 +40,8 @@ export const defaultGatewayConfig = (ns: string, shards: number): GatewayConfig 
   presenceRefreshMs: 20_000,
   receiptBatchMs: 100,
   appendRetryMs: 10_000,
+  syncConcurrency: 64,
+  syncQueue: 20_000,
 })
 
 export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): GatewayConfig => {
@@ -48,6 +54,8 @@ export const readGatewayConfig = (c: ConfigReader, ns: string, shards: number): 
     allowedOrigins: c.list('ALLOWED_ORIGINS'),
     receiptBatchMs: c.int('RECEIPT_BATCH_MS', 0, 10_000),
     appendRetryMs: c.int('APPEND_RETRY_MS', 0, 60_000),
+    syncConcurrency: c.int('SYNC_CONCURRENCY', 1, 100_000),
+    syncQueue: c.int('SYNC_QUEUE', 0, 1_000_000),
     limits: {
       ...DEFAULT_LIMITS,
       maxFrameBytes: c.int('MAX_FRAME_BYTES', 1024, 16 * 1024 * 1024),

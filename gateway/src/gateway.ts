@@ -28,6 +28,7 @@ import type {
   TokenVerifier,
   UserDirectory,
 } from './ports.js'
+import { createAdmission } from './session/admission.js'
 import type { Connection } from './session/connection.js'
 import { createSessions, type Init } from './session/sessions.js'
 import { type App, createApp, listen, mountWebSocket } from './transport/ws.js'
@@ -224,6 +225,24 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     onClosed: (conn) => presence.unsubscribe(conn),
     replay: (conn, f) => route(conn, f.data, f.binary),
   })
+  const syncAdmission = createAdmission({ concurrency: config.syncConcurrency, queue: config.syncQueue })
+  const r = deps.registry ? [deps.registry] : []
+  new Gauge({
+    name: 'sync_in_flight',
+    help: 'Syncs running (at most SYNC_CONCURRENCY)',
+    registers: r,
+    collect() {
+      this.set(syncAdmission.inFlight)
+    },
+  })
+  new Gauge({
+    name: 'sync_queued',
+    help: 'Syncs waiting for a slot (at most SYNC_QUEUE; beyond, refused UNAVAILABLE)',
+    registers: r,
+    collect() {
+      this.set(syncAdmission.queued)
+    },
+  })
   const route = createFrameRouter(
     {
       names: n,
@@ -247,6 +266,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
     sessions,
     {
       syncTail: config.limits.syncTailForNewDevice,
+      syncAdmission,
       onFrame: (type) => m.frames.inc({ type }),
       onError: (code) => m.errors.inc({ code }),
     },

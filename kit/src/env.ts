@@ -143,6 +143,18 @@ export const ENV_VARS: readonly EnvVar[] = [
     ['gateway'],
     'How long the gateway retries a log write while NATS elects a leader before answering UNAVAILABLE.',
   ),
+  v(
+    'SYNC_CONCURRENCY',
+    '64',
+    ['gateway'],
+    'Syncs one gateway runs at once; more wait in line, first come first served (ADR 0172).',
+  ),
+  v(
+    'SYNC_QUEUE',
+    '20000',
+    ['gateway'],
+    'Syncs waiting at most; beyond, a sync is refused `UNAVAILABLE` with `retryAfterMs`.',
+  ),
   v('UPLOAD_LIMIT_IMAGE', '16777216', ['gateway'], 'Largest photo upload, bytes.'),
   v('UPLOAD_LIMIT_VIDEO', '16777216', ['gateway'], 'Largest video upload, bytes.'),
   v('UPLOAD_LIMIT_AUDIO', '16777216', ['gateway'], 'Largest voice note upload, bytes.'),

@@ -76,6 +76,8 @@ export interface StormWaveResult {
   connectToSynced: string
   /** Per device, in setup order: messages its sync brought (-1: it did not sync). */
   caught: number[]
+  /** Per device: messages its sync brought per conversation, and the cursors `synced` gave (to name a shortfall). */
+  perConversation: { caught: Record<string, number>; synced: Record<string, number> }[]
   redelivered: number
   /** Epoch milliseconds of the last `synced`. */
   lastSyncedAt: number

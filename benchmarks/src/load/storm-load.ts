@@ -35,6 +35,10 @@ export class StormLoad {
     const hist = { hello: newHistogram(), synced: newHistogram(), total: newHistogram() }
     const failures: Record<string, number> = {}
     const caughtPer = this.s.devices.map(() => -1)
+    const perConversation = this.s.devices.map(() => ({
+      caught: {} as Record<string, number>,
+      synced: {} as Record<string, number>,
+    }))
     let redelivered = 0
     let lastSyncedAt = 0
     const fail = (why: string) => {
@@ -57,7 +61,11 @@ export class StormLoad {
           token: d.token,
           ...(addr ? { localAddress: addr } : {}),
           onEvent: (f, live) => {
-            if (!live && f.event.type === 'message.sent') caught++
+            if (!live && f.event.type === 'message.sent') {
+              caught++
+              const by = perConversation[i]!.caught
+              by[f.conversationId] = (by[f.conversationId] ?? 0) + 1
+            }
           },
           onClose: (code) => onClose(code),
           timeoutMs: w.timeoutMs,
@@ -74,6 +82,7 @@ export class StormLoad {
           recordUs(hist.synced, (t2 - t1) * 1000)
           recordUs(hist.total, (t2 - t0) * 1000)
           for (const [k, v] of Object.entries(synced.cursors)) this.cursors[i]!.set(k, v)
+          perConversation[i]!.synced = synced.cursors
           this.sessions.push(session)
           this.counts.synced++
           caughtPer[i] = caught
@@ -93,6 +102,7 @@ export class StormLoad {
       helloToSynced: encodeHistogram(hist.synced),
       connectToSynced: encodeHistogram(hist.total),
       caught: caughtPer,
+      perConversation,
       redelivered,
       lastSyncedAt,
     }

@@ -343,6 +343,17 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
     ctx.notes.push(
       `${name}: ${synced} of ${online.length} sessions synced${synced > 0 ? ` within ${spanS.toFixed(1)} s` : ''}; ${verdicts.join('; ')}`,
     )
+    // A device that synced with fewer messages than it missed: name it and what it was told, so a
+    // shortfall can be chased (its next sync from those cursors gets the rest: nothing is lost
+    // from the log, but `synced` came early).
+    const shortDevices = caught.flatMap((c, i) => (c >= 0 && c < expected[i]! ? [i] : [])).slice(0, 5)
+    for (const i of shortDevices) {
+      const d = results[i % workers]?.perConversation[Math.floor(i / workers)]
+      const heads = Object.fromEntries((convsOf.get(online[i]!) ?? []).map((c) => [c.id, lastSeq(c.state)]))
+      ctx.notes.push(
+        `${name}: device ${i} (${online[i]}) got ${caught[i]} of ${expected[i]} messages: per conversation ${JSON.stringify(d?.caught)}, synced cursors ${JSON.stringify(d?.synced)}, heads ${JSON.stringify(heads)}`,
+      )
+    }
     return { phase, caught }
   }
 

@@ -13,6 +13,7 @@ import {
   decide,
   emptyState,
   evolve,
+  snapshotCadence,
   toSnapshot,
 } from '@chatapp/domain'
 import { type ConversationLog, createConversationLog, type NatsConnection } from '@chatapp/kit'
@@ -24,13 +25,12 @@ import { mapLimit } from '../load/accounts.js'
  * it, minus the sockets: each command goes through domain's `decide`, is appended with the
  * gateway's headers and expectation (kit's ConversationLog, the adapter the gateway appends
  * through), folded with `evolve` at the sequence JetStream gave it, and followed by a state
- * snapshot in the conv-state bucket every SNAPSHOT_EVERY folded events (the gateway's state
- * store's default), so a gateway meets what it would meet in production. The membership notices
+ * snapshot in the conv-state bucket at domain's `snapshotCadence` (the gateway's state store's
+ * default: every 32 folded events for a direct conversation), so a gateway meets what it would
+ * meet in production. The membership notices
  * of the user index are the projector's effects (ADR 0150): they exist once it has projected the
  * seeded log. Conversations are appended in parallel, each one's events in order.
  */
-export const SNAPSHOT_EVERY = 200
-
 /** Direct conversations of a ring of users: user i talks with i+1 … i+perUser/2 (mod the count). */
 export const ringPairs = (users: number, perUser: number): [number, number][] => {
   const out: [number, number][] = []
@@ -123,7 +123,7 @@ export class LogSeeder {
     return { log: this.log, kv: this.kv }
   }
 
-  /** Decides, appends and folds one command; a snapshot follows every SNAPSHOT_EVERY events. */
+  /** Decides, appends and folds one command; a snapshot follows at the gateway's cadence. */
   private async apply(c: SeededConversation, command: Command): Promise<void> {
     const { log, kv } = await this.open()
     const s = c.state
@@ -148,7 +148,7 @@ export class LogSeeder {
       if (v.kind !== 'accepted') throw new Error(`seeding ${c.id}: ${e.type} ${v.kind} by the fold`)
       this.events++
       c.sinceSnapshot++
-      if (c.sinceSnapshot >= SNAPSHOT_EVERY) {
+      if (c.sinceSnapshot >= snapshotCadence(s.members.size)) {
         c.sinceSnapshot = 0
         await kv.put(c.id, JSON.stringify(toSnapshot(s)))
         this.snapshots++

@@ -1,9 +1,12 @@
-import { emptyState, evolve, fromSnapshot } from '@chatapp/domain'
+import { emptyState, evolve, fromSnapshot, snapshotCadence } from '@chatapp/domain'
 import { createTestNamespace } from '@chatapp/infra'
 import { createConversationLog } from '@chatapp/kit'
 import { Kvm } from '@nats-io/kv'
 import t from 'tap'
-import { LogSeeder, ringPairs, SNAPSHOT_EVERY } from '../../src/seed/log-seeder.js'
+import { LogSeeder, ringPairs } from '../../src/seed/log-seeder.js'
+
+/** A direct conversation's snapshot cadence (the gateway's). */
+const EVERY = snapshotCadence(2)
 
 t.test('a ring gives every user the same number of direct conversations, each pair once', async (t) => {
   const pairs = ringPairs(5, 4)
@@ -25,14 +28,14 @@ t.test(
       names: tn.names,
       userIds: users,
       conversationsPerUser: 2,
-      events: 4 * (SNAPSHOT_EVERY + 20),
+      events: 4 * (EVERY * 3 + 20),
       textBytes: 60,
       tag: 'st',
     })
     const r = await seeder.seed()
     t.equal(r.conversations.length, 4)
-    t.equal(r.events, 4 * (SNAPSHOT_EVERY + 20), 'exactly the events asked for')
-    t.equal(r.snapshots, 4, 'one snapshot per conversation, after its first 200 events')
+    t.equal(r.events, 4 * (EVERY * 3 + 20), 'exactly the events asked for')
+    t.equal(r.snapshots, 4 * 3, 'a snapshot per conversation after every 32 events, as a gateway writes them')
     const log = await createConversationLog(tn.nc, tn.names)
     const kv = await new Kvm(tn.nc).open(tn.names.convStateBucket)
     for (const c of r.conversations) {

@@ -1,4 +1,5 @@
 import { type ClientFrame, decodeClientFrame, isChatError } from '@chatapp/contracts'
+import type { Admission } from '../session/admission.js'
 import type { Connection } from '../session/connection.js'
 import { MAX_HELD_FRAMES, type Sessions } from '../session/sessions.js'
 import { conversationHandlers } from './groups.js'
@@ -15,6 +16,8 @@ const RID_PARSE_LIMIT = 4_096
 
 export interface FrameRouterOptions {
   syncTail: number
+  /** The line syncs wait in (ADR 0172). */
+  syncAdmission: Admission
   onFrame?: (type: string) => void
   onError?: (code: string) => void
 }
@@ -30,7 +33,7 @@ export const createFrameRouter = (d: CommandDeps, sessions: Sessions, o: FrameRo
     ...conversationHandlers(d),
     ...messageHandlers(d),
     ...inviteLinkHandlers(d),
-    ...signalHandlers(d, o.syncTail),
+    ...signalHandlers(d, o.syncTail, o.syncAdmission),
   }
   const ridOf = (f: ClientFrame): string | undefined => ('rid' in f ? f.rid : undefined)
 

@@ -1,4 +1,5 @@
 import type { TypingSignal } from '@chatapp/contracts'
+import type { Admission } from '../session/admission.js'
 import { runSync } from '../session/sync.js'
 import type { CommandDeps, HandlerTable } from './handler.js'
 
@@ -6,11 +7,17 @@ import type { CommandDeps, HandlerTable } from './handler.js'
 export const signalHandlers = (
   d: CommandDeps,
   syncTail: number,
+  admission: Admission,
 ): Pick<HandlerTable, 'receipt' | 'typing' | 'presence.subscribe' | 'sync' | 'ping' | 'auth'> => ({
   auth: (conn) => conn.error('ALREADY_AUTHENTICATED'),
   ping: (conn, f) =>
     conn.send({ type: 'pong', ...(f.rid !== undefined ? { rid: f.rid } : {}), serverTime: Date.now() }),
-  sync: (conn, f) => runSync({ feed: d.feed, store: d.store, defaultTail: syncTail }, conn, f),
+  // In line with every other sync of this gateway; one whose socket closed meanwhile is dropped.
+  sync: (conn, f) =>
+    admission.run(
+      () => runSync({ feed: d.feed, store: d.store, defaultTail: syncTail }, conn, f),
+      () => conn.closed,
+    ),
   receipt: async (conn, f) => {
     // Noted before the append: its event may reach this connection before the append returns.
     conn.noteReceipt(f.conversationId, f.kind, f.upTo)

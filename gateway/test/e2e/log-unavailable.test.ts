@@ -1,9 +1,9 @@
 import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import { connectNats, createLogger } from '@chatapp/kit'
+import { StallProxy } from '@chatapp/kit/testing'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
-import { StallProxy } from '../support/stall-proxy.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
 const A = 'u_alice0001'

@@ -4,6 +4,7 @@ import type { ConversationLog, StoredEvent } from '../log/conversation-log.js'
 import { type OnUndecodable, toStoredEvent } from '../log/stored-event.js'
 import type { ArchiveReader } from './archive-reader.js'
 import { archiveThenStream } from './archive-then-stream.js'
+import { freshLookup } from './fresh-lookup.js'
 import type { DecodedMessage } from './segment-format.js'
 import { subjectMatcher } from './subject-match.js'
 
@@ -36,8 +37,10 @@ const raw = (m: DecodedMessage) => ({ ...m, header: (h: string) => m.headers[h] 
 export const withArchive = (log: ConversationLog, o: ArchivedLogOptions): ConversationLog => {
   const n = o.names
   const streamOf = (id: string) => n.convStream(n.shardOf(id))
-  const firstHot = async (stream: string): Promise<number> =>
-    (await o.jsm.streams.info(stream)).state.first_seq
+  // One stream-info request per shard at a time, however many reads ask (fresh-lookup.ts).
+  const firstHot = freshLookup(
+    async (stream: string): Promise<number> => (await o.jsm.streams.info(stream)).state.first_seq,
+  )
 
   const fromArchive = async function* (id: string, after: number, upTo: number, lane?: Lane) {
     const stream = streamOf(id)

@@ -22,6 +22,8 @@ export interface RangeReaderOptions {
   orphanTtlMs?: number
   /** One direct get's timeout. */
   attemptTimeoutMs?: number
+  /** How long one pull of a long read's consumer waits for messages. */
+  fetchExpiresMs?: number
 }
 
 /**
@@ -43,6 +45,7 @@ export const createRangeReader = (
   const longReadAfter = o.longReadAfter ?? 64
   const maxLong = o.maxLongReads ?? 4
   const orphanTtl = o.orphanTtlMs ?? 10_000
+  const fetchExpires = o.fetchExpiresMs ?? 2_000
   let longReads = 0
   /**
    * A slot for a long read's consumer, or false when all are taken: the read then goes on by gets
@@ -93,7 +96,7 @@ export const createRangeReader = (
       const c = await retry(() => js.consumers.get(stream, ci.name))
       for (;;) {
         let got = 0
-        for await (const m of await c.fetch({ max_messages: 256, expires: 2_000 })) {
+        for await (const m of await c.fetch({ max_messages: 256, expires: fetchExpires })) {
           got++
           if (m.seq > upTo) return upTo + 1
           next = m.seq + 1
@@ -105,7 +108,9 @@ export const createRangeReader = (
           }
           if (m.seq >= upTo || m.info.pending === 0) return upTo + 1
         }
-        if (got === 0) return upTo + 1
+        // A pull that expired empty says the server had nothing for it in time, not that the
+        // range is done (a starved server, a partition): the gets after it find the end exactly.
+        if (got === 0) return next
       }
     } catch {
       // The consumer path failed (leader change, consumer lost): the walk goes on by gets.
