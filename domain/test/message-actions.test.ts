@@ -397,6 +397,12 @@ t.test(
 // Edge branches no flow above reaches (issue 17's coverage), as given / when / then.
 const photo: MediaRef = { mediaId: 'm_photo00000001', kind: 'image', mime: 'image/jpeg', size: 10 }
 const stored = (seq: number, event: ChatEvent): Stored => ({ seq, lane: 'm', event })
+/** The `n`th message of the group, `actor`'s photo without a caption. */
+const photoMessage = (actor: string, n: number) =>
+  ({
+    ...ev.message(G, actor, n),
+    data: { clientMsgId: `cm${n}`, deviceId: 'dev1', n, kind: 'image', media: photo },
+  }) as ChatEvent
 
 t.test('given a group without an avatar, when its avatar is removed, nothing is stored', async (t) => {
   const g = given(G, ev.created(G, A, [B]))
@@ -411,10 +417,7 @@ t.test('given no such conversation, when a message is forwarded from it, it is n
 })
 
 t.test('given a photo without a caption, when forwarded, the copy has its media and no text', async (t) => {
-  const sent = {
-    ...ev.message(G, B, 1),
-    data: { clientMsgId: 'cm1', deviceId: 'dev1', n: 1, kind: 'image', media: photo },
-  } as ChatEvent
+  const sent = photoMessage(B, 1)
   const g = given(G, ev.created(G, A, [B]), sent)
   const src = forwardSource(g.state, A, 2, stored(2, sent))
   t.same(forwardedContent(src, { kind: 'image' }), {
@@ -458,10 +461,7 @@ t.test('given group settings and an avatar, only what changes is stored', async 
 })
 
 t.test('given a photo without a caption, a reply to it quotes its kind without a preview', async (t) => {
-  const sent = {
-    ...ev.message(G, B, 1),
-    data: { clientMsgId: 'cm1', deviceId: 'dev1', n: 1, kind: 'image', media: photo },
-  } as ChatEvent
+  const sent = photoMessage(B, 1)
   const g = given(G, ev.created(G, A, [B]), sent)
   const r = g.when({
     type: 'send',
@@ -485,10 +485,7 @@ t.test('given a photo without a caption, a reply to it quotes its kind without a
 
 t.test('given messages of each kind, the message rules refuse or allow each edge', async (t) => {
   const { g, b } = group()
-  const shot = {
-    ...ev.message(G, C, 3),
-    data: { clientMsgId: 'cm3', deviceId: 'dev1', n: 3, kind: 'image', media: photo },
-  } as ChatEvent
+  const shot = photoMessage(C, 3)
   const bare = {
     ...ev.message(G, C, 4),
     data: { clientMsgId: 'cm4', deviceId: 'dev1', n: 4, kind: 'text' },
