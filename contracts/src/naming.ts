@@ -62,6 +62,12 @@ export interface Names {
    * one subscription and keeps those of its connected users, instead of one more per user.
    */
   liveUserInvitationsAll: string
+  /**
+   * Every user's live membership notices: a gateway follows them with one subscription and keeps
+   * those of its connected users (ADR 0173), so an online user costs the NATS server no
+   * subscription of its own.
+   */
+  liveUserNoticesAll: string
   typingSubject(conversationId: string): string
   /** Logouts, broadcast to every gateway so revoked sessions stop at once (core NATS). */
   revokedSessionsSubject: string
@@ -117,6 +123,7 @@ export const names = (ns: string, shards: number): Names => {
     userInvitationSubject: (userId) => `${ns}.user.${shard(userId)}.${userId}.invitations`,
     liveUserInvitationSubject: (userId) => `${ns}.live.user.${shard(userId)}.${userId}.invitations`,
     liveUserInvitationsAll: `${ns}.live.user.*.*.invitations`,
+    liveUserNoticesAll: `${ns}.live.user.*.*`,
     typingSubject: (id) => `${ns}.eph.typing.${id}`,
     revokedSessionsSubject: `${ns}.eph.revoked`,
     presenceBucket: `${ns}-presence`,

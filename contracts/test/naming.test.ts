@@ -27,6 +27,7 @@ t.test('every name carries the namespace', async (t) => {
   t.equal(n.userInvitationSubject('u_12345678'), `${n.userSubject('u_12345678')}.invitations`)
   t.equal(n.liveUserInvitationSubject('u_12345678'), `${n.liveUserSubject('u_12345678')}.invitations`)
   t.equal(n.liveUserInvitationsAll, `${n.ns}.live.user.*.*.invitations`)
+  t.equal(n.liveUserNoticesAll, `${n.ns}.live.user.*.*`)
   t.equal(n.typingSubject(id), `abc.eph.typing.${id}`)
   t.equal(n.revokedSessionsSubject, 'abc.eph.revoked')
   t.equal(n.mediaJobSubject('image'), 'abc.media.jobs.image')

@@ -5,6 +5,7 @@ import { echoRid } from './delivery.js'
 import { eventFrame } from './event-frame.js'
 import { laneREventVisibleInSync } from './receipt-audience.js'
 import { redactForReplay } from './redact.js'
+import type { Room, RoomEntry } from './room.js'
 import type { Rooms } from './rooms.js'
 import type { Subscriber } from './subscriber.js'
 
@@ -23,7 +24,10 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
     if (sub.closed) return after
     const room = rooms.open(id)
     let entry = room.entries.get(sub)
-    if (entry?.pending) return entry.head // a catch-up is already running for it
+    // A catch-up is already running for it (a membership notice's, while its sync reached the
+    // same conversation): join it. Answering with the cursor it has reached so far would let
+    // `synced` claim a cursor the replay has not got to yet.
+    if (entry?.pending) return entry.running ?? entry.head
     if (entry) {
       // A later `sync` on a live connection (a client filling a hole): replay from its cursor,
       // holding live events again meanwhile.
@@ -35,6 +39,13 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
       sub.rooms.add(id)
     }
     const mine = entry
+    const running = replay(sub, room, mine, id, after)
+    mine.running = running
+    return running
+  }
+
+  /** The replay of one attach: every accepted event after `after`, with live events held meanwhile. */
+  const replay = async (sub: Subscriber, room: Room, mine: RoomEntry, id: string, after: number) => {
     await room.ready
     const state = await store.refresh(id)
     const upTo = lastSeq(state)
@@ -92,6 +103,7 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
         }
       }
       entry.pending = null
+      entry.running = undefined
       if (entry.detachAfter) rooms.detach(sub, room)
     }
   }

@@ -16,6 +16,8 @@ export interface Held {
 export interface RoomEntry {
   /** Live events held while the catch-up runs (null once released). */
   pending: Held[] | null
+  /** The catch-up under way (until released): a second attach waits for it and gets its cursor. */
+  running?: Promise<number> | undefined
   /** Last sequence sent to this subscriber (catch-up or live). */
   head: number
   /** The user was removed: detach once the pending removal event is flushed. */

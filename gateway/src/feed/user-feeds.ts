@@ -6,7 +6,7 @@ import {
   type ServerFrameOf,
 } from '@chatapp/contracts'
 import type { ConversationLog, Logger } from '@chatapp/kit'
-import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import type { NatsConnection } from '@nats-io/nats-core'
 import type { StateStore } from '../conversation/state-store.js'
 import { invitationOf } from '../invitations/pending-invitations.js'
 import type { CatchUp } from './catch-up.js'
@@ -20,7 +20,6 @@ interface UserEntry {
   /** The last load failed: the next caller loads again instead of inheriting the failure. */
   failed: boolean
   chain: Promise<void>
-  sub: Subscription
 }
 
 export interface UserFeedsDeps {
@@ -54,9 +53,26 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
   const devicesOn = (u: UserEntry) => [...new Set([...u.subs].map((x) => x.deviceId))].sort()
   let catchUp: CatchUp | undefined
 
+  /**
+   * Every user's membership notices through one subscription (ADR 0173), registered at the server
+   * before any index is read, so a notice stored after a user's index was read reaches the live
+   * path: none falls between the two.
+   */
+  const notices = d.nc.subscribe(d.names.liveUserNoticesAll, {
+    callback: (err, msg) => {
+      if (err) return
+      const u = users.get(msg.subject.slice(msg.subject.lastIndexOf('.') + 1))
+      if (!u) return
+      const data = msg.data
+      queue(u, () => onNotice(u, data), 'membership notice')
+    },
+  })
+  // A failed flush (the connection is down) does not fail every load: interest is re-sent on reconnect.
+  const registered = d.nc.flush().catch(() => {})
+
   const load = (u: UserEntry): Promise<UserConversations> => {
     u.failed = false
-    const p = d.nc.flush().then(() => loadUserConversations(d.log, d.names, u.userId))
+    const p = registered.then(() => loadUserConversations(d.log, d.names, u.userId))
     p.catch(() => {
       if (u.convs === p) u.failed = true
     })
@@ -125,13 +141,6 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
           convs: Promise.resolve(new UserConversations()),
           chain: Promise.resolve(),
         } as UserEntry
-        entry.sub = d.nc.subscribe(d.names.liveUserSubject(userId), {
-          callback: (err, msg) => {
-            if (err) return
-            const data = msg.data
-            queue(entry, () => onNotice(entry, data), 'membership notice')
-          },
-        })
         load(entry)
         users.set(userId, entry)
         u = entry
@@ -145,10 +154,7 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
       const u = users.get(s.userId)
       if (!u) return
       if (!u.subs.delete(s)) return
-      if (u.subs.size === 0) {
-        u.sub.unsubscribe()
-        users.delete(s.userId)
-      }
+      if (u.subs.size === 0) users.delete(s.userId)
       if (!hasDevice(u, s.deviceId)) d.onDevices?.(s.userId, devicesOn(u))
     },
     conversationsOf(userId: string): Promise<UserConversations> {
@@ -158,7 +164,7 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     size: () => users.size,
     closeAll() {
       invitations.unsubscribe()
-      for (const u of users.values()) u.sub.unsubscribe()
+      notices.unsubscribe()
       users.clear()
     },
   }

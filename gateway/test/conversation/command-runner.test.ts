@@ -8,18 +8,13 @@ import t from 'tap'
 import { createCommandRunner } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
+import { RUNNER_LIMITS } from '../support/gateway.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
 const C = 'u_cccccccc'
 const known = new Set([A, B, C])
-const limits = {
-  maxTextLength: 100,
-  maxCaptionLength: 100,
-  maxGroupMembers: 10,
-  editWindowMs: 60_000,
-  deleteWindowMs: 60_000,
-}
+const limits = RUNNER_LIMITS
 
 /** An independent shell over the namespace's log: one gateway's runner and store. */
 const shell = async (tn: TestNamespace, snapshotEvery = 3) => {

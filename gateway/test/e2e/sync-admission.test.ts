@@ -1,7 +1,7 @@
-import { DEFAULT_LIMITS, type ServerFrameOf } from '@chatapp/contracts'
+import type { ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
-import { testGateways } from '../support/gateway.js'
+import { testGateways, UNTHROTTLED } from '../support/gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
 import { isType, TestClient } from '../support/ws-client.js'
 
@@ -19,13 +19,7 @@ t.test(
     const gw = await gws.start({
       syncConcurrency: 1,
       syncQueue: 2,
-      limits: {
-        ...DEFAULT_LIMITS,
-        connFramesPerSecond: 1_000,
-        connBurst: 1_000,
-        userFramesPerSecond: 1_000,
-        userBurst: 1_000,
-      },
+      limits: UNTHROTTLED,
     })
     t.teardown(() => gw.close())
     const hub = await TestClient.open(gw.url, { token: await gws.token(HUB) })

@@ -1,4 +1,4 @@
-import type { GroupAdds } from '@chatapp/contracts'
+import { DEFAULT_LIMITS, type GroupAdds } from '@chatapp/contracts'
 import type { TestNamespace } from '@chatapp/infra'
 import { createLogger, type NatsConnection } from '@chatapp/kit'
 import {
@@ -68,4 +68,22 @@ export const testGateways = async (
       return (await tokens.issue(userId, deviceId, `s_${userId}_${deviceId}`)).accessToken
     },
   }
+}
+
+/** Frame limits high enough that a test's bursts are never rate limited. */
+export const UNTHROTTLED = {
+  ...DEFAULT_LIMITS,
+  connFramesPerSecond: 1_000,
+  connBurst: 1_000,
+  userFramesPerSecond: 1_000,
+  userBurst: 1_000,
+}
+
+/** The command runner's limits in tests that drive it without a gateway. */
+export const RUNNER_LIMITS = {
+  maxTextLength: 100,
+  maxCaptionLength: 100,
+  maxGroupMembers: 10,
+  editWindowMs: 60_000,
+  deleteWindowMs: 60_000,
 }
