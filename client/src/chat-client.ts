@@ -314,11 +314,19 @@ export class ChatClient {
 
   /**
    * Invite links (ADR 0216). `createInviteLink` answers the link's id and token (share the token);
-   * anyone logged in previews (title, member count, description, avatar) and joins with it.
+   * anyone logged in previews (title, member count, description, avatar) and joins with it. With
+   * `approval` (ADR 0217), joining asks instead (`requested` in the answer), and an admin approves
+   * or denies; the admins see each request as a `member.join_requested` event of the group.
    */
-  async createInviteLink(conversationId: string): Promise<{ linkId: string; token: string }> {
+  async createInviteLink(
+    conversationId: string,
+    opts: { approval?: boolean } = {},
+  ): Promise<{ linkId: string; token: string }> {
     // Not written again after a drop: a second create would make a second link.
-    const ok = await this.command({ type: 'group.link.create', conversationId }, false)
+    const ok = await this.command(
+      { type: 'group.link.create', conversationId, ...(opts.approval ? { approval: true } : {}) },
+      false,
+    )
     if (!ok.link) throw new ChatClientError('INTERNAL', 'no link in the answer')
     return ok.link
   }
@@ -334,6 +342,18 @@ export class ChatClient {
   }
   joinByInviteLink(token: string): Promise<CommandResult> {
     return this.command({ type: 'group.link.join', token })
+  }
+  /** Admin only: `userId` joins the group through the link they asked with. */
+  approveJoinRequest(conversationId: string, userId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.join.approve', conversationId, userId })
+  }
+  /** Admin only: `userId` may not ask to join this group again. */
+  denyJoinRequest(conversationId: string, userId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.join.deny', conversationId, userId })
+  }
+  /** Withdraws your own pending request to join a group. */
+  cancelJoinRequest(conversationId: string): Promise<CommandResult> {
+    return this.command({ type: 'group.join.cancel', conversationId })
   }
 
   markDelivered(conversationId: string, upTo: number): void {
@@ -458,6 +478,7 @@ export class ChatClient {
           seq: f.seq,
           ...(f.link ? { link: f.link } : {}),
           ...(f.preview ? { preview: f.preview } : {}),
+          ...(f.requested ? { requested: true as const } : {}),
         }
         p?.resolve(result)
         break

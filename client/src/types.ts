@@ -101,6 +101,8 @@ export interface CommandResult {
   link?: ServerFrameOf<'ok'>['link']
   /** `previewInviteLink`: what the link leads to. */
   preview?: ServerFrameOf<'ok'>['preview']
+  /** `joinByInviteLink` through a link that needs approval: asked, not joined yet (ADR 0217). */
+  requested?: true
 }
 
 export type HelloFrame = ServerFrameOf<'hello'>

@@ -92,6 +92,26 @@ export const ERRORS = {
     false,
     'The group has as many active invite links as it may (`maxInviteLinks`): revoke one first.',
   ),
+  JOIN_REQUESTED: spec(
+    409,
+    false,
+    'You have asked to join this group already and no admin has answered yet; `group.join.cancel` withdraws the request.',
+  ),
+  JOIN_DENIED: spec(
+    403,
+    false,
+    'An admin denied your request to join this group: you cannot ask again (an admin may still add or invite you).',
+  ),
+  NO_JOIN_REQUEST: spec(
+    404,
+    false,
+    'No pending join request of that user to this group: never made, already answered or withdrawn, or its invite link was revoked.',
+  ),
+  TOO_MANY_JOIN_REQUESTS: spec(
+    409,
+    false,
+    'The group has as many pending join requests as it may (`maxJoinRequests`): ask again once its admins have answered some (no wait is known, so it is not retried by itself).',
+  ),
   NOT_A_GROUP: spec(400, false, 'This command applies to groups, and the conversation is direct.'),
   GROUP_FULL: spec(409, false, 'The group has reached its member limit.'),
   TOO_MANY_GROUPS: spec(

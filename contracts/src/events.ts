@@ -137,7 +137,7 @@ export const MemberJoined = event(
     /** Added like `invited` (ADR 0216): the invite link they joined with; absent: an invitation. */
     link: Type.Optional(LinkId),
   }),
-  'An invited user accepted, or a user joined with an invite link (`link`; `actor` is that user): they are a member from this event on, like one added by an admin.',
+  'An invited user accepted, or a user joined with an invite link (`link`): they are a member from this event on, like one added by an admin. `actor` is that user, or, for a link that needs approval, the admin who approved their `member.join_requested` (ADR 0217).',
 )
 
 export const LinkCreated = event(
@@ -146,8 +146,33 @@ export const LinkCreated = event(
     linkId: LinkId,
     /** SHA-256 (base64url) of the link's secret: the token itself is given to its admin only. */
     hash: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+    /** Added like `member.joined`'s `link` (ADR 0217): absent means the link admits directly. */
+    approval: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'Joins through this link need an admin’s approval: using it stores `member.join_requested`, not `member.joined`.',
+      }),
+    ),
   }),
-  'An admin created an invite link: anyone logged in who has its token may preview the group and join it.',
+  'An admin created an invite link: anyone logged in who has its token may preview the group and join it (or ask to, with `approval`).',
+)
+
+export const MemberJoinRequested = event(
+  'member.join_requested',
+  Type.Object({ userId: UserId, link: LinkId }),
+  'A user (`actor`, who is `userId`) used an invite link that needs approval: they ask to join and are not a member. An admin answers with `member.joined` (approved) or `member.join_denied`; the user may withdraw with `member.join_cancelled`. Revoking the link ends its pending requests without an event (ADR 0217).',
+)
+
+export const MemberJoinDenied = event(
+  'member.join_denied',
+  Type.Object({ userId: UserId }),
+  'An admin (`actor`) denied the pending join request of `userId`. Final: the user cannot ask to join this group again (an admin may still add or invite them).',
+)
+
+export const MemberJoinCancelled = event(
+  'member.join_cancelled',
+  Type.Object({ userId: UserId }),
+  'The requester (`actor`, who is `userId`) withdrew their pending join request; they may ask again.',
 )
 
 export const LinkRevoked = event(
@@ -347,6 +372,9 @@ export const EVENT_SCHEMAS = [
   MemberJoined,
   LinkCreated,
   LinkRevoked,
+  MemberJoinRequested,
+  MemberJoinDenied,
+  MemberJoinCancelled,
   MemberInviteCancelled,
   MemberRemoved,
   MemberLeft,

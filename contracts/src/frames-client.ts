@@ -251,7 +251,15 @@ const LinkToken = Type.String({ pattern: '^[cd]_[A-Za-z0-9_-]{6,60}\\.[A-Za-z0-9
 
 export const GroupLinkCreateFrame = frame(
   'group.link.create',
-  { ...ridRequired, conversationId: ConversationId },
+  {
+    ...ridRequired,
+    conversationId: ConversationId,
+    approval: Type.Optional(
+      Type.Boolean({
+        description: 'True: who uses the link asks to join, and an admin approves or denies (ADR 0217).',
+      }),
+    ),
+  },
   'Admin only: creates an invite link; `ok.link` holds its `linkId` and `token` (shown to this admin only: share it).',
 )
 
@@ -270,7 +278,27 @@ export const GroupLinkPreviewFrame = frame(
 export const GroupLinkJoinFrame = frame(
   'group.link.join',
   { ...ridRequired, token: LinkToken },
-  'Anyone logged in joins the group of an invite link (`ok` with the conversation and `seq`; already a member: no `seq`). Rate limited.',
+  'Anyone logged in joins the group of an invite link (`ok` with the conversation and `seq`; already a member: no `seq`), or, through a link that needs approval, asks to join (`ok.requested`). Rate limited.',
+)
+
+const JoinAnswer = { ...ridRequired, conversationId: ConversationId, userId: UserId }
+
+export const GroupJoinApproveFrame = frame(
+  'group.join.approve',
+  JoinAnswer,
+  'Admin only: approves `userId`’s pending join request; they become a member (`member.joined` with the link).',
+)
+
+export const GroupJoinDenyFrame = frame(
+  'group.join.deny',
+  JoinAnswer,
+  'Admin only: denies `userId`’s pending join request (`member.join_denied`); they cannot ask again.',
+)
+
+export const GroupJoinCancelFrame = frame(
+  'group.join.cancel',
+  { ...ridRequired, conversationId: ConversationId },
+  'Withdraws your own pending join request to a group (`member.join_cancelled`).',
 )
 
 export const PingFrame = frame('ping', rid, 'Application-level ping; answered by `pong`.')
@@ -301,6 +329,9 @@ export const CLIENT_FRAMES = [
   GroupLinkRevokeFrame,
   GroupLinkPreviewFrame,
   GroupLinkJoinFrame,
+  GroupJoinApproveFrame,
+  GroupJoinDenyFrame,
+  GroupJoinCancelFrame,
   PingFrame,
 ] as const
 

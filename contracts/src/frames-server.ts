@@ -104,9 +104,18 @@ export const OkFrame = frame(
           memberCount: Type.Integer({ minimum: 0 }),
           description: Type.Optional(Type.String()),
           avatar: Type.Optional(MediaRef),
+          approval: Type.Optional(
+            Type.Literal(true, { description: 'Joining through this link asks an admin first.' }),
+          ),
         },
         { description: '`group.link.preview`: what the link leads to.' },
       ),
+    ),
+    requested: Type.Optional(
+      Type.Literal(true, {
+        description:
+          '`group.link.join` through a link that needs approval: your join request is stored (`seq`); you are not a member until an admin approves.',
+      }),
     ),
   },
   'A command succeeded; for conversation commands, the conversation and the sequence of the stored event.',

@@ -256,6 +256,22 @@ export const MembersResponse = Type.Object(
       { description: 'Longest-standing first.' },
     ),
     invited: Type.Array(UserProfile, { description: 'Pending invitations (not members).' }),
+    joinRequests: Type.Optional(
+      Type.Array(
+        Type.Object({
+          userId: UserId,
+          username: Username,
+          displayName: Type.String(),
+          link: Type.String({ description: 'The invite link they used.' }),
+          seq: Seq,
+          at: Millis,
+        }),
+        {
+          description:
+            'Admins only: pending join requests through links that need approval (ADR 0217), oldest first.',
+        },
+      ),
+    ),
   },
   { $id: 'MembersResponse' },
 )

@@ -29,6 +29,8 @@ export const DEFAULT_LIMITS = {
   forwardedManyTimes: 5,
   /** Active invite links per group. */
   maxInviteLinks: 10,
+  /** Pending join requests (through links that need approval) per group (ADR 0217). */
+  maxJoinRequests: 100,
   /** Invite link previews and joins per user per minute, on one gateway. */
   linkUsesPerMinute: 10,
 } as const

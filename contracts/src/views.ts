@@ -10,6 +10,8 @@ export const VIEW_TABLES = {
   members: 'members',
   /** Pending and declined invitations to groups (the projector's, to judge invitation events). */
   invitations: 'invitations',
+  /** Pending and denied join requests through invite links that need approval (ADR 0217). */
+  join_requests: 'join_requests',
   messages: 'messages',
   /** One reaction per member per message. */
   reactions: 'reactions',
@@ -27,6 +29,7 @@ export const VIEW_NAMES = [
   'conversations',
   'members',
   'invitations',
+  'join_requests',
   'messages',
   'reactions',
   'mentions',

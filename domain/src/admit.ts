@@ -87,14 +87,40 @@ export const admit = (v: MembershipView, e: ChatEvent, at: Placement): string | 
         return `${e.actor} is neither the sender nor a group admin`
       return undefined
     }
-    case 'member.joined':
-      if (e.data.userId !== e.actor) return 'a user joins on their own behalf'
-      if (e.data.link !== undefined) {
-        // A link revoked before this join (a race) lets nobody in at this place.
-        if (v.kind !== 'group' || !v.links.has(e.data.link)) return `link ${e.data.link} is not live`
-        return v.members.has(e.actor) ? `${e.actor} is already a member` : undefined
+    case 'member.joined': {
+      const u = e.data.userId
+      if (e.data.link === undefined) {
+        if (u !== e.actor) return 'a user joins on their own behalf'
+        return v.invited.has(u) ? undefined : `${u} has no pending invitation`
       }
-      return v.invited.has(e.actor) ? undefined : `${e.actor} has no pending invitation`
+      if (u !== e.actor) {
+        // An approval (ADR 0217): an admin at this place answers a request still pending, through
+        // this link. A request ends with its link's revocation, so a racing approval finds none.
+        if (!isAdmin(v, e.actor)) return `${e.actor} is not an admin`
+        return v.requests.get(u)?.link === e.data.link
+          ? undefined
+          : `${u} has no pending request by this link`
+      }
+      // A link revoked before this join (a race) lets nobody in at this place. Only a group has
+      // links (`conversation.link_created` is admitted in groups alone).
+      const link = v.links.get(e.data.link)
+      if (!link) return `link ${e.data.link} is not live`
+      if (link.approval) return `link ${e.data.link} needs an admin's approval`
+      return v.members.has(u) ? `${u} is already a member` : undefined
+    }
+    case 'member.join_requested': {
+      if (e.data.userId !== e.actor) return 'a user asks to join on their own behalf'
+      if (!v.links.get(e.data.link)?.approval) return `link ${e.data.link} is not live or admits directly`
+      if (v.members.has(e.actor)) return `${e.actor} is already a member`
+      if (v.requests.has(e.actor)) return `${e.actor} has asked already`
+      return v.denied.has(e.actor) ? `${e.actor} was denied` : undefined
+    }
+    case 'member.join_denied':
+    case 'member.join_cancelled':
+      if (!v.requests.has(e.data.userId)) return `${e.data.userId} has no pending request`
+      if (e.type === 'member.join_cancelled')
+        return e.actor === e.data.userId ? undefined : 'a request is withdrawn by its requester'
+      return isAdmin(v, e.actor) ? undefined : `${e.actor} is not an admin`
     case 'conversation.link_created':
     case 'conversation.link_revoked': {
       if (v.kind !== 'group') return `${e.type} applies to groups`

@@ -64,6 +64,8 @@ export const decideMessage = (
   const m = t.target.event
   const mine = m.actor === c.actor
   const age = now - m.at
+  // Exhaustive without a default: the compiler refuses a command type left out (no return at the
+  // end), so there is no unreachable branch to keep.
   switch (c.type) {
     case 'message.edit': {
       if (!mine) return no('NOT_AUTHOR')
@@ -94,9 +96,5 @@ export const decideMessage = (
         ok: true,
         events: [build('message.reacted', { seq: c.seq, senderId: m.actor, emoji: c.emoji })],
       }
-    default: {
-      const never: never = c
-      throw new Error(`unhandled message command ${(never as MessageCommand).type}`)
-    }
   }
 }

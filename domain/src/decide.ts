@@ -4,6 +4,7 @@ import type { Stored } from './evolve.js'
 import { type ForwardSource, forwardedContent } from './forward.js'
 import { decideProfile } from './group-profile.js'
 import { decideLink, type LinkCommand } from './invite-links.js'
+import { decideJoin, type JoinCommand } from './join-requests.js'
 import { replyRef, targetMessage } from './message-target.js'
 import { type ConversationState, lastSeq } from './state.js'
 
@@ -47,6 +48,7 @@ export type Command =
       avatar?: MediaRef | undefined
     }
   | LinkCommand
+  | JoinCommand
   | {
       type: 'group.settings'
       actor: string
@@ -78,7 +80,7 @@ export interface DecideContext {
   now: number
   /** A fresh unique id (event ids). */
   newId(): string
-  limits: MessageLimits & { maxGroupMembers: number; maxInviteLinks?: number }
+  limits: MessageLimits & { maxGroupMembers: number; maxInviteLinks?: number; maxJoinRequests?: number }
 }
 
 export type Decision = { ok: true; events: ChatEvent[] } | { ok: false; code: ErrorCode; message?: string }
@@ -164,14 +166,29 @@ export const decide = (s: ConversationState, c: Command, ctx: DecideContext): De
     return one(base('member.joined', { userId: c.actor }))
   }
 
-  if (c.type === 'group.link.join' || c.type === 'group.link.create' || c.type === 'group.link.revoke') {
+  if (
+    c.type === 'group.link.join' ||
+    c.type === 'group.link.create' ||
+    c.type === 'group.link.revoke' ||
+    c.type === 'group.join.approve' ||
+    c.type === 'group.join.deny' ||
+    c.type === 'group.join.cancel'
+  ) {
+    // A joiner and a requester are not members: these decide for non-members too.
     const me = s.exists ? s.members.get(c.actor) : undefined
+    const make = <T extends ChatEvent['type']>(type: T, data: EventData<T>) => base(type, data as never)
+    if (c.type === 'group.join.approve' || c.type === 'group.join.deny' || c.type === 'group.join.cancel')
+      return decideJoin(s, me, c, ctx.limits, make)
     return decideLink(
       s,
       me,
       c,
-      { maxLinks: ctx.limits.maxInviteLinks ?? 10, maxGroupMembers: ctx.limits.maxGroupMembers },
-      (type, data) => base(type, data as never),
+      {
+        maxLinks: ctx.limits.maxInviteLinks ?? 10,
+        maxGroupMembers: ctx.limits.maxGroupMembers,
+        maxRequests: ctx.limits.maxJoinRequests ?? 100,
+      },
+      make,
     )
   }
 

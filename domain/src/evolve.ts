@@ -1,5 +1,6 @@
 import type { ChatEvent, Lane } from '@chatapp/contracts'
 import { admit } from './admit.js'
+import { joinRequestStandings } from './join-requests.js'
 import { successor } from './membership.js'
 import { afterReceipt, receiptEntries } from './receipts.js'
 import { invitationStandings } from './standing.js'
@@ -86,6 +87,13 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
     return { kind: 'rejected', reason }
   }
   s.headM = seq
+  // Read before the switch below changes the state the rule reads (members, requests).
+  for (const r of joinRequestStandings(s, e, seq)) {
+    s.requests.delete(r.userId)
+    s.denied.delete(r.userId)
+    if (r.standing === 'pending') s.requests.set(r.userId, r.request)
+    else if (r.standing === 'denied') s.denied.add(r.userId)
+  }
   // A member is never also invited; joining after a decline lifts it (invitationStandings).
   for (const { userId, standing } of invitationStandings(e)) {
     s.invited.delete(userId)
@@ -110,7 +118,12 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       if (e.data.avatar !== undefined) s.avatar = e.data.avatar
       break
     case 'conversation.link_created':
-      s.links.set(e.data.linkId, { hash: e.data.hash, by: e.actor, seq })
+      s.links.set(e.data.linkId, {
+        hash: e.data.hash,
+        by: e.actor,
+        seq,
+        ...(e.data.approval ? { approval: true as const } : {}),
+      })
       break
     case 'conversation.link_revoked':
       s.links.delete(e.data.linkId)
@@ -188,7 +201,7 @@ export const evolve = (s: ConversationState, x: Stored): Verdict => {
       break
     }
     default:
-      // Invitations changed nothing but standings (above); media.ready / media.failed and
+      // Invitations and join requests changed nothing but standings (above); media.ready / media.failed and
       // reactions change no conversation state; receipts and hides never reach lane m.
       break
   }

@@ -33,8 +33,12 @@ export interface MembershipView {
   readonly declined: ReadonlySet<string>
   /** Who may edit the group's info and who may send. */
   readonly settings: ResolvedSettings
-  /** Live invite links by id, with the hash of their secret (ADR 0216). */
-  readonly links: ReadonlyMap<string, { readonly hash: string }>
+  /** Live invite links by id, with the hash of their secret (ADR 0216); `approval`: ADR 0217. */
+  readonly links: ReadonlyMap<string, { readonly hash: string; readonly approval?: true }>
+  /** Pending join requests by user, with the link each came through (ADR 0217). */
+  readonly requests: ReadonlyMap<string, { readonly link: string }>
+  /** Users whose join request an admin denied: they cannot ask again. */
+  readonly denied: ReadonlySet<string>
 }
 
 /** Who joined first: earlier event first, then earlier within the event. Negative when `a` did. */

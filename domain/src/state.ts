@@ -1,5 +1,6 @@
 import type { ConversationKind, MediaRef, MessageKind, Role } from '@chatapp/contracts'
 import type { InviteLink } from './invite-links.js'
+import type { JoinRequest } from './join-requests.js'
 import {
   DEFAULT_SETTINGS,
   type MemberStanding,
@@ -85,6 +86,10 @@ export interface ConversationState extends MembershipView {
   invited: Map<string, Invitation>
   /** Users who declined an invitation: the group cannot invite them again. */
   declined: Set<string>
+  /** Pending join requests through links that need approval (ADR 0217); never members. */
+  requests: Map<string, JoinRequest>
+  /** Users whose join request was denied: they cannot ask again. */
+  denied: Set<string>
   /**
    * Messages deleted for everyone (their `seq`): refused as targets of later commands and
    * redacted when a catch-up replays the log (ADR 0212). Grows with deletes only, which a sender
@@ -120,6 +125,8 @@ export const emptyState = (id: string): ConversationState => ({
   rejected: new Map(),
   invited: new Map(),
   declined: new Set(),
+  requests: new Map(),
+  denied: new Set(),
   deleted: new Set(),
   edited: new Map(),
 })
@@ -147,7 +154,7 @@ export const nAt = (s: ConversationState, seq: number): number | undefined => {
 
 /** Snapshots for the `<ns>-conv-state` KV bucket: plain JSON. */
 export interface StateSnapshot {
-  v: 4
+  v: 5
   id: string
   exists: boolean
   kind: ConversationKind
@@ -166,6 +173,8 @@ export interface StateSnapshot {
   rejected: [number, number][]
   invited: [string, Invitation][]
   declined: string[]
+  requests: [string, JoinRequest][]
+  denied: string[]
   deleted: number[]
   edited: [number, number][]
 }
@@ -184,7 +193,7 @@ export interface StateSnapshot {
 export const snapshotCadence = (members: number): number => Math.min(2_000, Math.max(32, members * 8))
 
 export const toSnapshot = (s: ConversationState): StateSnapshot => ({
-  v: 4,
+  v: 5,
   id: s.id,
   exists: s.exists,
   kind: s.kind,
@@ -203,16 +212,18 @@ export const toSnapshot = (s: ConversationState): StateSnapshot => ({
   rejected: [...s.rejected],
   invited: [...s.invited].map(([k, i]) => [k, { ...i }]),
   declined: [...s.declined],
+  requests: [...s.requests].map(([k, r]) => [k, { ...r }]),
+  denied: [...s.denied],
   deleted: [...s.deleted],
   edited: [...s.edited],
 })
 
 /**
  * The state a snapshot holds; undefined for another version (the reader then folds from the log).
- * v2 predates invitations, v3 deletes: their conversations are folded again once.
+ * v2 predates invitations, v3 deletes, v4 join requests: their conversations are folded again once.
  */
 export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined => {
-  if (x.v !== 4) return undefined
+  if (x.v !== 5) return undefined
   const s = x as StateSnapshot
   return {
     id: s.id,
@@ -233,6 +244,8 @@ export const fromSnapshot = (x: { v?: unknown }): ConversationState | undefined 
     rejected: new Map(s.rejected),
     invited: new Map(s.invited.map(([k, i]) => [k, { ...i }])),
     declined: new Set(s.declined),
+    requests: new Map(s.requests.map(([k, r]) => [k, { ...r }])),
+    denied: new Set(s.denied),
     deleted: new Set(s.deleted),
     edited: new Map(s.edited),
   }

@@ -1,12 +1,12 @@
-import type { ChatEvent } from '@chatapp/contracts'
+import type { ChatEvent, MediaRef } from '@chatapp/contracts'
 import t from 'tap'
 import { admit } from '../src/admit.js'
 import type { Command } from '../src/decide.js'
 import type { Stored } from '../src/evolve.js'
-import { type ForwardSource, forwardSource } from '../src/forward.js'
+import { type ForwardSource, forwardedContent, forwardSource } from '../src/forward.js'
 import { inboxEntry } from '../src/inbox.js'
 import { linkOpens } from '../src/invite-links.js'
-import { isOneEmoji, previewOf } from '../src/message-target.js'
+import { isOneEmoji, previewOf, withLatestText } from '../src/message-target.js'
 import { ev, given, testContext } from '../src/testing/given.js'
 
 const testLimits = testContext().limits
@@ -393,3 +393,131 @@ t.test(
     t.notOk(g.state.members.has(D))
   },
 )
+
+// Edge branches no flow above reaches (issue 17's coverage), as given / when / then.
+const photo: MediaRef = { mediaId: 'm_photo00000001', kind: 'image', mime: 'image/jpeg', size: 10 }
+const stored = (seq: number, event: ChatEvent): Stored => ({ seq, lane: 'm', event })
+/** The `n`th message of the group, `actor`'s photo without a caption. */
+const photoMessage = (actor: string, n: number) =>
+  ({
+    ...ev.message(G, actor, n),
+    data: { clientMsgId: `cm${n}`, deviceId: 'dev1', n, kind: 'image', media: photo },
+  }) as ChatEvent
+
+t.test('given a group without an avatar, when its avatar is removed, nothing is stored', async (t) => {
+  const g = given(G, ev.created(G, A, [B]))
+  t.same(outcome(g.when({ type: 'group.profile', actor: A, avatarMediaId: null })), [])
+})
+
+t.test('given no such conversation, when a message is forwarded from it, it is not found', async (t) => {
+  t.same(forwardSource(given('c_nosuchgroup').state, A, 2, undefined), {
+    ok: false,
+    code: 'MESSAGE_NOT_FOUND',
+  })
+})
+
+t.test('given a photo without a caption, when forwarded, the copy has its media and no text', async (t) => {
+  const sent = photoMessage(B, 1)
+  const g = given(G, ev.created(G, A, [B]), sent)
+  const src = forwardSource(g.state, A, 2, stored(2, sent))
+  t.same(forwardedContent(src, { kind: 'image' }), {
+    ok: true,
+    data: { kind: 'image', media: photo, forwarded: { count: 1 } },
+  })
+  const text = ev.message(G, B, 2, 'plain')
+  const plain = forwardSource(given(G, ev.created(G, A, [B]), sent, text).state, A, 3, stored(3, text))
+  t.same(forwardedContent(plain, { kind: 'text' }), {
+    ok: true,
+    data: { kind: 'text', text: 'plain', forwarded: { count: 1 } },
+  })
+})
+
+t.test('given an edited message, its latest text is what a quote or forward reads', async (t) => {
+  const sent = stored(2, ev.message(G, B, 1, 'first'))
+  const edit = stored(3, ev.edited(G, B, 2, 'second'))
+  t.match(withLatestText(sent, edit)?.event, { type: 'message.sent', data: { text: 'second', n: 1 } })
+  t.equal(withLatestText(sent, undefined), sent, 'never edited')
+  t.equal(withLatestText(undefined, edit), undefined, 'nothing found')
+  t.equal(withLatestText(edit, sent), edit, 'not a message')
+  t.equal(withLatestText(sent, stored(4, ev.edited(G, B, 9, 'other'))), sent, 'an edit of another message')
+})
+
+t.test('given group settings and an avatar, only what changes is stored', async (t) => {
+  const g = given(G, ev.created(G, A, [B]))
+  const settings = (more: object) => ({ type: 'group.settings', actor: A, ...more }) as Command
+  t.same(outcome(g.when(settings({}))), [], 'nothing asked')
+  t.same(outcome(g.when(settings({ editInfo: 'admins', sendMessages: 'everyone' }))), [], 'the defaults')
+  const only = g.when(settings({ sendMessages: 'admins' }))
+  t.same(only.ok && only.events[0]?.data, { sendMessages: 'admins' })
+  const profile = (more: object) => ({ type: 'group.profile', actor: A, ...more }) as Command
+  const set = g.when(profile({ avatarMediaId: photo.mediaId, avatar: photo }))
+  g.and(...(set.ok ? set.events : []))
+  t.same(g.state.avatar, photo)
+  t.same(outcome(g.when(profile({ avatarMediaId: photo.mediaId }))), [], 'the same avatar again')
+  const removed = g.when(profile({ avatarMediaId: null }))
+  t.same(removed.ok && removed.events[0]?.data, { avatar: null })
+  g.and(...(removed.ok ? removed.events : []))
+  t.same(outcome(g.when(profile({ avatarMediaId: null }))), [], 'no avatar to remove')
+})
+
+t.test('given a photo without a caption, a reply to it quotes its kind without a preview', async (t) => {
+  const sent = photoMessage(B, 1)
+  const g = given(G, ev.created(G, A, [B]), sent)
+  const r = g.when({
+    type: 'send',
+    actor: A,
+    deviceId: 'dev1',
+    clientMsgId: 'r1',
+    kind: 'text',
+    text: 'nice',
+    replyTo: 2,
+    quoted: stored(2, sent),
+  })
+  t.same(r.ok && r.events[0]?.data, {
+    clientMsgId: 'r1',
+    deviceId: 'dev1',
+    n: 2,
+    kind: 'text',
+    text: 'nice',
+    replyTo: { seq: 2, senderId: B, kind: 'image' },
+  })
+})
+
+t.test('given messages of each kind, the message rules refuse or allow each edge', async (t) => {
+  const { g, b } = group()
+  const shot = photoMessage(C, 3)
+  const bare = {
+    ...ev.message(G, C, 4),
+    data: { clientMsgId: 'cm4', deviceId: 'dev1', n: 4, kind: 'text' },
+  } as ChatEvent
+  g.and(shot, bare)
+  const p = stored(4, shot)
+  const empty = stored(5, bare)
+  t.equal(outcome(g.when(del(D, b, 'me'))), 'NOT_A_MEMBER', 'a stranger hides nothing')
+  g.and(ev.added(G, A, D))
+  t.equal(
+    outcome(g.when(del(D, b, 'me'))),
+    'MESSAGE_NOT_FOUND',
+    'a member hides nothing from before they joined',
+  )
+  t.equal(
+    outcome(g.when(edit(C, empty))),
+    'NOT_EDITABLE',
+    'a text message without text (not one the gateway writes)',
+  )
+  t.same(outcome(g.when(edit(C, p, 'a caption'))), ['message.edited'], 'a photo gains a caption')
+  t.equal(outcome(g.when(edit(C, p, 'x'.repeat(1025)))), 'TEXT_TOO_LONG', 'a caption has its own limit')
+  const gone = g.when(del(C, p))
+  t.same(
+    gone.ok && gone.events[0]?.data,
+    { seq: 4, senderId: C, mediaId: photo.mediaId },
+    'the media is named',
+  )
+  g.and(...(gone.ok ? gone.events : []))
+  t.same(outcome(g.when(del(C, p))), [], 'deleted already')
+  t.equal(outcome(g.when(del(D, p))), 'MESSAGE_NOT_FOUND', 'deleted, and from before the actor joined')
+  // An admin's own message: no window for them.
+  const own = ev.message(G, A, 5)
+  g.and(own)
+  t.same(outcome(g.when(del(A, stored(g.nextSeq - 1, own)), { now: 10 ** 12 })), ['message.deleted'])
+})

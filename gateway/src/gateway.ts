@@ -182,6 +182,7 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       editWindowMs: config.limits.editWindowMs,
       deleteWindowMs: config.limits.deleteWindowMs,
       maxInviteLinks: config.limits.maxInviteLinks,
+      maxJoinRequests: config.limits.maxJoinRequests,
     },
   })
   const presence = await createPresence(nc, n, log, config.presenceRefreshMs, conversationLog.ranges)

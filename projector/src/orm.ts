@@ -8,6 +8,7 @@ import { Migration0002HotWatermarks } from './migrations/0002-hot-watermarks.js'
 import { Migration0003JudgedViewsAndOutbox } from './migrations/0003-judged-views-and-outbox.js'
 import { Migration0004MessageActions } from './migrations/0004-message-actions.js'
 import { Migration0005GroupProfile } from './migrations/0005-group-profile.js'
+import { Migration0006JoinRequests } from './migrations/0006-join-requests.js'
 
 export type Orm = MikroORM
 
@@ -34,6 +35,7 @@ export const openOrm = async (databaseUrl: string, schema: string, poolMax = 4):
         { name: '0003-judged-views-and-outbox', class: Migration0003JudgedViewsAndOutbox },
         { name: '0004-message-actions', class: Migration0004MessageActions },
         { name: '0005-group-profile', class: Migration0005GroupProfile },
+        { name: '0006-join-requests', class: Migration0006JoinRequests },
       ],
       transactional: true,
       snapshot: false,

@@ -1,6 +1,6 @@
 import type { DeadLetter } from '@chatapp/contracts'
 import type { BatchPlan } from './core/batch-plan.js'
-import type { InvitationRow } from './core/rows.js'
+import type { PairMap } from './core/pair-map.js'
 import { ident, type Queryable } from './db.js'
 import { messageActionWrites } from './message-action-writes.js'
 
@@ -20,6 +20,43 @@ export interface Write {
 
 export const where = (guard?: string) => (guard ? ` WHERE ${guard}` : '')
 export const and = (guard?: string) => (guard ? ` AND ${guard}` : '')
+
+/**
+ * The writes of a table of standings keyed by conversation and user (invitations, join requests):
+ * absolute rows upsert; null rows (a standing that ended) delete. A key of the plan is either
+ * written or deleted, never both.
+ */
+const standingWrites = <R extends { conversationId: string; userId: string }>(
+  s: string,
+  table: string,
+  rows: PairMap<R | null>,
+  columns: [name: string, type: 'text' | 'int8', of: (r: R) => unknown][],
+): Write[] => {
+  const out: Write[] = []
+  const standing = rows.values().filter((x): x is R => x !== null)
+  if (standing.length > 0) {
+    const names = columns.map(([n]) => n)
+    const types = ['text', 'text', ...columns.map(([, t]) => t)]
+    out.push({
+      sql: (g) => `INSERT INTO ${s}.${table} (conversation_id, user_id, ${names.join(', ')})
+       SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})${where(g)}
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`,
+      params: [
+        standing.map((x) => x.conversationId),
+        standing.map((x) => x.userId),
+        ...columns.map(([, , of]) => standing.map(of)),
+      ],
+    })
+  }
+  const gone = rows.entries().filter(([, , v]) => v === null)
+  if (gone.length > 0)
+    out.push({
+      sql: (g) => `DELETE FROM ${s}.${table} i USING unnest($1::text[], $2::text[]) AS v(c, u)
+       WHERE i.conversation_id = v.c AND i.user_id = v.u${and(g)}`,
+      params: [gone.map(([c]) => c), gone.map(([, u]) => u)],
+    })
+  return out
+}
 
 /**
  * The writes of a batch plan: one multi-row statement per table (arrays + unnest), never one per
@@ -92,31 +129,21 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       ],
     })
   }
-  const invitations = p.invitations.values()
-  const standing = invitations.filter((x): x is InvitationRow => x !== null)
-  if (standing.length > 0)
-    parts.push({
-      sql: (g) => `INSERT INTO ${s}.invitations (conversation_id, user_id, state, by_user, seq, at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])${where(g)}
-       ON CONFLICT (conversation_id, user_id) DO UPDATE SET state = excluded.state, by_user = excluded.by_user,
-         seq = excluded.seq, at = excluded.at`,
-      params: [
-        standing.map((x) => x.conversationId),
-        standing.map((x) => x.userId),
-        standing.map((x) => x.state),
-        standing.map((x) => x.by),
-        standing.map((x) => x.seq),
-        standing.map((x) => x.at),
-      ],
-    })
-  // Standings that ended: a key of the plan is either written above or deleted here, never both.
-  const gone = p.invitations.entries().filter(([, v]) => v === null)
-  if (gone.length > 0)
-    parts.push({
-      sql: (g) => `DELETE FROM ${s}.invitations i USING unnest($1::text[], $2::text[]) AS v(c, u)
-       WHERE i.conversation_id = v.c AND i.user_id = v.u${and(g)}`,
-      params: [gone.map(([c]) => c), gone.map(([, u]) => u)],
-    })
+  parts.push(
+    ...standingWrites(s, 'invitations', p.invitations, [
+      ['state', 'text', (x) => x.state],
+      ['by_user', 'text', (x) => x.by],
+      ['seq', 'int8', (x) => x.seq],
+      ['at', 'int8', (x) => x.at],
+    ]),
+    ...standingWrites(s, 'join_requests', p.joinRequests, [
+      ['state', 'text', (x) => x.state],
+      ['link_id', 'text', (x) => x.link],
+      ['by_user', 'text', (x) => x.by],
+      ['seq', 'int8', (x) => x.seq],
+      ['at', 'int8', (x) => x.at],
+    ]),
+  )
   // The other watermarks move rows written before this batch, only where they go forward (an
   // UPDATE that changes nothing still writes a row version).
   const marks = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))

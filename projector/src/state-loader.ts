@@ -1,7 +1,35 @@
 import type { Role } from '@chatapp/contracts'
-import { type ConvState, convState } from './core/project.js'
+import { type ConvState, convState, type PendingRequestRow } from './core/project.js'
 import type { InvitationRow, MemberRow } from './core/rows.js'
 import { ident, type Queryable } from './db.js'
+
+/** A standings row as the query below aggregates it (`link`: join requests only). */
+type StandingTuple = [
+  userId: string,
+  state: string,
+  by: string,
+  seq: number,
+  at: number,
+  link?: string | null,
+]
+
+/**
+ * A standings table's rows (invitations, join requests) as the pending ones by user and the set of
+ * users in the final state (`declined`, `denied`).
+ */
+const standings = <R>(
+  rows: StandingTuple[] | null,
+  final: string,
+  pending: (x: { userId: string; by: string; seq: number; at: number; link: string | null }) => R,
+): [Map<string, R>, Set<string>] => {
+  const open = new Map<string, R>()
+  const closed = new Set<string>()
+  for (const [userId, state, by, seq, at, link] of rows ?? []) {
+    if (state === final) closed.add(userId)
+    else open.set(userId, pending({ userId, by, seq: Number(seq), at: Number(at), link: link ?? null }))
+  }
+  return [open, closed]
+}
 
 /**
  * The projection state of the given conversations, as the views hold it: one round trip (the
@@ -21,7 +49,9 @@ export const loadStates = async (
        (SELECT json_agg(json_build_array(m.user_id, m.role, m.joined_seq, m.join_ord))
         FROM ${s}.members m WHERE m.conversation_id = c.conversation_id AND m.active) AS members,
        (SELECT json_agg(json_build_array(i.user_id, i.state, i.by_user, i.seq, i.at))
-        FROM ${s}.invitations i WHERE i.conversation_id = c.conversation_id) AS invitations
+        FROM ${s}.invitations i WHERE i.conversation_id = c.conversation_id) AS invitations,
+       (SELECT json_agg(json_build_array(j.user_id, j.state, j.by_user, j.seq, j.at, j.link_id))
+        FROM ${s}.join_requests j WHERE j.conversation_id = c.conversation_id) AS requests
      FROM ${s}.conversations c WHERE c.conversation_id = ANY($1::text[])`,
     [ids],
   )
@@ -37,26 +67,29 @@ export const loadStates = async (
         joinOrd: Number(joinOrd),
         leftSeq: null,
       })
-    const invited = new Map<string, InvitationRow>()
-    const declined = new Set<string>()
-    for (const [userId, state, by, seq, at] of (c.invitations ?? []) as [
-      string,
-      string,
-      string,
-      number,
-      number,
-    ][]) {
-      if (state === 'declined') declined.add(userId)
-      else
-        invited.set(userId, {
-          conversationId: c.conversation_id,
-          userId,
-          state: 'invited',
-          by,
-          seq: Number(seq),
-          at: Number(at),
-        })
-    }
+    const id = c.conversation_id as string
+    const [invited, declined] = standings(
+      c.invitations,
+      'declined',
+      ({ userId, by, seq, at }): InvitationRow => ({
+        conversationId: id,
+        userId,
+        state: 'invited',
+        by,
+        seq,
+        at,
+      }),
+    )
+    const [requests, denied] = standings(
+      c.requests,
+      'denied',
+      (x): PendingRequestRow => ({
+        conversationId: id,
+        ...x,
+        state: 'pending',
+        link: x.link ?? '',
+      }),
+    )
     out.set(
       c.conversation_id,
       convState(
@@ -78,8 +111,7 @@ export const loadStates = async (
           links: c.links ?? {},
         },
         members,
-        invited,
-        declined,
+        { invited, declined, requests, denied },
       ),
     )
   }

@@ -6,6 +6,7 @@ export const VIEW_KEYS: Record<ViewName, string[]> = {
   conversations: ['conversation_id'],
   members: ['conversation_id', 'user_id'],
   invitations: ['conversation_id', 'user_id'],
+  join_requests: ['conversation_id', 'user_id'],
   messages: ['conversation_id', 'seq'],
   reactions: ['conversation_id', 'seq', 'user_id'],
   mentions: ['conversation_id', 'user_id', 'seq'],

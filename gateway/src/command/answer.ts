@@ -10,7 +10,7 @@ export const answer = (
   conn: Connection,
   rid: string,
   out: Outcome,
-  extra: Pick<ServerFrameOf<'ok'>, 'invited' | 'link' | 'preview'> = {},
+  extra: Pick<ServerFrameOf<'ok'>, 'invited' | 'link' | 'preview' | 'requested'> = {},
 ) =>
   out.ok
     ? conn.send({

@@ -1,10 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto'
+import type { ClientFrameOf } from '@chatapp/contracts'
 import { linkOpens } from '@chatapp/domain'
+import type { Connection } from '../session/connection.js'
 import { TokenBucket } from '../session/token-bucket.js'
 import { answer } from './answer.js'
 import type { CommandDeps, HandlerTable } from './handler.js'
 
-type LinkFrames = 'group.link.create' | 'group.link.revoke' | 'group.link.preview' | 'group.link.join'
+type LinkFrames =
+  | 'group.link.create'
+  | 'group.link.revoke'
+  | 'group.link.preview'
+  | 'group.link.join'
+  | 'group.join.approve'
+  | 'group.join.deny'
+  | 'group.join.cancel'
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url')
 
@@ -20,8 +29,9 @@ const MAX_TRACKED = 10_000
 
 /**
  * Invite links: admins create and revoke them in the group's log; anyone logged in previews and
- * joins with a token. Previews and joins are limited per user (a token is 128 random bits, so
- * this bounds the load a user makes, not guessing, which is hopeless anyway).
+ * joins with a token, or asks to join through a link that needs approval, which an admin answers
+ * (ADR 0217). Previews and joins are limited per user (a token is 128 random bits, so this bounds
+ * the load a user makes, not guessing, which is hopeless anyway).
  */
 export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrames> => {
   const perMinute = d.limits.linkUsesPerMinute
@@ -36,6 +46,16 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
     }
     return b.take(now)
   }
+  /** An admin's answer to a join request. */
+  const answerRequest = async (
+    conn: Connection,
+    f: ClientFrameOf<'group.join.approve' | 'group.join.deny'>,
+  ) =>
+    answer(
+      conn,
+      f.rid,
+      await d.runner.run(f.conversationId, { type: f.type, actor: conn.userId, userId: f.userId }),
+    )
   return {
     'group.link.create': async (conn, f) => {
       const secret = randomBytes(16).toString('base64url')
@@ -46,6 +66,7 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
         actor: conn.userId,
         linkId,
         hash,
+        ...(f.approval ? { approval: true } : {}),
       })
       return answer(
         conn,
@@ -78,6 +99,7 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
           memberCount: s.members.size,
           ...(s.description !== null ? { description: s.description } : {}),
           ...(s.avatar ? { avatar: s.avatar } : {}),
+          ...(s.links.get(t.linkId)?.approval ? { approval: true as const } : {}),
         },
       })
     },
@@ -91,7 +113,12 @@ export const inviteLinkHandlers = (d: CommandDeps): Pick<HandlerTable, LinkFrame
         linkId: t.linkId,
         hash: t.hash,
       })
-      return answer(conn, f.rid, out)
+      const requested = out.ok && out.event?.type === 'member.join_requested'
+      return answer(conn, f.rid, out, requested ? { requested: true } : {})
     },
+    'group.join.approve': answerRequest,
+    'group.join.deny': answerRequest,
+    'group.join.cancel': async (conn, f) =>
+      answer(conn, f.rid, await d.runner.run(f.conversationId, { type: f.type, actor: conn.userId })),
   }
 }

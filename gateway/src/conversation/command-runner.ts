@@ -64,6 +64,10 @@ const STALE_REFUSALS = new Set<ErrorCode>([
   'MESSAGE_NOT_FOUND',
   // An invite link created through another gateway a moment ago.
   'INVALID_LINK',
+  // A join request made, withdrawn or answered through another gateway a moment ago (ADR 0217).
+  'NO_JOIN_REQUEST',
+  'JOIN_REQUESTED',
+  'JOIN_DENIED',
 ])
 
 /** Deterministic Msg-Id of the k-th re-append after rejections: a resend finds the same chain. */

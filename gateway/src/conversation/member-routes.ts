@@ -14,8 +14,9 @@ const CONVERSATION_ID = new RegExp(ConversationId.pattern!)
 /**
  * `GET /v1/conversations/:id/members`: who is in a conversation, from its log (never a lagging
  * view), with names to show, roles for group admin actions and each member's receipt watermarks
- * (the per-member ticks of a group). Members only; an unknown conversation and one the caller is
- * not in are the same 404 NOT_A_MEMBER.
+ * (the per-member ticks of a group); for an admin, the pending join requests they may answer
+ * (ADR 0217). Members only; an unknown conversation and one the caller is not in are the same 404
+ * NOT_A_MEMBER.
  */
 export const memberRoutes = (d: MemberRoutesDeps): HttpRoute[] => [
   defineRoute({
@@ -27,11 +28,16 @@ export const memberRoutes = (d: MemberRoutesDeps): HttpRoute[] => [
       const id = c.params.conversationId ?? ''
       if (!CONVERSATION_ID.test(id)) return reply.error('NOT_A_MEMBER')
       const s = await d.store.refresh(id)
-      if (!s.exists || !s.members.has(c.principal.userId)) return reply.error('NOT_A_MEMBER')
+      const me = s.exists ? s.members.get(c.principal.userId) : undefined
+      if (!me) return reply.error('NOT_A_MEMBER')
       const members = [...s.members.entries()].sort((a, b) => joinedBefore(a[1], b[1]))
       const invited = [...s.invited.keys()]
+      const requests = me.role === 'admin' ? [...s.requests].sort((a, b) => a[1].seq - b[1].seq) : []
       const profiles = new Map(
-        (await d.profiles([...members.map(([u]) => u), ...invited])).map((p) => [p.userId, p]),
+        (await d.profiles([...members.map(([u]) => u), ...invited, ...requests.map(([u]) => u)])).map((p) => [
+          p.userId,
+          p,
+        ]),
       )
       const body: MembersResponse = {
         conversationId: id,
@@ -44,6 +50,14 @@ export const memberRoutes = (d: MemberRoutesDeps): HttpRoute[] => [
             : []
         }),
         invited: invited.flatMap((u) => profiles.get(u) ?? []),
+        ...(me.role === 'admin' && s.kind === 'group'
+          ? {
+              joinRequests: requests.flatMap(([u, r]) => {
+                const p = profiles.get(u)
+                return p ? [{ ...p, link: r.link, seq: r.seq, at: r.at }] : []
+              }),
+            }
+          : {}),
       }
       return reply.json(body)
     },

@@ -3,6 +3,7 @@ import type {
   Change,
   ConversationRow,
   InvitationRow,
+  JoinRequestRow,
   MediaPatch,
   MemberRow,
   MessagePatch,
@@ -22,6 +23,8 @@ export interface BatchPlan {
   members: PairMap<MemberRow>
   /** Absolute like members; null: the row goes. */
   invitations: PairMap<InvitationRow | null>
+  /** Absolute like invitations; null: the row goes. */
+  joinRequests: PairMap<JoinRequestRow | null>
   /** By stream sequence: a batch is one shard stream, where a sequence is one event. */
   messages: Map<number, MessageRow>
   media: PairMap<MediaPatch>
@@ -44,6 +47,7 @@ export const emptyPlan = (): BatchPlan => ({
   conversations: new Map(),
   members: new PairMap(),
   invitations: new PairMap(),
+  joinRequests: new PairMap(),
   messages: new Map(),
   media: new PairMap(),
   watermarks: new PairMap(),
@@ -128,6 +132,9 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
       case 'invitation':
         plan.invitations.set(c.conversationId, c.userId, c.row)
         break
+      case 'join-request':
+        plan.joinRequests.set(c.conversationId, c.userId, c.row)
+        break
       case 'message':
         if (!plan.messages.has(c.row.seq)) plan.messages.set(c.row.seq, c.row)
         break
@@ -178,6 +185,7 @@ export const planSize = (p: BatchPlan): number =>
   p.conversations.size +
   p.members.size +
   p.invitations.size +
+  p.joinRequests.size +
   p.messages.size +
   p.media.size +
   p.watermarks.size +

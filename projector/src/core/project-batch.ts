@@ -175,15 +175,10 @@ export const projectBatch = (
       // the views cannot hold leaves no conversation to fold into.
       const before = states.get(where.conversationId)
       if (before) {
-        const { members, invited, declined, row } = out.state
+        const { members, row } = out.state
         states.set(
           where.conversationId,
-          convState(
-            { ...before.row, lastN: row.lastN, memberCount: row.memberCount },
-            members,
-            invited,
-            declined,
-          ),
+          convState({ ...before.row, lastN: row.lastN, memberCount: row.memberCount }, members, out.state),
         )
       }
       dead(entry, poison)

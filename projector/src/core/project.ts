@@ -4,11 +4,27 @@ import {
   afterReceipt,
   DEFAULT_SETTINGS,
   invitationStandings,
+  joinRequestStandings,
   type MembershipView,
   receiptEntries,
   successor,
 } from '@chatapp/domain'
-import type { Change, ConversationRow, InvitationRow, MemberRow } from './rows.js'
+import type { Change, ConversationRow, InvitationRow, JoinRequestRow, MemberRow } from './rows.js'
+
+/** A pending join request's row: it always names its link. */
+export type PendingRequestRow = JoinRequestRow & { state: 'pending'; link: string }
+
+/** The users' standings with a group's invitations and join requests, as the views hold them. */
+export interface Standings {
+  /** Pending invitations. */
+  invited: Map<string, InvitationRow>
+  /** Users who declined an invitation to the group. */
+  declined: Set<string>
+  /** Pending join requests (ADR 0217). */
+  requests: Map<string, PendingRequestRow>
+  /** Users whose join request was denied. */
+  denied: Set<string>
+}
 
 /**
  * The fold of one conversation that projecting needs: its row, its active members and its
@@ -20,10 +36,10 @@ export interface ConvState extends MembershipView {
   readonly exists: true
   row: ConversationRow
   members: Map<string, MemberRow>
-  /** Pending invitations. */
-  invited: Map<string, InvitationRow>
-  /** Users who declined an invitation to the group. */
-  declined: Set<string>
+  invited: Standings['invited']
+  declined: Standings['declined']
+  requests: Standings['requests']
+  denied: Standings['denied']
 }
 
 /**
@@ -33,16 +49,17 @@ export interface ConvState extends MembershipView {
 export const convState = (
   row: ConversationRow,
   members: Map<string, MemberRow>,
-  invited: Map<string, InvitationRow>,
-  declined: Set<string>,
+  st: Standings,
 ): ConvState => ({
   exists: true,
   kind: row.kind,
   n: row.lastN,
   row,
   members,
-  invited,
-  declined,
+  invited: st.invited,
+  declined: st.declined,
+  requests: st.requests,
+  denied: st.denied,
   settings: { editInfo: row.editInfo, sendMessages: row.sendMessages },
   links: new Map(Object.entries(row.links)),
 })
@@ -73,14 +90,14 @@ const neverSeen = (conversationId: string): MembershipView => ({
   declined: NO_ONE,
   settings: DEFAULT_SETTINGS,
   links: NONE,
+  requests: NONE,
+  denied: NO_ONE,
 })
 
 /** A working copy of the parts an accepted `.m` event may change; the original stays as it was. */
-interface Next {
+interface Next extends Standings {
   row: ConversationRow
   members: Map<string, MemberRow>
-  invited: Map<string, InvitationRow>
-  declined: Set<string>
   changes: Change[]
 }
 
@@ -125,6 +142,29 @@ const applyStandings = (x: Next, e: ChatEvent, seq: number) => {
     if (standing === 'invited') x.invited.set(userId, row)
     else x.declined.add(userId)
     x.changes.push({ t: 'invitation', conversationId: e.conversationId, userId, row })
+  }
+}
+
+/** The domain's join-request rule (ADR 0217), as rows, judged on the state before the event. */
+const applyRequestStandings = (x: Next, before: MembershipView, e: ChatEvent, seq: number) => {
+  const standings = joinRequestStandings(before, e, seq)
+  if (standings.length === 0) return
+  x.requests = new Map(x.requests)
+  x.denied = new Set(x.denied)
+  for (const r of standings) {
+    x.requests.delete(r.userId)
+    x.denied.delete(r.userId)
+    const base = { conversationId: e.conversationId, userId: r.userId, by: e.actor, seq, at: e.at }
+    let row: JoinRequestRow | null = null
+    if (r.standing === 'pending') {
+      const pending: PendingRequestRow = { ...base, state: 'pending', link: r.request.link }
+      x.requests.set(r.userId, pending)
+      row = pending
+    } else if (r.standing === 'denied') {
+      x.denied.add(r.userId)
+      row = { ...base, state: 'denied', link: null }
+    }
+    x.changes.push({ t: 'join-request', conversationId: e.conversationId, userId: r.userId, row })
   }
 }
 
@@ -191,7 +231,15 @@ const created = (e: Extract<ChatEvent, { type: 'conversation.created' }>, seq: n
   }
   const changes: Change[] = [{ t: 'conversation', row }]
   for (const m of members.values()) changes.push({ t: 'member', row: m })
-  return { row, members, invited: new Map(), declined: new Set(), changes }
+  return {
+    row,
+    members,
+    invited: new Map(),
+    declined: new Set(),
+    requests: new Map(),
+    denied: new Set(),
+    changes,
+  }
 }
 
 /**
@@ -227,6 +275,8 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
       members: s.members,
       invited: s.invited,
       declined: s.declined,
+      requests: s.requests,
+      denied: s.denied,
       changes: [{ t: 'conversation', row }],
     }
   }
@@ -252,7 +302,15 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
         })
       break
     case 'conversation.link_created':
-      x.row.links = { ...x.row.links, [e.data.linkId]: { hash: e.data.hash, by: e.actor, seq } }
+      x.row.links = {
+        ...x.row.links,
+        [e.data.linkId]: {
+          hash: e.data.hash,
+          by: e.actor,
+          seq,
+          ...(e.data.approval ? { approval: true } : {}),
+        },
+      }
       break
     case 'conversation.link_revoked': {
       const { [e.data.linkId]: _gone, ...rest } = x.row.links
@@ -267,7 +325,8 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
       join(x, e, e.data.userId, e.data.role, seq)
       break
     case 'member.joined':
-      // An invitee who accepted: a member from here on, like one an admin added.
+      // An invitee who accepted, a user with a link, or one an admin approved: a member from here
+      // on, like one an admin added.
       join(x, e, e.data.userId, 'member', seq)
       break
     case 'member.removed':
@@ -390,11 +449,12 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
       })
       break
     default:
-      // conversation.created (built above), member.invited and member.invite_cancelled (standings,
-      // below) change nothing else; receipts never reach lane m (admit).
+      // conversation.created (built above), member.invited and member.invite_cancelled, and the
+      // join requests (standings, below) change nothing else; receipts never reach lane m (admit).
       break
   }
   applyStandings(x, e, seq)
+  applyRequestStandings(x, state ?? neverSeen(pos.conversationId), e, seq)
   x.row.memberCount = x.members.size
-  return { ok: true, state: convState(x.row, x.members, x.invited, x.declined), changes: x.changes }
+  return { ok: true, state: convState(x.row, x.members, x), changes: x.changes }
 }

@@ -16,7 +16,7 @@ export interface ConversationRow {
   editInfo: 'admins' | 'everyone'
   sendMessages: 'admins' | 'everyone'
   /** Live invite links by id (ADR 0216): read back so `admit` can judge joins by link. */
-  links: Record<string, { hash: string; by: string; seq: number }>
+  links: Record<string, { hash: string; by: string; seq: number; approval?: true }>
   createdSeq: number
   createdAt: number
   /** Last event on the conversation's `.m` lane (receipts never move it). */
@@ -48,6 +48,23 @@ export interface InvitationRow {
   conversationId: string
   userId: string
   state: 'invited' | 'declined'
+  by: string
+  seq: number
+  at: number
+}
+
+/**
+ * A user's standing with a group's join requests (ADR 0217), kept so the projector judges the
+ * next request event with the domain's `admit`: `pending` (through `link`) or `denied` (final
+ * until they become a member). Neither is no row. `by`, `seq`, `at`: who made it so, with which
+ * event, when; the admins' list of requests to answer is the pending rows.
+ */
+export interface JoinRequestRow {
+  conversationId: string
+  userId: string
+  state: 'pending' | 'denied'
+  /** The link a pending request came through; null for a denial. */
+  link: string | null
   by: string
   seq: number
   at: number
@@ -135,6 +152,8 @@ export type Change =
   | { t: 'member'; row: MemberRow }
   /** `row` null: the user has no standing with the group's invitations any more. */
   | { t: 'invitation'; conversationId: string; userId: string; row: InvitationRow | null }
+  /** `row` null: the user has no standing with the group's join requests any more. */
+  | { t: 'join-request'; conversationId: string; userId: string; row: JoinRequestRow | null }
   | { t: 'message'; row: MessageRow }
   | { t: 'media'; patch: MediaPatch }
   | { t: 'watermark'; patch: WatermarkPatch }

@@ -35,9 +35,17 @@ export const summarise = (e: ChatEvent): string => {
     case 'member.invited':
       return `invited ${e.data.userId}`
     case 'member.joined':
+      if (e.data.link && e.actor !== e.data.userId)
+        return `${e.data.userId} joined (approved by ${e.actor}, link ${e.data.link})`
       return `${e.data.userId} joined (${e.data.link ? `with link ${e.data.link}` : 'accepted an invitation'})`
+    case 'member.join_requested':
+      return `${e.data.userId} asked to join (link ${e.data.link})`
+    case 'member.join_denied':
+      return `denied ${e.data.userId}'s request to join`
+    case 'member.join_cancelled':
+      return `${e.data.userId} withdrew their request to join`
     case 'conversation.link_created':
-      return `invite link ${e.data.linkId} created`
+      return `invite link ${e.data.linkId} created${e.data.approval ? ' (joins need approval)' : ''}`
     case 'conversation.link_revoked':
       return `invite link ${e.data.linkId} revoked`
     case 'member.invite_cancelled':
