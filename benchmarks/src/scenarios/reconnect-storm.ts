@@ -1,4 +1,5 @@
 import { lastSeq } from '@chatapp/domain'
+import { jetstreamManager } from '@chatapp/kit'
 import { mergeHistograms, newHistogram, recordUs, summarize } from '../core/latency.js'
 import { sourceAddresses } from '../core/plan.js'
 import { parsePrometheus } from '../core/prometheus.js'
@@ -28,9 +29,18 @@ const metrics = async (opsPort: number) => {
 
 /**
  * Until every shard of the projector has nothing pending and its outbox is empty (the membership
- * notices of the user index are its effects, ADR 0150), twice in a row, or the bound passes.
+ * notices of the user index are its effects, ADR 0150), twice in a row, and the user stream holds
+ * every notice the seeded conversations make; or the bound passes. The gauges alone were not
+ * enough: the outbox count is taken at a drain, so the last batch's notices could still be on
+ * their way when both read 0, and the first device of the wave then synced without its newest
+ * conversation (whose events came live after `synced`: the run counted them as missed).
  */
-const waitProjector = async (opsPort: number, shards: number, boundMs: number): Promise<boolean> => {
+const waitProjector = async (
+  opsPort: number,
+  shards: number,
+  boundMs: number,
+  notices: () => Promise<boolean>,
+): Promise<boolean> => {
   const deadline = Date.now() + boundMs
   let idle = 0
   while (Date.now() < deadline) {
@@ -39,7 +49,7 @@ const waitProjector = async (opsPort: number, shards: number, boundMs: number): 
       const lag = m.filter((s) => s.name === 'projector_lag_events')
       const outbox = m.filter((s) => s.name === 'projector_outbox_rows').reduce((a, s) => a + s.value, 0)
       idle = lag.length >= shards && lag.every((s) => s.value === 0) && outbox === 0 ? idle + 1 : 0
-      if (idle >= 2) return true
+      if (idle >= 2 && (await notices())) return true
     } catch {
       idle = 0
     }
@@ -188,7 +198,11 @@ export const runReconnectStorm = async (ctx: RunContext): Promise<PhaseResult[]>
   ctx.bar.start('projector catching up', Math.max(5000, o.events / 20), () => 'lag and outbox → 0')
   let caughtUp = false
   try {
-    caughtUp = await waitProjector(projector.opsPort, o.shards, Math.max(120_000, o.events / 2))
+    // Every seeded conversation is direct: one membership notice per member.
+    const jsm = await jetstreamManager(stack.nc)
+    const allNotices = async () =>
+      (await jsm.streams.info(stack.names.userStream)).state.messages >= 2 * seeded.conversations.length
+    caughtUp = await waitProjector(projector.opsPort, o.shards, Math.max(120_000, o.events / 2), allNotices)
   } finally {
     ctx.bar.stop()
   }
