@@ -56,7 +56,8 @@ t.test(
   'mentions are kept for recipients only; membership events and a lone member yield nothing',
   async (t) => {
     const m = mentioning(ev.message(G, A, 1), [C, 'u_gonegone', B])
-    t.same(pushItemOf(m, 4, team)?.type === 'message' && pushItemOf(m, 4, team)!.mentioned, [B, C])
+    const item = pushItemOf(m, 4, team)
+    t.same(item?.type === 'message' && item.mentioned, [B, C])
     t.equal(pushItemOf(ev.created(G, A, [B]), 1, { kind: 'group', title: null, members: [A, B] }), undefined)
     t.equal(pushItemOf(ev.message(G, A, 1), 2, { kind: 'group', title: null, members: [A] }), undefined)
   },

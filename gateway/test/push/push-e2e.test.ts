@@ -204,7 +204,7 @@ t.test(
       reaction: { emoji: '🎉', messageSeq: seq },
     })
     t.ok(pushNotificationDecoder.decode(new TextEncoder().encode(JSON.stringify(n.payload))).ok)
-    t.ok(n.payload.seq > seq, 'it stands for the reaction event')
+    t.ok(Number(n.payload.seq) > seq, 'it stands for the reaction event')
     // Removing it tells nobody; the author reacting to their own message tells nobody either.
     t.equal(
       (await carolWs.request({ type: 'message.react', conversationId: weekend, seq, emoji: null })).type,
