@@ -58,7 +58,9 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
       if (room.entries.get(sub) !== mine || sub.closed) break
       const ev = e.event
       if (e.lane === 'm') {
-        const shown = state.rejected.has(e.seq) ? 'skip' : (redactForReplay(state.deleted, e.seq, ev) ?? ev)
+        const shown = state.rejected.has(e.seq)
+          ? 'skip'
+          : (redactForReplay(state.deleted, state.edited, e.seq, ev) ?? ev)
         if (shown !== 'skip') {
           const prev = acceptedAtOrBefore(state, lastM || e.prev || 0)
           sub.sendRaw(eventFrame(id, e.seq, prev, 'm', JSON.stringify(shown), echoRid(sub, id, ev)))
