@@ -59,13 +59,15 @@ const projector = await startProjector({
 // The archivers live in the projector's process (ADR 0200): every deployment that projects also
 // archives, each shard under its own lease, so any number of projector processes is safe.
 const s3client = s3 ? s3ClientOf(s3) : undefined
-let archivers: RunningArchivers | undefined
+let archivers: Promise<RunningArchivers | undefined> = Promise.resolve(undefined)
 let stopping = false
-// Registered before the archivers start (S3 round trips): a SIGTERM meanwhile still drains.
+// Registered before the archivers start (S3 round trips): a SIGTERM meanwhile waits for that start
+// to end before closing the connections it uses (closing them under it failed the start, and the
+// process exited 1 instead of 0).
 onShutdown(log, async () => {
   stopping = true
   ops.setDraining()
-  await archivers?.stop()
+  await (await archivers.catch(() => undefined))?.stop()
   await projector.stop()
   await nc.drain()
   await pool.end()
@@ -73,7 +75,7 @@ onShutdown(log, async () => {
   await ops.close()
 })
 if (s3client) {
-  const started = await startArchivers({
+  archivers = startArchivers({
     nc,
     pool,
     databaseUrl: common.databaseUrl,
@@ -85,7 +87,9 @@ if (s3client) {
     log,
     registry: ops.registry,
   })
-  if (stopping) await started.stop()
-  else archivers = started
+  // A start that failed because a shutdown closed its connections is the shutdown's, not an error.
+  await archivers.catch((err: unknown) => {
+    if (!stopping) throw err
+  })
 }
 log.info({ ns: common.ns, shards: n.shards, archiving: archive.enabled }, 'projector started')

@@ -40,6 +40,34 @@ t.test('starts, answers /readyz and /metrics, and stops on SIGTERM', async (t) =
   t.equal(code, 0)
 })
 
+t.test('a SIGTERM while the archivers are still starting stops cleanly (exit 0)', async (t) => {
+  const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+  // The moment the shards project, the archivers' start (S3 round trips) is under way.
+  for (let i = 0; i < 3; i++) {
+    const child = spawn(process.execPath, [main], {
+      env: { ...process.env, ...tn.env, PROJECTOR_OPS_PORT: '0', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    })
+    let out = ''
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`never projecting: ${out}`)), 20_000)
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString()
+        if (/"msg":"projecting"/.test(out)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit')
+    t.equal(code, 0, `stop ${i + 1}: exit 0 (started: ${/projector started/.test(out)})`)
+  }
+})
+
 t.test('refuses an invalid PROJECTOR_BATCH at start with every problem listed', async (t) => {
   const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
   const child = spawn(process.execPath, [main], {
