@@ -14,7 +14,15 @@ import {
   upcastPushJobV1,
   WebhookBody,
 } from './push.js'
-import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
+import {
+  GatewayRosterEntry,
+  PresenceAnswer,
+  PresenceChange,
+  PresenceQuery,
+  PresenceValue,
+  SessionRevocation,
+  TypingSignal,
+} from './signals.js'
 
 /**
  * Decoding at the edge: bytes in, a typed value or an error value out. Never throws. A refused
@@ -202,6 +210,10 @@ export const membershipNoticeDecoder = decoder(MembershipNotice)
 export const invitationNoticeDecoder = decoder(InvitationNotice)
 export const typingSignalDecoder = decoder(TypingSignal)
 export const presenceValueDecoder = decoder(PresenceValue)
+export const presenceQueryDecoder = decoder(PresenceQuery)
+export const presenceAnswerDecoder = decoder(PresenceAnswer)
+export const presenceChangeDecoder = decoder(PresenceChange)
+export const gatewayRosterEntryDecoder = decoder(GatewayRosterEntry)
 export const muteSignalDecoder = decoder(MuteSignal)
 const pushJobV2 = decoder(PushJob)
 const pushJobV1 = decoder(PushJobV1)

@@ -15,6 +15,8 @@
  *   <ns>.media.jobs.<kind>                        media work queue
  *   <ns>.push.jobs.<shard>                        push work queue (one job per accepted message)
  *   <ns>.eph.mute.<userId>                        a user's mute changes (core NATS only)
+ *   <ns>.eph.presence.query                       presence queries every gateway answers (core NATS)
+ *   <ns>.eph.presence.changes                     gateways' presence changes (core NATS only)
  */
 
 export type Lane = 'm' | 'r'
@@ -71,7 +73,10 @@ export interface Names {
   typingSubject(conversationId: string): string
   /** Logouts, broadcast to every gateway so revoked sessions stop at once (core NATS). */
   revokedSessionsSubject: string
+  /** The gateway roster: one key per live gateway (ADR 0174), no key per user. */
   presenceBucket: string
+  presenceQuerySubject: string
+  presenceChangesSubject: string
   convStateBucket: string
   mediaJobStream: string
   mediaJobSubject(kind: string): string
@@ -127,6 +132,8 @@ export const names = (ns: string, shards: number): Names => {
     typingSubject: (id) => `${ns}.eph.typing.${id}`,
     revokedSessionsSubject: `${ns}.eph.revoked`,
     presenceBucket: `${ns}-presence`,
+    presenceQuerySubject: `${ns}.eph.presence.query`,
+    presenceChangesSubject: `${ns}.eph.presence.changes`,
     convStateBucket: `${ns}-conv-state`,
     mediaJobStream: `${ns}-media-jobs`,
     mediaJobSubject: (kind) => `${ns}.media.jobs.${kind}`,

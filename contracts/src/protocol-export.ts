@@ -15,7 +15,15 @@ import { InboxEntry } from './inbox.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { MediaJob } from './media.js'
 import { MuteSignal, PushJob, PushJobV1, PushNotification, WebhookBody } from './push.js'
-import { PresenceValue, SessionRevocation, TypingSignal } from './signals.js'
+import {
+  GatewayRosterEntry,
+  PresenceAnswer,
+  PresenceChange,
+  PresenceQuery,
+  PresenceValue,
+  SessionRevocation,
+  TypingSignal,
+} from './signals.js'
 
 /**
  * Renders `docs/protocol/`: a JSON Schema per frame, event, body and job, an AsyncAPI 3 document
@@ -55,6 +63,10 @@ const groups: Record<string, readonly TSchema[]> = {
     DeadLetter,
     TypingSignal,
     PresenceValue,
+    PresenceQuery,
+    PresenceAnswer,
+    PresenceChange,
+    GatewayRosterEntry,
     SessionRevocation,
     PushJob,
     PushJobV1,

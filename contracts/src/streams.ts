@@ -118,7 +118,8 @@ export const streamSpecs = (n: Names, s: LogSettings = DEFAULT_LOG_SETTINGS): St
 export const kvSpecs = (n: Names, s: LogSettings = DEFAULT_LOG_SETTINGS): KvSpec[] => [
   {
     bucket: n.presenceBucket,
-    description: 'Who is online: one key per user, refreshed by the gateway, expiring by TTL.',
+    description:
+      'The gateways answering presence queries: one key per gateway, refreshed by it, expiring by TTL.',
     ttlMs: s.presenceTtlMs,
     history: 1,
     replicas: s.replicas,

@@ -13,7 +13,7 @@ import {
 } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
 import pg from 'pg'
-import { devicesOnline, readPresence } from './feed/presence.js'
+import { createPresenceReader } from './feed/presence-query.js'
 import { readPushConfig, readPushWorkerConfig } from './push/config.js'
 import { conversationMutes } from './push/mutes.js'
 import { pushTargets } from './push/push-targets.js'
@@ -35,7 +35,6 @@ const pushCfg = readPushConfig(c)
 const cfg = readPushWorkerConfig(c)
 c.done()
 
-const PRESENCE_READS = 64
 /** Marks (what each target was told) outlive any redelivery of a burst by far. */
 const MARK_RETENTION_MS = 7 * 86_400_000
 
@@ -46,6 +45,7 @@ const jsm = await jetstreamManager(nc)
 const db = new pg.Pool({ connectionString: common.databaseUrl, max: 10 })
 const vapid = await loadOrCreateVapidKeys(pushCfg.vapidKeyFile, pushCfg.vapidSubject)
 const { ranges } = await createConversationLog(nc, n)
+const presence = createPresenceReader(nc, n, ranges, log)
 
 const ops = await startOpsServer({
   service: 'push-worker',
@@ -74,19 +74,9 @@ const worker = await startPushWorker({
   targets,
   mutes,
   users: pgUserFacts(db, n.dbSchemas.gateway),
-  online: async (userIds) => {
-    // Direct gets of the presence bucket, PRESENCE_READS users at a time (a 1,000-member group's
-    // burst must not put 1,000 requests on NATS at once).
-    const out = new Map<string, Set<string>>()
-    for (let i = 0; i < userIds.length; i += PRESENCE_READS)
-      for (const [u, devices] of await Promise.all(
-        userIds
-          .slice(i, i + PRESENCE_READS)
-          .map(async (u) => [u, devicesOnline((await readPresence(ranges, n, u)).values())] as const),
-      ))
-        out.set(u, devices)
-    return out
-  },
+  // One query to the gateways per batch of users (ADR 0174): a 1,000-member group's burst is one
+  // request, not 1,000 reads.
+  online: presence.devicesOnline,
   transports: {
     webpush: webPushTransport({ vapid, ttlS: cfg.ttlS, timeoutMs: cfg.timeoutMs }),
     webhook: webhookTransport({ timeoutMs: cfg.timeoutMs }),

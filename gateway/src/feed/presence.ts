@@ -1,64 +1,41 @@
 import { randomBytes } from 'node:crypto'
-import { type Names, type PresenceValue, presenceValueDecoder } from '@chatapp/contracts'
+import {
+  type Names,
+  type PresenceAnswer,
+  type PresenceValue,
+  presenceChangeDecoder,
+  presenceQueryDecoder,
+} from '@chatapp/contracts'
 import type { Logger, RangeReader } from '@chatapp/kit'
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv'
+import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/nats-core'
+import { askGateways } from './presence-query.js'
+import { createRosterJudge, readRoster, rosterKey } from './presence-roster.js'
+import { createPresenceView } from './presence-view.js'
+
+export { aggregatePresence, devicesOnline } from './presence-view.js'
 
 /** What presence needs of a connection that watches users. */
 export interface Watcher {
   sendRaw(text: string): boolean
 }
 
-/** A user's presence over every gateway: online if any gateway says so, else the latest lastSeen. */
-export const aggregatePresence = (perGateway: Iterable<PresenceValue>): PresenceValue => {
-  let lastSeen: number | null = null
-  for (const v of perGateway) {
-    if (v.online) return { online: true, lastSeen: null }
-    if (v.lastSeen !== null && (lastSeen === null || v.lastSeen > lastSeen)) lastSeen = v.lastSeen
-  }
-  return { online: false, lastSeen }
-}
+/** Users who left this gateway whose `lastSeen` it keeps to answer queries (oldest dropped first). */
+export const LAST_SEEN_KEPT = 100_000
 
 /**
- * A user's presence values, per gateway, as the bucket holds them now: direct gets of the
- * bucket's stream (no consumer), each key's latest revision (history 1).
- */
-export const readPresence = async (
-  ranges: RangeReader,
-  n: Names,
-  userId: string,
-): Promise<Map<string, PresenceValue>> => {
-  const per = new Map<string, PresenceValue>()
-  for await (const m of ranges.read(
-    `KV_${n.presenceBucket}`,
-    `$KV.${n.presenceBucket}.${userId}.*`,
-    0,
-    Number.MAX_SAFE_INTEGER,
-  )) {
-    const gateway = m.subject.slice(m.subject.lastIndexOf('.') + 1)
-    const d = m.header('KV-Operation') ? undefined : presenceValueDecoder.decode(m.data)
-    if (d?.ok) per.set(gateway, d.value)
-    else per.delete(gateway)
-  }
-  return per
-}
-
-/** The devices of a user with a live socket on any gateway (the push worker's "is it online"). */
-export const devicesOnline = (perGateway: Iterable<PresenceValue>): Set<string> => {
-  const out = new Set<string>()
-  for (const v of perGateway) if (v.online) for (const d of v.devices ?? []) out.add(d)
-  return out
-}
-
-/**
- * Presence on the `<ns>-presence` KV bucket (TTL): one key per user and gateway
- * (`<userId>.<gatewayId>`), so a user connected to two gateways stays online when one of them
- * disconnects. A gateway refreshes its keys well within the TTL and writes `online: false` with
- * `lastSeen` when the user's last local connection closes; a crashed gateway's keys expire. One
- * bucket watch per gateway fans changes out to subscribed sockets; a user's current keys are read
- * by direct gets (no consumer per subscribe). Never on the message path: every write is
- * fire-and-forget. A value also lists the user's devices with a socket on that gateway, so the
- * push worker can tell an offline device of a user who is online elsewhere (`devicesOnline`).
+ * Presence held by the gateways themselves (ADR 0174, superseding the per-user keys of ADR 22):
+ * each gateway knows the users with a socket on it and, for a while, when the others left. Nothing
+ * per user is stored on NATS. A gateway
+ *  - answers presence queries (`<ns>.eph.presence.query`, every gateway answers) with what it
+ *    holds of the users asked about;
+ *  - publishes each change of a user here (first socket, devices, last socket gone) on
+ *    `<ns>.eph.presence.changes`, numbered, so a receiver that misses one asks again;
+ *  - rewrites its roster entry (`gateways.<id>` in the presence bucket, TTL) every `refreshMs`, so
+ *    askers know how many answers to wait for and watchers see a crashed gateway's users go
+ *    offline when its rewrites stop.
+ * Subscribed sockets get a frame when a watched user's aggregate presence changes. Never on the
+ * message path: every publish is fire-and-forget.
  */
 export const createPresence = async (
   nc: NatsConnection,
@@ -71,52 +48,137 @@ export const createPresence = async (
   const gatewayId = randomBytes(6)
     .toString('base64url')
     .replace(/[^A-Za-z0-9]/g, 'x')
-  /** Users with a connection here → their devices with one. */
+  /** Users with a socket here → their devices with one. */
   const online = new Map<string, string[]>()
+  /** Users who left here → when (insertion order is age order). */
+  const leftAt = new Map<string, number>()
+  let seq = 0
+  const view = createPresenceView()
+  const judge = createRosterJudge(gatewayId)
   const watchers = new Map<string, Set<Watcher>>()
-  /** Per watched user: gatewayId → value, as last seen in the bucket. */
-  const known = new Map<string, Map<string, PresenceValue>>()
   const subscribed = new WeakMap<Watcher, string[]>()
-  const now = Date.now
-
-  const put = (userId: string, v: PresenceValue) =>
-    kv
-      .put(`${userId}.${gatewayId}`, JSON.stringify(v))
-      .catch((err: unknown) => log.warn({ err, userId }, 'presence write failed'))
+  /** Sockets waiting for their first frames: they get the state after the query, not its steps. */
+  const pending = new WeakSet<Watcher>()
+  /** Per other gateway, the last change number applied from it. */
+  const applied = new Map<string, number>()
+  let closed = false
 
   const frame = (userId: string) => {
-    const v = aggregatePresence(known.get(userId)?.values() ?? [])
+    const v = view.presence(userId)
     return JSON.stringify({ type: 'presence', userId, online: v.online, lastSeen: v.lastSeen })
   }
+  const tell = (userIds: Iterable<string>) => {
+    for (const u of userIds) {
+      const set = watchers.get(u)
+      if (!set) continue
+      const text = frame(u)
+      for (const c of set) if (!pending.has(c)) c.sendRaw(text)
+    }
+  }
+  const heldHere = (userId: string): PresenceValue | undefined => {
+    const devices = online.get(userId)
+    if (devices) return { online: true, lastSeen: null, devices }
+    const at = leftAt.get(userId)
+    return at === undefined ? undefined : { online: false, lastSeen: at }
+  }
 
-  const parse = (e: KvEntry | null): PresenceValue | undefined => {
-    if (e?.operation !== 'PUT') return undefined
-    const d = presenceValueDecoder.decode(e.value)
-    return d.ok ? d.value : undefined
+  const writeEntry = () =>
+    kv
+      .put(rosterKey(gatewayId), JSON.stringify({ seq, refreshMs }))
+      .catch((err: unknown) => log.warn({ err }, 'presence roster write failed'))
+  await writeEntry()
+
+  /** Asks all live gateways about `userIds` and applies the answers; tells watchers of changes. */
+  const ask = async (userIds: string[]) => {
+    const expected = judge.isLive(gatewayId) ? judge.live().length : judge.live().length + 1
+    const answers = await askGateways(nc, n, expected, userIds, log)
+    for (const a of answers) {
+      if (a.gateway !== gatewayId) {
+        judge.heard(a.gateway, Date.now(), refreshMs)
+        applied.set(a.gateway, Math.max(applied.get(a.gateway) ?? 0, a.seq))
+      }
+      tell(view.answer(userIds, a))
+    }
+  }
+  /** Changes were missed (a gap in a gateway's numbering): ask again about every watched user. */
+  let resyncing: Promise<void> | undefined
+  const resync = () => {
+    resyncing ??= ask([...view.tracked()])
+      .catch((err: unknown) => log.warn({ err }, 'presence resync failed'))
+      .finally(() => {
+        resyncing = undefined
+      })
+  }
+
+  const answers = nc.subscribe(n.presenceQuerySubject, {
+    callback: (err, m) => {
+      if (err || !m.reply) return
+      const d = presenceQueryDecoder.decode(m.data)
+      if (!d.ok) return
+      const users: PresenceAnswer['users'] = {}
+      for (const u of d.value.users) {
+        const v = heldHere(u)
+        if (v) users[u] = v
+      }
+      m.respond(JSON.stringify({ gateway: gatewayId, seq, users }))
+    },
+  })
+
+  const changes = nc.subscribe(n.presenceChangesSubject, {
+    callback: (err, m) => {
+      if (err) return
+      const d = presenceChangeDecoder.decode(m.data)
+      if (!d.ok) {
+        log.warn({ error: d.error }, 'presence change refused')
+        return
+      }
+      const c = d.value
+      if (c.gateway === gatewayId) return
+      judge.heard(c.gateway, Date.now(), refreshMs)
+      const last = applied.get(c.gateway)
+      applied.set(c.gateway, Math.max(last ?? 0, c.seq))
+      if (view.tracks(c.userId) && view.change(c.userId, c.gateway, c.value, c.seq)) tell([c.userId])
+      if (last !== undefined && c.seq > last + 1) resync()
+    },
+  })
+
+  /** Entry change numbers seen at the previous roster read: a change they name must have come since. */
+  let expected = new Map<string, number>()
+  const judgeRoster = async () => {
+    const entries = await readRoster(ranges, n)
+    const now = Date.now()
+    // A gateway first seen here starts at its entry: what it changed before was never watched here.
+    for (const [g, e] of entries) if (g !== gatewayId && !applied.has(g)) applied.set(g, e.seq)
+    for (const { gateway, lastAlive } of judge.read(entries, now)) {
+      applied.delete(gateway)
+      tell(view.gatewayGone(gateway, lastAlive))
+    }
+    // A change an entry numbered one interval ago that never came was lost (a reconnect, a slow
+    // consumer): the watched users are asked about again.
+    let missed = false
+    for (const [g, s] of expected) if (judge.isLive(g) && (applied.get(g) ?? 0) < s) missed = true
+    if (missed) resync()
+    expected = new Map([...entries].filter(([g]) => g !== gatewayId).map(([g, e]) => [g, e.seq]))
   }
 
   const timer = setInterval(() => {
-    for (const [u, devices] of online) put(u, { online: true, lastSeen: null, devices })
+    writeEntry()
+    judgeRoster().catch((err: unknown) => log.warn({ err }, 'presence roster read failed'))
   }, refreshMs)
   timer.unref()
+  await judgeRoster().catch((err: unknown) => log.warn({ err }, 'presence roster read failed'))
 
-  const watch = await kv.watch({ key: '>', include: 'updates' })
-  ;(async () => {
-    for await (const e of watch) {
-      const dot = e.key.lastIndexOf('.')
-      const userId = e.key.slice(0, dot)
-      const set = watchers.get(userId)
-      if (!set) continue
-      const per = known.get(userId) ?? new Map<string, PresenceValue>()
-      known.set(userId, per)
-      const before = frame(userId)
-      const v = parse(e)
-      if (v) per.set(e.key.slice(dot + 1), v)
-      else per.delete(e.key.slice(dot + 1))
-      const text = frame(userId)
-      if (text !== before) for (const c of set) c.sendRaw(text)
+  const publish = (userId: string, value: PresenceValue) => {
+    if (closed) return
+    seq++
+    try {
+      nc.publish(n.presenceChangesSubject, JSON.stringify({ gateway: gatewayId, seq, userId, value }))
+    } catch (err) {
+      // A closed connection: the process is going; its roster entry stops being rewritten.
+      log.warn({ err, userId }, 'presence publish failed')
     }
-  })().catch((err: unknown) => log.warn({ err }, 'presence watch ended'))
+    if (view.tracks(userId) && view.change(userId, gatewayId, value, seq)) tell([userId])
+  }
 
   const unsubscribe = (conn: Watcher) => {
     for (const u of subscribed.get(conn) ?? []) {
@@ -124,14 +186,10 @@ export const createPresence = async (
       set?.delete(conn)
       if (set?.size === 0) {
         watchers.delete(u)
-        known.delete(u)
+        view.forget(u)
       }
     }
     subscribed.delete(conn)
-  }
-
-  const load = async (userId: string) => {
-    known.set(userId, await readPresence(ranges, n, userId))
   }
 
   return {
@@ -140,10 +198,15 @@ export const createPresence = async (
     devices(userId: string, devices: string[]) {
       if (devices.length > 0) {
         online.set(userId, devices)
-        put(userId, { online: true, lastSeen: null, devices })
+        leftAt.delete(userId)
+        publish(userId, { online: true, lastSeen: null, devices })
       } else {
         online.delete(userId)
-        put(userId, { online: false, lastSeen: now() })
+        const at = Date.now()
+        leftAt.delete(userId)
+        leftAt.set(userId, at)
+        if (leftAt.size > LAST_SEEN_KEPT) leftAt.delete(leftAt.keys().next().value as string)
+        publish(userId, { online: false, lastSeen: at })
       }
     },
     /** Replaces the users `conn` watches, and sends their current presence. */
@@ -151,21 +214,39 @@ export const createPresence = async (
       unsubscribe(conn)
       const ids = [...new Set(userIds)]
       subscribed.set(conn, ids)
+      const unknown: string[] = []
       for (const u of ids) {
         const set = watchers.get(u) ?? new Set<Watcher>()
         watchers.set(u, set)
         set.add(conn)
+        if (!view.tracks(u)) {
+          view.track(u)
+          unknown.push(u)
+        }
       }
-      for (const u of ids) {
-        if (!known.has(u))
-          await load(u).catch((err: unknown) => log.warn({ err, userId: u }, 'presence read failed'))
-        conn.sendRaw(frame(u))
+      if (unknown.length > 0) {
+        pending.add(conn)
+        await ask(unknown).catch((err: unknown) => log.warn({ err }, 'presence read failed'))
+        pending.delete(conn)
       }
+      if (subscribed.get(conn) !== ids) return // replaced or closed meanwhile
+      for (const u of ids) conn.sendRaw(frame(u))
     },
     unsubscribe,
+    /** Users with a socket here, and users whose `lastSeen` this gateway keeps. */
+    size: () => ({ online: online.size, lastSeen: leftAt.size }),
+    /** A graceful stop: this gateway's users leave it, and its entry goes before its TTL. */
     async close() {
       clearInterval(timer)
-      watch.stop()
+      const at = Date.now()
+      for (const u of online.keys()) publish(u, { online: false, lastSeen: at })
+      closed = true
+      if (nc.isClosed()) return
+      answers.unsubscribe()
+      changes.unsubscribe()
+      await kv
+        .delete(rosterKey(gatewayId))
+        .catch((err: unknown) => log.warn({ err }, 'presence roster delete failed'))
     },
   }
 }

@@ -83,8 +83,8 @@ t.test(
       for (const { c } of all) c.close()
       await Promise.all(all.map(({ c }) => c.waitClosed()))
     }
-    // The gateway's one presence watch is the only consumer it keeps; long reads delete theirs
-    // when they end (ADR 0081).
+    // Presence keeps no consumer (ADR 0174: the gateways answer queries); long reads delete
+    // theirs when they end (ADR 0081).
     t.ok(
       (await consumers()) - before <= 1,
       `consumers after ${3 * N} sessions: ${(await consumers()) - before}`,

@@ -1,6 +1,5 @@
-import type { ServerFrame, ServerFrameOf } from '@chatapp/contracts'
+import { presenceChangeDecoder, type ServerFrame, type ServerFrameOf } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
-import { Kvm } from '@nats-io/kv'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
@@ -131,18 +130,20 @@ t.test(
     t.ok(off.lastSeen && off.lastSeen > 0, 'offline with lastSeen when the last device leaves')
 
     // B is on two gateways: closing one leaves B online.
+    const changes = tn.nc.subscribe(tn.names.presenceChangesSubject)
     b2.close()
-    const kv = await new Kvm(tn.nc).open(tn.names.presenceBucket)
-    const deadline = Date.now() + 5000
     let wroteOffline = false
-    while (!wroteOffline && Date.now() < deadline) {
-      for await (const key of await kv.keys(`${B}.*`)) {
-        const e = await kv.get(key)
-        if (e?.operation === 'PUT' && e.json<{ online: boolean }>().online === false) wroteOffline = true
+    const deadline = setTimeout(() => changes.unsubscribe(), 5000)
+    for await (const m of changes) {
+      const c = presenceChangeDecoder.decode(m.data)
+      if (c.ok && c.value.userId === B && !c.value.value.online) {
+        wroteOffline = true
+        break
       }
-      if (!wroteOffline) await new Promise((r) => setTimeout(r, 50)) // polling the bucket, bounded above
     }
-    t.ok(wroteOffline, 'the gateway B left wrote its offline entry')
+    clearTimeout(deadline)
+    changes.unsubscribe()
+    t.ok(wroteOffline, 'the gateway B left published that B left it')
     const from2 = c.frames.length
     c.send({ type: 'presence.subscribe', rid: 'pr2', userIds: [B] })
     const pb = await c.waitFor(

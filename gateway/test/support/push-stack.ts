@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PushJob, PushTarget } from '@chatapp/contracts'
 import { createTestNamespace, type TestNamespace } from '@chatapp/infra'
-import { createConversationLog } from '@chatapp/kit'
+import { createConversationLog, createLogger } from '@chatapp/kit'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { Test } from 'tap'
-import { devicesOnline, readPresence } from '../../src/feed/presence.js'
+import { createPresenceReader } from '../../src/feed/presence-query.js'
 import { startGatewayProcess } from './gateway-process.js'
 import { eventually, startProjectorProcess } from './projector.js'
 import { startPushService } from './push-service.js'
@@ -66,6 +66,7 @@ export const startPushStack = async (t: Test, workerEnv: Record<string, string> 
   t.teardown(() => worker.kill())
   const jsm = await jetstreamManager(tn.nc)
   const { ranges } = await createConversationLog(tn.nc, tn.names)
+  const presence = createPresenceReader(tn.nc, tn.names, ranges, createLogger('test', 'silent'))
 
   const call = async (token: string | undefined, method: string, path: string, body?: unknown) => {
     const r = await fetch(`${gw.base}${path}`, {
@@ -152,7 +153,7 @@ export const startPushStack = async (t: Test, workerEnv: Record<string, string> 
     /** Resolves once presence shows the device online (what the worker will read). */
     online: (d: Device) =>
       eventually(
-        async () => devicesOnline((await readPresence(ranges, tn.names, d.userId)).values()).has(d.deviceId),
+        async () => (await presence.devicesOnline([d.userId])).get(d.userId)!.has(d.deviceId),
         10_000,
         `${d.deviceId} online`,
       ),

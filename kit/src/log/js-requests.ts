@@ -14,6 +14,8 @@ export interface DirectMsg {
   subject: string
   data: Uint8Array
   header(name: string): string | undefined
+  /** When the stream's leader stored it (ms), where the reply says: leader gets do. */
+  storedAt?: number
 }
 
 export interface PubAck {
@@ -151,7 +153,7 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
       if (status) throw status.error
       const r = JSON.parse(textDecoder.decode(msg.data)) as {
         error?: ApiError
-        message?: { subject: string; seq: number; hdrs?: string; data?: string }
+        message?: { subject: string; seq: number; hdrs?: string; data?: string; time?: string }
       }
       // 10037: no message found (the same answer a direct get gives as a 404 status).
       if (r.error?.err_code === 10037) return null
@@ -166,6 +168,7 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
         subject: m.subject,
         data,
         header: (name) => headers?.get(name.toLowerCase()) || undefined,
+        storedAt: m.time ? Date.parse(m.time) : undefined,
       }
     },
 

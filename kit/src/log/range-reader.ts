@@ -9,6 +9,8 @@ export interface RawStored {
   subject: string
   data: Uint8Array
   header(name: string): string | undefined
+  /** When the stream stored it (ms, the server's clock), where the read says. */
+  storedAt?: number
 }
 
 export interface RangeReaderOptions {
