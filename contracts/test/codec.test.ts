@@ -6,8 +6,12 @@ import {
   decoder,
   decodeServerFrame,
   encodeJson,
+  gatewayRosterEntryDecoder,
   invitationNoticeDecoder,
   membershipNoticeDecoder,
+  presenceAnswerDecoder,
+  presenceChangeDecoder,
+  presenceQueryDecoder,
   presenceValueDecoder,
   sessionRevocationDecoder,
   typingSignalDecoder,
@@ -188,6 +192,36 @@ t.test('signals from NATS are decoded with their contracts', async (t) => {
   t.match(typingSignalDecoder.decode('{"userId":"u_aaaaaaaa","active":true}'), { ok: true })
   t.match(typingSignalDecoder.decode('{"userId":"nope","active":true}'), { ok: false })
   t.match(presenceValueDecoder.decode('{"online":false,"lastSeen":5}'), { ok: true })
+  t.match(presenceQueryDecoder.decode('{"users":["u_aaaaaaaa"]}'), { ok: true })
+  t.match(presenceQueryDecoder.decode(JSON.stringify({ users: Array(1001).fill('u_aaaaaaaa') })), {
+    ok: false,
+  })
+  t.match(
+    presenceAnswerDecoder.decode(
+      '{"gateway":"g1","seq":0,"users":{"u_aaaaaaaa":{"online":true,"lastSeen":null}}}',
+    ),
+    { ok: true },
+  )
+  t.match(
+    presenceAnswerDecoder.decode('{"gateway":"g.1","seq":0,"users":{}}'),
+    { ok: false },
+    'not a subject token',
+  )
+  t.match(
+    presenceChangeDecoder.decode(
+      '{"gateway":"g1","seq":1,"userId":"u_aaaaaaaa","value":{"online":false,"lastSeen":3}}',
+    ),
+    { ok: true },
+  )
+  t.match(
+    presenceChangeDecoder.decode(
+      '{"gateway":"g1","seq":0,"userId":"u_aaaaaaaa","value":{"online":false,"lastSeen":3}}',
+    ),
+    { ok: false },
+    'changes are numbered from 1',
+  )
+  t.match(gatewayRosterEntryDecoder.decode('{"seq":4,"refreshMs":20000}'), { ok: true })
+  t.match(gatewayRosterEntryDecoder.decode('{"seq":4,"refreshMs":0}'), { ok: false })
   t.match(
     sessionRevocationDecoder.decode(
       '{"userId":"u_aaaaaaaa","sessionIds":["s"],"reason":"logout","origin":"g1"}',

@@ -101,12 +101,14 @@ export const createPresence = async (
     }
   }
   /** Changes were missed (a gap in a gateway's numbering): ask again about every watched user. */
-  let resyncing: Promise<void> | undefined
+  let resyncing = false
   const resync = () => {
-    resyncing ??= ask([...view.tracked()])
+    if (resyncing) return
+    resyncing = true
+    ask([...view.tracked()])
       .catch((err: unknown) => log.warn({ err }, 'presence resync failed'))
       .finally(() => {
-        resyncing = undefined
+        resyncing = false
       })
   }
 
