@@ -243,6 +243,37 @@ export const startGateway = async (config: GatewayConfig, deps: GatewayDeps): Pr
       this.set(syncAdmission.queued)
     },
   })
+  // Presence (ADR 0174): what this gateway answers for, and how often it had to recover.
+  const presenceGauge = (
+    name: string,
+    help: string,
+    read: (s: ReturnType<typeof presence.stats>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: r,
+      collect() {
+        this.set(read(presence.stats()))
+      },
+    })
+  presenceGauge('presence_users_online', 'Users with a socket on this gateway', (s) => s.online)
+  presenceGauge(
+    'presence_last_seen_kept',
+    'Users who left this gateway whose lastSeen it keeps',
+    (s) => s.lastSeenKept,
+  )
+  presenceGauge('presence_gateways', 'Gateways this one counts as live (itself included)', (s) => s.gateways)
+  presenceGauge(
+    'presence_resyncs',
+    'Times this gateway asked again about every watched user after missing a change (since start)',
+    (s) => s.resyncs,
+  )
+  presenceGauge(
+    'presence_gateways_gone',
+    'Gateways judged gone after missing their roster rewrites (since start)',
+    (s) => s.gatewaysGone,
+  )
   const route = createFrameRouter(
     {
       names: n,

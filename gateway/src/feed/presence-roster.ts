@@ -12,6 +12,8 @@ export interface RosterEntry {
   storedAt?: number
   refreshMs: number
   seq: number
+  /** The gateway deleted its entry: it stopped cleanly (its users' departures were published). */
+  left?: boolean
 }
 
 interface Seen {
@@ -35,7 +37,8 @@ export const createRosterJudge = (self?: string) => {
   return {
     /**
      * One full read of the roster at `now`: gateway → (stream sequence, entry). Returns the
-     * gateways that are gone since the last judgement, with when each was last known alive.
+     * gateways that are gone since the last judgement, with when each was last known alive, and
+     * whether it left cleanly (deleted its entry) or went silent.
      */
     read(entries: Map<string, RosterEntry>, now: number) {
       // A gateway first seen here is as old as its entry, measured against the newest entry: both
@@ -44,14 +47,19 @@ export const createRosterJudge = (self?: string) => {
       let newest = Number.NEGATIVE_INFINITY
       for (const e of entries.values())
         if (e.storedAt !== undefined && e.storedAt > newest) newest = e.storedAt
+      const gone: { gateway: string; lastAlive: number; clean: boolean }[] = []
       for (const [g, e] of entries) {
         const s = seen.get(g)
+        if (e.left) {
+          if (s && g !== self) gone.push({ gateway: g, lastAlive: now, clean: true })
+          seen.delete(g)
+          continue
+        }
         const age = e.storedAt !== undefined && Number.isFinite(newest) ? Math.max(0, newest - e.storedAt) : 0
         const entry = { rev: e.rev, refreshMs: e.refreshMs }
         if (!s) seen.set(g, { ...entry, alive: now - age })
         else if (s.rev !== e.rev) Object.assign(s, entry, { alive: now })
       }
-      const gone: { gateway: string; lastAlive: number }[] = []
       for (const [g, s] of seen) {
         if (g === self) continue
         if (
@@ -59,7 +67,7 @@ export const createRosterJudge = (self?: string) => {
           (!entries.has(g) && now - s.alive > s.refreshMs)
         ) {
           seen.delete(g)
-          gone.push({ gateway: g, lastAlive: s.alive })
+          gone.push({ gateway: g, lastAlive: s.alive, clean: false })
         }
       }
       return gone
@@ -86,7 +94,7 @@ export const readRoster = async (ranges: RangeReader, n: Names) => {
     const d = m.header('KV-Operation') ? undefined : gatewayRosterEntryDecoder.decode(m.data)
     if (d?.ok)
       out.set(g, { rev: m.seq, storedAt: m.storedAt, refreshMs: d.value.refreshMs, seq: d.value.seq })
-    else out.delete(g)
+    else out.set(g, { rev: m.seq, storedAt: m.storedAt, refreshMs: 1, seq: 0, left: true })
   }
   return out
 }

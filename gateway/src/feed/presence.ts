@@ -62,6 +62,8 @@ export const createPresence = async (
   /** Per other gateway, the last change number applied from it. */
   const applied = new Map<string, number>()
   let closed = false
+  let resyncs = 0
+  let gatewaysGone = 0
 
   const frame = (userId: string) => {
     const v = view.presence(userId)
@@ -105,6 +107,7 @@ export const createPresence = async (
   const resync = () => {
     if (resyncing) return
     resyncing = true
+    resyncs++
     ask([...view.tracked()])
       .catch((err: unknown) => log.warn({ err }, 'presence resync failed'))
       .finally(() => {
@@ -150,9 +153,16 @@ export const createPresence = async (
     const entries = await readRoster(ranges, n)
     const now = Date.now()
     // A gateway first seen here starts at its entry: what it changed before was never watched here.
-    for (const [g, e] of entries) if (g !== gatewayId && !applied.has(g)) applied.set(g, e.seq)
-    for (const { gateway, lastAlive } of judge.read(entries, now)) {
+    for (const [g, e] of entries) if (g !== gatewayId && !e.left && !applied.has(g)) applied.set(g, e.seq)
+    for (const { gateway, lastAlive, clean } of judge.read(entries, now)) {
       applied.delete(gateway)
+      if (!clean) {
+        gatewaysGone++
+        log.warn(
+          { gateway, lastAlive },
+          'a gateway stopped rewriting its presence roster entry: its users are offline',
+        )
+      }
       tell(view.gatewayGone(gateway, lastAlive))
     }
     // A change an entry numbered one interval ago that never came was lost (a reconnect, a slow
@@ -160,7 +170,9 @@ export const createPresence = async (
     let missed = false
     for (const [g, s] of expected) if (judge.isLive(g) && (applied.get(g) ?? 0) < s) missed = true
     if (missed) resync()
-    expected = new Map([...entries].filter(([g]) => g !== gatewayId).map(([g, e]) => [g, e.seq]))
+    expected = new Map(
+      [...entries].filter(([g, e]) => g !== gatewayId && !e.left).map(([g, e]) => [g, e.seq]),
+    )
   }
 
   const timer = setInterval(() => {
@@ -235,8 +247,14 @@ export const createPresence = async (
       for (const u of ids) conn.sendRaw(frame(u))
     },
     unsubscribe,
-    /** Users with a socket here, and users whose `lastSeen` this gateway keeps. */
-    size: () => ({ online: online.size, lastSeen: leftAt.size }),
+    /** For metrics: what this gateway holds and how often it had to recover. */
+    stats: () => ({
+      online: online.size,
+      lastSeenKept: leftAt.size,
+      gateways: new Set([...judge.live(), gatewayId]).size,
+      resyncs,
+      gatewaysGone,
+    }),
     /** A graceful stop: this gateway's users leave it, and its entry goes before its TTL. */
     async close() {
       clearInterval(timer)

@@ -138,6 +138,7 @@ t.test("a crashed gateway's users go offline for watchers when its roster rewrit
     `lastSeen is when the gateway was last known alive (${off.lastSeen! - crashedAt} ms from the crash)`,
   )
   t.ok(toldAt - off.lastSeen! >= (MISSED_REWRITES - 1) * REFRESH_MS, 'not the time the watcher noticed')
+  t.match(g1.p.stats(), { gatewaysGone: 1, gateways: 1 }, 'counted for operators')
   const reader = createPresenceReader(tn.nc, tn.names, g1.ranges, log)
   t.same([...(await reader.devicesOnline([C])).get(C)!], [], 'the push worker sees no device either')
   await g2.p.close()
@@ -193,6 +194,7 @@ t.test(
     await w.until((f) => f.userId === E && f.online)
     await w.until((f) => f.userId === D && f.online)
     t.equal(dropped, 1, 'the change for D was dropped, and D was learned by asking again')
+    t.equal(watching.p.stats().resyncs, 1, 'counted for operators')
   },
 )
 

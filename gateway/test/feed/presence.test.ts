@@ -101,13 +101,27 @@ t.test('a gateway is gone when its roster entry stops being rewritten or disappe
   t.same(j.read(new Map([['g1', entry(3)]]), 100), [], 'rewritten: alive; this gateway is never judged')
   t.same(j.read(new Map([['g1', entry(3)]]), 100 + MISSED_REWRITES * 100), [], 'three intervals: not yet')
   t.same(j.read(new Map([['g1', entry(3)]]), 101 + MISSED_REWRITES * 100), [
-    { gateway: 'g1', lastAlive: 100 },
+    { gateway: 'g1', lastAlive: 100, clean: false },
   ])
   t.equal(j.isLive('g1'), false)
   j.heard('g2', 500, 100)
   t.ok(j.isLive('g2'), 'heard from before its entry is read')
   t.same(j.read(new Map(), 550), [], 'its entry may not be written yet')
-  t.same(j.read(new Map(), 601), [{ gateway: 'g2', lastAlive: 500 }], 'no entry for an interval: gone')
+  t.same(
+    j.read(new Map(), 601),
+    [{ gateway: 'g2', lastAlive: 500, clean: false }],
+    'no entry for an interval: gone',
+  )
+})
+
+t.test('a gateway that deleted its entry left cleanly', async (t) => {
+  const j = createRosterJudge()
+  j.read(new Map([['g1', entry(1)]]), 0)
+  t.same(j.read(new Map([['g1', { ...entry(2), left: true }]]), 10), [
+    { gateway: 'g1', lastAlive: 10, clean: true },
+  ])
+  t.same(j.live(), [])
+  t.same(j.read(new Map([['g2', { ...entry(3), left: true }]]), 20), [], 'one never seen alive is not news')
 })
 
 t.test('a reader started after a crash judges an entry by its age against the newest one', async (t) => {
@@ -119,6 +133,6 @@ t.test('a reader started after a crash judges an entry by its age against the ne
     ]),
     5_000,
   )
-  t.same(gone, [{ gateway: 'crashed', lastAlive: 5_000 - 50_000 }])
+  t.same(gone, [{ gateway: 'crashed', lastAlive: 5_000 - 50_000, clean: false }])
   t.same(j.live(), ['alive'])
 })

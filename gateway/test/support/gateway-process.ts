@@ -45,7 +45,11 @@ export const startGatewayProcess = async (
     stderr += d
   })
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in 30 s: ${stderr}`)), 30_000)
+    // Killed before the rejection: a child left starting would outlive the test file.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error(`gateway did not start in 30 s: ${stderr}`))
+    }, 30_000)
     proc.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`gateway exited with ${code}: ${stderr}`))

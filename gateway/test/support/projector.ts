@@ -55,7 +55,12 @@ export const startProjectorProcess = async (
   process.once('exit', orphan)
   proc.once('exit', () => process.off('exit', orphan))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the projector did not start in 30 s')), 30_000)
+    // Killed before the rejection: a child left starting would outlive the test file (seen: a
+    // projector and a gateway still running 20 minutes after their test timed out, under load).
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error('the projector did not start in 30 s'))
+    }, 30_000)
     proc.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`the projector exited with ${code}`))

@@ -30,7 +30,11 @@ export const startPushWorkerProcess = async (
   proc.once('exit', () => process.off('exit', orphan))
   const lines: string[] = []
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the push worker did not start in 30 s')), 30_000)
+    // Killed before the rejection: a child left starting would outlive the test file.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error('the push worker did not start in 30 s'))
+    }, 30_000)
     proc.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`the push worker exited with ${code}: ${lines.slice(-3).join('\n')}`))
