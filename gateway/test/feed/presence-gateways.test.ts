@@ -1,7 +1,7 @@
 import { createTestNamespace } from '@chatapp/infra'
 import { connectNats, createConversationLog, createLogger, jetstreamManager } from '@chatapp/kit'
 import type { NatsConnection } from '@nats-io/nats-core'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createPresence, type Watcher } from '../../src/feed/presence.js'
 import { createPresenceReader } from '../../src/feed/presence-query.js'
 import { MISSED_REWRITES } from '../../src/feed/presence-roster.js'
@@ -18,6 +18,25 @@ const gateway = async (nc?: NatsConnection) => {
   const { ranges } = await createConversationLog(conn, tn.names)
   const p = await createPresence(conn, tn.names, log, REFRESH_MS, ranges)
   return { nc: conn, p, ranges }
+}
+
+type Gateway = Awaited<ReturnType<typeof gateway>>
+
+/** Gateways stopped cleanly when the test ends. */
+const stopped = (t: Test, gs: Gateway[]) =>
+  t.teardown(async () => {
+    for (const g of gs) await g.p.close()
+    for (const g of gs) await g.nc.close()
+  })
+const oneGateway = async (t: Test) => {
+  const g = await gateway()
+  stopped(t, [g])
+  return g
+}
+const twoGateways = async (t: Test): Promise<[Gateway, Gateway]> => {
+  const gs: [Gateway, Gateway] = [await gateway(), await gateway()]
+  stopped(t, gs)
+  return gs
 }
 
 /** A socket that records the presence frames it is sent. */
@@ -51,14 +70,7 @@ const watcher = () => {
 const user = (i: number) => `u_pres${String(i).padStart(6, '0')}`
 
 t.test('nothing per user is stored on NATS: the bucket holds one entry per gateway', async (t) => {
-  const g1 = await gateway()
-  const g2 = await gateway()
-  t.teardown(async () => {
-    await g1.p.close()
-    await g2.p.close()
-    await g1.nc.close()
-    await g2.nc.close()
-  })
+  const [g1, g2] = await twoGateways(t)
   for (let i = 0; i < 200; i++) (i % 2 ? g1 : g2).p.devices(user(i), [`dev${i}`])
   const reader = createPresenceReader(tn.nc, tn.names, g1.ranges, log)
   const online = await reader.devicesOnline([user(0), user(1), user(199), user(999)])
@@ -76,14 +88,7 @@ t.test('nothing per user is stored on NATS: the bucket holds one entry per gatew
 })
 
 t.test('a watcher sees users come, move between gateways and leave, with lastSeen', async (t) => {
-  const g1 = await gateway()
-  const g2 = await gateway()
-  t.teardown(async () => {
-    await g1.p.close()
-    await g2.p.close()
-    await g1.nc.close()
-    await g2.nc.close()
-  })
+  const [g1, g2] = await twoGateways(t)
   const A = user(1000)
   const B = user(1001)
   g2.p.devices(A, ['phone'])
@@ -199,11 +204,7 @@ t.test(
 )
 
 t.test('hostile input on the presence subjects is refused, and the gateway goes on answering', async (t) => {
-  const g1 = await gateway()
-  t.teardown(async () => {
-    await g1.p.close()
-    await g1.nc.close()
-  })
+  const g1 = await oneGateway(t)
   const F = user(4000)
   g1.p.devices(F, ['phone'])
   for (const junk of [
