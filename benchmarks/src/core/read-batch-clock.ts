@@ -21,7 +21,7 @@ export class ReadBatchClock {
 
   constructor(
     private readonly defer: (f: () => void) => void = (f) => setImmediate(f),
-    private readonly maxPerBatch = 64,
+    private readonly maxPerBatch = 256,
   ) {}
 
   /** The stamp of a frame handed over at `now`: the start of its read batch. */
