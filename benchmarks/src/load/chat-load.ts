@@ -1,5 +1,6 @@
 import { ChatClient, type EventFrame, isChatClientError } from '@chatapp/client'
 import { encodeHistogram, newHistogram, recordUs } from '../core/latency.js'
+import { ReadBatchClock } from '../core/read-batch-clock.js'
 import {
   addCounts,
   type CheckCounts,
@@ -70,6 +71,8 @@ export class ChatLoad {
   /** Group messages still on their way to some member: `<conv>|<sender>|<n>` → members left. */
   private readonly inFlightFanout = new Map<string, number>()
   private hist = this.freshHistograms()
+  /** When frames reached this worker's sockets, apart from the handling of the others (see the class). */
+  private readonly readBatch = new ReadBatchClock()
   private counts = { sent: 0, stored: 0, delivered: 0, expected: 0, errors: 0, pending: 0 }
   private sendErrors: Record<string, number> = {}
   private unexpectedCloses = 0
@@ -82,7 +85,13 @@ export class ChatLoad {
   constructor(private readonly s: ChatSetup) {}
 
   private freshHistograms() {
-    return { sent: newHistogram(), delivered: newHistogram(), last: newHistogram(), resync: newHistogram() }
+    return {
+      sent: newHistogram(),
+      delivered: newHistogram(),
+      last: newHistogram(),
+      lastRead: newHistogram(),
+      resync: newHistogram(),
+    }
   }
 
   progress(): Progress {
@@ -153,8 +162,21 @@ export class ChatLoad {
     const deadline = Date.now() + 60_000
     while (!this.convs.every((c) => (this.joined.get(c.id)?.size ?? 0) >= c.members.length)) {
       if (Date.now() > deadline) {
-        const missing = this.convs.filter((c) => (this.joined.get(c.id)?.size ?? 0) < c.members.length).length
-        throw new Error(`${missing} conversations not live for every member after 60 s`)
+        const short = this.convs.filter((c) => (this.joined.get(c.id)?.size ?? 0) < c.members.length)
+        const worst = short.reduce(
+          (a, c) => Math.min(a, this.joined.get(c.id)?.size ?? 0),
+          Number.MAX_SAFE_INTEGER,
+        )
+        const live = [...this.clients.values()].filter((c) => c.live).length
+        const without = short
+          .flatMap((c) => c.members.filter((m) => !this.joined.get(c.id)?.has(m)))
+          .slice(0, 10)
+        throw new Error(
+          `${short.length} conversations not live for every member after 60 s (fewest members with it: ${worst}; ` +
+            `without it: members ${without.join(', ')}; ` +
+            `${live} of ${this.clients.size} clients live, ${this.unexpectedCloses} unexpected closes, ` +
+            `client errors ${JSON.stringify(this.clientErrors)})`,
+        )
       }
       await sleep(20)
     }
@@ -188,6 +210,8 @@ export class ChatLoad {
     const stamp = readStamp(e.data.text)
     if (!stamp || stamp.sender === c.index) return
     const at = nowUs()
+    // Taken for every stamped message a member receives: a batch starts at the first one handled in it.
+    const readAt = this.readBatch.stamp(at)
     this.counts.delivered++
     const checker = this.checkers.get(c.index) ?? new SequenceChecker()
     this.checkers.set(c.index, checker)
@@ -200,6 +224,7 @@ export class ChatLoad {
       if (left <= 0) {
         this.inFlightFanout.delete(key)
         recordUs(this.hist.last, at - stamp.sentAtUs)
+        recordUs(this.hist.lastRead, readAt - stamp.sentAtUs)
       } else this.inFlightFanout.set(key, left)
     }
   }
@@ -311,6 +336,7 @@ export class ChatLoad {
       sendToSent: encodeHistogram(this.hist.sent),
       sendToDelivered: encodeHistogram(this.hist.delivered),
       toLastMember: encodeHistogram(this.hist.last),
+      toLastMemberRead: encodeHistogram(this.hist.lastRead),
       resync: encodeHistogram(this.hist.resync),
       check: stepCheck,
       redelivered: stepRedelivered,

@@ -138,6 +138,11 @@ export interface StepResult {
   sendToSent: string
   sendToDelivered: string
   toLastMember: string
+  /**
+   * The same, stamped at the start of the worker's read batch that received the last member's copy
+   * (core/read-batch-clock.ts): without the worker's own handling of the other members' copies.
+   */
+  toLastMemberRead: string
   resync: string
   check: CheckCounts
   redelivered: number

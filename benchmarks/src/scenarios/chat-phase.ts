@@ -177,6 +177,7 @@ export const runChatStep = async (
   const resync = summarize(mergeHistograms(results.map((r) => r.resync)))
   const sendToDelivered = summarize(mergeHistograms(results.map((r) => r.sendToDelivered)))
   const lastMember = summarize(mergeHistograms(results.map((r) => r.toLastMember)))
+  const lastMemberRead = summarize(mergeHistograms(results.map((r) => r.toLastMemberRead)))
   return {
     name,
     offeredRate: step.rate,
@@ -196,6 +197,9 @@ export const runChatStep = async (
     cost,
     extra: {
       'expected deliveries': expected,
+      // One worker thread holds every member of a group: this leaves out its handling of the other
+      // copies read in the same batch, so a gap between the two figures is the load generator's (ADR 0175).
+      ...(lastMemberRead.count > 0 ? { 'send→last member, at its read batch': lastMemberRead } : {}),
       ...cpu,
       'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),
       ...(closes > 0 ? { 'connections closed by the server': closes } : {}),

@@ -62,7 +62,9 @@ export const deliver = async (
   // Delete for me concerns its author's devices alone (ADR 0212).
   else if (event.type === 'message.hidden') audience = new Set([event.actor])
   if (event.type === 'message.sent') room.rememberSender(x.seq, event.actor)
-  const shared = x.lane === 'm' ? eventFrame(room.id, x.seq, prev, 'm', json) : ''
+  // Encoded to UTF-8 once for the room: handed over as a string, each socket's send would convert
+  // it again (1,023 conversions of the same frame in a group of 1,024).
+  const shared = x.lane === 'm' ? Buffer.from(eventFrame(room.id, x.seq, prev, 'm', json)) : undefined
   const removed = removes(event)
   for (const [sub, entry] of room.entries) {
     if (audience !== 'all' && !audience.has(sub.userId)) continue
@@ -93,7 +95,9 @@ export const deliver = async (
     } else {
       // Taken only when framed: a copy already sent by a catch-up must not swallow the answer.
       const rid = echoRid(sub, room.id, event)
-      sub.sendRaw(rid === undefined ? shared : eventFrame(room.id, x.seq, prev, 'm', json, rid))
+      sub.sendRaw(
+        rid === undefined && shared !== undefined ? shared : eventFrame(room.id, x.seq, prev, 'm', json, rid),
+      )
     }
     if (removed === sub.userId) d.detach(sub, room)
   }

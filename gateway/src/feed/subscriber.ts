@@ -11,8 +11,11 @@ export interface Subscriber {
   /** Conversations this connection receives live events of (kept by the feed). */
   readonly rooms: Set<string>
   readonly closed: boolean
-  /** Sends a frame already encoded; false when the socket is gone. */
-  sendRaw(text: string): boolean
+  /**
+   * Sends a text frame already encoded: a string, or its UTF-8 bytes when one frame goes to a whole
+   * room (encoded once, not once per socket). false when the socket is gone.
+   */
+  sendRaw(frame: string | Uint8Array): boolean
   /** Closes the socket: the connection read too slowly. */
   closeSlow(reason: string): void
   /**

@@ -108,8 +108,8 @@ export class Connection implements Subscriber {
     return this.socket.send(JSON.stringify(frame))
   }
 
-  sendRaw(text: string): boolean {
-    return this.socket.send(text)
+  sendRaw(frame: string | Uint8Array): boolean {
+    return this.socket.send(frame)
   }
 
   error(

@@ -4,8 +4,11 @@
  * `close` is idempotent.
  */
 export interface Socket {
-  /** Queues a text frame. false: the socket is closed or its buffer overflowed (it is then closed with 4430). */
-  send(text: string): boolean
+  /**
+   * Queues a text frame: a string, or UTF-8 bytes (a frame shared by many sockets is encoded once).
+   * false: the socket is closed or its buffer overflowed (it is then closed with 4430).
+   */
+  send(text: string | Uint8Array): boolean
   close(code: number, reason: string): void
   readonly closed: boolean
 }

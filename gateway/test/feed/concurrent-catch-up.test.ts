@@ -21,7 +21,7 @@ const subscriber = (userId: string) => {
     rooms: new Set(),
     closed: false,
     sendRaw: (text) => {
-      frames.push(JSON.parse(text))
+      frames.push(JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString()))
       return true
     },
     closeSlow: () => {},
