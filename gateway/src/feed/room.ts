@@ -48,6 +48,8 @@ export class Room {
   delivering = 0
   chain: Promise<void> = Promise.resolve()
   ready: Promise<void> = Promise.resolve()
+  /** Set when `ready` has resolved: the room's first refresh (after its interest was registered) is done. */
+  isReady = false
   unsubscribe: () => void = () => {}
   constructor(readonly id: string) {}
 

@@ -137,11 +137,13 @@ export const createRooms = (d: RoomsDeps) => {
     store.setLive(id, true)
     // Interest must be registered at the server before the catch-up reads the log's end, or an
     // event stored in between would be in neither.
+    // Fresh: a fold in flight may have read the log's end before the flush (catch-up.ts relies on it).
     room.ready = (async () => {
       await d.nc.flush()
-      const s = await store.refresh(id)
+      const { state: s } = await store.refreshReads(id, { fresh: true })
       room.last.m = s.lastM
       room.last.r = s.lastR
+      room.isReady = true
     })()
     return room
   }

@@ -1,0 +1,122 @@
+import { createTestNamespace } from '@chatapp/infra'
+import { type ConversationLog, createConversationLog, createLogger } from '@chatapp/kit'
+import t from 'tap'
+import { createCommandRunner } from '../../src/conversation/command-runner.js'
+import { directConversationId } from '../../src/conversation/conversation-ids.js'
+import { createStateStore } from '../../src/conversation/state-store.js'
+import { createFeed } from '../../src/feed/feed.js'
+import { UserConversations } from '../../src/feed/user-index.js'
+import { Connection } from '../../src/session/connection.js'
+import { runSync } from '../../src/session/sync.js'
+import { TokenBucket } from '../../src/session/token-bucket.js'
+import type { Socket } from '../../src/transport/socket.js'
+import { RUNNER_LIMITS } from '../support/gateway.js'
+
+const A = 'u_aaaaaaaa'
+const B = 'u_bbbbbbbb'
+
+/** The log as a gateway reads it, counting what it asks the log for: events read and last-sequence gets. */
+const counting = (log: ConversationLog) => {
+  const n = { events: 0, lastSeq: 0 }
+  const wrapped: ConversationLog = {
+    ...log,
+    lastSeq: (id, lane) => {
+      n.lastSeq++
+      return log.lastSeq(id, lane)
+    },
+    async *read(id, after, upTo, lane) {
+      for await (const e of log.read(id, after, upTo, lane)) {
+        n.events++
+        yield e
+      }
+    },
+  }
+  return { log: wrapped, n }
+}
+
+/** A connection of `userId` whose socket records the frames it is sent. */
+const connection = (userId: string) => {
+  const frames: { type: string; seq?: number; conversationId?: string; cursors?: Record<string, number> }[] =
+    []
+  const socket: Socket = {
+    closed: false,
+    send: (text) => {
+      frames.push(JSON.parse(text))
+      return true
+    },
+    close: () => {},
+  }
+  const conn = new Connection(socket, 1, new TokenBucket(1000, 1000, Date.now()))
+  conn.principal = { userId, deviceId: 'phone', sessionId: 's_sync_reads', expiresAt: Date.now() + 60_000 }
+  return { conn, frames }
+}
+
+t.test(
+  'a reconnecting device is caught up from what the sync just folded: each missed event is read from the log once, and the room it opens reads the log end once',
+  async (t) => {
+    const tn = await createTestNamespace()
+    t.teardown(tn.cleanup)
+    // Another gateway writes: this one learns of the new messages only from the log.
+    const writerLog = await createConversationLog(tn.nc, tn.names)
+    const runner = createCommandRunner(writerLog, await createStateStore(tn.nc, tn.names, writerLog), {
+      limits: RUNNER_LIMITS,
+    })
+    const d = directConversationId(A, B)
+    const send = (i: number) =>
+      runner.run(d, {
+        type: 'send',
+        actor: A,
+        deviceId: 'dev',
+        clientMsgId: `cm_sync_reads_${i}`,
+        kind: 'text',
+        text: `m${i}`,
+      })
+    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
+    for (let i = 0; i < 3; i++) await send(i)
+
+    const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
+    const store = await createStateStore(tn.nc, tn.names, log)
+    const feed = createFeed({ nc: tn.nc, names: tn.names, log, store, logger: createLogger('t', 'silent') })
+    t.teardown(() => feed.close())
+    // B's conversations as the user index would give them (the projector is not running here).
+    const deps = {
+      feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
+      store,
+      defaultTail: 50,
+    }
+
+    // First connection: B syncs from the start, then drops (its room closes).
+    const first = connection(B)
+    await feed.addConnection(first.conn)
+    await runSync(deps, first.conn, { type: 'sync', cursors: { [d]: 0 } })
+    const cursor = first.frames.find((f) => f.type === 'synced')!.cursors![d]!
+    feed.removeConnection(first.conn)
+    t.equal(feed.stats().rooms, 0, 'the room closed with its last device')
+
+    // Five messages while B is away.
+    for (let i = 3; i < 8; i++) await send(i)
+    const head = await writerLog.lastSeq(d, 'm')
+
+    const again = connection(B)
+    await feed.addConnection(again.conn)
+    n.events = 0
+    n.lastSeq = 0
+    await runSync(deps, again.conn, { type: 'sync', cursors: { [d]: cursor } })
+    const events = again.frames.filter((f) => f.type === 'event').map((f) => f.seq!)
+    t.equal(events.length, 5, 'the five missed messages')
+    t.same(
+      events,
+      [...events].sort((x, y) => x - y),
+      'in order',
+    )
+    t.ok(events.every((s) => s > cursor))
+    t.equal(again.frames.find((f) => f.type === 'synced')?.cursors?.[d], head, 'synced at the head')
+    t.equal(n.events, 5, 'each missed event read from the log once (the fold), not again by the catch-up')
+    t.equal(
+      n.lastSeq,
+      4,
+      "the log's end read by the sync's refresh and the new room's, not again by the catch-up",
+    )
+    feed.removeConnection(again.conn)
+  },
+)
