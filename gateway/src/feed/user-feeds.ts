@@ -24,8 +24,12 @@ interface UserEntry {
   idle?: NodeJS.Timeout | undefined
 }
 
-/** How long a user's conversations are kept after their last connection here closed. */
-export const IDLE_USER_MS = 60_000
+/**
+ * How long a user's conversations are kept after their last connection here closed: the devices
+ * of an outage of a minute or so are back within it (the client library's backoff ceiling is
+ * 30 s, full jitter). An entry costs its user's conversation ids: far below a connection's.
+ */
+export const IDLE_USER_MS = 120_000
 
 export interface UserFeedsDeps {
   nc: NatsConnection
