@@ -194,11 +194,15 @@ export const createStateStore = async (
     return { m, r }
   }
 
-  /** The entry, and what its load read when this call waited for one. */
-  const entryRead = async (id: string): Promise<{ e: Entry; reads?: LaneReads }> => {
+  /**
+   * The entry, and what its load read when this call waited for one; `own`: this call started that
+   * load, so the load read the log's end after the call began (a refresh needs no second look).
+   */
+  const entryRead = async (id: string): Promise<{ e: Entry; reads?: LaneReads; own?: boolean }> => {
     const c = cache.get(id)
     if (c) return { e: c }
     let p = loading.get(id)
+    const own = !p
     if (!p) {
       p = load(id).finally(() => loading.delete(id))
       loading.set(id, p)
@@ -206,7 +210,7 @@ export const createStateStore = async (
     const reads = await p
     // Evicted meanwhile (a huge burst of conversations): load again.
     const e = cache.get(id)
-    return e ? { e, reads } : entryRead(id)
+    return e ? { e, reads, own } : entryRead(id)
   }
   const entryOf = async (id: string): Promise<Entry> => (await entryRead(id)).e
 
@@ -222,13 +226,16 @@ export const createStateStore = async (
   const store: StateStore = {
     get: async (id) => (await entryOf(id)).state,
     async refresh(id, lane) {
-      const e = await entryOf(id)
+      const { e, own } = await entryRead(id)
+      // Loaded by this very call: both lanes were just read to their end.
+      if (own) return e.state
       if (lane !== 'r') await foldLane(id, e, 'm')
       if (lane !== 'm') await foldLane(id, e, 'r')
       return e.state
     },
     async refreshReads(id, o = {}) {
-      const { e, reads: loaded } = await entryRead(id)
+      const { e, reads: loaded, own } = await entryRead(id)
+      if (own && loaded) return { state: e.state, reads: loaded }
       const m = await foldLane(id, e, 'm', o.fresh)
       const r = await foldLane(id, e, 'r', o.fresh)
       return { state: e.state, reads: { m: joinReads(loaded?.m, m), r: joinReads(loaded?.r, r) } }

@@ -24,12 +24,17 @@ async function* laneAfter(
   r: LaneRead | undefined,
 ): AsyncGenerator<StoredEvent, void, undefined> {
   let pos = after
-  if (r && r.from <= after) {
+  if (r && r.to > after && r.from < upTo) {
+    // What lies before the fold's range (a device further behind than a snapshot) from the log.
+    if (r.from > pos) {
+      yield* log.read(id, pos, r.from, lane)
+      pos = r.from
+    }
     for (const e of r.events) {
       if (e.seq > upTo) return
-      if (e.seq > after) yield e
+      if (e.seq > pos) yield e
     }
-    pos = Math.max(after, r.to)
+    pos = Math.max(pos, r.to)
   }
   if (pos < upTo) yield* log.read(id, pos, upTo, lane)
 }

@@ -1,5 +1,6 @@
 import { createTestNamespace } from '@chatapp/infra'
 import { type ConversationLog, createConversationLog, createLogger } from '@chatapp/kit'
+import { Kvm } from '@nats-io/kv'
 import t from 'tap'
 import { createCommandRunner } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
@@ -118,5 +119,67 @@ t.test(
       "the log's end read by the sync's refresh and the new room's, not again by the catch-up",
     )
     feed.removeConnection(again.conn)
+  },
+)
+
+t.test(
+  'on a cold gateway (after a restart) a device further behind than the last snapshot reads each event it missed once: before the snapshot by the catch-up, after it by the load',
+  async (t) => {
+    const tn = await createTestNamespace()
+    t.teardown(tn.cleanup)
+    const writerLog = await createConversationLog(tn.nc, tn.names)
+    // A snapshot every 10 events, so the load of a cold gateway starts past the device's cursor.
+    const runner = createCommandRunner(
+      writerLog,
+      await createStateStore(tn.nc, tn.names, writerLog, { snapshotEvery: 10 }),
+      { limits: RUNNER_LIMITS },
+    )
+    const d = directConversationId(A, B)
+    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
+    const seqs: number[] = []
+    for (let i = 0; i < 25; i++) {
+      const r = await runner.run(d, {
+        type: 'send',
+        actor: A,
+        deviceId: 'dev',
+        clientMsgId: `cm_cold_${i}`,
+        kind: 'text',
+        text: `m${i}`,
+      })
+      if (r.ok) seqs.push(r.seq)
+    }
+    t.equal(seqs.length, 25)
+    const kv = await new Kvm(tn.nc).open(tn.names.convStateBucket)
+    const end = Date.now() + 5000
+    // Snapshots are written in the background: wait for the one after the 20th event.
+    for (;;) {
+      const snap = await kv.get(d)
+      if (snap && snap.revision >= 2) break
+      if (Date.now() > end) throw new Error('no snapshot in time')
+      await new Promise((r) => setImmediate(r))
+    }
+    const cursor = seqs[4]! // behind the snapshots: 20 messages missed
+
+    const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
+    const store = await createStateStore(tn.nc, tn.names, log)
+    const feed = createFeed({ nc: tn.nc, names: tn.names, log, store, logger: createLogger('t', 'silent') })
+    t.teardown(() => feed.close())
+    const deps = {
+      feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
+      store,
+      defaultTail: 50,
+    }
+    const device = connection(B)
+    await feed.addConnection(device.conn)
+    await runSync(deps, device.conn, { type: 'sync', cursors: { [d]: cursor } })
+    const events = device.frames.filter((f) => f.type === 'event').map((f) => f.seq!)
+    t.same(events, seqs.slice(5), 'the 20 missed messages, in order, once each')
+    t.equal(
+      n.events,
+      events.length,
+      'every event read from the log once: none by both the load and the catch-up',
+    )
+    t.equal(n.lastSeq, 4, "the log's end read by the load and the new room's refresh only")
+    feed.removeConnection(device.conn)
   },
 )
