@@ -39,6 +39,21 @@ async function* laneAfter(
   if (pos < upTo) yield* log.read(id, pos, upTo, lane)
 }
 
+/**
+ * Of two exact reads of a lane, the one to replay from: the one reaching further back (less left
+ * for the log), then further forward. The room's tail is copied (it changes while the replay awaits).
+ */
+const pick = (
+  tail: LaneRead | undefined,
+  read: LaneRead | undefined,
+  after: number,
+): LaneRead | undefined => {
+  const t = tail && { from: tail.from, to: tail.to, events: tail.events.filter((e) => e.seq > after) }
+  if (!t || !read) return t ?? read
+  if (t.from !== read.from) return t.from < read.from ? t : read
+  return t.to >= read.to ? t : read
+}
+
 /** Both lanes after `after`, merged by sequence, from what was read already where it covers the range. */
 export const readAfter = (
   log: ConversationLog,
@@ -105,6 +120,13 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
     // entry live: the state needs no second refresh (two fewer requests per room opened).
     const covered = !room.isReady
     await room.ready
+    // What the sync read joins the room's tail when they meet (the next device of this
+    // conversation then finds it there); then the replay takes the better of the two, per lane.
+    rooms.tails.prepend(room, reads)
+    const cover: LaneReads = {
+      m: pick(room.tail?.m, reads?.m, after),
+      r: pick(room.tail?.r, reads?.r, after),
+    }
     const state = covered ? await store.get(id) : await store.refresh(id)
     const upTo = lastSeq(state)
     const userId = sub.userId
@@ -112,7 +134,7 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
     // The previous `.m` event sent in this replay; before the first, the writer's expectation
     // (a lower bound of the true predecessor), or 0: a low `prev` is always safe for a client.
     let lastM = 0
-    for await (const e of readAfter(log, id, after, upTo, reads)) {
+    for await (const e of readAfter(log, id, after, upTo, cover)) {
       if (room.entries.get(sub) !== mine || sub.closed) break
       const ev = e.event
       if (e.lane === 'm') {

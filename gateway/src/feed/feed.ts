@@ -19,6 +19,8 @@ export interface FeedDeps {
   onDevices?: (userId: string, devices: string[]) => void
   /** See UserFeedsDeps.idleUserMs. */
   idleUserMs?: number
+  /** See RoomsDeps.tailEvents. */
+  tailEvents?: number
 }
 
 /**

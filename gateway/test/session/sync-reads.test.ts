@@ -118,7 +118,88 @@ t.test(
       4,
       "the log's end read by the sync's refresh and the new room's, not again by the catch-up",
     )
+
+    // The other member's device, away as long, reconnects while the room is open: the events come
+    // from the room's tail, none from the log.
+    const peer = connection(A)
+    await feed.addConnection(peer.conn)
+    n.events = 0
+    n.lastSeq = 0
+    await runSync(deps, peer.conn, { type: 'sync', cursors: { [d]: cursor } })
+    t.same(
+      peer.frames.filter((f) => f.type === 'event').map((f) => f.seq!),
+      events,
+      'the same five messages, in order',
+    )
+    t.equal(peer.frames.find((f) => f.type === 'synced')?.cursors?.[d], head)
+    t.equal(n.events, 0, "no event read from the log: the room's tail has them")
     feed.removeConnection(again.conn)
+    feed.removeConnection(peer.conn)
+    t.equal(feed.stats().rooms, 0)
+  },
+)
+
+t.test(
+  "a room's tail is bounded for the whole gateway and exact: a catch-up past what it keeps reads the rest from the log",
+  async (t) => {
+    const tn = await createTestNamespace()
+    t.teardown(tn.cleanup)
+    const writerLog = await createConversationLog(tn.nc, tn.names)
+    const runner = createCommandRunner(writerLog, await createStateStore(tn.nc, tn.names, writerLog), {
+      limits: RUNNER_LIMITS,
+    })
+    const d = directConversationId(A, B)
+    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
+    const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
+    const store = await createStateStore(tn.nc, tn.names, log)
+    // Three events at most in every room's tail.
+    const feed = createFeed({
+      nc: tn.nc,
+      names: tn.names,
+      log,
+      store,
+      logger: createLogger('t', 'silent'),
+      tailEvents: 3,
+    })
+    t.teardown(() => feed.close())
+    const deps = {
+      feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
+      store,
+      defaultTail: 50,
+    }
+    // B's device keeps the room open and receives every message live.
+    const live = connection(B)
+    await feed.addConnection(live.conn)
+    await runSync(deps, live.conn, { type: 'sync', cursors: { [d]: 0 } })
+    const cursor = live.frames.find((f) => f.type === 'synced')!.cursors![d]!
+    const seqs: number[] = []
+    for (let i = 0; i < 8; i++) {
+      const r = await runner.run(d, {
+        type: 'send',
+        actor: A,
+        deviceId: 'dev',
+        clientMsgId: `cm_tail_${i}`,
+        kind: 'text',
+        text: `t${i}`,
+      })
+      if (r.ok) seqs.push(r.seq)
+    }
+    const end = Date.now() + 5000
+    while (live.frames.filter((f) => f.type === 'event' && f.seq! > cursor).length < 8) {
+      if (Date.now() > end) throw new Error('live events did not arrive')
+      await new Promise((r) => setImmediate(r))
+    }
+    // B's other device was away for all eight: five from the log, the last three from the tail.
+    const other = connection(B)
+    await feed.addConnection(other.conn)
+    n.events = 0
+    await runSync(deps, other.conn, { type: 'sync', cursors: { [d]: cursor } })
+    t.same(
+      other.frames.filter((f) => f.type === 'event').map((f) => f.seq!),
+      seqs,
+      'all eight, in order, once',
+    )
+    t.equal(n.events, 5, 'what the tail no longer holds came from the log')
   },
 )
 
