@@ -1,5 +1,6 @@
 export * from './log/conversation-log.js'
 export * from './log/js-requests.js'
+export * from './log/merge-by-seq.js'
 export * from './log/range-reader.js'
 export * from './log/stored-event.js'
 export * from './log/transient.js'

@@ -31,6 +31,8 @@ export interface TokenService extends TokenVerifier {
   readonly ttlS: number
   /** `kid` of the signing key (RFC 7638 thumbprint), set in every token header. */
   readonly keyId: string
+  /** Tokens whose signature was checked (not answered from the cache of verified tokens). */
+  signatureChecks(): number
 }
 
 export interface TokenServiceOptions {
@@ -46,6 +48,8 @@ export interface TokenServiceOptions {
   now?: () => number
   /** Sessions logged out before their tokens expire (see session-revocations.ts). */
   isRevoked?: (sessionId: string) => boolean
+  /** Verified tokens remembered (their claims), so a reconnect skips the signature check. Default 50,000; 0: none. */
+  verifiedCacheSize?: number
 }
 
 export const DEFAULT_ISSUER = 'chatapp'
@@ -53,6 +57,7 @@ export const DEFAULT_AUDIENCE = 'chatapp'
 const DEFAULT_CLOCK_TOLERANCE_S = 5
 /** Far above any token we issue (~300 bytes); bounds the work an attacker can make us do. */
 const MAX_TOKEN_CHARS = 4096
+const DEFAULT_VERIFIED_CACHE = 50_000
 
 export const generatePrivateKeyPem = (): string =>
   generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
@@ -106,6 +111,15 @@ export const createTokenService = async (o: TokenServiceOptions): Promise<TokenS
   const audience = o.audience ?? DEFAULT_AUDIENCE
   const clockTolerance = o.clockToleranceS ?? DEFAULT_CLOCK_TOLERANCE_S
   const now = o.now ?? Date.now
+  /**
+   * Tokens verified before → their principal. A device reconnecting (a network change, a gateway
+   * restart, a reconnect storm) presents the token it connected with; the Ed25519 check was 11 %
+   * of the gateway's CPU in the reconnect storm (docs/benchmarks.md, ADR 0176). Keyed by the
+   * whole token string, so a hit is exactly what was verified.
+   */
+  const verified = new Map<string, Principal>()
+  const cacheSize = o.verifiedCacheSize ?? DEFAULT_VERIFIED_CACHE
+  let checks = 0
 
   return {
     ttlS: o.ttlS,
@@ -124,10 +138,24 @@ export const createTokenService = async (o: TokenServiceOptions): Promise<TokenS
         .sign(privateKey)
       return { accessToken, expiresAt: exp * 1000 }
     },
+    signatureChecks: () => checks,
     async verifyAccessToken(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_CHARS) {
         throw new ChatError('UNAUTHENTICATED')
       }
+      const known = verified.get(token)
+      if (known) {
+        // The same string was verified before, so its signature and claims are those checked
+        // then; what can change since is time and revocation, checked here as jose checks them.
+        if (known.expiresAt / 1000 <= Math.floor(now() / 1000) - clockTolerance) {
+          verified.delete(token)
+          throw new ChatError('TOKEN_EXPIRED')
+        }
+        if (o.isRevoked?.(known.sessionId))
+          throw new ChatError('UNAUTHENTICATED', 'The session was logged out.')
+        return { ...known }
+      }
+      checks++
       let payload: Awaited<ReturnType<typeof jwtVerify>>['payload']
       try {
         // The signature is checked before the claims, so only a genuine token can be "expired".
@@ -148,7 +176,18 @@ export const createTokenService = async (o: TokenServiceOptions): Promise<TokenS
         throw new ChatError('UNAUTHENTICATED', 'the token lacks a required claim')
       }
       if (o.isRevoked?.(jti)) throw new ChatError('UNAUTHENTICATED', 'The session was logged out.')
-      return { userId: sub, deviceId: did, sessionId: jti, expiresAt: exp * 1000 } satisfies Principal
+      const principal = {
+        userId: sub,
+        deviceId: did,
+        sessionId: jti,
+        expiresAt: exp * 1000,
+      } satisfies Principal
+      if (cacheSize > 0) {
+        // Oldest first out: a Map keeps insertion order.
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string)
+        verified.set(token, principal)
+      }
+      return { ...principal }
     },
   }
 }

@@ -11,7 +11,7 @@ import {
   type Verdict,
   type Watermarks,
 } from '@chatapp/domain'
-import type { ConversationLog } from '@chatapp/kit'
+import type { ConversationLog, StoredEvent } from '@chatapp/kit'
 import { type KV, Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/nats-core'
 
@@ -20,6 +20,33 @@ export interface LiveFold {
   verdict: Verdict
   /** Only when the receipt was folded here, from the live event: userId → watermarks before it. */
   before?: Map<string, Watermarks>
+}
+
+/**
+ * What one fold of a lane read from the log: every event of the lane with `from < seq <= to`, in
+ * log order (what a read of that range yields: undecodable records are skipped by both). A catch-up
+ * replays a range a fold has just read from these instead of reading it again (ADR 0176).
+ */
+export interface LaneRead {
+  from: number
+  to: number
+  events: StoredEvent[]
+}
+
+/** The reads of one refresh, per lane it folded. */
+export type LaneReads = Partial<Record<Lane, LaneRead>>
+
+/** Most events a LaneRead keeps (the latest): a long fold's reads are not held in memory whole. */
+export const LANE_READ_KEEP = 256
+
+/** The reads `a` then `b`, as one when they meet; else the later alone. */
+const joinReads = (a: LaneRead | undefined, b: LaneRead): LaneRead =>
+  a && b.from === a.to ? keepLatest({ from: a.from, to: b.to, events: [...a.events, ...b.events] }) : b
+
+const keepLatest = (r: LaneRead): LaneRead => {
+  const over = r.events.length - LANE_READ_KEEP
+  if (over <= 0) return r
+  return { from: r.events[over - 1]!.seq, to: r.to, events: r.events.slice(over) }
 }
 
 /**
@@ -34,6 +61,12 @@ export interface StateStore {
   get(id: string): Promise<ConversationState>
   /** Folds what the log has beyond the state, on one lane or both, and returns the state. */
   refresh(id: string, lane?: Lane): Promise<ConversationState>
+  /**
+   * `refresh` of both lanes that also returns what it read from the log (including a first load's
+   * fold). `fresh`: every read starts after this call (one already in flight, which may have read
+   * the log's end before the caller's live interest was registered, is waited for, not joined).
+   */
+  refreshReads(id: string, o?: { fresh?: boolean }): Promise<{ state: ConversationState; reads: LaneReads }>
   /** Folds a live event (directly when contiguous, else by reading the lane up to it). */
   foldLive(id: string, e: Stored, prev: number): Promise<LiveFold>
   /**
@@ -78,9 +111,9 @@ export const createStateStore = async (
   const liveWait = o.liveWaitMs ?? 250
   const kv: KV = await new Kvm(nc).open(n.convStateBucket)
   const cache = new Map<string, Entry>()
-  const loading = new Map<string, Promise<ConversationState>>()
+  const loading = new Map<string, Promise<LaneReads>>()
   /** In-flight lane folds, so concurrent callers share one read. */
-  const folding = new Map<string, Promise<void>>()
+  const folding = new Map<string, Promise<LaneRead>>()
   const live = new Set<string>()
   const waiters = new Map<string, { seq: number; done: () => void }[]>()
 
@@ -102,29 +135,43 @@ export const createStateStore = async (
     else waiters.delete(id)
   }
 
-  const foldLaneFromLog = async (id: string, e: Entry, lane: Lane) => {
+  const foldLaneFromLog = async (id: string, e: Entry, lane: Lane): Promise<LaneRead> => {
     const s = e.state
     const target = await log.lastSeq(id, lane)
-    for await (const x of log.read(id, lane === 'm' ? s.lastM : s.lastR, target, lane)) {
+    const from = lane === 'm' ? s.lastM : s.lastR
+    // Every event the read yields (a stale one too: a live fold got there first), so the range is whole.
+    const events: StoredEvent[] = []
+    for await (const x of log.read(id, from, target, lane)) {
+      events.push(x)
       if (evolve(s, x).kind !== 'stale') e.sinceSnapshot++
     }
     if (lane === 'm') wake(id, s)
     // Every path that folds (load, refresh, a verdict read, a live gap) may be the one that
     // crosses the cadence: a gateway whose events arrive only by reads must snapshot too.
     if (cache.get(id) === e) snapshot(id, e)
+    return keepLatest({ from, to: Math.max(from, target), events })
   }
 
-  /** Folds a lane from the log; concurrent callers share the read in flight, later ones start anew. */
-  const foldLane = (id: string, e: Entry, lane: Lane): Promise<void> => {
+  /**
+   * Folds a lane from the log; concurrent callers share the read in flight, later ones start anew.
+   * `fresh`: a read in flight is waited for and not joined (it may have read the lane's end before
+   * the call).
+   */
+  const foldLane = async (id: string, e: Entry, lane: Lane, fresh = false): Promise<LaneRead> => {
     const key = `${id}/${lane}`
     const running = folding.get(key)
+    if (running && fresh) {
+      // Its `finally` has removed it by the time this resumes: a fold found then started after the call.
+      await running.catch(() => {})
+      return foldLane(id, e, lane)
+    }
     if (running) return running
     const p = foldLaneFromLog(id, e, lane).finally(() => folding.delete(key))
     folding.set(key, p)
     return p
   }
 
-  const load = async (id: string): Promise<ConversationState> => {
+  const load = async (id: string): Promise<LaneReads> => {
     const snap = await kv.get(id).catch(() => null)
     let state: ConversationState | undefined
     if (snap && snap.operation === 'PUT' && snap.value.length > 0) {
@@ -136,29 +183,36 @@ export const createStateStore = async (
     }
     const entry: Entry = { state: state ?? emptyState(id), sinceSnapshot: 0 }
     // `.m` first: receipts of members who joined later need them to be members already.
-    await foldLaneFromLog(id, entry, 'm')
-    await foldLaneFromLog(id, entry, 'r')
+    const m = await foldLaneFromLog(id, entry, 'm')
+    const r = await foldLaneFromLog(id, entry, 'r')
     if (cache.size >= maxCached && !cache.has(id)) {
       const oldest = cache.keys().next().value
       if (oldest !== undefined) cache.delete(oldest)
     }
     cache.set(id, entry)
     snapshot(id, entry)
-    return entry.state
+    return { m, r }
   }
 
-  const entryOf = async (id: string): Promise<Entry> => {
+  /**
+   * The entry, and what its load read when this call waited for one; `own`: this call started that
+   * load, so the load read the log's end after the call began (a refresh needs no second look).
+   */
+  const entryRead = async (id: string): Promise<{ e: Entry; reads?: LaneReads; own?: boolean }> => {
     const c = cache.get(id)
-    if (c) return c
+    if (c) return { e: c }
     let p = loading.get(id)
+    const own = !p
     if (!p) {
       p = load(id).finally(() => loading.delete(id))
       loading.set(id, p)
     }
-    await p
+    const reads = await p
     // Evicted meanwhile (a huge burst of conversations): load again.
-    return cache.get(id) ?? entryOf(id)
+    const e = cache.get(id)
+    return e ? { e, reads, own } : entryRead(id)
   }
+  const entryOf = async (id: string): Promise<Entry> => (await entryRead(id)).e
 
   /** Folds the lane until it reaches `seq` (which is in the log). */
   const foldTo = async (id: string, e: Entry, lane: Lane, seq: number) => {
@@ -172,10 +226,19 @@ export const createStateStore = async (
   const store: StateStore = {
     get: async (id) => (await entryOf(id)).state,
     async refresh(id, lane) {
-      const e = await entryOf(id)
+      const { e, own } = await entryRead(id)
+      // Loaded by this very call: both lanes were just read to their end.
+      if (own) return e.state
       if (lane !== 'r') await foldLane(id, e, 'm')
       if (lane !== 'm') await foldLane(id, e, 'r')
       return e.state
+    },
+    async refreshReads(id, o = {}) {
+      const { e, reads: loaded, own } = await entryRead(id)
+      if (own && loaded) return { state: e.state, reads: loaded }
+      const m = await foldLane(id, e, 'm', o.fresh)
+      const r = await foldLane(id, e, 'r', o.fresh)
+      return { state: e.state, reads: { m: joinReads(loaded?.m, m), r: joinReads(loaded?.r, r) } }
     },
     async foldLive(id, x, prev) {
       const e = await entryOf(id)

@@ -1,6 +1,7 @@
+import type { Lane } from '@chatapp/contracts'
 import { acceptedAtOrBefore, admit, lastSeq } from '@chatapp/domain'
-import type { ConversationLog } from '@chatapp/kit'
-import type { StateStore } from '../conversation/state-store.js'
+import { type ConversationLog, mergeBySeq, type StoredEvent } from '@chatapp/kit'
+import type { LaneRead, LaneReads, StateStore } from '../conversation/state-store.js'
 import { echoRid } from './delivery.js'
 import { eventFrame } from './event-frame.js'
 import { laneREventVisibleInSync } from './receipt-audience.js'
@@ -10,6 +11,65 @@ import type { Rooms } from './rooms.js'
 import type { Subscriber } from './subscriber.js'
 
 /**
+ * The events of one lane with `after < seq <= upTo`, in order: those a fold has just read (`r`)
+ * from memory, the rest from the log. Exactly what a read of the log yields (`r` holds every event
+ * of its range), without asking for them again (ADR 0176).
+ */
+async function* laneAfter(
+  log: ConversationLog,
+  id: string,
+  lane: Lane,
+  after: number,
+  upTo: number,
+  r: LaneRead | undefined,
+): AsyncGenerator<StoredEvent, void, undefined> {
+  let pos = after
+  if (r && r.to > after && r.from < upTo) {
+    // What lies before the fold's range (a device further behind than a snapshot) from the log.
+    if (r.from > pos) {
+      yield* log.read(id, pos, r.from, lane)
+      pos = r.from
+    }
+    for (const e of r.events) {
+      if (e.seq > upTo) return
+      if (e.seq > pos) yield e
+    }
+    pos = Math.max(pos, r.to)
+  }
+  if (pos < upTo) yield* log.read(id, pos, upTo, lane)
+}
+
+/**
+ * Of two exact reads of a lane, the one to replay from: the one reaching further back (less left
+ * for the log), then further forward. The room's tail is copied (it changes while the replay awaits).
+ */
+const pick = (
+  tail: LaneRead | undefined,
+  read: LaneRead | undefined,
+  after: number,
+): LaneRead | undefined => {
+  const t = tail && { from: tail.from, to: tail.to, events: tail.events.filter((e) => e.seq > after) }
+  if (!t || !read) return t ?? read
+  if (t.from !== read.from) return t.from < read.from ? t : read
+  return t.to >= read.to ? t : read
+}
+
+/** Both lanes after `after`, merged by sequence, from what was read already where it covers the range. */
+export const readAfter = (
+  log: ConversationLog,
+  id: string,
+  after: number,
+  upTo: number,
+  reads: LaneReads | undefined,
+): AsyncIterable<StoredEvent> =>
+  reads?.m || reads?.r
+    ? mergeBySeq([
+        laneAfter(log, id, 'm', after, upTo, reads.m),
+        laneAfter(log, id, 'r', after, upTo, reads.r),
+      ])
+    : log.read(id, after, upTo)
+
+/**
  * The catch-up that makes `sync` gap-free (ADR 0021): a subscriber is attached to the room
  * first (its live events are held), then sent every accepted event after its cursor from the
  * log, then released (held events after what it reached are sent). Nothing missed, nothing twice.
@@ -17,9 +77,10 @@ import type { Subscriber } from './subscriber.js'
 export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateStore) => {
   /**
    * Sends `sub` every accepted event of the conversation after `after`, while live events for it
-   * are held. Returns the cursor reached. `release` then flushes what is held.
+   * are held. Returns the cursor reached. `release` then flushes what is held. `reads`: what a
+   * refresh of this conversation has just read from the log (sync's), replayed from memory.
    */
-  const attach = async (sub: Subscriber, id: string, after: number): Promise<number> => {
+  const attach = async (sub: Subscriber, id: string, after: number, reads?: LaneReads): Promise<number> => {
     // A socket that closed while its sync was in flight must not pin a room (nothing would detach it).
     if (sub.closed) return after
     const room = rooms.open(id)
@@ -39,22 +100,41 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
       sub.rooms.add(id)
     }
     const mine = entry
-    const running = replay(sub, room, mine, id, after)
+    const running = replay(sub, room, mine, id, after, reads)
     mine.running = running
     return running
   }
 
   /** The replay of one attach: every accepted event after `after`, with live events held meanwhile. */
-  const replay = async (sub: Subscriber, room: Room, mine: RoomEntry, id: string, after: number) => {
+  const replay = async (
+    sub: Subscriber,
+    room: Room,
+    mine: RoomEntry,
+    id: string,
+    after: number,
+    reads: LaneReads | undefined,
+  ) => {
+    // Attached before the room's first refresh ended (the attach that opened it, or one that came
+    // meanwhile): that refresh read the log's end after the room's interest was registered and
+    // before the room processed any live event, so every event is in the state or reaches this
+    // entry live: the state needs no second refresh (two fewer requests per room opened).
+    const covered = !room.isReady
     await room.ready
-    const state = await store.refresh(id)
+    // What the sync read joins the room's tail when they meet (the next device of this
+    // conversation then finds it there); then the replay takes the better of the two, per lane.
+    rooms.tails.prepend(room, reads)
+    const cover: LaneReads = {
+      m: pick(room.tail?.m, reads?.m, after),
+      r: pick(room.tail?.r, reads?.r, after),
+    }
+    const state = covered ? await store.get(id) : await store.refresh(id)
     const upTo = lastSeq(state)
     const userId = sub.userId
     const me = state.members.get(userId)
     // The previous `.m` event sent in this replay; before the first, the writer's expectation
     // (a lower bound of the true predecessor), or 0: a low `prev` is always safe for a client.
     let lastM = 0
-    for await (const e of log.read(id, after, upTo)) {
+    for await (const e of readAfter(log, id, after, upTo, cover)) {
       if (room.entries.get(sub) !== mine || sub.closed) break
       const ev = e.event
       if (e.lane === 'm') {

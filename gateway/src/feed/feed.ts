@@ -17,6 +17,10 @@ export interface FeedDeps {
   metrics?: FeedMetrics
   /** See UserFeedsDeps.onDevices. */
   onDevices?: (userId: string, devices: string[]) => void
+  /** See UserFeedsDeps.idleUserMs. */
+  idleUserMs?: number
+  /** See RoomsDeps.tailEvents. */
+  tailEvents?: number
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Lane } from '@chatapp/contracts'
+import type { LaneRead } from '../conversation/state-store.js'
 import type { Subscriber } from './subscriber.js'
 
 /** An event held for one subscriber while its catch-up runs; framed when released. */
@@ -48,6 +49,10 @@ export class Room {
   delivering = 0
   chain: Promise<void> = Promise.resolve()
   ready: Promise<void> = Promise.resolve()
+  /** Set when `ready` has resolved: the room's first refresh (after its interest was registered) is done. */
+  isReady = false
+  /** The latest events of each lane, exact (room-tail.ts); from when the room is ready until it closes. */
+  tail: Record<Lane, LaneRead> | undefined
   unsubscribe: () => void = () => {}
   constructor(readonly id: string) {}
 

@@ -6,6 +6,7 @@ import type { Counter, Gauge } from 'prom-client'
 import type { StateStore } from '../conversation/state-store.js'
 import { deliver } from './delivery.js'
 import { Room } from './room.js'
+import { RoomTails } from './room-tail.js'
 import type { Subscriber } from './subscriber.js'
 
 export interface FeedMetrics {
@@ -23,6 +24,8 @@ export interface RoomsDeps {
   metrics?: FeedMetrics
   /** Connected, synced devices of a user on this gateway (a `member.added` attaches them). */
   devicesOf(userId: string): Iterable<Subscriber>
+  /** Events kept in the rooms' tails, at most (room-tail.ts). */
+  tailEvents?: number
 }
 
 /**
@@ -34,10 +37,12 @@ export interface RoomsDeps {
 export const createRooms = (d: RoomsDeps) => {
   const rooms = new Map<string, Room>()
   const { names: n, log, store } = d
+  const tails = new RoomTails(d.tailEvents)
 
   const close = (room: Room) => {
     if (rooms.get(room.id) !== room) return
     rooms.delete(room.id)
+    tails.drop(room)
     room.unsubscribe()
     store.setLive(room.id, false)
     d.metrics?.rooms.set(rooms.size)
@@ -51,7 +56,15 @@ export const createRooms = (d: RoomsDeps) => {
 
   const deps = { devicesOf: d.devicesOf, detach, store }
 
-  const onLive = async (room: Room, subject: string, seq: number, prev: number, raw: string) => {
+  /** `chatPrev`: the writer's `Chat-Prev` header, kept in the room's tail as a log read would give it. */
+  const onLive = async (
+    room: Room,
+    subject: string,
+    seq: number,
+    prev: number,
+    raw: string,
+    chatPrev: number | undefined,
+  ) => {
     await room.ready
     const lane = parseConvSubject(subject)?.lane
     if (!lane || seq <= room.last[lane]) return
@@ -60,6 +73,7 @@ export const createRooms = (d: RoomsDeps) => {
       // The log's readers skip it too (it never enters a state): one bad record skips, no more.
       d.logger.warn({ subject, seq }, 'undecodable live event skipped')
       room.last[lane] = seq
+      tails.advance(room, lane, seq)
       return
     }
     const x: Stored = { seq, lane, event: decoded.value }
@@ -78,6 +92,7 @@ export const createRooms = (d: RoomsDeps) => {
         if (accepted)
           await deliver(deps, room, y, acceptedAtOrBefore(state, before), JSON.stringify(y.event), undefined)
         room.last[lane] = y.seq
+        tails.append(room, lane, y)
         before = y.seq
       }
     }
@@ -89,6 +104,7 @@ export const createRooms = (d: RoomsDeps) => {
         'rejected event not delivered',
       )
     room.last[lane] = seq
+    tails.append(room, lane, { ...x, ...(chatPrev !== undefined ? { prev: chatPrev } : {}) })
     room.delivering = 0
     d.metrics?.liveEvents.inc()
   }
@@ -110,8 +126,10 @@ export const createRooms = (d: RoomsDeps) => {
           Number(msg.headers?.get(HEADERS.lastSequence) || 0) || Number(msg.headers?.get(HEADERS.prev) || 0)
         if (!Number.isInteger(seq) || seq <= 0) return
         const raw = msg.string()
+        const cp = Number(msg.headers?.get(HEADERS.prev) || undefined)
+        const chatPrev = Number.isInteger(cp) ? cp : undefined
         room.chain = room.chain
-          .then(() => onLive(room, msg.subject, seq, prev, raw))
+          .then(() => onLive(room, msg.subject, seq, prev, raw, chatPrev))
           .catch((e: unknown) => d.logger.error({ err: e, conversationId: id }, 'live delivery failed'))
       },
     })
@@ -137,11 +155,14 @@ export const createRooms = (d: RoomsDeps) => {
     store.setLive(id, true)
     // Interest must be registered at the server before the catch-up reads the log's end, or an
     // event stored in between would be in neither.
+    // Fresh: a fold in flight may have read the log's end before the flush (catch-up.ts relies on it).
     room.ready = (async () => {
       await d.nc.flush()
-      const s = await store.refresh(id)
+      const { state: s, reads } = await store.refreshReads(id, { fresh: true })
       room.last.m = s.lastM
       room.last.r = s.lastR
+      tails.seed(room, reads, room.last)
+      room.isReady = true
     })()
     return room
   }
@@ -151,6 +172,7 @@ export const createRooms = (d: RoomsDeps) => {
     detach,
     get: (id: string) => rooms.get(id),
     deps,
+    tails,
     size: () => rooms.size,
     closeAll() {
       for (const r of [...rooms.values()]) close(r)

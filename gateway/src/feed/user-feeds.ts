@@ -20,7 +20,16 @@ interface UserEntry {
   /** The last load failed: the next caller loads again instead of inheriting the failure. */
   failed: boolean
   chain: Promise<void>
+  /** The user has no connection here: the entry is let go when this fires, unless one comes first. */
+  idle?: NodeJS.Timeout | undefined
 }
+
+/**
+ * How long a user's conversations are kept after their last connection here closed: the devices
+ * of an outage of a minute or so are back within it (the client library's backoff ceiling is
+ * 30 s, full jitter). An entry costs its user's conversation ids: far below a connection's.
+ */
+export const IDLE_USER_MS = 120_000
 
 export interface UserFeedsDeps {
   nc: NatsConnection
@@ -34,6 +43,12 @@ export interface UserFeedsDeps {
    * device, a device's last one gone; empty: the user's last one): presence.
    */
   onDevices?: (userId: string, devices: string[]) => void
+  /**
+   * How long a user's conversations (and their notices, folded as they come) are kept after the
+   * user's last connection here closed, so a reconnect within it does not read the index again.
+   * Default IDLE_USER_MS; 0: let go at once.
+   */
+  idleUserMs?: number
 }
 
 /**
@@ -52,6 +67,39 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
   }
   const devicesOn = (u: UserEntry) => [...new Set([...u.subs].map((x) => x.deviceId))].sort()
   let catchUp: CatchUp | undefined
+  const idleMs = d.idleUserMs ?? IDLE_USER_MS
+  let closed = false
+
+  /**
+   * A user without a connection: kept for `idleMs` (a device that reconnects — a network change, a
+   * gateway's clients after a blip, a reconnect storm — finds its conversations known), with its
+   * notices folded as for anyone online; then let go.
+   */
+  const idle = (u: UserEntry) => {
+    if (idleMs <= 0) {
+      users.delete(u.userId)
+      return
+    }
+    u.idle = setTimeout(() => {
+      if (users.get(u.userId) === u && u.subs.size === 0) users.delete(u.userId)
+    }, idleMs)
+    u.idle.unref()
+  }
+  const forgetIdle = () => {
+    for (const [id, u] of users)
+      if (u.subs.size === 0) {
+        clearTimeout(u.idle)
+        users.delete(id)
+      }
+  }
+  // While the NATS connection is down, notices are not delivered: an index kept from before may
+  // lack one, so the users without a connection are let go (those with one keep theirs, as before).
+  ;(async () => {
+    for await (const st of d.nc.status()) {
+      if (closed) break
+      if (st.type === 'disconnect' || st.type === 'reconnect') forgetIdle()
+    }
+  })().catch(() => {})
 
   /**
    * Every user's membership notices through one subscription (ADR 0173), registered at the server
@@ -145,6 +193,8 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
         users.set(userId, entry)
         u = entry
       }
+      clearTimeout(u.idle)
+      u.idle = undefined
       const known = hasDevice(u, s.deviceId)
       u.subs.add(s)
       if (!known) d.onDevices?.(userId, devicesOn(u))
@@ -154,15 +204,18 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
       const u = users.get(s.userId)
       if (!u) return
       if (!u.subs.delete(s)) return
-      if (u.subs.size === 0) users.delete(s.userId)
+      if (u.subs.size === 0) idle(u)
       if (!hasDevice(u, s.deviceId)) d.onDevices?.(s.userId, devicesOn(u))
     },
     conversationsOf(userId: string): Promise<UserConversations> {
       const u = users.get(userId)
       return u ? convsOf(u) : Promise.resolve(new UserConversations())
     },
+    /** Users with a connection here, and those kept idle (metrics, tests). */
     size: () => users.size,
     closeAll() {
+      closed = true
+      for (const u of users.values()) clearTimeout(u.idle)
       invitations.unsubscribe()
       notices.unsubscribe()
       users.clear()

@@ -1,6 +1,6 @@
 import type { ClientFrameOf, InboxEntry } from '@chatapp/contracts'
 import { type ConversationState, inboxEntry, lastSeq } from '@chatapp/domain'
-import type { StateStore } from '../conversation/state-store.js'
+import type { LaneReads, StateStore } from '../conversation/state-store.js'
 import type { Feed } from '../feed/feed.js'
 import type { Connection } from './connection.js'
 
@@ -32,28 +32,30 @@ export const runSync = async (d: SyncDeps, conn: Connection, f: ClientFrameOf<'s
   conn.synced = true
   const convs = await d.feed.conversationsOf(userId)
   const inbox: InboxEntry[] = []
-  const plan: [string, number][] = []
+  const plan: [string, number, LaneReads?][] = []
   const ids = [...convs]
   // Bounded parallelism: a user in hundreds of conversations must not wait for each in turn.
   for (let i = 0; i < ids.length; i += SYNC_PARALLEL) {
     const batch = ids.slice(i, i + SYNC_PARALLEL)
     const entries = await Promise.all(
       batch.map(async ([id]) => {
-        const state = await d.store.refresh(id)
+        // What this refresh reads from the log is what a device that was away missed: its
+        // catch-up replays it from memory instead of reading it again (ADR 0176).
+        const { state, reads } = await d.store.refreshReads(id)
         // Unread counts are exact (domain's rule): a read point older than the state's window
         // is resolved from the log.
         const readN = state.members.has(userId) ? await d.store.readN(id, userId) : 0
-        return { state, entry: inboxEntry(state, userId, readN) }
+        return { state, reads, entry: inboxEntry(state, userId, readN) }
       }),
     )
-    entries.forEach(({ state, entry }, k) => {
+    entries.forEach(({ state, reads, entry }, k) => {
       const [id, joinedAt] = batch[k]!
       if (!entry) return
       inbox.push(entry)
       const cursor = f.cursors?.[id]
       const after = cursor ?? tailStart(state, f.tail ?? d.defaultTail)
       // Never replay what happened before the user joined.
-      plan.push([id, Math.max(after, joinedAt - 1)])
+      plan.push([id, Math.max(after, joinedAt - 1), reads])
     })
   }
   // Conversations the user was removed from (or left) while this device was away: it is sent
@@ -66,14 +68,14 @@ export const runSync = async (d: SyncDeps, conn: Connection, f: ClientFrameOf<'s
   conn.send({ type: 'inbox', ...(f.rid !== undefined ? { rid: f.rid } : {}), conversations: inbox })
   const cursors: Record<string, number> = {}
   const replayed: string[] = []
-  for (const [id, after] of plan) {
+  for (const [id, after, reads] of plan) {
     // A later sync on a live connection replays only the conversations it names a cursor for.
     const head = f.cursors?.[id] === undefined ? d.feed.headOf(conn, id) : undefined
     if (head !== undefined) {
       cursors[id] = head
       continue
     }
-    cursors[id] = await d.feed.attach(conn, id, after)
+    cursors[id] = await d.feed.attach(conn, id, after, reads)
     replayed.push(id)
   }
   conn.send({ type: 'synced', ...(f.rid !== undefined ? { rid: f.rid } : {}), cursors })

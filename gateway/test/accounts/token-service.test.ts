@@ -120,3 +120,59 @@ t.test('refuses a key that is not Ed25519, and a bad TTL', async (t) => {
   await t.rejects(createTokenService({ privateKeyPem: generatePrivateKeyPem(), ttlS: 0 }), /positive integer/)
   await t.rejects(createTokenService({ ttlS: 60 }), /privateKeyPem or keyFile/)
 })
+
+t.test(
+  'a token presented again is answered without a second signature check, and still expires and is revoked on time',
+  async (t) => {
+    let clock = 1_700_000_000_000
+    let revoked = false
+    const svc = await createTokenService({
+      privateKeyPem: generatePrivateKeyPem(),
+      ttlS: 60,
+      clockToleranceS: 5,
+      now: () => clock,
+      isRevoked: () => revoked,
+    })
+    const { accessToken, expiresAt } = await svc.issue('u_abcdefgh', 'd1', 's_1234567')
+    const first = await svc.verifyAccessToken(accessToken)
+    const again = await svc.verifyAccessToken(accessToken)
+    t.same(again, first, 'the same principal')
+    t.equal(svc.signatureChecks(), 1, 'one signature check for two verifications (a reconnect)')
+    again.userId = 'u_mutated'
+    t.equal((await svc.verifyAccessToken(accessToken)).userId, 'u_abcdefgh', 'callers get a copy')
+
+    // A different string (one character changed in the signature) is never a hit.
+    const sig = accessToken.slice(accessToken.lastIndexOf('.') + 1)
+    const flipped = `${accessToken.slice(0, accessToken.lastIndexOf('.') + 1)}${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`
+    t.equal(await codeOf(svc.verifyAccessToken(flipped)), 'UNAUTHENTICATED')
+
+    revoked = true
+    t.equal(
+      await codeOf(svc.verifyAccessToken(accessToken)),
+      'UNAUTHENTICATED',
+      'revoked after it was cached',
+    )
+    revoked = false
+    clock = expiresAt + 4_000
+    t.equal((await svc.verifyAccessToken(accessToken)).userId, 'u_abcdefgh', 'inside the tolerance')
+    clock = expiresAt + 6_000
+    t.equal(await codeOf(svc.verifyAccessToken(accessToken)), 'TOKEN_EXPIRED', 'expired after it was cached')
+  },
+)
+
+t.test('the cache of verified tokens is bounded: the oldest is checked again', async (t) => {
+  const svc = await createTokenService({
+    privateKeyPem: generatePrivateKeyPem(),
+    ttlS: 900,
+    verifiedCacheSize: 2,
+  })
+  const tokens = await Promise.all(
+    ['s_0000001', 's_0000002', 's_0000003'].map((s) => svc.issue('u_abcdefgh', 'd', s)),
+  )
+  for (const x of tokens) await svc.verifyAccessToken(x.accessToken)
+  t.equal(svc.signatureChecks(), 3)
+  await svc.verifyAccessToken(tokens[2]!.accessToken)
+  t.equal(svc.signatureChecks(), 3, 'the newest is remembered')
+  await svc.verifyAccessToken(tokens[0]!.accessToken)
+  t.equal(svc.signatureChecks(), 4, 'the oldest was let go')
+})
