@@ -74,6 +74,11 @@ c.done()
 const log = createLogger('gateway', common.logLevel)
 const site = await loadStaticSite(webRoot)
 if (site) log.info({ webRoot, files: site.files.size }, 'serving the web app at /')
+if (site?.compressedAtStart.length)
+  log.warn(
+    { webRoot, files: site.compressedAtStart },
+    'the web build has no precompressed copies of these files: compressed at start at a lower quality (run `make build`)',
+  )
 else log.warn({ webRoot }, 'no web app built: / answers 404 (run `make build`)')
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'gateway', log)

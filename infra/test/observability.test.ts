@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
-import { type Child, spawnChild, stopChild } from '../src/child.js'
+import { type Child, exited, spawnChild, stopChild } from '../src/child.js'
 import { freePort, waitFor } from '../src/probe.js'
-import { OPS_PORT_VAR, readyz, SERVICE_ENTRY, SERVICE_KINDS } from '../src/service-kinds.js'
+import { OPS_PORT_VAR, SERVICE_ENTRY, SERVICE_KINDS } from '../src/service-kinds.js'
 import { repoRoot } from '../src/stack.js'
 import { createTestNamespace } from '../src/test-support.js'
 import { exportedNames, metricNames } from './support/promql.js'
@@ -23,6 +23,15 @@ const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana-dashboard.json'), '
 const rules = (
   parse(readFileSync(join(DIR, 'alerts.yml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] }
 ).groups.flatMap((g) => g.rules)
+/** `200 {…}` when ready; what /readyz said otherwise (which check is down), or why it did not answer. */
+const readyzAnswer = async (port: number): Promise<string> => {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })
+    return `${r.status} ${await r.text()}`
+  } catch (e) {
+    return String((e as Error).cause ?? e)
+  }
+}
 /** Series Prometheus makes itself rather than scraping them. */
 const PROMETHEUS_OWN = new Set(['up'])
 
@@ -92,20 +101,46 @@ t.test('every metric the dashboard and the alerts name is exported by a real pro
     ;(env as Record<string, string>)[OPS_PORT_VAR[kind]] = String(ports[kind])
   }
   ports.audit = await freePort()
-  const start = (name: string, args: string[]) =>
+  // Each service's last lines: a start-up that failed says why (the wait once saw only a timeout).
+  const output = new Map<string, string[]>()
+  const start = (name: string, args: string[]) => {
+    const lines: string[] = []
+    output.set(name, lines)
     children.push(
       spawnChild({
         name,
         command: process.execPath,
         args,
         env: { ...env, AUDIT_OPS_PORT: String(ports.audit) },
+        onLine: (l) => lines.push(l) > 20 && lines.shift(),
       }),
     )
+  }
   for (const kind of SERVICE_KINDS) start(kind, [join(repoRoot, SERVICE_ENTRY[kind])])
   start('audit', [join(repoRoot, 'projector/dist/cli.js'), 'audit', '--interval', '5'])
   const exported = new Set(PROMETHEUS_OWN)
   for (const [name, port] of Object.entries(ports)) {
-    await waitFor(`${name} /readyz`, () => readyz(port), 60_000)
+    const child = children.find((c) => c.name === name)!.process
+    let answer = 'no answer'
+    // Ready, or exited: a service that died fails the wait at once with its output instead of
+    // leaving it to time out. Five services start at once here (about 12 CPU-seconds together),
+    // beside whatever else the 2 cores run.
+    await waitFor(
+      `${name} /readyz`,
+      async () => {
+        if (exited(child))
+          throw new Error(
+            `${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.get(name)!.join('\n')}`,
+          )
+        answer = await readyzAnswer(port)
+        return answer.startsWith('200 ')
+      },
+      60_000,
+    ).catch((e: Error) => {
+      throw e.message.startsWith('timed out')
+        ? new Error(`${e.message}; it last answered ${answer}; its output:\n${output.get(name)!.join('\n')}`)
+        : e
+    })
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     t.match(text, `service="${name}"`, `${name} labels its metrics with its service`)
     for (const m of exportedNames(text)) exported.add(m)

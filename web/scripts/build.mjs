@@ -2,9 +2,11 @@
 // gateway at / with a year of caching for assets/, revalidation for the page). Run by `make build`
 // after `tsc -b` (the client library is bundled from its compiled output).
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, relative } from 'node:path'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { dirname, extname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { brotliCompress, constants } from 'node:zlib'
 import * as esbuild from 'esbuild'
 
 const web = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -51,6 +53,20 @@ const html = (await readFile(join(web, 'src/index.html'), 'utf8'))
   .replace('%CSS%', pick('.css'))
   .replace('%ICON%', iconName)
 await writeFile(join(out, 'index.html'), html)
+
+// A brotli copy beside every text file, made once here so the gateway's start-up only reads it
+// (gateway/src/web/static-site.ts: compressing at start cost seconds of CPU before /readyz).
+// Quality 11 for what browsers fetch; 9 for source maps, fetched by devtools only, where 11
+// takes ~13 times as long (6 s for the app's map) for a copy 9 % smaller.
+const QUALITY = { '.html': 11, '.js': 11, '.css': 11, '.svg': 11, '.map': 9 }
+const compress = promisify(brotliCompress)
+for (const entry of await readdir(out, { recursive: true, withFileTypes: true })) {
+  const quality = QUALITY[extname(entry.name)]
+  if (!entry.isFile() || quality === undefined) continue
+  const path = join(entry.parentPath ?? entry.path, entry.name)
+  const br = await compress(await readFile(path), { params: { [constants.BROTLI_PARAM_QUALITY]: quality } })
+  await writeFile(`${path}.br`, br)
+}
 
 const size = (p) => result.metafile.outputs[relative(process.cwd(), join(out, p.slice(1)))]?.bytes ?? 0
 console.log(

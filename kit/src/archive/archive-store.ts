@@ -37,10 +37,32 @@ export class ArchiveFormatError extends Error {
   readonly code = 'ARCHIVE_CORRUPT'
 }
 
+/** Attempts at reading an object's body (the request itself is retried by the SDK). */
+export const BODY_READ_ATTEMPTS = 3
+
+/** A connection lost or stalled while the body was read: reading the object again can succeed. */
+const isTransientRead = (e: unknown): boolean => {
+  const { code, name } = (e ?? {}) as { code?: unknown; name?: unknown }
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || name === 'TimeoutError'
+}
+
 export const s3ArchiveStore = (s3: S3Client, bucket: string): ArchiveStore => {
+  // The SDK retries a request until its response headers arrive; nothing retries the body after
+  // that, so a connection that drops mid-body failed the read (and with it an archive pass, a
+  // replay or a test) with a bare `ECONNRESET: aborted`. s3rver does that on its own: it rewrites
+  // an object in place, so a read racing a checkpoint write is sent the old length and a shorter
+  // body, and its keep-alive timeout closes the connection 5 s later. A GET is idempotent: it is
+  // made again, a bounded number of times.
   const body = async (key: string): Promise<Uint8Array> => {
-    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-    return r.Body!.transformToByteArray()
+    for (let attempt = 1; ; attempt++) {
+      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      try {
+        return await r.Body!.transformToByteArray()
+      } catch (e) {
+        if (attempt >= BODY_READ_ATTEMPTS || !isTransientRead(e)) throw e
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+      }
+    }
   }
   return {
     bucket,
