@@ -7,6 +7,7 @@ import {
   connectNats,
   createArchiveReader,
   createLogger,
+  logIdlePoolErrors,
   natsConnectionMetrics,
   natsUp,
   onShutdown,
@@ -82,7 +83,7 @@ if (site?.compressedAtStart.length)
 else log.warn({ webRoot }, 'no web app built: / answers 404 (run `make build`)')
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'gateway', log)
-const views = new pg.Pool({ connectionString: common.databaseUrl, max: 10 })
+const views = logIdlePoolErrors(new pg.Pool({ connectionString: common.databaseUrl, max: 10 }), log, 'views')
 const db = await openGatewayDb(common.databaseUrl, n.dbSchemas.gateway, log)
 const s3 = new S3Client({
   endpoint: s3cfg.endpoint,

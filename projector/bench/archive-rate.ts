@@ -26,10 +26,10 @@ const tn = await createTestNamespace({ shards: 1 })
 const n = tn.names
 const js = jetstream(tn.nc)
 const jsm = await jetstreamManager(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 2)
+const pool = openPool(tn.stack.databaseUrl, 2, createLogger('test', 'silent'))
 const s3 = s3ClientOf(tn.stack.s3)
 const store = s3ArchiveStore(s3, n.archiveBucket)
-const db = openArchiveDb(tn.stack.databaseUrl, n.dbSchemas.archive)
+const db = openArchiveDb(tn.stack.databaseUrl, n.dbSchemas.archive, createLogger('test', 'silent'))
 await db.migrate()
 const cpu = () => {
   const u = process.cpuUsage()

@@ -18,6 +18,7 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { decodeEvent, encodeJson, HEADERS } from '@chatapp/contracts'
 import { createTestNamespace } from '@chatapp/infra'
+import { createLogger } from '@chatapp/kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { headers } from '@nats-io/nats-core'
 import { openPool } from '../src/db.js'
@@ -72,7 +73,7 @@ process.env.PGAPPNAME = REBUILD_APP
 const tn = await createTestNamespace({ shards: 4 })
 const n = tn.names
 const js = jetstream(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 8)
+const pool = openPool(tn.stack.databaseUrl, 8, createLogger('test', 'silent'))
 
 /** The projector as its own process, and a reader of its lag gauge. */
 const startChild = async (profileDir?: string) => {

@@ -12,7 +12,7 @@ import { append, waitFor } from '../test/support/log.js'
 const tn = await createTestNamespace({ shards: 2 })
 const n = tn.names
 const js = jetstream(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
+const pool = openPool(tn.stack.databaseUrl, 4, createLogger('test', 'silent'))
 const p = await startProjector({
   nc: tn.nc,
   pool,

@@ -274,7 +274,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       if ((userId === undefined) === (v.dead !== true))
         throw new UsageError('push-targets needs a user id, or --dead (not both)')
       const limit = positiveInt('limit', v.limit, 500)
-      const pool = openPool(common.databaseUrl, 1)
+      const pool = openPool(common.databaseUrl, 1, log)
       try {
         const rows = await pushTargetsReport(
           pool,
@@ -329,7 +329,7 @@ export const runCli = async (argv: string[], io: CliIo): Promise<number> => {
       },
     }
     const nc = await connectNats(common.natsUrl, 'chatapp-ops', log)
-    const pool = openPool(common.databaseUrl, 6)
+    const pool = openPool(common.databaseUrl, 6, log)
     try {
       const js = jetstream(nc)
       const jsm = await jetstreamManager(nc)

@@ -1,3 +1,4 @@
+import { type Logger, logIdlePoolErrors } from '@chatapp/kit'
 import pg from 'pg'
 
 /**
@@ -17,8 +18,12 @@ const types = {
  * derived from the log, with the offset in the same transaction, so a commit PostgreSQL loses in
  * a crash is replayed from the log, never lost; a commit no longer waits for its WAL flush.
  */
-export const openPool = (databaseUrl: string, max = 4): pg.Pool =>
-  new pg.Pool({ connectionString: databaseUrl, max, types, options: '-c synchronous_commit=off' })
+export const openPool = (databaseUrl: string, max: number, log: Pick<Logger, 'warn'>): pg.Pool =>
+  logIdlePoolErrors(
+    new pg.Pool({ connectionString: databaseUrl, max, types, options: '-c synchronous_commit=off' }),
+    log,
+    'projector',
+  )
 
 export type Queryable = Pick<pg.PoolClient, 'query'>
 

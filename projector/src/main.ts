@@ -34,7 +34,7 @@ const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'projector', log)
 // One connection per shard applying, plus one for readiness, two for the effect relays and one
 // for the archivers' offset reads.
-const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 4)
+const pool = openPool(common.databaseUrl, Math.min(n.shards, 16) + 4, log)
 
 const ops = await startOpsServer({
   service: 'projector',

@@ -1,4 +1,5 @@
 import { createTestNamespace } from '@chatapp/infra'
+import { createLogger } from '@chatapp/kit'
 import pg from 'pg'
 import t from 'tap'
 import { type Applied, type Attempt, applyBisecting } from '../src/bisect.js'
@@ -9,7 +10,7 @@ import { failureKind, refusalOf } from '../src/db-refusal.js'
 /** Bisection against the real PostgreSQL: what it refuses, and what it does not explain. */
 const tn = await createTestNamespace({ shards: 1 })
 t.teardown(tn.cleanup)
-const pool = openPool(tn.stack.databaseUrl, 2)
+const pool = openPool(tn.stack.databaseUrl, 2, createLogger('test', 'silent'))
 t.teardown(() => pool.end())
 const table = `"${tn.names.dbSchemas.views}".bisect_probe`
 await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (seq int8 PRIMARY KEY, body text NOT NULL)`)

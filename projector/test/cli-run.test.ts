@@ -17,7 +17,7 @@ t.teardown(tn.cleanup)
 const n = tn.names
 const schema = n.dbSchemas.views
 const js = jetstream(tn.nc)
-const pool = openPool(tn.stack.databaseUrl, 4)
+const pool = openPool(tn.stack.databaseUrl, 4, createLogger('test', 'silent'))
 t.teardown(() => pool.end())
 const projector = await startProjector({
   nc: tn.nc,

@@ -1,5 +1,5 @@
 import { ARCHIVE_HEADS_TABLE, fnv1a32, type Lane, parseConvSubject } from '@chatapp/contracts'
-import type { DecodedMessage } from '@chatapp/kit'
+import { type DecodedMessage, type Logger, logIdlePoolErrors } from '@chatapp/kit'
 import pg from 'pg'
 import { ident } from '../db.js'
 
@@ -10,8 +10,12 @@ import { ident } from '../db.js'
  * synchronous commit flushes the WAL up to itself, every earlier commit included. The trimmer
  * commits one after reading the projector's offset and before it purges (trimmer.ts).
  */
-export const openArchiveDb = (databaseUrl: string, schema: string) => {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: '-c synchronous_commit=on' })
+export const openArchiveDb = (databaseUrl: string, schema: string, log: Pick<Logger, 'warn'>) => {
+  const pool = logIdlePoolErrors(
+    new pg.Pool({ connectionString: databaseUrl, max: 2, options: '-c synchronous_commit=on' }),
+    log,
+    'archive',
+  )
   const table = `${ident(schema)}.${ident(ARCHIVE_HEADS_TABLE)}`
   return {
     pool,

@@ -44,7 +44,7 @@ export const DEFAULT_SEGMENT_LIMITS: SegmentLimits = {
  * a survivor takes over the shards of one that stopped.
  */
 export const startArchivers = async (o: ArchiversOptions): Promise<RunningArchivers> => {
-  const db = openArchiveDb(o.databaseUrl, o.names.dbSchemas.archive)
+  const db = openArchiveDb(o.databaseUrl, o.names.dbSchemas.archive, o.log)
   await db.migrate()
   const js = jetstream(o.nc)
   const jsm = await jetstreamManager(o.nc)

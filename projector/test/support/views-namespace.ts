@@ -22,7 +22,7 @@ export const viewsNamespace = async (
   const schema = n.dbSchemas.views
   const js = jetstream(tn.nc)
   const jsm = await jetstreamManager(tn.nc)
-  const pool = openPool(tn.stack.databaseUrl, 4)
+  const pool = openPool(tn.stack.databaseUrl, 4, createLogger('test', 'silent'))
   t.teardown(() => pool.end())
   const q = async (sql: string, p: unknown[] = []) =>
     (await pool.query(sql.replaceAll('V.', `"${schema}".`), p)).rows
