@@ -43,7 +43,11 @@ const log = createLogger('push-worker', common.logLevel)
 const n = names(common.ns, common.shards)
 const nc = await connectNats(common.natsUrl, 'push-worker', log)
 const jsm = await jetstreamManager(nc)
-const db = logIdlePoolErrors(new pg.Pool({ connectionString: common.databaseUrl, max: 10 }), log, 'push-worker')
+const db = logIdlePoolErrors(
+  new pg.Pool({ connectionString: common.databaseUrl, max: 10 }),
+  log,
+  'push-worker',
+)
 const vapid = await loadOrCreateVapidKeys(pushCfg.vapidKeyFile, pushCfg.vapidSubject)
 const { ranges } = await createConversationLog(nc, n)
 const presence = createPresenceReader(nc, n, ranges, log)

@@ -11,7 +11,13 @@ interface ErrorEmitter {
  * uncaught exception and the process exits. The pool has already discarded the connection and
  * the next query opens a new one, so a warning is all it deserves.
  */
-export const logIdlePoolErrors = <P extends ErrorEmitter>(pool: P, log: Pick<Logger, 'warn'>, name: string): P => {
-  pool.on('error', (err) => log.warn({ err, pool: name }, 'an idle PostgreSQL connection was lost; the pool opens another'))
+export const logIdlePoolErrors = <P extends ErrorEmitter>(
+  pool: P,
+  log: Pick<Logger, 'warn'>,
+  name: string,
+): P => {
+  pool.on('error', (err) =>
+    log.warn({ err, pool: name }, 'an idle PostgreSQL connection was lost; the pool opens another'),
+  )
   return pool
 }

@@ -171,9 +171,12 @@ export class ChatLoad {
         const without = short
           .flatMap((c) => c.members.filter((m) => !this.joined.get(c.id)?.has(m)))
           .slice(0, 10)
+        // Each such device's own counts tell a frame never sent (framesIn flat, no gap, no
+        // duplicate) from one its client dropped (a duplicate, a gap and its resync, an invalid frame).
+        const stats = without.map((m) => `${m} ${JSON.stringify(this.clients.get(m)?.client.stats)}`)
         throw new Error(
           `${short.length} conversations not live for every member after 60 s (fewest members with it: ${worst}; ` +
-            `without it: members ${without.join(', ')}; ` +
+            `without it: members ${without.join(', ')}; their clients' counts: ${stats.join('; ')}; ` +
             `${live} of ${this.clients.size} clients live, ${this.unexpectedCloses} unexpected closes, ` +
             `client errors ${JSON.stringify(this.clientErrors)})`,
         )

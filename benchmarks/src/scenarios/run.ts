@@ -135,8 +135,9 @@ export const runBenchmark = async (o: Options): Promise<number> => {
   const startedAt = new Date()
   const machine = machineInfo()
   const bar = new ProgressBar()
+  // Outside the try: a failed run prints what its services logged last (LOG_LEVEL warn).
+  let stack: BenchStack | undefined
   try {
-    let stack: BenchStack | undefined
     const services = servicesFor(o)
     // Raised for the gateway only, and never above our own hard limit (raising the hard limit
     // needs CAP_SYS_RESOURCE, which containers rarely grant).
@@ -256,6 +257,10 @@ export const runBenchmark = async (o: Options): Promise<number> => {
   } catch (e) {
     bar.stop()
     log(`run failed: ${e instanceof Error ? e.message : String(e)}`)
+    // A setup that timed out (a member never sent its group) leaves no trace in the report: the
+    // services' own warnings and errors are the evidence of what the server saw.
+    for (const [name, svc] of Object.entries(stack?.services ?? {}))
+      if (svc && svc.tail.length > 0) log(`${name}, last lines:\n${svc.tail.join('\n')}`)
     return 2
   } finally {
     await cleanup.run(log)

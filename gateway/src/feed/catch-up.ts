@@ -100,7 +100,13 @@ export const createCatchUp = (rooms: Rooms, log: ConversationLog, store: StateSt
       sub.rooms.add(id)
     }
     const mine = entry
-    const running = replay(sub, room, mine, id, after, reads)
+    const running = replay(sub, room, mine, id, after, reads).catch((e: unknown) => {
+      // A replay that failed (the log did not answer in time) must not leave the subscriber in
+      // the room with its live events held and never released: it would look attached (a
+      // membership notice skips it) and receive nothing. Detached, it can be attached again.
+      if (room.entries.get(sub) === mine) rooms.detach(sub, room)
+      throw e
+    })
     mine.running = running
     return running
   }

@@ -18,6 +18,8 @@ export interface Subscriber {
   sendRaw(frame: string | Uint8Array): boolean
   /** Closes the socket: the connection read too slowly. */
   closeSlow(reason: string): void
+  /** Closes the socket after a server failure it cannot recover here: the device reconnects and syncs. */
+  closeFailed(reason: string): void
   /**
    * The `rid` of this connection's own send of `clientMsgId`, if it waits for its event to answer
    * it (one frame per event per socket: the echo of a send is its answer). Taken once.

@@ -13,6 +13,11 @@ import type { CatchUp } from './catch-up.js'
 import type { Subscriber } from './subscriber.js'
 import { foldNotice, loadUserConversations, UserConversations } from './user-index.js'
 
+/** Catch-ups tried for a live device joining a conversation before its socket is closed. */
+const NOTICE_ATTEMPTS = 3
+/** Wait before the next such try, times the attempt (the log's own retries come first). */
+const NOTICE_RETRY_MS = 250
+
 interface UserEntry {
   userId: string
   subs: Set<Subscriber>
@@ -137,8 +142,37 @@ export const createUserFeeds = (d: UserFeedsDeps) => {
     if (!notice.value.joined || !catchUp) return
     for (const s of u.subs) {
       if (!s.synced || s.rooms.has(notice.value.conversationId)) continue
-      await catchUp.attach(s, notice.value.conversationId, notice.value.convSeq - 1)
-      catchUp.release(s, [notice.value.conversationId])
+      await joinLive(catchUp, s, notice.value.conversationId, notice.value.convSeq - 1)
+    }
+  }
+
+  /**
+   * Attaches a live device to a conversation it just joined, from its join. Nothing else will:
+   * its sync ran before, and the notice is not redelivered. So a catch-up that fails (the log
+   * did not answer within its deadline, as on a loaded machine) is tried again, a few times; if
+   * it still fails the socket is closed, and the device's reconnect syncs the conversation.
+   */
+  const joinLive = async (c: CatchUp, s: Subscriber, id: string, after: number) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await c.attach(s, id, after)
+        c.release(s, [id])
+        return
+      } catch (err) {
+        if (s.closed) return
+        if (attempt >= NOTICE_ATTEMPTS) {
+          d.logger.error({ err, userId: s.userId, conversationId: id }, 'new conversation not attached')
+          s.closeFailed('new conversation not attached')
+          return
+        }
+        d.logger.warn(
+          { err, userId: s.userId, conversationId: id, attempt },
+          'new conversation attach failed',
+        )
+        await new Promise((r) => setTimeout(r, NOTICE_RETRY_MS * attempt))
+        // A sync of the device attached it meanwhile.
+        if (s.closed || s.rooms.has(id)) return
+      }
     }
   }
 

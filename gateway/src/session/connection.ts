@@ -129,4 +129,8 @@ export class Connection implements Subscriber {
   closeSlow(reason: string): void {
     this.close('SLOW_CONSUMER', reason)
   }
+
+  closeFailed(reason: string): void {
+    this.close('INTERNAL', reason)
+  }
 }

@@ -25,6 +25,7 @@ const subscriber = (userId: string) => {
       return true
     },
     closeSlow: () => {},
+    closeFailed: () => {},
     takeEcho: () => undefined,
     ownReceipt: () => 0,
   }

@@ -30,6 +30,7 @@ const subscriber = (userId: string): Subscriber => ({
   closed: false,
   sendRaw: () => true,
   closeSlow: () => {},
+  closeFailed: () => {},
   takeEcho: () => undefined,
   ownReceipt: () => 0,
 })

@@ -27,6 +27,7 @@ const subscriber = (userId: string, deviceId: string) => {
       return true
     },
     closeSlow: () => {},
+    closeFailed: () => {},
     takeEcho: () => undefined,
     ownReceipt: () => 0,
   }
