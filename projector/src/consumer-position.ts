@@ -51,12 +51,27 @@ export const positionConsumer = async (
 ): Promise<Placement> => {
   const stream = n.convStream(shard)
   for (let tries = 1; ; tries++) {
-    const node = await createConsumer(jsm, n, shard, startSeq, shape)
+    let node: string | undefined
+    try {
+      node = await createConsumer(jsm, n, shard, startSeq, shape)
+    } catch (err) {
+      // Another process re-created the durable between our delete and our add (a second
+      // positioner, an operator, an older projector): our add then reads as an update of theirs
+      // and is refused (10012 "start sequence can not be updated", or "consumer already exists"
+      // 10013 / 10148 by version). Delete and add again, a bounded number of times. Seen in
+      // projector/test/consumer-moves.test.ts under load.
+      if (tries < PLACEMENT_TRIES && isConsumerExists(err)) continue
+      throw err
+    }
     const leader = (await jsm.streams.info(stream)).cluster?.leader
     // Not clustered (no leader named), or on the leader, or out of tries.
     if (!leader || !node || node === leader || tries >= PLACEMENT_TRIES) return { node, leader }
   }
 }
+
+const CONSUMER_EXISTS = new Set([10012, 10013, 10148])
+const isConsumerExists = (err: unknown): boolean =>
+  err instanceof JetStreamApiError && CONSUMER_EXISTS.has(err.code)
 
 /** Deletes the durable consumer (if any) and creates it at `startSeq`; returns the node holding it. */
 const createConsumer = async (
