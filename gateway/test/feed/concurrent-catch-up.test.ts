@@ -5,8 +5,8 @@ import { createCommandRunner } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { createFeed } from '../../src/feed/feed.js'
-import type { Subscriber } from '../../src/feed/subscriber.js'
 import { RUNNER_LIMITS } from '../support/gateway.js'
+import { parseFrame, testSubscriber } from '../support/test-subscriber.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
@@ -14,21 +14,12 @@ const B = 'u_bbbbbbbb'
 /** A connection as the feed sees it, recording the frames it is sent. */
 const subscriber = (userId: string) => {
   const frames: { type: string; seq?: number; conversationId?: string }[] = []
-  const sub: Subscriber = {
-    userId,
-    deviceId: 'dev',
-    synced: true,
-    rooms: new Set(),
-    closed: false,
+  const sub = testSubscriber(userId, {
     sendRaw: (text) => {
-      frames.push(JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString()))
+      frames.push(parseFrame(text))
       return true
     },
-    closeSlow: () => {},
-    closeFailed: () => {},
-    takeEcho: () => undefined,
-    ownReceipt: () => 0,
-  }
+  })
   return { sub, frames }
 }
 

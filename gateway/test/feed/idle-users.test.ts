@@ -4,8 +4,8 @@ import { type ConversationLog, createConversationLog, createLogger } from '@chat
 import { jetstream } from '@nats-io/jetstream'
 import t from 'tap'
 import type { StateStore } from '../../src/conversation/state-store.js'
-import type { Subscriber } from '../../src/feed/subscriber.js'
 import { createUserFeeds } from '../../src/feed/user-feeds.js'
+import { testSubscriber } from '../support/test-subscriber.js'
 
 const U = 'u_idleuser'
 
@@ -22,18 +22,7 @@ const counting = (log: ConversationLog) => {
   return { log: { ...log, ranges } as ConversationLog, n }
 }
 
-const subscriber = (userId: string): Subscriber => ({
-  userId,
-  deviceId: 'phone',
-  synced: false,
-  rooms: new Set(),
-  closed: false,
-  sendRaw: () => true,
-  closeSlow: () => {},
-  closeFailed: () => {},
-  takeEcho: () => undefined,
-  ownReceipt: () => 0,
-})
+const subscriber = (userId: string) => testSubscriber(userId, { deviceId: 'phone', synced: false })
 
 /** Until `ok()` holds, or fails the test after `ms`. */
 const until = async (ok: () => boolean | Promise<boolean>, ms = 5000) => {

@@ -6,9 +6,9 @@ import { createCommandRunner } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { createFeed } from '../../src/feed/feed.js'
-import type { Subscriber } from '../../src/feed/subscriber.js'
 import { RUNNER_LIMITS } from '../support/gateway.js'
 import { eventually } from '../support/projector.js'
+import { parseFrame, testSubscriber } from '../support/test-subscriber.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
@@ -58,14 +58,9 @@ const setup = async (t: Test, failing: number) => {
 
   const frames: { type: string; seq?: number; conversationId?: string }[] = []
   let closed: string | undefined
-  const sub: Subscriber = {
-    userId: B,
-    deviceId: 'dev',
-    synced: true,
-    rooms: new Set(),
-    closed: false,
+  const sub = testSubscriber(B, {
     sendRaw: (text) => {
-      frames.push(JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString()))
+      frames.push(parseFrame(text))
       return true
     },
     closeSlow: (reason) => {
@@ -74,9 +69,7 @@ const setup = async (t: Test, failing: number) => {
     closeFailed: (reason) => {
       closed = reason
     },
-    takeEcho: () => undefined,
-    ownReceipt: () => 0,
-  }
+  })
   await feed.addConnection(sub)
 
   // The projector's live notice that B joined (what the user stream RePublishes).

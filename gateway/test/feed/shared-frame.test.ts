@@ -5,8 +5,8 @@ import { createCommandRunner } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { createFeed } from '../../src/feed/feed.js'
-import type { Subscriber } from '../../src/feed/subscriber.js'
 import { RUNNER_LIMITS } from '../support/gateway.js'
+import { testSubscriber } from '../support/test-subscriber.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
@@ -15,22 +15,14 @@ const B = 'u_bbbbbbbb'
 const subscriber = (userId: string, deviceId: string) => {
   const raw: (string | Uint8Array)[] = []
   let arrived = () => {}
-  const sub: Subscriber = {
-    userId,
+  const sub = testSubscriber(userId, {
     deviceId,
-    synced: true,
-    rooms: new Set(),
-    closed: false,
     sendRaw: (frame) => {
       raw.push(frame)
       arrived()
       return true
     },
-    closeSlow: () => {},
-    closeFailed: () => {},
-    takeEcho: () => undefined,
-    ownReceipt: () => 0,
-  }
+  })
   /** Resolves once `n` frames have arrived (bounded: fails the test after `ms`). */
   const frames = (n: number, ms = 10_000) =>
     new Promise<(string | Uint8Array)[]>((resolve, reject) => {
