@@ -92,12 +92,16 @@ const s3 = new S3Client({
   credentials: { accessKeyId: s3cfg.accessKeyId, secretAccessKey: s3cfg.secretAccessKey },
 })
 
+// Ready only once the gateway listens and its routes (and their metrics) exist: the ops port opens
+// first, and a load balancer or test that trusted /readyz then found no WebSocket port yet.
+let serving = false
 const ops = await startOpsServer({
   service: 'gateway',
   host: common.opsHost,
   port: opsPort,
   log,
   checks: {
+    serving: () => serving,
     nats: natsUp(nc),
     postgres: () => db.ping(),
     s3: () => s3.send(new HeadBucketCommand({ Bucket: n.s3Bucket })).then(() => true),
@@ -202,6 +206,7 @@ const gateway = await startGateway(config, {
       },
     ),
 })
+serving = true
 log.info({ port: gateway.port, ns: common.ns }, 'gateway started')
 
 // Unattached uploads expire; every gateway runs the sweeper, one at a time sweeps (advisory lock).
