@@ -84,6 +84,9 @@ export const createPresence = async (
     return at === undefined ? undefined : { online: false, lastSeen: at }
   }
 
+  /** Gateways that answer queries: those judged live, and this one (before its entry is read, too). */
+  const liveGateways = () => judge.live().length + (judge.isLive(gatewayId) ? 0 : 1)
+
   const writeEntry = () =>
     kv
       .put(rosterKey(gatewayId), JSON.stringify({ seq, refreshMs }))
@@ -92,8 +95,7 @@ export const createPresence = async (
 
   /** Asks all live gateways about `userIds` and applies the answers; tells watchers of changes. */
   const ask = async (userIds: string[]) => {
-    const expected = judge.isLive(gatewayId) ? judge.live().length : judge.live().length + 1
-    const answers = await askGateways(nc, n, expected, userIds, log)
+    const answers = await askGateways(nc, n, liveGateways(), userIds, log)
     for (const a of answers) {
       if (a.gateway !== gatewayId) {
         judge.heard(a.gateway, Date.now(), refreshMs)
@@ -251,7 +253,7 @@ export const createPresence = async (
     stats: () => ({
       online: online.size,
       lastSeenKept: leftAt.size,
-      gateways: new Set([...judge.live(), gatewayId]).size,
+      gateways: liveGateways(),
       resyncs,
       gatewaysGone,
     }),

@@ -120,14 +120,13 @@ export const createRooms = (d: RoomsDeps) => {
       callback: (err, msg) => {
         if (err) return
         const seq = Number(msg.headers?.get(HEADERS.sequence))
-        // A subject a trim emptied has no previous message in the stream (Nats-Last-Sequence 0):
-        // then the writer's Chat-Prev names the archived one, exactly (ADR 0201).
-        const prev =
-          Number(msg.headers?.get(HEADERS.lastSequence) || 0) || Number(msg.headers?.get(HEADERS.prev) || 0)
         if (!Number.isInteger(seq) || seq <= 0) return
-        const raw = msg.string()
+        // The writer's Chat-Prev, read once: kept in the room's tail as a log read gives it, and
+        // the predecessor when a trim emptied the subject (Nats-Last-Sequence 0, ADR 0201).
         const cp = Number(msg.headers?.get(HEADERS.prev) || undefined)
         const chatPrev = Number.isInteger(cp) ? cp : undefined
+        const prev = Number(msg.headers?.get(HEADERS.lastSequence) || 0) || (chatPrev ?? 0)
+        const raw = msg.string()
         room.chain = room.chain
           .then(() => onLive(room, msg.subject, seq, prev, raw, chatPrev))
           .catch((e: unknown) => d.logger.error({ err: e, conversationId: id }, 'live delivery failed'))

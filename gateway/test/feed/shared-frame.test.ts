@@ -1,11 +1,8 @@
-import { createTestNamespace } from '@chatapp/infra'
-import { createConversationLog, createLogger } from '@chatapp/kit'
+import { createLogger } from '@chatapp/kit'
 import t from 'tap'
-import { createCommandRunner } from '../../src/conversation/command-runner.js'
-import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { createFeed } from '../../src/feed/feed.js'
-import { RUNNER_LIMITS } from '../support/gateway.js'
+import { directWriter } from '../support/direct-writer.js'
 import { testSubscriber } from '../support/test-subscriber.js'
 
 const A = 'u_aaaaaaaa'
@@ -40,13 +37,7 @@ const subscriber = (userId: string, deviceId: string) => {
 t.test(
   'a live message is encoded once for its room: every subscriber is handed the same UTF-8 bytes of the same frame',
   async (t) => {
-    const tn = await createTestNamespace()
-    t.teardown(tn.cleanup)
-    const log = await createConversationLog(tn.nc, tn.names)
-    const store = await createStateStore(tn.nc, tn.names, log)
-    const runner = createCommandRunner(log, store, { limits: RUNNER_LIMITS })
-    const d = directConversationId(A, B)
-    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
+    const { tn, log, runner, d } = await directWriter(t, A, B)
     const head = await log.lastSeq(d, 'm')
 
     const feed = createFeed({

@@ -1,9 +1,7 @@
-import { createTestNamespace } from '@chatapp/infra'
+import type { TestNamespace } from '@chatapp/infra'
 import { type ConversationLog, createConversationLog, createLogger } from '@chatapp/kit'
 import { Kvm } from '@nats-io/kv'
-import t from 'tap'
-import { createCommandRunner } from '../../src/conversation/command-runner.js'
-import { directConversationId } from '../../src/conversation/conversation-ids.js'
+import t, { type Test } from 'tap'
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { createFeed } from '../../src/feed/feed.js'
 import { UserConversations } from '../../src/feed/user-index.js'
@@ -11,7 +9,8 @@ import { Connection } from '../../src/session/connection.js'
 import { runSync } from '../../src/session/sync.js'
 import { TokenBucket } from '../../src/session/token-bucket.js'
 import type { Socket } from '../../src/transport/socket.js'
-import { RUNNER_LIMITS } from '../support/gateway.js'
+import { directWriter } from '../support/direct-writer.js'
+import { parseFrame } from '../support/test-subscriber.js'
 
 const A = 'u_aaaaaaaa'
 const B = 'u_bbbbbbbb'
@@ -43,7 +42,7 @@ const connection = (userId: string) => {
     closed: false,
     send: (text) => {
       // A room's fan-out hands every socket the same encoded bytes (delivery.ts).
-      frames.push(JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8')))
+      frames.push(parseFrame(text))
       return true
     },
     close: () => {},
@@ -53,17 +52,35 @@ const connection = (userId: string) => {
   return { conn, frames }
 }
 
+/**
+ * The gateway under test: its own log (reads counted), state store and feed on `tn`; B's user
+ * index as it would give `d` (the projector is not running here).
+ */
+const gatewayUnderTest = async (t: Test, tn: TestNamespace, d: string, tailEvents?: number) => {
+  const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
+  const store = await createStateStore(tn.nc, tn.names, log)
+  const feed = createFeed({
+    nc: tn.nc,
+    names: tn.names,
+    log,
+    store,
+    logger: createLogger('t', 'silent'),
+    ...(tailEvents !== undefined ? { tailEvents } : {}),
+  })
+  t.teardown(() => feed.close())
+  const deps = {
+    feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
+    store,
+    defaultTail: 50,
+  }
+  return { n, feed, deps }
+}
+
 t.test(
   'a reconnecting device is caught up from what the sync just folded: each missed event is read from the log once, and the room it opens reads the log end once',
   async (t) => {
-    const tn = await createTestNamespace()
-    t.teardown(tn.cleanup)
     // Another gateway writes: this one learns of the new messages only from the log.
-    const writerLog = await createConversationLog(tn.nc, tn.names)
-    const runner = createCommandRunner(writerLog, await createStateStore(tn.nc, tn.names, writerLog), {
-      limits: RUNNER_LIMITS,
-    })
-    const d = directConversationId(A, B)
+    const { tn, runner, d, log: writer } = await directWriter(t, A, B)
     const send = (i: number) =>
       runner.run(d, {
         type: 'send',
@@ -73,19 +90,10 @@ t.test(
         kind: 'text',
         text: `m${i}`,
       })
-    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
     for (let i = 0; i < 3; i++) await send(i)
 
-    const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
-    const store = await createStateStore(tn.nc, tn.names, log)
-    const feed = createFeed({ nc: tn.nc, names: tn.names, log, store, logger: createLogger('t', 'silent') })
-    t.teardown(() => feed.close())
     // B's conversations as the user index would give them (the projector is not running here).
-    const deps = {
-      feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
-      store,
-      defaultTail: 50,
-    }
+    const { n, feed, deps } = await gatewayUnderTest(t, tn, d)
 
     // First connection: B syncs from the start, then drops (its room closes).
     const first = connection(B)
@@ -97,7 +105,7 @@ t.test(
 
     // Five messages while B is away.
     for (let i = 3; i < 8; i++) await send(i)
-    const head = await writerLog.lastSeq(d, 'm')
+    const head = await writer.lastSeq(d, 'm')
 
     const again = connection(B)
     await feed.addConnection(again.conn)
@@ -143,31 +151,9 @@ t.test(
 t.test(
   "a room's tail is bounded for the whole gateway and exact: a catch-up past what it keeps reads the rest from the log",
   async (t) => {
-    const tn = await createTestNamespace()
-    t.teardown(tn.cleanup)
-    const writerLog = await createConversationLog(tn.nc, tn.names)
-    const runner = createCommandRunner(writerLog, await createStateStore(tn.nc, tn.names, writerLog), {
-      limits: RUNNER_LIMITS,
-    })
-    const d = directConversationId(A, B)
-    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
-    const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
-    const store = await createStateStore(tn.nc, tn.names, log)
+    const { tn, runner, d } = await directWriter(t, A, B)
     // Three events at most in every room's tail.
-    const feed = createFeed({
-      nc: tn.nc,
-      names: tn.names,
-      log,
-      store,
-      logger: createLogger('t', 'silent'),
-      tailEvents: 3,
-    })
-    t.teardown(() => feed.close())
-    const deps = {
-      feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
-      store,
-      defaultTail: 50,
-    }
+    const { n, feed, deps } = await gatewayUnderTest(t, tn, d, 3)
     // B's device keeps the room open and receives every message live.
     const live = connection(B)
     await feed.addConnection(live.conn)
@@ -207,17 +193,8 @@ t.test(
 t.test(
   'on a cold gateway (after a restart) a device further behind than the last snapshot reads each event it missed once: before the snapshot by the catch-up, after it by the load',
   async (t) => {
-    const tn = await createTestNamespace()
-    t.teardown(tn.cleanup)
-    const writerLog = await createConversationLog(tn.nc, tn.names)
     // A snapshot every 10 events, so the load of a cold gateway starts past the device's cursor.
-    const runner = createCommandRunner(
-      writerLog,
-      await createStateStore(tn.nc, tn.names, writerLog, { snapshotEvery: 10 }),
-      { limits: RUNNER_LIMITS },
-    )
-    const d = directConversationId(A, B)
-    await runner.run(d, { type: 'direct.open', actor: A, peerId: B, known: new Set([A, B]) })
+    const { tn, runner, d } = await directWriter(t, A, B, { snapshotEvery: 10 })
     const seqs: number[] = []
     for (let i = 0; i < 25; i++) {
       const r = await runner.run(d, {
@@ -242,15 +219,7 @@ t.test(
     }
     const cursor = seqs[4]! // behind the snapshots: 20 messages missed
 
-    const { log, n } = counting(await createConversationLog(tn.nc, tn.names))
-    const store = await createStateStore(tn.nc, tn.names, log)
-    const feed = createFeed({ nc: tn.nc, names: tn.names, log, store, logger: createLogger('t', 'silent') })
-    t.teardown(() => feed.close())
-    const deps = {
-      feed: { ...feed, conversationsOf: async () => new UserConversations([[d, 1]]) },
-      store,
-      defaultTail: 50,
-    }
+    const { n, feed, deps } = await gatewayUnderTest(t, tn, d)
     const device = connection(B)
     await feed.addConnection(device.conn)
     await runSync(deps, device.conn, { type: 'sync', cursors: { [d]: cursor } })
