@@ -166,9 +166,17 @@ export class ShardArchiver {
   /**
    * What the stream holds after what is buffered, up to `last` at least, through one ordered
    * consumer the archiver keeps between passes (ADR 0081: a long read is a per-process consumer,
-   * not one per pass); it is re-created only when the archiver restarts from its checkpoint.
+   * not one per pass); it is re-created when the archiver restarts from its checkpoint.
+   *
+   * Every fetch is read to its end, never left early: a fetch asks the server for a batch, and
+   * what the server sends after the reader stops listening goes to a pull nobody reads while the
+   * client's cursor may already count it. A pass that stopped at the end it saw when it began
+   * lost the messages stored meanwhile: the reader waited for them forever when traffic stopped,
+   * or skipped them when it went on (archiver-live-tail.test.ts). So a fetch asks for no more
+   * than the pass wants, and a reader left mid-fetch (a failed cut, a stop) is dropped, not reused.
    */
   private async *newMessages(last: number): AsyncGenerator<LogEntry> {
+    let fresh = false
     if (!this.reader || this.readerNext !== this.bufferedTo + 1) {
       await this.closeReader()
       this.reader = await this.o.js.consumers.get(this.o.stream, {
@@ -176,18 +184,35 @@ export class ShardArchiver {
         opt_start_seq: this.bufferedTo + 1,
       })
       this.readerNext = this.bufferedTo + 1
+      fresh = true
     }
-    for (;;) {
-      let got = 0
-      let done = false
-      for await (const m of await this.reader.fetch({ max_messages: 1000, expires: 1000 })) {
-        got++
-        this.readerNext = m.seq + 1
-        yield toLogEntry(this.o.stream, m)
-        if (m.seq >= last && m.info.pending === 0) done = true
-        if (done || this.stopped) break
+    const reader = this.reader
+    let inFetch = false
+    try {
+      while (this.readerNext <= last) {
+        let got = 0
+        inFetch = true
+        const batch = await reader.fetch({
+          max_messages: Math.min(1000, last - this.readerNext + 1),
+          expires: 1000,
+        })
+        for await (const m of batch) {
+          got++
+          // The stream is only ever cut at its front, so past a reader's first message its
+          // sequences follow each other; a jump is a message the reader lost, not a deleted one.
+          if (!fresh && m.seq !== this.readerNext)
+            throw new Error(
+              `the archive's reader of shard ${this.o.shard} skipped ${this.readerNext}..${m.seq - 1}`,
+            )
+          fresh = false
+          this.readerNext = m.seq + 1
+          yield toLogEntry(this.o.stream, m)
+        }
+        inFetch = false
+        if (got === 0) return
       }
-      if (done || got === 0 || this.stopped) return
+    } finally {
+      if (inFetch && this.reader === reader) await this.closeReader()
     }
   }
 
