@@ -18,6 +18,7 @@ declare -a results
 failed=0
 grand=0
 passed=0
+skipped=0
 for pkg in "$@"; do
   if [ -z "$(find "$pkg/test" -name '*.test.ts' 2>/dev/null | head -1)" ]; then
     results+=("$pkg: no tests")
@@ -35,7 +36,13 @@ for pkg in "$@"; do
   pass=$(echo "$counts" | grep -Eo 'pass: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
   grand=$((grand + ${total:-0}))
   passed=$((passed + ${pass:-0}))
+  skip=$(echo "$counts" | grep -Eo 'skip: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
+  skipped=$((skipped + ${skip:-0}))
   secs=$(( $(date +%s) - start ))
+  # A file whose output holds no test is not a pass: its TAP stream was broken (a child's output
+  # on stdout once did that to the cluster test) or it ran nothing.
+  empty=$(grep -E '^ok [0-9]+ - .* # SKIP no tests found' "$out" | sed -E 's/^ok [0-9]+ - ([^ ]+).*/\1/' | tr '\n' ' ')
+  if [ -n "$empty" ]; then echo "$pkg: no test ran in: $empty"; status=1; fi
   if [ "$status" -ne 0 ]; then failed=$((failed + 1)); results+=("$pkg: FAILED ${counts} (${secs}s)")
   else results+=("$pkg: ok ${counts} (${secs}s)"); fi
 done
@@ -43,7 +50,7 @@ done
 echo
 echo "=== summary"
 printf '  %s\n' "${results[@]}"
-echo "tests: ${passed} passed, $((grand - passed)) failed"
+echo "tests: ${passed} passed, $((grand - passed - skipped)) failed, ${skipped} skipped"
 if [ "$failed" -ne 0 ]; then echo "$failed package(s) failed"; exit 1; fi
 if [ "$grand" -eq 0 ]; then echo "no test ran"; exit 1; fi
 echo "all packages passed"

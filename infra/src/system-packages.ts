@@ -50,14 +50,17 @@ export const ensureCommand = (
     )
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  // apt's output goes to stderr: stdout may be a protocol (a test's TAP stream, where apt's
+  // progress lines once made the cluster test read as "no tests found", a skip counted as a pass).
+  const stdio: ['ignore', number, number] = ['ignore', 2, 2]
   if (!aptUpdated) {
     log(`apt-get update (to install ${debPackage})`)
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env })
+    spawnSync('apt-get', ['update', '-qq'], { stdio, env })
     aptUpdated = true
   }
   log(`apt-get install ${debPackage}`)
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debPackage], {
-    stdio: 'inherit',
+    stdio,
     env,
   })
   const installed = findExecutable(command, extraDirs())
