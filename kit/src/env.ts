@@ -314,7 +314,7 @@ export const ENV_VARS: readonly EnvVar[] = [
     'ARCHIVE_POLL_MS',
     '1000',
     ['projector'],
-    'How often an archiver with nothing new looks at its stream again.',
+    'How often an archiver reads what is new in its stream and trims it (the archive lags the log by about this).',
   ),
   v('LOG_LEVEL', 'info', ALL, 'pino log level.'),
   v('AUTH_RATE_PER_MINUTE', '20', ['gateway'], 'Register and login requests per client address per minute.'),
