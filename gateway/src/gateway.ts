@@ -11,7 +11,7 @@ import {
 } from '@chatapp/kit'
 import { jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/nats-core'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { createFrameRouter } from './command/frame-router.js'
 import type { GatewayConfig } from './config.js'
 import { type CommandRunner, createCommandRunner } from './conversation/command-runner.js'
@@ -126,6 +126,13 @@ const metricsOn = (registry: Registry | undefined) => {
         registers: r,
       }),
       rooms: new Gauge({ name: 'live_rooms', help: 'Conversations with a local subscriber', registers: r }),
+      fanout: new Histogram({
+        name: 'live_fanout_seconds',
+        help: "A live message's arrival at this gateway to its delivery to the last local device, by the room's local devices",
+        labelNames: ['devices'],
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1],
+        registers: r,
+      }),
     },
   }
 }

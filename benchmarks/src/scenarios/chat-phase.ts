@@ -7,6 +7,7 @@ import { addCounts, ZERO_COUNTS } from '../core/sequence-checker.js'
 import type { RunStep, StepResult } from '../load/messages.js'
 import { fmtInt } from '../report/format.js'
 import type { ClosedWindow, CostWindow } from '../system/cost-meter.js'
+import { watchFanout } from '../system/fanout-probe.js'
 import { cpuBetween } from '../system/proc-sampler.js'
 import type { RunContext } from './context.js'
 
@@ -95,6 +96,7 @@ export const runChatStep = async (
   const timeline: TimelinePoint[] = []
   const natsBefore = await ctx.cost.nats()
   const natsWatch = ctx.cost.watchNats()
+  const fanout = await watchFanout(ctx)
   const base = ctx.pool.progress()
   let last = base
   const t0 = performance.now()
@@ -178,6 +180,7 @@ export const runChatStep = async (
   const sendToDelivered = summarize(mergeHistograms(results.map((r) => r.sendToDelivered)))
   const lastMember = summarize(mergeHistograms(results.map((r) => r.toLastMember)))
   const lastMemberRead = summarize(mergeHistograms(results.map((r) => r.toLastMemberRead)))
+  const fanoutFigures = await fanout.stop()
   return {
     name,
     offeredRate: step.rate,
@@ -200,6 +203,7 @@ export const runChatStep = async (
       // One worker thread holds every member of a group: this leaves out its handling of the other
       // copies read in the same batch, so a gap between the two figures is the load generator's (ADR 0175).
       ...(lastMemberRead.count > 0 ? { 'send→last member, at its read batch': lastMemberRead } : {}),
+      ...(lastMember.count > 0 ? fanoutFigures : {}),
       ...cpu,
       'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),
       ...(closes > 0 ? { 'connections closed by the server': closes } : {}),

@@ -2,7 +2,7 @@ import { decodeEvent, HEADERS, type Names, parseConvSubject, typingSignalDecoder
 import { acceptedAtOrBefore, admit, type Stored } from '@chatapp/domain'
 import type { ConversationLog, Logger } from '@chatapp/kit'
 import type { NatsConnection } from '@nats-io/nats-core'
-import type { Counter, Gauge } from 'prom-client'
+import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { StateStore } from '../conversation/state-store.js'
 import { deliver } from './delivery.js'
 import { Room } from './room.js'
@@ -13,7 +13,13 @@ export interface FeedMetrics {
   liveEvents: Counter
   gapBackfills: Counter
   rooms: Gauge
+  /** Arrival of a live message to its last local device, by the room's local devices (`devicesClass`). */
+  fanout: Histogram<'devices'>
 }
+
+/** A room's local devices as a label of few values: fan-out time grows with them. */
+export const devicesClass = (n: number): string =>
+  n <= 1 ? '1' : n <= 16 ? '2-16' : n <= 256 ? '17-256' : '257+'
 
 export interface RoomsDeps {
   nc: NatsConnection
@@ -64,6 +70,7 @@ export const createRooms = (d: RoomsDeps) => {
     prev: number,
     raw: string,
     chatPrev: number | undefined,
+    arrived: number,
   ) => {
     await room.ready
     const lane = parseConvSubject(subject)?.lane
@@ -107,6 +114,13 @@ export const createRooms = (d: RoomsDeps) => {
     tails.append(room, lane, { ...x, ...(chatPrev !== undefined ? { prev: chatPrev } : {}) })
     room.delivering = 0
     d.metrics?.liveEvents.inc()
+    // A message's, from its arrival (so its wait behind the room's earlier events counts too) to
+    // its last local device: the gateway's share of send → delivered, apart from the append.
+    if (lane === 'm' && folded.verdict.kind === 'accepted')
+      d.metrics?.fanout.observe(
+        { devices: devicesClass(room.entries.size) },
+        (performance.now() - arrived) / 1000,
+      )
   }
 
   /** The room of a conversation, created (and subscribed) on first use. */
@@ -127,8 +141,9 @@ export const createRooms = (d: RoomsDeps) => {
         const chatPrev = Number.isInteger(cp) ? cp : undefined
         const prev = Number(msg.headers?.get(HEADERS.lastSequence) || 0) || (chatPrev ?? 0)
         const raw = msg.string()
+        const arrived = performance.now()
         room.chain = room.chain
-          .then(() => onLive(room, msg.subject, seq, prev, raw, chatPrev))
+          .then(() => onLive(room, msg.subject, seq, prev, raw, chatPrev, arrived))
           .catch((e: unknown) => d.logger.error({ err: e, conversationId: id }, 'live delivery failed'))
       },
     })

@@ -28,7 +28,7 @@ export interface TestGateways {
   users: Set<string>
   /**
    * `deps.nc` replaces the namespace's connection (a gateway behind a faulty link); `deps.archive`
-   * lets it read history the hot log no longer holds.
+   * lets it read history the hot log no longer holds; `deps.registry` collects its metrics.
    */
   start(
     over?: Partial<GatewayConfig>,
@@ -36,6 +36,7 @@ export interface TestGateways {
       nc?: NatsConnection
       mountHttp?: GatewayDeps['mountHttp']
       archive?: GatewayDeps['archive']
+      registry?: GatewayDeps['registry']
     },
   ): Promise<Gateway & { url: string }>
   token(userId: string, deviceId?: string): Promise<string>
@@ -60,6 +61,7 @@ export const testGateways = async (
         directory: memoryDirectory(users),
         ...(deps.mountHttp ? { mountHttp: deps.mountHttp } : {}),
         ...(deps.archive ? { archive: deps.archive } : {}),
+        ...(deps.registry ? { registry: deps.registry } : {}),
       })
       return Object.assign(gw, { url: `ws://127.0.0.1:${gw.port}${WS_PATH}` })
     },
