@@ -5,7 +5,7 @@ import t from 'tap'
 import { devicesClass } from '../../src/feed/rooms.js'
 import { testGateways } from '../support/gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
-import { isType, TestClient } from '../support/ws-client.js'
+import { openSynced } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
@@ -36,14 +36,8 @@ t.test('each message delivered live is timed once, in its room size class; recei
   const gws = await testGateways(tn)
   const gw = await gws.start({}, { registry })
   t.teardown(() => gw.close())
-  const open = async (user: string, device = 'dev1') => {
-    const c = await TestClient.open(gw.url, { token: await gws.token(user, device) })
-    t.teardown(() => c.close())
-    await c.waitFor(isType('hello'))
-    c.send({ type: 'sync', rid: 's' })
-    await c.waitFor(isType('synced'))
-    return c
-  }
+  const open = async (user: string, device = 'dev1') =>
+    openSynced(gw.url, await gws.token(user, device), (f) => t.teardown(f))
   /** A series of the histogram (`_count`, `_sum`) for one devices class. */
   const series = async (name: string, devices: string): Promise<number> => {
     const values = (await registry.getSingleMetric('live_fanout_seconds')!.get()).values as {

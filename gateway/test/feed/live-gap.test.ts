@@ -7,7 +7,7 @@ import { defaultGatewayConfig } from '../../src/config.js'
 import { startGateway, WS_PATH } from '../../src/gateway.js'
 import { memoryDirectory } from '../support/gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
-import { isType, TestClient } from '../support/ws-client.js'
+import { openSynced } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
@@ -62,14 +62,8 @@ t.test('a live event lost on the way is backfilled from the log, in order, befor
   })
   t.teardown(() => gw.close())
   const url = `ws://127.0.0.1:${gw.port}${WS_PATH}`
-  const open = async (user: string) => {
-    const c = await TestClient.open(url, { token: (await tokens.issue(user, 'd', `s_${user}`)).accessToken })
-    t.teardown(() => c.close())
-    await c.waitFor(isType('hello'))
-    c.send({ type: 'sync', rid: 's' })
-    await c.waitFor(isType('synced'))
-    return c
-  }
+  const open = async (user: string) =>
+    openSynced(url, (await tokens.issue(user, 'd', `s_${user}`)).accessToken, (f) => t.teardown(f))
   const a = await open(A)
   const b = await open(B)
   const dm = ((await a.request({ type: 'direct.open', peerId: B })) as ServerFrameOf<'ok'>).conversationId!

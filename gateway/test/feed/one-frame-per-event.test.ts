@@ -3,7 +3,7 @@ import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { testGateways } from '../support/gateway.js'
 import { startProjectorProcess } from '../support/projector.js'
-import { isType, TestClient } from '../support/ws-client.js'
+import { openSynced } from '../support/ws-client.js'
 
 const A = 'u_alice0001'
 const B = 'u_bob000001'
@@ -20,14 +20,8 @@ t.test(
     const gws = await testGateways(tn)
     const gw = await gws.start()
     t.teardown(() => gw.close())
-    const open = async (user: string, device = 'dev1') => {
-      const c = await TestClient.open(gw.url, { token: await gws.token(user, device) })
-      t.teardown(() => c.close())
-      await c.waitFor(isType('hello'))
-      c.send({ type: 'sync', rid: 's' })
-      await c.waitFor(isType('synced'))
-      return c
-    }
+    const open = async (user: string, device = 'dev1') =>
+      openSynced(gw.url, await gws.token(user, device), (f) => t.teardown(f))
     const a = await open(A)
     const b = await open(B)
     const b2 = await open(B, 'tablet')

@@ -8,6 +8,23 @@ export const isType =
     f.type === type
 
 /**
+ * A client past `hello` and a full `sync`, closed when the test ends: how most tests start a
+ * device. `teardown` is the test's (tap's `t.teardown`).
+ */
+export const openSynced = async (
+  url: string,
+  token: string,
+  teardown: (f: () => void) => void,
+): Promise<TestClient> => {
+  const c = await TestClient.open(url, { token })
+  teardown(() => c.close())
+  await c.waitFor(isType('hello'))
+  c.send({ type: 'sync', rid: 's' })
+  await c.waitFor(isType('synced'))
+  return c
+}
+
+/**
  * A raw-`ws` test client: records every frame, and waits for the one a test expects (bounded),
  * never sleeping as synchronisation.
  */
