@@ -64,9 +64,26 @@ export const positionConsumer = async (
       throw err
     }
     const leader = (await jsm.streams.info(stream)).cluster?.leader
+    // A clustered stream, but the create's answer named no node (its R1 group had not elected
+    // itself yet): ask again, or the placement could never be judged nor watched.
+    if (leader && !node) node = await placedOn(jsm, stream, n.projectorConsumer(shard))
     // Not clustered (no leader named), or on the leader, or out of tries.
     if (!leader || !node || node === leader || tries >= PLACEMENT_TRIES) return { node, leader }
   }
+}
+
+/** The node holding a consumer, from its info, asked a few times while none is named (bounded). */
+const placedOn = async (
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+): Promise<string | undefined> => {
+  for (let i = 0; i < 20; i++) {
+    const node = (await jsm.consumers.info(stream, durable).catch(() => undefined))?.cluster?.leader
+    if (node) return node
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return undefined
 }
 
 const CONSUMER_EXISTS = new Set([10012, 10013, 10148])

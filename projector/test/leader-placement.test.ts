@@ -39,9 +39,22 @@ t.test('every time the projector positions its consumer, it is on the stream lea
   // Random placement lands on the leader a third of the time: six starts in a row on the leader
   // by chance is 1 in 729.
   for (let round = 1; round <= 6; round++) {
+    const leaderBefore = await streamLeaderNow()
     const p = await run()
     await waitUntil('caught up', async () => (await offset()) >= last, 15_000)
-    t.equal(await consumerNode(), await streamLeaderNow(), `start ${round}: consumer on the leader`)
+    const leader = await streamLeaderNow()
+    if (leader === leaderBefore)
+      t.equal(await consumerNode(), leader, `start ${round}: consumer on the leader`)
+    else {
+      // The leadership moved during the round (a starved machine misses raft heartbeats: seen in
+      // CI): where the start placed the consumer cannot be judged, only that it follows.
+      await waitUntil(
+        'the consumer to follow the new leader',
+        async () => (await consumerNode()) === (await streamLeaderNow()),
+        15_000,
+      )
+      t.pass(`start ${round}: the leader moved (${leaderBefore} → ${leader}); the consumer followed`)
+    }
     last = await append(js, n, sent(conv, U.ann, 5 + round))
     await p.stop()
   }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { JetStreamManager } from '@nats-io/jetstream'
+import { type JetStreamManager, StorageType } from '@nats-io/jetstream'
 import { freePort, waitFor } from '../probe.js'
 import { readyz } from '../service-kinds.js'
 import { repoRoot } from '../stack.js'
@@ -124,9 +124,16 @@ export const natsNodeDefs = (bin: string, config: string, nodes: NatsNode[], log
     graceMs: 15_000,
   }))
 
-/** JetStream answers once the nodes have elected a meta leader. */
-export const waitJetStream = (jsm: JetStreamManager, timeoutMs = 30_000): Promise<void> =>
-  waitFor(
+/**
+ * JetStream answers once the nodes have elected a meta leader, and can place a three-replica
+ * stream once that leader counts every node as a peer: on a loaded machine the second comes
+ * seconds after the first, and provisioning in between fails with "no suitable peers for
+ * placement" (seen in a test's cluster start). So the wait ends when a probe R3 stream can be
+ * created (and it is deleted at once).
+ */
+export const waitJetStream = async (jsm: JetStreamManager, timeoutMs = 30_000): Promise<void> => {
+  const end = Date.now() + timeoutMs
+  await waitFor(
     'a JetStream meta leader',
     () =>
       jsm.getAccountInfo().then(
@@ -135,6 +142,18 @@ export const waitJetStream = (jsm: JetStreamManager, timeoutMs = 30_000): Promis
       ),
     timeoutMs,
   )
+  const name = `readyprobe${process.pid}${Date.now().toString(36)}`
+  await waitFor(
+    'three JetStream peers (a probe R3 stream can be placed)',
+    () =>
+      jsm.streams.add({ name, subjects: [`${name}.x`], num_replicas: 3, storage: StorageType.Memory }).then(
+        () => true,
+        () => false,
+      ),
+    Math.max(1_000, end - Date.now()),
+  )
+  await jsm.streams.delete(name).catch(() => {})
+}
 
 /**
  * The server name of the node that leads a stream's raft group, from the JetStream API. While the

@@ -6,12 +6,17 @@ import { connectNats, createLogger, jetstreamManager } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
 import t from 'tap'
 import {
+  allocateNatsNodes,
   localNatsConfig,
+  natsClusterUrl,
+  natsNodeDefs,
   startNatsNodes,
   streamLeader,
   waitJetStream,
+  writeLocalNatsConfig,
 } from '../../src/cluster/nats-cluster.js'
 import { ProcessSet } from '../../src/cluster/process-set.js'
+import { productionNatsServer } from '../../src/cluster/production-nats-server.js'
 import { readInfraConfig } from '../../src/config.js'
 import { waitFor } from '../../src/probe.js'
 import { provision } from '../../src/provision.js'
@@ -151,5 +156,47 @@ t.test(
       )
       t.pass(`${leader} rejoined`)
     })
+  },
+)
+
+// Two of the three nodes up: they elect a meta leader, so JetStream answers, but an R3 stream
+// cannot be placed until the third has joined. Provisioning in that window failed ("no suitable
+// peers for placement") when a test's cluster was started on a loaded machine: the readiness
+// wait must not end there.
+t.test(
+  'JetStream is not ready for the cluster until an R3 stream can be placed',
+  { skip: !findExecutable('nats-server') && 'no nats-server' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatapp-nats-'))
+    const set = new ProcessSet()
+    t.teardown(async () => {
+      await set.stopAll(['nats'])
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const bin = await productionNatsServer(() => {})
+    const nodes = await allocateNatsNodes(dir)
+    const config = writeLocalNatsConfig(bin, dir, [])
+    for (const def of natsNodeDefs(bin, config.path, nodes, join(dir, 'log'))) set.add(def)
+    await Promise.all(nodes.slice(0, 2).map((node) => set.start(node.name)))
+    const nc = await connectNats(
+      natsClusterUrl(nodes.slice(0, 2)),
+      'cluster-test',
+      createLogger('test', 'silent'),
+    )
+    t.teardown(() => nc.close())
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
+    await waitFor(
+      'a meta leader of two nodes',
+      () =>
+        jsm.getAccountInfo().then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    )
+    await t.rejects(waitJetStream(jsm, 3_000), /three JetStream peers/, 'two nodes of three: not ready')
+    await set.start(nodes[2]!.name)
+    await waitJetStream(jsm)
+    t.pass('ready once the third node joined')
   },
 )
