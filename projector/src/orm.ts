@@ -1,4 +1,5 @@
 import { fnv1a32 } from '@chatapp/contracts'
+import { retryOnVanishedSchema } from '@chatapp/kit'
 import { Migrator } from '@mikro-orm/migrations'
 import { MikroORM } from '@mikro-orm/postgresql'
 import pg from 'pg'
@@ -42,7 +43,13 @@ export const openOrm = async (databaseUrl: string, schema: string, poolMax = 4):
       silent: true,
     },
   })
-  await migrate(databaseUrl, schema, orm)
+  try {
+    await migrate(databaseUrl, schema, orm)
+  } catch (err) {
+    // Its pool would keep the process alive (a CLI that failed would not exit).
+    await orm.close(true)
+    throw err
+  }
   return orm
 }
 
@@ -52,7 +59,8 @@ const migrate = async (databaseUrl: string, schema: string, orm: Orm): Promise<v
   try {
     await lock.query('SELECT pg_advisory_lock($1, $2)', [LOCK_MIGRATE, fnv1a32(schema) | 0])
     await lock.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
-    await orm.getMigrator().up()
+    // Another process dropping a schema mid-listing is not our failure (kit/pg-schema-churn.ts).
+    await retryOnVanishedSchema(() => orm.getMigrator().up(), schema)
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_MIGRATE, fnv1a32(schema) | 0]).catch(() => {})
     await lock.end()

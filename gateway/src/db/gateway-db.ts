@@ -1,5 +1,5 @@
 import { fnv1a32 } from '@chatapp/contracts'
-import type { Logger } from '@chatapp/kit'
+import { type Logger, retryOnVanishedSchema } from '@chatapp/kit'
 import { Migrator } from '@mikro-orm/migrations'
 import { MikroORM } from '@mikro-orm/postgresql'
 import pg from 'pg'
@@ -62,7 +62,8 @@ export const openGatewayDb = async (
     try {
       await lock.query('SELECT pg_advisory_lock($1, $2)', key)
       await lock.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
-      const applied = await orm.getMigrator().up()
+      // Another process dropping a schema mid-listing is not our failure (kit/pg-schema-churn.ts).
+      const applied = await retryOnVanishedSchema(() => orm.getMigrator().up(), schema)
       if (applied.length > 0)
         log.info({ schema, applied: applied.map((m) => m.name) }, 'gateway migrations applied')
       return applied.map((m) => m.name)
