@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { encodeJson, kvSpecs, names, streamSpecs } from '@chatapp/contracts'
 import { connectNats, createLogger, jetstreamManager } from '@chatapp/kit'
 import { jetstream } from '@nats-io/jetstream'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   allocateNatsNodes,
   localNatsConfig,
@@ -33,17 +33,23 @@ t.test('the production NATS config loses only what the local nats-server is too 
   t.same(localNatsConfig(prod, [3, 0, 1]).dropped, [])
 })
 
+/** A data directory and process set for a test's nodes, both gone when the test ends. */
+const nodeDir = (t: Test) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chatapp-nats-'))
+  const set = new ProcessSet()
+  t.teardown(async () => {
+    await set.stopAll(['nats'])
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { dir, set }
+}
+
 // The committed production config, run for real: three nodes on loopback.
 t.test(
   'a 3-node cluster from deploy/nats/cluster.conf',
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'chatapp-nats-'))
-    const set = new ProcessSet()
-    t.teardown(async () => {
-      await set.stopAll(['nats'])
-      rmSync(dir, { recursive: true, force: true })
-    })
+    const { dir, set } = nodeDir(t)
     const { url } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
     const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
     t.teardown(() => nc.close())
@@ -167,12 +173,7 @@ t.test(
   'JetStream is not ready for the cluster until an R3 stream can be placed',
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'chatapp-nats-'))
-    const set = new ProcessSet()
-    t.teardown(async () => {
-      await set.stopAll(['nats'])
-      rmSync(dir, { recursive: true, force: true })
-    })
+    const { dir, set } = nodeDir(t)
     const bin = await productionNatsServer(() => {})
     const nodes = await allocateNatsNodes(dir)
     const config = writeLocalNatsConfig(bin, dir, [])
