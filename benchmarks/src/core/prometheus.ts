@@ -26,6 +26,12 @@ export const parsePrometheus = (text: string): PromSample[] => {
   return out
 }
 
+/** A service's metrics now, from its ops port on this machine. */
+export const scrapeMetrics = async (opsPort: number, timeoutMs = 5000): Promise<PromSample[]> => {
+  const r = await fetch(`http://127.0.0.1:${opsPort}/metrics`, { signal: AbortSignal.timeout(timeoutMs) })
+  return parsePrometheus(await r.text())
+}
+
 /**
  * The projector's lag right now, as the largest of its `projector_lag_*` gauges of one unit
  * (summed buckets of a histogram are skipped: a scrape of a gauge is a point in time, which is

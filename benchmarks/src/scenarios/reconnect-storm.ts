@@ -2,7 +2,7 @@ import { lastSeq } from '@chatapp/domain'
 import { jetstreamManager } from '@chatapp/kit'
 import { mergeHistograms, newHistogram, recordUs, summarize } from '../core/latency.js'
 import { sourceAddresses } from '../core/plan.js'
-import { parsePrometheus } from '../core/prometheus.js'
+import { scrapeMetrics } from '../core/prometheus.js'
 import type { PhaseResult } from '../core/result.js'
 import type { StormDevice, StormWaveResult } from '../load/messages.js'
 import { fmtBytes, fmtInt } from '../report/format.js'
@@ -20,11 +20,6 @@ export const STORM_TARGETS = {
   p99HelloToSyncedMs: 500,
   consumersAfter: 50,
   natsRssGrowthBytes: 200 * 1024 ** 2,
-}
-
-const metrics = async (opsPort: number) => {
-  const r = await fetch(`http://127.0.0.1:${opsPort}/metrics`, { signal: AbortSignal.timeout(5000) })
-  return parsePrometheus(await r.text())
 }
 
 /**
@@ -45,7 +40,7 @@ const waitProjector = async (
   let idle = 0
   while (Date.now() < deadline) {
     try {
-      const m = await metrics(opsPort)
+      const m = await scrapeMetrics(opsPort)
       const lag = m.filter((s) => s.name === 'projector_lag_events')
       const outbox = m.filter((s) => s.name === 'projector_outbox_rows').reduce((a, s) => a + s.value, 0)
       idle = lag.length >= shards && lag.every((s) => s.value === 0) && outbox === 0 ? idle + 1 : 0
@@ -112,7 +107,7 @@ const probeReads = (ctx: RunContext, convs: SeededConversation[]) => {
 /** The gateway's count of UNAVAILABLE answers (a session it could not serve). */
 const gatewayCounters = async (opsPort: number): Promise<{ unavailable: number }> => {
   try {
-    const m = await metrics(opsPort)
+    const m = await scrapeMetrics(opsPort)
     return {
       unavailable: m
         .filter((s) => s.name === 'ws_errors_total' && s.labels.code === 'UNAVAILABLE')
@@ -128,7 +123,7 @@ const waitGatewayEmpty = async (opsPort: number, boundMs: number): Promise<boole
   const deadline = Date.now() + boundMs
   while (Date.now() < deadline) {
     try {
-      const c = (await metrics(opsPort)).find((s) => s.name === 'ws_connections')
+      const c = (await scrapeMetrics(opsPort)).find((s) => s.name === 'ws_connections')
       if (c && c.value === 0) return true
     } catch {
       // not answering this time

@@ -36,8 +36,7 @@ t.test('each message delivered live is timed once, in its room size class; recei
   const gws = await testGateways(tn)
   const gw = await gws.start({}, { registry })
   t.teardown(() => gw.close())
-  const open = async (user: string, device = 'dev1') =>
-    openSynced(gw.url, await gws.token(user, device), (f) => t.teardown(f))
+  const open = async (user: string, device = 'dev1') => openSynced(gw.url, await gws.token(user, device), t)
   /** A series of the histogram (`_count`, `_sum`) for one devices class. */
   const series = async (name: string, devices: string): Promise<number> => {
     const values = (await registry.getSingleMetric('live_fanout_seconds')!.get()).values as {

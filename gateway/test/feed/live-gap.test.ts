@@ -63,7 +63,7 @@ t.test('a live event lost on the way is backfilled from the log, in order, befor
   t.teardown(() => gw.close())
   const url = `ws://127.0.0.1:${gw.port}${WS_PATH}`
   const open = async (user: string) =>
-    openSynced(url, (await tokens.issue(user, 'd', `s_${user}`)).accessToken, (f) => t.teardown(f))
+    openSynced(url, (await tokens.issue(user, 'd', `s_${user}`)).accessToken, t)
   const a = await open(A)
   const b = await open(B)
   const dm = ((await a.request({ type: 'direct.open', peerId: B })) as ServerFrameOf<'ok'>).conversationId!

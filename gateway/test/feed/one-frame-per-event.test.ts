@@ -20,8 +20,7 @@ t.test(
     const gws = await testGateways(tn)
     const gw = await gws.start()
     t.teardown(() => gw.close())
-    const open = async (user: string, device = 'dev1') =>
-      openSynced(gw.url, await gws.token(user, device), (f) => t.teardown(f))
+    const open = async (user: string, device = 'dev1') => openSynced(gw.url, await gws.token(user, device), t)
     const a = await open(A)
     const b = await open(B)
     const b2 = await open(B, 'tablet')

@@ -7,17 +7,14 @@ export const isType =
   (f: ServerFrame): f is ServerFrameOf<T> =>
     f.type === type
 
-/**
- * A client past `hello` and a full `sync`, closed when the test ends: how most tests start a
- * device. `teardown` is the test's (tap's `t.teardown`).
- */
+/** A client past `hello` and a full `sync`, closed when the test ends: how most tests start a device. */
 export const openSynced = async (
   url: string,
   token: string,
-  teardown: (f: () => void) => void,
+  t: { teardown(f: () => void): void },
 ): Promise<TestClient> => {
   const c = await TestClient.open(url, { token })
-  teardown(() => c.close())
+  t.teardown(() => c.close())
   await c.waitFor(isType('hello'))
   c.send({ type: 'sync', rid: 's' })
   await c.waitFor(isType('synced'))

@@ -124,6 +124,18 @@ export const natsNodeDefs = (bin: string, config: string, nodes: NatsNode[], log
     graceMs: 15_000,
   }))
 
+/** JetStream answers once the nodes have elected a meta leader. */
+export const waitMetaLeader = (jsm: JetStreamManager, timeoutMs = 30_000): Promise<void> =>
+  waitFor(
+    'a JetStream meta leader',
+    () =>
+      jsm.getAccountInfo().then(
+        () => true,
+        () => false,
+      ),
+    timeoutMs,
+  )
+
 /**
  * JetStream answers once the nodes have elected a meta leader, and can place a three-replica
  * stream once that leader counts every node as a peer: on a loaded machine the second comes
@@ -133,15 +145,7 @@ export const natsNodeDefs = (bin: string, config: string, nodes: NatsNode[], log
  */
 export const waitJetStream = async (jsm: JetStreamManager, timeoutMs = 30_000): Promise<void> => {
   const end = Date.now() + timeoutMs
-  await waitFor(
-    'a JetStream meta leader',
-    () =>
-      jsm.getAccountInfo().then(
-        () => true,
-        () => false,
-      ),
-    timeoutMs,
-  )
+  await waitMetaLeader(jsm, timeoutMs)
   const name = `readyprobe${process.pid}${Date.now().toString(36)}`
   await waitFor(
     'three JetStream peers (a probe R3 stream can be placed)',

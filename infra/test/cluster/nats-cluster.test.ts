@@ -13,6 +13,7 @@ import {
   startNatsNodes,
   streamLeader,
   waitJetStream,
+  waitMetaLeader,
   writeLocalNatsConfig,
 } from '../../src/cluster/nats-cluster.js'
 import { ProcessSet } from '../../src/cluster/process-set.js'
@@ -186,15 +187,7 @@ t.test(
     )
     t.teardown(() => nc.close())
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
-    await waitFor(
-      'a meta leader of two nodes',
-      () =>
-        jsm.getAccountInfo().then(
-          () => true,
-          () => false,
-        ),
-      30_000,
-    )
+    await waitMetaLeader(jsm)
     await t.rejects(waitJetStream(jsm, 3_000), /three JetStream peers/, 'two nodes of three: not ready')
     await set.start(nodes[2]!.name)
     await waitJetStream(jsm)
