@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type JetStreamManager, StorageType } from '@nats-io/jetstream'
 import { freePort, waitFor } from '../probe.js'
@@ -224,13 +224,28 @@ export const startNatsNodes = async (
   o: { fsyncEveryAppend?: boolean } = {},
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
   const bin = await productionNatsServer(log)
-  const nodes = await allocateNatsNodes(dir)
   // Three nodes on one machine share its disk: an fsync per append on each of them is what the
   // disk can do divided by three (about 125 appends/s on this project's VM; ADR 0112).
   const config = writeLocalNatsConfig(bin, dir, o.fsyncEveryAppend === false ? ['sync_interval'] : [])
   if (config.dropped.length > 0)
     log(`nats-server runs without these production settings: ${config.dropped.join('; ')}`)
-  for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
-  await Promise.all(nodes.map((node) => set.start(node.name)))
-  return { url: natsClusterUrl(nodes), nodes }
+  for (let attempt = 1; ; attempt++) {
+    const nodes = await allocateNatsNodes(dir)
+    for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
+    try {
+      await Promise.all(nodes.map((node) => set.start(node.name)))
+      return { url: natsClusterUrl(nodes), nodes }
+    } catch (err) {
+      // A port found free can be taken by another process before the node binds it (test files
+      // run side by side: "bind: address already in use", seen in make test). Start again on new
+      // ports and empty stores; a node that fails for any other reason fails three times.
+      await set.stopAll(['nats'])
+      for (const node of nodes) {
+        set.remove(node.name)
+        rmSync(node.storeDir, { recursive: true, force: true })
+      }
+      if (attempt >= 3) throw err
+      log(`a NATS node did not start (${(err as Error).message}); starting the nodes again on other ports`)
+    }
+  }
 }

@@ -100,6 +100,12 @@ export class ProcessSet {
     return e
   }
 
+  /** Forgets a process that is not running (its definition can then be added again). */
+  remove(name: string): void {
+    if (this.entry(name).running) throw new Error(`${name} is running: stop it before removing it`)
+    this.entries.delete(name)
+  }
+
   get all(): ClusterProcess[] {
     return [...this.entries.values()]
   }
