@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type JetStreamManager, StorageType } from '@nats-io/jetstream'
@@ -29,24 +30,37 @@ const atLeast = (v: Version, min: Version) =>
 /**
  * The production config as the local nats-server can run it: unchanged, except for settings the
  * server is too old to know (Debian 12 ships 2.9.10, which refuses `sync_interval`), which are
- * dropped and named so the caller can say so.
+ * dropped and named so the caller can say so, and the cluster's name when one is given.
  */
 export const localNatsConfig = (
   production: string,
   version: Version,
   without: string[] = [],
+  clusterName?: string,
 ): { text: string; dropped: string[] } => {
   const dropped: string[] = []
   const has = (line: string, key: string) => new RegExp(`^\\s*${key}\\s*:`).test(line)
-  const lines = production.split('\n').filter((line) => {
+  const lines = production.split('\n').flatMap((line) => {
     const old =
       NEWER_KEYS.some((k) => has(line, k.key) && !atLeast(version, k.since)) ||
       without.some((key) => has(line, key))
     if (old) dropped.push(line.trim())
-    return !old
+    if (old) return []
+    return clusterName !== undefined && has(line, 'name') ? [line.replace(/:.*/, `: ${clusterName}`)] : [line]
   })
   return { text: lines.join('\n'), dropped }
 }
+
+/**
+ * The name of a local cluster, one per store directory. Local clusters run side by side (test
+ * files, a `make cluster`) on ports found free, and a node keeps dialling its routes for ever: a
+ * node that dials a port another cluster's node has since bound joins that cluster if the two
+ * share a name, and the merged clusters place nothing (a CI run timed out waiting for three
+ * peers). nats-server closes a route between clusters of different names. Derived from the
+ * directory, so a cluster restarted on its stores keeps its name.
+ */
+export const localClusterName = (dir: string): string =>
+  `chatapp-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`
 
 export interface NatsNode {
   name: string
@@ -98,6 +112,7 @@ export const writeLocalNatsConfig = (
     readFileSync(PRODUCTION_NATS_CONFIG, 'utf8'),
     natsServerVersion(bin),
     without,
+    localClusterName(dir),
   )
   mkdirSync(dir, { recursive: true })
   const path = join(dir, 'cluster.conf')
@@ -147,15 +162,22 @@ export const waitJetStream = async (jsm: JetStreamManager, timeoutMs = 30_000): 
   const end = Date.now() + timeoutMs
   await waitMetaLeader(jsm, timeoutMs)
   const name = `readyprobe${process.pid}${Date.now().toString(36)}`
+  let last = ''
   await waitFor(
     'three JetStream peers (a probe R3 stream can be placed)',
     () =>
       jsm.streams.add({ name, subjects: [`${name}.x`], num_replicas: 3, storage: StorageType.Memory }).then(
         () => true,
-        () => false,
+        (err: Error) => {
+          last = err.message
+          return false
+        },
       ),
     Math.max(1_000, end - Date.now()),
-  )
+  ).catch((err: Error) => {
+    // What the server last answered tells a slow election from a cluster that cannot place.
+    throw new Error(`${err.message}; the last attempt: ${last}`)
+  })
   await jsm.streams.delete(name).catch(() => {})
 }
 

@@ -7,6 +7,7 @@ import { jetstream } from '@nats-io/jetstream'
 import t, { type Test } from 'tap'
 import {
   allocateNatsNodes,
+  localClusterName,
   localNatsConfig,
   natsClusterUrl,
   natsNodeDefs,
@@ -21,6 +22,7 @@ import { productionNatsServer } from '../../src/cluster/production-nats-server.j
 import { readInfraConfig } from '../../src/config.js'
 import { waitFor } from '../../src/probe.js'
 import { provision } from '../../src/provision.js'
+import { readyz } from '../../src/service-kinds.js'
 import { findExecutable } from '../../src/system-packages.js'
 import { dropNamespaceData, newTestNamespaceName, testStack } from '../../src/test-support.js'
 
@@ -32,6 +34,15 @@ t.test('the production NATS config loses only what the local nats-server is too 
   })
   t.same(localNatsConfig(prod, [2, 10, 0]), { text: prod, dropped: [] })
   t.same(localNatsConfig(prod, [3, 0, 1]).dropped, [])
+  const named = localNatsConfig(
+    'server_name: $SERVER_NAME\ncluster {\n  name: chatapp\n}\n',
+    [2, 9, 10],
+    [],
+    'c1',
+  )
+  t.equal(named.text, 'server_name: $SERVER_NAME\ncluster {\n  name: c1\n}\n', 'the cluster name is replaced')
+  t.not(localClusterName('/a'), localClusterName('/b'), 'two directories, two names')
+  t.equal(localClusterName('/a'), localClusterName('/a'), 'a restart on the same stores keeps its name')
 })
 
 /** A data directory and process set for a test's nodes, both gone when the test ends. */
@@ -44,6 +55,62 @@ const nodeDir = (t: Test) => {
   })
   return { dir, set }
 }
+
+// Local clusters run side by side on ports found free, and a node dials its routes for ever: a
+// route that reaches another cluster's node (its port was free when this node's was picked) must
+// not merge the two. Under one shared name they merged, and a CI run's cluster never became
+// ready ("three JetStream peers").
+t.test(
+  "a node whose routes reach another local cluster's nodes does not join that cluster",
+  { skip: !findExecutable('nats-server') && 'no nats-server' },
+  async (t) => {
+    const { dir, set } = nodeDir(t)
+    const bin = await productionNatsServer(() => {})
+    const { url, nodes } = await startNatsNodes(set, join(dir, 'a'), join(dir, 'log'), () => {})
+    const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
+    t.teardown(() => nc.close())
+    await waitJetStream(await jetstreamManager(nc, { checkAPI: false, timeout: 3000 }))
+
+    const lines: string[] = []
+    const strays = new ProcessSet({ onLine: (_name, line) => lines.push(line) })
+    t.teardown(() => strays.stopAll(['nats']))
+    const [stray] = await allocateNatsNodes(join(dir, 'b'), 1)
+    const config = writeLocalNatsConfig(bin, join(dir, 'b'), [])
+    const [def] = natsNodeDefs(bin, config.path, [stray!, ...nodes.slice(0, 2)], join(dir, 'log'))
+    // Alone it never becomes healthy (no JetStream quorum): its monitor answering is the start.
+    strays.add({
+      ...def!,
+      name: 'stray',
+      logFile: join(dir, 'log', 'stray.log'),
+      ready: () => readyz(stray!.monitor, '/varz'),
+    })
+    await strays.start('stray')
+    const json = <T>(port: number, path: string) =>
+      fetch(`http://127.0.0.1:${port}/${path}`).then((r) => r.json() as Promise<T>)
+    // Either outcome ends the wait: both routes refused (logged by the stray), or it joined.
+    await waitFor(
+      'the stray node to be refused by both routes, or to join',
+      async () =>
+        lines.filter((l) => /Cluster Name Conflict/i.test(l)).length >= 2 ||
+        (await json<{ num_routes: number }>(stray!.monitor, 'routez')).num_routes > 0,
+      30_000,
+    )
+    const ids = await Promise.all(nodes.map((n) => json<{ server_id: string }>(n.monitor, 'varz')))
+    for (const [i, node] of nodes.entries()) {
+      // A route both sides dialled at once is listed twice while one copy closes: count peers.
+      const routez = await json<{ routes: { remote_id: string }[] }>(node.monitor, 'routez')
+      const peers = new Set(routez.routes.map((r) => r.remote_id))
+      t.same(
+        [...peers].sort(),
+        ids
+          .filter((_, k) => k !== i)
+          .map((v) => v.server_id)
+          .sort(),
+        `${node.name} is routed to its two peers only`,
+      )
+    }
+  },
+)
 
 // The committed production config, run for real: three nodes on loopback.
 t.test(
@@ -188,7 +255,11 @@ t.test(
     t.teardown(() => nc.close())
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
     await waitMetaLeader(jsm)
-    await t.rejects(waitJetStream(jsm, 3_000), /three JetStream peers/, 'two nodes of three: not ready')
+    await t.rejects(
+      waitJetStream(jsm, 3_000),
+      /three JetStream peers.*; the last attempt: .*(peers|placement|resources)/i,
+      'two nodes of three: not ready, and the error says what the server answered',
+    )
     await set.start(nodes[2]!.name)
     await waitJetStream(jsm)
     t.pass('ready once the third node joined')
