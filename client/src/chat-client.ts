@@ -690,10 +690,14 @@ export class ChatClient {
 
   private scheduleReceiptFlush(): void {
     if (this.receiptTimer !== undefined) return
+    // A message to a large group reaches its members' devices within milliseconds of each other:
+    // one fixed delay would bring all their receipts back to the gateway at once, a thousand
+    // frames in the middle of the group's next message. Spread over half to one and a half times.
+    const delay = (this.options.receiptDelayMs ?? 200) * (0.5 + (this.options.random ?? Math.random)())
     this.receiptTimer = setTimeout(() => {
       this.receiptTimer = undefined
       if (this.authenticated) this.flushReceipts()
-    }, this.options.receiptDelayMs ?? 200)
+    }, delay)
     unref(this.receiptTimer)
   }
 

@@ -27,7 +27,11 @@ export interface ChatClientOptions {
   auth?: 'subprotocol' | 'frame'
   /** Mark every message from others as delivered once the `event` listeners returned. */
   autoDeliver?: boolean
-  /** Receipts are coalesced and flushed this long after the first pending mark. Default 200. */
+  /**
+   * Receipts are coalesced and flushed this long after the first pending mark, times a factor drawn
+   * between 0.5 and 1.5 per flush (devices that got one message together do not answer together).
+   * Default 200.
+   */
   receiptDelayMs?: number
   /**
    * How long one attempt of a request may go unanswered on a live connection. Then a send or an
@@ -60,7 +64,7 @@ export interface ChatClientOptions {
   syncTail?: number
   /** Largest incoming frame. Default 16 MiB (an inbox can be large). */
   maxPayload?: number
-  /** Source of randomness for backoff jitter (tests make it deterministic). */
+  /** Source of randomness for backoff and receipt-flush jitter (tests make it deterministic). */
   random?: () => number
 }
 

@@ -239,6 +239,33 @@ t.test('receipts are coalesced: one frame per conversation with the highest wate
   t.equal(conn.count('receipt'), 3)
 })
 
+// A message to a large group reaches its members' devices together; with one fixed delay their
+// receipts came back to the gateway together too. Timers never fire early, so the low draw must
+// beat the nominal delay and the high one cannot come before 1.49 times it.
+t.test('the receipt flush waits from half to one and a half receiptDelayMs, drawn per flush', async (t) => {
+  const early = await live(t, { receiptDelayMs: 4000, random: () => 0 })
+  const t0 = performance.now()
+  early.client.markRead(CONV, 3)
+  t.same(await early.conn.next('receipt', 4000), {
+    type: 'receipt',
+    conversationId: CONV,
+    kind: 'read',
+    upTo: 3,
+  })
+  t.ok(
+    performance.now() - t0 < 4000,
+    `the lowest draw flushes before receiptDelayMs (${performance.now() - t0} ms)`,
+  )
+  const late = await live(t, { receiptDelayMs: 200, random: () => 0.99 })
+  const t1 = performance.now()
+  late.client.markRead(CONV, 4)
+  await late.conn.next('receipt')
+  t.ok(
+    performance.now() - t1 >= 1.49 * 200 - 1,
+    `the highest draw waits 1.49 × receiptDelayMs (${performance.now() - t1} ms)`,
+  )
+})
+
 t.test('autoDeliver marks messages from others as delivered, never its own', async (t) => {
   const { conn, events } = await live(t, { autoDeliver: true, receiptDelayMs: 20 })
   conn.send(messageEvent(4, 0, USER_B))

@@ -2,8 +2,8 @@ import type { PlannedConversation, PlannedUser } from '../load/messages.js'
 
 /**
  * Who talks to whom, and which worker runs them. A conversation and all its members go to one
- * worker, so sender and receivers share a clock; workers get whole conversations, round robin,
- * and a rate proportional to their number of senders.
+ * worker; workers get whole conversations, round robin, and a rate proportional to their number
+ * of senders. Groups fewer than the workers are split instead (`splitGroupPlan`).
  */
 export interface WorkerPlan {
   users: PlannedUser[]
@@ -46,15 +46,43 @@ export const directPlan = (clients: number, workers: number, runTag: string): Wo
     runTag,
   )
 
-export const groupPlan = (groups: number, size: number, workers: number, runTag: string): WorkerPlan[] =>
-  assign(
-    Array.from({ length: groups }, (_, g) => ({
-      kind: 'group' as const,
-      members: Array.from({ length: size }, (_, k) => g * size + k),
-    })),
-    workers,
-    runTag,
-  )
+export const groupPlan = (groups: number, size: number, workers: number, runTag: string): WorkerPlan[] => {
+  const convs = Array.from({ length: groups }, (_, g) => ({
+    kind: 'group' as const,
+    members: Array.from({ length: size }, (_, k) => g * size + k),
+  }))
+  return groups < workers ? splitGroupPlan(convs, workers, runTag) : assign(convs, workers, runTag)
+}
+
+/**
+ * Each group's members dealt over every worker, round robin (ADR 0175 addendum). With fewer
+ * groups than workers, whole groups would leave workers idle, and one worker would read every
+ * member's copy of a message on one thread: its own handling, not the server's, would decide when
+ * the last member has it (1,023 copies took the worker about 30 ms). The worker holding a group's
+ * first member (its owner) creates the group and sends, its members taking turns; the others only
+ * receive. Each worker reports when its last member got each message, and the coordinator takes
+ * the latest (core/split-arrivals.ts).
+ */
+const splitGroupPlan = (convs: PlannedConversation[], workers: number, runTag: string): WorkerPlan[] => {
+  const plans: WorkerPlan[] = Array.from({ length: workers }, () => ({
+    users: [],
+    conversations: [],
+    slots: 0,
+  }))
+  convs.forEach((c, g) => {
+    const local: number[][] = plans.map(() => [])
+    c.members.forEach((m, k) => {
+      local[k % workers]!.push(m)
+      plans[k % workers]!.users.push(user(runTag, m))
+    })
+    plans.forEach((p, w) => {
+      if (local[w]!.length === 0) return
+      p.conversations.push({ ...c, split: { key: `g${g}`, local: local[w]!, owner: w === 0 } })
+      if (w === 0) p.slots += 1
+    })
+  })
+  return plans
+}
 
 /** Splits a total rate over workers in proportion to their send slots. */
 export const splitRate = (rate: number, plans: readonly WorkerPlan[]): number[] => {

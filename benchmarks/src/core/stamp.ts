@@ -1,8 +1,8 @@
 /**
  * The benchmark's message text: `bm1 <sender> <n> <sentAtUs> ` padded with `x` to the wanted size.
  * The receiver recovers who sent it, its number and when, so loss, order and latency are checked
- * from what actually crossed the system. Sender and receivers of a conversation live in the same
- * worker process, so one monotonic clock measures both ends.
+ * from what actually crossed the system. `sentAtUs` is the machine's clock, read monotonically in
+ * each worker (load/chat-load.ts): a split group's sender and members are in different workers.
  */
 export interface Stamp {
   sender: number

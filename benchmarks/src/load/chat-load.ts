@@ -10,7 +10,16 @@ import {
 } from '../core/sequence-checker.js'
 import { readStamp, stampText } from '../core/stamp.js'
 import { login, mapLimit, registerAndLogin } from './accounts.js'
-import type { ChatSetup, Progress, RunStep, StepResult } from './messages.js'
+import type {
+  ChatSetup,
+  PlannedConversation,
+  Progress,
+  RunStep,
+  SplitArrival,
+  SplitResult,
+  SplitStored,
+  StepResult,
+} from './messages.js'
 
 /**
  * The client library has no public way to lose the network: end its socket from our side the way
@@ -24,7 +33,11 @@ const dropConnection = (client: ChatClient): void => {
   conn.drop()
 }
 
-const nowUs = () => performance.now() * 1000
+/**
+ * The machine's clock in microseconds, read monotonically: a split group's sender and members run
+ * in different workers, and their stamps must compare.
+ */
+const nowUs = () => (performance.timeOrigin + performance.now()) * 1000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Client {
@@ -51,8 +64,11 @@ interface Conv {
   id: string
   kind: 'direct' | 'group'
   members: number[]
-  /** Group: the member who sends next (rotates). */
+  /** Who sends, in turn: every member, or in a split group the owner's own. */
+  senders: number[]
+  /** Group: the sender whose turn is next (rotates). */
   turn: number
+  split?: NonNullable<PlannedConversation['split']>
 }
 
 /**
@@ -81,6 +97,14 @@ export class ChatLoad {
   private previousCheck: CheckCounts = ZERO_COUNTS
   private previousRedelivered = 0
   private trackFanout = true
+  /** Split groups (core/plan.ts): counted apart, reported by `settle` once the owners' stores are known. */
+  private readonly splitCheckers = new Map<number, SequenceChecker>()
+  private splitDelivered = 0
+  private splitDeliveredSettled = 0
+  private splitHist = newHistogram()
+  private splitArrivals = new Map<string, SplitArrival>()
+  private splitStoredInStep = new Map<string, number>()
+  private previousSplitCheck: CheckCounts = ZERO_COUNTS
 
   constructor(private readonly s: ChatSetup) {}
 
@@ -96,11 +120,15 @@ export class ChatLoad {
 
   progress(): Progress {
     const open = [...this.clients.values()].filter((c) => c.live).length
-    const { sent, stored, delivered, errors } = this.counts
-    return { sent, stored, delivered, errors, open }
+    const { sent, stored, errors } = this.counts
+    return { sent, stored, delivered: this.counts.delivered + this.splitDelivered, errors, open }
   }
 
-  async setup(): Promise<{ clients: number; conversations: number }> {
+  /**
+   * Logs this worker's users in and connects them; creates the conversations it holds whole.
+   * Split groups come later (`split`): returns the user ids their owners need.
+   */
+  async setup(): Promise<{ clients: number; conversations: number; userIds?: Record<number, string> }> {
     await mapLimit(this.s.users, 4, async (u) => {
       const deviceId = `bench${u.index}`
       let tokens = await registerAndLogin(this.s.httpUrl, u, deviceId)
@@ -144,32 +172,99 @@ export class ChatLoad {
       this.clients.set(u.index, c)
     })
     await mapLimit([...this.clients.values()], 64, (c) => c.client.ready(60_000))
-    await mapLimit(this.s.conversations, 16, async (p) => {
-      const first = this.clients.get(p.members[0]!)!
-      const reply =
-        p.kind === 'direct'
-          ? await first.client.openDirect(this.clients.get(p.members[1]!)!.userId)
-          : await first.client.createGroup(
-              `bench ${p.members[0]}`,
-              p.members.slice(1).map((m) => this.clients.get(m)!.userId),
-            )
-      if (!reply.conversationId) throw new Error(`creating a ${p.kind} conversation: no conversation id`)
-      const conv: Conv = { id: reply.conversationId, kind: p.kind, members: p.members, turn: 0 }
-      this.convs.push(conv)
-      this.convById.set(conv.id, conv)
-    })
-    // Every member must have the conversation live before anything is measured.
+    await mapLimit(
+      this.s.conversations.filter((p) => !p.split),
+      16,
+      async (p) => {
+        const first = this.clients.get(p.members[0]!)!
+        const reply =
+          p.kind === 'direct'
+            ? await first.client.openDirect(this.clients.get(p.members[1]!)!.userId)
+            : await first.client.createGroup(
+                `bench ${p.members[0]}`,
+                p.members.slice(1).map((m) => this.clients.get(m)!.userId),
+              )
+        if (!reply.conversationId) throw new Error(`creating a ${p.kind} conversation: no conversation id`)
+        this.bind(reply.conversationId, p)
+      },
+    )
+    await this.waitJoined()
+    const userIds = this.s.conversations.some((p) => p.split)
+      ? Object.fromEntries([...this.clients.values()].map((c) => [c.index, c.userId]))
+      : undefined
+    return {
+      clients: this.clients.size,
+      conversations: this.convs.length,
+      ...(userIds ? { userIds } : {}),
+    }
+  }
+
+  private bind(id: string, p: PlannedConversation): void {
+    const conv: Conv = {
+      id,
+      kind: p.kind,
+      members: p.members,
+      senders: p.split ? p.split.local : p.members,
+      turn: 0,
+      ...(p.split ? { split: p.split } : {}),
+    }
+    this.convs.push(conv)
+    this.convById.set(conv.id, conv)
+  }
+
+  /**
+   * Split groups, in two rounds (ToWorker 'split'): without `ids`, the owner of each creates it
+   * with every member's user id; with them, each worker binds its groups and waits until its own
+   * members have them. Returns the ids this worker created, by plan key.
+   */
+  async split(
+    userIds: Record<number, string>,
+    ids?: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    const mine = this.s.conversations.filter((p) => p.split)
+    if (!ids) {
+      const created: Record<string, string> = {}
+      const idOf = (m: number) => {
+        const id = this.clients.get(m)?.userId ?? userIds[m]
+        if (!id) throw new Error(`split group: no user id for member ${m}`)
+        return id
+      }
+      await mapLimit(
+        mine.filter((p) => p.split!.owner),
+        4,
+        async (p) => {
+          const reply = await this.clients
+            .get(p.members[0]!)!
+            .client.createGroup(`bench ${p.members[0]}`, p.members.slice(1).map(idOf))
+          if (!reply.conversationId) throw new Error('creating a split group: no conversation id')
+          created[p.split!.key] = reply.conversationId
+        },
+      )
+      return created
+    }
+    for (const p of mine) {
+      const id = ids[p.split!.key]
+      if (!id) throw new Error(`split group ${p.split!.key}: no conversation id from its owner`)
+      if (!this.convById.has(id)) this.bind(id, p)
+    }
+    await this.waitJoined()
+    return {}
+  }
+
+  /** Until every member this worker holds has each of its conversations live (60 s at most). */
+  private async waitJoined(): Promise<void> {
+    const holds = (c: Conv) => c.split?.local ?? c.members
     const deadline = Date.now() + 60_000
-    while (!this.convs.every((c) => (this.joined.get(c.id)?.size ?? 0) >= c.members.length)) {
+    while (!this.convs.every((c) => (this.joined.get(c.id)?.size ?? 0) >= holds(c).length)) {
       if (Date.now() > deadline) {
-        const short = this.convs.filter((c) => (this.joined.get(c.id)?.size ?? 0) < c.members.length)
+        const short = this.convs.filter((c) => (this.joined.get(c.id)?.size ?? 0) < holds(c).length)
         const worst = short.reduce(
           (a, c) => Math.min(a, this.joined.get(c.id)?.size ?? 0),
           Number.MAX_SAFE_INTEGER,
         )
         const live = [...this.clients.values()].filter((c) => c.live).length
         const without = short
-          .flatMap((c) => c.members.filter((m) => !this.joined.get(c.id)?.has(m)))
+          .flatMap((c) => holds(c).filter((m) => !this.joined.get(c.id)?.has(m)))
           .slice(0, 10)
         // Each such device's own counts tell a frame never sent (framesIn flat, no gap, no
         // duplicate) from one its client dropped (a duplicate, a gap and its resync, an invalid frame).
@@ -183,7 +278,6 @@ export class ChatLoad {
       }
       await sleep(20)
     }
-    return { clients: this.clients.size, conversations: this.convs.length }
   }
 
   /** Media state events (ready / failed) seen by any member, for the media load. */
@@ -191,10 +285,12 @@ export class ChatLoad {
 
   /** The first member of each conversation, who sends media in the media scenario. */
   participants(): Participant[] {
-    return this.convs.map((conv) => {
-      const c = this.clients.get(conv.members[0]!)!
-      return { conversationId: conv.id, sender: { client: c.client, token: () => c.token } }
-    })
+    return this.convs
+      .filter((conv) => this.clients.has(conv.members[0]!))
+      .map((conv) => {
+        const c = this.clients.get(conv.members[0]!)!
+        return { conversationId: conv.id, sender: { client: c.client, token: () => c.token } }
+      })
   }
 
   private onEvent(c: Client, f: EventFrame, live: boolean): void {
@@ -215,12 +311,16 @@ export class ChatLoad {
     const at = nowUs()
     // Taken for every stamped message a member receives: a batch starts at the first one handled in it.
     const readAt = this.readBatch.stamp(at)
+    const conv = this.convById.get(f.conversationId)
+    if (conv?.split) {
+      this.onSplitCopy(c, conv, f.conversationId, stamp, at, readAt, live)
+      return
+    }
     this.counts.delivered++
     const checker = this.checkers.get(c.index) ?? new SequenceChecker()
     this.checkers.set(c.index, checker)
     checker.receive(`${f.conversationId}|${stamp.sender}`, stamp.n)
     if (live) recordUs(this.hist.delivered, at - stamp.sentAtUs)
-    const conv = this.convById.get(f.conversationId)
     if (conv?.kind === 'group' && this.trackFanout) {
       const key = `${f.conversationId}|${stamp.sender}|${stamp.n}`
       const left = (this.inFlightFanout.get(key) ?? conv.members.length - 1) - 1
@@ -230,6 +330,38 @@ export class ChatLoad {
         recordUs(this.hist.lastRead, readAt - stamp.sentAtUs)
       } else this.inFlightFanout.set(key, left)
     }
+  }
+
+  /** A member's copy of a split group's message: its worker's share of the fan-out. */
+  private onSplitCopy(
+    c: Client,
+    conv: Conv,
+    conversationId: string,
+    stamp: { sender: number; n: number; sentAtUs: number },
+    at: number,
+    readAt: number,
+    live: boolean,
+  ): void {
+    this.splitDelivered++
+    const checker = this.splitCheckers.get(c.index) ?? new SequenceChecker()
+    this.splitCheckers.set(c.index, checker)
+    checker.receive(`${conversationId}|${stamp.sender}`, stamp.n)
+    if (live) recordUs(this.splitHist, at - stamp.sentAtUs)
+    const key = `${conversationId}|${stamp.sender}|${stamp.n}`
+    const a = this.splitArrivals.get(key)
+    if (a) {
+      a.count++
+      a.lastAtUs = Math.max(a.lastAtUs, at)
+      a.lastReadAtUs = Math.max(a.lastReadAtUs, readAt)
+    } else
+      this.splitArrivals.set(key, {
+        key,
+        sentAtUs: stamp.sentAtUs,
+        count: 1,
+        receivers: conv.members.length - 1,
+        lastAtUs: at,
+        lastReadAtUs: readAt,
+      })
   }
 
   private send(conv: Conv, sender: number): void {
@@ -260,7 +392,8 @@ export class ChatLoad {
               (this.sendErrors['acknowledged as duplicate'] ?? 0) + 1
           recordUs(this.hist.sent, nowUs() - t0)
           this.counts.stored++
-          this.counts.expected += conv.members.length - 1
+          if (conv.split) this.splitStoredInStep.set(conv.id, (this.splitStoredInStep.get(conv.id) ?? 0) + 1)
+          else this.counts.expected += conv.members.length - 1
           if (n > range.upTo) range.upTo = n
         },
         (err: unknown) => {
@@ -282,10 +415,13 @@ export class ChatLoad {
     const closesBefore = this.unexpectedCloses
     this.sendErrors = {}
     this.trackFanout = !step.reconnect
+    if (step.reconnect && this.convs.some((c) => c.split))
+      throw new Error('a reconnect step with split groups is not supported: run it with whole conversations')
+    this.splitStoredInStep = new Map()
     const slots: { conv: Conv; sender?: number }[] = []
     for (const conv of this.convs) {
       if (conv.kind === 'direct') for (const m of conv.members) slots.push({ conv, sender: m })
-      else slots.push({ conv })
+      else if (!conv.split || conv.split.owner) slots.push({ conv })
     }
     let issued = 0
     let slot = 0
@@ -298,7 +434,7 @@ export class ChatLoad {
         const s = slots[slot++ % slots.length]!
         let sender = s.sender
         if (sender === undefined) {
-          sender = s.conv.members[s.conv.turn++ % s.conv.members.length]!
+          sender = s.conv.senders[s.conv.turn++ % s.conv.senders.length]!
         }
         issued++
         // An offline device cannot send; its turn is skipped (and not counted as offered).
@@ -346,7 +482,71 @@ export class ChatLoad {
       unexpectedCloses: this.unexpectedCloses - closesBefore,
       clientErrors: { ...this.clientErrors },
       sendSeconds,
+      ...(this.convs.some((c) => c.split?.owner) ? { split: this.splitStored() } : {}),
     }
+  }
+
+  /** What this worker stored in the split groups it owns. */
+  private splitStored(): SplitStored {
+    const ranges: SplitStored['ranges'] = {}
+    for (const conv of this.convs) {
+      if (!conv.split?.owner) continue
+      for (const m of conv.senders) {
+        const st = this.stored.get(`${conv.id}|${m}`)
+        if (st) ranges[`${conv.id}|${m}`] = { upTo: st.upTo, refused: [...st.refused] }
+      }
+    }
+    return { ranges, storedInStep: Object.fromEntries(this.splitStoredInStep) }
+  }
+
+  /**
+   * This worker's share of the last step in its split groups: waits (bounded) until its members
+   * have every copy the owners stored, then checks loss, duplication and order against the owners'
+   * ranges and hands over each message's arrivals.
+   */
+  async settle(stored: SplitStored, drainTimeoutMs: number): Promise<SplitResult> {
+    let expected = 0
+    for (const conv of this.convs) {
+      if (!conv.split) continue
+      // The senders are the owner's members: the owner's other members and every member elsewhere receive.
+      const receivers = conv.split.local.length - (conv.split.owner ? 1 : 0)
+      expected += (stored.storedInStep[conv.id] ?? 0) * receivers
+    }
+    const end = performance.now() + drainTimeoutMs
+    while (this.splitDelivered - this.splitDeliveredSettled < expected && performance.now() < end)
+      await sleep(10)
+    let total = ZERO_COUNTS
+    for (const c of this.clients.values()) {
+      const ranges = new Map<string, StoredRange>()
+      for (const conv of this.convs) {
+        if (!conv.split?.local.includes(c.index)) continue
+        // The senders are the owner's members, which another worker does not know: every range of the group.
+        for (const [key, r] of Object.entries(stored.ranges))
+          if (key.startsWith(`${conv.id}|`) && key !== `${conv.id}|${c.index}`)
+            ranges.set(key, { upTo: r.upTo, refused: new Set(r.refused) })
+      }
+      if (ranges.size === 0) continue
+      total = addCounts(total, (this.splitCheckers.get(c.index) ?? new SequenceChecker()).finish(ranges))
+    }
+    const check: CheckCounts = {
+      received: total.received - this.previousSplitCheck.received,
+      duplicated: total.duplicated - this.previousSplitCheck.duplicated,
+      outOfOrder: total.outOfOrder - this.previousSplitCheck.outOfOrder,
+      lost: total.lost - this.previousSplitCheck.lost,
+    }
+    this.previousSplitCheck = total
+    const delivered = this.splitDelivered - this.splitDeliveredSettled
+    this.splitDeliveredSettled = this.splitDelivered
+    const result: SplitResult = {
+      delivered,
+      expected,
+      check,
+      sendToDelivered: encodeHistogram(this.splitHist),
+      arrivals: [...this.splitArrivals.values()],
+    }
+    this.splitHist = newHistogram()
+    this.splitArrivals = new Map()
+    return result
   }
 
   /** Drops some devices mid-run (no close handshake), keeps them offline, then reconnects them with their cursors. */
@@ -385,7 +585,7 @@ export class ChatLoad {
     for (const c of this.clients.values()) {
       const expected = new Map<string, StoredRange>()
       for (const conv of this.convs) {
-        if (!conv.members.includes(c.index)) continue
+        if (conv.split || !conv.members.includes(c.index)) continue
         for (const m of conv.members) {
           if (m === c.index) continue
           const st = this.stored.get(`${conv.id}|${m}`)

@@ -11,7 +11,45 @@ export interface PlannedUser {
 
 export interface PlannedConversation {
   kind: 'direct' | 'group'
+  /** Every member, wherever it runs. */
   members: number[]
+  /** A group whose members are spread over workers (core/plan.ts): this worker's share. */
+  split?: {
+    /** The group's name in the plan, the same on every worker (its id is known after creation). */
+    key: string
+    /** The members this worker holds. */
+    local: number[]
+    /** This worker creates the group and sends; the others only receive. */
+    owner: boolean
+  }
+}
+
+/** What the owners of split groups stored in a step: per `<conversation>|<sender>`, as StoredRange. */
+export interface SplitStored {
+  ranges: Record<string, { upTo: number; refused: number[] }>
+  /** Messages stored in the step, per conversation id. */
+  storedInStep: Record<string, number>
+}
+
+/** One message of a split group as one worker saw it: its members' copies and the last one's times. */
+export interface SplitArrival {
+  /** `<conversation>|<sender>|<n>` */
+  key: string
+  sentAtUs: number
+  /** Copies this worker's members received, and how many the whole group should. */
+  count: number
+  receivers: number
+  lastAtUs: number
+  lastReadAtUs: number
+}
+
+/** A worker's share of a step in its split groups, after the owners' stored ranges were known. */
+export interface SplitResult {
+  delivered: number
+  expected: number
+  check: CheckCounts
+  sendToDelivered: string
+  arrivals: SplitArrival[]
 }
 
 export interface ChatSetup {
@@ -116,6 +154,14 @@ export interface MediaResult {
 export type ToWorker =
   | { type: 'setup'; setup: Setup }
   | { type: 'run'; step: RunStep }
+  /**
+   * Split groups (core/plan.ts), after every worker's setup: with no `ids`, owners create their
+   * groups from everyone's user ids; with `ids`, every worker binds them and waits until its
+   * members have the group.
+   */
+  | { type: 'split'; userIds: Record<number, string>; ids?: Record<string, string> }
+  /** After a step: receive what the owners stored in split groups, then report this worker's share. */
+  | { type: 'settle'; stored: SplitStored; drainTimeoutMs: number }
   | { type: 'media'; step: MediaStep }
   | { type: 'storm'; wave: StormWave }
   | { type: 'storm-drop' }
@@ -149,6 +195,8 @@ export interface StepResult {
   unexpectedCloses: number
   clientErrors: Record<string, number>
   sendSeconds: number
+  /** Owners of split groups: what they stored (the split groups' deliveries come with `settle`). */
+  split?: SplitStored
 }
 
 export interface EchoResult {
@@ -158,7 +206,16 @@ export interface EchoResult {
 }
 
 export type FromWorker =
-  | { type: 'ready'; clients: number; conversations: number; setupMs: number }
+  | {
+      type: 'ready'
+      clients: number
+      conversations: number
+      setupMs: number
+      /** The user ids of this worker's members of split groups, by plan index. */
+      userIds?: Record<number, string>
+    }
+  | { type: 'split'; ids: Record<string, string> }
+  | { type: 'settle'; result: SplitResult }
   | { type: 'progress'; progress: Progress }
   | { type: 'step'; result: StepResult }
   | { type: 'echo'; result: EchoResult }

@@ -9,6 +9,8 @@ import type {
   Progress,
   RunStep,
   Setup,
+  SplitResult,
+  SplitStored,
   StepResult,
   StormWave,
   StormWaveResult,
@@ -118,6 +120,32 @@ export class WorkerPool {
       ),
     )
     return replies.flatMap((m) => (m?.type === 'step' ? [m.result] : []))
+  }
+
+  /** One round of the split groups' setup (ToWorker 'split') on the workers that hold some. */
+  async split(
+    userIds: Record<number, string>,
+    ids: Record<string, string> | undefined,
+    active: boolean[],
+  ): Promise<Record<string, string>> {
+    const replies = await Promise.all(
+      this.workers.map((w, i) =>
+        active[i] ? this.ask(w, { type: 'split', userIds, ...(ids ? { ids } : {}) }, 120_000) : undefined,
+      ),
+    )
+    return Object.assign({}, ...replies.map((m) => (m?.type === 'split' ? m.ids : {})))
+  }
+
+  /** The split groups' share of a step, from every worker that holds some (ToWorker 'settle'). */
+  async settle(stored: SplitStored, drainTimeoutMs: number, active: boolean[]): Promise<SplitResult[]> {
+    const replies = await Promise.all(
+      this.workers.map((w, i) =>
+        active[i]
+          ? this.ask(w, { type: 'settle', stored, drainTimeoutMs }, drainTimeoutMs + 60_000)
+          : undefined,
+      ),
+    )
+    return replies.flatMap((m) => (m?.type === 'settle' ? [m.result] : []))
   }
 
   /** Runs the media load on the workers that have conversations. */

@@ -71,6 +71,14 @@ const handle = async (m: ToWorker): Promise<void> => {
       if (!chat) throw new Error('run before a chat setup')
       say({ type: 'step', result: await chat.run(m.step) })
       return
+    case 'split':
+      if (!chat) throw new Error('split groups before a chat setup')
+      say({ type: 'split', ids: await chat.split(m.userIds, m.ids) })
+      return
+    case 'settle':
+      if (!chat) throw new Error('settle before a chat setup')
+      say({ type: 'settle', result: await chat.settle(m.stored, m.drainTimeoutMs) })
+      return
     case 'media':
       if (!chat) throw new Error('media before a chat setup')
       say({ type: 'media', result: await runMediaLoad(chat, m.step) })

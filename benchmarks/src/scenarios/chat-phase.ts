@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { mergeHistograms, summarize } from '../core/latency.js'
+import { encodeHistogram, mergeHistograms, summarize } from '../core/latency.js'
 import { splitRate, type WorkerPlan } from '../core/plan.js'
 import type { PhaseResult, TimelinePoint } from '../core/result.js'
 import { addCounts, ZERO_COUNTS } from '../core/sequence-checker.js'
-import type { RunStep, StepResult } from '../load/messages.js'
+import { mergeSplitArrivals } from '../core/split-arrivals.js'
+import type { FromWorker, RunStep, SplitResult, SplitStored, StepResult } from '../load/messages.js'
 import { fmtInt } from '../report/format.js'
 import type { ClosedWindow, CostWindow } from '../system/cost-meter.js'
 import { watchFanout } from '../system/fanout-probe.js'
@@ -47,6 +48,7 @@ export const setupChat = async (
         clients += r.clients
         conversations += r.conversations
       }
+    conversations += await setupSplitGroups(ctx, plans, replies)
     ctx.bar.stop()
     ctx.log(
       `${fmtInt(clients)} clients in ${fmtInt(conversations)} conversations ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -56,6 +58,39 @@ export const setupChat = async (
     ctx.bar.stop()
   }
 }
+
+const holdsSplit = (plans: WorkerPlan[]) => plans.map((p) => p.conversations.some((c) => c.split))
+
+/**
+ * Groups split over workers (core/plan.ts), once every worker is set up: their owners create them
+ * with every member's user id, then every worker binds them and waits for its members. Returns
+ * how many there are.
+ */
+const setupSplitGroups = async (
+  ctx: RunContext,
+  plans: WorkerPlan[],
+  replies: FromWorker[],
+): Promise<number> => {
+  const active = holdsSplit(plans)
+  if (!active.some(Boolean)) return 0
+  const keys = new Set(plans.flatMap((p) => p.conversations.flatMap((c) => (c.split ? [c.split.key] : []))))
+  const userIds: Record<number, string> = Object.assign(
+    {},
+    ...replies.map((r) => (r.type === 'ready' ? (r.userIds ?? {}) : {})),
+  )
+  const ids = await ctx.pool.split(userIds, undefined, active)
+  const missing = [...keys].filter((k) => !ids[k])
+  if (missing.length > 0) throw new Error(`split groups without an id after creation: ${missing.join(', ')}`)
+  await ctx.pool.split({}, ids, active)
+  ctx.log(`${keys.size} group(s) split over ${active.filter(Boolean).length} load workers`)
+  return keys.size
+}
+
+/** What the owners of split groups stored in a step, merged. */
+const mergeSplitStored = (results: StepResult[]): SplitStored => ({
+  ranges: Object.assign({}, ...results.map((r) => r.split?.ranges ?? {})),
+  storedInStep: Object.assign({}, ...results.map((r) => r.split?.storedInStep ?? {})),
+})
 
 /**
  * With `--profile DIR`: a CPU profile of each service over the steady part of the step (from 0.5 s
@@ -145,6 +180,12 @@ export const runChatStep = async (
     clearInterval(timer)
     ctx.bar.stop()
   }
+  // Split groups: every worker's share, once the owners' stored ranges are known.
+  const splitActive = holdsSplit(plans)
+  const split: SplitResult[] = splitActive.some(Boolean)
+    ? await ctx.pool.settle(mergeSplitStored(results), step.drainTimeoutMs, splitActive)
+    : []
+  const splitLast = mergeSplitArrivals(split.map((r) => r.arrivals))
   await profiles
   const window = await closed
   const cost = ctx.cost.result({
@@ -170,16 +211,23 @@ export const runChatStep = async (
   for (const r of results)
     for (const [k, v] of Object.entries(r.sendErrors)) sendErrors[k] = (sendErrors[k] ?? 0) + v
   const sendSeconds = Math.max(0.001, ...results.map((r) => r.sendSeconds))
-  const delivered = sum((r) => r.delivered)
-  const expected = sum((r) => r.expected)
+  const splitSum = (f: (r: SplitResult) => number) => split.reduce((a, r) => a + f(r), 0)
+  const delivered = sum((r) => r.delivered) + splitSum((r) => r.delivered)
+  const expected = sum((r) => r.expected) + splitSum((r) => r.expected)
   const closes = sum((r) => r.unexpectedCloses)
   const clientErrors: Record<string, number> = {}
   for (const r of results)
     for (const [k, v] of Object.entries(r.clientErrors)) clientErrors[k] = (clientErrors[k] ?? 0) + v
   const resync = summarize(mergeHistograms(results.map((r) => r.resync)))
-  const sendToDelivered = summarize(mergeHistograms(results.map((r) => r.sendToDelivered)))
-  const lastMember = summarize(mergeHistograms(results.map((r) => r.toLastMember)))
-  const lastMemberRead = summarize(mergeHistograms(results.map((r) => r.toLastMemberRead)))
+  const sendToDelivered = summarize(
+    mergeHistograms([...results.map((r) => r.sendToDelivered), ...split.map((r) => r.sendToDelivered)]),
+  )
+  const lastMember = summarize(
+    mergeHistograms([...results.map((r) => r.toLastMember), encodeHistogram(splitLast.last)]),
+  )
+  const lastMemberRead = summarize(
+    mergeHistograms([...results.map((r) => r.toLastMemberRead), encodeHistogram(splitLast.lastRead)]),
+  )
   const fanoutFigures = await fanout.stop()
   return {
     name,
@@ -195,14 +243,22 @@ export const runChatStep = async (
     sendToSent: summarize(mergeHistograms(results.map((r) => r.sendToSent))),
     sendToDelivered,
     ...(lastMember.count > 0 ? { toLastMember: lastMember } : {}),
-    check: results.reduce((a, r) => addCounts(a, r.check), ZERO_COUNTS),
+    check: [...results, ...split].reduce((a, r) => addCounts(a, r.check), ZERO_COUNTS),
     timeline,
     cost,
     extra: {
       'expected deliveries': expected,
-      // One worker thread holds every member of a group: this leaves out its handling of the other
+      // A worker thread holds many members of a group: this leaves out its handling of the other
       // copies read in the same batch, so a gap between the two figures is the load generator's (ADR 0175).
       ...(lastMemberRead.count > 0 ? { 'send→last member, at its read batch': lastMemberRead } : {}),
+      ...(split.length > 0
+        ? {
+            'groups split over load workers': `${split.length} workers hold members of each group`,
+            ...(splitLast.incomplete > 0
+              ? { 'split groups: messages some member never got': splitLast.incomplete }
+              : {}),
+          }
+        : {}),
       ...(lastMember.count > 0 ? fanoutFigures : {}),
       ...cpu,
       'redelivered (de-duplicated by seq)': sum((r) => r.redelivered),

@@ -120,7 +120,7 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
     UPLOAD_RATE_PER_MINUTE: '1000000',
     UPLOAD_RATE_BURST: '100000',
     // Push settings a run may compare (PROJECTOR_PUSH_JOBS=false: the no-push baseline).
-    ...pick(process.env, ['PROJECTOR_PUSH_JOBS', 'PUSH_COALESCE_MS']),
+    ...pick(process.env, ['PROJECTOR_PUSH_JOBS', 'PUSH_COALESCE_MS', 'PROJECTOR_LINGER_MS']),
     ...o.extraEnv,
   }
   const running = new Map<string, RunningService & { label: string }>()

@@ -37,6 +37,36 @@ t.test('puts a whole group on one worker with one send slot', async (t) => {
   t.same(plans[1]!.conversations[0]!.members, [5, 6, 7, 8, 9])
 })
 
+t.test(
+  'deals the members of fewer groups than workers over every worker; the first worker owns and sends',
+  async (t) => {
+    const plans = groupPlan(1, 5, 2, 'x')
+    t.same(
+      plans.map((p) => p.users.map((u) => u.index)),
+      [
+        [0, 2, 4],
+        [1, 3],
+      ],
+    )
+    t.same(
+      plans.map((p) => p.conversations.map((c) => c.split)),
+      [[{ key: 'g0', local: [0, 2, 4], owner: true }], [{ key: 'g0', local: [1, 3], owner: false }]],
+    )
+    for (const p of plans)
+      t.same(p.conversations[0]!.members, [0, 1, 2, 3, 4], 'every worker knows all members')
+    t.same(
+      plans.map((p) => p.slots),
+      [1, 0],
+      'only the owner sends',
+    )
+    t.same(splitRate(5, plans), [5, 0])
+    t.notOk(
+      groupPlan(2, 5, 2, 'x').some((p) => p.conversations.some((c) => c.split)),
+      'as many groups as workers: whole groups',
+    )
+  },
+)
+
 t.test('splits a rate by send slots and a count evenly', async (t) => {
   t.same(splitRate(300, [{ slots: 2 }, { slots: 1 }] as never), [200, 100])
   t.same(splitRate(300, [{ slots: 0 }] as never), [0])

@@ -42,3 +42,35 @@ t.test('a small direct run passes end to end and writes its JSON and HTML', asyn
   t.ok(c.nats.after.consumers.namespace >= 1, 'the projector’s durable consumers are counted')
   t.ok(c.nats.after.consumers.server <= 50, `${c.nats.after.consumers.server} consumers on the server`)
 })
+
+// One group, two workers: the members are dealt over both (core/plan.ts), the owner sends, and
+// each message's last member is the later of the two workers' last copies.
+t.test(
+  'a group split over two load workers: every copy counted, checked and timed to its last member',
+  async (t) => {
+    const { code, r } = await runScenario(t, [
+      'group',
+      '--groups',
+      '1',
+      '--group-size',
+      '7',
+      '--rate',
+      '10',
+      '--duration',
+      '3',
+      '--workers',
+      '2',
+      '--no-ceilings',
+    ])
+    t.equal(code, 0)
+    const p = r.phases[0]!
+    t.ok(p.stored > 0, `stored ${p.stored}`)
+    t.equal(p.extra['groups split over load workers'], '2 workers hold members of each group')
+    t.equal(p.delivered, p.stored * 6, 'each message reached the six other members')
+    t.equal(p.extra['expected deliveries'], p.stored * 6)
+    t.same(p.check, { received: p.stored * 6, duplicated: 0, outOfOrder: 0, lost: 0 })
+    t.equal(p.toLastMember?.count, p.stored, 'every message timed to its last member')
+    t.ok(p.toLastMember!.p50 >= p.sendToDelivered.p50, 'the last member is no earlier than the typical one')
+    t.notOk('split groups: messages some member never got' in p.extra)
+  },
+)
