@@ -32,6 +32,8 @@ export interface Options {
   msgBytes: number
   receiptIntervalMs: number
   durationS: number
+  /** direct, group: seconds of unmeasured sending on the same connections before the measured step. */
+  warmupS: number
   drainTimeoutS: number
   clients: number
   rate: number
@@ -92,6 +94,14 @@ export const NUMERIC: Spec[] = [
     60_000,
   ),
   n('duration', 'durationS', 'seconds of sending', { '*': 20, quick: 10, reconnect: 15, media: 30 }, 1, 3600),
+  n(
+    'warmup',
+    'warmupS',
+    'direct, group: seconds of sending before the measured step, reported apart (JIT, fresh rooms)',
+    { '*': 0 },
+    0,
+    600,
+  ),
   n('drain-timeout', 'drainTimeoutS', 'seconds to wait for the last deliveries', { '*': 15 }, 1, 600),
   n(
     'clients',

@@ -1,4 +1,4 @@
-import { directPlan, groupPlan, rampRates } from '../core/plan.js'
+import { directPlan, groupPlan, rampRates, type WorkerPlan } from '../core/plan.js'
 import type { PhaseResult } from '../core/result.js'
 import { runChatStep, setupChat } from './chat-phase.js'
 import type { RunContext } from './context.js'
@@ -9,26 +9,38 @@ const stepOf = (ctx: RunContext, rate: number, durationS = ctx.o.durationS) => (
   drainTimeoutMs: ctx.o.drainTimeoutS * 1000,
 })
 
+/**
+ * `--warmup S`: the same load for S seconds on the same connections first, as a phase of its own
+ * (its figures are printed, not the measured ones): the first messages of a run meet cold code
+ * (the JIT) and rooms still settling after the setup, which a server that has been running has not.
+ */
+const warmUp = async (
+  ctx: RunContext,
+  o: RunContext['o'],
+  name: string,
+  plans: WorkerPlan[],
+  size: { clients: number; conversations: number },
+): Promise<PhaseResult[]> => {
+  if (o.warmupS <= 0) return []
+  const p = await runChatStep(ctx, `${name} warm-up`, plans, size, stepOf(ctx, o.rate, o.warmupS))
+  return [{ ...p, extra: { ...p.extra, 'warm-up': `not the figure: ${o.warmupS} s before "${name}"` } }]
+}
+
 /** N users in 1:1 pairs, both sides sending, at a fixed total offered rate. */
 export const runDirect = async (ctx: RunContext, o = ctx.o, name = 'direct'): Promise<PhaseResult[]> => {
   const plans = directPlan(o.clients, ctx.pool.size, `${ctx.runTag}d`)
   const size = await setupChat(ctx, plans)
-  return [await runChatStep(ctx, name, plans, size, stepOf(ctx, o.rate, o.durationS))]
+  const warm = await warmUp(ctx, o, name, plans, size)
+  return [...warm, await runChatStep(ctx, name, plans, size, stepOf(ctx, o.rate, o.durationS))]
 }
 
 /** G groups of S members; members take turns sending; the figure is the time to the last member. */
 export const runGroup = async (ctx: RunContext, o = ctx.o, name = 'group'): Promise<PhaseResult[]> => {
   const plans = groupPlan(o.groups, o.groupSize, ctx.pool.size, `${ctx.runTag}g`)
   const size = await setupChat(ctx, plans)
-  return [
-    await runChatStep(
-      ctx,
-      `${name} ${o.groups}×${o.groupSize}`,
-      plans,
-      size,
-      stepOf(ctx, o.rate, o.durationS),
-    ),
-  ]
+  const label = `${name} ${o.groups}×${o.groupSize}`
+  const warm = await warmUp(ctx, o, label, plans, size)
+  return [...warm, await runChatStep(ctx, label, plans, size, stepOf(ctx, o.rate, o.durationS))]
 }
 
 /**

@@ -46,7 +46,7 @@ t.test('a small direct run passes end to end and writes its JSON and HTML', asyn
 // One group, two workers: the members are dealt over both (core/plan.ts), the owner sends, and
 // each message's last member is the later of the two workers' last copies.
 t.test(
-  'a group split over two load workers: every copy counted, checked and timed to its last member',
+  'a group split over two load workers, after a warm-up: every copy of the measured step counted, checked and timed to its last member',
   async (t) => {
     const { code, r } = await runScenario(t, [
       'group',
@@ -60,10 +60,16 @@ t.test(
       '3',
       '--workers',
       '2',
+      '--warmup',
+      '1',
       '--no-ceilings',
     ])
     t.equal(code, 0)
-    const p = r.phases[0]!
+    t.equal(r.phases.length, 2, 'a warm-up phase, then the measured one')
+    t.match(r.phases[0]!.extra['warm-up'], /not the figure/)
+    t.ok(r.phases[0]!.stored > 0, 'the warm-up sent too')
+    const p = r.phases[1]!
+    t.notOk('warm-up' in p.extra, 'the measured phase')
     t.ok(p.stored > 0, `stored ${p.stored}`)
     t.equal(p.extra['groups split over load workers'], '2 workers hold members of each group')
     t.equal(p.delivered, p.stored * 6, 'each message reached the six other members')
