@@ -11,6 +11,7 @@ import { opsCli } from '../system/ops-cli.js'
 import { type Fault, type FaultKind, Ledger, type Verdicts } from './ledger.js'
 import { auditLog, type LogAudit } from './log-audit.js'
 import { type ReconnectSteps, ReconnectTimeline } from './reconnect-timeline.js'
+import { describeUnsettled } from './unsettled.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -191,9 +192,10 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
 
     // ── load ───────────────────────────────────────────────────────────────────────────────────
     let stopping = false
-    const inFlight = new Set<Promise<unknown>>()
-    const track = (p: Promise<unknown>) => {
-      inFlight.add(p)
+    /** Sends not settled yet, with what names them when some never settle. */
+    const inFlight = new Map<Promise<unknown>, { conv: string; sender: string; at: number }>()
+    const track = (p: Promise<unknown>, conv: string, sender: string) => {
+      inFlight.set(p, { conv, sender, at: performance.now() })
       p.finally(() => inFlight.delete(p))
     }
     let k = 0
@@ -213,6 +215,8 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
             (err: unknown) =>
               ledger.failed(conv.id, clientMsgId, isChatClientError(err) ? err.code : String(err)),
           ),
+        conv.id,
+        sender,
       )
     }
     const load = (async () => {
@@ -324,6 +328,19 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
     // finding, reported with the rest — not a run that never ends.
     const settled = await waitUntil('every send settled', o.drainS * 1000, () => inFlight.size === 0, o.log)
     const unsettled = settled ? 0 : inFlight.size
+    // Retryable refusals are not the app's news (the client retries them silently): what the run
+    // can say is where the stuck sends are, since when, and how their clients fare.
+    const unsettledDetail = settled
+      ? []
+      : describeUnsettled(
+          [...inFlight.values()],
+          ledger.faults,
+          (c) => cluster.names.shardOf(c),
+          (u) => {
+            const c = byUser.get(u)!
+            return `${c.state}, ${JSON.stringify(c.stats)}`
+          },
+        )
 
     // ── drain and check ────────────────────────────────────────────────────────────────────────
     await waitUntil(
@@ -425,7 +442,10 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
     must(verdicts.duplicated === 0, `${verdicts.duplicated} duplicates`)
     must(verdicts.reordered === 0, `${verdicts.reordered} reorders`)
     must(verdicts.failed === 0, `${verdicts.failed} sends failed to the application`)
-    must(unsettled === 0, `${unsettled} sends still unsettled ${o.drainS} s after the load`)
+    must(
+      unsettled === 0,
+      `${unsettled} sends still unsettled ${o.drainS} s after the load: ${unsettledDetail.join(' | ')}`,
+    )
     must(audit.storedTwice === 0, 'a send accepted twice in the log')
     must(audit.ackMismatches === 0, `${audit.ackMismatches} acknowledgements disagree with the log`)
     must(audit.lostReceipts === 0, `${audit.lostReceipts} receipts vanished`)
