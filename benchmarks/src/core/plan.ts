@@ -20,12 +20,11 @@ const user = (runTag: string, index: number): PlannedUser => ({
   password: `pw-${runTag}-${index}`,
 })
 
+const emptyPlans = (workers: number): WorkerPlan[] =>
+  Array.from({ length: workers }, () => ({ users: [], conversations: [], slots: 0 }))
+
 const assign = (convs: PlannedConversation[], workers: number, runTag: string): WorkerPlan[] => {
-  const plans: WorkerPlan[] = Array.from({ length: workers }, () => ({
-    users: [],
-    conversations: [],
-    slots: 0,
-  }))
+  const plans = emptyPlans(workers)
   convs.forEach((c, i) => {
     const p = plans[i % workers]!
     p.conversations.push(c)
@@ -64,11 +63,7 @@ export const groupPlan = (groups: number, size: number, workers: number, runTag:
  * the latest (core/split-arrivals.ts).
  */
 const splitGroupPlan = (convs: PlannedConversation[], workers: number, runTag: string): WorkerPlan[] => {
-  const plans: WorkerPlan[] = Array.from({ length: workers }, () => ({
-    users: [],
-    conversations: [],
-    slots: 0,
-  }))
+  const plans = emptyPlans(workers)
   convs.forEach((c, g) => {
     const local: number[][] = plans.map(() => [])
     c.members.forEach((m, k) => {

@@ -82,4 +82,12 @@ export const addCounts = (a: CheckCounts, b: CheckCounts): CheckCounts => ({
   lost: a.lost + b.lost,
 })
 
+/** What happened between two cumulative counts (a step's share). */
+export const subtractCounts = (a: CheckCounts, b: CheckCounts): CheckCounts => ({
+  received: a.received - b.received,
+  duplicated: a.duplicated - b.duplicated,
+  outOfOrder: a.outOfOrder - b.outOfOrder,
+  lost: a.lost - b.lost,
+})
+
 export const ZERO_COUNTS: CheckCounts = { received: 0, duplicated: 0, outOfOrder: 0, lost: 0 }

@@ -6,6 +6,7 @@ import {
   type CheckCounts,
   SequenceChecker,
   type StoredRange,
+  subtractCounts,
   ZERO_COUNTS,
 } from '../core/sequence-checker.js'
 import { readStamp, stampText } from '../core/stamp.js'
@@ -456,12 +457,7 @@ export class ChatLoad {
       this.sendErrors['unanswered at the drain timeout'] =
         (this.sendErrors['unanswered at the drain timeout'] ?? 0) + this.counts.pending
     const check = this.check()
-    const stepCheck: CheckCounts = {
-      received: check.received - this.previousCheck.received,
-      duplicated: check.duplicated - this.previousCheck.duplicated,
-      outOfOrder: check.outOfOrder - this.previousCheck.outOfOrder,
-      lost: check.lost - this.previousCheck.lost,
-    }
+    const stepCheck = subtractCounts(check, this.previousCheck)
     this.previousCheck = check
     const redelivered = [...this.clients.values()].reduce((a, c) => a + c.client.stats.duplicates, 0)
     const stepRedelivered = redelivered - this.previousRedelivered
@@ -528,12 +524,7 @@ export class ChatLoad {
       if (ranges.size === 0) continue
       total = addCounts(total, (this.splitCheckers.get(c.index) ?? new SequenceChecker()).finish(ranges))
     }
-    const check: CheckCounts = {
-      received: total.received - this.previousSplitCheck.received,
-      duplicated: total.duplicated - this.previousSplitCheck.duplicated,
-      outOfOrder: total.outOfOrder - this.previousSplitCheck.outOfOrder,
-      lost: total.lost - this.previousSplitCheck.lost,
-    }
+    const check = subtractCounts(total, this.previousSplitCheck)
     this.previousSplitCheck = total
     const delivered = this.splitDelivered - this.splitDeliveredSettled
     this.splitDeliveredSettled = this.splitDelivered

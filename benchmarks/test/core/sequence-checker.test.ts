@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SequenceChecker } from '../../src/core/sequence-checker.js'
+import { addCounts, SequenceChecker, subtractCounts } from '../../src/core/sequence-checker.js'
 
 const stored = (upTo: number, refused: number[] = []) => new Map([['s', { upTo, refused: new Set(refused) }]])
 
@@ -49,4 +49,12 @@ t.test('keeps streams apart', async (t) => {
   c.receive('a', 1)
   t.equal(c.receive('b', 1), 'ok')
   t.equal(c.receive('a', 1), 'duplicate')
+})
+
+t.test("a step's counts are the difference of cumulative ones, and add up again", async (t) => {
+  const before = { received: 10, duplicated: 1, outOfOrder: 2, lost: 0 }
+  const after = { received: 25, duplicated: 1, outOfOrder: 3, lost: 4 }
+  const step = subtractCounts(after, before)
+  t.same(step, { received: 15, duplicated: 0, outOfOrder: 1, lost: 4 })
+  t.same(addCounts(before, step), after)
 })
