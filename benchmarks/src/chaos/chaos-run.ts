@@ -410,7 +410,7 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
       const log = await createConversationLog(nc, cluster.names)
       const acks = new Map<string, { seq: number; n: number }[]>()
       for (const [conv, list] of ledger.ackedByConversation()) acks.set(conv, list)
-      // Receipts are coalesced by the client (200 ms) and batched by the gateway (100 ms).
+      // Receipts are coalesced by the client (100–300 ms) and batched by the gateway (100 ms).
       let last: LogAudit | undefined
       await waitUntil(
         'every receipt stored',
