@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { AuthApi, type ChatClient, connect, isChatClientError, tokenSession } from '@chatapp/client'
-import { type Cluster, startCluster } from '@chatapp/infra'
+import { type Cluster, repoRoot, startCluster } from '@chatapp/infra'
 import { connectNats, createConversationLog, createLogger } from '@chatapp/kit'
 import { mapLimit } from '../load/accounts.js'
 import { opsCli } from '../system/ops-cli.js'
@@ -460,6 +460,9 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
     must(diverged.length === 0, `replicas diverged (messages/last seq per node): ${diverged.join('; ')}`)
     const mediaDone = [...media.sent].filter((m) => media.ready.has(m) || media.failed.has(m)).length
     must(mediaDone === media.sent.size, `${media.sent.size - mediaDone} media never finished`)
+    // A failed run keeps every process's log (the cluster's directory goes with stop()): what a
+    // gateway refused, what a node logged, is what the next reader needs and CI cannot rerun.
+    if (violations.length > 0) notes.push(`logs kept in ${keepLogs(cluster)}`)
     const { log: _log, ...options } = o
     return {
       options,
@@ -480,4 +483,13 @@ export const runChaos = async (o: ChaosOptions): Promise<ChaosReport> => {
     await cluster.stop()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** Copies every cluster process's log to `.data/chaos-failures/<namespace>/`; returns where. */
+const keepLogs = (cluster: Cluster): string => {
+  const dest = join(repoRoot, '.data', 'chaos-failures', cluster.ns)
+  mkdirSync(dest, { recursive: true })
+  for (const p of cluster.processes)
+    if (existsSync(p.logFile)) copyFileSync(p.logFile, join(dest, basename(p.logFile)))
+  return dest
 }

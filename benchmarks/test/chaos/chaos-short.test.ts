@@ -23,6 +23,8 @@ t.test(
       fsync: 'always',
       log: (m) => t.comment(m),
     })
+    // What the run noted (a node slow to catch up, where a failed run's logs were kept).
+    for (const n of report.notes) t.comment(n)
     t.same(report.violations, [], 'no invariant violated')
     t.same(
       report.faults.map((f) => f.kind),
