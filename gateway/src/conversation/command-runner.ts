@@ -167,6 +167,18 @@ export const createCommandRunner = (
         }
         continue
       }
+      if (r.duplicate && !(r.seq > 0)) {
+        // A duplicate acknowledged with sequence 0: nats-server answers so while the original of
+        // this Msg-Id is proposed but not yet stored (a resend during a leader change), and keeps
+        // answering so if that proposal was lost. There is no original to read at 0 (the get is a
+        // "bad request"): look for it after the state it was decided on, as after an uncertain
+        // append, and otherwise try again (BUSY after the last attempt: the client resends).
+        state = await store.refresh(id, 'm')
+        const mine = await storedAlready(id, e, expected, state.lastM)
+        if (mine !== undefined && (await store.verdict(id, mine)) === 'accepted')
+          return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
+        continue
+      }
       if ((await store.verdict(id, r.seq)) === 'rejected') {
         // It raced a change that forbids it (ADR 0080): decide again on the state that won.
         msgId = chained(msgId, r.seq)

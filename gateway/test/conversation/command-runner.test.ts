@@ -252,3 +252,47 @@ t.test(
     t.pass('a cold load folds at most 32 events by gets')
   },
 )
+
+// nats-server acknowledges a Msg-Id whose original is proposed but not yet stored as a duplicate
+// with sequence 0 (a resend during a leader change), and keeps doing so if that proposal was lost.
+// The runner read "the original at 0", which the server refuses as a bad request: the send failed
+// with INTERNAL at every resend, for as long as the answer lasted (a chaos run: 30 sends stuck).
+t.test('a duplicate acknowledged with sequence 0 is looked for in the log, never read at 0', async (t) => {
+  const tn = await createTestNamespace()
+  t.teardown(tn.cleanup)
+  const g = await shell(tn)
+  const d = directConversationId(A, B)
+  await g.runner.run(d, { type: 'direct.open', actor: A, peerId: B, known })
+  const log = await createConversationLog(tn.nc, tn.names)
+  // The original lands while this gateway's append is answered "duplicate, seq 0": another
+  // writer's copy of the same Msg-Id, stored a moment later.
+  let inFlight = 0
+  const racing = {
+    ...log,
+    append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) => {
+      if (o.msgId === 'm-inflight' && inFlight++ === 0) {
+        const stored = await log.append(e, o)
+        t.ok(stored.ok && stored.seq > 0, 'the original is stored')
+        return { ok: true as const, seq: 0, duplicate: true, uncertain: false }
+      }
+      return log.append(e, o)
+    },
+  }
+  const store = await createStateStore(tn.nc, tn.names, log)
+  const runner = createCommandRunner(racing, store, { limits })
+  const r = await runner.run(d, send(A, 'inflight'), { msgId: 'm-inflight' })
+  t.ok(r.ok && r.duplicate && (r.seq ?? 0) > 0, 'answered with the original’s sequence')
+  t.equal((await g.store.refresh(d)).n, 1, 'stored once')
+
+  // A proposal that was lost: every append of its Msg-Id is answered "duplicate, seq 0". The
+  // runner answers BUSY (retryable: the client resends) instead of failing the frame.
+  const lost = {
+    ...log,
+    append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) =>
+      o.msgId === 'm-lost'
+        ? { ok: true as const, seq: 0, duplicate: true, uncertain: false }
+        : log.append(e, o),
+  }
+  const r2 = await createCommandRunner(lost, store, { limits }).run(d, send(A, 'lost'), { msgId: 'm-lost' })
+  t.same(r2, { ok: false, code: 'BUSY' }, 'BUSY, not an error')
+})
