@@ -511,19 +511,24 @@ export class ChatLoad {
     const end = performance.now() + drainTimeoutMs
     while (this.splitDelivered - this.splitDeliveredSettled < expected && performance.now() < end)
       await sleep(10)
-    let total = ZERO_COUNTS
-    for (const c of this.clients.values()) {
-      const ranges = new Map<string, StoredRange>()
-      for (const conv of this.convs) {
-        if (!conv.split?.local.includes(c.index)) continue
-        // The senders are the owner's members, which another worker does not know: every range of the group.
-        for (const [key, r] of Object.entries(stored.ranges))
-          if (key.startsWith(`${conv.id}|`) && key !== `${conv.id}|${c.index}`)
-            ranges.set(key, { upTo: r.upTo, refused: new Set(r.refused) })
+    // Per member held here, the ranges it must have: its groups' senders but itself. The senders
+    // are the owner's members, which another worker does not know: every range of the group.
+    const expectedOf = new Map<number, Map<string, StoredRange>>()
+    for (const conv of this.convs) {
+      if (!conv.split) continue
+      const group = Object.entries(stored.ranges)
+        .filter(([key]) => key.startsWith(`${conv.id}|`))
+        .map(([key, r]) => [key, { upTo: r.upTo, refused: new Set(r.refused) }] as const)
+      for (const m of conv.split.local) {
+        const mine = expectedOf.get(m) ?? new Map<string, StoredRange>()
+        expectedOf.set(m, mine)
+        for (const [key, r] of group) if (key !== `${conv.id}|${m}`) mine.set(key, r)
       }
-      if (ranges.size === 0) continue
-      total = addCounts(total, (this.splitCheckers.get(c.index) ?? new SequenceChecker()).finish(ranges))
     }
+    let total = ZERO_COUNTS
+    for (const [m, ranges] of expectedOf)
+      if (ranges.size > 0)
+        total = addCounts(total, (this.splitCheckers.get(m) ?? new SequenceChecker()).finish(ranges))
     const check = subtractCounts(total, this.previousSplitCheck)
     this.previousSplitCheck = total
     const delivered = this.splitDelivered - this.splitDeliveredSettled

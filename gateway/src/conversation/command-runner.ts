@@ -159,24 +159,14 @@ export const createCommandRunner = (
       const expected = state.lastM
       const r = await log.append(e, { expectLastSeq: expected, ...(msgId ? { msgId } : {}) })
       if (!r.ok) {
+        // Refused (another event took the place), or unknown (a failed attempt, or a duplicate
+        // whose original has no sequence yet): look again, and for ours when it may be stored.
         state = await store.refresh(id, 'm')
         if (r.uncertain) {
           const mine = await storedAlready(id, e, expected, state.lastM)
           if (mine !== undefined && (await store.verdict(id, mine)) === 'accepted')
             return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
         }
-        continue
-      }
-      if (r.duplicate && !(r.seq > 0)) {
-        // A duplicate acknowledged with sequence 0: nats-server answers so while the original of
-        // this Msg-Id is proposed but not yet stored (a resend during a leader change), and keeps
-        // answering so if that proposal was lost. There is no original to read at 0 (the get is a
-        // "bad request"): look for it after the state it was decided on, as after an uncertain
-        // append, and otherwise try again (BUSY after the last attempt: the client resends).
-        state = await store.refresh(id, 'm')
-        const mine = await storedAlready(id, e, expected, state.lastM)
-        if (mine !== undefined && (await store.verdict(id, mine)) === 'accepted')
-          return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
         continue
       }
       if ((await store.verdict(id, r.seq)) === 'rejected') {

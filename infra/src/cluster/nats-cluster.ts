@@ -44,8 +44,10 @@ export const localNatsConfig = (
     const old =
       NEWER_KEYS.some((k) => has(line, k.key) && !atLeast(version, k.since)) ||
       without.some((key) => has(line, key))
-    if (old) dropped.push(line.trim())
-    if (old) return []
+    if (old) {
+      dropped.push(line.trim())
+      return []
+    }
     return clusterName !== undefined && has(line, 'name') ? [line.replace(/:.*/, `: ${clusterName}`)] : [line]
   })
   return { text: lines.join('\n'), dropped }

@@ -19,6 +19,13 @@ export interface StoredEvent {
 export type AppendResult =
   | { ok: true; seq: number; duplicate: boolean; uncertain: boolean }
   | { ok: false; reason: 'wrong-last-sequence'; uncertain: boolean }
+  /**
+   * A duplicate of a Msg-Id whose original has no sequence yet: nats-server stages the id with
+   * sequence 0 when it proposes a message and sets it when the message is stored, so a resend in
+   * between (a leader change) is acknowledged as a duplicate of 0, and keeps being so until the
+   * duplicate window ends if that proposal was lost. Whether the event is stored is unknown.
+   */
+  | { ok: false; reason: 'unconfirmed-duplicate'; uncertain: boolean }
 
 export interface AppendOptions {
   /** The `.m` sequence the event must follow (JetStream checks it on the leader; see ADR 0080). */
@@ -129,6 +136,8 @@ export const createConversationLog = async (
           if (attempt > 0) uncertain = true
           try {
             const ack = await req.publish(subject, data, h, attemptTimeout)
+            if (ack.duplicate && !(ack.seq > 0))
+              return { ok: false, reason: 'unconfirmed-duplicate', uncertain: true }
             return { ok: true, seq: ack.seq, duplicate: ack.duplicate, uncertain }
           } catch (e) {
             if (isWrongLast(e)) return { ok: false, reason: 'wrong-last-sequence', uncertain }

@@ -173,6 +173,37 @@ t.test(
   },
 )
 
+// nats-server answers a resend whose original is proposed but not yet stored (a leader change)
+// with a duplicate of sequence 0, and keeps answering so if that proposal was lost. No test can
+// make the server do it on cue: a responder on the subject (no stream holds it in this namespace)
+// gives the acknowledgements, over the real connection, as the leader would.
+t.test('a duplicate acknowledged with sequence 0 is an unconfirmed append, not a stored one', async (t) => {
+  const { n, nc } = await setup(t)
+  const leader = await connectNats(url, 'kit-log-test-leader', createLogger('test', 'silent'))
+  t.teardown(() => leader.close())
+  const acks = [
+    { stream: 'conv-0', seq: 0, duplicate: true },
+    { stream: 'conv-0', seq: 7, duplicate: true },
+  ]
+  leader.subscribe(n.convSubject(C, 'm'), {
+    callback: (_err, m) => {
+      m.respond(encodeJson(acks.shift()))
+    },
+  })
+  await leader.flush()
+  const log = await createConversationLog(nc, n)
+  t.same(
+    await log.append(message(1), { expectLastSeq: 0, msgId: 'x1' }),
+    { ok: false, reason: 'unconfirmed-duplicate', uncertain: true },
+    'no sequence to read the original at: whether it is stored is unknown',
+  )
+  t.same(
+    await log.append(message(1), { expectLastSeq: 0, msgId: 'x1' }),
+    { ok: true, seq: 7, duplicate: true, uncertain: false },
+    'once stored, the duplicate names its sequence',
+  )
+})
+
 t.test('an append retries while the stream has no leader, and succeeds once it has one', async (t) => {
   const { n, nc, jsm } = await setup(t)
   const log = await createConversationLog(nc, n, { deadlineMs: 10_000, attemptTimeoutMs: 500 })
