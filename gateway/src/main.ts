@@ -7,6 +7,7 @@ import {
   connectNats,
   createArchiveReader,
   createLogger,
+  disableAsyncContextWhenIdle,
   logIdlePoolErrors,
   natsConnectionMetrics,
   natsUp,
@@ -44,6 +45,9 @@ import { readHttpConfig } from './transport/http/config.js'
 import { mountHttp } from './transport/http/uws-http.js'
 import { pgViewReads } from './views/view-reads.js'
 import { loadStaticSite } from './web/static-site.js'
+
+// Before anything runs a MikroORM context: this process's hot path touches no database (ADR 0177).
+disableAsyncContextWhenIdle()
 
 /** The only place that reads the environment and builds adapters. */
 const c = new ConfigReader()

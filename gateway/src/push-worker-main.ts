@@ -4,6 +4,7 @@ import {
   connectNats,
   createConversationLog,
   createLogger,
+  disableAsyncContextWhenIdle,
   jetstreamManager,
   logIdlePoolErrors,
   natsConnectionMetrics,
@@ -30,6 +31,9 @@ import { webhookTransport } from './push/worker/webhook-transport.js'
  * reads (push targets, mutes, accounts) are the gateway's schema. The only place that reads the
  * environment and builds adapters.
  */
+// Between jobs nothing here needs a MikroORM context: hooks only while one runs (ADR 0177).
+disableAsyncContextWhenIdle()
+
 const c = new ConfigReader()
 const common = readCommon(c)
 const pushCfg = readPushConfig(c)

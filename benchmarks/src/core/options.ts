@@ -22,7 +22,7 @@ export interface Options {
   keep: boolean
   out: string
   ceilings: boolean
-  /** Directory for V8 CPU profiles of the services (`--profile DIR`), written when they stop. */
+  /** Directory for V8 CPU profiles of the services and load workers (`--profile DIR`), written when they stop. */
   profileDir?: string
   /** Use the stack's nats-server (shared with everything else on the machine) instead of a private one. */
   sharedNats: boolean
@@ -231,7 +231,7 @@ options
   --keep                      keep the run's namespace (streams, tables, bucket) afterwards
   --out DIR                   where the JSON and HTML reports go (default benchmarks/results)
   --no-ceilings               skip the ceiling measurements
-  --profile DIR               write a V8 CPU profile of each service to DIR (open in Chrome DevTools)
+  --profile DIR               write a V8 CPU profile of each service and load worker to DIR (open in Chrome DevTools)
   --shared-nats               use the stack's nats-server instead of a private one for the run
   --storm                     reconnect: the storm mode
 ${NUMERIC.map(
