@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { HealthResponse } from '@chatapp/contracts'
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { cpuProfile, MAX_PROFILE_SECONDS } from './cpu-profile.js'
 import { heapAfterGc } from './heap-after-gc.js'
 import { heapSnapshot } from './heap-snapshot.js'
 import type { Logger } from './logger.js'
+import { allocationProfile, cpuProfile, MAX_PROFILE_SECONDS } from './profiles.js'
 
 /** A dependency check: true when the connection is up. Must answer quickly and never throw. */
 export type ReadinessCheck = () => boolean | Promise<boolean>
@@ -46,7 +46,8 @@ const runCheck = async (check: ReadinessCheck): Promise<'up' | 'down'> => {
 /**
  * `/healthz` (the process runs), `/readyz` (every dependency is up and the process is not
  * draining), `/metrics` (Prometheus), `/debug/cpu-profile?seconds=N` (a V8 CPU profile of the
- * next N seconds), `/debug/heap` (memory after a full GC) and `/debug/heap-snapshot` (what that
+ * next N seconds), `/debug/allocation-profile?seconds=N` (where it allocates over the next N
+ * seconds, garbage included), `/debug/heap` (memory after a full GC) and `/debug/heap-snapshot` (what that
  * memory is made of), on a port of their own so they never queue behind client traffic. The ops port
  * listens on `OPS_HOST` (loopback by default): it is for operators, not for the internet.
  */
@@ -80,13 +81,13 @@ export const startOpsServer = async (o: OpsOptions): Promise<OpsServer> => {
       })
       return
     }
-    if (path === '/debug/cpu-profile') {
+    if (path === '/debug/cpu-profile' || path === '/debug/allocation-profile') {
       const seconds = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('seconds') ?? '10')
       if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_PROFILE_SECONDS) {
         res.writeHead(400).end(`seconds must be in (0, ${MAX_PROFILE_SECONDS}]`)
         return
       }
-      cpuProfile(seconds).then(
+      ;(path === '/debug/cpu-profile' ? cpuProfile : allocationProfile)(seconds).then(
         (json) => {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
           res.end(json)

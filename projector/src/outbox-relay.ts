@@ -1,5 +1,4 @@
-import { createJsRequests, type Logger, type NatsConnection } from '@chatapp/kit'
-import { headers } from '@nats-io/nats-core'
+import { createJsRequests, encodeHeaders, type Logger, type NatsConnection } from '@chatapp/kit'
 import type pg from 'pg'
 import type { OutboxRow } from './core/outbox-rows.js'
 import type { ProjectorMetrics } from './metrics.js'
@@ -24,8 +23,7 @@ export const jetStreamSink = (nc: NatsConnection, timeoutMs = 5000): EffectSink 
   const req = createJsRequests(nc)
   return {
     publish: async (row) => {
-      const h = headers()
-      h.set('Nats-Msg-Id', row.id)
+      const h = encodeHeaders([['Nats-Msg-Id', row.id]])
       await req.publish(row.subject, utf8.encode(row.payload), h, timeoutMs)
     },
   }

@@ -24,6 +24,8 @@ export interface Options {
   ceilings: boolean
   /** Directory for V8 CPU profiles of the services and load workers (`--profile DIR`), written when they stop. */
   profileDir?: string
+  /** What `--profile` records: CPU samples, or allocations garbage included (`--allocations`). */
+  profileKind: 'cpu' | 'allocation'
   /** Use the stack's nats-server (shared with everything else on the machine) instead of a private one. */
   sharedNats: boolean
   /** reconnect: the storm mode (seeded log, N sessions reconnecting within a window). */
@@ -232,6 +234,7 @@ options
   --out DIR                   where the JSON and HTML reports go (default benchmarks/results)
   --no-ceilings               skip the ceiling measurements
   --profile DIR               write a V8 CPU profile of each service and load worker to DIR (open in Chrome DevTools)
+  --allocations               with --profile: allocation profiles instead (.heapprofile; garbage included)
   --shared-nats               use the stack's nats-server instead of a private one for the run
   --storm                     reconnect: the storm mode
 ${NUMERIC.map(
@@ -265,6 +268,7 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
         'projector-metrics-url': { type: 'string' },
         out: { type: 'string' },
         profile: { type: 'string' },
+        allocations: { type: 'boolean' },
         ...Object.fromEntries(NUMERIC.map((s) => [s.flag, { type: 'string' as const }])),
       },
     })
@@ -284,7 +288,10 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
     storm: v.storm === true,
     out: typeof v.out === 'string' ? v.out : defaultOut,
     ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
+    profileKind: v.allocations === true ? 'allocation' : 'cpu',
   }
+  if (v.allocations === true && typeof v.profile !== 'string')
+    return { ok: false, error: '--allocations needs --profile DIR' }
   for (const url of ['gateway-url', 'projector-metrics-url'] as const) {
     const raw = v[url]
     if (typeof raw !== 'string') continue

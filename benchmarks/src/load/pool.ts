@@ -35,11 +35,16 @@ interface Worker {
 export class WorkerPool {
   private readonly workers: Worker[] = []
 
-  /** With `profileDir`, each worker writes a V8 CPU profile of its whole life there when it closes. */
-  constructor(count: number, cleanup: Cleanup, profileDir?: string) {
+  /** With `profile`, each worker writes a V8 CPU (or heap) profile of its whole life there when it closes. */
+  constructor(count: number, cleanup: Cleanup, profile?: { dir: string; kind: 'cpu' | 'allocation' }) {
     for (let i = 0; i < count; i++) {
-      const execArgv = profileDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=load-worker-${i + 1}.cpuprofile`]
+      const k = profile?.kind === 'allocation' ? 'heap' : 'cpu'
+      const execArgv = profile
+        ? [
+            `--${k}-prof`,
+            `--${k}-prof-dir=${profile.dir}`,
+            `--${k}-prof-name=load-worker-${i + 1}.${k}profile`,
+          ]
         : []
       const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
       const w: Worker = {

@@ -94,26 +94,26 @@ const mergeSplitStored = (results: StepResult[]): SplitStored => ({
 
 /**
  * With `--profile DIR`: a CPU profile of each service over the steady part of the step (from 0.5 s
- * in to 0.5 s before its end, through the ops endpoint), written as DIR/<step>-<service>.cpuprofile.
+ * in to 0.5 s before its end, through the ops endpoint), written as DIR/<step>-<service>.cpuprofile;
+ * with `--allocations`, an allocation profile (garbage included) as <step>-<service>.heapprofile.
  */
 export const profileStep = async (ctx: RunContext, step: string, durationMs: number): Promise<void> => {
   const dir = ctx.o.profileDir
   const seconds = (durationMs - 1000) / 1000
   if (!dir || !ctx.stack || seconds < 1) return
+  const cpu = ctx.o.profileKind === 'cpu'
   mkdirSync(dir, { recursive: true })
   await new Promise((r) => setTimeout(r, 500))
   await Promise.all(
     [...ctx.stack.running.values()].map(async (svc) => {
       try {
-        const res = await fetch(`http://127.0.0.1:${svc.opsPort}/debug/cpu-profile?seconds=${seconds}`)
+        const [endpoint, ext] = cpu ? ['cpu-profile', 'cpuprofile'] : ['allocation-profile', 'heapprofile']
+        const res = await fetch(`http://127.0.0.1:${svc.opsPort}/debug/${endpoint}?seconds=${seconds}`)
         if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        writeFileSync(
-          join(dir, `${step}-${svc.label}.cpuprofile`.replace(/[^\w.-]+/g, '_')),
-          await res.text(),
-        )
+        writeFileSync(join(dir, `${step}-${svc.label}.${ext}`.replace(/[^\w.-]+/g, '_')), await res.text())
       } catch (e) {
         ctx.notes.push(
-          `no CPU profile of ${svc.label} for ${step}: ${e instanceof Error ? e.message : String(e)}`,
+          `no ${cpu ? 'CPU' : 'allocation'} profile of ${svc.label} for ${step}: ${e instanceof Error ? e.message : String(e)}`,
         )
       }
     }),

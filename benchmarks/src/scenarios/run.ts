@@ -148,7 +148,11 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       log(
         `the file-descriptor hard limit is ${hardFileLimit()}: a gateway cannot hold ${wanted} connections (raise it with ulimit -Hn as root)`,
       )
-    const pool = new WorkerPool(o.workers, cleanup, o.profileDir)
+    const pool = new WorkerPool(
+      o.workers,
+      cleanup,
+      o.profileDir ? { dir: o.profileDir, kind: o.profileKind } : undefined,
+    )
     // Server processes (what "server CPU per message" adds up) and the rest, for comparison.
     const components: Component[] = [
       { name: `load generator (${o.workers} procs)`, pids: () => pool.pids() },

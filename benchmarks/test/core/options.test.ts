@@ -23,6 +23,17 @@ t.test('takes numbers, flags and a loopback gateway URL', async (t) => {
   t.equal(r.options.gatewayUrl, 'http://127.0.0.1:8080')
 })
 
+t.test('--profile records CPU unless --allocations asks for allocation profiles', async (t) => {
+  const cpu = parseOptions(['direct', '--profile', '/tmp/p'], 'out')
+  t.match(cpu, { ok: true, options: { profileDir: '/tmp/p', profileKind: 'cpu' } })
+  const alloc = parseOptions(['direct', '--profile', '/tmp/p', '--allocations'], 'out')
+  t.match(alloc, { ok: true, options: { profileDir: '/tmp/p', profileKind: 'allocation' } })
+  t.same(parseOptions(['direct', '--allocations'], 'out'), {
+    ok: false,
+    error: '--allocations needs --profile DIR',
+  })
+})
+
 t.test('refuses what it cannot run', async (t) => {
   t.same(parseOptions(['nope'], 'out'), { ok: false, error: 'unknown scenario "nope"' })
   t.match(parseOptions(['direct', '--clients', '1'], 'out'), { ok: false, error: /--clients=1/ })

@@ -1,6 +1,6 @@
 import { decodeEvent, HEADERS, type Names, parseConvSubject, typingSignalDecoder } from '@chatapp/contracts'
 import { acceptedAtOrBefore, admit, type Stored } from '@chatapp/domain'
-import type { ConversationLog, Logger } from '@chatapp/kit'
+import { type ConversationLog, headerText, headerValue, type Logger } from '@chatapp/kit'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { StateStore } from '../conversation/state-store.js'
@@ -133,13 +133,15 @@ export const createRooms = (d: RoomsDeps) => {
     const live = d.nc.subscribe(n.liveConvAll(id), {
       callback: (err, msg) => {
         if (err) return
-        const seq = Number(msg.headers?.get(HEADERS.sequence))
+        // Read from the header block's text, not nats.js's MsgHdrs (kit/nats-headers.ts: why).
+        const h = headerText(msg)
+        const seq = Number(headerValue(h, HEADERS.sequence))
         if (!Number.isInteger(seq) || seq <= 0) return
         // The writer's Chat-Prev, read once: kept in the room's tail as a log read gives it, and
         // the predecessor when a trim emptied the subject (Nats-Last-Sequence 0, ADR 0201).
-        const cp = Number(msg.headers?.get(HEADERS.prev) || undefined)
+        const cp = Number(headerValue(h, HEADERS.prev) || undefined)
         const chatPrev = Number.isInteger(cp) ? cp : undefined
-        const prev = Number(msg.headers?.get(HEADERS.lastSequence) || 0) || (chatPrev ?? 0)
+        const prev = Number(headerValue(h, HEADERS.lastSequence) || 0) || (chatPrev ?? 0)
         const raw = msg.string()
         const arrived = performance.now()
         room.chain = room.chain

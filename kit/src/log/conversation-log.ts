@@ -1,6 +1,7 @@
 import { type ChatEvent, encodeJson, HEADERS, type Lane, laneOf, type Names } from '@chatapp/contracts'
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { type NatsConnection, headers as natsHeaders } from '@nats-io/nats-core'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { encodeHeaders } from '../nats-headers.js'
 import { createJsRequests } from './js-requests.js'
 import { mergeBySeq } from './merge-by-seq.js'
 import { createRangeReader, type RangeReader, type RawStored } from './range-reader.js'
@@ -120,13 +121,14 @@ export const createConversationLog = async (
       return m ? toStored(id, s, m) : undefined
     },
     append(event, opts = {}) {
-      const h = natsHeaders()
-      h.set(HEADERS.eventType, event.type)
-      if (opts.msgId) h.set(HEADERS.msgId, opts.msgId)
-      if (opts.expectLastSeq !== undefined) {
-        h.set(HEADERS.expectedLastSubjectSeq, String(opts.expectLastSeq))
-        h.set(HEADERS.prev, String(opts.prev ?? opts.expectLastSeq))
-      }
+      const pairs: [string, string][] = [[HEADERS.eventType, event.type]]
+      if (opts.msgId) pairs.push([HEADERS.msgId, opts.msgId])
+      if (opts.expectLastSeq !== undefined)
+        pairs.push(
+          [HEADERS.expectedLastSubjectSeq, String(opts.expectLastSeq)],
+          [HEADERS.prev, String(opts.prev ?? opts.expectLastSeq)],
+        )
+      const h = encodeHeaders(pairs)
       const subject = n.convSubject(event.conversationId, laneOf(event.type))
       const data = encodeJson(event)
       let uncertain = false

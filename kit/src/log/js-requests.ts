@@ -2,11 +2,11 @@ import { type ApiError, JetStreamApiError } from '@nats-io/jetstream'
 import {
   createInbox,
   type Msg,
-  type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
   TimeoutError,
 } from '@nats-io/nats-core'
+import { asPublishHeaders, type EncodedHeaders } from '../nats-headers.js'
 
 /** The stored message a direct get returns. */
 export interface DirectMsg {
@@ -65,7 +65,12 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
     },
   })
 
-  const request = (subject: string, data: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> =>
+  const request = (
+    subject: string,
+    data: Uint8Array,
+    timeoutMs: number,
+    headers?: EncodedHeaders,
+  ): Promise<Msg> =>
     new Promise((resolve, reject) => {
       const id = ++next
       const timer = setTimeout(() => {
@@ -74,7 +79,10 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
       }, timeoutMs)
       pending.set(id, { resolve, reject, timer })
       try {
-        nc.publish(subject, data, { reply: `${inbox}${id}`, ...(headers ? { headers } : {}) })
+        nc.publish(subject, data, {
+          reply: `${inbox}${id}`,
+          ...(headers ? { headers: asPublishHeaders(headers) } : {}),
+        })
       } catch (e) {
         pending.delete(id)
         clearTimeout(timer)
@@ -96,7 +104,12 @@ export const createJsRequests = (nc: NatsConnection, apiPrefix = '$JS.API') => {
 
   return {
     /** Publishes to a stream subject and resolves with its PubAck; rejects like js.publish. */
-    async publish(subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<PubAck> {
+    async publish(
+      subject: string,
+      data: Uint8Array,
+      headers: EncodedHeaders,
+      timeoutMs: number,
+    ): Promise<PubAck> {
       const msg = await request(subject, data, timeoutMs, headers)
       const status = statusOf(msg, subject)
       if (status) throw status.error
