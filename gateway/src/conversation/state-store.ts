@@ -224,7 +224,12 @@ export const createStateStore = async (
   }
 
   const store: StateStore = {
-    get: async (id) => (await entryOf(id)).state,
+    // A cached state is the live path's usual case: one settled promise, not three async frames
+    // (get → entryOf → entryRead), which were a visible share of the gateway's allocations.
+    get: (id) => {
+      const c = cache.get(id)
+      return c ? Promise.resolve(c.state) : entryOf(id).then((e) => e.state)
+    },
     async refresh(id, lane) {
       const { e, own } = await entryRead(id)
       // Loaded by this very call: both lanes were just read to their end.
@@ -241,7 +246,7 @@ export const createStateStore = async (
       return { state: e.state, reads: { m: joinReads(loaded?.m, m), r: joinReads(loaded?.r, r) } }
     },
     async foldLive(id, x, prev) {
-      const e = await entryOf(id)
+      const e = cache.get(id) ?? (await entryOf(id))
       const s = e.state
       const last = x.lane === 'm' ? s.lastM : s.lastR
       if (x.seq > last && prev === last) {
@@ -267,7 +272,7 @@ export const createStateStore = async (
         : { verdict: { kind: 'accepted' } }
     },
     async verdict(id, seq) {
-      const e = await entryOf(id)
+      const e = cache.get(id) ?? (await entryOf(id))
       if (seq <= e.state.lastM) return verdictAt(e.state, seq)
       if (live.has(id)) {
         await new Promise<void>((resolve) => {

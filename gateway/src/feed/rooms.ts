@@ -72,7 +72,8 @@ export const createRooms = (d: RoomsDeps) => {
     chatPrev: number | undefined,
     arrived: number,
   ) => {
-    await room.ready
+    // Awaited only until the room's first refresh is done: an await costs a suspension per event.
+    if (!room.isReady) await room.ready
     const lane = parseConvSubject(subject)?.lane
     if (!lane || seq <= room.last[lane]) return
     const decoded = decodeEvent(raw)
