@@ -151,11 +151,12 @@ t.test('a send refused until its give-up time fails with CLIENT_TIMEOUT; the nex
   t.ok(Date.now() - started >= 600, 'not before the give-up time')
   t.equal((await next).n, 1)
   t.same(log.texts(CONV), ['after'])
-  t.same(
-    log.attempts.map((a) => a.text),
-    ['doomed', 'doomed', 'doomed', 'doomed', 'after'],
-    'the later send waited its turn',
-  )
+  // How many attempts fit in the 600 ms depends on the machine's pace (about 150 ms apart: 4 or 5,
+  // at least the 3 waited for); what must hold is that none of the later send's came in between.
+  const texts = log.attempts.map((a) => a.text)
+  const doomedCount = texts.length - 1
+  t.ok(doomedCount >= 3 && doomedCount <= 5, `${doomedCount} attempts of the doomed send`)
+  t.same(texts, [...Array(doomedCount).fill('doomed'), 'after'], 'the later send waited its turn')
   t.equal(log.attempts.at(-1)!.retry, true, 'written as a retry: it lifts the order block')
 })
 
