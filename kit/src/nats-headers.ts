@@ -18,6 +18,7 @@ const BAD_NAME = /[\r\n:\s]/
 /** A header block to publish with, encoded once: what `publish` needs of a MsgHdrs is `encode()`. */
 export interface EncodedHeaders {
   readonly block: Uint8Array
+  encode(): Uint8Array
 }
 
 /**
@@ -31,12 +32,12 @@ export const encodeHeaders = (pairs: readonly (readonly [name: string, value: st
     if (HEADER_LINE.test(value)) throw new Error(`header ${name}: values cannot contain \\r or \\n`)
     s += `\r\n${name}: ${value.trim()}`
   }
-  return { block: encoder.encode(`${s}\r\n\r\n`) }
+  const block = encoder.encode(`${s}\r\n\r\n`)
+  return { block, encode: () => block }
 }
 
 /** What nats.js's publish takes as `headers`: it calls `encode()` on it and nothing else. */
-export const asPublishHeaders = (h: EncodedHeaders): MsgHdrs =>
-  ({ encode: () => h.block }) as unknown as MsgHdrs
+export const asPublishHeaders = (h: EncodedHeaders): MsgHdrs => h as unknown as MsgHdrs
 
 interface RawMsg {
   _rdata?: Uint8Array

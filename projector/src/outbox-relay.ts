@@ -1,3 +1,4 @@
+import { HEADERS } from '@chatapp/contracts'
 import { createJsRequests, encodeHeaders, type Logger, type NatsConnection } from '@chatapp/kit'
 import type pg from 'pg'
 import type { OutboxRow } from './core/outbox-rows.js'
@@ -23,7 +24,7 @@ export const jetStreamSink = (nc: NatsConnection, timeoutMs = 5000): EffectSink 
   const req = createJsRequests(nc)
   return {
     publish: async (row) => {
-      const h = encodeHeaders([['Nats-Msg-Id', row.id]])
+      const h = encodeHeaders([[HEADERS.msgId, row.id]])
       await req.publish(row.subject, utf8.encode(row.payload), h, timeoutMs)
     },
   }
