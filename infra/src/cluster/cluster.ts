@@ -12,7 +12,7 @@ import { ensureStack, repoRoot, type Stack, stackEnv, stopSession } from '../sta
 import { ensureCommand } from '../system-packages.js'
 import { dropNamespaceData } from '../test-support.js'
 import { type Backend, haproxyDef } from './haproxy.js'
-import { metaLeader, startNatsNodes, streamLeader, waitJetStream } from './nats-cluster.js'
+import { metaLeader, startNatsNodes, streamLeader } from './nats-cluster.js'
 import { type ClusterProcess, type ProcessDef, ProcessSet } from './process-set.js'
 
 export type { ClusterProcess, ProcessKind } from './process-set.js'
@@ -146,7 +146,6 @@ export const startCluster = async (o: ClusterOptions = {}): Promise<Cluster> => 
     })
     nc = await connectNats(natsUrl, `cluster-${ns}`, createLogger('cluster', 'silent'))
     const jsm: JetStreamManager = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
-    await waitJetStream(jsm)
     await provision({ nc, databaseUrl: stack.databaseUrl, s3: stack.s3, ns, shards, settings })
     log(`provisioned "${ns}": ${shards} shards, R${settings.replicas} streams and KV buckets`)
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { connectNats, createLogger, jetstreamManager } from '@chatapp/kit'
 import { type JetStreamManager, StorageType } from '@nats-io/jetstream'
 import { freePort, waitFor } from '../probe.js'
 import { readyz } from '../service-kinds.js'
@@ -236,16 +237,92 @@ export const metaLeader = async (
   return leader!
 }
 
+/** What each node's /jsz says of the meta group: attached to a failed wait, so the next one is diagnosable. */
+export const metaGroupReport = async (nodes: NatsNode[]): Promise<string> => {
+  type Jsz = {
+    meta_cluster?: {
+      leader?: string
+      cluster_size?: number
+      replicas?: { name: string; current?: boolean; offline?: boolean; active?: number }[]
+    }
+  }
+  const lines = await Promise.all(
+    nodes.map(async (n) => {
+      const jsz = await fetch(`http://127.0.0.1:${n.monitor}/jsz`, { signal: AbortSignal.timeout(1000) })
+        .then((r) => r.json() as Promise<Jsz>)
+        .catch((err: Error) => err)
+      if (jsz instanceof Error) return `${n.name}: /jsz failed (${jsz.message})`
+      const m = jsz.meta_cluster
+      const peers = (m?.replicas ?? [])
+        .map((r) => `${r.name}${r.current ? '' : ' not current'}${r.offline ? ' offline' : ''}`)
+        .join(', ')
+      return `${n.name}: leader ${m?.leader || 'none'}, size ${m?.cluster_size ?? '?'}, peers [${peers}]`
+    }),
+  )
+  return lines.join('; ')
+}
+
 /**
  * Adds three nodes running the production config to `set`, starts them together (a node's
- * JetStream is healthy only once a quorum has formed) and resolves with the cluster's NATS_URL.
+ * JetStream is healthy only once a quorum has formed) and resolves with the cluster's NATS_URL
+ * once an R3 stream can be placed (waitJetStream).
+ *
+ * Twice (a CI run on 2026-12-05 and a make test on 2026-12-06), three fresh nodes that had routed
+ * to each other and elected a meta leader then answered "no suitable peers for placement" for the
+ * whole 30 s; started again, such clusters are ready in about a second, and 60 starts in a row
+ * (30 of them beside two busy cores) never showed it. So a cluster that cannot place within
+ * `placeTimeoutMs` is stopped and started again on the same ports and stores (nothing is lost: a
+ * restarted node rejoins its raft groups), after logging what each node's /jsz said; the third
+ * failure is thrown with that report.
  */
 export const startNatsNodes = async (
   set: ProcessSet,
   dir: string,
   logDir: string,
   log: (m: string) => void,
-  o: { fsyncEveryAppend?: boolean } = {},
+  o: { fsyncEveryAppend?: boolean; placeTimeoutMs?: number } = {},
+): Promise<{ url: string; nodes: NatsNode[] }> => {
+  const { url, nodes } = await launchNatsNodes(set, dir, logDir, log, o)
+  await untilPlaceable(set, url, nodes, log, o.placeTimeoutMs)
+  return { url, nodes }
+}
+
+/** The wait of startNatsNodes: placeable within the bound, or the nodes restarted (at most twice). */
+export const untilPlaceable = async (
+  set: ProcessSet,
+  url: string,
+  nodes: NatsNode[],
+  log: (m: string) => void,
+  placeTimeoutMs = 20_000,
+): Promise<void> => {
+  const nc = await connectNats(url, 'cluster-ready', createLogger('cluster', 'silent'))
+  try {
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await waitJetStream(jsm, placeTimeoutMs)
+      } catch (err) {
+        const report = await metaGroupReport(nodes)
+        if (attempt >= 3) throw new Error(`${(err as Error).message}; the meta group: ${report}`)
+        log(
+          `JetStream could not place an R3 stream (${(err as Error).message}; ${report}): restarting the nodes`,
+        )
+        await set.stopAll(['nats'])
+        await Promise.all(nodes.map((node) => set.start(node.name)))
+      }
+    }
+  } finally {
+    await nc.close().catch(() => {})
+  }
+}
+
+/** Starts the three nodes until they are healthy, on other ports if a port was taken meanwhile. */
+const launchNatsNodes = async (
+  set: ProcessSet,
+  dir: string,
+  logDir: string,
+  log: (m: string) => void,
+  o: { fsyncEveryAppend?: boolean },
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
   const bin = await productionNatsServer(log)
   // Three nodes on one machine share its disk: an fsync per append on each of them is what the

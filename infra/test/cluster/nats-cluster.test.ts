@@ -13,6 +13,7 @@ import {
   natsNodeDefs,
   startNatsNodes,
   streamLeader,
+  untilPlaceable,
   waitJetStream,
   waitMetaLeader,
   writeLocalNatsConfig,
@@ -66,10 +67,7 @@ t.test(
   async (t) => {
     const { dir, set } = nodeDir(t)
     const bin = await productionNatsServer(() => {})
-    const { url, nodes } = await startNatsNodes(set, join(dir, 'a'), join(dir, 'log'), () => {})
-    const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
-    t.teardown(() => nc.close())
-    await waitJetStream(await jetstreamManager(nc, { checkAPI: false, timeout: 3000 }))
+    const { nodes } = await startNatsNodes(set, join(dir, 'a'), join(dir, 'log'), () => {})
 
     const lines: string[] = []
     const strays = new ProcessSet({ onLine: (_name, line) => lines.push(line) })
@@ -122,7 +120,10 @@ t.test(
     const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
     t.teardown(() => nc.close())
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
-    await waitJetStream(jsm)
+    await t.resolves(
+      jsm.streams.add({ name: 'placed', subjects: ['placed.x'], num_replicas: 3 }),
+      'an R3 stream can be placed as soon as startNatsNodes resolves',
+    )
 
     await t.test(
       'provisioning applies NATS_REPLICAS and NATS_DUPLICATE_WINDOW_MS to every stream and bucket, and scales R1 up to R3',
@@ -263,5 +264,46 @@ t.test(
     await set.start(nodes[2]!.name)
     await waitJetStream(jsm)
     t.pass('ready once the third node joined')
+  },
+)
+
+// Twice a fresh cluster elected a meta leader and then could not place an R3 stream for the whole
+// wait ("no suitable peers for placement"); restarted, such clusters are ready in about a second.
+// Here a node is paused (SIGSTOP) so placement cannot happen: the wait gives up within its bound,
+// says what each node's /jsz reported, restarts the nodes (resuming the paused one) and succeeds.
+t.test(
+  'a cluster that cannot place an R3 stream within the bound is restarted, and the log says why',
+  { skip: !findExecutable('nats-server') && 'no nats-server' },
+  async (t) => {
+    const { dir, set } = nodeDir(t)
+    const bin = await productionNatsServer(() => {})
+    const nodes = await allocateNatsNodes(dir)
+    const config = writeLocalNatsConfig(bin, dir, [])
+    for (const def of natsNodeDefs(bin, config.path, nodes, join(dir, 'log'))) set.add(def)
+    await Promise.all(nodes.map((node) => set.start(node.name)))
+    const paused = set.get(nodes[2]!.name).pid!
+    process.kill(paused, 'SIGSTOP')
+    const lines: string[] = []
+    const started = Date.now()
+    await untilPlaceable(
+      set,
+      natsClusterUrl(nodes),
+      nodes,
+      (m) => {
+        lines.push(m)
+        // The restart's SIGTERM reaches a paused node only once it runs again.
+        if (/restarting the nodes/.test(m)) process.kill(paused, 'SIGCONT')
+      },
+      3_000,
+    )
+    t.equal(lines.length, 1, 'one restart')
+    t.match(lines[0], /could not place an R3 stream.*nats-1: leader .*restarting the nodes/)
+    t.match(lines[0], /nats-3: \/jsz failed/, 'the paused node did not answer its monitor')
+    t.not(set.get(nodes[2]!.name).pid, paused, 'the paused node was restarted')
+    const nc = await connectNats(natsClusterUrl(nodes), 'cluster-test', createLogger('test', 'silent'))
+    t.teardown(() => nc.close())
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
+    await t.resolves(jsm.streams.add({ name: 'placed', subjects: ['placed.x'], num_replicas: 3 }))
+    t.ok(Date.now() - started < 60_000, 'within a minute')
   },
 )
