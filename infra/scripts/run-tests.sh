@@ -14,6 +14,12 @@ source "$envfile"
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 $infra clean-tests --older-than-minutes 60 || true
 
+# Test files in parallel: tap's default is one fewer than the CPUs, which is one on a 2-core machine,
+# and most files spend their time waiting on services and timers (make test used about one core of
+# two, 17.8 min wall). Two at once there: 12.6 min, the same tests passing. TAP_JOBS overrides it.
+cpus=$(nproc 2>/dev/null || echo 2)
+jobs=${TAP_JOBS:-$(( cpus > 2 ? cpus - 1 : 2 ))}
+
 declare -a results
 failed=0
 grand=0
@@ -29,7 +35,7 @@ for pkg in "$@"; do
   mkdir -p .data/test-logs
   out=.data/test-logs/$pkg.tap
   # Full TAP goes to .data/test-logs/<package>.tap; the console shows failures, subtests and totals.
-  (cd "$pkg" && npx tap --reporter=tap 2>&1) | tee "$out" | grep -Ev '^\s+ok [0-9]+ - |^npm warn'
+  (cd "$pkg" && npx tap --reporter=tap --jobs="$jobs" 2>&1) | tee "$out" | grep -Ev '^\s+ok [0-9]+ - |^npm warn'
   status=${PIPESTATUS[0]}
   counts=$(grep -Eo '# \{ total: [0-9]+, pass: [0-9]+[^}]*\}' "$out" | tail -1 | sed 's/^# //')
   total=$(echo "$counts" | grep -Eo 'total: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
