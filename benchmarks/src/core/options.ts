@@ -16,6 +16,8 @@ export type Scenario = (typeof SCENARIOS)[number]
 export interface Options {
   scenario: Scenario
   workers: number
+  /** Gateway processes the clients are spread over, round robin (`--gateways`). */
+  gateways: number
   gatewayUrl?: string
   projectorMetricsUrl?: string
   shards: number
@@ -85,6 +87,14 @@ const n = (flag: string, key: keyof Options, help: string, def: Spec['def'], min
 
 export const NUMERIC: Spec[] = [
   n('workers', 'workers', 'load generator processes', { '*': 2 }, 1, 64),
+  n(
+    'gateways',
+    'gateways',
+    'gateway processes; clients are spread over them round robin (make cluster runs 2 behind haproxy)',
+    { '*': 1 },
+    1,
+    8,
+  ),
   n('shards', 'shards', 'conversation shard streams of the run namespace', { '*': 8 }, 1, 1024),
   n('msg-bytes', 'msgBytes', 'text size of each message', { '*': 100 }, 32, 4096),
   n(

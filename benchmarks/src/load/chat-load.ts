@@ -141,7 +141,7 @@ export class ChatLoad {
         networkBack: undefined,
         token: tokens.accessToken,
       } as Omit<Client, 'client'> as Client
-      c.client = new ChatClient(this.s.wsUrl, {
+      c.client = new ChatClient(this.s.wsUrls[u.index % this.s.wsUrls.length]!, {
         deviceId,
         // A refused token (expired during a long run) is replaced by logging in again.
         tokenProvider: async ({ forceRefresh }) => {

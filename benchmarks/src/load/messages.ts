@@ -55,7 +55,8 @@ export interface SplitResult {
 export interface ChatSetup {
   kind: 'chat'
   httpUrl: string
-  wsUrl: string
+  /** The gateways' WebSocket URLs: user i connects to wsUrls[i mod length]. */
+  wsUrls: string[]
   users: PlannedUser[]
   conversations: PlannedConversation[]
   msgBytes: number

@@ -32,7 +32,7 @@ export const setupChat = async (
           : {
               kind: 'chat' as const,
               httpUrl: ctx.httpUrl,
-              wsUrl: ctx.wsUrl,
+              wsUrls: ctx.wsUrls,
               users: p.users,
               conversations: p.conversations,
               msgBytes: ctx.o.msgBytes,

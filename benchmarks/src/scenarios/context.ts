@@ -21,6 +21,8 @@ export interface RunContext {
   stack?: BenchStack
   httpUrl: string
   wsUrl: string
+  /** Every gateway's WebSocket URL (`--gateways`), the first being `wsUrl`. */
+  wsUrls: string[]
   /** Makes usernames unique to this run. */
   runTag: string
   notes: string[]

@@ -196,7 +196,17 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     // Every postgres process of the machine: the walwriter and checkpointer work for this run
     // too, and on a shared server for everyone else; shown for reference, not in the total.
     sampler.add({ name: 'postgres (all processes)', pids: () => pidsByName('postgres', 'postmaster') })
+    const notes: string[] = []
     const httpUrl = o.gatewayUrl ?? stack?.gatewayUrl ?? ''
+    const wsOf = (http: string) => `${http.replace(/^http/, 'ws')}/v1/ws`
+    const wsUrls = [wsOf(httpUrl)]
+    // More gateways on the same NATS and database, as a load balancer would spread the clients.
+    if (stack && !o.gatewayUrl)
+      for (let i = 2; i <= o.gateways; i++) {
+        const gw = await stack.startExtra('gateway', `gateway-${i}`)
+        wsUrls.push(wsOf(`http://127.0.0.1:${gw.port}`))
+      }
+    if (o.gateways > 1 && o.gatewayUrl) notes.push('--gateways is ignored with --gateway-url')
     const runTag = (stack?.ns ?? newBenchNamespace()).slice(1)
     const probe = stack && natsServer ? new NatsProbe(stack.nc, stack.ns, natsServer) : undefined
     const ctx: RunContext = {
@@ -210,9 +220,10 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       ...(natsServer ? { nats: natsServer } : {}),
       ...(stack ? { stack } : {}),
       httpUrl,
-      wsUrl: `${httpUrl.replace(/^http/, 'ws')}/v1/ws`,
+      wsUrl: wsUrls[0]!,
+      wsUrls,
       runTag,
-      notes: [],
+      notes,
     }
     if (o.gatewayUrl)
       ctx.notes.push(`targeted a running gateway at ${o.gatewayUrl}: its CPU and memory are not sampled`)

@@ -70,3 +70,11 @@ t.test('reconnect --storm has the issue-12 size by default, and smaller on reque
   const c = parseOptions(['connections'], 'out')
   t.same(c.ok && [c.options.connections, c.options.freshConnections], [15_000, 10_000])
 })
+
+t.test('--gateways: one by default, up to eight', async (t) => {
+  t.match(parseOptions(['group'], 'out'), { ok: true, options: { gateways: 1 } })
+  t.match(parseOptions(['group', '--gateways', '2'], 'out'), { ok: true, options: { gateways: 2 } })
+  t.match(parseOptions(['group', '--gateways', '9'], 'out'), { ok: false, error: /--gateways=9/ })
+  t.match(parseOptions(['group', '--gateways', '0'], 'out'), { ok: false, error: /--gateways=0/ })
+  t.match(HELP, /--gateways/)
+})

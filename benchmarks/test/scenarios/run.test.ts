@@ -44,9 +44,10 @@ t.test('a small direct run passes end to end and writes its JSON and HTML', asyn
 })
 
 // One group, two workers: the members are dealt over both (core/plan.ts), the owner sends, and
-// each message's last member is the later of the two workers' last copies.
+// each message's last member is the later of the two workers' last copies. Two gateways, as in
+// the production layout: the members are spread over both, so each fans every message out.
 t.test(
-  'a group split over two load workers, after a warm-up: every copy of the measured step counted, checked and timed to its last member',
+  'a group split over two load workers and two gateways, after a warm-up: every copy of the measured step counted, checked and timed to its last member',
   async (t) => {
     const { code, r } = await runScenario(t, [
       'group',
@@ -62,6 +63,8 @@ t.test(
       '2',
       '--warmup',
       '1',
+      '--gateways',
+      '2',
       '--no-ceilings',
     ])
     t.equal(code, 0)
@@ -78,5 +81,20 @@ t.test(
     t.equal(p.toLastMember?.count, p.stored, 'every message timed to its last member')
     t.ok(p.toLastMember!.p50 >= p.sendToDelivered.p50, 'the last member is no earlier than the typical one')
     t.notOk('split groups: messages some member never got' in p.extra)
+    const gateways = p.cost!.processes.filter((x) => x.name.startsWith('gateway'))
+    t.same(
+      gateways.map((x) => x.name),
+      ['gateway', 'gateway-2'],
+      'both gateways are sampled as servers',
+    )
+    for (const g of gateways) t.ok(g.usPerUnit > 0, `${g.name}: ${g.usPerUnit} µs per message`)
+    // Each gateway's fan-out histogram counts the messages it wrote to its local members.
+    const fanouts = Object.entries(p.extra).filter(([k]) => k.startsWith('gateway fan-out'))
+    t.ok(fanouts.length > 0, 'the fan-out of the gateways is reported')
+    const counted = fanouts.reduce(
+      (a, [, v]) => a + Number(/\(([\d,]+) messages/.exec(String(v))?.[1]?.replace(/,/g, '') ?? 0),
+      0,
+    )
+    t.ok(counted >= 2 * p.stored, `${counted} fan-outs for ${p.stored} messages: both gateways fanned out`)
   },
 )
