@@ -234,6 +234,17 @@ t.test(
   },
 )
 
+/** Three nodes defined on the production config, the first two started: no R3 placement yet. */
+const twoOfThree = async (t: Test) => {
+  const { dir, set } = nodeDir(t)
+  const bin = await productionNatsServer(() => {})
+  const nodes = await allocateNatsNodes(dir)
+  const config = writeLocalNatsConfig(bin, dir, [])
+  for (const def of natsNodeDefs(bin, config.path, nodes, join(dir, 'log'))) set.add(def)
+  await Promise.all(nodes.slice(0, 2).map((node) => set.start(node.name)))
+  return { set, nodes }
+}
+
 // Two of the three nodes up: they elect a meta leader, so JetStream answers, but an R3 stream
 // cannot be placed until the third has joined. Provisioning in that window failed ("no suitable
 // peers for placement") when a test's cluster was started on a loaded machine: the readiness
@@ -242,12 +253,7 @@ t.test(
   'JetStream is not ready for the cluster until an R3 stream can be placed',
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
-    const { dir, set } = nodeDir(t)
-    const bin = await productionNatsServer(() => {})
-    const nodes = await allocateNatsNodes(dir)
-    const config = writeLocalNatsConfig(bin, dir, [])
-    for (const def of natsNodeDefs(bin, config.path, nodes, join(dir, 'log'))) set.add(def)
-    await Promise.all(nodes.slice(0, 2).map((node) => set.start(node.name)))
+    const { set, nodes } = await twoOfThree(t)
     const nc = await connectNats(
       natsClusterUrl(nodes.slice(0, 2)),
       'cluster-test',
@@ -275,12 +281,7 @@ t.test(
   'a cluster that cannot place an R3 stream within the bound is restarted, and the log says why',
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
-    const { dir, set } = nodeDir(t)
-    const bin = await productionNatsServer(() => {})
-    const nodes = await allocateNatsNodes(dir)
-    const config = writeLocalNatsConfig(bin, dir, [])
-    for (const def of natsNodeDefs(bin, config.path, nodes, join(dir, 'log'))) set.add(def)
-    await Promise.all(nodes.slice(0, 2).map((node) => set.start(node.name)))
+    const { set, nodes } = await twoOfThree(t)
     const lines: string[] = []
     await untilPlaceable(set, natsClusterUrl(nodes.slice(0, 2)), nodes, (m) => lines.push(m), 3_000)
     t.equal(lines.length, 1, 'one restart')
