@@ -20,8 +20,7 @@ export interface RunContext {
   nats?: NatsServer
   stack?: BenchStack
   httpUrl: string
-  wsUrl: string
-  /** Every gateway's WebSocket URL (`--gateways`), the first being `wsUrl`. */
+  /** Every gateway's WebSocket URL (`--gateways`): the stack's gateway first. */
   wsUrls: string[]
   /** Makes usernames unique to this run. */
   runTag: string

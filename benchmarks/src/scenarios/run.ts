@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { WS_PATH } from '@chatapp/client'
 import { repoRoot } from '@chatapp/infra'
 import { measureJetStream } from '../ceilings/jetstream-ceiling.js'
 import { measureWsEcho, startEchoServer } from '../ceilings/ws-echo-ceiling.js'
@@ -198,7 +199,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     sampler.add({ name: 'postgres (all processes)', pids: () => pidsByName('postgres', 'postmaster') })
     const notes: string[] = []
     const httpUrl = o.gatewayUrl ?? stack?.gatewayUrl ?? ''
-    const wsOf = (http: string) => `${http.replace(/^http/, 'ws')}/v1/ws`
+    const wsOf = (http: string) => `${http.replace(/^http/, 'ws')}${WS_PATH}`
     const wsUrls = [wsOf(httpUrl)]
     // More gateways on the same NATS and database, as a load balancer would spread the clients.
     if (stack && !o.gatewayUrl)
@@ -220,7 +221,6 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       ...(natsServer ? { nats: natsServer } : {}),
       ...(stack ? { stack } : {}),
       httpUrl,
-      wsUrl: wsUrls[0]!,
       wsUrls,
       runTag,
       notes,

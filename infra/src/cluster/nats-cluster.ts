@@ -269,8 +269,8 @@ export const metaGroupReport = async (nodes: NatsNode[]): Promise<string> => {
  *
  * Twice (a CI run on 2026-12-05 and a make test on 2026-12-06), three fresh nodes that had routed
  * to each other and elected a meta leader then answered "no suitable peers for placement" for the
- * whole 30 s; started again, such clusters are ready in about a second, and 60 starts in a row
- * (30 of them beside two busy cores) never showed it. So a cluster that cannot place within
+ * whole 30 s; started again, such clusters are ready in about a second, and 38 starts here (30
+ * of them two at a time beside two busy cores) never showed it. So a cluster that cannot place within
  * `placeTimeoutMs` is stopped and started again on the same ports and stores (nothing is lost: a
  * restarted node rejoins its raft groups), after logging what each node's /jsz said; the third
  * failure is thrown with that report.
