@@ -22,6 +22,8 @@ export interface NatsState {
   inMsgs?: number
   /** JetStream API requests so far (stream and consumer management, KV and message gets). */
   apiRequests?: number
+  /** The server's GOMAXPROCS (/varz): how many cores its Go scheduler runs on (ADR 0222). */
+  goMaxProcs?: number
 }
 
 /** Highest values seen while sampling during a step. */

@@ -21,6 +21,8 @@ export interface Options {
   gatewayUrl?: string
   projectorMetricsUrl?: string
   shards: number
+  /** GOMAXPROCS of the private nats-server; 0 = the rule for a co-located server (`--nats-procs`). */
+  natsProcs: number
   keep: boolean
   out: string
   ceilings: boolean
@@ -94,6 +96,14 @@ export const NUMERIC: Spec[] = [
     { '*': 1 },
     1,
     8,
+  ),
+  n(
+    'nats-procs',
+    'natsProcs',
+    "GOMAXPROCS of the run's private nats-server (0 = half the cores, at least 1: it shares them, ADR 0222)",
+    { '*': 0 },
+    0,
+    1024,
   ),
   n('shards', 'shards', 'conversation shard streams of the run namespace', { '*': 8 }, 1, 1024),
   n('msg-bytes', 'msgBytes', 'text size of each message', { '*': 100 }, 32, 4096),

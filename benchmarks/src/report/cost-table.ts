@@ -69,6 +69,7 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
         'consumers (server)',
         'subscriptions',
         'connections',
+        'GOMAXPROCS',
       ],
       withCost.map((p) => {
         const { before: b, after: a, peak } = p.cost.nats
@@ -80,6 +81,7 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
           `${n(b.consumers.server)} → ${n(a.consumers.server)}${peak ? ` (peak ${n(peak.serverConsumers)})` : ''}${a.consumers.serverScope === 'account' ? ' [account]' : ''}`,
           `${n(b.subscriptions)} → ${n(a.subscriptions)}`,
           `${n(b.connections)} → ${n(a.connections)}`,
+          n(a.goMaxProcs),
         ]
       }),
     ),

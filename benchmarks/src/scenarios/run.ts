@@ -164,7 +164,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     let nats: NatsServer | undefined
     if (!o.gatewayUrl || o.ceilings) {
       // A running system (--gateway-url) has its own server: the ceiling then uses the stack's.
-      nats = o.sharedNats || o.gatewayUrl ? undefined : await startPrivateNats(cleanup, log)
+      nats = o.sharedNats || o.gatewayUrl ? undefined : await startPrivateNats(cleanup, log, o.natsProcs)
       stack = await startBenchStack(
         {
           shards: o.gatewayUrl ? 1 : o.shards,

@@ -76,6 +76,7 @@ export class NatsProbe {
       ...num('connections', varz?.connections),
       ...num('inMsgs', varz?.in_msgs),
       ...num('apiRequests', server.apiRequests),
+      ...num('goMaxProcs', varz?.gomaxprocs),
     }
   }
 }

@@ -1,7 +1,15 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { freePort, hostPort, spawnChild, stopChild, tcpAnswers, waitFor } from '@chatapp/infra'
+import {
+  colocatedGoMaxProcs,
+  freePort,
+  hostPort,
+  spawnChild,
+  stopChild,
+  tcpAnswers,
+  waitFor,
+} from '@chatapp/infra'
 import type { Cleanup } from './cleanup.js'
 
 /**
@@ -33,17 +41,29 @@ const natsBinary = (): string => {
   return found
 }
 
-export const startPrivateNats = async (cleanup: Cleanup, log: (m: string) => void): Promise<NatsServer> => {
+/**
+ * Starts the run's own nats-server. It shares the machine's cores with everything it measures:
+ * `procs` (0 = the co-located rule, ADR 0222) is its GOMAXPROCS, recorded with the run.
+ */
+export const startPrivateNats = async (
+  cleanup: Cleanup,
+  log: (m: string) => void,
+  procs = 0,
+): Promise<NatsServer> => {
   const dir = mkdtempSync(join(tmpdir(), 'chatapp-bench-nats-'))
   cleanup.add('nats-server store', async () => rmSync(dir, { recursive: true, force: true }))
   const port = await freePort()
   const monitor = await freePort()
   const tail: string[] = []
+  const gomaxprocs = procs > 0 ? String(procs) : colocatedGoMaxProcs(1, {})
   const child = spawnChild({
     name: 'nats-server',
     command: natsBinary(),
     args: ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GOMAXPROCS: gomaxprocs,
+    },
     onLine: (l) => {
       tail.push(l)
       if (tail.length > 20) tail.shift()
@@ -55,7 +75,9 @@ export const startPrivateNats = async (cleanup: Cleanup, log: (m: string) => voi
   } catch (e) {
     throw new Error(`${e instanceof Error ? e.message : String(e)}:\n${tail.join('\n')}`)
   }
-  log(`private nats-server ready (pid ${child.pid}, :${port}, monitoring :${monitor})`)
+  log(
+    `private nats-server ready (pid ${child.pid}, :${port}, monitoring :${monitor}, GOMAXPROCS ${gomaxprocs})`,
+  )
   return {
     url: `nats://127.0.0.1:${port}`,
     monitorUrl: `http://127.0.0.1:${monitor}`,

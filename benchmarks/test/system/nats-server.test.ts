@@ -1,6 +1,13 @@
 import { createServer } from 'node:net'
+import { colocatedGoMaxProcs } from '@chatapp/infra'
 import t from 'tap'
-import { listeningInodes, pidListeningOn, sharedNats } from '../../src/system/nats-server.js'
+import { Cleanup } from '../../src/system/cleanup.js'
+import {
+  listeningInodes,
+  pidListeningOn,
+  sharedNats,
+  startPrivateNats,
+} from '../../src/system/nats-server.js'
 
 const TABLE = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:107E 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0
@@ -22,3 +29,20 @@ t.test('finds the process listening on a port (this one)', async (t) => {
   t.equal(sharedNats(`nats://127.0.0.1:${port}`).pid(), process.pid)
   t.equal(pidListeningOn(1), 0, 'nothing listens there')
 })
+
+t.test(
+  "the run's private nats-server runs on its share of the cores, or on what --nats-procs says",
+  async (t) => {
+    for (const [procs, expected] of [
+      [0, colocatedGoMaxProcs(1, {})],
+      [3, '3'],
+    ] as const) {
+      const cleanup = new Cleanup()
+      t.teardown(() => cleanup.run())
+      const nats = await startPrivateNats(cleanup, () => {}, procs)
+      const varz = (await (await fetch(`${nats.monitorUrl}/varz`)).json()) as { gomaxprocs: number }
+      t.equal(String(varz.gomaxprocs), expected, `--nats-procs ${procs}`)
+      await cleanup.run()
+    }
+  },
+)
