@@ -285,7 +285,12 @@ export const startNatsNodes = async (
   dir: string,
   logDir: string,
   log: (m: string) => void,
-  o: { fsyncEveryAppend?: boolean; placeTimeoutMs?: number } = {},
+  o: {
+    fsyncEveryAppend?: boolean
+    placeTimeoutMs?: number
+    /** Where each attempt's nodes listen (tests take a port first); default allocateNatsNodes. */
+    allocate?: (dir: string) => Promise<NatsNode[]>
+  } = {},
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
   const { url, nodes } = await launchNatsNodes(set, dir, logDir, log, o)
   await untilPlaceable(set, url, nodes, log, o.placeTimeoutMs)
@@ -327,7 +332,7 @@ const launchNatsNodes = async (
   dir: string,
   logDir: string,
   log: (m: string) => void,
-  o: { fsyncEveryAppend?: boolean },
+  o: { fsyncEveryAppend?: boolean; allocate?: (dir: string) => Promise<NatsNode[]> },
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
   const bin = await productionNatsServer(log)
   // Three nodes on one machine share its disk: an fsync per append on each of them is what the
@@ -336,7 +341,7 @@ const launchNatsNodes = async (
   if (config.dropped.length > 0)
     log(`nats-server runs without these production settings: ${config.dropped.join('; ')}`)
   for (let attempt = 1; ; attempt++) {
-    const nodes = await allocateNatsNodes(dir)
+    const nodes = await (o.allocate ?? allocateNatsNodes)(dir)
     for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
     try {
       await Promise.all(nodes.map((node) => set.start(node.name)))
@@ -344,12 +349,11 @@ const launchNatsNodes = async (
     } catch (err) {
       // A port found free can be taken by another process before the node binds it (test files
       // run side by side: "bind: address already in use", seen in make test). Start again on new
-      // ports and empty stores; a node that fails for any other reason fails three times.
+      // ports; a node that fails for any other reason fails three times. The stores stay: a
+      // node's raft state names its peers, not their ports, and `make cluster` keeps its data
+      // there across restarts (they used to be emptied here, losing that data).
       await set.stopAll(['nats'])
-      for (const node of nodes) {
-        set.remove(node.name)
-        rmSync(node.storeDir, { recursive: true, force: true })
-      }
+      for (const node of nodes) set.remove(node.name)
       if (attempt >= 3) throw err
       log(`a NATS node did not start (${(err as Error).message}); starting the nodes again on other ports`)
     }

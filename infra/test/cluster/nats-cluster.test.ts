@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeJson, kvSpecs, names, streamSpecs } from '@chatapp/contracts'
@@ -255,6 +256,55 @@ const twoOfThree = async (t: Test) => {
   await Promise.all(nodes.slice(0, 2).map((node) => set.start(node.name)))
   return { set, nodes }
 }
+
+// `make cluster` keeps its nodes' stores in its data directory across restarts. A start whose
+// first ports were taken (a port found free is bound by another process before the node binds
+// it) starts again on other ports: with the same stores, not emptied ones.
+t.test(
+  "a start that retries on other ports keeps the data in the nodes' stores",
+  { skip: !findExecutable('nats-server') && 'no nats-server' },
+  async (t) => {
+    const { dir, set } = nodeDir(t)
+    const first = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
+    const nc = await connectNats(first.url, 'cluster-test', createLogger('test', 'silent'))
+    const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
+    await jsm.streams.add({ name: 'kept', subjects: ['kept.x'], num_replicas: 3 })
+    await jetstream(nc).publish('kept.x', encodeJson({ n: 1 }))
+    await nc.close()
+    await set.stopAll(['nats'])
+    for (const node of first.nodes) set.remove(node.name)
+
+    // The first attempt's nats-1 client port is held by this process: that node cannot bind it.
+    const held = createServer().listen(0, '127.0.0.1')
+    await new Promise((r) => held.once('listening', r))
+    t.teardown(() => held.close())
+    let attempts = 0
+    const lines: string[] = []
+    const again = await startNatsNodes(set, dir, join(dir, 'log'), (m) => lines.push(m), {
+      allocate: async (d) => {
+        const nodes = await allocateNatsNodes(d)
+        if (++attempts === 1) nodes[0]!.client = (held.address() as { port: number }).port
+        return nodes
+      },
+    })
+    t.equal(attempts, 2, 'the first attempt failed on the taken port, the second started')
+    t.match(lines.join('\n'), /did not start .*starting the nodes again on other ports/)
+    const nc2 = await connectNats(again.url, 'cluster-test', createLogger('test', 'silent'))
+    t.teardown(() => nc2.close())
+    const jsm2 = await jetstreamManager(nc2, { checkAPI: false, timeout: 3000 })
+    // The restarted stream elects its leader after the meta group: wait for it to answer.
+    let messages = -1
+    await waitFor(
+      "the stream 'kept' to answer",
+      async () => {
+        messages = (await jsm2.streams.info('kept').catch(() => undefined))?.state.messages ?? -1
+        return messages >= 0
+      },
+      20_000,
+    ).catch(() => {})
+    t.equal(messages, 1, 'the stream and its message are still there')
+  },
+)
 
 // Two of the three nodes up: they elect a meta leader, so JetStream answers, but an R3 stream
 // cannot be placed until the third has joined. Provisioning in that window failed ("no suitable
