@@ -57,6 +57,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
     ...(o.leaseRetryMs !== undefined ? { retryMs: o.leaseRetryMs } : {}),
     acquired: async (shard) => {
       const c = new ShardConsumer({
+        nc: o.nc,
         js,
         jsm,
         pool: o.pool,
@@ -82,6 +83,11 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
       await c?.stop()
     },
   })
+  // A reconnect drops the server's copy of each shard's outstanding pull (batch-pull.ts).
+  void (async () => {
+    for await (const s of o.nc.status())
+      if (s.type === 'reconnect') for (const c of consumers.values()) c.reconnected()
+  })()
   await leases.start()
   o.log.info({ schema, shards: leases.shards(), of: o.names.shards, batch: o.batch }, 'projecting')
   return {
