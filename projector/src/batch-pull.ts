@@ -29,8 +29,9 @@ export interface BatchPullOptions {
   /** How long the pull that waits for a first message lives before it is renewed (default 30 s). */
   waitMs?: number
   /**
-   * How long a request may go unanswered beyond its own bound before it is taken as lost (a
-   * reconnect drops the server's copy of it) and issued again; default 2 s.
+   * How long a request may go unanswered beyond its own bound before it is taken as lost; default
+   * 2 s. A wait that is lost means the consumer is not there to answer (deleted with its server,
+   * or never re-created after a restart): reported `gone`.
    */
   lostMs?: number
   /** Every message, in delivery order. */
@@ -56,6 +57,8 @@ const ackInfo = (reply: string) => {
 }
 
 const EMPTY = new Uint8Array(0)
+/** The bound of the wait issued again after a reconnect: its 408 proves the consumer is there. */
+const RENEWED_WAIT_MS = 1000
 
 /**
  * Pulls a shard's consumer in batches, so that a batch costs one wake-up, not one per message
@@ -71,8 +74,11 @@ const EMPTY = new Uint8Array(0)
  *    once; otherwise wait `lingerMs` and pull what came meanwhile (3), and only when that finds
  *    nothing, go back to 1. Under steady load a batch is then one request and one burst.
  * Only one pull is outstanding at any time, so every delivery belongs to the current request.
- * Every request has a deadline: one the server never answers (lost in a reconnect) is issued
- * again, and a batch whose closing status never comes is handed over as it is. A message that
+ * Every request has a deadline. A wait the server never answers — not even with the 408 that
+ * ends it — has no consumer behind it: `gone`, and the owner re-creates it from the stored
+ * offset. A burst whose closing status never comes is handed over as it is. After a reconnect
+ * (the server forgot the request) the wait is issued again with a short bound, so a consumer
+ * that went with its server is found missing within seconds. A message that
  * arrives after its request was given up is still delivered in order (one subscription): the
  * owner's continuity check (core/continuity.ts) is what guards the sequence, not this class.
  */
@@ -111,7 +117,7 @@ export class BatchPull {
 
   /** The connection was re-established: the server forgot the outstanding request; ask again. */
   renew(): void {
-    if (this.state === 'first') this.waitFirst()
+    if (this.state === 'first') this.waitFirst(RENEWED_WAIT_MS)
     else if (this.state === 'burst') this.burst()
   }
 
@@ -121,10 +127,12 @@ export class BatchPull {
     this.sub.unsubscribe()
   }
 
-  private waitFirst(): void {
-    const waitMs = this.o.waitMs ?? 30_000
+  private waitFirst(waitMs = this.o.waitMs ?? 30_000): void {
     this.state = 'first'
-    this.request(1, { expires: waitMs * 1e6 }, waitMs + (this.o.lostMs ?? 2000), () => this.waitFirst())
+    this.request(1, { expires: waitMs * 1e6 }, waitMs + (this.o.lostMs ?? 2000), () => {
+      this.state = 'held'
+      this.o.gone()
+    })
   }
 
   /** Nothing outstanding for `lingerMs`, then a burst. */
