@@ -84,8 +84,9 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
     },
   })
   // A reconnect drops the server's copy of each shard's outstanding pull (batch-pull.ts).
+  const statuses = o.nc.status()
   void (async () => {
-    for await (const s of o.nc.status())
+    for await (const s of statuses)
       if (s.type === 'reconnect') for (const c of consumers.values()) c.reconnected()
   })()
   await leases.start()
@@ -93,6 +94,10 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
   return {
     metrics,
     shards: () => leases.shards(),
-    stop: () => leases.stop(),
+    stop: () => {
+      // The status iterator is nats.js's QueuedIterator: stopped, it ends the loop above.
+      ;(statuses as { stop?: () => void }).stop?.()
+      return leases.stop()
+    },
   }
 }

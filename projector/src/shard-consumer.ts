@@ -64,10 +64,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * durable consumer is a cache of it, re-created at offset + 1 when the lease is taken, after a
  * failed apply, when a delivery does not continue the sequence (messages went to a process that
  * died or a connection that moved), when the applier finds a hole, and when events wait but
- * nothing arrives. Messages arrive in stream order into a queue; whatever is queued (up to
- * `batch`) is applied in one transaction, then the last applied message is acknowledged, never a
- * later one. One event the database refuses is dead-lettered (bisect.ts); any other failure backs
- * off (up to 5 s) and repositions. Ordering: one process consumes a shard at a time (the lease).
+ * nothing arrives. Messages arrive in stream order, a batch at a time (batch-pull.ts: one wake-up
+ * per batch, not per message); each batch (up to `batch`) is applied in one transaction, then
+ * the last applied message is acknowledged, never a later one. One event the database refuses is
+ * dead-lettered (bisect.ts); any other failure backs off (up to 5 s) and repositions. Ordering: one process consumes a shard at a time (the lease).
  * The effects of admitted events are written to the outbox in each batch's statement and
  * published after COMMIT by the shard's OutboxRelay (ADR 0150).
  */
