@@ -161,7 +161,10 @@ export class BatchPull {
   private arrived(m: Msg): void {
     if (this.state === 'closed') return
     const info = m.reply ? ackInfo(m.reply) : undefined
-    if (!info) return this.status(m)
+    if (!info) {
+      this.status(m)
+      return
+    }
     const nc = this.o.nc
     const reply = m.reply!
     this.got++
@@ -200,7 +203,10 @@ export class BatchPull {
     if (this.state === 'burst') this.burstEnded()
     else if (this.state === 'first') {
       // The wait expired (408): ask again at once. Refused: ask again after a pause that grows.
-      if (code === 408) return this.waitFirst()
+      if (code === 408) {
+        this.waitFirst()
+        return
+      }
       this.refusals++
       clearTimeout(this.timer)
       this.timer = setTimeout(() => this.waitFirst(), Math.min(50 * 2 ** this.refusals, 5000))
