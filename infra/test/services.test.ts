@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { isAlive, readDaemon } from '../src/daemon.js'
-import { colocatedGoMaxProcs } from '../src/go-procs.js'
 import { freePort, tcpAnswers } from '../src/probe.js'
 import { ensureNats, ensurePostgres, localTarget, OWN_PORTS, wantedAt } from '../src/services.js'
 import { stopAll } from '../src/stack.js'
@@ -61,11 +60,6 @@ t.test('starts its own services exactly where the configured URLs point', async 
   const nats = await ensureNats(dir, wantedAt(natsUrl), log)
   t.same(nats, { url: natsUrl, started: true })
   t.equal(readDaemon(dir, 'nats')?.url, natsUrl, 'the daemon records where it listens')
-  const environ = readFileSync(`/proc/${readDaemon(dir, 'nats')!.pid}/environ`, 'utf8').split('\0')
-  t.ok(
-    environ.includes(`GOMAXPROCS=${colocatedGoMaxProcs(1)}`),
-    'nats-server shares the machine: its Go scheduler runs on its share of the cores (ADR 0222)',
-  )
   t.same(await ensureNats(dir, wantedAt(natsUrl), log), { url: natsUrl, started: false }, 'found again there')
   await t.rejects(
     ensureNats(dir, wantedAt(`nats://127.0.0.1:${await freePort()}`), log),

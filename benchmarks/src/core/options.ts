@@ -21,7 +21,7 @@ export interface Options {
   gatewayUrl?: string
   projectorMetricsUrl?: string
   shards: number
-  /** GOMAXPROCS of the private nats-server; 0 = the rule for a co-located server (`--nats-procs`). */
+  /** GOMAXPROCS of the private nats-server; 0 = Go's default (`--nats-procs`, ADR 0222). */
   natsProcs: number
   keep: boolean
   out: string
@@ -100,7 +100,7 @@ export const NUMERIC: Spec[] = [
   n(
     'nats-procs',
     'natsProcs',
-    "GOMAXPROCS of the run's private nats-server (0 = half the cores, at least 1: it shares them, ADR 0222)",
+    "GOMAXPROCS of the run's private nats-server (0 = Go's default, every core; ADR 0222)",
     { '*': 0 },
     0,
     1024,

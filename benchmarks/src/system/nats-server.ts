@@ -1,15 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import {
-  colocatedGoMaxProcs,
-  freePort,
-  hostPort,
-  spawnChild,
-  stopChild,
-  tcpAnswers,
-  waitFor,
-} from '@chatapp/infra'
+import { freePort, hostPort, spawnChild, stopChild, tcpAnswers, waitFor } from '@chatapp/infra'
 import type { Cleanup } from './cleanup.js'
 
 /**
@@ -42,8 +34,8 @@ const natsBinary = (): string => {
 }
 
 /**
- * Starts the run's own nats-server. It shares the machine's cores with everything it measures:
- * `procs` (0 = the co-located rule, ADR 0222) is its GOMAXPROCS, recorded with the run.
+ * Starts the run's own nats-server. `procs` > 0 is its GOMAXPROCS (ADR 0222: one P costs less
+ * per message on the hot path and queues cold syncs); 0 leaves Go's default (every core).
  */
 export const startPrivateNats = async (
   cleanup: Cleanup,
@@ -55,14 +47,13 @@ export const startPrivateNats = async (
   const port = await freePort()
   const monitor = await freePort()
   const tail: string[] = []
-  const gomaxprocs = procs > 0 ? String(procs) : colocatedGoMaxProcs(1, {})
   const child = spawnChild({
     name: 'nats-server',
     command: natsBinary(),
     args: ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir],
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      GOMAXPROCS: gomaxprocs,
+      ...(procs > 0 ? { GOMAXPROCS: String(procs) } : {}),
     },
     onLine: (l) => {
       tail.push(l)
@@ -76,7 +67,7 @@ export const startPrivateNats = async (
     throw new Error(`${e instanceof Error ? e.message : String(e)}:\n${tail.join('\n')}`)
   }
   log(
-    `private nats-server ready (pid ${child.pid}, :${port}, monitoring :${monitor}, GOMAXPROCS ${gomaxprocs})`,
+    `private nats-server ready (pid ${child.pid}, :${port}, monitoring :${monitor}${procs > 0 ? `, GOMAXPROCS ${procs}` : ''})`,
   )
   return {
     url: `nats://127.0.0.1:${port}`,

@@ -22,7 +22,6 @@ import {
 import { ProcessSet } from '../../src/cluster/process-set.js'
 import { productionNatsServer } from '../../src/cluster/production-nats-server.js'
 import { readInfraConfig } from '../../src/config.js'
-import { colocatedGoMaxProcs } from '../../src/go-procs.js'
 import { waitFor } from '../../src/probe.js'
 import { provision } from '../../src/provision.js'
 import { readyz } from '../../src/service-kinds.js'
@@ -118,19 +117,9 @@ t.test(
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
     const { dir, set } = nodeDir(t)
-    const { url, nodes } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
+    const { url } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
     const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
     t.teardown(() => nc.close())
-    const varz = await Promise.all(
-      nodes.map((n) =>
-        fetch(`http://127.0.0.1:${n.monitor}/varz`).then((r) => r.json() as Promise<{ gomaxprocs: number }>),
-      ),
-    )
-    t.same(
-      varz.map((v) => String(v.gomaxprocs)),
-      nodes.map(() => colocatedGoMaxProcs(3)),
-      'three nodes on one machine split half of its cores (ADR 0222)',
-    )
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
     await t.resolves(
       jsm.streams.add({ name: 'placed', subjects: ['placed.x'], num_replicas: 3 }),
