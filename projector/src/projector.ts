@@ -57,7 +57,6 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
     ...(o.leaseRetryMs !== undefined ? { retryMs: o.leaseRetryMs } : {}),
     acquired: async (shard) => {
       const c = new ShardConsumer({
-        nc: o.nc,
         js,
         jsm,
         pool: o.pool,
@@ -83,21 +82,11 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
       await c?.stop()
     },
   })
-  // A reconnect drops the server's copy of each shard's outstanding pull (batch-pull.ts).
-  const statuses = o.nc.status()
-  void (async () => {
-    for await (const s of statuses)
-      if (s.type === 'reconnect') for (const c of consumers.values()) c.reconnected()
-  })()
   await leases.start()
   o.log.info({ schema, shards: leases.shards(), of: o.names.shards, batch: o.batch }, 'projecting')
   return {
     metrics,
     shards: () => leases.shards(),
-    stop: () => {
-      // The status iterator is nats.js's QueuedIterator: stopped, it ends the loop above.
-      ;(statuses as { stop?: () => void }).stop?.()
-      return leases.stop()
-    },
+    stop: () => leases.stop(),
   }
 }

@@ -1,10 +1,8 @@
 import { encodeJson, type Names } from '@chatapp/contracts'
 import type { Logger } from '@chatapp/kit'
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
-import type { NatsConnection } from '@nats-io/nats-core'
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type pg from 'pg'
 import { type Applied, applyBatch } from './applier.js'
-import { BatchPull, type Pulled } from './batch-pull.js'
 import { type Placement, positionConsumer } from './consumer-position.js'
 import { admit, type DeliveryCursor } from './core/continuity.js'
 import { type OutboxRoute, outboxRoute } from './core/outbox-rows.js'
@@ -17,7 +15,6 @@ import { StateCache } from './state-cache.js'
 import { pendingAfter } from './stream-pending.js'
 
 export interface ShardConsumerOptions {
-  nc: NatsConnection
   js: JetStreamClient
   jsm: JetStreamManager
   pool: pg.Pool
@@ -50,8 +47,8 @@ export interface ShardConsumerOptions {
 /** Why a consumer is re-created at the stored offset + 1 (the label of projector_repositions_total). */
 type Reposition = 'start' | 'gap' | 'hole' | 'failure' | 'stall' | 'consumer' | 'placement'
 
-const toEntry = (m: Pulled): LogEntry => ({
-  stream: m.stream,
+const toEntry = (m: JsMsg): LogEntry => ({
+  stream: m.info.stream,
   seq: m.seq,
   subject: m.subject,
   data: m.data,
@@ -64,19 +61,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * durable consumer is a cache of it, re-created at offset + 1 when the lease is taken, after a
  * failed apply, when a delivery does not continue the sequence (messages went to a process that
  * died or a connection that moved), when the applier finds a hole, and when events wait but
- * nothing arrives. Messages arrive in stream order, a batch at a time (batch-pull.ts: one wake-up
- * per batch, not per message); each batch (up to `batch`) is applied in one transaction, then
- * the last applied message is acknowledged, never a later one. One event the database refuses is
- * dead-lettered (bisect.ts); any other failure backs off (up to 5 s) and repositions. Ordering: one process consumes a shard at a time (the lease).
+ * nothing arrives. Messages arrive in stream order into a queue; whatever is queued (up to
+ * `batch`) is applied in one transaction, then the last applied message is acknowledged, never a
+ * later one. One event the database refuses is dead-lettered (bisect.ts); any other failure backs
+ * off (up to 5 s) and repositions. Ordering: one process consumes a shard at a time (the lease).
  * The effects of admitted events are written to the outbox in each batch's statement and
  * published after COMMIT by the shard's OutboxRelay (ADR 0150).
  */
 export class ShardConsumer {
-  private queue: Pulled[] = []
-  /** The queue holds a whole batch as pulled (batch-pull.ts): apply it. */
-  private ready = false
+  private queue: JsMsg[] = []
+  /** When the oldest queued message arrived (performance.now()). */
+  private firstAt = 0
   private wake: (() => void) | undefined
-  private pull: BatchPull | undefined
+  private messages: ConsumerMessages | undefined
   private stopped = false
   private loop: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
@@ -137,16 +134,16 @@ export class ShardConsumer {
         }
         continue
       }
-      // A batch is applied when it is complete, or at once when the consumer must be re-created.
-      if (this.queue.length === 0 || (!this.ready && this.reposition === undefined && !this.stopped)) {
+      if (this.queue.length === 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve
         })
         this.wake = undefined
         continue
       }
+      await this.linger()
       const take = this.queue.splice(0, o.batch)
-      if (this.queue.length === 0) this.ready = false
+      if (this.queue.length > 0) this.firstAt = performance.now()
       const started = performance.now()
       this.applying = true
       try {
@@ -170,15 +167,28 @@ export class ShardConsumer {
         backoff = Math.min(backoff * 2, 5000)
       } finally {
         this.applying = false
-        // Pull on unless a whole batch is still queued (a message that came after its request
-        // was given up is applied with the next batch).
-        if (this.reposition === undefined && !this.ready) this.pull?.next()
       }
     }
   }
 
+  /** A batch that is not full waits up to `lingerMs` for more (not while a reposition is due). */
+  private async linger(): Promise<void> {
+    const { o } = this
+    const left = (o.lingerMs ?? 0) - (performance.now() - this.firstAt)
+    if (this.queue.length >= o.batch || left <= 0 || this.stopped || this.reposition !== undefined) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, left)
+      this.wake = () => {
+        if (this.queue.length < o.batch && this.reposition === undefined && !this.stopped) return
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.wake = undefined
+  }
+
   /** After COMMIT: acknowledge up to what was committed, publish dead letters, record metrics. */
-  private committed(r: Applied, take: Pulled[], ms: number): void {
+  private committed(r: Applied, take: JsMsg[], ms: number): void {
     const { o } = this
     if (r.lastSeq > this.offset) {
       this.offset = r.lastSeq
@@ -212,7 +222,7 @@ export class ShardConsumer {
     if (r.deadLetters.length > 0) o.metrics.deadLettersTotal.inc(r.deadLetters.length)
     for (const [type, count] of Object.entries(r.byType)) o.metrics.eventsTotal.inc({ type }, count)
     // The stream messages after the one committed, as the server counted at its delivery.
-    if (last && !r.hole) o.metrics.lagEvents.set({ shard: o.shard }, last.pending + this.queue.length)
+    if (last && !r.hole) o.metrics.lagEvents.set({ shard: o.shard }, last.info.pending + this.queue.length)
     if (r.lastAt > 0) o.metrics.lagSeconds.set({ shard: o.shard }, Math.max(0, Date.now() - r.lastAt) / 1000)
   }
 
@@ -224,10 +234,9 @@ export class ShardConsumer {
     const { o } = this
     const generation = ++this.generation
     this.queue = []
-    this.ready = false
     this.reposition = reason
-    this.pull?.close()
-    this.pull = undefined
+    await this.messages?.close().catch(() => {})
+    this.messages = undefined
     const offset = await readOffset(o.pool, o.schema, o.shard)
     this.offset = offset
     const startSeq = offset + 1
@@ -235,39 +244,33 @@ export class ShardConsumer {
       batch: o.batch,
       ackWaitMs: o.ackWaitMs ?? 30_000,
     })
+    const consumer = await o.js.consumers.get(o.names.convStream(o.shard), o.names.projectorConsumer(o.shard))
     this.cursor = { startSeq }
     this.reposition = undefined
     this.lastProgress = performance.now()
+    try {
+      this.messages = await consumer.consume({
+        max_messages: o.batch * 2,
+        callback: (m) => this.delivered(generation, m),
+      })
+    } catch (err) {
+      this.reposition = reason
+      throw err
+    }
     // stop() may have run meanwhile: it must not leave a reader behind.
-    if (this.stopped) return
-    this.pull = new BatchPull({
-      nc: o.nc,
-      stream: o.names.convStream(o.shard),
-      consumer: o.names.projectorConsumer(o.shard),
-      batch: o.batch,
-      lingerMs: o.lingerMs ?? 0,
-      message: (m) => this.delivered(generation, m),
-      ready: () => {
-        if (generation !== this.generation) return
-        this.ready = true
-        this.wake?.()
-      },
-      // The consumer was deleted or lost under us (an operator, a server restart): re-create it.
-      gone: () => {
-        if (generation !== this.generation || this.reposition !== undefined) return
-        this.reposition = 'consumer'
-        this.wake?.()
-      },
-    })
-    this.pull.start()
+    if (this.stopped) await this.messages.close().catch(() => {})
+    else void this.watchStatus(generation, this.messages)
     o.metrics.repositionsTotal.inc({ shard: o.shard, reason })
     if (reason !== 'start')
       o.log.warn({ shard: o.shard, reason, startSeq, ...this.placement }, 'shard consumer repositioned')
   }
 
-  private delivered(generation: number, m: Pulled): void {
+  private delivered(generation: number, m: JsMsg): void {
     if (generation !== this.generation || this.reposition !== undefined || this.stopped) return
-    if (!admit(this.cursor, { seq: m.seq, deliverySeq: m.deliverySeq, redelivered: m.redelivered })) {
+    const info = m.info
+    if (
+      !admit(this.cursor, { seq: m.seq, deliverySeq: info.deliverySequence, redelivered: info.redelivered })
+    ) {
       this.o.log.warn(
         { shard: this.o.shard, seq: m.seq, expected: this.cursor.next ?? this.cursor.startSeq },
         'delivery out of sequence',
@@ -277,7 +280,23 @@ export class ShardConsumer {
       return
     }
     this.lastProgress = performance.now()
+    if (this.queue.length === 0) this.firstAt = this.lastProgress
     this.queue.push(m)
+    this.wake?.()
+  }
+
+  /** The consumer was deleted or lost under us (an operator, a server restart): re-create it. */
+  private async watchStatus(generation: number, messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if (generation !== this.generation) return
+      if (
+        (s.type === 'consumer_deleted' || s.type === 'consumer_not_found') &&
+        this.reposition === undefined
+      ) {
+        this.reposition = 'consumer'
+        this.wake?.()
+      }
+    }
   }
 
   /**
@@ -316,19 +335,14 @@ export class ShardConsumer {
     }
   }
 
-  /** The NATS connection was re-established: the server forgot the pull in flight. */
-  reconnected(): void {
-    this.pull?.renew()
-  }
-
   /** Stops taking messages and waits for the batch in flight; what was not acked is read again later. */
   async stop(): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
-    this.pull?.close()
+    await this.messages?.close().catch(() => {})
     this.wake?.()
     await this.loop
-    this.pull?.close()
+    await this.messages?.close().catch(() => {})
     this.queue = []
     await this.relay.stop()
   }
