@@ -333,5 +333,11 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
       return { ok: false, error: `--${s.flag}=${raw}: expected a number from ${s.min} to ${s.max}` }
     out[s.key] = value
   }
+  // Only the run's own nats-server is started with it: elsewhere it would do nothing, silently.
+  if (typeof v['nats-procs'] === 'string' && (out.sharedNats === true || out.gatewayUrl !== undefined))
+    return {
+      ok: false,
+      error: "--nats-procs sets the run's private nats-server: not with --shared-nats or --gateway-url",
+    }
   return { ok: true, options: out as unknown as Options }
 }

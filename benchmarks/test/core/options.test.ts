@@ -83,5 +83,11 @@ t.test("--nats-procs: the private nats-server's GOMAXPROCS, 0 (Go's default) by 
   t.match(parseOptions(['direct'], 'out'), { ok: true, options: { natsProcs: 0 } })
   t.match(parseOptions(['direct', '--nats-procs', '2'], 'out'), { ok: true, options: { natsProcs: 2 } })
   t.match(parseOptions(['direct', '--nats-procs', '-1'], 'out'), { ok: false })
+  for (const other of [['--shared-nats'], ['--gateway-url', 'http://127.0.0.1:8080']])
+    t.match(parseOptions(['direct', '--nats-procs', '2', ...other], 'out'), {
+      ok: false,
+      error: /--nats-procs .*private nats-server/,
+    })
+  t.match(parseOptions(['direct', '--shared-nats'], 'out'), { ok: true }, 'the default is no choice')
   t.match(HELP, /--nats-procs/)
 })
