@@ -1,3 +1,4 @@
+import { isTransient, unavailable, withRetry } from '@chatapp/kit'
 import {
   type Consumer,
   DeliverPolicy,
@@ -5,7 +6,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream'
-import type { MsgHdrs } from '@nats-io/nats-core'
+import { type MsgHdrs, TimeoutError } from '@nats-io/nats-core'
 import type { LogEntry } from './core/project-batch.js'
 
 export interface ReadRange {
@@ -19,63 +20,132 @@ export interface ReadRange {
   batch: number
 }
 
+/** How long a read waits out a NATS failover (a new stream leader takes 5–8 s) before it fails. */
+export const READ_RETRY_DEADLINE_MS = 30_000
+
 /**
  * Reads a range of a shard stream in order, in batches, with an ordered consumer (ephemeral, no
  * acks, recreated by the client on a gap): what replay, rebuild and verify need. Ends at
  * `untilSeq`, or when nothing matching is left.
+ *
+ * A failover under the read — the node serving its consumer dies, the stream's leader changes —
+ * does not end it: a transient failure (503, timeout, lost connection) re-creates the consumer
+ * at the first event not yet yielded, within `deadlineMs` of the last progress; only then does it
+ * fail, as UNAVAILABLE. The batch in hand when the failure came is dropped and read again, so
+ * nothing is yielded twice.
  */
 export async function* readLog(
   js: JetStreamClient,
   jsm: JetStreamManager,
   r: ReadRange,
+  deadlineMs = READ_RETRY_DEADLINE_MS,
 ): AsyncGenerator<LogEntry[]> {
-  const info = await jsm.streams.info(r.stream)
+  const retry = <T>(f: () => Promise<T>) => withRetry('the log', f, { deadlineMs })
+  const info = await retry(() => jsm.streams.info(r.stream))
   const until = Math.min(r.untilSeq ?? info.state.last_seq, info.state.last_seq)
-  const from = Math.max(r.fromSeq ?? 1, info.state.first_seq)
-  if (info.state.messages === 0 || until < from) return
-  if (r.subject) {
-    // Nothing stored under the filter in the range: an ordered consumer would wait for a first
-    // message until its fetch expires (1 s; the most of a one-conversation verify's time, which
-    // the audit runs per sampled conversation). One get of the first match says so at once; null
-    // is "none", a failure is thrown (never read as an empty range). Asked of the stream's leader
-    // (STREAM.MSG.GET, not a direct get a lagging follower may answer: ADR 0081); nats.js types
-    // that request without `next_by_subj`, which the server takes since 2.9.
-    const query = { seq: from, next_by_subj: r.subject } as unknown as { seq: number }
-    const first = await jsm.streams.getMessage(r.stream, query)
-    if (!first || first.seq > until) return
-  }
-  const consumer = await js.consumers.get(r.stream, {
-    ...(r.subject ? { filter_subjects: r.subject } : {}),
-    ...(r.since
-      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: r.since.toISOString() }
-      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }),
-  })
-  // Fetches, not a long-lived consume: an empty fetch (after its 1 s expiry) is how a read whose
-  // start lies past the last match (a `since` in the future) learns there is nothing to read.
-  try {
-    yield* fetchAll(consumer, r, until)
-  } finally {
-    // An ordered consumer outlives its last use by minutes unless deleted: a read leaves none.
-    await consumer.delete().catch(() => {})
+  let next = Math.max(r.fromSeq ?? 1, info.state.first_seq)
+  if (info.state.messages === 0 || until < next) return
+  // Nothing stored under the filter in the range: an ordered consumer would wait for a first
+  // message until its fetch expires (1 s; the most of a one-conversation verify's time, which
+  // the audit runs per sampled conversation). One get of the first match says so at once.
+  if (r.subject && !(await matchUpTo(jsm, r.stream, r.subject, next, until, retry))) return
+  let since = r.since
+  let started = Date.now()
+  let pause = 50
+  for (;;) {
+    let consumer: Consumer | undefined
+    try {
+      consumer = await js.consumers.get(r.stream, {
+        ...(r.subject ? { filter_subjects: r.subject } : {}),
+        ...(since
+          ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next }),
+      })
+      for await (const batch of fetchAll(consumer, r, until)) {
+        yield batch
+        next = batch[batch.length - 1]!.seq + 1
+        since = undefined
+        started = Date.now()
+        pause = 50
+      }
+      if (next > until || since) return
+      // The read ended on an empty fetch: true only if nothing matching is left in the range.
+      // A consumer whose node has just died answers nothing too, and that must not cut the read
+      // short (verify would compare a truncated log; a rebuild would silently stop early).
+      if (!(await matchUpTo(jsm, r.stream, r.subject ?? '>', next, until, retry))) return
+      throw new TimeoutError({
+        cause: new Error(`the read's consumer delivered nothing from ${next} on; the stream has more`),
+      })
+    } catch (e) {
+      if (!isTransient(e)) throw e
+      // Not waited for: the consumer's node may be the one that died (a delete would wait out
+      // its 5 s request timeout), and an orphan expires by itself (ordered consumers: 5 min).
+      void consumer?.delete().catch(() => {})
+      consumer = undefined
+      if (Date.now() - started >= deadlineMs) throw unavailable('the log', e)
+      await new Promise((res) => setTimeout(res, pause * (0.5 + Math.random() / 2)))
+      pause = Math.min(1_000, pause * 2)
+    } finally {
+      // An ordered consumer outlives its last use by minutes unless deleted: a read leaves none.
+      await consumer?.delete().catch(() => {})
+    }
   }
 }
+
+/**
+ * Whether anything under `filter` is stored in [from, until]: one get of the first match, asked
+ * of the stream's leader (STREAM.MSG.GET, not a direct get a lagging follower may answer: ADR
+ * 0081). null is "none"; a failure is retried and then thrown, never read as an empty range.
+ * nats.js types the request without `next_by_subj`, which the server takes since 2.9.
+ */
+const matchUpTo = async (
+  jsm: JetStreamManager,
+  stream: string,
+  filter: string,
+  from: number,
+  until: number,
+  retry: <T>(f: () => Promise<T>) => Promise<T>,
+): Promise<boolean> => {
+  const query = { seq: from, next_by_subj: filter } as unknown as { seq: number }
+  const first = await retry(() => jsm.streams.getMessage(stream, query))
+  return first !== null && first.seq <= until
+}
+
+/** The server ends a pull after this long; the read takes that as "nothing more". */
+const FETCH_EXPIRES_MS = 1_000
+/**
+ * A pull still open this long after the server's own expiry has lost its server: nats.js keeps an
+ * ordered consumer's fetch waiting through missed heartbeats and reconnects (it never ends if the
+ * node holding the consumer died), so the read ends it and re-creates the consumer.
+ */
+const FETCH_WATCHDOG_MS = FETCH_EXPIRES_MS + 4_000
 
 async function* fetchAll(consumer: Consumer, r: ReadRange, until: number): AsyncGenerator<LogEntry[]> {
   for (;;) {
     const batch: LogEntry[] = []
     let done = false
     let got = 0
-    for await (const m of await consumer.fetch({ max_messages: r.batch, expires: 1000 })) {
-      got++
-      if (m.seq > until) {
-        done = true
-        break
+    const pull = await consumer.fetch({ max_messages: r.batch, expires: FETCH_EXPIRES_MS })
+    const watchdog = setTimeout(
+      () =>
+        pull.stop(new TimeoutError({ cause: new Error('a pull outlived its expiry: no server answers it') })),
+      FETCH_WATCHDOG_MS,
+    )
+    try {
+      for await (const m of pull) {
+        got++
+        if (m.seq > until) {
+          done = true
+          break
+        }
+        batch.push(toLogEntry(r.stream, m))
+        if (m.seq >= until || m.info.pending === 0) {
+          done = true
+          break
+        }
       }
-      batch.push(toLogEntry(r.stream, m))
-      if (m.seq >= until || m.info.pending === 0) {
-        done = true
-        break
-      }
+    } finally {
+      clearTimeout(watchdog)
     }
     if (batch.length > 0) yield batch
     if (done || got === 0) return
