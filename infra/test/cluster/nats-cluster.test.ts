@@ -334,7 +334,9 @@ t.test(
     const { set, nodes } = await twoOfThree(t)
     const lines: string[] = []
     await untilPlaceable(set, natsClusterUrl(nodes.slice(0, 2)), nodes, (m) => lines.push(m), 3_000)
-    t.equal(lines.length, 1, 'one restart')
+    // One restart makes it placeable; the restarted cluster gets the same 3 s bound, which a loaded
+    // CI machine once missed (a second restart, then placed: the third attempt would have thrown).
+    t.ok(lines.length === 1 || lines.length === 2, `restarted (${lines.length}×), then placeable`)
     t.match(lines[0], /could not place an R3 stream.*the last attempt: .*(peers|placement|resources)/i)
     t.match(lines[0], /nats-1: leader nats-[12]/, "each node's view of the meta group is in the log")
     t.match(lines[0], /nats-3: \/jsz failed/, 'the node that was down did not answer its monitor')
