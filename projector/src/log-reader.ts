@@ -7,6 +7,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream'
 import { type MsgHdrs, TimeoutError } from '@nats-io/nats-core'
+import { boundedFetch } from './bounded-fetch.js'
 import type { LogEntry } from './core/project-batch.js'
 
 export interface ReadRange {
@@ -20,8 +21,13 @@ export interface ReadRange {
   batch: number
 }
 
-/** How long a read waits out a NATS failover (a new stream leader takes 5–8 s) before it fails. */
-export const READ_RETRY_DEADLINE_MS = 30_000
+/**
+ * How long a read waits out a NATS failover without progress before it fails. A new stream
+ * leader takes 5–8 s, but creating the read's new consumer can time out several times in a row
+ * after a node's death (nats-server 2.9 placed the R1 consumer on the dead node again: 3 creations
+ * in a row here, and once 30 s of them), so the bound is generous.
+ */
+export const READ_RETRY_DEADLINE_MS = 60_000
 
 /**
  * Reads a range of a shard stream in order, in batches, with an ordered consumer (ephemeral, no
@@ -111,41 +117,22 @@ const matchUpTo = async (
   return first !== null && first.seq <= until
 }
 
-/** The server ends a pull after this long; the read takes that as "nothing more". */
-const FETCH_EXPIRES_MS = 1_000
-/**
- * A pull still open this long after the server's own expiry has lost its server: nats.js keeps an
- * ordered consumer's fetch waiting through missed heartbeats and reconnects (it never ends if the
- * node holding the consumer died), so the read ends it and re-creates the consumer.
- */
-const FETCH_WATCHDOG_MS = FETCH_EXPIRES_MS + 4_000
-
 async function* fetchAll(consumer: Consumer, r: ReadRange, until: number): AsyncGenerator<LogEntry[]> {
   for (;;) {
     const batch: LogEntry[] = []
     let done = false
     let got = 0
-    const pull = await consumer.fetch({ max_messages: r.batch, expires: FETCH_EXPIRES_MS })
-    const watchdog = setTimeout(
-      () =>
-        pull.stop(new TimeoutError({ cause: new Error('a pull outlived its expiry: no server answers it') })),
-      FETCH_WATCHDOG_MS,
-    )
-    try {
-      for await (const m of pull) {
-        got++
-        if (m.seq > until) {
-          done = true
-          break
-        }
-        batch.push(toLogEntry(r.stream, m))
-        if (m.seq >= until || m.info.pending === 0) {
-          done = true
-          break
-        }
+    for await (const m of boundedFetch(consumer, r.batch)) {
+      got++
+      if (m.seq > until) {
+        done = true
+        break
       }
-    } finally {
-      clearTimeout(watchdog)
+      batch.push(toLogEntry(r.stream, m))
+      if (m.seq >= until || m.info.pending === 0) {
+        done = true
+        break
+      }
     }
     if (batch.length > 0) yield batch
     if (done || got === 0) return

@@ -9,6 +9,7 @@ import {
 } from '@chatapp/kit'
 import { type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import type pg from 'pg'
+import { boundedFetch } from '../bounded-fetch.js'
 import type { LogEntry } from '../core/project-batch.js'
 import { toLogEntry } from '../log-reader.js'
 import type { ArchiveDb } from './archive-heads.js'
@@ -195,11 +196,9 @@ export class ShardArchiver {
       while (this.readerNext <= last) {
         let got = 0
         inFetch = true
-        const batch = await reader.fetch({
-          max_messages: Math.min(1000, last - this.readerNext + 1),
-          expires: 1000,
-        })
-        for await (const m of batch) {
+        // Bounded: a pull whose node died ends in a TimeoutError, the pass fails and the next one
+        // re-creates the reader at what is buffered (it waited forever before).
+        for await (const m of boundedFetch(reader, Math.min(1000, last - this.readerNext + 1))) {
           got++
           // The stream is only ever cut at its front, so past a reader's first message its
           // sequences follow each other; a jump is a message the reader lost, not a deleted one.
