@@ -23,9 +23,9 @@ export interface ReadRange {
 
 /**
  * How long a read waits out a NATS failover without progress before it fails. A new stream
- * leader takes 5–8 s, but creating the read's new consumer can time out several times in a row
- * after a node's death (nats-server 2.9 placed the R1 consumer on the dead node again: 3 creations
- * in a row here, and once 30 s of them), so the bound is generous.
+ * leader takes 5–8 s, but creating the read's new consumer timed out (5 s each) up to six times
+ * in a row after a node's death, as if nats-server 2.9 kept placing the R1 consumer on the dead
+ * node: the bound is generous (ADR 0224).
  */
 export const READ_RETRY_DEADLINE_MS = 60_000
 
