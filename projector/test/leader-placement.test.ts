@@ -1,9 +1,7 @@
 import { isChatError } from '@chatapp/contracts'
 import { startTestNatsCluster, waitFor as waitUntil } from '@chatapp/infra'
-import { withRetry } from '@chatapp/kit'
 import t from 'tap'
 import { readLog } from '../src/log-reader.js'
-import { testArchive } from './archive/support.js'
 import { created, sent, U } from './support/events.js'
 import { append } from './support/log.js'
 import { viewsNamespace } from './support/views-namespace.js'
@@ -18,12 +16,11 @@ import { viewsNamespace } from './support/views-namespace.js'
 t.setTimeout(120_000)
 const cluster = await startTestNatsCluster()
 t.teardown(cluster.stop)
-const { tn, n, jsm, js, pool, offsetOf, start, verify } = await viewsNamespace(1, {
+const { tn, n, jsm, js, offsetOf, start, verify } = await viewsNamespace(1, {
   natsUrl: cluster.url,
   settings: { replicas: 3 },
 })
 const stream = n.convStream(0)
-const archive = testArchive(tn, n, pool)
 type MetaCluster = { leader?: string; replicas?: { current?: boolean }[] }
 const consumerNode = async () =>
   (await jsm.consumers.info(stream, n.projectorConsumer(0)).catch(() => undefined))?.cluster?.leader
@@ -183,38 +180,6 @@ t.test(
     await clusterWhole()
   },
 )
-
-t.test("an archiver whose reader's node is killed goes on archiving, every event once", async (t) => {
-  const conv = 'c_leader005'
-  const before = new Set<string>()
-  for await (const ci of jsm.consumers.list(stream)) before.add(ci.name)
-  let last = await append(js, n, created(conv))
-  const archivers = await archive.start({ maxAgeMs: 0, maxBytes: 0 }, { maxEvents: 1000, maxAgeMs: 0 })
-  const archived = (to: number, what: string) =>
-    waitUntil(what, async () => (await archive.reader.archivedTo(0).catch(() => 0)) >= to, 30_000)
-  await archived(last, 'the archive at the end of the stream')
-  // The archiver keeps one ordered consumer between passes: the one this test did not find before.
-  let node: string | undefined
-  for await (const ci of jsm.consumers.list(stream)) if (!before.has(ci.name)) node = ci.cluster?.leader
-  t.ok(node, `the archiver's reader is on ${node}`)
-  await cluster.set.kill9(node!)
-  // The stream's leader may have died too: an append waits for the next (same Msg-Id, stored once).
-  for (let i = 1; i <= 10; i++) {
-    const e = sent(conv, U.bob, i)
-    last = await withRetry('append', () => append(js, n, e), { deadlineMs: 30_000 })
-  }
-  await archived(last, "the archive at the end of the stream again, past the node's death")
-  await archivers.stop()
-  const seqs: number[] = []
-  for await (const m of archive.reader.read(0, 0, last)) seqs.push(m.seq)
-  t.same(
-    seqs,
-    Array.from({ length: last }, (_, i) => i + 1),
-    'every stored event archived once, in order',
-  )
-  await cluster.set.start(node!)
-  await clusterWhole()
-})
 
 t.test(
   'a log read that cannot go on within its bound fails as UNAVAILABLE, not with what NATS threw',
