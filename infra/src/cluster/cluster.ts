@@ -15,6 +15,8 @@ import { type Backend, haproxyDef } from './haproxy.js'
 import { metaLeader, startNatsNodes, streamLeader } from './nats-cluster.js'
 import { type ClusterProcess, type ProcessDef, ProcessSet } from './process-set.js'
 
+/** For tests that restart a node of a test cluster: ready once an R3 stream can be placed again. */
+export { waitJetStream } from './nats-cluster.js'
 export type { ClusterProcess, ProcessKind } from './process-set.js'
 
 export interface ClusterOptions {
