@@ -100,10 +100,15 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       ],
     })
   }
-  if (p.members.size > 0) {
-    const r = p.members.values()
-    // A watermark of a member row written by this batch rides on its upsert (GREATEST with what is
-    // stored): a sibling statement could not see the row this one inserts.
+  // Member rows of this batch and the watermarks of members it did not change, in one upsert: a
+  // watermark rides on its member's row (the batch's, or the one the projection held), GREATEST
+  // with what is stored. Keyed by the primary key through ON CONFLICT, so PostgreSQL probes the
+  // index per row; the UPDATE … FROM unnest(keys) this replaces was planned (generic plan, ten
+  // keys assumed) as a scan of the whole table until it held some thousands of rows (ADR 0225).
+  // A row that would not change is not rewritten (the WHERE of DO UPDATE).
+  const marked = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
+  if (p.members.size > 0 || marked.length > 0) {
+    const r = [...p.members.values(), ...marked.map((w) => w.member)]
     const mark = r.map((x) => p.watermarks.get(x.conversationId, x.userId))
     parts.push({
       sql: (
@@ -115,7 +120,10 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
        ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, active = excluded.active,
          joined_seq = excluded.joined_seq, join_ord = excluded.join_ord, left_seq = excluded.left_seq,
          delivered_up_to = GREATEST(m.delivered_up_to, excluded.delivered_up_to),
-         read_up_to = GREATEST(m.read_up_to, excluded.read_up_to)`,
+         read_up_to = GREATEST(m.read_up_to, excluded.read_up_to)
+       WHERE (m.role, m.active, m.joined_seq, m.join_ord, m.left_seq)
+           IS DISTINCT FROM (excluded.role, excluded.active, excluded.joined_seq, excluded.join_ord, excluded.left_seq)
+         OR excluded.delivered_up_to > m.delivered_up_to OR excluded.read_up_to > m.read_up_to`,
       params: [
         r.map((x) => x.conversationId),
         r.map((x) => x.userId),
@@ -144,22 +152,6 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       ['at', 'int8', (x) => x.at],
     ]),
   )
-  // The other watermarks move rows written before this batch, only where they go forward (an
-  // UPDATE that changes nothing still writes a row version).
-  const marks = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
-  if (marks.length > 0)
-    parts.push({
-      sql: (g) => `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
-         read_up_to = GREATEST(m.read_up_to, v.r)
-       FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS v(c, u, d, r)
-       WHERE m.conversation_id = v.c AND m.user_id = v.u AND (v.d > m.delivered_up_to OR v.r > m.read_up_to)${and(g)}`,
-      params: [
-        marks.map((x) => x.conversationId),
-        marks.map((x) => x.userId),
-        marks.map((x) => x.delivered),
-        marks.map((x) => x.read),
-      ],
-    })
   if (p.messages.size > 0) {
     const r = [...p.messages.values()]
     const json = (v: unknown) => (v === null ? null : JSON.stringify(v))

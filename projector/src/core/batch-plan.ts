@@ -28,7 +28,8 @@ export interface BatchPlan {
   /** By stream sequence: a batch is one shard stream, where a sequence is one event. */
   messages: Map<number, MessageRow>
   media: PairMap<MediaPatch>
-  watermarks: PairMap<WatermarkPatch>
+  /** With the member's row, which a watermark is written with unless `members` holds a later one. */
+  watermarks: PairMap<MemberMark>
   /**
    * Edits and deletes of messages stored before this batch, by sequence: at most one per message
    * (a delete wins over any edit; of edits, the last). A message of this batch is patched in
@@ -42,6 +43,9 @@ export interface BatchPlan {
   /** Delete-for-me rows, by `seq` then user. */
   hides: Map<number, Map<string, string>>
 }
+
+/** A watermark patch and the row of its member as the projection held it (rows.ts, Change). */
+export type MemberMark = WatermarkPatch & { member: MemberRow }
 
 export const emptyPlan = (): BatchPlan => ({
   conversations: new Map(),
@@ -154,8 +158,9 @@ export const addChanges = (plan: BatchPlan, changes: readonly Change[]): void =>
                 ...old,
                 delivered: Math.max(old.delivered, c.patch.delivered),
                 read: Math.max(old.read, c.patch.read),
+                member: c.member,
               }
-            : c.patch,
+            : { ...c.patch, member: c.member },
         )
         break
       }

@@ -198,11 +198,12 @@ const join = (x: Next, e: ChatEvent, userId: string, role: Role, seq: number) =>
 const receipts = (s: ConvState, e: ChatEvent, seq: number): Change[] => {
   const out: Change[] = []
   for (const r of receiptEntries(e)) {
-    if (!s.members.has(r.userId)) continue
+    const member = s.members.get(r.userId)
+    if (!member) continue
     // The views keep the larger of the stored and the new watermark (GREATEST in sql-writer.ts),
     // which is the rule's "never back"; capping and "read implies delivered" are the rule's own.
     const w = afterReceipt({ delivered: 0, read: 0 }, r, seq)
-    out.push({ t: 'watermark', patch: { conversationId: e.conversationId, userId: r.userId, ...w } })
+    out.push({ t: 'watermark', patch: { conversationId: e.conversationId, userId: r.userId, ...w }, member })
   }
   return out
 }
@@ -339,35 +340,36 @@ export const project = (state: ConvState | undefined, e: ChatEvent, pos: LogPosi
     case 'message.sent':
       x.row.lastMsgSeq = seq
       x.row.lastN = e.data.n
-      x.changes.push(
-        {
-          t: 'message',
-          row: {
-            conversationId: e.conversationId,
-            seq,
-            n: e.data.n,
-            senderId: e.actor,
-            deviceId: e.data.deviceId,
-            clientMsgId: e.data.clientMsgId,
-            kind: e.data.kind,
-            text: e.data.text ?? null,
-            mediaId: e.data.media?.mediaId ?? null,
-            media: e.data.media ?? null,
-            at: e.at,
-            replyTo: e.data.replyTo ?? null,
-            forwarded: e.data.forwarded?.count ?? null,
-            mentions: e.data.mentions ?? null,
-            editedAt: null,
-            deletedAt: null,
-            deletedBy: null,
-          },
+      x.changes.push({
+        t: 'message',
+        row: {
+          conversationId: e.conversationId,
+          seq,
+          n: e.data.n,
+          senderId: e.actor,
+          deviceId: e.data.deviceId,
+          clientMsgId: e.data.clientMsgId,
+          kind: e.data.kind,
+          text: e.data.text ?? null,
+          mediaId: e.data.media?.mediaId ?? null,
+          media: e.data.media ?? null,
+          at: e.at,
+          replyTo: e.data.replyTo ?? null,
+          forwarded: e.data.forwarded?.count ?? null,
+          mentions: e.data.mentions ?? null,
+          editedAt: null,
+          deletedAt: null,
+          deletedBy: null,
         },
-        // Sending is reading (the domain's fold does the same): the sender has their own message.
-        {
+      })
+      // Sending is reading (the domain's fold does the same): the sender has their own message.
+      // An admitted sender is a member; were one not, their watermark would move nothing, as a receipt's.
+      if (x.members.has(e.actor))
+        x.changes.push({
           t: 'watermark',
           patch: { conversationId: e.conversationId, userId: e.actor, delivered: seq, read: seq },
-        },
-      )
+          member: x.members.get(e.actor)!,
+        })
       if (e.data.media)
         x.changes.push({
           t: 'media',

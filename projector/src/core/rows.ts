@@ -156,7 +156,12 @@ export type Change =
   | { t: 'join-request'; conversationId: string; userId: string; row: JoinRequestRow | null }
   | { t: 'message'; row: MessageRow }
   | { t: 'media'; patch: MediaPatch }
-  | { t: 'watermark'; patch: WatermarkPatch }
+  /**
+   * `member`: the member's row as the projection holds it when the watermark moves. The views
+   * write the watermark with it, as an upsert keyed by the primary key (sql-writer.ts), not as an
+   * UPDATE joined to the batch's keys: the planner turned that join into a scan of the table.
+   */
+  | { t: 'watermark'; patch: WatermarkPatch; member: MemberRow }
   | { t: 'message-patch'; patch: MessagePatch }
   | { t: 'reaction'; row: ReactionRow }
   /** Delete for me: `userId` no longer sees the message at `seq`. */

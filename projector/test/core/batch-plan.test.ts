@@ -27,6 +27,7 @@ t.test('watermarks coalesce to the maximum of each lane', async (t) => {
   const w = (delivered: number, read: number) => ({
     t: 'watermark' as const,
     patch: { conversationId: 'c_x000001', userId: 'u_a000001', delivered, read },
+    member: member('member'),
   })
   addChanges(p, [w(5, 0), w(3, 3), w(4, 2)])
   t.match([...p.watermarks.values()][0], { delivered: 5, read: 3 })
