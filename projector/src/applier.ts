@@ -1,15 +1,17 @@
 import type pg from 'pg'
 import { type Applied, applyBisecting } from './bisect.js'
+import { runCombined } from './combined-writes.js'
 import type { Continuity } from './core/continuity.js'
 import type { OutboxRoute } from './core/outbox-rows.js'
 import type { ConvState } from './core/project.js'
 import { type BatchResult, conversationsOf, type LogEntry, projectBatch } from './core/project-batch.js'
 import type { Queryable } from './db.js'
-import { casOffset, offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
+import { offsetSql, openShardSql, readOffset, writeOffset } from './offsets.js'
 import { outboxWrite } from './outbox.js'
 import { deadLetterWrites, planWrites, runWrites, type Write } from './sql-writer.js'
 import type { StateCache } from './state-cache.js'
 import { loadStates } from './state-loader.js'
+import type { StatementCombiner } from './statement-combiner.js'
 
 export type { Applied } from './bisect.js'
 
@@ -23,6 +25,8 @@ export interface ApplyOptions {
   bulk?: boolean
   /** Write the effects of admitted events to the outbox (the live projector only, ADR 0150). */
   effects?: OutboxRoute
+  /** The fast path's statements are shared with the process's other shards (ADR 0226). */
+  combiner?: StatementCombiner
 }
 
 /**
@@ -36,7 +40,8 @@ export interface ApplyOptions {
  * Two paths, the same result (ADR 0102):
  * - fast, when the writer's StateCache knows where the shard stands and holds every state the
  *   batch needs: ONE statement, no transaction block, whose guard moves the offset only if the row
- *   is still at that offset and version (casOffset) and whose writes happen only if it did;
+ *   is still at that offset and version and whose writes happen only if it did; the statement
+ *   may carry other shards' batches too (combined-writes.ts, ADR 0226);
  * - careful, otherwise or when the guard finds the shard moved: a transaction that takes the shard
  *   lock and reads the offset (one round trip), reads the states not cached, writes everything as
  *   one statement, and moves the offset with COMMIT (one round trip).
@@ -84,10 +89,18 @@ const applyFast = async (
     now: (o.now ?? Date.now)(),
   })
   if (r.lastSeq > at.offset) {
-    const guard = casOffset(schema, shard, at, r.lastSeq, r.lastAt)
-    const moved = await runWrites(pool, writesOf(schema, r, o.bulk === true), guard)
-    if (!moved) return undefined
-    cache.committed(states, moved.version as string, r.lastSeq)
+    const part = {
+      shard,
+      from: at,
+      lastSeq: r.lastSeq,
+      lastAt: r.lastAt,
+      writes: writesOf(schema, r, o.bulk === true),
+    }
+    const version = o.combiner
+      ? await o.combiner.submit(part)
+      : (await runCombined(pool, schema, [part]))?.get(shard)
+    if (version === undefined) return undefined
+    cache.committed(states, version, r.lastSeq)
   }
   const { plan: _, ...applied } = r
   return applied

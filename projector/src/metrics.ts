@@ -5,6 +5,7 @@ export interface ProjectorMetrics {
   lagEvents: Gauge<'shard'>
   lagSeconds: Gauge<'shard'>
   batchSize: Histogram
+  statementShards: Histogram
   applySeconds: Histogram
   eventsTotal: Counter<'type'>
   skippedTotal: Counter
@@ -33,6 +34,12 @@ export const createMetrics = (registry: Registry): ProjectorMetrics => ({
     name: 'projector_batch_size',
     help: 'Events per applied batch.',
     buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000],
+    registers: [registry],
+  }),
+  statementShards: new Histogram({
+    name: 'projector_statement_shards',
+    help: 'Shards whose batches went in one fast-path statement (ADR 0226).',
+    buckets: [1, 2, 3, 4, 6, 8, 12, 16],
     registers: [registry],
   }),
   applySeconds: new Histogram({

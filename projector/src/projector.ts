@@ -8,6 +8,7 @@ import { openOrm } from './orm.js'
 import { type EffectSink, jetStreamSink } from './outbox-relay.js'
 import { ShardConsumer } from './shard-consumer.js'
 import { ShardLeases } from './shard-leases.js'
+import { StatementCombiner } from './statement-combiner.js'
 
 export interface ProjectorOptions {
   nc: NatsConnection
@@ -49,6 +50,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
   const jsm = await jetstreamManager(o.nc)
   const sink = o.sink ?? jetStreamSink(o.nc)
   const consumers = new Map<number, ShardConsumer>()
+  const combiner = new StatementCombiner(o.pool, schema, (n) => metrics.statementShards.observe(n))
   const leases = new ShardLeases({
     databaseUrl: o.databaseUrl,
     schema,
@@ -67,6 +69,7 @@ export const startProjector = async (o: ProjectorOptions): Promise<RunningProjec
         log: o.log,
         metrics,
         sink,
+        combiner,
         ...(o.outboxDrainMs !== undefined ? { outboxDrainMs: o.outboxDrainMs } : {}),
         ...(o.pushJobs !== undefined ? { pushJobs: o.pushJobs } : {}),
         ...(o.ackWaitMs !== undefined ? { ackWaitMs: o.ackWaitMs } : {}),

@@ -12,6 +12,7 @@ import type { ProjectorMetrics } from './metrics.js'
 import { readOffset } from './offsets.js'
 import { type EffectSink, OutboxRelay } from './outbox-relay.js'
 import { StateCache } from './state-cache.js'
+import type { StatementCombiner } from './statement-combiner.js'
 import { pendingAfter } from './stream-pending.js'
 
 export interface ShardConsumerOptions {
@@ -42,6 +43,8 @@ export interface ShardConsumerOptions {
   stallMs?: number
   /** How often the lag gauge is computed from the stream and a stall looked for. */
   watchMs?: number
+  /** Shares the fast path's statements with the process's other shards (ADR 0226). */
+  combiner?: StatementCombiner
 }
 
 /** Why a consumer is re-created at the stored offset + 1 (the label of projector_repositions_total). */
@@ -151,6 +154,7 @@ export class ShardConsumer {
           continuity: { kind: 'server', ...(this.cursor.vouch ? { vouch: this.cursor.vouch } : {}) },
           cache: this.cache,
           effects: this.effects,
+          ...(o.combiner ? { combiner: o.combiner } : {}),
         })
         this.committed(r, take, performance.now() - started)
         backoff = 100
@@ -171,10 +175,16 @@ export class ShardConsumer {
     }
   }
 
-  /** A batch that is not full waits up to `lingerMs` for more (not while a reposition is due). */
+  /**
+   * A batch that is not full waits for more (not while a reposition is due) until the next
+   * multiple of `lingerMs` on the process's clock after its first event arrived: at most
+   * `lingerMs`, and the same instant for every shard of the process, so their batches fall due
+   * together and go as one statement (statement-combiner.ts, ADR 0226).
+   */
   private async linger(): Promise<void> {
     const { o } = this
-    const left = (o.lingerMs ?? 0) - (performance.now() - this.firstAt)
+    const period = o.lingerMs ?? 0
+    const left = period > 0 ? Math.ceil(this.firstAt / period) * period - performance.now() : 0
     if (this.queue.length >= o.batch || left <= 0 || this.stopped || this.reposition !== undefined) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, left)

@@ -240,9 +240,10 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
  * table, which is most of a small batch's cost. The writes must touch disjoint rows (a CTE cannot
  * see its siblings' changes), which holds because each table has one write per batch.
  *
- * With a `guard` (a data-modifying statement returning at most one row), it runs first and every
- * write is made conditional on its row: the result is that row, or nothing when the guard wrote
- * nothing, and then nothing was written.
+ * With a `guard` (a data-modifying statement), it runs first as `w0` and every write is made
+ * conditional on its rows: the result is the guard's rows (filtered by `guardWhere`, which may
+ * use the guard's parameters), or nothing when the guard wrote nothing, and then nothing was
+ * written.
  *
  * A batch's statement has one of a few shapes (which tables it writes), so each shape is a named
  * prepared statement: PostgreSQL parses and plans it once per connection, not once per batch.
@@ -251,9 +252,10 @@ export const runWrites = async (
   db: Queryable,
   writes: readonly Write[],
   guard?: Write,
-): Promise<Record<string, unknown> | undefined> => {
+  guardWhere?: string,
+): Promise<Record<string, unknown>[]> => {
   const all = guard ? [guard, ...writes] : writes
-  if (all.length === 0) return undefined
+  if (all.length === 0) return []
   const condition = guard ? 'EXISTS (SELECT 1 FROM w0)' : undefined
   const params: unknown[] = []
   const ctes = all.map(({ sql, params: ps }, i) => {
@@ -262,9 +264,10 @@ export const runWrites = async (
     const text = i === 0 && guard ? sql() : sql(condition)
     return `w${i} AS (${text.replace(/\$(\d+)/g, (_, k: string) => `$${Number(k) + shift}`)})`
   })
-  const text = `WITH ${ctes.join(',\n')} SELECT ${guard ? '* FROM w0' : '1'}`
+  const tail = guard ? `* FROM w0${guardWhere ? ` WHERE ${guardWhere}` : ''}` : '1'
+  const text = `WITH ${ctes.join(',\n')} SELECT ${tail}`
   const r = await db.query({ name: statementName(text), text, values: params })
-  return guard ? r.rows[0] : undefined
+  return guard ? r.rows : []
 }
 
 const names = new Map<string, string>()
