@@ -194,7 +194,7 @@ export const ENV_VARS: readonly EnvVar[] = [
     'PROJECTOR_LINGER_MS',
     '50',
     ['projector'],
-    'Batches that are not full wait for more events until the next multiple of this on the process clock (at most this long); the shards' batches then due go as one statement.',
+    'Batches that are not full wait for more events until the next multiple of this on the process clock (at most this long); the batches of the shards then due go as one statement.',
   ),
   v(
     'PROJECTOR_OUTBOX_DRAIN_MS',
