@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type ChatEvent, encodeJson, laneOf } from '@chatapp/contracts'
 import { createLogger } from '@chatapp/kit'
@@ -12,7 +11,7 @@ import { StateCache } from '../src/state-cache.js'
 import { StatementCombiner } from '../src/statement-combiner.js'
 import { created, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
-import { killHard } from './support/projector-process.js'
+import { killHard, spawnScript } from './support/projector-process.js'
 import { viewsNamespace } from './support/views-namespace.js'
 
 /** ADR 0226: the fast-path batches of a process's shards, as one statement. */
@@ -171,19 +170,7 @@ t.test('a combined statement writes all its shards or none', async (t) => {
 t.test('kill -9 after a combined statement committed, before any ack: views equal the log', async (t) => {
   const convs = onEachShard('kill')
   for (const c of convs) await append(js, n, created(c, [U.ann, U.bob]))
-  const proc = spawn(
-    process.execPath,
-    [
-      child,
-      JSON.stringify({
-        natsUrl: tn.stack.natsUrl,
-        databaseUrl: tn.stack.databaseUrl,
-        ns: tn.ns,
-        shards: SHARDS,
-      }),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const proc = spawnScript(child, tn)
   t.teardown(() => killHard(proc))
   let out = ''
   proc.stdout!.on('data', (d) => {

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ChatEvent } from '@chatapp/contracts'
 import { storedByMsgId } from '@chatapp/infra'
 import t from 'tap'
 import { created, ev, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
-import { killHard, spawnProjector } from './support/projector-process.js'
+import { killHard, spawnProjector, spawnScript } from './support/projector-process.js'
 import { viewsNamespace } from './support/views-namespace.js'
 
 /**
@@ -34,20 +34,7 @@ const outbox = async () => (await q('SELECT id FROM V.effect_outbox ORDER BY id'
 
 /** The child projector, stopped at `stage`; resolves once it printed each of `ids` there. */
 const crashingProjector = async (stage: string, ids: string[]): Promise<ChildProcess> => {
-  const proc = spawn(
-    process.execPath,
-    [
-      child,
-      JSON.stringify({
-        natsUrl: tn.stack.natsUrl,
-        databaseUrl: tn.stack.databaseUrl,
-        ns: tn.ns,
-        shards: n.shards,
-        stage,
-      }),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const proc = spawnScript(child, tn, { stage })
   t.teardown(() => killHard(proc))
   const reached = new Set<string>()
   await new Promise<void>((resolve, reject) => {

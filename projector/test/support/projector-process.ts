@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import type { TestNamespace } from '@chatapp/infra'
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
@@ -21,3 +22,28 @@ export const killHard = async (child: ChildProcess): Promise<void> => {
   child.kill('SIGKILL')
   await exited
 }
+
+/**
+ * One of the tests' own projector scripts (support/*-child.mjs, on the built package) in a
+ * process of its own, told the namespace (and `extra`) as JSON; its stdout is piped for the test
+ * to read the steps it reports.
+ */
+export const spawnScript = (
+  script: string,
+  tn: TestNamespace,
+  extra: Record<string, unknown> = {},
+): ChildProcess =>
+  spawn(
+    process.execPath,
+    [
+      script,
+      JSON.stringify({
+        natsUrl: tn.stack.natsUrl,
+        databaseUrl: tn.stack.databaseUrl,
+        ns: tn.ns,
+        shards: tn.names.shards,
+        ...extra,
+      }),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
