@@ -39,6 +39,8 @@ export interface OutboxRelayOptions {
   metrics: ProjectorMetrics
   /** How often the shard's outbox is read back and drained (default 5 s). */
   drainMs?: number
+  /** Deletes published rows; by default one DELETE per round (the projector shares it: ADR 0226). */
+  deleteRows?: (ids: readonly string[]) => Promise<void>
 }
 
 /** Rows read per drain round, and publications in flight at once. */
@@ -138,7 +140,7 @@ export class OutboxRelay {
         else failed ??= x.reason
       })
     }
-    await deleteOutbox(o.pool, o.schema, done)
+    await (o.deleteRows ? o.deleteRows(done) : deleteOutbox(o.pool, o.schema, done))
     o.metrics.effectsPublished.inc({ path }, done.length)
     if (failed === undefined) return true
     o.metrics.effectFailures.inc()

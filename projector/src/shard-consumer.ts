@@ -43,7 +43,7 @@ export interface ShardConsumerOptions {
   stallMs?: number
   /** How often the lag gauge is computed from the stream and a stall looked for. */
   watchMs?: number
-  /** Shares the fast path's statements with the process's other shards (ADR 0226). */
+  /** Shares the fast path's statements and outbox deletions with the process's other shards (ADR 0226). */
   combiner?: StatementCombiner
 }
 
@@ -107,6 +107,7 @@ export class ShardConsumer {
       log: o.log,
       metrics: o.metrics,
       ...(o.outboxDrainMs !== undefined ? { drainMs: o.outboxDrainMs } : {}),
+      ...(o.combiner ? { deleteRows: (ids: readonly string[]) => o.combiner!.deleteOutbox(ids) } : {}),
     })
   }
 

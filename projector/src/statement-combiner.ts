@@ -1,87 +1,54 @@
 import type pg from 'pg'
 import { runCombined, type ShardPart } from './combined-writes.js'
-
-interface Waiting {
-  part: ShardPart
-  resolve: (version: string | undefined) => void
-  reject: (err: unknown) => void
-}
+import { GroupCommit } from './group-commit.js'
+import { deleteOutbox } from './outbox.js'
 
 /**
- * Group commit of the fast path across the shards one process holds (ADR 0226). A shard's batch
- * waits for the parts submitted in the same turn of the event loop, or for the statement in
- * flight, and goes with them in ONE statement (combined-writes.ts). One statement at a time per
- * combiner: what arrives meanwhile is the next statement's. A statement's cost is mostly fixed
- * (round trip, plan, commit, a backend woken), so eight shards due together cost about what one
- * does.
- *
- * The shard consumers make their batches due at the same instants (shard-consumer.ts, linger),
- * so at moderate rates the shards of a process meet here.
+ * What the shards one projector process holds share with each other in PostgreSQL (ADR 0226):
+ * - the fast path's statement: a shard's batch goes with the other shards' batches due at the
+ *   same time (the shard consumers make them due at the same instants: shard-consumer.ts,
+ *   linger) in ONE statement (combined-writes.ts);
+ * - the deletion of outbox rows their relays published (outbox-relay.ts), likewise one DELETE.
+ * A statement's cost is mostly fixed, so eight shards due together cost about what one does.
  */
 export class StatementCombiner {
-  private waiting: Waiting[] = []
-  private busy = false
-  private scheduled = false
+  private readonly batches: GroupCommit<ShardPart, string | undefined>
+  private readonly deletions: GroupCommit<readonly string[], undefined>
 
   constructor(
-    private readonly pool: pg.Pool,
-    private readonly schema: string,
+    pool: pg.Pool,
+    schema: string,
     /** Called with the number of shards of each statement sent (whether it then succeeds or not). */
-    private readonly observe: (shards: number) => void = () => {},
-  ) {}
+    observe: (shards: number) => void = () => {},
+  ) {
+    this.batches = new GroupCommit(async (parts) => {
+      observe(parts.length)
+      // A shard has one batch in flight at most (its writer awaits it), so one part per shard.
+      const moved = await runCombined(
+        pool,
+        schema,
+        [...parts].sort((a, b) => a.shard - b.shard),
+      )
+      return parts.map((p) => moved?.get(p.shard))
+    })
+    this.deletions = new GroupCommit(async (lists) => {
+      await deleteOutbox(pool, schema, lists.flat())
+      return lists.map(() => undefined)
+    })
+  }
 
   /**
-   * Applies the part with whatever else is due. Resolves with the shard's new offset version, or
-   * undefined when its guard (or every guard of the statement) did not hold; rejects when the
-   * statement failed, whichever part caused it: each writer then applies its part alone.
+   * Applies a shard's fast-path batch with whatever else is due. Resolves with the shard's new
+   * offset version, or undefined when its guard (or every guard of the statement) did not hold;
+   * rejects when the statement failed, whichever part caused it: each writer then applies its
+   * part alone.
    */
   submit(part: ShardPart): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ part, resolve, reject })
-      this.schedule()
-    })
+    return this.batches.submit(part)
   }
 
-  private schedule(): void {
-    if (this.busy || this.scheduled || this.waiting.length === 0) return
-    this.scheduled = true
-    // After the current turn: the shards whose batches fell due at the same timer all submit first.
-    setImmediate(() => {
-      this.scheduled = false
-      void this.flush()
-    })
-  }
-
-  private async flush(): Promise<void> {
-    if (this.busy || this.waiting.length === 0) return
-    this.busy = true
-    // One part per shard per statement; a shard's second part (it cannot have one: a writer
-    // awaits its batch) would wait for the next.
-    const take: Waiting[] = []
-    const later: Waiting[] = []
-    const seen = new Set<number>()
-    for (const w of this.waiting) {
-      if (seen.has(w.part.shard)) later.push(w)
-      else {
-        seen.add(w.part.shard)
-        take.push(w)
-      }
-    }
-    this.waiting = later
-    take.sort((a, b) => a.part.shard - b.part.shard)
-    this.observe(take.length)
-    try {
-      const moved = await runCombined(
-        this.pool,
-        this.schema,
-        take.map((w) => w.part),
-      )
-      for (const w of take) w.resolve(moved?.get(w.part.shard))
-    } catch (err) {
-      for (const w of take) w.reject(err)
-    } finally {
-      this.busy = false
-      this.schedule()
-    }
+  /** Deletes outbox rows (by id) with the other shards' rows due for deletion. */
+  deleteOutbox(ids: readonly string[]): Promise<undefined> {
+    return ids.length === 0 ? Promise.resolve(undefined) : this.deletions.submit(ids)
   }
 }

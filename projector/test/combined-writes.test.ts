@@ -167,6 +167,28 @@ t.test('a combined statement writes all its shards or none', async (t) => {
     await q('UPDATE V.projector_offsets SET last_seq = $2 WHERE shard = $1', [s, before[s]!.offset])
 })
 
+t.test('the outbox rows several shards published go in one DELETE', async (t) => {
+  const own = openPool(tn.stack.databaseUrl, 2, createLogger('test', 'silent'))
+  t.teardown(() => own.end())
+  const statements: string[] = []
+  const query = own.query.bind(own)
+  own.query = ((...a: Parameters<typeof own.query>) => {
+    statements.push(String(a[0]).split(' ')[0]!)
+    return query(...a)
+  }) as typeof own.query
+  const combiner = new StatementCombiner(own, schema)
+  const ids = [0, 1, 2].map((s) => [`test:d${s}a`, `test:d${s}b`])
+  await q(
+    `INSERT INTO V.effect_outbox (id, shard, seq, subject, payload)
+     SELECT id, 0, 1, 'test.none', '{}' FROM unnest($1::text[]) AS id`,
+    [ids.flat()],
+  )
+  // The relays of three shards, done publishing in the same turn.
+  await Promise.all(ids.map((l) => combiner.deleteOutbox(l)))
+  t.same(statements, ['DELETE'], 'one statement')
+  t.same(await q(`SELECT id FROM V.effect_outbox WHERE id LIKE 'test:d%'`), [], 'every row deleted')
+})
+
 t.test('kill -9 after a combined statement committed, before any ack: views equal the log', async (t) => {
   const convs = onEachShard('kill')
   for (const c of convs) await append(js, n, created(c, [U.ann, U.bob]))
