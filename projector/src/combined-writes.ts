@@ -63,10 +63,15 @@ export const mergeWrites = (parts: readonly ShardPart[], condition: string): Wri
  * to batch (runWrites prepares it once). Returns a row per shard it moved, with the new version.
  */
 const guardOf = (schema: string, parts: readonly ShardPart[]): Write => ({
+  // The shard locks are taken in shard order, before any row is compared: every other taker of
+  // several (a rebuild's switch-over, verify) takes them in that order too, so none can hold one
+  // this statement waits for while waiting for one it holds. PostgreSQL evaluates a volatile
+  // function of a sorted query's output after the sort (make_sort_input_target).
   sql: () => `UPDATE ${ident(schema)}.projector_offsets o SET last_seq = v.next, last_at = v.at, updated_at = now()
-    FROM unnest($1::int4[], $2::int8[], $3::int8[], $4::int8[], $5::text[]) AS v(shard, next, at, prev, version)
+    FROM (SELECT u.*, pg_advisory_xact_lock($6::int4, u.shard) AS locked
+            FROM unnest($1::int4[], $2::int8[], $3::int8[], $4::int8[], $5::text[]) AS u(shard, next, at, prev, version)
+           ORDER BY u.shard OFFSET 0) AS v
     WHERE o.shard = v.shard AND o.last_seq = v.prev AND o.xmin = v.version::xid
-      AND pg_advisory_xact_lock($6::int4, v.shard) IS NOT NULL
     RETURNING o.shard, o.xmin::text AS version`,
   params: [
     parts.map((p) => int(p.shard)),

@@ -6,6 +6,7 @@ import { applyBatch } from '../src/applier.js'
 import { runCombined, type ShardPart } from '../src/combined-writes.js'
 import type { LogEntry } from '../src/core/project-batch.js'
 import { openPool } from '../src/db.js'
+import { shardLockKey } from '../src/offsets.js'
 import { outboxWrite } from '../src/outbox.js'
 import { StateCache } from '../src/state-cache.js'
 import { StatementCombiner } from '../src/statement-combiner.js'
@@ -228,3 +229,46 @@ t.test('kill -9 after a combined statement committed, before any ack: views equa
     )
   t.same((await verify()).differences, [], 'the views equal the log')
 })
+
+t.test(
+  'a combined statement takes its shards locks in shard order: a rebuild switch-over taking them 0, 1, 2, 3 never deadlocks with it',
+  async (t) => {
+    await q(`INSERT INTO V.projector_offsets (shard, last_seq, last_at, updated_at)
+    SELECT s, 0, 0, now() FROM generate_series(0, 3) s ON CONFLICT DO NOTHING`)
+    const at = async (shard: number) => {
+      const [r] = await q(
+        'SELECT last_seq, xmin::text AS version FROM V.projector_offsets WHERE shard = $1',
+        [shard],
+      )
+      return { offset: Number(r.last_seq), version: String(r.version) }
+    }
+    const parts: ShardPart[] = []
+    for (const shard of [3, 2, 1, 0]) {
+      const from = await at(shard)
+      parts.push({ shard, from, lastSeq: from.offset, lastAt: Date.now(), writes: [] })
+    }
+    const own = openPool(tn.stack.databaseUrl, 2, createLogger('test', 'silent'))
+    t.teardown(() => own.end())
+    const rebuild = await own.connect()
+    t.teardown(() => rebuild.release())
+    const key = shardLockKey(schema)
+    await rebuild.query('BEGIN')
+    await rebuild.query('SELECT pg_advisory_xact_lock($1, 0)', [key])
+    const combined = runCombined(own, schema, parts)
+    combined.catch(() => {})
+    // The statement is waiting for a shard lock the switch-over holds.
+    await waitFor(
+      async () =>
+        (await q(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`))[0]
+          .n > 0,
+      10_000,
+      'the combined statement waiting',
+    )
+    const t0 = Date.now()
+    for (const s of [1, 2, 3]) await rebuild.query('SELECT pg_advisory_xact_lock($1, $2)', [key, s])
+    t.ok(Date.now() - t0 < 900, 'the switch-over took the other locks at once, not after a deadlock timeout')
+    await rebuild.query('COMMIT')
+    const moved = await combined
+    t.same([...(moved?.keys() ?? [])].sort(), [0, 1, 2, 3], 'the combined statement then went through')
+  },
+)
