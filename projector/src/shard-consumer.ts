@@ -177,15 +177,18 @@ export class ShardConsumer {
   }
 
   /**
-   * A batch that is not full waits for more (not while a reposition is due) until the next
-   * multiple of `lingerMs` on the process's clock after its first event arrived: at most
-   * `lingerMs`, and the same instant for every shard of the process, so their batches fall due
-   * together and go as one statement (statement-combiner.ts, ADR 0226).
+   * A batch that is not full waits for more (not while a reposition is due) until the first
+   * multiple of `lingerMs` on the process's clock at least half a linger after its first event
+   * arrived: the same instant for every shard of the process, so their batches fall due together
+   * and go as one statement (statement-combiner.ts, ADR 0226), and a wait of half to one and a
+   * half lingers, a linger on average as before (a shortest wait of nothing made a busy shard's
+   * batches smaller and more: +20 % projector CPU for a group of 1,024).
    */
   private async linger(): Promise<void> {
     const { o } = this
     const period = o.lingerMs ?? 0
-    const left = period > 0 ? Math.ceil(this.firstAt / period) * period - performance.now() : 0
+    const due = Math.ceil((this.firstAt + period / 2) / period) * period
+    const left = period > 0 ? due - performance.now() : 0
     if (this.queue.length >= o.batch || left <= 0 || this.stopped || this.reposition !== undefined) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, left)

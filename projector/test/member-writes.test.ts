@@ -5,6 +5,7 @@ import { applyBatch } from '../src/applier.js'
 import type { LogEntry } from '../src/core/project-batch.js'
 import { openPool } from '../src/db.js'
 import { openOrm } from '../src/orm.js'
+import { KEYED_MARKS } from '../src/sql-writer.js'
 import { StateCache } from '../src/state-cache.js'
 import { created, ev, GROUP, sent, U } from './support/events.js'
 import { append, waitFor } from './support/log.js'
@@ -93,4 +94,31 @@ t.test('watermarks are written by key: a batch never scans the members table (AD
     { user_id: U.bob, d: last, r: 0 },
     { user_id: U.cat, d: last, r: last },
   ])
+})
+
+t.test('a batch with more watermarks than KEYED_MARKS writes them all (the joined UPDATE)', async (t) => {
+  const conv = 'c_many0001'
+  const users = Array.from({ length: KEYED_MARKS + 16 }, (_, i) => `u_m${String(i).padStart(6, '0')}`)
+  const pool = openPool(tn.stack.databaseUrl, 1, createLogger('test', 'silent'))
+  t.teardown(() => pool.end())
+  const cache = new StateCache()
+  const shard = n.shardOf(conv)
+  const apply = async (events: ChatEvent[]) => {
+    const entries: LogEntry[] = []
+    for (const e of events) {
+      const seq = await append(js, n, e)
+      const subject = n.convSubject(e.conversationId, laneOf(e.type))
+      entries.push({ stream: n.convStream(shard), seq, subject, data: encodeJson(e) })
+    }
+    return applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' }, cache })
+  }
+  await apply([created(conv, users)])
+  const m = (await apply([sent(conv, users[0]!, 1)])).lastSeq
+  const r = await apply(users.slice(1).map((u) => ev('receipt.delivered', conv, u, { upTo: m })))
+  t.equal(r.applied, users.length - 1)
+  const rows = await q(
+    'SELECT count(*)::int AS n FROM V.members WHERE conversation_id = $1 AND delivered_up_to = $2',
+    [conv, m],
+  )
+  t.equal(rows[0].n, users.length, 'every member delivered up to the message (its sender by sending)')
 })
