@@ -23,6 +23,28 @@ const counters = async () => {
   return r as { seq: number; upd: number }
 }
 
+/**
+ * A writer of one conversation's shard as a live one: one connection, so the named statements of
+ * every batch share their plan cache, and a state cache, so batches take the fast path. `apply`
+ * appends the events and applies them as one batch.
+ */
+const writer = (t: { teardown: (fn: () => unknown) => void }, conv: string) => {
+  const pool = openPool(tn.stack.databaseUrl, 1, createLogger('test', 'silent'))
+  t.teardown(() => pool.end())
+  const cache = new StateCache()
+  const shard = n.shardOf(conv)
+  const apply = async (events: ChatEvent[]) => {
+    const entries: LogEntry[] = []
+    for (const e of events) {
+      const seq = await append(js, n, e)
+      const subject = n.convSubject(e.conversationId, laneOf(e.type))
+      entries.push({ stream: n.convStream(shard), seq, subject, data: encodeJson(e) })
+    }
+    return applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' }, cache })
+  }
+  return { pool, apply }
+}
+
 t.test('watermarks are written by key: a batch never scans the members table (ADR 0225)', async (t) => {
   await (await openOrm(tn.stack.databaseUrl, schema)).close(true)
   // A small deployment's members table: a thousand rows of other conversations, analysed. With
@@ -36,21 +58,7 @@ t.test('watermarks are written by key: a batch never scans the members table (AD
        i % 2, NULL, 0, 0 FROM generate_series(1, 1000) i`,
   )
   await q(`ANALYZE V.members`)
-  // One connection, so the named statements of every batch share their plan cache, as a live
-  // shard's do; a cache, so batches take the live fast path.
-  const pool = openPool(tn.stack.databaseUrl, 1, createLogger('test', 'silent'))
-  t.teardown(() => pool.end())
-  const cache = new StateCache()
-  const shard = n.shardOf(GROUP)
-  const apply = async (events: ChatEvent[]) => {
-    const entries: LogEntry[] = []
-    for (const e of events) {
-      const seq = await append(js, n, e)
-      const subject = n.convSubject(e.conversationId, laneOf(e.type))
-      entries.push({ stream: n.convStream(shard), seq, subject, data: encodeJson(e) })
-    }
-    return applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' }, cache })
-  }
+  const { pool, apply } = writer(t, GROUP)
   await apply([created(GROUP, [U.ann, U.bob, U.cat])])
   let last = 0
   // Warm-up: the first runs of each statement shape get custom plans.
@@ -99,19 +107,7 @@ t.test('watermarks are written by key: a batch never scans the members table (AD
 t.test('a batch with more watermarks than KEYED_MARKS writes them all (the joined UPDATE)', async (t) => {
   const conv = 'c_many0001'
   const users = Array.from({ length: KEYED_MARKS + 16 }, (_, i) => `u_m${String(i).padStart(6, '0')}`)
-  const pool = openPool(tn.stack.databaseUrl, 1, createLogger('test', 'silent'))
-  t.teardown(() => pool.end())
-  const cache = new StateCache()
-  const shard = n.shardOf(conv)
-  const apply = async (events: ChatEvent[]) => {
-    const entries: LogEntry[] = []
-    for (const e of events) {
-      const seq = await append(js, n, e)
-      const subject = n.convSubject(e.conversationId, laneOf(e.type))
-      entries.push({ stream: n.convStream(shard), seq, subject, data: encodeJson(e) })
-    }
-    return applyBatch(pool, schema, shard, entries, { continuity: { kind: 'server' }, cache })
-  }
+  const { apply } = writer(t, conv)
   await apply([created(conv, users)])
   const m = (await apply([sent(conv, users[0]!, 1)])).lastSeq
   const r = await apply(users.slice(1).map((u) => ev('receipt.delivered', conv, u, { upTo: m })))
