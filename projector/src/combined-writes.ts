@@ -1,5 +1,5 @@
 import { ident, type Queryable } from './db.js'
-import { shardLockKey } from './offsets.js'
+import { int, shardLockKey } from './offsets.js'
 import { runWrites, type Write } from './sql-writer.js'
 
 /**
@@ -12,11 +12,6 @@ export interface ShardPart {
   lastSeq: number
   lastAt: number
   writes: readonly Write[]
-}
-
-const int = (v: number): number => {
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`offset value ${v} is not a safe integer`)
-  return v
 }
 
 /** The condition each write of a guarded statement carries (runWrites puts the guard first, as w0). */

@@ -19,7 +19,8 @@ export const readOffset = async (db: Queryable, schema: string, shard: number): 
   return r.rows[0]?.last_seq ?? 0
 }
 
-const int = (v: number): number => {
+/** An offset, a sequence or a time as stored (int8): a safe non-negative integer, or a throw. */
+export const int = (v: number): number => {
   if (!Number.isSafeInteger(v) || v < 0) throw new Error(`offset value ${v} is not a safe integer`)
   return v
 }

@@ -60,9 +60,10 @@ const standingWrites = <R extends { conversationId: string; userId: string }>(
 
 /**
  * Up to this many watermarks of members a batch did not otherwise change are written by key with
- * the members' rows; more, as one UPDATE joined to their keys (ADR 0225). Measured: the group of
- * 1,024 (about a thousand receipts a batch) cost the projector 40–65 % and its PostgreSQL 20–70 %
- * more per message by key; a 1:1 batch (a dozen) cost PostgreSQL 19 % less.
+ * the members' rows; more, as one UPDATE joined to their keys (ADR 0225). A 1:1 batch (a dozen)
+ * cost PostgreSQL 19 % less by key. Open (docs/benchmarks.md, 2026-12-06 afternoon): the group of
+ * 1,024 still costs the projector 20–40 % more per message with this at 64 than at 0 — its
+ * batches of up to 64 receipts pay for the keyed form; the right bound is not measured yet.
  */
 export const KEYED_MARKS = 64
 

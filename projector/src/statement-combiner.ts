@@ -23,12 +23,9 @@ export class StatementCombiner {
   ) {
     this.batches = new GroupCommit(async (parts) => {
       observe(parts.length)
-      // A shard has one batch in flight at most (its writer awaits it), so one part per shard.
-      const moved = await runCombined(
-        pool,
-        schema,
-        [...parts].sort((a, b) => a.shard - b.shard),
-      )
+      // A shard has one batch in flight at most (its writer awaits it), so one part per shard;
+      // the guard takes their locks in shard order itself (combined-writes.ts).
+      const moved = await runCombined(pool, schema, parts)
       return parts.map((p) => moved?.get(p.shard))
     })
     this.deletions = new GroupCommit(async (lists) => {
