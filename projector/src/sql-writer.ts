@@ -60,19 +60,26 @@ const standingWrites = <R extends { conversationId: string; userId: string }>(
 
 /**
  * Up to this many watermarks of members a batch did not otherwise change are written by key with
- * the members' rows; more, as one UPDATE joined to their keys (ADR 0225). A 1:1 batch (a dozen)
- * cost PostgreSQL 19 % less by key. Open (docs/benchmarks.md, 2026-12-06 afternoon): the group of
- * 1,024 still costs the projector 20–40 % more per message with this at 64 than at 0 — its
- * batches of up to 64 receipts pay for the keyed form; the right bound is not measured yet.
+ * the members' rows; more, as one UPDATE joined to their keys (ADR 0225). Per statement
+ * (`bench/member-writes.ts`, the projector's CPU and its backend's): while PostgreSQL's generic
+ * plan for the join scans the table (some thousands of rows or fewer) the keyed form is cheaper up
+ * to about 8 watermarks and even up to 64; once the table is large enough for index probes (every
+ * real deployment) the join is cheaper from about 16 on, the keyed form carrying nine arrays to
+ * the join's four. A 1:1 shard's batch holds about a dozen; a large group's, hundreds.
  */
-export const KEYED_MARKS = 64
+export const KEYED_MARKS = 16
 
 /**
  * The writes of a batch plan: one multi-row statement per table (arrays + unnest), never one per
  * row. Every statement is idempotent: absolute rows upsert, messages insert-or-ignore, media
  * patches merge, watermarks take GREATEST.
  */
-export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } = {}): Write[] => {
+export const planWrites = (
+  schema: string,
+  p: BatchPlan,
+  o: { bulk?: boolean /** For measurements (bench/member-writes.ts). */; keyedMarks?: number } = {},
+): Write[] => {
+  const keyed = o.keyedMarks ?? KEYED_MARKS
   const s = ident(schema)
   const parts: Write[] = []
   if (p.conversations.size > 0) {
@@ -118,7 +125,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
   // (a large group's receipts) the scan is the cheaper plan and the upsert's per-row probes and
   // wider rows are not: those go as the UPDATE, below.
   const others = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
-  const marked = others.length <= KEYED_MARKS ? others : []
+  const marked = others.length <= keyed ? others : []
   if (p.members.size > 0 || marked.length > 0) {
     const r = [...p.members.values(), ...marked.map((w) => w.member)]
     const mark = r.map((x) => p.watermarks.get(x.conversationId, x.userId))
@@ -149,7 +156,7 @@ export const planWrites = (schema: string, p: BatchPlan, o: { bulk?: boolean } =
       ],
     })
   }
-  if (others.length > KEYED_MARKS)
+  if (others.length > keyed)
     parts.push({
       sql: (g) => `UPDATE ${s}.members m SET delivered_up_to = GREATEST(m.delivered_up_to, v.d),
          read_up_to = GREATEST(m.read_up_to, v.r)
