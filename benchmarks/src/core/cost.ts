@@ -43,6 +43,8 @@ export interface ProcessCost {
   cores: number
   /** Share of the window its event-loop thread was runnable but waiting for a CPU (a starved machine). */
   waited?: number
+  /** Times a thread of it slept and was woken, per unit (proc-stat.ts, readThreadsWakeups). */
+  wakeupsPerUnit?: number
 }
 
 export interface StepCost {
@@ -55,6 +57,8 @@ export interface StepCost {
   processes: ProcessCost[]
   totalUsPerUnit: number
   totalCores: number
+  /** Wake-ups of every server process per unit, when they were counted. */
+  totalWakeupsPerUnit?: number
   nats: { before: NatsState; after: NatsState; peak?: NatsPeak }
   /**
    * What the step asked of the nats-server per unit over the same window (monitoring port only):
@@ -75,6 +79,8 @@ export interface CostInput {
   cpuSeconds: ReadonlyMap<string, number>
   /** Seconds each component's main thread waited for a CPU over the window. */
   waitSeconds?: ReadonlyMap<string, number>
+  /** Wake-ups of each component over the window. */
+  wakeups?: ReadonlyMap<string, number>
   /** Which components are servers (the load generator and the coordinator are not). */
   isServer: (name: string) => boolean
   before: NatsState
@@ -91,14 +97,19 @@ export const stepCost = (i: CostInput): StepCost => {
     .filter(([name]) => i.isServer(name))
     .map(([name, cpu]) => {
       const w = i.waitSeconds?.get(name)
+      const k = i.wakeups?.get(name)
       return {
         name,
         usPerUnit: per(cpu),
         cores: round(cpu / windowS, 3),
         ...(w !== undefined ? { waited: round(w / windowS, 3) } : {}),
+        ...(k !== undefined && i.units > 0 ? { wakeupsPerUnit: round(k / i.units, 2) } : {}),
       }
     })
   const total = [...i.cpuSeconds].filter(([n]) => i.isServer(n)).reduce((a, [, c]) => a + c, 0)
+  const wakeups = i.wakeups
+    ? [...i.wakeups].filter(([n]) => i.isServer(n)).reduce((a, [, k]) => a + k, 0)
+    : undefined
   const d = i.natsDelta
   const natsPerUnit =
     d && i.units > 0
@@ -112,6 +123,7 @@ export const stepCost = (i: CostInput): StepCost => {
     processes,
     totalUsPerUnit: per(total),
     totalCores: round(total / windowS, 3),
+    ...(wakeups !== undefined && i.units > 0 ? { totalWakeupsPerUnit: round(wakeups / i.units, 2) } : {}),
     nats: { before: i.before, after: i.after, ...(i.peak ? { peak: i.peak } : {}) },
     ...(natsPerUnit ? { natsPerUnit } : {}),
   }

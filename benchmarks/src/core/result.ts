@@ -67,9 +67,22 @@ export interface EchoCeiling {
   rtt: LatencySummary
 }
 
+/**
+ * The price of a wake-up on this machine (ceilings/wakeup-ceiling.ts): CPU per message between two
+ * processes that sleep between messages, both sides counted, and the answering side's alone.
+ */
+export interface WakeupCeiling {
+  messages: number
+  gapMs: number
+  usPerMessage: number
+  echoUsPerMessage: number
+}
+
 export interface Ceilings {
   jetstream?: JetStreamCeiling
   wsEcho?: EchoCeiling
+  /** Measured in every run that reports CPU (about two seconds), --no-ceilings or not. */
+  wakeup?: WakeupCeiling
 }
 
 export interface ComponentUsageResult {

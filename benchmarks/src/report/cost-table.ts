@@ -1,5 +1,5 @@
 import type { StepCost } from '../core/cost.js'
-import type { PhaseResult } from '../core/result.js'
+import type { PhaseResult, WakeupCeiling } from '../core/result.js'
 import { fmtBytes, fmtInt, textTable } from './format.js'
 
 const us = (x: number) => (x >= 100 ? fmtInt(x) : x.toFixed(1))
@@ -9,7 +9,7 @@ const us = (x: number) => (x >= 100 ? fmtInt(x) : x.toFixed(1))
  * nats-server's memory, consumers and subscriptions around each step: what a step cost, in
  * units that compare across rates and machines.
  */
-export const renderCost = (phases: readonly PhaseResult[]): string[] => {
+export const renderCost = (phases: readonly PhaseResult[], wakeup?: WakeupCeiling): string[] => {
   const withCost = phases.filter((p): p is PhaseResult & { cost: StepCost } => p.cost !== undefined)
   if (withCost.length === 0) return []
   const out: string[] = []
@@ -57,6 +57,7 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
       ]),
     ),
   )
+  out.push(...renderWakeups(withCost, names, wakeup))
   const n = (x: number | undefined) => (x === undefined ? '-' : fmtInt(x))
   out.push('', 'nats-server around each step (before → after, peak while sampling each second)')
   out.push(
@@ -86,5 +87,49 @@ export const renderCost = (phases: readonly PhaseResult[]): string[] => {
       }),
     ),
   )
+  return out
+}
+
+const perWake = (usPerUnit: number, wakeupsPerUnit: number | undefined) =>
+  wakeupsPerUnit && wakeupsPerUnit > 0 ? us(usPerUnit / wakeupsPerUnit) : '-'
+
+/**
+ * Wake-ups per unit per server process, and its CPU per wake-up; then the machine's price of a
+ * wake-up measured in the same run, and the total CPU per unit in that price. Where the CPU per
+ * wake-up is near that price, the process's cost is waking up, not its work.
+ */
+const renderWakeups = (
+  withCost: readonly (PhaseResult & { cost: StepCost })[],
+  names: readonly string[],
+  wakeup: WakeupCeiling | undefined,
+): string[] => {
+  const counted = withCost.filter((p) => p.cost.totalWakeupsPerUnit !== undefined && p.cost.units > 0)
+  if (counted.length === 0) return []
+  const out = [
+    '',
+    'Wake-ups per unit (times a thread of the process slept and was woken, every thread) · CPU per wake-up (µs)',
+    textTable(
+      ['phase', ...names, 'total'],
+      counted.map((p) => [
+        p.name,
+        ...names.map((n) => {
+          const x = p.cost.processes.find((y) => y.name === n)
+          return x?.wakeupsPerUnit !== undefined
+            ? `${x.wakeupsPerUnit.toFixed(2)} · ${perWake(x.usPerUnit, x.wakeupsPerUnit)}`
+            : '-'
+        }),
+        `${p.cost.totalWakeupsPerUnit!.toFixed(2)} · ${perWake(p.cost.totalUsPerUnit, p.cost.totalWakeupsPerUnit)}`,
+      ]),
+    ),
+  ]
+  if (wakeup) {
+    out.push(
+      `The machine's price of a wake-up (same run): a message between two processes that sleep ${wakeup.gapMs} ms between messages costs ${us(wakeup.usPerMessage)} µs of CPU, both sides (the woken side alone ${us(wakeup.echoUsPerMessage)} µs; ${fmtInt(wakeup.messages)} round trips).`,
+    )
+    for (const p of counted)
+      out.push(
+        `  ${p.name}: ${us(p.cost.totalUsPerUnit)} µs per ${p.cost.unit} = ${(p.cost.totalUsPerUnit / wakeup.usPerMessage).toFixed(1)} such messages' worth`,
+      )
+  }
   return out
 }

@@ -80,7 +80,7 @@ export const renderTable = (r: RunResult): string => {
     if (extras.length > 0) out.push('', textTable(['phase', 'figure', 'value'], extras))
   }
 
-  out.push(...renderCost(r.phases))
+  out.push(...renderCost(r.phases, c.wakeup))
 
   if (c.jetstream || c.wsEcho) {
     out.push('', 'Against the ceilings (same run, same machine)')

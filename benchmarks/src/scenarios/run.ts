@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { WS_PATH } from '@chatapp/client'
 import { repoRoot } from '@chatapp/infra'
 import { measureJetStream } from '../ceilings/jetstream-ceiling.js'
+import { measureWakeups } from '../ceilings/wakeup-ceiling.js'
 import { measureWsEcho, startEchoServer } from '../ceilings/ws-echo-ceiling.js'
 import type { Options } from '../core/options.js'
 import { type Ceilings, failuresOf, type PhaseResult, type RunResult } from '../core/result.js'
@@ -29,6 +30,8 @@ import { runMedia } from './media.js'
 import { runReconnectStorm } from './reconnect-storm.js'
 
 const QUICK_GROUP_RATE = 20
+/** Round trips of the wake-up probe: about 1.3 s at one per millisecond. */
+const WAKEUP_MESSAGES = 1000
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`)
 
@@ -232,6 +235,9 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     // the baselines they read.
     const memoryScenario = o.scenario === 'connections' || (o.scenario === 'reconnect' && o.storm)
     let ceilings: Ceilings = o.ceilings && !memoryScenario ? await measureCeilings(ctx, stack, cleanup) : {}
+    // Always, before any load: what a wake-up costs this machine is how its CPU figures read
+    // (about two seconds; --no-ceilings skips the others).
+    const wakeup = await measureWakeups({ messages: WAKEUP_MESSAGES, gapMs: 1 })
     const metricsUrl =
       o.projectorMetricsUrl ??
       (stack?.services.projector ? `http://127.0.0.1:${stack.services.projector.opsPort}/metrics` : undefined)
@@ -242,6 +248,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     const phases = await scenarioPhases(ctx)
     const usage = sampler.stop()
     if (o.ceilings && memoryScenario) ceilings = await measureCeilings(ctx, stack, cleanup)
+    ceilings = { ...ceilings, wakeup }
     const lagResult = lag?.stop()
     if (metricsUrl && !lagResult)
       ctx.notes.push('the projector exposed no projector_lag_* metric: projection lag not measured')

@@ -26,6 +26,8 @@ export interface ClosedWindow {
   cpuSeconds: Map<string, number>
   /** Run-queue wait per component over the window, in seconds. */
   waitSeconds: Map<string, number>
+  /** Wake-ups per component over the window (every thread of every process). */
+  wakeups: Map<string, number>
   natsDelta?: { inMsgs: number; apiRequests: number }
 }
 
@@ -92,6 +94,7 @@ export class CostMeter {
       units: units - w.units,
       cpuSeconds: new Map([...d].map(([k, v]) => [k, v.cpu])),
       waitSeconds: new Map([...d].map(([k, v]) => [k, v.wait])),
+      wakeups: new Map([...d].map(([k, v]) => [k, v.wakeups])),
       ...(a.inMsgs !== undefined &&
       nats.inMsgs !== undefined &&
       a.apiRequests !== undefined &&
@@ -116,6 +119,7 @@ export class CostMeter {
       window: o.window,
       cpuSeconds: o.closed.cpuSeconds,
       waitSeconds: o.closed.waitSeconds,
+      wakeups: o.closed.wakeups,
       isServer: this.isServer,
       before: o.before,
       after: o.after,

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { type ProcSample, readProc, readThreadsWait } from './proc-stat.js'
+import { type ProcSample, readProc, readThreadsWait, readThreadsWakeups } from './proc-stat.js'
 
 /** One component (a service, or a set of processes such as the load workers) to measure. */
 export interface Component {
@@ -40,26 +40,34 @@ const sum = (samples: (ProcSample | undefined)[]) =>
     { cpu: 0, rss: 0, hwm: 0, wait: 0 },
   )
 
-/** Per component, per pid: cumulative CPU and run-queue wait seconds. */
-export type CpuSnapshot = Map<string, Map<number, { cpu: number; wait: number }>>
+/** Per component, per pid: cumulative CPU and run-queue wait seconds, and wake-ups (every thread). */
+export type CpuSnapshot = Map<string, Map<number, { cpu: number; wait: number; wakeups: number }>>
+
+export interface CpuDelta {
+  cpu: number
+  wait: number
+  wakeups: number
+}
 
 /**
  * CPU used and time waited between two snapshots, over the pids present in both (PostgreSQL
  * backends come and go; a pid seen once has no difference to contribute).
  */
-export const cpuBetween = (a: CpuSnapshot, b: CpuSnapshot): Map<string, { cpu: number; wait: number }> => {
-  const out = new Map<string, { cpu: number; wait: number }>()
+export const cpuBetween = (a: CpuSnapshot, b: CpuSnapshot): Map<string, CpuDelta> => {
+  const out = new Map<string, CpuDelta>()
   for (const [name, after] of b) {
     const before = a.get(name) ?? new Map()
     let cpu = 0
     let wait = 0
+    let wakeups = 0
     for (const [pid, x] of after) {
       const y = before.get(pid)
       if (!y) continue
       cpu += x.cpu - y.cpu
       wait += x.wait - y.wait
+      wakeups += x.wakeups - y.wakeups
     }
-    out.set(name, { cpu, wait })
+    out.set(name, { cpu, wait, wakeups })
   }
   return out
 }
@@ -128,13 +136,14 @@ export class ProcSampler {
   cpuNow(): CpuSnapshot {
     return new Map(
       this.components.map((c) => {
-        const per = new Map<number, { cpu: number; wait: number }>()
+        const per = new Map<number, { cpu: number; wait: number; wakeups: number }>()
         for (const pid of c.pids()) {
           const s = readProc(pid)
           if (s)
             per.set(pid, {
               cpu: s.cpuSeconds + (c.withChildren ? s.childCpuSeconds : 0),
               wait: c.waitAllThreads ? readThreadsWait(pid) : s.waitSeconds,
+              wakeups: readThreadsWakeups(pid),
             })
         }
         return [c.name, per]

@@ -53,6 +53,33 @@ export const parseStatus = (status: string): { rssBytes: number; peakRssBytes: n
   peakRssBytes: kbField(status, 'VmHWM'),
 })
 
+/** `voluntary_ctxt_switches` of a `/proc/<pid>/task/<tid>/status`: times the thread slept and was woken. */
+export const parseVoluntarySwitches = (status: string): number => {
+  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)
+  return m ? Number(m[1]) : 0
+}
+
+/**
+ * Wake-ups of a process: how many times any of its threads went to sleep (waiting for a socket, a
+ * timer, a lock) and was woken, summed over its threads. Each costs the machine a context switch,
+ * and on a virtual machine whose idle cores halt, often an exit to the hypervisor on both sides.
+ */
+export const readThreadsWakeups = (pid: number): number => {
+  let total = 0
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += parseVoluntarySwitches(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return total
+}
+
 /** Run-queue wait of every thread of a process, summed (seconds). */
 export const readThreadsWait = (pid: number): number => {
   let total = 0

@@ -1,6 +1,7 @@
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
 import { measureJetStream } from '../../src/ceilings/jetstream-ceiling.js'
+import { measureWakeups } from '../../src/ceilings/wakeup-ceiling.js'
 import { measureWsEcho, startEchoServer } from '../../src/ceilings/ws-echo-ceiling.js'
 import { WorkerPool } from '../../src/load/pool.js'
 import { Cleanup } from '../../src/system/cleanup.js'
@@ -34,4 +35,13 @@ t.test('the WebSocket ceiling echoes through uWebSockets.js from the load worker
   const c = await measureWsEcho(pool, echo.port, { connections: 3, depth: 2, msgBytes: 100, durationMs: 300 })
   t.equal(c.connections, 3)
   t.ok(c.maxRate > 0 && c.rtt.count > 0, `echoed ${c.rtt.count}`)
+})
+
+t.test('the wake-up price: two processes exchange messages with a sleep between them', async (t) => {
+  const c = await measureWakeups({ messages: 60, gapMs: 1 })
+  t.equal(c.messages, 60, 'the warm-up round trip is not counted')
+  t.equal(c.gapMs, 1)
+  // Both sides' CPU, per message; the answering side's alone per message it answered.
+  t.ok(c.usPerMessage > 0 && c.echoUsPerMessage > 0, `${c.usPerMessage} µs, echo ${c.echoUsPerMessage} µs`)
+  t.ok(c.usPerMessage < 10_000, 'a message costs far less than 10 ms of CPU')
 })

@@ -36,6 +36,48 @@ t.test('CPU per unit per server process and in total; the load generator is not 
   t.notOk('peak' in c.nats, 'no peak when none was sampled')
 })
 
+t.test('wake-ups per unit per server process and in total', async (t) => {
+  const c = stepCost({
+    unit: 'message',
+    units: 1000,
+    windowS: 1,
+    window: 'sending',
+    cpuSeconds: new Map([
+      ['gateway', 0.3],
+      ['nats-server', 0.2],
+      ['load generator (2 procs)', 0.2],
+    ]),
+    wakeups: new Map([
+      ['gateway', 1400],
+      ['nats-server', 8700],
+      ['load generator (2 procs)', 5000],
+    ]),
+    isServer: (n) => !n.startsWith('load'),
+    before: nats(0, 0, 0),
+    after: nats(0, 0, 0),
+  })
+  t.same(
+    c.processes.map((p) => [p.name, p.wakeupsPerUnit]),
+    [
+      ['gateway', 1.4],
+      ['nats-server', 8.7],
+    ],
+  )
+  t.equal(c.totalWakeupsPerUnit, 10.1, 'servers only')
+  const none = stepCost({
+    unit: 'message',
+    units: 10,
+    windowS: 1,
+    window: 'w',
+    cpuSeconds: new Map([['gateway', 1]]),
+    isServer: () => true,
+    before: nats(0, 0, 0),
+    after: nats(0, 0, 0),
+  })
+  t.notOk('totalWakeupsPerUnit' in none, 'not counted: no figure')
+  t.notOk('wakeupsPerUnit' in none.processes[0]!)
+})
+
 t.test('no units means no per-unit figure rather than a division by zero', async (t) => {
   const c = stepCost({
     unit: 'session',

@@ -142,3 +142,30 @@ t.test(
     t.match(renderTable(r), /direct\s+message\s+0\s+8\.0 s\s+-\s+-\s+-/)
   },
 )
+
+t.test('wake-ups per unit, CPU per wake-up, and the total in the machine’s price of a wake-up', async (t) => {
+  const r = result()
+  r.ceilings.wakeup = { messages: 1000, gapMs: 1, usPerMessage: 80, echoUsPerMessage: 61.2 }
+  const cost = {
+    unit: 'message' as const,
+    units: 1000,
+    windowS: 1,
+    window: 'sending',
+    processes: [
+      { name: 'gateway', usPerUnit: 370, cores: 0.37, wakeupsPerUnit: 1.4 },
+      { name: 'nats-server', usPerUnit: 350, cores: 0.35, wakeupsPerUnit: 8.75 },
+    ],
+    totalUsPerUnit: 720,
+    totalCores: 0.72,
+    totalWakeupsPerUnit: 10.15,
+    nats: { before: { rssBytes: 0, consumers: { namespace: 0, server: 0, serverScope: 'server' as const } } },
+  }
+  r.phases[0]!.cost = { ...cost, nats: { before: cost.nats.before, after: cost.nats.before } }
+  const text = renderTable(r)
+  t.match(text, /direct\s+1\.40 · 264\s+8\.75 · 40\.0\s+10\.15 · 70\.9/)
+  t.match(text, /costs 80\.0 µs of CPU, both sides \(the woken side alone 61\.2 µs; 1,000 round trips\)/)
+  t.match(text, /direct: 720 µs per message = 9\.0 such messages' worth/)
+  // Counted by an older result file: no table, no line.
+  delete (r.phases[0]!.cost as { totalWakeupsPerUnit?: number }).totalWakeupsPerUnit
+  t.notMatch(renderTable(r), /Wake-ups per unit/)
+})
