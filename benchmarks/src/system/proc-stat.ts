@@ -59,17 +59,13 @@ export const parseVoluntarySwitches = (status: string): number => {
   return m ? Number(m[1]) : 0
 }
 
-/**
- * Wake-ups of a process: how many times any of its threads went to sleep (waiting for a socket, a
- * timer, a lock) and was woken, summed over its threads. Each costs the machine a context switch,
- * and on a virtual machine whose idle cores halt, often an exit to the hypervisor on both sides.
- */
-export const readThreadsWakeups = (pid: number): number => {
+/** A per-thread reading (`/proc/<pid>/task/<tid>/<file>`, parsed) summed over a process's threads. */
+const sumOverThreads = (pid: number, file: string, parse: (text: string) => number): number => {
   let total = 0
   try {
     for (const t of readdirSync(`/proc/${pid}/task`)) {
       try {
-        total += parseVoluntarySwitches(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))
+        total += parse(readFileSync(`/proc/${pid}/task/${t}/${file}`, 'utf8'))
       } catch {
         // the thread ended meanwhile
       }
@@ -80,22 +76,16 @@ export const readThreadsWakeups = (pid: number): number => {
   return total
 }
 
+/**
+ * Wake-ups of a process: how many times any of its threads went to sleep (waiting for a socket, a
+ * timer, a lock) and was woken, summed over its threads. Each costs the machine a context switch,
+ * and on a virtual machine whose idle cores halt, often an exit to the hypervisor on both sides.
+ */
+export const readThreadsWakeups = (pid: number): number =>
+  sumOverThreads(pid, 'status', parseVoluntarySwitches)
+
 /** Run-queue wait of every thread of a process, summed (seconds). */
-export const readThreadsWait = (pid: number): number => {
-  let total = 0
-  try {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        total += parseSchedstat(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8'))
-      } catch {
-        // the thread ended meanwhile
-      }
-    }
-  } catch {
-    // the process is gone
-  }
-  return total
-}
+export const readThreadsWait = (pid: number): number => sumOverThreads(pid, 'schedstat', parseSchedstat)
 
 export const readProc = (pid: number): ProcSample | undefined => {
   try {

@@ -1,10 +1,24 @@
 import t from 'tap'
-import { type NatsState, natsRssGrowth, peakOf, stepCost } from '../../src/core/cost.js'
+import { type CostInput, type NatsState, natsRssGrowth, peakOf, stepCost } from '../../src/core/cost.js'
 
 const nats = (rssBytes: number, namespace: number, server: number): NatsState => ({
   rssBytes,
   consumers: { namespace, server, serverScope: 'server' },
 })
+
+/** A one-process step with nothing counted but its CPU, and what a test changes. */
+const step = (o: Partial<CostInput>) =>
+  stepCost({
+    unit: 'message',
+    units: 10,
+    windowS: 1,
+    window: 'w',
+    cpuSeconds: new Map([['gateway', 1]]),
+    isServer: () => true,
+    before: nats(0, 0, 0),
+    after: nats(0, 0, 0),
+    ...o,
+  })
 
 t.test('CPU per unit per server process and in total; the load generator is not a server', async (t) => {
   const c = stepCost({
@@ -64,31 +78,13 @@ t.test('wake-ups per unit per server process and in total', async (t) => {
     ],
   )
   t.equal(c.totalWakeupsPerUnit, 10.1, 'servers only')
-  const none = stepCost({
-    unit: 'message',
-    units: 10,
-    windowS: 1,
-    window: 'w',
-    cpuSeconds: new Map([['gateway', 1]]),
-    isServer: () => true,
-    before: nats(0, 0, 0),
-    after: nats(0, 0, 0),
-  })
+  const none = step({})
   t.notOk('totalWakeupsPerUnit' in none, 'not counted: no figure')
   t.notOk('wakeupsPerUnit' in none.processes[0]!)
 })
 
 t.test('no units means no per-unit figure rather than a division by zero', async (t) => {
-  const c = stepCost({
-    unit: 'session',
-    units: 0,
-    windowS: 0,
-    window: 'w',
-    cpuSeconds: new Map([['gateway', 1]]),
-    isServer: () => true,
-    before: nats(0, 0, 0),
-    after: nats(0, 0, 0),
-  })
+  const c = step({ unit: 'session', units: 0, windowS: 0 })
   t.equal(c.totalUsPerUnit, 0)
   t.equal(c.processes[0]!.usPerUnit, 0)
 })

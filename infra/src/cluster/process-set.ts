@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { type Child, exited, killChild, spawnChild, stopChild } from '../child.js'
 
 export type ProcessKind = 'nats' | 'gateway' | 'projector' | 'media-worker' | 'push-worker' | 'haproxy'
@@ -65,6 +66,17 @@ class Entry implements ClusterProcess {
   }
   get pid() {
     return this.running ? this.child?.pid : undefined
+  }
+}
+
+const LOG_TAIL_LINES = 15
+
+/** The last `n` lines of a log file, or '' when it is missing or empty. */
+export const logTail = (path: string, n: number): string => {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n')
+  } catch {
+    return ''
   }
 }
 
@@ -140,7 +152,17 @@ export class ProcessSet {
         if (!e.expected && e.child === child) this.hooks.onExit?.(def.name, code, signal)
       })
     }
-    await until(e.name, e.def.ready, e.def.readyTimeoutMs, () => e.running)
+    try {
+      await until(e.name, e.def.ready, e.def.readyTimeoutMs, () => e.running)
+    } catch (err) {
+      // What the process said last is what tells a port taken from a quorum never formed: a test's
+      // cluster node once stayed unready for its whole minute, and the error said only that.
+      const tail = logTail(e.def.logFile, LOG_TAIL_LINES)
+      throw new Error(
+        `${(err as Error).message}${tail ? `; the last lines of ${e.def.logFile}:\n${tail}` : ` (${e.def.logFile} is empty)`}`,
+        { cause: err },
+      )
+    }
   }
 
   /** SIGKILL to the process and its group; resolves once it is gone. */

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { logTail, ProcessSet } from '../../src/cluster/process-set.js'
+
+t.test("a process that never gets ready: the error carries its log's last lines", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
+  const set = new ProcessSet()
+  t.teardown(async () => {
+    await set.stopAll(['nats'])
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const logFile = join(dir, 'log', 'stuck.log')
+  set.add({
+    name: 'stuck',
+    kind: 'nats',
+    ports: {},
+    urls: {},
+    command: process.execPath,
+    // Says why it will not serve, then stays up without serving.
+    args: [
+      '-e',
+      "for (let i = 1; i <= 20; i++) console.log('line ' + i); console.error('bind: address already in use'); setInterval(() => {}, 1000)",
+    ],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    logFile,
+    ready: async () => false,
+    readyTimeoutMs: 1_500,
+    graceMs: 1_000,
+  })
+  const err = await set.start('stuck').then(
+    () => undefined,
+    (e: Error) => e,
+  )
+  t.ok(err, 'not ready within its bound')
+  t.match(err!.message, /^stuck not ready after 1500 ms; the last lines of .*stuck\.log:\n/)
+  t.match(err!.message, /bind: address already in use/, "the process's own words are in the error")
+  t.notMatch(err!.message, /line 5\n/, 'only the last lines')
+})
+
+t.test('the tail of a log: the last lines, nothing when there is no file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  t.equal(logTail(join(dir, 'missing.log'), 3), '')
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(join(dir, 'a.log'), 'a\nb\nc\nd\n')
+  t.equal(logTail(join(dir, 'a.log'), 2), 'c\nd')
+})
