@@ -3,6 +3,7 @@ import type { BatchPlan } from './core/batch-plan.js'
 import type { PairMap } from './core/pair-map.js'
 import { ident, type Queryable } from './db.js'
 import { messageActionWrites } from './message-action-writes.js'
+import { literalParams } from './pg-arrays.js'
 
 /**
  * One write of a batch's transaction: a data-modifying statement on a table of its own, with its
@@ -298,7 +299,7 @@ export const runWrites = async (
   })
   const tail = guard ? `* FROM w0${guardWhere ? ` WHERE ${guardWhere}` : ''}` : '1'
   const text = `WITH ${ctes.join(',\n')} SELECT ${tail}`
-  const r = await db.query({ name: statementName(text), text, values: params })
+  const r = await db.query({ name: statementName(text), text, values: literalParams(params) })
   return guard ? r.rows : []
 }
 

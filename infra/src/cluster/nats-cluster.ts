@@ -292,7 +292,12 @@ export const startNatsNodes = async (
   return { url, nodes }
 }
 
-/** The wait of startNatsNodes: placeable within the bound, or the nodes restarted (at most twice). */
+/**
+ * The wait of startNatsNodes: placeable within the bound, or the nodes restarted (at most twice).
+ * After a restart the wait is at least RESTARTED_WAIT_MS whatever the first bound: this process's
+ * connection has to find a node again (nats.js waits two seconds between reconnects) before the
+ * meta leader can answer it, and a first bound of 3 s (a test's) then failed on a loaded machine.
+ */
 export const untilPlaceable = async (
   set: ProcessSet,
   url: string,
@@ -305,7 +310,10 @@ export const untilPlaceable = async (
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
     for (let attempt = 1; ; attempt++) {
       try {
-        return await waitJetStream(jsm, placeTimeoutMs)
+        return await waitJetStream(
+          jsm,
+          attempt === 1 ? placeTimeoutMs : Math.max(placeTimeoutMs, RESTARTED_WAIT_MS),
+        )
       } catch (err) {
         const report = await metaGroupReport(nodes)
         if (attempt >= 3) throw new Error(`${(err as Error).message}; the meta group: ${report}`)
@@ -320,6 +328,8 @@ export const untilPlaceable = async (
     await nc.close().catch(() => {})
   }
 }
+
+const RESTARTED_WAIT_MS = 15_000
 
 /** Starts the three nodes until they are healthy, on other ports if a port was taken meanwhile. */
 const launchNatsNodes = async (
