@@ -10,8 +10,13 @@ const PROBE = fileURLToPath(new URL('./wakeup-probe.js', import.meta.url)).repla
 )
 
 /** Runs the probe in one mode; resolves with the first line matching `want`. */
-const run = (args: string[], want: RegExp, boundMs: number) => {
-  const child = spawn(process.execPath, [PROBE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+const run = (probe: string, args: string[], want: RegExp, boundMs: number) => {
+  const child = spawn(process.execPath, [probe, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // What it said on stderr, for the error when it gives no result (its first 2,000 characters).
+  let said = ''
+  child.stderr!.on('data', (d: Buffer) => {
+    if (said.length < 2000) said += d.toString('utf8')
+  })
   const orphanGuard = () => child.kill('SIGKILL')
   process.once('exit', orphanGuard)
   child.once('exit', () => process.off('exit', orphanGuard))
@@ -27,9 +32,14 @@ const run = (args: string[], want: RegExp, boundMs: number) => {
         resolve(m)
       }
     })
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(timer)
-      reject(new Error(`wake-up probe (${args[0]}) exited (${code}) without a result`))
+      // A crash prints its stack and more after the error's own line: that line says why.
+      const lines = said.trim().split('\n').filter(Boolean)
+      const why = lines.find((l) => /Error/.test(l)) ?? lines.at(-1) ?? ''
+      reject(
+        new Error(`wake-up probe (${args[0]}) exited (${code}) without a result${why ? `: ${why}` : ''}`),
+      )
     })
   })
   return { line, kill: () => child.kill('SIGKILL') }
@@ -43,12 +53,18 @@ const run = (args: string[], want: RegExp, boundMs: number) => {
  * most of the price (a hypervisor exit on each side), and the servers' CPU per chat message is
  * then mostly a count of such wake-ups: the cost table reports wake-ups per message beside it.
  */
-export const measureWakeups = async (o: { messages: number; gapMs: number }): Promise<WakeupCeiling> => {
+export const measureWakeups = async (o: {
+  messages: number
+  gapMs: number
+  /** The probe's script; the built one by default (tests give another). */
+  probe?: string
+}): Promise<WakeupCeiling> => {
+  const probe = o.probe ?? PROBE
   const boundMs = 10_000 + o.messages * (o.gapMs + 5)
-  const echo = run(['echo'], /^listening (\d+)$/, 10_000)
+  const echo = run(probe, ['echo'], /^listening (\d+)$/, 10_000)
   try {
     const port = (await echo.line)[1]!
-    const ping = run(['ping', port, String(o.messages + 1), String(o.gapMs)], /^\{.*\}$/, boundMs)
+    const ping = run(probe, ['ping', port, String(o.messages + 1), String(o.gapMs)], /^\{.*\}$/, boundMs)
     const r = JSON.parse((await ping.line)[0]) as { pingCpuUs: number; echoCpuUs: number; messages: number }
     return {
       messages: r.messages,

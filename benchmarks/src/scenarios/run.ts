@@ -237,7 +237,11 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     let ceilings: Ceilings = o.ceilings && !memoryScenario ? await measureCeilings(ctx, stack, cleanup) : {}
     // Always, before any load: what a wake-up costs this machine is how its CPU figures read
     // (about two seconds; --no-ceilings skips the others).
-    const wakeup = await measureWakeups({ messages: WAKEUP_MESSAGES, gapMs: 1 })
+    const wakeup = await measureWakeups({ messages: WAKEUP_MESSAGES, gapMs: 1 }).catch((err: Error) => {
+      // A figure to read the others by, not one the run is for: without it the run goes on.
+      ctx.notes.push(`the price of a wake-up was not measured: ${err.message}`)
+      return undefined
+    })
     const metricsUrl =
       o.projectorMetricsUrl ??
       (stack?.services.projector ? `http://127.0.0.1:${stack.services.projector.opsPort}/metrics` : undefined)
@@ -248,7 +252,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     const phases = await scenarioPhases(ctx)
     const usage = sampler.stop()
     if (o.ceilings && memoryScenario) ceilings = await measureCeilings(ctx, stack, cleanup)
-    ceilings = { ...ceilings, wakeup }
+    if (wakeup) ceilings = { ...ceilings, wakeup }
     const lagResult = lag?.stop()
     if (metricsUrl && !lagResult)
       ctx.notes.push('the projector exposed no projector_lag_* metric: projection lag not measured')

@@ -45,3 +45,12 @@ t.test('the wake-up price: two processes exchange messages with a sleep between 
   t.ok(c.usPerMessage > 0 && c.echoUsPerMessage > 0, `${c.usPerMessage} µs, echo ${c.echoUsPerMessage} µs`)
   t.ok(c.usPerMessage < 10_000, 'a message costs far less than 10 ms of CPU')
 })
+
+t.test('a wake-up probe that cannot run: a clear rejection, not a hang', async (t) => {
+  const started = Date.now()
+  await t.rejects(
+    measureWakeups({ messages: 10, gapMs: 1, probe: '/nonexistent/wakeup-probe.js' }),
+    /wake-up probe \(echo\) exited \(1\) without a result: .*Cannot find module/,
+  )
+  t.ok(Date.now() - started < 10_000, 'well within its bound')
+})
