@@ -331,13 +331,17 @@ export const untilPlaceable = async (
 
 const RESTARTED_WAIT_MS = 15_000
 
-/** Starts the three nodes until they are healthy, on other ports if a port was taken meanwhile. */
-const launchNatsNodes = async (
+/**
+ * Starts the three nodes until they are healthy, on other ports if a port was taken meanwhile.
+ * With `running` < 3 only the first nodes start (tests of a cluster missing a node); the others
+ * are defined, on their ports, for the caller to start.
+ */
+export const launchNatsNodes = async (
   set: ProcessSet,
   dir: string,
   logDir: string,
   log: (m: string) => void,
-  o: { fsyncEveryAppend?: boolean; allocate?: (dir: string) => Promise<NatsNode[]> },
+  o: { fsyncEveryAppend?: boolean; allocate?: (dir: string) => Promise<NatsNode[]>; running?: number },
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
   const bin = await productionNatsServer(log)
   // Three nodes on one machine share its disk: an fsync per append on each of them is what the
@@ -349,7 +353,7 @@ const launchNatsNodes = async (
     const nodes = await (o.allocate ?? allocateNatsNodes)(dir)
     for (const def of natsNodeDefs(bin, config.path, nodes, logDir)) set.add(def)
     try {
-      await Promise.all(nodes.map((node) => set.start(node.name)))
+      await Promise.all(nodes.slice(0, o.running ?? nodes.length).map((node) => set.start(node.name)))
       return { url: natsClusterUrl(nodes), nodes }
     } catch (err) {
       // A port found free can be taken by another process before the node binds it (test files
