@@ -78,7 +78,11 @@ export const KEYED_MARKS = 16
 export const planWrites = (
   schema: string,
   p: BatchPlan,
-  o: { bulk?: boolean /** For measurements (bench/member-writes.ts). */; keyedMarks?: number } = {},
+  o: {
+    bulk?: boolean
+    /** KEYED_MARKS by default; another bound for measurements (bench/member-writes.ts). */
+    keyedMarks?: number
+  } = {},
 ): Write[] => {
   const keyed = o.keyedMarks ?? KEYED_MARKS
   const s = ident(schema)
@@ -123,8 +127,7 @@ export const planWrites = (
   // index per row, where an UPDATE … FROM unnest(keys) was planned (generic plan, ten keys
   // assumed) as a scan of the whole table until it held some thousands of rows (ADR 0225). A row
   // that would not change is not rewritten (the WHERE of DO UPDATE). Past KEYED_MARKS watermarks
-  // (a large group's receipts) the scan is the cheaper plan and the upsert's per-row probes and
-  // wider rows are not: those go as the UPDATE, below.
+  // (a large group's receipts) the joined UPDATE below is the cheaper form (see KEYED_MARKS).
   const others = p.watermarks.values().filter((w) => !p.members.has(w.conversationId, w.userId))
   const marked = others.length <= keyed ? others : []
   if (p.members.size > 0 || marked.length > 0) {

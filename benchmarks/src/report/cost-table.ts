@@ -103,7 +103,8 @@ const renderWakeups = (
   names: readonly string[],
   wakeup: WakeupCeiling | undefined,
 ): string[] => {
-  const counted = withCost.filter((p) => p.cost.totalWakeupsPerUnit !== undefined && p.cost.units > 0)
+  // Counted, and over a window with units (stepCost gives no figure per unit otherwise).
+  const counted = withCost.filter((p) => p.cost.totalWakeupsPerUnit !== undefined)
   if (counted.length === 0) return []
   const out = [
     '',
