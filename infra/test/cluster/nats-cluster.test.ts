@@ -335,10 +335,11 @@ t.test(
     const { set, nodes } = await twoOfThree(t)
     const lines: string[] = []
     await untilPlaceable(set, natsClusterUrl(nodes.slice(0, 2)), nodes, (m) => lines.push(m), 3_000)
-    // One restart makes it placeable. The restarted cluster once got the same 3 s bound, which a
-    // loaded machine missed twice (the client had not reconnected yet: "timed out waiting for a
-    // JetStream meta leader", every node naming one): it now gets at least 15 s.
-    t.equal(lines.length, 1, `restarted once, then placeable (${lines.length} restarts)`)
+    // Usually one restart makes it placeable; a restarted cluster can still miss its wait (make
+    // test, 2026-12-06: two restarts with 15 s after the first), and the third attempt is the one
+    // that throws. The restarted cluster once got the test's 3-s bound, and missed it twice while
+    // the client reconnected: it now gets at least 15 s.
+    t.ok(lines.length === 1 || lines.length === 2, `restarted (${lines.length}×), then placeable`)
     t.match(lines[0], /could not place an R3 stream.*the last attempt: .*(peers|placement|resources)/i)
     t.match(lines[0], /nats-1: leader nats-[12]/, "each node's view of the meta group is in the log")
     t.match(lines[0], /nats-3: \/jsz failed/, 'the node that was down did not answer its monitor')
