@@ -30,6 +30,11 @@ export interface Options {
   profileDir?: string
   /** What `--profile` records: CPU samples, or allocations garbage included (`--allocations`). */
   profileKind: 'cpu' | 'allocation'
+  /**
+   * `--stalls DIR`: services and load workers record their collections and event-loop blocks
+   * there, and each group step lists its slowest messages beside what stalled meanwhile.
+   */
+  stallDir?: string
   /** Use the stack's nats-server (shared with everything else on the machine) instead of a private one. */
   sharedNats: boolean
   /** reconnect: the storm mode (seeded log, N sessions reconnecting within a window). */
@@ -255,6 +260,9 @@ options
   --no-ceilings               skip the ceiling measurements
   --profile DIR               write a V8 CPU profile of each service and load worker to DIR (open in Chrome DevTools)
   --allocations               with --profile: allocation profiles instead (.heapprofile; garbage included)
+  --stalls DIR                services and load workers record their collections and event-loop
+                              blocks to DIR; group steps (split over workers) list their slowest
+                              messages with what stalled meanwhile (adds a 5-ms timer per process)
   --shared-nats               use the stack's nats-server instead of a private one for the run
   --storm                     reconnect: the storm mode
 ${NUMERIC.map(
@@ -289,6 +297,7 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
         out: { type: 'string' },
         profile: { type: 'string' },
         allocations: { type: 'boolean' },
+        stalls: { type: 'string' },
         ...Object.fromEntries(NUMERIC.map((s) => [s.flag, { type: 'string' as const }])),
       },
     })
@@ -309,6 +318,7 @@ export const parseOptions = (argv: string[], defaultOut: string): Parsed => {
     out: typeof v.out === 'string' ? v.out : defaultOut,
     ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
     profileKind: v.allocations === true ? 'allocation' : 'cpu',
+    ...(typeof v.stalls === 'string' ? { stallDir: v.stalls } : {}),
   }
   if (v.allocations === true && typeof v.profile !== 'string')
     return { ok: false, error: '--allocations needs --profile DIR' }

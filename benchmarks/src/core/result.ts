@@ -1,6 +1,7 @@
 import type { StepCost } from './cost.js'
 import type { LatencySummary } from './latency.js'
 import type { CheckCounts } from './sequence-checker.js'
+import type { TailMessage } from './stall.js'
 
 /** The JSON written per run under benchmarks/results/: everything the table and HTML are drawn from. */
 
@@ -46,6 +47,8 @@ export interface PhaseResult {
   cost?: StepCost
   /** Every error fails the run (media: a failed upload is a message the recipient never gets). */
   errorsFail?: boolean
+  /** `--stalls`, split groups: the slowest messages to the last member, and what stalled meanwhile. */
+  tail?: TailMessage[]
   /** Scenario-specific figures (resync time, bytes per connection, media time to ready …). */
   extra: Record<string, number | string | LatencySummary>
 }

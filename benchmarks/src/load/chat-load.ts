@@ -352,6 +352,7 @@ export class ChatLoad {
     const a = this.splitArrivals.get(key)
     if (a) {
       a.count++
+      a.firstAtUs = Math.min(a.firstAtUs, at)
       a.lastAtUs = Math.max(a.lastAtUs, at)
       a.lastReadAtUs = Math.max(a.lastReadAtUs, readAt)
     } else
@@ -360,6 +361,7 @@ export class ChatLoad {
         sentAtUs: stamp.sentAtUs,
         count: 1,
         receivers: conv.members.length - 1,
+        firstAtUs: at,
         lastAtUs: at,
         lastReadAtUs: readAt,
       })

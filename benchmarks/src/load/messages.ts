@@ -39,6 +39,8 @@ export interface SplitArrival {
   /** Copies this worker's members received, and how many the whole group should. */
   count: number
   receivers: number
+  /** This worker's first copy (with the last, how long its share of the fan-out took to read). */
+  firstAtUs: number
   lastAtUs: number
   lastReadAtUs: number
 }

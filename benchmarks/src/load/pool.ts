@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Cleanup } from '../system/cleanup.js'
+import { stallRecording } from '../system/stall-logs.js'
 import type {
   EchoResult,
   FromWorker,
@@ -35,8 +36,16 @@ interface Worker {
 export class WorkerPool {
   private readonly workers: Worker[] = []
 
-  /** With `profile`, each worker writes a V8 CPU (or heap) profile of its whole life there when it closes. */
-  constructor(count: number, cleanup: Cleanup, profile?: { dir: string; kind: 'cpu' | 'allocation' }) {
+  /**
+   * With `profile`, each worker writes a V8 CPU (or heap) profile of its whole life there when it
+   * closes; with `stallDir`, it records its collections and event-loop blocks there (`--stalls`).
+   */
+  constructor(
+    count: number,
+    cleanup: Cleanup,
+    profile?: { dir: string; kind: 'cpu' | 'allocation' },
+    stallDir?: string,
+  ) {
     for (let i = 0; i < count; i++) {
       const k = profile?.kind === 'allocation' ? 'heap' : 'cpu'
       const execArgv = profile
@@ -46,7 +55,12 @@ export class WorkerPool {
             `--${k}-prof-name=load-worker-${i + 1}.${k}profile`,
           ]
         : []
-      const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+      const stalls = stallDir ? stallRecording(stallDir, `load-worker-${i + 1}`) : undefined
+      const child = fork(WORKER, [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: [...execArgv, ...(stalls?.nodeArgs ?? [])],
+        ...(stalls ? { env: { ...process.env, ...stalls.env } } : {}),
+      })
       const w: Worker = {
         child,
         progress: { sent: 0, stored: 0, delivered: 0, errors: 0, open: 0 },

@@ -2,6 +2,7 @@ import type { LatencySummary } from '../core/latency.js'
 import type { RunResult } from '../core/result.js'
 import { renderCost } from './cost-table.js'
 import { fmtBytes, fmtInt, fmtMs, fmtPct, textTable } from './format.js'
+import { renderTail } from './tail-table.js'
 
 const lat = (name: string, l: LatencySummary): string[] => [
   name,
@@ -81,6 +82,7 @@ export const renderTable = (r: RunResult): string => {
   }
 
   out.push(...renderCost(r.phases, c.wakeup))
+  out.push(...renderTail(r.phases))
 
   if (c.jetstream || c.wsEcho) {
     out.push('', 'Against the ceilings (same run, same machine)')

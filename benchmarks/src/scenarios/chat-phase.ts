@@ -5,11 +5,13 @@ import { splitRate, type WorkerPlan } from '../core/plan.js'
 import type { PhaseResult, TimelinePoint } from '../core/result.js'
 import { addCounts, ZERO_COUNTS } from '../core/sequence-checker.js'
 import { mergeSplitArrivals } from '../core/split-arrivals.js'
+import { slowestMessages } from '../core/stall.js'
 import type { FromWorker, RunStep, SplitResult, SplitStored, StepResult } from '../load/messages.js'
 import { fmtInt } from '../report/format.js'
 import type { ClosedWindow, CostWindow } from '../system/cost-meter.js'
 import { watchFanout } from '../system/fanout-probe.js'
 import { cpuBetween } from '../system/proc-sampler.js'
+import { readStalls } from '../system/stall-logs.js'
 import type { RunContext } from './context.js'
 
 /** Sets up a chat load on the workers (users, connections, conversations): not measured. */
@@ -58,6 +60,9 @@ export const setupChat = async (
     ctx.bar.stop()
   }
 }
+
+/** `--stalls`: how many of a step's slowest messages the report lays beside the processes' stalls. */
+const TAIL_MESSAGES = 5
 
 const holdsSplit = (plans: WorkerPlan[]) => plans.map((p) => p.conversations.some((c) => c.split))
 
@@ -186,6 +191,15 @@ export const runChatStep = async (
     ? await ctx.pool.settle(mergeSplitStored(results), step.drainTimeoutMs, splitActive)
     : []
   const splitLast = mergeSplitArrivals(split.map((r) => r.arrivals))
+  const splitWorkers = splitActive.flatMap((held, i) => (held ? [i + 1] : []))
+  const tail =
+    ctx.o.stallDir && split.length > 0
+      ? slowestMessages(
+          split.map((r, i) => ({ worker: splitWorkers[i]!, arrivals: r.arrivals })),
+          readStalls(ctx.o.stallDir),
+          TAIL_MESSAGES,
+        )
+      : undefined
   await profiles
   const window = await closed
   const cost = ctx.cost.result({
@@ -246,6 +260,7 @@ export const runChatStep = async (
     check: [...results, ...split].reduce((a, r) => addCounts(a, r.check), ZERO_COUNTS),
     timeline,
     cost,
+    ...(tail ? { tail } : {}),
     extra: {
       'expected deliveries': expected,
       // A worker thread holds many members of a group: this leaves out its handling of the other

@@ -156,6 +156,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       o.workers,
       cleanup,
       o.profileDir ? { dir: o.profileDir, kind: o.profileKind } : undefined,
+      o.stallDir,
     )
     // Server processes (what "server CPU per message" adds up) and the rest, for comparison.
     const components: Component[] = [
@@ -176,6 +177,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
           log,
           ...(nofile ? { gatewayNofile: nofile } : {}),
           ...(nats ? { nats } : {}),
+          ...(o.stallDir ? { stallDir: o.stallDir } : {}),
           onStart: (label, svc) => {
             sampler.add({ name: label, pids: () => [svc.pid], server: true, withChildren: true })
             sampler.add({ name: `PostgreSQL (${label})`, pids: () => pg?.pids(label) ?? [], server: true })

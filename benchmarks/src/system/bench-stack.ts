@@ -8,6 +8,7 @@ import { newSigningKeyPem } from './access-tokens.js'
 import type { Cleanup } from './cleanup.js'
 import type { NatsServer } from './nats-server.js'
 import { type RunningService, type ServiceName, serviceBuilt, startService, stopService } from './services.js'
+import { stallRecording } from './stall-logs.js'
 
 /**
  * The system under test: NATS, PostgreSQL and S3 reused or started by infra, a fresh namespace
@@ -43,6 +44,8 @@ export interface BenchStackOptions {
   extraEnv?: Record<string, string>
   /** Extra node flags for every service (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
   nodeArgs?: string[]
+  /** `--stalls`: every service records its collections and event-loop blocks here, by its label. */
+  stallDir?: string
   /** The nats-server to use instead of the stack's (a private one, see nats-server.ts). */
   nats?: NatsServer
   /** Told of every service started (its label and process), for the sampler. */
@@ -126,12 +129,14 @@ export const startBenchStack = async (o: BenchStackOptions, cleanup: Cleanup): P
   const running = new Map<string, RunningService & { label: string }>()
   const start = async (name: ServiceName, label: string, nofile?: number): Promise<RunningService> => {
     if (!serviceBuilt(repoRoot, name)) throw new Error(`${name} is not built (run: npx tsc -b)`)
+    const stalls = o.stallDir ? stallRecording(o.stallDir, label) : undefined
+    const nodeArgs = [...(o.nodeArgs ?? []), ...(stalls?.nodeArgs ?? [])]
     const svc = await startService(name, {
       root: repoRoot,
       // Its PostgreSQL backends carry its name (pg_stat_activity.application_name).
-      env: { ...env, PGAPPNAME: `${pgAppPrefix}${label}`.slice(0, 63) },
+      env: { ...env, ...stalls?.env, PGAPPNAME: `${pgAppPrefix}${label}`.slice(0, 63) },
       ...(nofile ? { nofile } : {}),
-      ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+      ...(nodeArgs.length > 0 ? { nodeArgs } : {}),
     })
     cleanup.add(label, () => stopService(svc))
     running.set(label, { ...svc, label })

@@ -23,6 +23,12 @@ t.test('takes numbers, flags and a loopback gateway URL', async (t) => {
   t.equal(r.options.gatewayUrl, 'http://127.0.0.1:8080')
 })
 
+t.test('--stalls names the directory the processes record their stalls in', async (t) => {
+  t.match(parseOptions(['group', '--stalls', '/tmp/s'], 'out'), { ok: true, options: { stallDir: '/tmp/s' } })
+  const without = parseOptions(['group'], 'out')
+  t.ok(without.ok && without.options.stallDir === undefined, 'off unless asked')
+})
+
 t.test('--profile records CPU unless --allocations asks for allocation profiles', async (t) => {
   const cpu = parseOptions(['direct', '--profile', '/tmp/p'], 'out')
   t.match(cpu, { ok: true, options: { profileDir: '/tmp/p', profileKind: 'cpu' } })

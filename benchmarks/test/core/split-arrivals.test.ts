@@ -6,6 +6,7 @@ const arrival = (key: string, count: number, lastAtUs: number, lastReadAtUs = la
   sentAtUs: 1_000_000,
   count,
   receivers: 5,
+  firstAtUs: 1_001_000,
   lastAtUs,
   lastReadAtUs,
 })

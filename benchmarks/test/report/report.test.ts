@@ -169,3 +169,37 @@ t.test('wake-ups per unit, CPU per wake-up, and the total in the machine’s pri
   delete (r.phases[0]!.cost as { totalWakeupsPerUnit?: number }).totalWakeupsPerUnit
   t.notMatch(renderTable(r), /Wake-ups per unit/)
 })
+
+t.test("--stalls: the slowest messages with each worker's share and every process's stalls", async (t) => {
+  const phase = {
+    ...result().phases[0]!,
+    name: 'group 1×1024',
+    tail: [
+      {
+        key: 'c|7|1',
+        sentAt: 1,
+        toLastMs: 68.5,
+        shares: [
+          { worker: 1, copies: 511, firstMs: 10.9, lastMs: 68.5, lastReadMs: 62.9 },
+          { worker: 2, copies: 512, firstMs: 5, lastMs: 58, lastReadMs: 54.8 },
+        ],
+        stalls: [
+          { process: 'load-worker-1', what: 'block', fromMs: 15, toMs: 36 },
+          { process: 'gateway', what: 'block', fromMs: 9, toMs: 37 },
+          { process: 'load-worker-1', what: 'gc minor', fromMs: 63, toMs: 67.3 },
+        ],
+      },
+      { key: 'c|8|1', sentAt: 2, toLastMs: 40, shares: [], stalls: [] },
+    ],
+  }
+  const text = renderTable({ ...result(), phases: [phase] })
+  t.match(text, /Slowest messages to the last member, and what stalled meanwhile/)
+  t.match(text, /group 1×1024 · 68\.5 ms to the last member \(c\|7\|1\)/)
+  t.match(text, /load worker 1: 511 copies, first 10\.9, last 68\.5 \(its read batch 62\.9\)/)
+  t.match(
+    text,
+    /\n {2}gateway {8}block 9\.0–37\.0\n {2}load-worker-1 {2}block 15\.0–36\.0, gc minor 63\.0–67\.3/,
+  )
+  t.match(text, /40\.0 ms to the last member \(c\|8\|1\)\n {2}no process recorded a stall meanwhile/)
+  t.notMatch(renderTable(result()), /Slowest messages/, 'nothing without --stalls')
+})

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { runScenario } from '../support/run-scenario.js'
 
@@ -47,8 +50,10 @@ t.test('a small direct run passes end to end and writes its JSON and HTML', asyn
 // each message's last member is the later of the two workers' last copies. Two gateways, as in
 // the production layout: the members are spread over both, so each fans every message out.
 t.test(
-  'a group split over two load workers and two gateways, after a warm-up: every copy of the measured step counted, checked and timed to its last member',
+  'a group split over two load workers and two gateways, after a warm-up: every copy of the measured step counted, checked and timed to its last member, the slowest beside what stalled',
   async (t) => {
+    const stallDir = mkdtempSync(join(tmpdir(), 'bench-stalls-'))
+    t.teardown(() => rmSync(stallDir, { recursive: true, force: true }))
     const { code, r } = await runScenario(t, [
       'group',
       '--groups',
@@ -66,6 +71,8 @@ t.test(
       '--gateways',
       '2',
       '--no-ceilings',
+      '--stalls',
+      stallDir,
     ])
     t.equal(code, 0)
     t.equal(r.phases.length, 2, 'a warm-up phase, then the measured one')
@@ -96,5 +103,36 @@ t.test(
       0,
     )
     t.ok(counted >= 2 * p.stored, `${counted} fan-outs for ${p.stored} messages: both gateways fanned out`)
+    // --stalls: every service and load worker was recorded, and the slowest messages are laid out.
+    const recorded = readdirSync(stallDir)
+      .map((f) => f.replace(/\.\d+\.jsonl$/, ''))
+      .sort()
+    t.same(recorded, ['gateway', 'gateway-2', 'load-worker-1', 'load-worker-2', 'projector', 'push-worker'])
+    t.equal(r.phases[0]!.tail?.length, Math.min(5, r.phases[0]!.stored), 'the warm-up has its own')
+    const tail = p.tail ?? []
+    t.equal(tail.length, Math.min(5, p.stored), 'the five slowest of the measured step')
+    for (const m of tail) {
+      t.same(
+        m.shares.map((s) => s.worker),
+        [1, 2],
+        'both workers hold a share',
+      )
+      t.equal(
+        m.shares.reduce((a, s) => a + s.copies, 0),
+        6,
+        'the six other members',
+      )
+      t.equal(m.toLastMs, Math.max(...m.shares.map((s) => s.lastMs)), 'the later worker decides')
+      for (const s of m.shares) t.ok(s.firstMs <= s.lastMs && s.firstMs > 0, JSON.stringify(s))
+    }
+    t.ok(
+      tail.every((m, i) => i === 0 || m.toLastMs <= tail[i - 1]!.toLastMs),
+      'slowest first',
+    )
+    // The histogram keeps three significant digits.
+    t.ok(
+      Math.abs(tail[0]!.toLastMs - p.toLastMember!.max) <= Math.max(0.2, p.toLastMember!.max / 100),
+      `the slowest (${tail[0]!.toLastMs} ms) is the maximum of the figure (${p.toLastMember!.max} ms)`,
+    )
   },
 )
