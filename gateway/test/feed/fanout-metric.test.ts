@@ -67,6 +67,19 @@ t.test('each message delivered live is timed once, in its room size class; recei
   }
   t.equal((await count('2-16')) - before, 3, 'three messages in a room of three local devices')
   t.equal(await count('1'), 0, 'nothing in another class')
+  const bounds = (
+    (await registry.getSingleMetric('live_fanout_seconds')!.get()).values as {
+      metricName?: string
+      labels: Record<string, string | number>
+    }[]
+  )
+    .filter((v) => v.metricName === 'live_fanout_seconds_bucket' && v.labels.devices === '2-16')
+    .map((v) => v.labels.le)
+  t.match(
+    bounds,
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.05],
+    '5-ms steps to 35 ms',
+  )
   const sum = await series('live_fanout_seconds_sum', '2-16')
   t.ok(sum > 0 && sum < 3 * 5, `a time was measured (${sum.toFixed(4)} s in all)`)
 })
