@@ -134,13 +134,16 @@ t.test("a crashed gateway's users go offline for watchers when its roster rewrit
   t.match(w.frames, [{ userId: C, online: true }])
   const crashedAt = Date.now()
   await g2.nc.close() // no goodbye: its timer keeps running on a closed connection, writing nothing
+  const closedAt = Date.now()
   const off = await w.until((f) => f.userId === C && !f.online, 20 * REFRESH_MS)
   const toldAt = Date.now()
-  // A rewrite already on its way when the connection closed may still land: "last known alive"
-  // is at most one interval after the crash, and well before the watcher was told.
+  // A rewrite may still go out while the connection closes (the close flushes; under load it took
+  // over 150 ms once), and the watcher's gateway stamps "alive" when its next roster read sees it:
+  // so "last known alive" is at most about one read interval after the close (two, for a late
+  // timer on a loaded machine), and well before the watcher was told.
   t.ok(
-    off.lastSeen! >= crashedAt - MISSED_REWRITES * REFRESH_MS && off.lastSeen! <= crashedAt + REFRESH_MS,
-    `lastSeen is when the gateway was last known alive (${off.lastSeen! - crashedAt} ms from the crash)`,
+    off.lastSeen! >= crashedAt - MISSED_REWRITES * REFRESH_MS && off.lastSeen! <= closedAt + 2 * REFRESH_MS,
+    `lastSeen is when the gateway was last known alive (${off.lastSeen! - crashedAt} ms from the crash, the close took ${closedAt - crashedAt} ms)`,
   )
   t.ok(toldAt - off.lastSeen! >= (MISSED_REWRITES - 1) * REFRESH_MS, 'not the time the watcher noticed')
   t.match(g1.p.stats(), { gatewaysGone: 1, gateways: 1 }, 'counted for operators')
