@@ -74,6 +74,16 @@ const STALE_REFUSALS = new Set<ErrorCode>([
 const chained = (msgId: string | undefined, rejectedSeq: number) =>
   msgId === undefined ? undefined : `${msgId}@${rejectedSeq}`
 
+/**
+ * The Msg-Id to try after one the server holds as proposed and never stored: `id`, `id~2`,
+ * `id~3` … Every gateway walks the same chain, so a resend meets the id its event was stored
+ * under (a duplicate with its real sequence) instead of the lost proposal's "duplicate of 0".
+ */
+export const nextAfterUnconfirmed = (msgId: string): string => {
+  const m = /^(.*)~(\d+)$/.exec(msgId)
+  return m ? `${m[1]}~${Number(m[2]) + 1}` : `${msgId}~2`
+}
+
 export const createCommandRunner = (
   log: ConversationLog,
   store: StateStore,
@@ -100,11 +110,13 @@ export const createCommandRunner = (
   const original = async (id: string, seq: number) => (await log.get(id, seq))?.event
 
   /**
-   * After an attempt that may have stored `e` without our hearing of it, the expectation failed:
-   * is `e` (same id) among the events that beat us? Only sends have deterministic ids.
+   * After an attempt that may have stored `e` without our hearing of it (the expectation failed,
+   * or the fold rejected our copy): `e` (same id) among the events after `after`, accepted by the
+   * fold there. Only sends have deterministic ids.
    */
-  const storedAlready = async (id: string, e: ChatEvent, after: number, upTo: number) => {
-    for await (const x of log.read(id, after, upTo, 'm')) if (x.event.id === e.id) return x.seq
+  const acceptedAlready = async (id: string, e: ChatEvent, after: number, upTo: number) => {
+    for await (const x of log.read(id, after, upTo, 'm'))
+      if (x.event.id === e.id && (await store.verdict(id, x.seq)) === 'accepted') return x.seq
     return undefined
   }
 
@@ -163,16 +175,26 @@ export const createCommandRunner = (
         // whose original has no sequence yet): look again, and for ours when it may be stored.
         state = await store.refresh(id, 'm')
         if (r.uncertain) {
-          const mine = await storedAlready(id, e, expected, state.lastM)
-          if (mine !== undefined && (await store.verdict(id, mine)) === 'accepted')
+          const mine = await acceptedAlready(id, e, expected, state.lastM)
+          if (mine !== undefined)
             return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
         }
+        // A Msg-Id whose proposal was lost (a leader change) is answered "duplicate of 0" until
+        // the duplicate window drops it, two minutes of BUSY: the same event goes on under the
+        // next id of the chain. Were that proposal only slow and both stored, the fold accepts
+        // one copy and rejects the other (the same n), and the check below finds the accepted one.
+        if (r.reason === 'unconfirmed-duplicate' && msgId !== undefined) msgId = nextAfterUnconfirmed(msgId)
         continue
       }
       if ((await store.verdict(id, r.seq)) === 'rejected') {
+        state = await store.refresh(id, 'm')
+        // Rejected because our own event is already accepted before it (a copy under another
+        // Msg-Id: a lost-looking proposal that was only slow): that one is the answer.
+        const mine = msgId === undefined ? undefined : await acceptedAlready(id, e, expected, state.lastM)
+        if (mine !== undefined && mine !== r.seq)
+          return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
         // It raced a change that forbids it (ADR 0080): decide again on the state that won.
         msgId = chained(msgId, r.seq)
-        state = await store.refresh(id, 'm')
         continue
       }
       // Nothing else follows here: what an accepted event entails (notices, media jobs) is done

@@ -5,7 +5,7 @@ import { createConversationLog } from '@chatapp/kit'
 import { Kvm } from '@nats-io/kv'
 import { headers } from '@nats-io/nats-core'
 import t from 'tap'
-import { createCommandRunner } from '../../src/conversation/command-runner.js'
+import { createCommandRunner, nextAfterUnconfirmed } from '../../src/conversation/command-runner.js'
 import { directConversationId } from '../../src/conversation/conversation-ids.js'
 import { createStateStore } from '../../src/conversation/state-store.js'
 import { RUNNER_LIMITS } from '../support/gateway.js'
@@ -287,13 +287,58 @@ t.test('an unconfirmed duplicate is looked for in the log, never read at 0', asy
   t.ok(r.ok && r.duplicate && (r.seq ?? 0) > 0, 'answered with the original’s sequence')
   t.equal((await g.store.refresh(d)).n, 1, 'stored once')
 
-  // A proposal that was lost: every append of its Msg-Id is answered "duplicate, seq 0". The
-  // runner answers BUSY (retryable: the client resends) instead of failing the frame.
+  // A proposal that was lost: every append of its Msg-Id is answered "duplicate, seq 0" until the
+  // duplicate window (two minutes) drops it, and so was the next id of the chain (a second lost
+  // proposal). The event is stored under the chain's third id, not left to BUSY for two minutes
+  // (a chaos run: sends unsettled for 60 s), and a resend finds it there.
+  const lostIds = new Set(['m-lost', 'm-lost~2'])
+  const tried: string[] = []
   const lost = {
     ...log,
-    append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) =>
-      o.msgId === 'm-lost' ? unconfirmed : log.append(e, o),
+    append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) => {
+      if (o.msgId?.startsWith('m-lost')) tried.push(o.msgId)
+      return o.msgId && lostIds.has(o.msgId) ? unconfirmed : log.append(e, o)
+    },
   }
-  const r2 = await createCommandRunner(lost, store, { limits }).run(d, send(A, 'lost'), { msgId: 'm-lost' })
-  t.same(r2, { ok: false, code: 'BUSY' }, 'BUSY, not an error')
+  const lostRunner = createCommandRunner(lost, store, { limits })
+  const r2 = await lostRunner.run(d, send(A, 'lost'), { msgId: 'm-lost' })
+  t.ok(r2.ok && !r2.duplicate && (r2.seq ?? 0) > 0, `stored: ${JSON.stringify(r2)}`)
+  t.same(tried, ['m-lost', 'm-lost~2', 'm-lost~3'], 'the chain of ids, in order')
+  t.equal((await g.store.refresh(d)).n, 2, 'stored once')
+  const again = await lostRunner.run(d, send(A, 'lost'), { msgId: 'm-lost' })
+  t.ok(again.ok && again.duplicate && again.seq === (r2.ok ? r2.seq : -1), 'a resend: the stored one')
+  t.equal((await g.store.refresh(d)).n, 2, 'still once')
+})
+
+// The lost-looking proposal was only slow: the event is stored twice, under two ids of the chain,
+// both appended on the same state (the expectation is not serialisable across a leader change).
+// The fold accepts the first copy and rejects the second (the same n); the writer of the second
+// must answer with the first, not decide again and store the send a second time (a new n).
+t.test('a send stored twice answers with its accepted copy, never a third', async (t) => {
+  const { tn, g, d } = await openedDirect(t)
+  const log = await createConversationLog(tn.nc, tn.names)
+  const twice = {
+    ...log,
+    append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) => {
+      if (o.msgId !== 'm-twice') return log.append(e, o)
+      const slow = await log.append(e, { ...o, msgId: 'm-twice~2' })
+      t.ok(slow.ok, 'the slow copy is stored first')
+      // The same expectation would fail here on one leader; across a leader change it may not.
+      const { expectLastSeq: _, ...withoutExpectation } = o
+      return log.append(e, withoutExpectation)
+    },
+  }
+  const store = await createStateStore(tn.nc, tn.names, log)
+  const before = await log.lastSeq(d, 'm')
+  const r = await createCommandRunner(twice, store, { limits }).run(d, send(A, 'twice'), { msgId: 'm-twice' })
+  const s = await g.store.refresh(d)
+  t.equal(s.n, 1, 'one message in the fold')
+  t.equal(await log.lastSeq(d, 'm'), before + 2, 'two copies in the log, nothing after them')
+  t.ok(r.ok && r.duplicate && r.seq === before + 1, `answered with the accepted copy: ${JSON.stringify(r)}`)
+})
+
+t.test('the chain of Msg-Ids after an unconfirmed duplicate', async (t) => {
+  t.equal(nextAfterUnconfirmed('c:u:cm_1'), 'c:u:cm_1~2')
+  t.equal(nextAfterUnconfirmed('c:u:cm_1~2'), 'c:u:cm_1~3')
+  t.equal(nextAfterUnconfirmed('c:u:cm_1@7~9'), 'c:u:cm_1@7~10')
 })
