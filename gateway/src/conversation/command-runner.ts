@@ -116,7 +116,7 @@ export const createCommandRunner = (
    */
   const acceptedAlready = async (id: string, e: ChatEvent, after: number, upTo: number) => {
     for await (const x of log.read(id, after, upTo, 'm'))
-      if (x.event.id === e.id && (await store.verdict(id, x.seq)) === 'accepted') return x.seq
+      if (x.event.id === e.id && (await store.verdict(id, x.seq)) === 'accepted') return x
     return undefined
   }
 
@@ -176,8 +176,7 @@ export const createCommandRunner = (
         state = await store.refresh(id, 'm')
         if (r.uncertain) {
           const mine = await acceptedAlready(id, e, expected, state.lastM)
-          if (mine !== undefined)
-            return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
+          if (mine) return { ok: true, conversationId: id, seq: mine.seq, duplicate: true, event: mine.event }
         }
         // A Msg-Id whose proposal was lost (a leader change) is answered "duplicate of 0" until
         // the duplicate window drops it, two minutes of BUSY: the same event goes on under the
@@ -188,11 +187,15 @@ export const createCommandRunner = (
       }
       if ((await store.verdict(id, r.seq)) === 'rejected') {
         state = await store.refresh(id, 'm')
-        // Rejected because our own event is already accepted before it (a copy under another
-        // Msg-Id: a lost-looking proposal that was only slow): that one is the answer.
-        const mine = msgId === undefined ? undefined : await acceptedAlready(id, e, expected, state.lastM)
-        if (mine !== undefined && mine !== r.seq)
-          return { ok: true, conversationId: id, seq: mine, duplicate: true, event: e }
+        // Rejected because our own event is accepted in another copy (under another Msg-Id of
+        // the chains: a lost-looking proposal that was only slow): that one is the answer. Every
+        // copy was decided on a state at or after the one the rejected copy was appended on (its
+        // Chat-Prev; a duplicate answer names a copy another writer appended, maybe earlier).
+        if (msgId !== undefined) {
+          const prev = r.duplicate ? (await log.get(id, r.seq))?.prev : undefined
+          const mine = await acceptedAlready(id, e, Math.min(expected, prev ?? expected), state.lastM)
+          if (mine) return { ok: true, conversationId: id, seq: mine.seq, duplicate: true, event: mine.event }
+        }
         // It raced a change that forbids it (ADR 0080): decide again on the state that won.
         msgId = chained(msgId, r.seq)
         continue

@@ -337,6 +337,43 @@ t.test('a send stored twice answers with its accepted copy, never a third', asyn
   t.ok(r.ok && r.duplicate && r.seq === before + 1, `answered with the accepted copy: ${JSON.stringify(r)}`)
 })
 
+// The proposal that looked lost lands after all, after its next copy: the fold rejects it (the
+// same n), and a resend's duplicate answer names that rejected copy. The resend must find the
+// accepted copy before it — it was decided on the state the rejected one names as its Chat-Prev —
+// and not decide again (a new n: the send twice).
+t.test('a resend answered with a rejected copy finds the accepted one before it', async (t) => {
+  const { tn, g, d } = await openedDirect(t)
+  const log = await createConversationLog(tn.nc, tn.names)
+  let slow: { e: ChatEvent; expected: number } | undefined
+  const held = {
+    ...log,
+    append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) => {
+      if (o.msgId === 'm-slow' && !slow) {
+        slow = { e, expected: o.expectLastSeq ?? 0 }
+        return { ok: false as const, reason: 'unconfirmed-duplicate' as const, uncertain: true as const }
+      }
+      return log.append(e, o)
+    },
+  }
+  const store = await createStateStore(tn.nc, tn.names, log)
+  const runner = createCommandRunner(held, store, { limits })
+  const first = await runner.run(d, send(A, 'slow'), { msgId: 'm-slow' })
+  t.ok(first.ok && !first.duplicate && (first.seq ?? 0) > 0, 'stored under the next id')
+  // The held proposal is stored now, as a leader that checked its expectation earlier stores it.
+  const h = headers()
+  h.set(HEADERS.eventType, slow!.e.type)
+  h.set(HEADERS.msgId, 'm-slow')
+  h.set(HEADERS.prev, String(slow!.expected))
+  await tn.nc.request(tn.names.convSubject(d, 'm'), encodeJson(slow!.e), { headers: h, timeout: 5_000 })
+  t.equal((await g.store.refresh(d)).n, 1, 'the late copy is rejected: one message')
+  const resend = await runner.run(d, send(A, 'slow'), { msgId: 'm-slow' })
+  t.ok(
+    resend.ok && resend.duplicate && resend.seq === (first.ok ? first.seq : -1),
+    `the resend is answered with the accepted copy: ${JSON.stringify(resend)}`,
+  )
+  t.equal((await g.store.refresh(d)).n, 1, 'still one message')
+})
+
 t.test('the chain of Msg-Ids after an unconfirmed duplicate', async (t) => {
   t.equal(nextAfterUnconfirmed('c:u:cm_1'), 'c:u:cm_1~2')
   t.equal(nextAfterUnconfirmed('c:u:cm_1~2'), 'c:u:cm_1~3')
