@@ -259,14 +259,11 @@ t.test(
 // the log reports it as an unconfirmed duplicate (kit's conversation-log.test). The runner once
 // read "the original at 0", which the server refuses as a bad request: the send failed with
 // INTERNAL at every resend, for as long as the answer lasted (a chaos run: 30 sends stuck).
+const unconfirmed = { ok: false as const, reason: 'unconfirmed-duplicate' as const, uncertain: true as const }
+
 t.test('an unconfirmed duplicate is looked for in the log, never read at 0', async (t) => {
   const { tn, g, d } = await openedDirect(t)
   const log = await createConversationLog(tn.nc, tn.names)
-  const unconfirmed = {
-    ok: false as const,
-    reason: 'unconfirmed-duplicate' as const,
-    uncertain: true as const,
-  }
   // The original lands while this gateway's append is answered "duplicate, seq 0": another
   // writer's copy of the same Msg-Id, stored a moment later.
   let inFlight = 0
@@ -350,7 +347,7 @@ t.test('a resend answered with a rejected copy finds the accepted one before it'
     append: async (e: ChatEvent, o: { expectLastSeq?: number; msgId?: string } = {}) => {
       if (o.msgId === 'm-slow' && !slow) {
         slow = { e, expected: o.expectLastSeq ?? 0 }
-        return { ok: false as const, reason: 'unconfirmed-duplicate' as const, uncertain: true as const }
+        return unconfirmed
       }
       return log.append(e, o)
     },
