@@ -37,7 +37,10 @@ export interface ClusterProcess {
 
 export interface ProcessSetHooks {
   onLine?: (name: string, line: string) => void
-  /** A process exited without being asked to (not kill9, restart or stop). */
+  /**
+   * A process that had been ready exited without being asked to (not kill9, restart or stop). One
+   * that exits while it starts is not reported here: `start` rejects with its last words.
+   */
   onExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void
 }
 
@@ -45,6 +48,12 @@ class Entry implements ClusterProcess {
   child: Child | undefined
   /** Set while the set itself is ending the process, so its exit is not reported as a crash. */
   expected = false
+  /**
+   * The child that has served: only its exit is a crash. A node that loses its port to another
+   * process while it starts exits, and the cluster starts its nodes again on other ports; that
+   * exit was reported as a crash too, and failed a CI run whose cluster then worked.
+   */
+  served: Child | undefined
   constructor(readonly def: ProcessDef) {}
   get name() {
     return this.def.name
@@ -149,11 +158,12 @@ export class ProcessSet {
       })
       e.child = child
       child.process.once('exit', (code, signal) => {
-        if (!e.expected && e.child === child) this.hooks.onExit?.(def.name, code, signal)
+        if (!e.expected && e.served === child) this.hooks.onExit?.(def.name, code, signal)
       })
     }
     try {
       await until(e.name, e.def.ready, e.def.readyTimeoutMs, () => e.running)
+      e.served = e.child
     } catch (err) {
       // What the process said last is what tells a port taken from a quorum never formed: a test's
       // cluster node once stayed unready for its whole minute, and the error said only that.

@@ -1,6 +1,7 @@
 import { connectNats, createLogger, jetstreamManager } from '@chatapp/kit'
 import t from 'tap'
 import { startCluster } from '../../src/cluster/cluster.js'
+import { logTail } from '../../src/cluster/process-set.js'
 import { isAlive } from '../../src/daemon.js'
 import { waitFor } from '../../src/probe.js'
 import { findExecutable } from '../../src/system-packages.js'
@@ -13,8 +14,16 @@ t.test(
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
     const started = Date.now()
+    // An unexpected exit is reported with its code or signal and what the process said last: a CI
+    // run once saw nats-3 exit, and the name alone told nothing.
     const exits: string[] = []
-    const cluster = await startCluster({ shards: 2, onExit: (name) => exits.push(name) })
+    const cluster = await startCluster({
+      shards: 2,
+      onExit: (name, code, signal) => {
+        exits.push(name)
+        t.comment(`${name} exited unasked (code ${code}, signal ${signal}) at +${Date.now() - started} ms`)
+      },
+    })
     t.teardown(() => cluster.stop())
     t.same(
       cluster.processes.map((p) => p.name),
@@ -152,6 +161,8 @@ t.test(
     t.equal((await jsm.streams.info(stream)).config.num_replicas, 3)
 
     t.comment(`retries the clients needed: ${failures.length ? failures.join('; ') : 'none'}`)
+    for (const name of new Set(exits))
+      t.comment(`the last lines of ${name}'s log:\n${logTail(cluster.process(name).logFile, 60)}`)
     t.same(exits, [], 'nothing exited that was not killed on purpose')
 
     const pids = cluster.processes.map((p) => p.pid!)

@@ -47,3 +47,61 @@ t.test('the tail of a log: the last lines, nothing when there is no file', async
   writeFileSync(join(dir, 'a.log'), 'a\nb\nc\nd\n')
   t.equal(logTail(join(dir, 'a.log'), 2), 'c\nd')
 })
+
+t.test(
+  'an exit while starting rejects the start and is not a crash; an exit after serving is one, with its code',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
+    const exits: string[] = []
+    let crashed: () => void = () => {}
+    const crash = new Promise<void>((resolve) => {
+      crashed = resolve
+    })
+    const set = new ProcessSet({
+      onExit: (name, code) => {
+        exits.push(`${name}:${code}`)
+        crashed()
+      },
+    })
+    t.teardown(async () => {
+      await set.stopAll(['nats'])
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const def = (name: string, script: string, ready: () => Promise<boolean>) => ({
+      name,
+      kind: 'nats' as const,
+      ports: {},
+      urls: {},
+      command: process.execPath,
+      args: ['-e', script],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      logFile: join(dir, 'log', `${name}.log`),
+      ready,
+      readyTimeoutMs: 10_000,
+      graceMs: 1_000,
+    })
+
+    // What a nats-server does when its port was taken after it was found free.
+    set.add(def('taken', "console.error('bind: address already in use'); process.exit(1)", async () => false))
+    await t.rejects(set.start('taken'), /taken exited before it was ready.*address already in use/s)
+    t.same(exits, [], 'a failed start is not reported as a crash')
+
+    // Serves, then dies on its own once told to (a file appears): that is a crash.
+    const go = join(dir, 'go')
+    set.add(
+      def(
+        'served',
+        `const fs = require('node:fs'); setInterval(() => { if (fs.existsSync(${JSON.stringify(go)})) process.exit(3) }, 20)`,
+        async () => true,
+      ),
+    )
+    await set.start('served')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(go, '')
+    await Promise.race([
+      crash,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no exit reported within 10 s')), 10_000)),
+    ])
+    t.same(exits, ['served:3'], 'reported with its code')
+  },
+)
