@@ -1,4 +1,4 @@
-import { createServer, connect as tcpConnect } from 'node:net'
+import { connect as tcpConnect } from 'node:net'
 
 /** True when something accepts TCP connections at host:port within the timeout. */
 export const tcpAnswers = (host: string, port: number, timeoutMs = 500): Promise<boolean> =>
@@ -34,14 +34,4 @@ export const waitFor = async (
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
 }
 
-/** A port the kernel says is free on 127.0.0.1 right now (the process is then told to bind it). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      s.close(() => resolve(port))
-    })
-  })
+export { freePort } from './free-port.js'
