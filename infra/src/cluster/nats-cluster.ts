@@ -273,7 +273,8 @@ export const metaGroupReport = async (nodes: NatsNode[]): Promise<string> => {
  * of them two at a time beside two busy cores) never showed it. So a cluster that cannot place within
  * `placeTimeoutMs` is stopped and started again on the same ports and stores (nothing is lost: a
  * restarted node rejoins its raft groups), after logging what each node's /jsz said; the third
- * failure is thrown with that report.
+ * failure is thrown with that report. A node that cannot start again there (its port taken while
+ * it was down) sends the whole start back to the beginning, on other ports.
  */
 export const startNatsNodes = async (
   set: ProcessSet,
@@ -285,12 +286,28 @@ export const startNatsNodes = async (
     placeTimeoutMs?: number
     /** Where each attempt's nodes listen (tests take a port first); default allocateNatsNodes. */
     allocate?: (dir: string) => Promise<NatsNode[]>
+    /** Tests: each launch starts only the first `running` nodes (the restarts start all). */
+    running?: number
   } = {},
 ): Promise<{ url: string; nodes: NatsNode[] }> => {
-  const { url, nodes } = await launchNatsNodes(set, dir, logDir, log, o)
-  await untilPlaceable(set, url, nodes, log, o.placeTimeoutMs)
-  return { url, nodes }
+  for (let attempt = 1; ; attempt++) {
+    const { url, nodes } = await launchNatsNodes(set, dir, logDir, log, o)
+    try {
+      await untilPlaceable(set, url, nodes, log, o.placeTimeoutMs)
+      return { url, nodes }
+    } catch (err) {
+      // The restart is on the same ports, free since the nodes stopped: another process may have
+      // bound one meanwhile. The stores stay; only the ports change (as in launchNatsNodes).
+      if (!(err instanceof RestartFailed) || attempt >= 3) throw err
+      log(`${err.message}; starting the nodes again on other ports`)
+      await set.stopAll(['nats'])
+      for (const node of nodes) set.remove(node.name)
+    }
+  }
 }
+
+/** A node of a cluster restarted by untilPlaceable did not start again (its port taken, often). */
+export class RestartFailed extends Error {}
 
 /**
  * The wait of startNatsNodes: placeable within the bound, or the nodes restarted (at most twice).
@@ -321,7 +338,16 @@ export const untilPlaceable = async (
           `JetStream could not place an R3 stream (${(err as Error).message}; ${report}): restarting the nodes`,
         )
         await set.stopAll(['nats'])
-        await Promise.all(nodes.map((node) => set.start(node.name)))
+        // Every start settles before the caller stops them all again.
+        const starts = await Promise.allSettled(nodes.map((node) => set.start(node.name)))
+        const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+        if (failed)
+          throw new RestartFailed(
+            `a restarted NATS node did not start (${(failed.reason as Error).message})`,
+            {
+              cause: failed.reason,
+            },
+          )
       }
     }
   } finally {
