@@ -140,6 +140,7 @@ export const natsNodeDefs = (bin: string, config: string, nodes: NatsNode[], log
     ready: () => readyz(node.monitor, '/healthz'),
     readyTimeoutMs: 60_000,
     graceMs: 15_000,
+    logNoise: /Healthcheck failed/,
   }))
 
 /** JetStream answers once the nodes have elected a meta leader. */

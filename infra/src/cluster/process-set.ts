@@ -19,6 +19,12 @@ export interface ProcessDef {
   readyTimeoutMs: number
   /** SIGTERM to exit, at most (then SIGKILL). */
   graceMs: number
+  /**
+   * Lines a not-ready error leaves out of the log tail it quotes (counted, the last one kept): a
+   * nats-server that is not healthy repeats its health check's failure four times a second, and
+   * a CI run's error quoted nothing else ("nats-2 not ready after 60000 ms").
+   */
+  logNoise?: RegExp
 }
 
 /** One process of a running cluster. `pid` and `running` follow kills and restarts. */
@@ -80,13 +86,25 @@ class Entry implements ClusterProcess {
 
 const LOG_TAIL_LINES = 15
 
-/** The last `n` lines of a log file, or '' when it is missing or empty. */
-export const logTail = (path: string, n: number): string => {
+/**
+ * The last `n` lines of a log file, or '' when it is missing or empty. Lines matching `noise` are
+ * left out; how many were, and the last of them, follow the tail.
+ */
+export const logTail = (path: string, n: number, noise?: RegExp): string => {
+  let lines: string[]
   try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n')
+    lines = readFileSync(path, 'utf8').trimEnd().split('\n')
   } catch {
     return ''
   }
+  if (lines.length === 1 && lines[0] === '') return ''
+  if (!noise) return lines.slice(-n).join('\n')
+  const kept = lines.filter((l) => !noise.test(l))
+  const left = lines.length - kept.length
+  const tail = kept.slice(-n).join('\n')
+  if (left === 0) return tail
+  const last = lines.findLast((l) => noise.test(l))!
+  return `${tail}${tail ? '\n' : ''}(${left} line(s) like this one left out; the last: ${last})`
 }
 
 const until = async (
@@ -167,7 +185,7 @@ export class ProcessSet {
     } catch (err) {
       // What the process said last is what tells a port taken from a quorum never formed: a test's
       // cluster node once stayed unready for its whole minute, and the error said only that.
-      const tail = logTail(e.def.logFile, LOG_TAIL_LINES)
+      const tail = logTail(e.def.logFile, LOG_TAIL_LINES, e.def.logNoise)
       throw new Error(
         `${(err as Error).message}${tail ? `; the last lines of ${e.def.logFile}:\n${tail}` : ` (${e.def.logFile} is empty)`}`,
         { cause: err },

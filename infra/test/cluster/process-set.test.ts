@@ -46,6 +46,13 @@ t.test('the tail of a log: the last lines, nothing when there is no file', async
   const { writeFileSync } = await import('node:fs')
   writeFileSync(join(dir, 'a.log'), 'a\nb\nc\nd\n')
   t.equal(logTail(join(dir, 'a.log'), 2), 'c\nd')
+  // A node that is not healthy repeats one warning: what it said before is what tells why.
+  writeFileSync(join(dir, 'b.log'), 'route to nats-1 failed\nhealth: x\nraft: stuck\nhealth: y\nhealth: z\n')
+  t.equal(
+    logTail(join(dir, 'b.log'), 2, /^health/),
+    'route to nats-1 failed\nraft: stuck\n(3 line(s) like this one left out; the last: health: z)',
+  )
+  t.equal(logTail(join(dir, 'b.log'), 1, /^nothing/), 'health: z', 'no noise: the plain tail')
 })
 
 t.test(
