@@ -7,6 +7,7 @@
  * included: compare runs of one sitting). Run:
  *   cd projector && source ../.data/test.env && EVENTS=60000 RATE=3000 \
  *     node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/rebuild-rate.ts
+ * CATCHUP=N events are stored before the catch-up step (20,000), CATCHUP_PROFILE_DIR=dir profiles it.
  * PROFILE=file.cpuprofile writes a CPU profile of the rebuild alone, LIVE_PROFILE_DIR=dir one of the
  * projector process of the live step.
  */
@@ -27,6 +28,8 @@ import { rebuild } from '../src/rebuild.js'
 
 const EVENTS = Number(process.env.EVENTS ?? 60_000)
 const RATE = Number(process.env.RATE ?? 3000)
+/** Events stored before the projector starts, for its catch-up rate. */
+const CATCHUP = Number(process.env.CATCHUP ?? 20_000)
 const CONVS = 300
 
 /** CPU seconds used so far by the processes whose command name matches (from /proc). */
@@ -180,14 +183,14 @@ const applied = async () =>
 // 0. Catch-up rate of the projector alone: a backlog first, then start it.
 {
   const backlog: Promise<unknown>[] = []
-  for (let i = 0; i < 20_000; i++) {
+  for (let i = 0; i < CATCHUP; i++) {
     backlog.push(sendOne())
     if (backlog.length >= 2000) await Promise.all(backlog.splice(0))
   }
   await Promise.all(backlog)
   // Timed from the moment the process answers on its ops port (its modules loaded): the views'
   // migration, the lease and the consumer's creation are included.
-  const child = await startChild()
+  const child = await startChild(process.env.CATCHUP_PROFILE_DIR)
   const t0 = Date.now()
   const cpu0 = { projector: await child.cpu(), backends: await backendsCpu(CHILD_APP) }
   while ((await applied()) < id) await new Promise((r) => setTimeout(r, 20))

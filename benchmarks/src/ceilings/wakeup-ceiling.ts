@@ -1,49 +1,7 @@
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import type { WakeupCeiling } from '../core/result.js'
+import { builtProbe, runProbe } from './probe-child.js'
 
-// From dist as built; tests running the TypeScript sources still start the built probe.
-const PROBE = fileURLToPath(new URL('./wakeup-probe.js', import.meta.url)).replace(
-  /\/src\/(?=ceilings\/wakeup-probe\.js$)/,
-  '/dist/',
-)
-
-/** Runs the probe in one mode; resolves with the first line matching `want`. */
-const run = (probe: string, args: string[], want: RegExp, boundMs: number) => {
-  const child = spawn(process.execPath, [probe, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  // What it said on stderr, for the error when it gives no result (its first 2,000 characters).
-  let said = ''
-  child.stderr!.on('data', (d: Buffer) => {
-    if (said.length < 2000) said += d.toString('utf8')
-  })
-  const orphanGuard = () => child.kill('SIGKILL')
-  process.once('exit', orphanGuard)
-  child.once('exit', () => process.off('exit', orphanGuard))
-  const line = new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`wake-up probe (${args[0]}) gave no result in ${boundMs} ms`))
-    }, boundMs)
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      const m = want.exec(l)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m)
-      }
-    })
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      // A crash prints its stack and more after the error's own line: that line says why.
-      const lines = said.trim().split('\n').filter(Boolean)
-      const why = lines.find((l) => /Error/.test(l)) ?? lines.at(-1) ?? ''
-      reject(
-        new Error(`wake-up probe (${args[0]}) exited (${code}) without a result${why ? `: ${why}` : ''}`),
-      )
-    })
-  })
-  return { line, kill: () => child.kill('SIGKILL') }
-}
+const PROBE = builtProbe('wakeup-probe.js')
 
 /**
  * What one message between two processes costs this machine when both sleep between messages,
@@ -61,10 +19,16 @@ export const measureWakeups = async (o: {
 }): Promise<WakeupCeiling> => {
   const probe = o.probe ?? PROBE
   const boundMs = 10_000 + o.messages * (o.gapMs + 5)
-  const echo = run(probe, ['echo'], /^listening (\d+)$/, 10_000)
+  const echo = runProbe('wake-up probe (echo)', probe, ['echo'], /^listening (\d+)$/, 10_000)
   try {
     const port = (await echo.line)[1]!
-    const ping = run(probe, ['ping', port, String(o.messages + 1), String(o.gapMs)], /^\{.*\}$/, boundMs)
+    const ping = runProbe(
+      'wake-up probe (ping)',
+      probe,
+      ['ping', port, String(o.messages + 1), String(o.gapMs)],
+      /^\{.*\}$/,
+      boundMs,
+    )
     const r = JSON.parse((await ping.line)[0]) as { pingCpuUs: number; echoCpuUs: number; messages: number }
     return {
       messages: r.messages,

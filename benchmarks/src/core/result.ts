@@ -81,11 +81,22 @@ export interface WakeupCeiling {
   echoUsPerMessage: number
 }
 
+/**
+ * What a core of this machine does per chat event when awake (ceilings/compute-ceiling.ts): CPU
+ * to decode a stored 100-byte message, check it and write it again as an `event` frame.
+ */
+export interface ComputeCeiling {
+  events: number
+  usPerEvent: number
+}
+
 export interface Ceilings {
   jetstream?: JetStreamCeiling
   wsEcho?: EchoCeiling
   /** Measured in every run that reports CPU (about two seconds), --no-ceilings or not. */
   wakeup?: WakeupCeiling
+  /** Measured with the wake-up price (well under a second). */
+  compute?: ComputeCeiling
 }
 
 export interface ComponentUsageResult {

@@ -1,5 +1,5 @@
 import type { StepCost } from '../core/cost.js'
-import type { PhaseResult, WakeupCeiling } from '../core/result.js'
+import type { ComputeCeiling, PhaseResult, WakeupCeiling } from '../core/result.js'
 import { fmtBytes, fmtInt, textTable } from './format.js'
 
 const us = (x: number) => (x >= 100 ? fmtInt(x) : x.toFixed(1))
@@ -9,7 +9,11 @@ const us = (x: number) => (x >= 100 ? fmtInt(x) : x.toFixed(1))
  * nats-server's memory, consumers and subscriptions around each step: what a step cost, in
  * units that compare across rates and machines.
  */
-export const renderCost = (phases: readonly PhaseResult[], wakeup?: WakeupCeiling): string[] => {
+export const renderCost = (
+  phases: readonly PhaseResult[],
+  wakeup?: WakeupCeiling,
+  compute?: ComputeCeiling,
+): string[] => {
   const withCost = phases.filter((p): p is PhaseResult & { cost: StepCost } => p.cost !== undefined)
   if (withCost.length === 0) return []
   const out: string[] = []
@@ -58,6 +62,7 @@ export const renderCost = (phases: readonly PhaseResult[], wakeup?: WakeupCeilin
     ),
   )
   out.push(...renderWakeups(withCost, names, wakeup))
+  out.push(...renderCompute(withCost, compute))
   const n = (x: number | undefined) => (x === undefined ? '-' : fmtInt(x))
   out.push('', 'nats-server around each step (before → after, peak while sampling each second)')
   out.push(
@@ -132,5 +137,25 @@ const renderWakeups = (
         `  ${p.name}: ${us(p.cost.totalUsPerUnit)} µs per ${p.cost.unit} = ${(p.cost.totalUsPerUnit / wakeup.usPerMessage).toFixed(1)} such messages' worth`,
       )
   }
+  return out
+}
+
+/**
+ * The compute price of the run (ceilings/compute-ceiling.ts) and each step's CPU per unit in it:
+ * how fast this machine is today, so a figure reads the same on a slower box of the same kind.
+ */
+const renderCompute = (
+  withCost: readonly (PhaseResult & { cost: StepCost })[],
+  compute: ComputeCeiling | undefined,
+): string[] => {
+  if (!compute || compute.usPerEvent <= 0) return []
+  const out = [
+    `The machine's compute price (same run): decoding a stored 100-byte chat message, checking it and writing it again as an event frame costs ${compute.usPerEvent.toFixed(2)} µs of CPU on one busy core (${fmtInt(compute.events)} events).`,
+  ]
+  for (const p of withCost)
+    if (p.cost.units > 0)
+      out.push(
+        `  ${p.name}: ${us(p.cost.totalUsPerUnit)} µs per ${p.cost.unit} = ${fmtInt(p.cost.totalUsPerUnit / compute.usPerEvent)} such events' worth`,
+      )
   return out
 }

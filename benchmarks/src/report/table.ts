@@ -81,7 +81,7 @@ export const renderTable = (r: RunResult): string => {
     if (extras.length > 0) out.push('', textTable(['phase', 'figure', 'value'], extras))
   }
 
-  out.push(...renderCost(r.phases, c.wakeup))
+  out.push(...renderCost(r.phases, c.wakeup, c.compute))
   out.push(...renderTail(r.phases))
 
   if (c.jetstream || c.wsEcho) {

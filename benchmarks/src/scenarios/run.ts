@@ -3,6 +3,7 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { WS_PATH } from '@chatapp/client'
 import { repoRoot } from '@chatapp/infra'
+import { measureCompute } from '../ceilings/compute-ceiling.js'
 import { measureJetStream } from '../ceilings/jetstream-ceiling.js'
 import { measureWakeups } from '../ceilings/wakeup-ceiling.js'
 import { measureWsEcho, startEchoServer } from '../ceilings/ws-echo-ceiling.js'
@@ -32,6 +33,8 @@ import { runReconnectStorm } from './reconnect-storm.js'
 const QUICK_GROUP_RATE = 20
 /** Round trips of the wake-up probe: about 1.3 s at one per millisecond. */
 const WAKEUP_MESSAGES = 1000
+/** Events the compute price is measured over (about 0.2–0.5 s of one core). */
+const COMPUTE_EVENTS = 50_000
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`)
 
@@ -244,6 +247,11 @@ export const runBenchmark = async (o: Options): Promise<number> => {
       ctx.notes.push(`the price of a wake-up was not measured: ${err.message}`)
       return undefined
     })
+    // And what a core does per event once awake: together they say how fast this box is today.
+    const compute = await measureCompute({ events: COMPUTE_EVENTS }).catch((err: Error) => {
+      ctx.notes.push(`the compute price was not measured: ${err.message}`)
+      return undefined
+    })
     const metricsUrl =
       o.projectorMetricsUrl ??
       (stack?.services.projector ? `http://127.0.0.1:${stack.services.projector.opsPort}/metrics` : undefined)
@@ -255,6 +263,7 @@ export const runBenchmark = async (o: Options): Promise<number> => {
     const usage = sampler.stop()
     if (o.ceilings && memoryScenario) ceilings = await measureCeilings(ctx, stack, cleanup)
     if (wakeup) ceilings = { ...ceilings, wakeup }
+    if (compute) ceilings = { ...ceilings, compute }
     const lagResult = lag?.stop()
     if (metricsUrl && !lagResult)
       ctx.notes.push('the projector exposed no projector_lag_* metric: projection lag not measured')

@@ -1,5 +1,6 @@
 import { createTestNamespace } from '@chatapp/infra'
 import t from 'tap'
+import { measureCompute } from '../../src/ceilings/compute-ceiling.js'
 import { measureJetStream } from '../../src/ceilings/jetstream-ceiling.js'
 import { measureWakeups } from '../../src/ceilings/wakeup-ceiling.js'
 import { measureWsEcho, startEchoServer } from '../../src/ceilings/ws-echo-ceiling.js'
@@ -53,4 +54,22 @@ t.test('a wake-up probe that cannot run: a clear rejection, not a hang', async (
     /wake-up probe \(echo\) exited \(1\) without a result: .*Cannot find module/,
   )
   t.ok(Date.now() - started < 10_000, 'well within its bound')
+})
+
+t.test(
+  'the compute price: a stored chat message decoded, checked and written again, per event',
+  async (t) => {
+    const c = await measureCompute({ events: 5_000 })
+    t.equal(c.events, 5_000, 'the warm-up is not counted')
+    t.ok(c.usPerEvent > 0, `${c.usPerEvent} µs per event`)
+    t.ok(c.usPerEvent < 1_000, 'an event costs far less than a millisecond')
+  },
+)
+
+t.test('a compute probe that cannot run, or is given no events: a clear rejection', async (t) => {
+  await t.rejects(
+    measureCompute({ events: 10, probe: '/nonexistent/compute-probe.js' }),
+    /compute probe exited \(1\) without a result: .*Cannot find module/,
+  )
+  await t.rejects(measureCompute({ events: 0 }), /compute probe exited \(2\) without a result: usage/)
 })

@@ -170,6 +170,30 @@ t.test('wake-ups per unit, CPU per wake-up, and the total in the machine’s pri
   t.notMatch(renderTable(r), /Wake-ups per unit/)
 })
 
+t.test("the machine's compute price, and each step's CPU per unit in it", async (t) => {
+  const r = result()
+  r.ceilings.compute = { events: 50_000, usPerEvent: 4.4 }
+  r.phases[0]!.cost = {
+    unit: 'message',
+    units: 1000,
+    windowS: 1,
+    window: 'sending',
+    processes: [{ name: 'gateway', usPerUnit: 880, cores: 0.88 }],
+    totalUsPerUnit: 880,
+    totalCores: 0.88,
+    nats: {
+      before: { rssBytes: 0, consumers: { namespace: 0, server: 0, serverScope: 'server' } },
+      after: { rssBytes: 0, consumers: { namespace: 0, server: 0, serverScope: 'server' } },
+    },
+  }
+  const text = renderTable(r)
+  t.match(text, /an event frame costs 4\.40 µs of CPU on one busy core \(50,000 events\)/)
+  t.match(text, /direct: 880 µs per message = 200 such events' worth/)
+  // An older result file has none: no line.
+  delete r.ceilings.compute
+  t.notMatch(renderTable(r), /compute price/)
+})
+
 t.test("--stalls: the slowest messages with each worker's share and every process's stalls", async (t) => {
   const phase = {
     ...result().phases[0]!,
