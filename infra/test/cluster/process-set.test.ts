@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -110,5 +110,56 @@ t.test(
       new Promise((_, reject) => setTimeout(() => reject(new Error('no exit reported within 10 s')), 10_000)),
     ])
     t.same(exits, ['served:3'], 'reported with its code')
+  },
+)
+
+// What the NATS-cluster test does when nats-server 2.9.10 keeps a restarted node unhealthy past
+// its minute: restart it once more. The process left running by the failed wait is stopped, a new
+// one starts, and neither end is reported as a crash.
+t.test(
+  'a restart after a start that never got ready: the stuck process stops, a new one serves',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
+    const exits: string[] = []
+    const set = new ProcessSet({ onExit: (name, code, signal) => exits.push(`${name} ${code} ${signal}`) })
+    t.teardown(async () => {
+      await set.stopAll(['nats'])
+      rmSync(dir, { recursive: true, force: true })
+    })
+    // Ready only from its second run on: each run appends a line to the log, which `ready` counts.
+    const logFile = join(dir, 'log', 'flaky.log')
+    let runsSeen = 0
+    set.add({
+      name: 'flaky',
+      kind: 'nats',
+      ports: {},
+      urls: {},
+      command: process.execPath,
+      args: ['-e', "console.log('run ' + process.pid); setInterval(() => {}, 1000)"],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      logFile,
+      ready: async () => {
+        // Before its first line the file may not exist yet: not ready, as a probe that cannot connect.
+        const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''
+        runsSeen = text.split('\n').filter((l) => l.startsWith('run ')).length
+        return runsSeen >= 2
+      },
+      readyTimeoutMs: 1_500,
+      graceMs: 1_000,
+    })
+    const p = set.get('flaky')
+    const failed = await set.start('flaky').then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    t.match(failed?.message, /^flaky not ready after 1500 ms/, 'the first run never gets ready')
+    const stuck = p.pid!
+    t.ok(p.running, 'the process that never got ready is still up')
+    await set.restart('flaky')
+    t.ok(p.running, 'running again')
+    t.not(p.pid, stuck, 'as a new process')
+    t.equal(runsSeen, 2, 'ready in its second run')
+    t.throws(() => process.kill(stuck, 0), { code: 'ESRCH' }, 'the stuck one is gone')
+    t.same(exits, [], 'no exit reported as a crash')
   },
 )
