@@ -2,15 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { logTail, ProcessSet } from '../../src/cluster/process-set.js'
+import { logTail } from '../../src/cluster/process-set.js'
+import { nodeDir } from '../support/nats-nodes.js'
 
 t.test("a process that never gets ready: the error carries its log's last lines", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
-  const set = new ProcessSet()
-  t.teardown(async () => {
-    await set.stopAll(['nats'])
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { dir, set } = nodeDir(t)
   const logFile = join(dir, 'log', 'stuck.log')
   set.add({
     name: 'stuck',
@@ -58,21 +54,16 @@ t.test('the tail of a log: the last lines, nothing when there is no file', async
 t.test(
   'an exit while starting rejects the start and is not a crash; an exit after serving is one, with its code',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
     const exits: string[] = []
     let crashed: () => void = () => {}
     const crash = new Promise<void>((resolve) => {
       crashed = resolve
     })
-    const set = new ProcessSet({
+    const { dir, set } = nodeDir(t, {
       onExit: (name, code) => {
         exits.push(`${name}:${code}`)
         crashed()
       },
-    })
-    t.teardown(async () => {
-      await set.stopAll(['nats'])
-      rmSync(dir, { recursive: true, force: true })
     })
     const def = (name: string, script: string, ready: () => Promise<boolean>) => ({
       name,
@@ -119,12 +110,9 @@ t.test(
 t.test(
   'a restart after a start that never got ready: the stuck process stops, a new one serves',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'chatapp-ps-'))
     const exits: string[] = []
-    const set = new ProcessSet({ onExit: (name, code, signal) => exits.push(`${name} ${code} ${signal}`) })
-    t.teardown(async () => {
-      await set.stopAll(['nats'])
-      rmSync(dir, { recursive: true, force: true })
+    const { dir, set } = nodeDir(t, {
+      onExit: (name, code, signal) => exits.push(`${name} ${code} ${signal}`),
     })
     // Ready only from its second run on: each run appends a line to the log, which `ready` counts.
     const logFile = join(dir, 'log', 'flaky.log')
