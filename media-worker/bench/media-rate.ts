@@ -11,7 +11,7 @@
  *     `-preset superfast` (same CRF) and a decode-only run; PSNR of each against the source when
  *     the ffmpeg build has the psnr filter.
  * Fixtures are made here with sharp and ffmpeg. Run from media-worker/:
- *   node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/media-rate.ts [--json]
+ *   node --import=../infra/scripts/ts-loader.mjs bench/media-rate.ts [--json]
  * Env: PHOTO_RUNS (21), VIDEO_RUNS (2), CLIP_SECONDS (10), PARTS (photo,video), FFMPEG_PATH.
  */
 import { execFile } from 'node:child_process'

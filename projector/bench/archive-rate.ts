@@ -6,7 +6,7 @@
  * and the archive is read back through the reader replay and rebuild use. Also compares gzip
  * and brotli on one segment's worth of lines. Run:
  *   cd projector && source ../.data/test.env && EVENTS=200000 \
- *     node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/archive-rate.ts
+ *     node --import=../infra/scripts/ts-loader.mjs bench/archive-rate.ts
  */
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { encodeJson, HEADERS } from '@chatapp/contracts'

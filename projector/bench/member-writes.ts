@@ -10,7 +10,7 @@
  * by default; GROUP_SIZE and PAIRS change that (PostgreSQL's generic plan for the join depends on
  * the table's size: a scan of the whole table below some thousands of rows, ADR 0225). Run:
  *   cd projector && source ../.data/test.env && \
- *     node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/member-writes.ts
+ *     node --import=../infra/scripts/ts-loader.mjs bench/member-writes.ts
  * SIZES=4,16,64 and ROUNDS=400 choose what is measured.
  */
 import { readFile } from 'node:fs/promises'

@@ -6,7 +6,7 @@
  * its own; PostgreSQL's CPU is that of every postgres process of the machine (other users'
  * included: compare runs of one sitting). Run:
  *   cd projector && source ../.data/test.env && EVENTS=60000 RATE=3000 \
- *     node --import=file://$PWD/../node_modules/@tapjs/typescript/dist/esm/import.mjs bench/rebuild-rate.ts
+ *     node --import=../infra/scripts/ts-loader.mjs bench/rebuild-rate.ts
  * CATCHUP=N events are stored before the catch-up step (20,000), CATCHUP_PROFILE_DIR=dir profiles it.
  * PROFILE=file.cpuprofile writes a CPU profile of the rebuild alone, LIVE_PROFILE_DIR=dir one of the
  * projector process of the live step.

@@ -43,7 +43,8 @@ export const clipsOf = (r: MediaRate): [string, Clip][] =>
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SCRIPT = `${ROOT}media-worker/bench/media-rate.ts`
-const LOADER = `${ROOT}node_modules/@tapjs/typescript/dist/esm/import.mjs`
+// The tests' TypeScript loader (ADR 0228): the script is not built into dist/.
+const LOADER = `${ROOT}infra/scripts/ts-loader.mjs`
 
 /** Undefined (with the reason logged) when the script or its loader is not there, or it fails. */
 export const measureMediaRate = async (
