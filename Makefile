@@ -4,13 +4,14 @@ SHELL := /bin/bash
 PACKAGES := contracts domain kit client infra gateway web projector media-worker benchmarks
 INFRA := node infra/dist/cli.js
 
-.PHONY: help install build typecheck lint format contracts dev cluster test bench stop clean
+.PHONY: help install build typecheck lint format contracts dev cluster test coverage bench stop clean
 
 help:
 	@echo "make dev        run gateway, projector and media-worker on a local stack (Ctrl-C stops it)"
 	@echo "make cluster    the production layout locally: 3 NATS nodes (R3), 2 gateways behind haproxy,"
 	@echo "                2 projectors, 2 media workers (Ctrl-C stops it)"
 	@echo "make test       lint, type-check and run every package's tests against real services"
+	@echo "make coverage   make test with every package's coverage table (enforced ones always run)"
 	@echo "make bench      a quick load benchmark (at most 2 minutes) with a report"
 	@echo "make contracts  regenerate docs/protocol/ (JSON Schema, AsyncAPI, error codes)"
 	@echo "make stop       stop services the stack started under .data/"
@@ -51,6 +52,9 @@ cluster: build
 
 test: lint typecheck
 	@bash infra/scripts/run-tests.sh $(PACKAGES)
+
+coverage: lint typecheck
+	@COVERAGE=1 bash infra/scripts/run-tests.sh $(PACKAGES)
 
 bench: build
 	node benchmarks/dist/cli.js quick
