@@ -154,6 +154,14 @@ export interface TestNatsCluster {
   url: string
   nodes: NatsNode[]
   set: ProcessSet
+  /**
+   * Starts the named nodes again, together, as an operator brings back what died, and resolves once
+   * each is ready. A node started again on its stores has stayed unready past its minute ("group
+   * node unhealthy" on 2.9.10; "JetStream is not current with the meta leader" on 2.10.27, CI
+   * 2026-12-07, while the other killed node was still down): an operator restarts such a node once
+   * more, and so does this, saying so on stderr.
+   */
+  revive(names: string[]): Promise<void>
   stop(): Promise<void>
 }
 
@@ -166,6 +174,18 @@ export const startTestNatsCluster = async (): Promise<TestNatsCluster> => {
     url,
     nodes,
     set,
+    revive: async (names) => {
+      await Promise.all(
+        names.map((name) =>
+          set.start(name).catch(async (err: Error) => {
+            console.error(
+              `${name} was not ready after its start; restarted once more. ${err.message.slice(0, 3000)}`,
+            )
+            await set.restart(name)
+          }),
+        ),
+      )
+    },
     stop: async () => {
       await set.stopAll(['nats'])
       rmSync(dir, { recursive: true, force: true })

@@ -162,7 +162,7 @@ t.test(
       'every stored event once, in order',
     )
     // Whole again before the next test and the file's teardown, which deletes the namespace's streams.
-    await cluster.set.start(killed!)
+    await cluster.revive([killed!])
     await clusterWhole()
   },
 )
@@ -203,7 +203,7 @@ t.test(
     t.ok(isChatError(err) && err.code === 'UNAVAILABLE', `UNAVAILABLE (${String(err)})`)
     // The bound, plus a last request's own timeout (5 s) and a pull's watchdog.
     t.ok(Date.now() - started < 20_000, `gave up after ${Date.now() - started} ms`)
-    for (const name of killed) await cluster.set.start(name)
+    await cluster.revive(killed)
     await clusterWhole()
   },
 )
