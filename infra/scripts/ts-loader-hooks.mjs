@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** Where `make typecheck` emits each package's sources and tests: `<package>/<path>.js`. */
-export const BUILD = join(ROOT, '.build', 'test')
+const BUILD = join(ROOT, '.build', 'test')
 const TS_FILE = /\.tsx?$/
 
 /** The emitted JavaScript of `file` when it is at least as new as the source, else undefined. */
@@ -21,13 +21,11 @@ const emitted = (file) => {
   const rel = relative(ROOT, file)
   if (rel.startsWith(`..${sep}`)) return undefined
   const out = join(BUILD, rel.replace(TS_FILE, '.js'))
-  let fresh = false
   try {
-    fresh = statSync(out).mtimeMs >= statSync(file).mtimeMs
+    if (statSync(out).mtimeMs < statSync(file).mtimeMs) return undefined
   } catch {
     return undefined
   }
-  if (!fresh) return undefined
   // tsc names the map by a path relative to the emitted file; the module runs under the source's
   // URL, so the map goes inline, naming the source by its own URL.
   const code = readFileSync(out, 'utf8')

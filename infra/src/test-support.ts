@@ -149,6 +149,25 @@ export const cleanStaleTestNamespaces = async (
   return [...stale]
 }
 
+/**
+ * Starts or restarts a NATS node of a test cluster on its stores and, when it stays unready past its
+ * minute, restarts it once more, saying so through `say`. nats-server has kept such a node unready
+ * ("group node unhealthy" on 2.9.10, where 2.9.17 made health checks repair it; "JetStream is not
+ * current with the meta leader" on 2.10.27 while another killed node was still down, CI
+ * 2026-12-07); an operator restarts it again, and so do the tests.
+ */
+export const bringBack = async (
+  set: ProcessSet,
+  name: string,
+  how: 'start' | 'restart',
+  say: (m: string) => void,
+): Promise<void> => {
+  await set[how](name).catch(async (err: Error) => {
+    say(`${name} was not ready after its ${how}; restarted once more. ${err.message.slice(0, 3000)}`)
+    await set.restart(name)
+  })
+}
+
 /** Three NATS nodes on the production config, for a test file; `stop` removes them and their data. */
 export interface TestNatsCluster {
   url: string
@@ -156,10 +175,7 @@ export interface TestNatsCluster {
   set: ProcessSet
   /**
    * Starts the named nodes again, together, as an operator brings back what died, and resolves once
-   * each is ready. A node started again on its stores has stayed unready past its minute ("group
-   * node unhealthy" on 2.9.10; "JetStream is not current with the meta leader" on 2.10.27, CI
-   * 2026-12-07, while the other killed node was still down): an operator restarts such a node once
-   * more, and so does this, saying so on stderr.
+   * each is ready (bringBack: one more restart for a node that stays unready, said on stderr).
    */
   revive(names: string[]): Promise<void>
   stop(): Promise<void>
@@ -175,16 +191,7 @@ export const startTestNatsCluster = async (): Promise<TestNatsCluster> => {
     nodes,
     set,
     revive: async (names) => {
-      await Promise.all(
-        names.map((name) =>
-          set.start(name).catch(async (err: Error) => {
-            console.error(
-              `${name} was not ready after its start; restarted once more. ${err.message.slice(0, 3000)}`,
-            )
-            await set.restart(name)
-          }),
-        ),
-      )
+      await Promise.all(names.map((name) => bringBack(set, name, 'start', (m) => console.error(m))))
     },
     stop: async () => {
       await set.stopAll(['nats'])

@@ -25,7 +25,7 @@ import { waitFor } from '../../src/probe.js'
 import { provision } from '../../src/provision.js'
 import { readyz } from '../../src/service-kinds.js'
 import { findExecutable } from '../../src/system-packages.js'
-import { dropNamespaceData, newTestNamespaceName, testStack } from '../../src/test-support.js'
+import { bringBack, dropNamespaceData, newTestNamespaceName, testStack } from '../../src/test-support.js'
 import { nodeDir } from '../support/nats-nodes.js'
 
 t.test('the production NATS config loses only what the local nats-server is too old to know', async (t) => {
@@ -209,18 +209,9 @@ t.test(
       const last = await jsm.streams.getMessage(n.convStream(0), { last_by_subj: subject })
       t.same(last?.json(), { k: 20 })
 
-      // The killed node comes back on its ports and data and catches up. nats-server 2.9.10 (this
-      // machine's; production runs ≥ 2.10) has kept a node restarted on its stores answering
-      // /healthz "group node unhealthy" for every stream past the minute it gets (twice in CI,
-      // under the load of test files side by side; 2.9.17 made health checks repair such groups).
-      // An operator on 2.9 restarts it again, and so does this test, once, and says so; what it
-      // asserts is the rejoin below.
-      await set.restart(leader).catch(async (err: Error) => {
-        t.comment(
-          `${leader} was not healthy after its restart; restarted once more. ${err.message.slice(0, 3000)}`,
-        )
-        await set.restart(leader)
-      })
+      // The killed node comes back on its ports and data and catches up; one that stays unready
+      // gets one more restart, as an operator would (bringBack). What this asserts is the rejoin.
+      await bringBack(set, leader, 'restart', (m) => t.comment(m))
       await waitFor(
         `${leader} current again`,
         async () =>
