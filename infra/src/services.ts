@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { readDaemon, startDaemon } from './daemon.js'
+import { natsServerGoEnv } from './nats-go-env.js'
 import { hostPort, tcpAnswers, waitFor } from './probe.js'
 import { ensureCommand, findExecutable, postgresBinDirs } from './system-packages.js'
 
@@ -129,7 +130,9 @@ export const ensureNats = (dataDir: string, want: Wanted, log: Log): Promise<Ser
       const bin = ensureCommand('nats-server', 'nats-server', log)
       const store = join(dataDir, 'nats')
       mkdirSync(store, { recursive: true })
-      startDaemon(dataDir, 'nats', url, bin, ['-a', host, '-p', String(port), '-js', '-sd', store])
+      startDaemon(dataDir, 'nats', url, bin, ['-a', host, '-p', String(port), '-js', '-sd', store], {
+        env: { ...process.env, ...natsServerGoEnv() },
+      })
       await waitFor('nats-server', () => answers(url, 4222))
     },
   })

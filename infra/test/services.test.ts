@@ -4,9 +4,11 @@ import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { isAlive, readDaemon } from '../src/daemon.js'
+import { natsServerGoEnv } from '../src/nats-go-env.js'
 import { freePort, tcpAnswers } from '../src/probe.js'
 import { ensureNats, ensurePostgres, localTarget, OWN_PORTS, wantedAt } from '../src/services.js'
 import { stopAll } from '../src/stack.js'
+import { processEnv } from './support/process-env.js'
 
 // Proves the fresh-machine path: nothing answers where the services are wanted, so the stack
 // starts its own daemons under a data directory, reuses them on a second call, and stops them.
@@ -60,6 +62,10 @@ t.test('starts its own services exactly where the configured URLs point', async 
   const nats = await ensureNats(dir, wantedAt(natsUrl), log)
   t.same(nats, { url: natsUrl, started: true })
   t.equal(readDaemon(dir, 'nats')?.url, natsUrl, 'the daemon records where it listens')
+  t.ok(
+    processEnv(readDaemon(dir, 'nats')!.pid).includes(`GOGC=${natsServerGoEnv().GOGC}`),
+    "nats-server runs with the production drop-in's Go settings (ADR 0229)",
+  )
   t.same(await ensureNats(dir, wantedAt(natsUrl), log), { url: natsUrl, started: false }, 'found again there')
   await t.rejects(
     ensureNats(dir, wantedAt(`nats://127.0.0.1:${await freePort()}`), log),

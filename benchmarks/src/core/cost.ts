@@ -24,6 +24,8 @@ export interface NatsState {
   apiRequests?: number
   /** The server's GOMAXPROCS (/varz): how many cores its Go scheduler runs on (ADR 0222). */
   goMaxProcs?: number
+  /** The server's GOGC (its environment; "100" is Go's default): its heap's headroom (ADR 0229). */
+  goGc?: string
 }
 
 /** Highest values seen while sampling during a step. */

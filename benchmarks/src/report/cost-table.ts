@@ -76,6 +76,7 @@ export const renderCost = (
         'subscriptions',
         'connections',
         'GOMAXPROCS',
+        'GOGC',
       ],
       withCost.map((p) => {
         const { before: b, after: a, peak } = p.cost.nats
@@ -88,6 +89,7 @@ export const renderCost = (
           `${n(b.subscriptions)} → ${n(a.subscriptions)}`,
           `${n(b.connections)} → ${n(a.connections)}`,
           n(a.goMaxProcs),
+          a.goGc ?? '-',
         ]
       }),
     ),

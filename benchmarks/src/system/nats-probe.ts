@@ -1,7 +1,7 @@
 import { jetstreamManager, type NatsConnection } from '@chatapp/kit'
 import type { NatsState } from '../core/cost.js'
 import type { NatsServer } from './nats-server.js'
-import { readProc } from './proc-stat.js'
+import { readGoGc, readProc } from './proc-stat.js'
 
 /** Whether a stream belongs to the run's namespace: its own streams and its KV buckets' (`KV_<bucket>`). */
 export const inNamespace = (stream: string, ns: string): boolean =>
@@ -20,6 +20,13 @@ export class NatsProbe {
     private readonly ns: string,
     private readonly server: NatsServer,
   ) {}
+
+  /** The server's GOGC, from its environment (ADR 0229), when its process is known here. */
+  private goGc(): { goGc?: string } {
+    const pid = this.server.pid()
+    const v = pid > 0 ? readGoGc(pid) : undefined
+    return v === undefined ? {} : { goGc: v }
+  }
 
   rssBytes(): number {
     const pid = this.server.pid()
@@ -77,6 +84,7 @@ export class NatsProbe {
       ...num('inMsgs', varz?.in_msgs),
       ...num('apiRequests', server.apiRequests),
       ...num('goMaxProcs', varz?.gomaxprocs),
+      ...this.goGc(),
     }
   }
 }

@@ -1,7 +1,15 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { freePort, hostPort, spawnChild, stopChild, tcpAnswers, waitFor } from '@chatapp/infra'
+import {
+  freePort,
+  hostPort,
+  natsServerGoEnv,
+  spawnChild,
+  stopChild,
+  tcpAnswers,
+  waitFor,
+} from '@chatapp/infra'
 import type { Cleanup } from './cleanup.js'
 
 /**
@@ -34,8 +42,9 @@ const natsBinary = (): string => {
 }
 
 /**
- * Starts the run's own nats-server. `procs` > 0 is its GOMAXPROCS (ADR 0222: one P costs less
- * per message on the hot path and queues cold syncs); 0 leaves Go's default (every core).
+ * Starts the run's own nats-server, with production's Go settings (the nats-server drop-in,
+ * ADR 0229). `procs` > 0 is its GOMAXPROCS (ADR 0222: one P costs less per message on the hot
+ * path and queues cold syncs); 0 leaves Go's default (every core).
  */
 export const startPrivateNats = async (
   cleanup: Cleanup,
@@ -53,6 +62,8 @@ export const startPrivateNats = async (
     args: ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir],
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
+      // Production's Go settings (GOGC, ADR 0229), so the run measures the server as it runs there.
+      ...natsServerGoEnv(),
       ...(procs > 0 ? { GOMAXPROCS: String(procs) } : {}),
     },
     onLine: (l) => {

@@ -108,3 +108,16 @@ export const readProc = (pid: number): ProcSample | undefined => {
     return undefined // the process is gone (or this is not Linux): no sample
   }
 }
+
+/**
+ * A process's GOGC as its Go runtime reads it: the variable's value, Go's default "100" when it is
+ * unset, undefined when the environment cannot be read (no such process, another user's).
+ */
+export const readGoGc = (pid: number): string | undefined => {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+    return env.find((e) => e.startsWith('GOGC='))?.slice('GOGC='.length) ?? '100'
+  } catch {
+    return undefined
+  }
+}

@@ -124,7 +124,7 @@ t.test(
       totalCores: 0.14,
       nats: {
         before: state(40 * 1024 ** 2, 9),
-        after: state(86 * 1024 ** 2, 9),
+        after: { ...state(86 * 1024 ** 2, 9), goMaxProcs: 2, goGc: '50' },
         peak: { rssBytes: 90 * 1024 ** 2, namespaceConsumers: 11, serverConsumers: 12 },
       },
       natsPerUnit: { inMsgs: 1.7, apiRequests: 0 },
@@ -135,7 +135,8 @@ t.test(
     t.match(text, /0\.08 \(55 %\)\s+0\.06 \(102 %\)/)
     t.match(
       text,
-      /40\.0 MiB → 86\.0 MiB\s+90\.0 MiB\s+9 → 9 \(peak 11\)\s+9 → 9 \(peak 12\)\s+300 → 300\s+3 → 3/,
+      /40\.0 MiB → 86\.0 MiB\s+90\.0 MiB\s+9 → 9 \(peak 11\)\s+9 → 9 \(peak 12\)\s+300 → 300\s+3 → 3\s+2\s+50\n/,
+      'and its GOMAXPROCS and GOGC (ADR 0229)',
     )
     // No unit in the window (a storm wave where nothing synced): no figure per unit.
     r.phases[0]!.cost = { ...r.phases[0]!.cost, units: 0 }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
+import { natsServerGoEnv } from '@chatapp/infra'
 import t from 'tap'
 import { Cleanup } from '../../src/system/cleanup.js'
 import {
@@ -8,6 +9,7 @@ import {
   sharedNats,
   startPrivateNats,
 } from '../../src/system/nats-server.js'
+import { readGoGc } from '../../src/system/proc-stat.js'
 
 const TABLE = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:107E 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0
@@ -42,4 +44,13 @@ t.test("the run's private nats-server runs on every core, or on what --nats-proc
     t.equal(String(varz.gomaxprocs), expected, `--nats-procs ${procs}`)
     await cleanup.run()
   }
+})
+
+t.test("the run's private nats-server runs with production's GOGC, and the probe reads it", async (t) => {
+  const cleanup = new Cleanup()
+  t.teardown(() => cleanup.run())
+  const nats = await startPrivateNats(cleanup, () => {})
+  t.equal(readGoGc(nats.pid()), natsServerGoEnv().GOGC, 'the drop-in’s value (ADR 0229)')
+  t.equal(readGoGc(process.pid), process.env.GOGC ?? '100', 'unset: Go’s default')
+  t.equal(readGoGc(2 ** 22 + 1), undefined, 'no such process: unknown')
 })

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connectNats, createLogger, jetstreamManager } from '@chatapp/kit'
 import { type JetStreamManager, StorageType } from '@nats-io/jetstream'
+import { natsServerGoEnv } from '../nats-go-env.js'
 import { freePort, waitFor } from '../probe.js'
 import { readyz } from '../service-kinds.js'
 import { repoRoot } from '../stack.js'
@@ -134,7 +135,7 @@ export const natsNodeDefs = (bin: string, config: string, nodes: NatsNode[], log
     },
     command: bin,
     args: ['-c', config],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...natsNodeEnv(node, nodes) },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...natsServerGoEnv(), ...natsNodeEnv(node, nodes) },
     logFile: join(logDir, `${node.name}.log`),
     // /healthz answers 200 once the node is up and its JetStream is current with the cluster.
     ready: () => readyz(node.monitor, '/healthz'),

@@ -21,12 +21,14 @@ import {
 import { ProcessSet } from '../../src/cluster/process-set.js'
 import { productionNatsServer } from '../../src/cluster/production-nats-server.js'
 import { readInfraConfig } from '../../src/config.js'
+import { natsServerGoEnv } from '../../src/nats-go-env.js'
 import { waitFor } from '../../src/probe.js'
 import { provision } from '../../src/provision.js'
 import { readyz } from '../../src/service-kinds.js'
 import { findExecutable } from '../../src/system-packages.js'
 import { bringBack, dropNamespaceData, newTestNamespaceName, testStack } from '../../src/test-support.js'
 import { nodeDir } from '../support/nats-nodes.js'
+import { processEnv } from '../support/process-env.js'
 
 t.test('the production NATS config loses only what the local nats-server is too old to know', async (t) => {
   const prod = 'jetstream {\n  store_dir: $STORE_DIR\n  sync_interval: always\n}\n'
@@ -106,7 +108,13 @@ t.test(
   { skip: !findExecutable('nats-server') && 'no nats-server' },
   async (t) => {
     const { dir, set } = nodeDir(t)
-    const { url } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
+    const { url, nodes } = await startNatsNodes(set, dir, join(dir, 'log'), () => {})
+    const { GOGC } = natsServerGoEnv()
+    for (const node of nodes)
+      t.ok(
+        processEnv(set.get(node.name).pid!).includes(`GOGC=${GOGC}`),
+        `${node.name} runs with the drop-in's GOGC=${GOGC} (ADR 0229)`,
+      )
     const nc = await connectNats(url, 'cluster-test', createLogger('test', 'silent'))
     t.teardown(() => nc.close())
     const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 3000 })
