@@ -1,16 +1,13 @@
 import { readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { repoRoot } from './repo-root.js'
 
 /**
  * The environment every nats-server gets from the project (ADR 0229): the Go runtime's settings
  * of the production drop-in, which stays their one home — `make dev`, `make cluster` and the
  * benchmarks read it, so what they measure is what production runs.
  */
-export const NATS_SERVER_DROPIN = join(
-  resolve(dirname(fileURLToPath(import.meta.url)), '../..'),
-  'infra/deploy/nats/nats-server.service.d/chatapp.conf',
-)
+export const NATS_SERVER_DROPIN = join(repoRoot, 'infra/deploy/nats/nats-server.service.d/chatapp.conf')
 
 /**
  * The variables of a systemd unit's `Environment=` lines (`Environment=A=1 B=2`, one or more per

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
 import {
   envDefault,
   formatEnvFile,
@@ -12,9 +11,10 @@ import {
 } from '@chatapp/kit'
 import { type InfraConfig, readInfraConfig } from './config.js'
 import { type Daemon, stopDaemon } from './daemon.js'
+import { repoRoot } from './repo-root.js'
 import { ensureFfmpeg, ensureNats, ensurePostgres, ensureS3, type Log, type Wanted } from './services.js'
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export { repoRoot }
 export const defaultDataDir = (): string => stackDataDir(process.env)
 
 export interface Stack {
