@@ -6,9 +6,9 @@ import t from 'tap'
 import { isAlive, readDaemon } from '../src/daemon.js'
 import { natsServerGoEnv } from '../src/nats-go-env.js'
 import { freePort, tcpAnswers } from '../src/probe.js'
+import { processEnv } from '../src/process-env.js'
 import { ensureNats, ensurePostgres, localTarget, OWN_PORTS, wantedAt } from '../src/services.js'
 import { stopAll } from '../src/stack.js'
-import { processEnv } from './support/process-env.js'
 
 // Proves the fresh-machine path: nothing answers where the services are wanted, so the stack
 // starts its own daemons under a data directory, reuses them on a second call, and stops them.

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
+import { processEnv } from '@chatapp/infra'
 
 /**
  * CPU time and memory of a process, read from /proc (Linux): no dependency and no subprocess,
@@ -115,8 +116,11 @@ export const readProc = (pid: number): ProcSample | undefined => {
  */
 export const readGoGc = (pid: number): string | undefined => {
   try {
-    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    return env.find((e) => e.startsWith('GOGC='))?.slice('GOGC='.length) ?? '100'
+    return (
+      processEnv(pid)
+        .find((e) => e.startsWith('GOGC='))
+        ?.slice('GOGC='.length) ?? '100'
+    )
   } catch {
     return undefined
   }

@@ -23,12 +23,12 @@ import { productionNatsServer } from '../../src/cluster/production-nats-server.j
 import { readInfraConfig } from '../../src/config.js'
 import { natsServerGoEnv } from '../../src/nats-go-env.js'
 import { waitFor } from '../../src/probe.js'
+import { processEnv } from '../../src/process-env.js'
 import { provision } from '../../src/provision.js'
 import { readyz } from '../../src/service-kinds.js'
 import { findExecutable } from '../../src/system-packages.js'
 import { bringBack, dropNamespaceData, newTestNamespaceName, testStack } from '../../src/test-support.js'
 import { nodeDir } from '../support/nats-nodes.js'
-import { processEnv } from '../support/process-env.js'
 
 t.test('the production NATS config loses only what the local nats-server is too old to know', async (t) => {
   const prod = 'jetstream {\n  store_dir: $STORE_DIR\n  sync_interval: always\n}\n'
